@@ -1,0 +1,5 @@
+"""`python -m bot` is `crmbot`."""
+
+from bot.cli import main
+
+main()

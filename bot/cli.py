@@ -1,0 +1,121 @@
+"""`crmbot`: the command line."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bot.config import Settings, get_settings
+from bot.console import CONSOLE_HELP, ConsoleChat, run_console
+from bot.demo import seed_demo
+from handlers import build_registry
+from handlers.context import TeamDefaults
+from handlers.dispatcher import Dispatcher
+from storage.db import make_engine, upgrade
+
+app = typer.Typer(
+    help="crmbot: a CRM that lives in chat.", no_args_is_help=True, add_completion=False
+)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", help="Database: a SQLite file path or a URL (default: DATABASE_URL)."),
+]
+
+
+def database_url(db: str | None, settings: Settings) -> str:
+    """`--db` as given (a URL, or a path to a SQLite file), else the setting."""
+    if not db:
+        return settings.database_url
+    if "://" in db:
+        return db
+    return f"sqlite:///{Path(db).expanduser()}"
+
+
+def team_defaults(settings: Settings) -> TeamDefaults:
+    return TeamDefaults(
+        currency=settings.default_currency.upper(),
+        timezone=settings.default_timezone,
+        locale=settings.default_locale,
+        region=settings.default_region.upper(),
+        open_signup=settings.open_signup,
+    )
+
+
+def configure_logging(settings: Settings, *, log_file: Path | None = None) -> None:
+    handler: logging.Handler = (
+        logging.FileHandler(log_file, encoding="utf-8") if log_file else logging.StreamHandler()
+    )
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        handlers=[handler],
+        force=True,
+    )
+    # Request logs of HTTP clients can carry bot tokens in their URLs.
+    for noisy in ("httpx", "httpcore", "sqlalchemy.engine", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+@app.command()
+def chat(
+    user: Annotated[
+        str | None, typer.Option("--as", help="Who you are (created on first use).")
+    ] = None,
+    db: DbOption = None,
+    demo: Annotated[bool, typer.Option("--demo", help="Seed a demo team first.")] = False,
+    log_file: Annotated[
+        Path, typer.Option(help="Where the bot's log goes, so it does not mix with the chat.")
+    ] = Path("crmbot.log"),
+) -> None:
+    """Talk to the CRM in this terminal (one message a line; works piped too)."""
+    settings = get_settings()
+    configure_logging(settings, log_file=log_file)
+    engine = make_engine(database_url(db, settings))
+    upgrade(engine)
+    defaults = team_defaults(settings)
+    if demo:
+        admin = seed_demo(engine, defaults=defaults)
+        if admin is None:
+            typer.echo("The database already has a team; not adding demo data.", err=True)
+        user = user or admin
+    name = user or getpass.getuser().capitalize() or "Me"
+    interactive = sys.stdin.isatty()
+    dispatcher = Dispatcher(engine, build_registry(), defaults=defaults)
+    console = ConsoleChat(dispatcher, name, styled=interactive and sys.stdout.isatty())
+    if interactive:
+        import readline  # noqa: F401  (history and line editing for input())
+
+        typer.echo(CONSOLE_HELP)
+    try:
+        asyncio.run(
+            run_console(console, prompt=(lambda: f"{console.user}> ") if interactive else None)
+        )
+    except KeyboardInterrupt:
+        typer.echo()
+    finally:
+        dispatcher.close()
+        engine.dispose()
+
+
+@db_app.command("upgrade")
+def db_upgrade(db: DbOption = None) -> None:
+    """Create the database or bring its schema up to date."""
+    settings = get_settings()
+    configure_logging(settings)
+    engine = make_engine(database_url(db, settings))
+    upgrade(engine)
+    typer.echo("Database schema is up to date.")
+    engine.dispose()
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,45 @@
+"""Settings from the environment and `.env` (one class, read once per process)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of crmbot; see `.env.example` for what each one does."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str = "sqlite:///crm.db"
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_base_url: str | None = None
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: SecretStr | None = None
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str | None = None
+
+    geocoder: str = "offline"
+    geocoder_domain: str | None = None
+    geocoder_user_agent: str = "crmbot"
+
+    default_timezone: str = "UTC"
+    default_currency: str = Field(default="EUR", min_length=3, max_length=3)
+    default_locale: str = "en_US"
+    default_region: str = Field(
+        default="DE", description="ISO country used to read phone numbers written without +"
+    )
+    open_signup: bool = False
+    log_level: str = "INFO"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment on first use."""
+    return Settings()

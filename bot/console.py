@@ -1,0 +1,148 @@
+"""The terminal adapter: a chat in stdin/stdout, one message a line.
+
+Works piped (one reply block per input line, exit at EOF) and interactive (readline
+history). Buttons print as `[1] Proposal`; typing the number presses it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from handlers.context import Request
+from handlers.dispatcher import Dispatcher
+from handlers.reply import Button, LineRole, Reply, Span, Style
+from storage.keys import name_key
+from storage.models import Platform
+
+CONSOLE_HELP = (
+    "Terminal extras: /as NAME switches who you are, /location LAT LON shares a location, "
+    "a number presses a button, Ctrl-D quits."
+)
+
+
+def render_text(reply: Reply, *, styled: bool = False) -> str:
+    """A reply as terminal text; `styled` adds ANSI bold/dim for an interactive terminal."""
+    out: list[str] = []
+    for line in reply.lines:
+        text = "".join(_span(span, styled) for span in line.spans)
+        if line.role is LineRole.item:
+            text = "• " + text
+        elif line.role is LineRole.heading and styled:
+            text = f"\x1b[1m{text}\x1b[0m"
+        elif line.role is LineRole.muted and styled:
+            text = f"\x1b[2m{text}\x1b[0m"
+        out.append(text)
+    number = 0
+    for row in reply.buttons:
+        labels = []
+        for button in row:
+            number += 1
+            labels.append(f"[{number}] {_clean(button.label)}")
+        out.append("  ".join(labels))
+    for attachment in reply.attachments:
+        out.append(f"(attachment: {attachment.filename})")
+    return "\n".join(out)
+
+
+def _span(span: Span, styled: bool) -> str:
+    text = _clean(span.text)
+    if span.style is Style.link and span.url and not span.url.startswith(("tel:", "mailto:")):
+        return f"{text} ({span.url})"
+    if styled and span.style is Style.bold:
+        return f"\x1b[1m{text}\x1b[22m"
+    return text
+
+
+def _clean(text: str) -> str:
+    # User text must not drive the terminal: drop control characters (escape sequences).
+    return "".join(ch for ch in text if ch.isprintable() or ch == "\t")
+
+
+@dataclass
+class ConsoleChat:
+    dispatcher: Dispatcher
+    user: str
+    out: TextIO = sys.stdout
+    styled: bool = False
+    buttons: list[Button] = field(default_factory=list)
+
+    async def say(self, line: str) -> None:
+        """Handle one input line and print the reply block."""
+        line = line.strip()
+        if not line:
+            return
+        reply = await self._reply(line)
+        if reply is None:
+            return
+        if reply.buttons:
+            self.buttons = reply.all_buttons
+        print(render_text(reply, styled=self.styled), file=self.out)
+        print(file=self.out)
+        self.out.flush()
+
+    async def _reply(self, line: str) -> Reply | None:
+        lowered = line.lower()
+        if lowered.startswith("/as"):
+            name = line[3:].strip()
+            if not name or not lowered.startswith("/as "):
+                return Reply(error=True).add("Write it as: /as NAME")
+            self.user = name
+            return await self.send(text="/start")
+        if lowered.startswith("/location"):
+            return await self._location(line)
+        if line.isdigit():
+            index = int(line) - 1
+            if not 0 <= index < len(self.buttons):
+                return Reply(error=True).add("There is no button with that number.")
+            return await self.send(button=self.buttons[index].encode())
+        if lowered in ("/console", "/terminal"):
+            return Reply().add(CONSOLE_HELP)
+        return await self.send(text=line)
+
+    async def _location(self, line: str) -> Reply:
+        parts = line.split()[1:]
+        try:
+            lat, lon = (float(part.rstrip(",")) for part in parts)
+        except ValueError:
+            return Reply(error=True).add(
+                "Write it as: /location LAT LON, e.g. /location 52.52 13.40"
+            )
+        return await self.send(location=(lat, lon))
+
+    async def send(self, **event: object) -> Reply | None:
+        request = Request(
+            platform=Platform.console,
+            user_id=name_key(self.user),
+            user_name=self.user,
+            chat_id="terminal",
+            **event,  # type: ignore[arg-type]
+        )
+        return await self.dispatcher.handle(request)
+
+
+async def run_console(
+    chat: ConsoleChat, *, source: TextIO = sys.stdin, prompt: Callable[[], str] | None = None
+) -> None:
+    """Read lines until EOF; `prompt` (interactive use) shows who is typing."""
+    loop = asyncio.get_running_loop()
+    # Registers the member on first use; the greeting is shown only to a person, so that
+    # piped input gets exactly one reply block per line.
+    greeting = await chat.send(text="/start")
+    if prompt is not None and greeting is not None:
+        print(render_text(greeting, styled=chat.styled) + "\n", file=chat.out)
+    while True:
+        if prompt is not None:
+            try:
+                line = await loop.run_in_executor(None, input, prompt())
+            except EOFError:
+                print(file=chat.out)
+                return
+        else:
+            line = await loop.run_in_executor(None, source.readline)
+            if not line:
+                return
+        await chat.say(line)

@@ -1,0 +1,280 @@
+"""A realistic demo team for `crmbot chat --demo`: four people, companies and contacts in
+real European cities, deals in every stage with their history, and a few weeks of activity."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from handlers.scoring import rescore
+from storage.activities import log_activity
+from storage.contacts import add_tags, get_or_create_company, save_contact
+from storage.db import transaction
+from storage.deals import move_deal, open_deal
+from storage.models import Activity, ActivityKind, Contact, ContactStatus, Deal, Role, StageKind
+from storage.teams import add_member, create_team, first_team, team_stages
+from storage.types import utcnow
+
+
+class Defaults(Protocol):
+    currency: str
+    timezone: str
+    locale: str
+    region: str
+
+
+MEMBERS = (
+    ("Alice Meyer", Role.admin),
+    ("Bob Schulz", Role.rep),
+    ("Carla Rossi", Role.manager),
+    ("Deniz Kaya", Role.rep),
+)
+# city, country, lat, lon, phone prefix
+CITIES = (
+    ("Berlin", "Germany", 52.5200, 13.4050, "+49 30 "),
+    ("Munich", "Germany", 48.1351, 11.5820, "+49 89 "),
+    ("Hamburg", "Germany", 53.5511, 9.9937, "+49 40 "),
+    ("Cologne", "Germany", 50.9375, 6.9603, "+49 221 "),
+    ("Vienna", "Austria", 48.2082, 16.3738, "+43 1 "),
+    ("Zurich", "Switzerland", 47.3769, 8.5417, "+41 44 "),
+    ("Paris", "France", 48.8566, 2.3522, "+33 1 "),
+    ("Amsterdam", "Netherlands", 52.3676, 4.9041, "+31 20 "),
+)
+COMPANIES = (
+    "Acme Logistics",
+    "Brightside Dental",
+    "Nordwind Energie",
+    "Kaffeehaus Franz",
+    "Alpenblick Hotels",
+    "Rheinmetall Parts",
+    "Blue Harbor Shipping",
+    "Café Lumière",
+    "Grüne Gärten",
+    "Tulip Retail",
+    "Helvetia Print",
+    "Spree Analytics",
+)
+FIRST = (
+    "Jana",
+    "Lukas",
+    "Sophie",
+    "Maximilian",
+    "Emma",
+    "Paul",
+    "Mia",
+    "Felix",
+    "Lea",
+    "Jonas",
+    "Clara",
+    "Noah",
+    "Marie",
+    "Elias",
+    "Hannah",
+    "Ben",
+    "Lina",
+    "Tim",
+    "Nora",
+    "Julian",
+)
+LAST = (
+    "Müller",
+    "Schmidt",
+    "Schneider",
+    "Fischer",
+    "Weber",
+    "Wagner",
+    "Becker",
+    "Hoffmann",
+    "Dubois",
+    "de Vries",
+    "Huber",
+    "Keller",
+    "Moreau",
+    "Bakker",
+    "Lang",
+    "Wolf",
+)
+TITLES = (
+    "CEO",
+    "Head of Operations",
+    "Purchasing Manager",
+    "CTO",
+    "Office Manager",
+    "Marketing Lead",
+    None,
+)
+TAGS = ("hot", "referral", "trade-fair", "enterprise", "smb", "renewal")
+DEALS = (
+    "Fleet tracking rollout",
+    "Annual support contract",
+    "Website relaunch",
+    "Loyalty app pilot",
+    "POS upgrade",
+    "Data platform",
+    "Print subscription",
+    "Booking engine",
+    "Energy audit",
+    "Training package",
+)
+NOTES = (
+    "Asked for a quote with volume discount",
+    "Wants a demo for the whole team next week",
+    "Budget approved for Q1",
+    "Compared us with two competitors",
+    "Very happy with the pilot",
+    "Decision maker is on holiday until Monday",
+    "Needs the contract in German",
+)
+
+
+def seed_demo(engine: Engine, *, defaults: Defaults, seed: int = 7) -> str | None:
+    """Seed an empty database; returns the admin's name, or None if a team already exists."""
+    rng = random.Random(seed)
+    now = utcnow()
+    with transaction(engine) as session:
+        if first_team(session) is not None:
+            return None
+        team = create_team(
+            session,
+            name="Demo Sales",
+            currency=defaults.currency,
+            timezone=defaults.timezone,
+            locale=defaults.locale,
+            region=defaults.region,
+        )
+        assert team.id is not None
+        members = [
+            add_member(
+                session,
+                team_id=team.id,
+                name=name,
+                role=role,
+                platform="console",
+                external_id=name.lower(),
+            )
+            for name, role in MEMBERS
+        ]
+        member_ids = [m.id for m in members if m.id is not None]
+        stages = team_stages(session, team_id=team.id)
+        contacts: list[Contact] = []
+        for i in range(36):
+            city, country, lat, lon, prefix = CITIES[i % len(CITIES)]
+            first, last = FIRST[i % len(FIRST)], LAST[(i * 7) % len(LAST)]
+            company = get_or_create_company(
+                session, team_id=team.id, name=COMPANIES[i % len(COMPANIES)]
+            )
+            contact = Contact(
+                team_id=team.id,
+                owner_id=rng.choice(member_ids),
+                company_id=company.id,
+                name=f"{first} {last}",
+                name_key="",
+                email=f"{first}.{last}@example.com".lower().replace(" ", "").replace("ü", "ue"),
+                phone=_phone(prefix, rng),
+                title=rng.choice(TITLES),
+                status=rng.choice(list(ContactStatus)),
+                city=city,
+                country=country,
+                lat=lat + rng.uniform(-0.06, 0.06),
+                lon=lon + rng.uniform(-0.09, 0.09),
+                created_at=now - timedelta(days=rng.randint(20, 400)),
+                updated_at=now,
+            )
+            save_contact(session, contact=contact)
+            assert contact.id is not None
+            add_tags(
+                session,
+                team_id=team.id,
+                target="contact",
+                target_id=contact.id,
+                names=rng.sample(TAGS, rng.randint(0, 2)),
+            )
+            contacts.append(contact)
+            _activity(
+                session,
+                team.id,
+                contact.owner_id,
+                ActivityKind.created,
+                contact,
+                contact.created_at,
+            )
+        for i, stage in enumerate(stages * 4):
+            contact = contacts[(i * 5) % len(contacts)]
+            owner = contact.owner_id or member_ids[0]
+            opened = now - timedelta(days=rng.randint(15, 120))
+            deal = Deal(
+                team_id=team.id,
+                owner_id=owner,
+                contact_id=contact.id,
+                company_id=contact.company_id,
+                title=DEALS[i % len(DEALS)],
+                title_key="",
+                amount=rng.randrange(2_000, 90_000, 500) * 100,
+                currency=team.currency,
+                stage_id=stages[0].id or 0,
+                expected_close=(now + timedelta(days=rng.randint(5, 90))).date(),
+            )
+            open_deal(session, deal=deal, member_id=owner, now=opened)
+            moved = opened
+            for step in stages[1 : stages.index(stage) + 1]:
+                if step.kind != StageKind.open and step is not stage:
+                    continue
+                moved += timedelta(days=rng.randint(2, 12))
+                move_deal(
+                    session,
+                    deal=deal,
+                    stage=step,
+                    member_id=owner,
+                    now=min(moved, now),
+                    lost_reason="Went with a cheaper vendor"
+                    if step.kind == StageKind.lost
+                    else None,
+                )
+        for _ in range(60):
+            contact = rng.choice(contacts)
+            kind = rng.choice(
+                (ActivityKind.call, ActivityKind.note, ActivityKind.meeting, ActivityKind.visit)
+            )
+            _activity(
+                session,
+                team.id,
+                rng.choice(member_ids),
+                kind,
+                contact,
+                now - timedelta(hours=rng.randint(1, 24 * 30)),
+                rng.choice(NOTES),
+            )
+        for contact in contacts:
+            rescore(session, contact=contact, now=now)
+        return members[0].name
+
+
+def _activity(
+    session: Session,
+    team_id: int,
+    member_id: int | None,
+    kind: ActivityKind,
+    contact: Contact,
+    at: datetime,
+    text: str | None = None,
+) -> None:
+    log_activity(
+        session,
+        activity=Activity(
+            team_id=team_id,
+            member_id=member_id,
+            kind=kind,
+            contact_id=contact.id,
+            text=text,
+            at=at,
+        ),
+    )
+
+
+def _phone(prefix: str, rng: random.Random) -> str:
+    digits = "".join(str(rng.randint(0, 9)) for _ in range(7))
+    return (prefix + digits).replace(" ", "")

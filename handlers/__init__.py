@@ -1,0 +1,16 @@
+"""What the bot does, platform-neutral: one module per command family."""
+
+from __future__ import annotations
+
+from handlers import activities, contacts, deals, onboarding, team
+from handlers.registry import Registry
+
+FAMILIES = (onboarding, contacts, activities, deals, team)
+
+
+def build_registry() -> Registry:
+    """Every command, button and event handler, registered explicitly, family by family."""
+    registry = Registry()
+    for family in FAMILIES:
+        family.register(registry)
+    return registry

@@ -1,0 +1,175 @@
+"""The timeline: log notes, calls, meetings and visits; read the team's feed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+from handlers.cards import activity_line, member_names
+from handlers.context import Context
+from handlers.errors import UsageError
+from handlers.format import ago
+from handlers.grammar import Args, limited
+from handlers.refs import CONTACT, DEAL, contact_of, label, resolve
+from handlers.registry import Registry
+from handlers.reply import Reply, bold
+from handlers.scoring import rescore
+from storage.activities import log_activity, recent_contact_by_others, timeline
+from storage.contacts import contacts_by_ids
+from storage.deals import deals_by_ids
+from storage.models import Activity, ActivityKind, Contact, Deal
+
+HEADS_UP_WINDOW = timedelta(hours=48)
+FRESH_LOCATION = timedelta(hours=2)
+_PAST = {
+    ActivityKind.note: "noted",
+    ActivityKind.call: "called",
+    ActivityKind.meeting: "met",
+    ActivityKind.visit: "visited",
+}
+
+
+def note(ctx: Context, args: Args) -> Reply:
+    """Write a note on a contact or deal.
+
+    /note CONTACT_OR_DEAL TEXT
+
+    Example: /note Jane Doe wants the quote before Friday
+    """
+    return _log(ctx, args, ActivityKind.note, text_required=True)
+
+
+def call(ctx: Context, args: Args) -> Reply:
+    """Log a call with a contact (or about a deal).
+
+    /call CONTACT_OR_DEAL [WHAT WAS SAID]
+    """
+    return _log(ctx, args, ActivityKind.call)
+
+
+def meet(ctx: Context, args: Args) -> Reply:
+    """Log a meeting.
+
+    /meet CONTACT_OR_DEAL [WHAT WAS SAID]
+    """
+    return _log(ctx, args, ActivityKind.meeting)
+
+
+def visit(ctx: Context, args: Args) -> Reply:
+    """Log a visit; your shared location is attached when it is fresh.
+
+    /visit CONTACT_OR_DEAL [WHAT WAS SAID]
+    """
+    return _log(ctx, args, ActivityKind.visit)
+
+
+def _log(ctx: Context, args: Args, kind: ActivityKind, *, text_required: bool = False) -> Reply:
+    record, used = resolve(ctx, args.words, (CONTACT, DEAL))
+    text = limited(args.text_after(used), 4000, "A note")
+    if text_required and not text:
+        raise UsageError("What should the note say?")
+    contact = contact_of(ctx, record)
+    deal = record if isinstance(record, Deal) else None
+    activity = Activity(
+        team_id=ctx.team_id,
+        member_id=ctx.member_id,
+        kind=kind,
+        contact_id=contact.id if contact else None,
+        deal_id=deal.id if deal else None,
+        text=text or None,
+        at=ctx.now,
+    )
+    me = ctx.me
+    if (
+        kind == ActivityKind.visit
+        and me.located_at is not None
+        and ctx.now - me.located_at <= FRESH_LOCATION
+    ):
+        activity.lat, activity.lon = me.lat, me.lon
+    reply = Reply()
+    if contact is not None and contact.id is not None:
+        _heads_up(ctx, reply, contact)
+    log_activity(ctx.session, activity=activity)
+    if contact is not None:
+        rescore(ctx.session, contact=contact, now=ctx.now)
+    reply.add(f"Logged: {_PAST[kind]} ", bold(label(record)), ".")
+    if activity.lat is not None:
+        reply.muted("With your current location.")
+    return reply
+
+
+def _heads_up(ctx: Context, reply: Reply, contact: Contact) -> None:
+    """Tell the rep when a teammate was in touch with this person in the last two days."""
+    assert contact.id is not None
+    recent = recent_contact_by_others(
+        ctx.session,
+        team_id=ctx.team_id,
+        contact_id=contact.id,
+        member_id=ctx.member_id,
+        since=ctx.now - HEADS_UP_WINDOW,
+    )
+    if not recent:
+        return
+    names = member_names(ctx)
+    latest = recent[0]
+    who = names.get(latest.member_id or 0, "A teammate")
+    verb = _PAST.get(ActivityKind(latest.kind), "contacted")
+    reply.add(bold("Heads-up: "), f"{who} {verb} {contact.name} {ago(latest.at, ctx.now)}.")
+
+
+def feed(ctx: Context, args: Args) -> Reply:
+    """The team's latest activity.
+
+    /feed [N]
+    """
+    count = 10
+    if args.words:
+        if not args.words[0].isdigit() or not 1 <= int(args.words[0]) <= 50:
+            raise UsageError("/feed takes a number from 1 to 50.")
+        count = int(args.words[0])
+    activities = timeline(ctx.session, team_id=ctx.team_id, limit=count)
+    if not activities:
+        return Reply().add("Nothing has happened yet. Log a contact with /add.")
+    subjects = _subjects(ctx, activities)
+    names = member_names(ctx)
+    reply = Reply().heading("Latest activity")
+    for activity in activities:
+        subject = subjects.get(("d", activity.deal_id)) or subjects.get(("c", activity.contact_id))
+        reply.item(*activity_line(activity, names, subject, ctx.now))
+    return reply
+
+
+def _subjects(ctx: Context, activities: Sequence[Activity]) -> dict[tuple[str, int | None], str]:
+    contact_ids = sorted({a.contact_id for a in activities if a.contact_id})
+    deal_ids = sorted({a.deal_id for a in activities if a.deal_id})
+    subjects: dict[tuple[str, int | None], str] = {}
+    for contact in contacts_by_ids(ctx.session, team_id=ctx.team_id, ids=contact_ids):
+        subjects[("c", contact.id)] = contact.name
+    for deal in deals_by_ids(ctx.session, team_id=ctx.team_id, ids=deal_ids):
+        subjects[("d", deal.id)] = deal.title
+    return subjects
+
+
+def shared_location(ctx: Context) -> Reply:
+    """A location shared from a phone (or /location in the terminal): remembered as yours."""
+    location = ctx.request.location
+    assert location is not None
+    lat, lon = location
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise UsageError("That is not a place on Earth: latitude is -90..90, longitude -180..180.")
+    me = ctx.me
+    me.lat, me.lon, me.located_at = lat, lon, ctx.now
+    ctx.session.add(me)
+    return Reply().add(
+        f"Got your location ({lat:.5f}, {lon:.5f}). It is attached to visits "
+        "you log in the next two hours."
+    )
+
+
+def register(registry: Registry) -> None:
+    registry.command("note", note)
+    registry.command("call", call)
+    registry.command("meet", meet, aliases=("meeting",))
+    registry.command("visit", visit)
+    registry.command("feed", feed)
+    registry.event("location", shared_location)

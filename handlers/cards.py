@@ -1,0 +1,236 @@
+"""The contact and deal cards (/show, and the answer to most changes), activity lines and
+the stage buttons."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+import phonenumbers
+
+from handlers.context import Context
+from handlers.format import ago, contact_ref, day, deal_ref, money
+from handlers.reply import Button, Reply, bold, italic, link
+from handlers.scoring import score_reasons
+from storage.activities import timeline
+from storage.contacts import get_company, get_contact, tags_of
+from storage.deals import list_deals
+from storage.models import Activity, ActivityKind, Contact, Deal, Stage, StageKind
+from storage.teams import team_members, team_stages
+
+STAGE_BUTTON = "st"
+SHOW_BUTTON = "sh"
+_VERBS = {
+    ActivityKind.note: "noted on",
+    ActivityKind.call: "called",
+    ActivityKind.meeting: "met",
+    ActivityKind.visit: "visited",
+    ActivityKind.email: "e-mailed",
+    ActivityKind.created: "added",
+    ActivityKind.edited: "edited",
+    ActivityKind.stage: "moved",
+    ActivityKind.won: "won",
+    ActivityKind.lost: "lost",
+    ActivityKind.tagged: "tagged",
+    ActivityKind.untagged: "untagged",
+    ActivityKind.joined: "joined the team",
+}
+
+
+def member_names(ctx: Context) -> dict[int, str]:
+    return {
+        m.id: m.name
+        for m in team_members(ctx.session, team_id=ctx.team_id, active_only=False)
+        if m.id is not None
+    }
+
+
+def phone_display(phone: str) -> str:
+    try:
+        number = phonenumbers.parse(phone)
+    except phonenumbers.NumberParseException:
+        return phone
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def is_rotting(deal: Deal, stage: Stage, now: datetime) -> bool:
+    return (
+        stage.kind == StageKind.open
+        and stage.rot_days > 0
+        and deal.last_activity_at < now - timedelta(days=stage.rot_days)
+    )
+
+
+def rotting_cutoffs(stages: Sequence[Stage], now: datetime) -> dict[int, datetime]:
+    """Per open stage, the last-activity time before which a deal in it is rotting."""
+    return {
+        stage.id: now - timedelta(days=stage.rot_days)
+        for stage in stages
+        if stage.id is not None and stage.kind == StageKind.open and stage.rot_days > 0
+    }
+
+
+def deal_amount(ctx: Context, deal: Deal) -> str:
+    assert ctx.team is not None
+    return money(deal.amount, deal.currency, ctx.team.locale)
+
+
+def contact_card(ctx: Context, contact: Contact) -> Reply:
+    assert contact.id is not None and ctx.team is not None
+    names = member_names(ctx)
+    reply = Reply().heading(contact.name, f"  ({contact_ref(contact)})")
+    company = (
+        get_company(ctx.session, team_id=ctx.team_id, company_id=contact.company_id)
+        if contact.company_id
+        else None
+    )
+    role_line = " at ".join(
+        part for part in (contact.title, company.name if company else None) if part
+    )
+    if role_line:
+        reply.add(role_line)
+    reach = []
+    if contact.phone:
+        reach.append(link(phone_display(contact.phone), f"tel:{contact.phone}"))
+    if contact.email:
+        reach.append(link(contact.email, f"mailto:{contact.email}"))
+    if reach:
+        reply.add(*_joined(reach))
+    place = ", ".join(part for part in (contact.address, contact.city, contact.country) if part)
+    if place:
+        reply.add(place)
+    tags = tags_of(ctx.session, target="contact", ids=[contact.id]).get(contact.id, [])
+    reasons = score_reasons(contact, tags, ctx.now)
+    why = ", ".join(f"{reason} +{points}" for reason, points in reasons if points)
+    owner = names.get(contact.owner_id or 0, "nobody")
+    reply.add(f"Status {contact.status} · owner {owner} · score {contact.score}")
+    if why:
+        reply.muted(f"Score: {why}")
+    if tags:
+        reply.add("Tags: ", " ".join(f"#{tag}" for tag in tags))
+    reply.add(f"Last activity: {ago(contact.last_activity_at, ctx.now)}")
+    stages = team_stages(ctx.session, team_id=ctx.team_id)
+    open_ids = [s.id for s in stages if s.kind == StageKind.open and s.id is not None]
+    deals = list_deals(
+        ctx.session, team_id=ctx.team_id, stage_ids=open_ids, contact_id=contact.id, limit=5
+    )
+    if deals:
+        by_id = {s.id: s for s in stages}
+        reply.add(bold("Open deals"))
+        for deal in deals:
+            stage = by_id[deal.stage_id]
+            reply.item(
+                deal.title, f" — {deal_amount(ctx, deal)} · {stage.name} ({deal_ref(deal)})"
+            )
+        reply.button_row(
+            *(
+                Button(f"Open {deal_ref(deal)}", SHOW_BUTTON, (deal_ref(deal),))
+                for deal in deals[:3]
+            )
+        )
+    _latest(ctx, reply, timeline(ctx.session, team_id=ctx.team_id, contact_id=contact.id), names)
+    return reply
+
+
+def deal_card(ctx: Context, deal: Deal, *, note: str | None = None) -> Reply:
+    assert deal.id is not None and ctx.team is not None
+    names = member_names(ctx)
+    stages = team_stages(ctx.session, team_id=ctx.team_id)
+    stage = next(s for s in stages if s.id == deal.stage_id)
+    reply = Reply()
+    if note:
+        reply.add(note)
+    reply.heading(deal.title, f"  ({deal_ref(deal)})")
+    reply.add(
+        f"{deal_amount(ctx, deal)} · {stage.name} ({stage.probability}%) · owner "
+        f"{names.get(deal.owner_id, '?')}"
+    )
+    contact = (
+        get_contact(ctx.session, team_id=ctx.team_id, contact_id=deal.contact_id)
+        if deal.contact_id
+        else None
+    )
+    company = (
+        get_company(ctx.session, team_id=ctx.team_id, company_id=deal.company_id)
+        if deal.company_id
+        else None
+    )
+    who = [f"{contact.name} ({contact_ref(contact)})"] if contact else []
+    if company:
+        who.append(company.name)
+    reply.add("Contact: ", " · ".join(who) if who else italic("none"))
+    today = ctx.now.astimezone(ctx.tz).date()
+    if deal.expected_close:
+        reply.add(f"Expected close: {day(deal.expected_close, today=today)}")
+    if deal.closed_at:
+        reply.add(
+            f"Closed {ago(deal.closed_at, ctx.now)}"
+            + (f": {deal.lost_reason}" if deal.lost_reason else "")
+        )
+    tags = tags_of(ctx.session, target="deal", ids=[deal.id]).get(deal.id, [])
+    if tags:
+        reply.add("Tags: ", " ".join(f"#{tag}" for tag in tags))
+    if is_rotting(deal, stage, ctx.now):
+        reply.add(bold("Rotting:"), f" no activity since {ago(deal.last_activity_at, ctx.now)}")
+    _latest(ctx, reply, timeline(ctx.session, team_id=ctx.team_id, deal_id=deal.id), names)
+    if ctx.can_change_owned(deal.owner_id):
+        reply.buttons.extend(stage_buttons(deal, stages))
+    return reply
+
+
+def stage_buttons(deal: Deal, stages: Sequence[Stage]) -> list[list[Button]]:
+    """Buttons for every stage but the current one: open stages first, then won / lost."""
+    assert deal.id is not None
+    others = [s for s in stages if s.id != deal.stage_id]
+    open_row = [
+        Button(s.name, STAGE_BUTTON, (deal.id, s.id or 0))
+        for s in others
+        if s.kind == StageKind.open
+    ]
+    close_row = [
+        Button(s.name, STAGE_BUTTON, (deal.id, s.id or 0))
+        for s in others
+        if s.kind != StageKind.open
+    ]
+    rows = [open_row[i : i + 3] for i in range(0, len(open_row), 3)]
+    return [row for row in (*rows, close_row) if row]
+
+
+def activity_line(
+    activity: Activity, names: dict[int, str], subject: str | None, now: datetime
+) -> list[str]:
+    """`2 hours ago · Bob called Jane Doe: asked for a quote`."""
+    who = names.get(activity.member_id or 0, "Someone")
+    verb = _VERBS.get(ActivityKind(activity.kind), activity.kind)
+    parts = [f"{ago(activity.at, now)} · {who} {verb}"]
+    if subject and activity.kind != ActivityKind.joined:
+        parts.append(f" {subject}")
+    if activity.kind == ActivityKind.stage and activity.text:
+        parts.append(f" to {activity.text}")
+    elif activity.text:
+        parts.append(f": {_short(activity.text)}")
+    return parts
+
+
+def _latest(
+    ctx: Context, reply: Reply, activities: Sequence[Activity], names: dict[int, str]
+) -> None:
+    if not activities:
+        return
+    reply.add(bold("Latest"))
+    for activity in activities:
+        reply.item(*activity_line(activity, names, None, ctx.now))
+
+
+def _short(text: str, limit: int = 160) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _joined(parts: list[object]) -> list[object]:
+    out: list[object] = []
+    for i, part in enumerate(parts):
+        if i:
+            out.append(" · ")
+        out.append(part)
+    return out

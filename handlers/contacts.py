@@ -1,0 +1,501 @@
+"""Contacts: log them, find them, look at them, change them, tag them."""
+
+from __future__ import annotations
+
+import re
+
+from rapidfuzz import fuzz
+
+from handlers.cards import SHOW_BUTTON, contact_card, deal_amount, deal_card
+from handlers.context import Context, SharedContact
+from handlers.deals import apply_deal_fields
+from handlers.dispatcher import FORCE, pending_command
+from handlers.errors import Forbidden, UsageError
+from handlers.format import contact_ref, deal_ref
+from handlers.grammar import Args, limited, parse_args, parse_email, parse_phone
+from handlers.refs import CONTACT, DEAL, Record, resolve, resolve_member
+from handlers.registry import Registry
+from handlers.reply import Button, Reply, bold
+from handlers.scoring import rescore
+from storage import contacts as store
+from storage.activities import log_activity
+from storage.deals import deals_by_ids, save_deal
+from storage.keys import name_key
+from storage.models import Activity, ActivityKind, Contact, ContactStatus, Deal, Role
+from storage.search import trigram_candidates
+
+CONTACT_KEYS = (
+    "company",
+    "title",
+    "addr",
+    "address",
+    "city",
+    "country",
+    "status",
+    "source",
+    "phone",
+    "email",
+    "name",
+    "owner",
+)
+_LOOKS_LIKE_PHONE = re.compile(r"^\+?[\d()\-./]{5,}$")
+DUPLICATE_NAME_SCORE = 90
+FIND_LIMIT = 10
+FIND_SCORE = 70
+
+
+def add_contact(ctx: Context, args: Args) -> Reply:
+    """Log a contact; warns about a likely duplicate instead of creating it twice.
+
+    /add NAME [company:C] [PHONE] [EMAIL] [title:T] [addr:A] [city:C] [#tag] [status:S]
+
+    Example: /add Jane Doe company:Acme +49 30 1234567 jane@acme.de city:Berlin #hot
+    """
+    assert ctx.team is not None
+    contact = Contact(
+        team_id=ctx.team_id,
+        owner_id=ctx.member_id,
+        name="",
+        name_key="",
+        created_at=ctx.now,
+        updated_at=ctx.now,
+    )
+    email = args.option("email")
+    phone = args.option("phone")
+    contact.email = parse_email(email) if email is not None else args.take_email()
+    contact.phone = (
+        parse_phone(phone, ctx.team.region)
+        if phone is not None
+        else args.take_phone(ctx.team.region)
+    )
+    for word in args.words:
+        if _LOOKS_LIKE_PHONE.match(word):
+            raise UsageError(
+                f"“{word}” does not look like a valid phone number. Write it "
+                "with its country code, e.g. +49 30 1234567."
+            )
+    contact.name = limited(args.option("name") or args.rest, 200, "A name")
+    if not contact.name:
+        raise UsageError("Whom should I add? Give a name.")
+    company_name = args.option("company")
+    _apply_fields(ctx, contact, args)
+    company = None
+    if company_name:
+        company = store.get_or_create_company(
+            ctx.session, team_id=ctx.team_id, name=limited(company_name, 200, "A company name")
+        )
+        contact.company_id = company.id
+    _reject_unknown(args)
+    if not ctx.force:
+        duplicates = _likely_duplicates(ctx, contact)
+        if duplicates:
+            return _duplicate_warning(ctx, contact, duplicates)
+    store.save_contact(ctx.session, contact=contact)
+    assert contact.id is not None
+    if args.tags:
+        store.add_tags(
+            ctx.session,
+            team_id=ctx.team_id,
+            target="contact",
+            target_id=contact.id,
+            names=args.tags,
+        )
+    log_activity(
+        ctx.session,
+        activity=Activity(
+            team_id=ctx.team_id,
+            member_id=ctx.member_id,
+            kind=ActivityKind.created,
+            contact_id=contact.id,
+            at=ctx.now,
+        ),
+    )
+    rescore(ctx.session, contact=contact, now=ctx.now)
+    return Reply().add("Added ", bold(contact.name), ".").extend(contact_card(ctx, contact))
+
+
+def find(ctx: Context, args: Args) -> Reply:
+    """Search contacts, companies and deals by name, even misspelt, or by e-mail or phone.
+
+    /find TEXT
+    """
+    assert ctx.team is not None
+    query = limited(args.raw, 200, "A search")
+    if not query:
+        raise UsageError("What should I look for?")
+    email, phone = args.take_email(), args.take_phone(ctx.team.region)
+    exact = store.contacts_with(ctx.session, team_id=ctx.team_id, email=email, phone=phone)
+    hits: list[tuple[float, str, int]] = [(200.0, "contact", c.id or 0) for c in exact]
+    key = name_key(query)
+    for table in ("contact", "company", "deal"):
+        for record_id, candidate in trigram_candidates(
+            ctx.session, table=table, team_id=ctx.team_id, query=query
+        ):
+            score = fuzz.WRatio(key, candidate)
+            if score >= FIND_SCORE:
+                hits.append((score, table, record_id))
+    best: dict[tuple[str, int], float] = {}
+    for score, table, record_id in hits:
+        best[(table, record_id)] = max(score, best.get((table, record_id), 0))
+    ranked = sorted(best.items(), key=lambda item: -item[1])[:FIND_LIMIT]
+    if not ranked:
+        return Reply().add(f"Nothing matches “{query}”. Add it with /add.")
+    return _found(ctx, query, [(table, record_id) for (table, record_id), _ in ranked])
+
+
+def _found(ctx: Context, query: str, hits: list[tuple[str, int]]) -> Reply:
+    ids = {table: [i for t, i in hits if t == table] for table in ("contact", "company", "deal")}
+    contacts = {
+        c.id: c
+        for c in store.contacts_by_ids(ctx.session, team_id=ctx.team_id, ids=ids["contact"])
+    }
+    deals = {d.id: d for d in deals_by_ids(ctx.session, team_id=ctx.team_id, ids=ids["deal"])}
+    companies = store.companies_by_ids(
+        ctx.session,
+        team_id=ctx.team_id,
+        ids=[*ids["company"], *(c.company_id for c in contacts.values() if c.company_id)],
+    )
+    reply = Reply().add(f"Results for “{query}”:")
+    buttons: list[Button] = []
+    for table, record_id in hits:
+        if table == "contact" and record_id in contacts:
+            contact = contacts[record_id]
+            at = companies.get(contact.company_id or 0)
+            reply.item(
+                bold(contact.name),
+                f" · {at.name}" if at else "",
+                f" · {contact.status}",
+                f" ({contact_ref(contact)})",
+            )
+            buttons.append(Button(contact.name, SHOW_BUTTON, (contact_ref(contact),)))
+        elif table == "deal" and record_id in deals:
+            deal = deals[record_id]
+            reply.item(bold(deal.title), f" · {deal_amount(ctx, deal)} ({deal_ref(deal)})")
+            buttons.append(Button(deal.title, SHOW_BUTTON, (deal_ref(deal),)))
+        elif table == "company" and record_id in companies:
+            company = companies[record_id]
+            people = store.contacts_at_company(
+                ctx.session, team_id=ctx.team_id, company_id=record_id, limit=5
+            )
+            who = ", ".join(f"{c.name} ({contact_ref(c)})" for c in people) or "no contacts yet"
+            reply.item(bold(company.name), f" (company): {who}")
+    for i in range(0, min(len(buttons), 6), 2):
+        reply.button_row(*buttons[i : i + 2])
+    return reply
+
+
+def show(ctx: Context, args: Args) -> Reply:
+    """Show a contact or deal card: details, tags, open deals, latest activity.
+
+    /show CONTACT_OR_DEAL
+
+    By id (c12, d42) or by name: /show Jane Doe
+    """
+    record, _ = resolve(ctx, args.words, (CONTACT, DEAL), whole=True)
+    return card(ctx, record)
+
+
+def card(ctx: Context, record: Record) -> Reply:
+    return contact_card(ctx, record) if isinstance(record, Contact) else deal_card(ctx, record)
+
+
+def press_show(ctx: Context, args: tuple[str, ...]) -> Reply:
+    record, _ = resolve(ctx, list(args[:1]), (CONTACT, DEAL), whole=True)
+    return card(ctx, record)
+
+
+def edit(ctx: Context, args: Args) -> Reply:
+    """Change fields of a contact or deal.
+
+    /edit CONTACT field:value ...
+    /edit DEAL field:value ...
+
+    Contact fields: name, company, phone, email, title, addr, city, country, status, source,
+    owner. Deal fields: title, amount, close, contact, owner.
+    Example: /edit Jane Doe phone:+4930999999 status:qualified
+    """
+    if not args.options:
+        raise UsageError("Which fields? Write them as field:value, e.g. status:qualified.")
+    record, _ = resolve(ctx, args.words, (CONTACT, DEAL), whole=True)
+    if not ctx.can_change_owned(record.owner_id):
+        raise Forbidden(
+            f"{_name(record)} belongs to a teammate; only they or a manager can change it."
+        )
+    changed = list(args.options)
+    if isinstance(record, Contact):
+        _edit_contact(ctx, record, args)
+    else:
+        _edit_deal(ctx, record, args)
+    log_activity(
+        ctx.session,
+        activity=Activity(
+            team_id=ctx.team_id,
+            member_id=ctx.member_id,
+            kind=ActivityKind.edited,
+            contact_id=record.id if isinstance(record, Contact) else record.contact_id,
+            deal_id=record.id if isinstance(record, Deal) else None,
+            text=", ".join(changed),
+            at=ctx.now,
+        ),
+    )
+    return Reply().add("Updated ", ", ".join(changed), ".").extend(card(ctx, record))
+
+
+def _edit_contact(ctx: Context, contact: Contact, args: Args) -> None:
+    assert ctx.team is not None
+    if (name := args.option("name")) is not None:
+        contact.name = limited(name, 200, "A name")
+        if not contact.name:
+            raise UsageError("A contact needs a name.")
+    if (email := args.option("email")) is not None:
+        contact.email = parse_email(email) if email else None
+    if (phone := args.option("phone")) is not None:
+        contact.phone = parse_phone(phone, ctx.team.region) if phone else None
+    if (company := args.option("company")) is not None:
+        contact.company_id = (
+            store.get_or_create_company(
+                ctx.session, team_id=ctx.team_id, name=limited(company, 200, "A company name")
+            ).id
+            if company
+            else None
+        )
+    _apply_fields(ctx, contact, args)
+    _reject_unknown(args)
+    contact.updated_at = ctx.now
+    store.save_contact(ctx.session, contact=contact)
+    rescore(ctx.session, contact=contact, now=ctx.now)
+
+
+def _edit_deal(ctx: Context, deal: Deal, args: Args) -> None:
+    apply_deal_fields(ctx, deal, args)
+    _reject_unknown(args)
+    deal.updated_at = ctx.now
+    save_deal(ctx.session, deal=deal)
+
+
+def tag(ctx: Context, args: Args) -> Reply:
+    """Tag a contact or deal.
+
+    /tag CONTACT_OR_DEAL #tag [#tag ...]
+
+    Example: /tag Jane Doe #hot #berlin
+    """
+    return _retag(ctx, args, add=True)
+
+
+def untag(ctx: Context, args: Args) -> Reply:
+    """Remove tags from a contact or deal.
+
+    /untag CONTACT_OR_DEAL #tag [#tag ...]
+    """
+    return _retag(ctx, args, add=False)
+
+
+def _retag(ctx: Context, args: Args, *, add: bool) -> Reply:
+    if not args.tags:
+        raise UsageError("Which tags? Write them with #, e.g. #hot.")
+    record, _ = resolve(ctx, args.words, (CONTACT, DEAL), whole=True)
+    target = "contact" if isinstance(record, Contact) else "deal"
+    assert record.id is not None
+    change = store.add_tags if add else store.remove_tags
+    changed = change(
+        ctx.session, team_id=ctx.team_id, target=target, target_id=record.id, names=args.tags
+    )
+    listed = " ".join(f"#{t}" for t in changed)
+    if not changed:
+        state = "already has" if add else "has none of"
+        return Reply().add(f"{_name(record)} {state} those tags.")
+    log_activity(
+        ctx.session,
+        activity=Activity(
+            team_id=ctx.team_id,
+            member_id=ctx.member_id,
+            kind=ActivityKind.tagged if add else ActivityKind.untagged,
+            contact_id=record.id if isinstance(record, Contact) else record.contact_id,
+            deal_id=record.id if isinstance(record, Deal) else None,
+            text=listed,
+            at=ctx.now,
+        ),
+    )
+    if isinstance(record, Contact):
+        rescore(ctx.session, contact=record, now=ctx.now)
+    verb = "Tagged" if add else "Untagged"
+    return Reply().add(f"{verb} ", bold(_name(record)), f": {listed}")
+
+
+def leads(ctx: Context, args: Args) -> Reply:
+    """Leads, best score first.
+
+    /leads [#tag] [city:Berlin] [status:lead|qualified|customer|inactive|all] [limit:20]
+    """
+    status = (args.option("status") or "").lower()
+    if status == "all":
+        statuses = [s.value for s in ContactStatus]
+    elif status:
+        statuses = [_status(status)]
+    else:
+        statuses = [ContactStatus.lead.value, ContactStatus.qualified.value]
+    limit = _limit(args.option("limit"), default=20)
+    city = args.option("city")
+    if len(args.tags) > 1:
+        raise UsageError("One #tag at a time, please.")
+    if args.words:
+        raise UsageError(f"I don't understand “{args.rest}” here.")
+    found = store.leads(
+        ctx.session,
+        team_id=ctx.team_id,
+        statuses=statuses,
+        tag=args.tags[0] if args.tags else None,
+        city=city,
+        limit=limit,
+    )
+    if not found:
+        return Reply().add("No leads match. Add some with /add.")
+    companies = store.companies_by_ids(
+        ctx.session, team_id=ctx.team_id, ids=[c.company_id for c in found if c.company_id]
+    )
+    tags = store.tags_of(ctx.session, target="contact", ids=[c.id for c in found if c.id])
+    reply = Reply().heading(f"Leads ({len(found)})")
+    for contact in found:
+        company = companies.get(contact.company_id or 0)
+        reply.item(
+            bold(contact.name),
+            f" ({contact_ref(contact)})",
+            f" · {company.name}" if company else "",
+            f" · {contact.city}" if contact.city else "",
+            f" · {contact.status} · score {contact.score}",
+            "".join(f" #{t}" for t in tags.get(contact.id or 0, [])),
+        )
+    return reply
+
+
+def shared_contact(ctx: Context) -> Reply:
+    """A contact card shared from a phone: logged like /add, with the duplicate check."""
+    card_data = ctx.request.contact
+    assert card_data is not None
+    return ctx.registry.commands["add"].func(ctx, _card_args(card_data))
+
+
+def _card_args(card_data: SharedContact) -> Args:
+    args = parse_args(card_data.name, keys=frozenset(CONTACT_KEYS))
+    for key in ("phone", "email", "company", "title"):
+        value = getattr(card_data, key)
+        if value:
+            args.options[key] = value
+    return args
+
+
+def _apply_fields(ctx: Context, contact: Contact, args: Args) -> None:
+    """Set the plain fields shared by /add and /edit from their options."""
+    for key, aliases, limit in (
+        ("title", ("title",), 200),
+        ("address", ("addr", "address"), 300),
+        ("city", ("city",), 100),
+        ("country", ("country",), 100),
+        ("source", ("source",), 100),
+    ):
+        value = args.option(*aliases)
+        if value is not None:
+            setattr(contact, key, limited(value, limit, f"The {key}") or None)
+    if (status := args.option("status")) is not None:
+        contact.status = _status(status)
+    if (owner := args.option("owner")) is not None:
+        if ctx.role.rank < Role.manager.rank:
+            raise Forbidden("Only managers and admins can hand contacts to someone else.")
+        contact.owner_id = resolve_member(ctx, owner).id
+
+
+def _status(text: str) -> str:
+    try:
+        return ContactStatus(text.strip().lower()).value
+    except ValueError:
+        valid = ", ".join(s.value for s in ContactStatus)
+        raise UsageError(f"There is no status “{text}”. Use one of: {valid}.") from None
+
+
+def _limit(text: str | None, *, default: int, most: int = 100) -> int:
+    if text is None:
+        return default
+    if not text.isdigit() or not 1 <= int(text) <= most:
+        raise UsageError(f"limit: takes a number from 1 to {most}.")
+    return int(text)
+
+
+def _reject_unknown(args: Args) -> None:
+    if args.options:
+        raise UsageError(
+            f"I don't know the field{'s' if len(args.options) > 1 else ''} "
+            f"{', '.join(args.options)}."
+        )
+
+
+def _likely_duplicates(ctx: Context, contact: Contact) -> list[Contact]:
+    found = store.contacts_with(
+        ctx.session, team_id=ctx.team_id, email=contact.email, phone=contact.phone
+    )
+    key = name_key(contact.name)
+    similar = [
+        record_id
+        for record_id, candidate in trigram_candidates(
+            ctx.session, table="contact", team_id=ctx.team_id, query=contact.name, limit=20
+        )
+        if fuzz.ratio(key, candidate) >= DUPLICATE_NAME_SCORE
+    ]
+    found += [
+        c
+        for c in store.contacts_by_ids(ctx.session, team_id=ctx.team_id, ids=similar)
+        if c.company_id == contact.company_id
+    ]
+    return list({c.id: c for c in found}.values())[:3]
+
+
+def _duplicate_warning(ctx: Context, contact: Contact, duplicates: list[Contact]) -> Reply:
+    reply = Reply().add(bold("This looks like a contact you already have:"))
+    for existing in duplicates:
+        same = [
+            what
+            for what, match in (
+                ("same e-mail", existing.email == contact.email and contact.email),
+                ("same phone", existing.phone == contact.phone and contact.phone),
+            )
+            if match
+        ] or ["similar name"]
+        reply.item(bold(existing.name), f" ({contact_ref(existing)}) — {', '.join(same)}")
+    pending = pending_command(ctx, ctx.command_text or _card_command(ctx))
+    reply.button_row(
+        Button("Add anyway", FORCE, (pending,)),
+        *(
+            Button(f"Open {contact_ref(c)}", SHOW_BUTTON, (contact_ref(c),))
+            for c in duplicates[:2]
+        ),
+    )
+    return reply
+
+
+def _card_command(ctx: Context) -> str:
+    """A shared contact card as the /add command that logs it (for "add anyway")."""
+    card_data = ctx.request.contact
+    assert card_data is not None
+    parts = [f"/add {card_data.name}"]
+    for key in ("phone", "email", "company", "title"):
+        value = getattr(card_data, key)
+        if value:
+            unquoted = value.replace('"', "")
+            parts.append(f'{key}:"{unquoted}"')
+    return " ".join(parts)
+
+
+def _name(record: Record) -> str:
+    return record.name if isinstance(record, Contact) else record.title
+
+
+def register(registry: Registry) -> None:
+    registry.command("add", add_contact, keys=CONTACT_KEYS)
+    registry.command("find", find, aliases=("search",))
+    registry.command("show", show, aliases=("card", "open"))
+    registry.command("edit", edit, keys=(*CONTACT_KEYS, "amount", "close", "contact"))
+    registry.command("tag", tag)
+    registry.command("untag", untag)
+    registry.command("leads", leads, keys=("city", "status", "limit"))
+    registry.button(SHOW_BUTTON, press_show)
+    registry.event("contact", shared_contact)

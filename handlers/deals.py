@@ -1,0 +1,315 @@
+"""Deals: open them, list them, move them through the stages, win or lose them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from handlers.cards import (
+    STAGE_BUTTON,
+    deal_amount,
+    deal_card,
+    is_rotting,
+    member_names,
+    rotting_cutoffs,
+    stage_buttons,
+)
+from handlers.context import Context
+from handlers.dates import parse_day
+from handlers.errors import Ambiguous, Candidate, CommandError, Forbidden, UsageError
+from handlers.format import deal_ref, money
+from handlers.grammar import Args, Money, limited, parse_args
+from handlers.refs import CONTACT, DEAL, resolve, resolve_member, resolve_stage
+from handlers.registry import Registry
+from handlers.reply import Reply, bold
+from storage import contacts as contact_store
+from storage import deals as store
+from storage.activities import log_activity
+from storage.keys import name_key
+from storage.models import Activity, ActivityKind, Contact, Deal, Role, Stage, StageKind
+from storage.teams import team_stages
+
+DEAL_KEYS = ("stage", "close", "contact", "company", "amount")
+_KIND_ACTIVITY = {
+    StageKind.open: ActivityKind.stage,
+    StageKind.won: ActivityKind.won,
+    StageKind.lost: ActivityKind.lost,
+}
+
+
+def open_deal(ctx: Context, args: Args) -> Reply:
+    """Open a deal, optionally for a contact, with an amount, stage and expected close.
+
+    /deal TITLE [CONTACT] [AMOUNT] [stage:STAGE] [close:DATE] [#tag]
+
+    Example: /deal Website redesign Jane Doe 12k close:next friday #web
+    The contact is recognised at the end of the title, or given as contact:NAME.
+    """
+    assert ctx.team is not None
+    stages = team_stages(ctx.session, team_id=ctx.team_id)
+    amount_text = args.option("amount")
+    amount = (
+        _amount(ctx, amount_text)
+        if amount_text is not None
+        else args.take_amount(ctx.team.currency)
+    )
+    contact = _contact_for_deal(ctx, args)
+    title = limited(args.rest, 200, "A deal title")
+    if not title:
+        raise UsageError("What is the deal called? Give it a title.")
+    stage = _opening_stage(stages, args.option("stage"))
+    deal = Deal(
+        team_id=ctx.team_id,
+        owner_id=ctx.member_id,
+        title=title,
+        title_key="",
+        stage_id=stage.id or 0,
+    )
+    if amount is not None:
+        deal.amount, deal.currency = amount.minor, amount.currency
+    if contact is not None:
+        deal.contact_id, deal.company_id = contact.id, contact.company_id
+    if (company := args.option("company")) is not None:
+        deal.company_id = contact_store.get_or_create_company(
+            ctx.session, team_id=ctx.team_id, name=limited(company, 200, "A company name")
+        ).id
+    if (close := args.option("close")) is not None:
+        deal.expected_close = parse_day(close, tz=ctx.tz, now=ctx.now)
+    store.open_deal(ctx.session, deal=deal, member_id=ctx.member_id, now=ctx.now)
+    assert deal.id is not None
+    if args.tags:
+        contact_store.add_tags(
+            ctx.session, team_id=ctx.team_id, target="deal", target_id=deal.id, names=args.tags
+        )
+    log_activity(
+        ctx.session,
+        activity=Activity(
+            team_id=ctx.team_id,
+            member_id=ctx.member_id,
+            kind=ActivityKind.created,
+            contact_id=deal.contact_id,
+            deal_id=deal.id,
+            at=ctx.now,
+        ),
+    )
+    return deal_card(ctx, deal, note="Deal opened.")
+
+
+def list_deals(ctx: Context, args: Args) -> Reply:
+    """List open deals, most recently active first; rotting ones are flagged.
+
+    /deals [stage:STAGE] [owner:@member | mine] [rotting] [won | lost] [limit:30]
+    """
+    stages = team_stages(ctx.session, team_id=ctx.team_id)
+    words = {word.lower() for word in args.words}
+    unknown = words - {"mine", "rotting", "won", "lost", "open"}
+    if unknown:
+        raise UsageError(f"I don't understand “{' '.join(sorted(unknown))}” here.")
+    kind = StageKind.won if "won" in words else StageKind.lost if "lost" in words else None
+    if (stage_text := args.option("stage")) is not None:
+        chosen = [resolve_stage(stages, stage_text)]
+    else:
+        chosen = [s for s in stages if s.kind == (kind or StageKind.open)]
+    owner = args.option("owner")
+    owner_id = (
+        ctx.member_id if "mine" in words else (resolve_member(ctx, owner).id if owner else None)
+    )
+    rotting = "rotting" in words
+    limit_text = args.option("limit") or "30"
+    if not limit_text.isdigit() or not 1 <= int(limit_text) <= 100:
+        raise UsageError("limit: takes a number from 1 to 100.")
+    deals = store.list_deals(
+        ctx.session,
+        team_id=ctx.team_id,
+        stage_ids=[s.id for s in chosen if s.id],
+        owner_id=owner_id,
+        rotting_before=rotting_cutoffs(chosen, ctx.now) if rotting else None,
+        limit=int(limit_text),
+    )
+    if not deals:
+        return Reply().add("No deals match. Open one with /deal.")
+    by_id = {s.id: s for s in stages}
+    names = member_names(ctx)
+    reply = Reply().heading(f"{'Rotting deals' if rotting else 'Deals'} ({len(deals)})")
+    totals: dict[str, int] = {}
+    for deal in deals:
+        stage = by_id[deal.stage_id]
+        flag = " · rotting" if is_rotting(deal, stage, ctx.now) else ""
+        reply.item(
+            bold(deal.title),
+            f" ({deal_ref(deal)}) · {deal_amount(ctx, deal)} · "
+            f"{stage.name} · {names.get(deal.owner_id, '?')}{flag}",
+        )
+        if deal.amount is not None and deal.currency:
+            totals[deal.currency] = totals.get(deal.currency, 0) + deal.amount
+    assert ctx.team is not None
+    if totals:
+        reply.muted(
+            "Total: " + ", ".join(money(v, c, ctx.team.locale) for c, v in sorted(totals.items()))
+        )
+    return reply
+
+
+def move(ctx: Context, args: Args) -> Reply:
+    """Move a deal to another stage; without a stage, pick one with a button.
+
+    /stage DEAL [STAGE]
+
+    Example: /stage 42 proposal
+    """
+    deal, used = resolve(ctx, args.words, (DEAL,))
+    assert isinstance(deal, Deal)
+    stages = team_stages(ctx.session, team_id=ctx.team_id)
+    stage_text = " ".join(args.words[used:])
+    if not stage_text:
+        current = next(s for s in stages if s.id == deal.stage_id)
+        reply = Reply().add(bold(deal.title), f" is in {current.name}. Move it to:")
+        reply.buttons.extend(stage_buttons(deal, stages))
+        return reply
+    return _move(ctx, deal, resolve_stage(stages, stage_text))
+
+
+def win(ctx: Context, args: Args) -> Reply:
+    """Mark a deal as won.
+
+    /won DEAL
+    """
+    deal, _ = resolve(ctx, args.words, (DEAL,), whole=True)
+    assert isinstance(deal, Deal)
+    return _move(ctx, deal, _closing_stage(ctx, StageKind.won))
+
+
+def lose(ctx: Context, args: Args) -> Reply:
+    """Mark a deal as lost, with the reason if you know it.
+
+    /lost DEAL [REASON]
+
+    Example: /lost 42 went with a cheaper vendor
+    """
+    deal, used = resolve(ctx, args.words, (DEAL,))
+    assert isinstance(deal, Deal)
+    reason = limited(args.text_after(used), 500, "A reason") or None
+    return _move(ctx, deal, _closing_stage(ctx, StageKind.lost), reason=reason)
+
+
+def press_stage(ctx: Context, args: tuple[str, ...]) -> Reply:
+    if len(args) != 2 or not all(a.isdigit() for a in args):
+        raise CommandError("That button is no longer valid.")
+    found = store.get_deal(ctx.session, team_id=ctx.team_id, deal_id=int(args[0]))
+    stage = next(
+        (s for s in team_stages(ctx.session, team_id=ctx.team_id) if s.id == int(args[1])), None
+    )
+    if found is None or stage is None:
+        raise CommandError("That deal or stage no longer exists.")
+    reply = _move(ctx, found, stage)
+    reply.edit = True
+    return reply
+
+
+def _move(ctx: Context, deal: Deal, stage: Stage, *, reason: str | None = None) -> Reply:
+    if not ctx.can_change_owned(deal.owner_id):
+        raise Forbidden(f"{deal.title} belongs to a teammate; only they or a manager can move it.")
+    if deal.stage_id == stage.id and not reason:
+        return deal_card(ctx, deal, note=f"{deal.title} is already in {stage.name}.")
+    store.move_deal(
+        ctx.session,
+        deal=deal,
+        stage=stage,
+        member_id=ctx.member_id,
+        now=ctx.now,
+        lost_reason=reason,
+    )
+    log_activity(
+        ctx.session,
+        activity=Activity(
+            team_id=ctx.team_id,
+            member_id=ctx.member_id,
+            kind=_KIND_ACTIVITY[StageKind(stage.kind)],
+            contact_id=deal.contact_id,
+            deal_id=deal.id,
+            text=reason or stage.name,
+            at=ctx.now,
+        ),
+    )
+    notes = {
+        StageKind.won: f"Won {deal_amount(ctx, deal)}! Congratulations.",
+        StageKind.lost: "Marked as lost.",
+    }
+    return deal_card(ctx, deal, note=notes.get(StageKind(stage.kind), f"Moved to {stage.name}."))
+
+
+def apply_deal_fields(ctx: Context, deal: Deal, args: Args) -> None:
+    """The deal fields /edit can change."""
+    assert ctx.team is not None
+    if (title := args.option("title", "name")) is not None:
+        deal.title = limited(title, 200, "A deal title")
+        if not deal.title:
+            raise UsageError("A deal needs a title.")
+    if (amount := args.option("amount")) is not None:
+        money_value = _amount(ctx, amount) if amount else None
+        deal.amount = money_value.minor if money_value else None
+        deal.currency = money_value.currency if money_value else None
+    if (close := args.option("close")) is not None:
+        deal.expected_close = parse_day(close, tz=ctx.tz, now=ctx.now) if close else None
+    if (contact_text := args.option("contact")) is not None:
+        contact, _ = resolve(ctx, contact_text.split(), (CONTACT,), whole=True)
+        assert isinstance(contact, Contact)
+        deal.contact_id, deal.company_id = contact.id, contact.company_id or deal.company_id
+    if (owner := args.option("owner")) is not None:
+        if ctx.role.rank < Role.manager.rank:
+            raise Forbidden("Only managers and admins can hand deals to someone else.")
+        deal.owner_id = resolve_member(ctx, owner).id or deal.owner_id
+
+
+def _amount(ctx: Context, text: str) -> Money:
+    assert ctx.team is not None
+    parsed = parse_args(text)
+    money_value = parsed.take_amount(ctx.team.currency)
+    if money_value is None or parsed.words:
+        raise UsageError(f"I can't read the amount “{text}” (e.g. 12k, €12,000, 12000 EUR).")
+    return money_value
+
+
+def _contact_for_deal(ctx: Context, args: Args) -> Contact | None:
+    """`contact:NAME`, or a contact's exact name at the end of the title."""
+    if (text := args.option("contact")) is not None:
+        record, _ = resolve(ctx, text.split(), (CONTACT,), whole=True)
+        assert isinstance(record, Contact)
+        return record
+    words = args.words
+    suffixes = {name_key(" ".join(words[-n:])): n for n in range(1, min(len(words) - 1, 5) + 1)}
+    matches = contact_store.contacts_named(ctx.session, team_id=ctx.team_id, keys=list(suffixes))
+    if not matches:
+        return None
+    longest = max(suffixes[m.name_key] for m in matches)
+    chosen = [m for m in matches if suffixes[m.name_key] == longest]
+    if len(chosen) > 1:
+        raise Ambiguous(
+            " ".join(words[-longest:]),
+            [Candidate("contact", c.id or 0, f"{c.name} (c{c.id})") for c in chosen],
+        )
+    del words[-longest:]
+    return chosen[0]
+
+
+def _opening_stage(stages: Sequence[Stage], text: str | None) -> Stage:
+    open_stages = [s for s in stages if s.kind == StageKind.open]
+    if text is None:
+        return open_stages[0]
+    stage = resolve_stage(stages, text)
+    if stage.kind != StageKind.open:
+        raise UsageError("A new deal starts in an open stage; open it, then use /won or /lost.")
+    return stage
+
+
+def _closing_stage(ctx: Context, kind: StageKind) -> Stage:
+    stages = team_stages(ctx.session, team_id=ctx.team_id)
+    return next(s for s in stages if s.kind == kind)
+
+
+def register(registry: Registry) -> None:
+    registry.command("deal", open_deal, keys=(*DEAL_KEYS,))
+    registry.command("deals", list_deals, keys=("stage", "owner", "limit"))
+    registry.command("stage", move, aliases=("move",))
+    registry.command("won", win, aliases=("win",))
+    registry.command("lost", lose, aliases=("lose",))
+    registry.button(STAGE_BUTTON, press_stage)

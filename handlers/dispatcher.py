@@ -1,0 +1,253 @@
+"""Text or event in, Reply out: the one door every platform goes through.
+
+Each request is handled in a worker thread with one Session and one transaction, so the
+chat loop never blocks on the database and a command pays one thread hop, not one per
+query. The update id is recorded in the same transaction (at most once); the command runs
+in a savepoint, so a refused or failed command leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+
+from rapidfuzz import process
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from handlers.context import Context, Request, TeamDefaults
+from handlers.errors import Ambiguous, CommandError
+from handlers.grammar import parse_args, split_command
+from handlers.registry import Command, Registry
+from handlers.reply import Button, Reply, bold
+from storage.db import transaction
+from storage.models import PendingCommand, ProcessedUpdate, Role, Team
+from storage.teams import member_for_identity
+from storage.types import utcnow
+
+log = logging.getLogger(__name__)
+
+NOT_A_MEMBER = (
+    "You are not in a team yet. Send /start to set one up, or /join CODE with an invite "
+    "code from a teammate."
+)
+STALE_BUTTON = "That button has expired. Please send the command again."
+PICK, FORCE = "pk", "fa"  # buttons that resume a pending command
+PENDING_TTL = timedelta(days=2)
+UNSUPPORTED = (
+    "I understand text commands, locations, contacts and CSV files. Send /help to see "
+    "the commands."
+)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        engine: Engine,
+        registry: Registry,
+        *,
+        defaults: TeamDefaults | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        workers: int = 4,
+    ) -> None:
+        self.engine = engine
+        self.registry = registry
+        self.defaults = defaults or TeamDefaults()
+        self.clock = clock
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="crm-cmd")
+
+    async def handle(self, request: Request) -> Reply | None:
+        """Handle one request off the event loop; None when it was already processed."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self.handle_sync, request)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+
+    def handle_sync(self, request: Request) -> Reply | None:
+        try:
+            with transaction(self.engine) as session:
+                if request.update_id is not None and not _first_delivery(session, request):
+                    return None
+                return self._route(self._context(session, request))
+        except Exception:
+            return _apology()
+
+    def _context(self, session: Session, request: Request) -> Context:
+        member = member_for_identity(
+            session,
+            platform=request.platform,
+            external_id=request.user_id,
+            workspace_id=request.workspace_id,
+        )
+        return Context(
+            session=session,
+            request=request,
+            now=self.clock(),
+            team=session.get(Team, member.team_id) if member else None,
+            member=member,
+            registry=self.registry,
+            defaults=self.defaults,
+        )
+
+    def _route(self, ctx: Context) -> Reply:
+        request = ctx.request
+        if request.text is not None:
+            return self.run_text(ctx, request.text)
+        if request.button is not None:
+            return self._press(ctx, request.button)
+        if request.location is not None:
+            return self._event(ctx, "location")
+        if request.contact is not None:
+            return self._event(ctx, "contact")
+        return Reply().add(UNSUPPORTED)
+
+    def run_text(self, ctx: Context, text: str) -> Reply:
+        parsed = split_command(text)
+        if parsed is None:
+            return Reply().add(UNSUPPORTED)
+        name, rest = parsed
+        command = self.registry.find(name)
+        if command is None:
+            return _unknown(name, self.registry)
+        refusal = _refusal(ctx, command.role)
+        if refusal:
+            return refusal
+        ctx.command_text = text
+        return self._guarded(
+            ctx, command, lambda: command.func(ctx, parse_args(rest, keys=command.keys)), text
+        )
+
+    def _press(self, ctx: Context, encoded: str) -> Reply:
+        code, *args = encoded.split(":")
+        if code in (PICK, FORCE):
+            return self._resume(ctx, code, args)
+        action = self.registry.buttons.get(code)
+        if action is None:
+            return Reply(error=True).add(STALE_BUTTON)
+        refusal = _refusal(ctx, action.role)
+        if refusal:
+            return refusal
+        return self._guarded(ctx, None, lambda: action.func(ctx, tuple(args)), None)
+
+    def _resume(self, ctx: Context, code: str, args: list[str]) -> Reply:
+        """Re-run a command that waited for a button: a pick among candidates, or "add
+        anyway" after a duplicate warning."""
+        if _refusal(ctx, Role.rep) or not args or not args[0].isdigit():
+            return Reply(error=True).add(STALE_BUTTON)
+        pending = ctx.session.get(PendingCommand, int(args[0]))
+        if (
+            pending is None
+            or pending.member_id != ctx.member_id
+            or pending.created_at < ctx.now - PENDING_TTL
+        ):
+            return Reply(error=True).add(STALE_BUTTON)
+        ctx.picks = dict(pending.picks)
+        if code == PICK and len(args) > 1:
+            ctx.picks[pending.ref] = args[1]
+        ctx.force = code == FORCE
+        return self.run_text(ctx, pending.text)
+
+    def _event(self, ctx: Context, kind: str) -> Reply:
+        handler = self.registry.events.get(kind)
+        if handler is None:
+            return Reply().add(UNSUPPORTED)
+        refusal = _refusal(ctx, Role.rep)
+        if refusal:
+            return refusal
+        return self._guarded(ctx, None, lambda: handler(ctx), None)
+
+    def _guarded(
+        self, ctx: Context, command: Command | None, run: Callable[[], Reply], text: str | None
+    ) -> Reply:
+        """Run a handler in a savepoint; turn what it raises into a reply."""
+        try:
+            with ctx.session.begin_nested():
+                return run()
+        except CommandError as error:
+            reply = Reply(error=True).add(error.message)
+            if error.show_usage and command is not None:
+                reply.blank().add(bold("Usage:"))
+                for usage in command.usage:
+                    reply.add(usage)
+            return reply
+        except Ambiguous as ambiguous:
+            return _ask_which(ctx, ambiguous, text)
+        except Exception:
+            return _apology()
+
+
+def _first_delivery(session: Session, request: Request) -> bool:
+    """Record the update; False when it was recorded before (a redelivery)."""
+    try:
+        with session.begin_nested():
+            session.add(ProcessedUpdate(platform=request.platform, external_id=request.update_id))
+            session.flush()
+    except IntegrityError:
+        log.info("ignoring redelivered %s update %s", request.platform, request.update_id)
+        return False
+    return True
+
+
+def _refusal(ctx: Context, role: Role | None) -> Reply | None:
+    if role is None:
+        return None
+    if ctx.member is None or not ctx.member.active:
+        return Reply(error=True).add(NOT_A_MEMBER)
+    if ctx.role.rank < role.rank:
+        return Reply(error=True).add(
+            f"Only {role.value}s and above can do that; you are a {ctx.role}."
+        )
+    return None
+
+
+def _ask_which(ctx: Context, ambiguous: Ambiguous, text: str | None) -> Reply:
+    if text is None or ctx.member is None:
+        return Reply(error=True).add(f"“{ambiguous.ref}” matches several records; use an id.")
+    pending = PendingCommand(
+        team_id=ctx.team_id,
+        member_id=ctx.member_id,
+        text=text,
+        ref=ambiguous.ref,
+        picks=ctx.picks,
+        created_at=ctx.now,
+    )
+    ctx.session.add(pending)
+    ctx.session.flush()
+    reply = Reply().add("Which one do you mean by “", bold(ambiguous.ref), "”?")
+    for candidate in ambiguous.candidates:
+        choice = f"{candidate.kind[0]}{candidate.id}"
+        reply.button_row(Button(candidate.label, PICK, (pending.id or 0, choice)))
+    return reply
+
+
+def _unknown(name: str, registry: Registry) -> Reply:
+    reply = Reply(error=True).add(f"I don't know /{name}.")
+    match = process.extractOne(name, registry.names(), score_cutoff=60)
+    if match is not None:
+        reply.add("Did you mean ", bold(f"/{match[0]}"), "?")
+    return reply.add("Send /help for the list of commands.")
+
+
+def _apology() -> Reply:
+    error_id = secrets.token_hex(4)
+    log.exception("unexpected error %s", error_id)
+    return Reply(error=True).add(
+        f"Sorry, something went wrong on my side (error {error_id}). Nothing was changed."
+    )
+
+
+def pending_command(ctx: Context, text: str) -> int:
+    """Store `text` to be re-run by a button (e.g. "add anyway"); returns its id."""
+    pending = PendingCommand(
+        team_id=ctx.team_id, member_id=ctx.member_id, text=text, created_at=ctx.now
+    )
+    ctx.session.add(pending)
+    ctx.session.flush()
+    assert pending.id is not None
+    return pending.id

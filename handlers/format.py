@@ -1,0 +1,69 @@
+"""Shared wording: money, relative times, ids as people type them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, tzinfo
+
+from babel.numbers import format_currency, get_currency_precision
+
+from handlers.grammar import Money
+from storage.models import Contact, Deal
+
+
+def money(minor: int | None, currency: str | None, locale: str = "en_US") -> str:
+    """`1200000, "EUR"` -> `€12,000` (no cents when there are none)."""
+    if minor is None or currency is None:
+        return "no amount"
+    value = Money(minor, currency).major
+    precision = get_currency_precision(currency)
+    whole = precision == 0 or minor % (10**precision) == 0
+    pattern = "¤#,##0" if whole else None
+    return format_currency(
+        value, currency, format=pattern, locale=locale, currency_digits=not whole
+    )
+
+
+def contact_ref(contact: Contact) -> str:
+    return f"c{contact.id}"
+
+
+def deal_ref(deal: Deal) -> str:
+    return f"d{deal.id}"
+
+
+def ago(moment: datetime | None, now: datetime) -> str:
+    """`3 days ago`, `yesterday`, `just now`, `in 2 hours`."""
+    if moment is None:
+        return "never"
+    seconds = (now - moment).total_seconds()
+    future = seconds < 0
+    seconds = abs(seconds)
+    if seconds < 60:
+        return "just now"
+    for size, unit in (
+        (86400 * 365, "year"),
+        (86400 * 30, "month"),
+        (86400, "day"),
+        (3600, "hour"),
+        (60, "minute"),
+    ):
+        if seconds >= size:
+            count = int(seconds // size)
+            if unit == "day" and count == 1:
+                return "tomorrow" if future else "yesterday"
+            text = f"{count} {unit}{'s' if count != 1 else ''}"
+            return f"in {text}" if future else f"{text} ago"
+    return "just now"  # unreachable: the loop ends at one minute
+
+
+def day(value: date, tz: tzinfo | None = None, today: date | None = None) -> str:
+    """`Fri 12 Dec 2026`, without the year when it is this year."""
+    if isinstance(value, datetime):
+        value = value.astimezone(tz).date() if tz else value.date()
+    if today is not None and value.year == today.year:
+        return value.strftime("%a %-d %b")
+    return value.strftime("%a %-d %b %Y")
+
+
+def local_time(moment: datetime, tz: tzinfo) -> str:
+    return moment.astimezone(tz).strftime("%a %-d %b %H:%M")

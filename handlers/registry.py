@@ -1,0 +1,97 @@
+"""The command and button registry. A command's docstring is its help:
+
+first line   one-line summary (the /help list, Telegram's command menu)
+`/...` lines usage, shown after a malformed command
+the rest     details and examples, shown by /help NAME
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from storage.models import Role
+
+if TYPE_CHECKING:
+    from handlers.context import Context
+    from handlers.grammar import Args
+    from handlers.reply import Reply
+
+CommandFunc = Callable[["Context", "Args"], "Reply"]
+ButtonFunc = Callable[["Context", tuple[str, ...]], "Reply"]
+# Non-text input: a shared "location" or "contact" card.
+EventFunc = Callable[["Context"], "Reply"]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    func: CommandFunc
+    family: str
+    # None: open to people who are not members yet (/start, /join, /help).
+    role: Role | None = Role.rep
+    keys: frozenset[str] = frozenset()
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def doc(self) -> str:
+        return inspect.cleandoc(self.func.__doc__ or "")
+
+    @property
+    def summary(self) -> str:
+        return self.doc.splitlines()[0] if self.doc else ""
+
+    @property
+    def usage(self) -> list[str]:
+        return [line.strip() for line in self.doc.splitlines() if line.strip().startswith("/")]
+
+
+@dataclass(frozen=True)
+class ButtonAction:
+    code: str
+    func: ButtonFunc
+    role: Role | None = Role.rep
+
+
+@dataclass
+class Registry:
+    commands: dict[str, Command] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)
+    buttons: dict[str, ButtonAction] = field(default_factory=dict)
+    events: dict[str, EventFunc] = field(default_factory=dict)
+
+    def command(
+        self,
+        name: str,
+        func: CommandFunc,
+        *,
+        role: Role | None = Role.rep,
+        keys: tuple[str, ...] = (),
+        aliases: tuple[str, ...] = (),
+    ) -> None:
+        if not func.__doc__:
+            raise ValueError(f"/{name} needs a docstring: it is the command's help")
+        if name in self.commands or name in self.aliases:
+            raise ValueError(f"/{name} is registered twice")
+        family = func.__module__.rsplit(".", 1)[-1]
+        self.commands[name] = Command(name, func, family, role, frozenset(keys), aliases)
+        for alias in aliases:
+            self.aliases[alias] = name
+
+    def button(self, code: str, func: ButtonFunc, *, role: Role | None = Role.rep) -> None:
+        if code in self.buttons:
+            raise ValueError(f"button action {code!r} is registered twice")
+        self.buttons[code] = ButtonAction(code, func, role)
+
+    def event(self, kind: str, func: EventFunc) -> None:
+        if kind in self.events:
+            raise ValueError(f"event {kind!r} is registered twice")
+        self.events[kind] = func
+
+    def find(self, name: str) -> Command | None:
+        return self.commands.get(self.aliases.get(name, name))
+
+    def names(self) -> list[str]:
+        return [*self.commands, *self.aliases]

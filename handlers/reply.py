@@ -1,0 +1,146 @@
+"""What a command answers: data in a small neutral markup, rendered by each adapter.
+
+A Reply is a list of lines; a line is a list of spans (plain, bold, italic, code, link),
+so user text is never mixed into markup: every adapter escapes each span for its own
+platform. Lines have a role (text, heading, item, muted) that adapters map to their own
+layout (Slack sections and context blocks, Telegram HTML, plain terminal text).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Self
+
+
+class Style(StrEnum):
+    plain = "plain"
+    bold = "bold"
+    italic = "italic"
+    code = "code"
+    link = "link"
+
+
+class LineRole(StrEnum):
+    text = "text"
+    heading = "heading"
+    item = "item"
+    muted = "muted"
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    text: str
+    style: Style = Style.plain
+    url: str | None = None
+
+
+def bold(text: object) -> Span:
+    return Span(str(text), Style.bold)
+
+
+def italic(text: object) -> Span:
+    return Span(str(text), Style.italic)
+
+
+def code(text: object) -> Span:
+    return Span(str(text), Style.code)
+
+
+def link(text: object, url: str) -> Span:
+    return Span(str(text), Style.link, url)
+
+
+SpanLike = Span | str | int | float
+
+
+def _span(part: SpanLike) -> Span:
+    return part if isinstance(part, Span) else Span(str(part))
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    spans: tuple[Span, ...]
+    role: LineRole = LineRole.text
+
+    @property
+    def plain(self) -> str:
+        return "".join(span.text for span in self.spans)
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """A button: its label and the compact action it triggers (`st`, deal 42, stage 3).
+
+    `action` names a registered button action; `args` are short ids, never user text, so
+    the encoded form fits Telegram's 64-byte callback data.
+    """
+
+    label: str
+    action: str
+    args: tuple[int | str, ...] = ()
+
+    def encode(self) -> str:
+        return ":".join([self.action, *(str(arg) for arg in self.args)])
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    filename: str
+    content: bytes
+    mime_type: str
+    caption: str = ""
+
+
+@dataclass
+class Reply:
+    lines: list[Line] = field(default_factory=list)
+    buttons: list[list[Button]] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
+    # Set when the reply answers a button press and should replace the message it came from.
+    edit: bool = False
+    # True for an error reply; adapters may show it only to the sender (Slack ephemeral).
+    error: bool = False
+
+    def add(self, *parts: SpanLike, role: LineRole = LineRole.text) -> Self:
+        self.lines.append(Line(tuple(_span(part) for part in parts if part != ""), role))
+        return self
+
+    def heading(self, *parts: SpanLike) -> Self:
+        return self.add(*parts, role=LineRole.heading)
+
+    def item(self, *parts: SpanLike) -> Self:
+        return self.add(*parts, role=LineRole.item)
+
+    def muted(self, *parts: SpanLike) -> Self:
+        return self.add(*parts, role=LineRole.muted)
+
+    def blank(self) -> Self:
+        self.lines.append(Line(()))
+        return self
+
+    def button_row(self, *buttons: Button) -> Self:
+        if buttons:
+            self.buttons.append(list(buttons))
+        return self
+
+    def extend(self, other: Reply) -> Self:
+        self.lines.extend(other.lines)
+        self.buttons.extend(other.buttons)
+        self.attachments.extend(other.attachments)
+        return self
+
+    @property
+    def plain_text(self) -> str:
+        """The text without markup (the terminal's rendering, and handy in tests)."""
+        return "\n".join(
+            ("• " if line.role is LineRole.item else "") + line.plain for line in self.lines
+        )
+
+    @property
+    def all_buttons(self) -> list[Button]:
+        return [button for row in self.buttons for button in row]
+
+
+def text_reply(*parts: SpanLike) -> Reply:
+    return Reply().add(*parts)

@@ -1,0 +1,46 @@
+"""The lead score `/leads` sorts by, with the reasons `/show` gives for it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlmodel import Session
+
+from storage.contacts import tags_of
+from storage.models import Contact, ContactStatus
+
+STATUS_POINTS = {
+    ContactStatus.lead: 10,
+    ContactStatus.qualified: 30,
+    ContactStatus.customer: 20,
+    ContactStatus.inactive: 0,
+}
+TAG_POINTS, MAX_TAGGED = 5, 3
+RECENT = ((timedelta(days=7), 20), (timedelta(days=30), 10))
+REACHABLE_POINTS = 5
+
+
+def score_reasons(contact: Contact, tags: list[str], now: datetime) -> list[tuple[str, int]]:
+    """Each part of the score: (why, points)."""
+    reasons = [(f"status {contact.status}", STATUS_POINTS.get(ContactStatus(contact.status), 0))]
+    if tags:
+        counted = min(len(tags), MAX_TAGGED)
+        reasons.append((f"{counted} tag{'s' if counted > 1 else ''}", counted * TAG_POINTS))
+    if contact.last_activity_at is not None:
+        for window, points in RECENT:
+            if now - contact.last_activity_at <= window:
+                reasons.append((f"active in the last {window.days} days", points))
+                break
+    if contact.email:
+        reasons.append(("has an e-mail", REACHABLE_POINTS))
+    if contact.phone:
+        reasons.append(("has a phone", REACHABLE_POINTS))
+    return reasons
+
+
+def rescore(session: Session, *, contact: Contact, now: datetime) -> None:
+    """Store the contact's current score (after any change that moves it)."""
+    assert contact.id is not None
+    tags = tags_of(session, target="contact", ids=[contact.id]).get(contact.id, [])
+    contact.score = sum(points for _, points in score_reasons(contact, tags, now))
+    session.add(contact)

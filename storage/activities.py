@@ -1,0 +1,80 @@
+"""The append-only timeline: who did what, with whom, when."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from storage.models import CONTACT_KINDS, Activity, ActivityKind, Contact, Deal
+
+# Kinds that count as working a contact or deal: they reset "last activity" (rotting).
+_TOUCHING = frozenset(
+    {
+        *CONTACT_KINDS,
+        ActivityKind.email,
+        ActivityKind.created,
+        ActivityKind.stage,
+        ActivityKind.won,
+        ActivityKind.lost,
+    }
+)
+
+
+def log_activity(session: Session, *, activity: Activity) -> Activity:
+    """Append to the timeline, and bump the contact's and deal's last activity."""
+    session.add(activity)
+    if activity.kind in _TOUCHING:
+        if activity.contact_id is not None:
+            contact = session.get(Contact, activity.contact_id)
+            if contact is not None and (
+                contact.last_activity_at is None or contact.last_activity_at < activity.at
+            ):
+                contact.last_activity_at = activity.at
+                session.add(contact)
+        if activity.deal_id is not None:
+            deal = session.get(Deal, activity.deal_id)
+            if deal is not None and deal.last_activity_at < activity.at:
+                deal.last_activity_at = activity.at
+                session.add(deal)
+    session.flush()
+    return activity
+
+
+def recent_contact_by_others(
+    session: Session, *, team_id: int, contact_id: int, member_id: int, since: datetime
+) -> list[Activity]:
+    """Calls, meetings, visits and notes on this contact by teammates since `since`."""
+    return list(
+        session.exec(
+            select(Activity)
+            .where(
+                Activity.team_id == team_id,
+                Activity.contact_id == contact_id,
+                col(Activity.at) >= since,
+                col(Activity.kind).in_(CONTACT_KINDS),
+                col(Activity.member_id) != member_id,
+            )
+            .order_by(col(Activity.at).desc())
+            .limit(3)
+        )
+    )
+
+
+def timeline(
+    session: Session,
+    *,
+    team_id: int,
+    contact_id: int | None = None,
+    deal_id: int | None = None,
+    limit: int = 5,
+) -> list[Activity]:
+    """The latest activities of a contact or a deal (or the whole team: the feed)."""
+    query = select(Activity).where(Activity.team_id == team_id)
+    if contact_id is not None:
+        query = query.where(Activity.contact_id == contact_id)
+    if deal_id is not None:
+        query = query.where(Activity.deal_id == deal_id)
+    return list(
+        session.exec(query.order_by(col(Activity.at).desc(), col(Activity.id).desc()).limit(limit))
+    )

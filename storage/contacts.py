@@ -1,0 +1,250 @@
+"""Contacts, companies and tags."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, Literal
+
+from sqlalchemy import delete
+from sqlmodel import Session, col, select
+
+from storage.keys import name_key
+from storage.models import Company, Contact, ContactTag, DealTag, Tag
+
+# --- contacts ------------------------------------------------------------------------------
+
+
+def get_contact(session: Session, *, team_id: int, contact_id: int) -> Contact | None:
+    contact = session.get(Contact, contact_id)
+    if contact is None or contact.team_id != team_id or contact.archived:
+        return None
+    return contact
+
+
+def contacts_by_ids(session: Session, *, team_id: int, ids: Sequence[int]) -> list[Contact]:
+    if not ids:
+        return []
+    found = session.exec(
+        select(Contact).where(
+            Contact.team_id == team_id, col(Contact.id).in_(ids), col(Contact.archived).is_(False)
+        )
+    )
+    by_id = {contact.id: contact for contact in found}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def contacts_named(session: Session, *, team_id: int, keys: Sequence[str]) -> list[Contact]:
+    """Contacts whose normalised name is exactly one of `keys`."""
+    if not keys:
+        return []
+    return list(
+        session.exec(
+            select(Contact)
+            .where(
+                Contact.team_id == team_id,
+                col(Contact.name_key).in_(keys),
+                col(Contact.archived).is_(False),
+            )
+            .order_by(col(Contact.id))
+            .limit(50)
+        )
+    )
+
+
+def contacts_with(
+    session: Session, *, team_id: int, email: str | None = None, phone: str | None = None
+) -> list[Contact]:
+    """Contacts with this e-mail or this phone number."""
+    conditions = []
+    if email:
+        conditions.append(col(Contact.email) == email)
+    if phone:
+        conditions.append(col(Contact.phone) == phone)
+    if not conditions:
+        return []
+    results: list[Contact] = []
+    for condition in conditions:  # one indexed lookup each, rather than an OR that may scan
+        results.extend(
+            session.exec(
+                select(Contact)
+                .where(Contact.team_id == team_id, condition, col(Contact.archived).is_(False))
+                .limit(10)
+            )
+        )
+    return list({contact.id: contact for contact in results}.values())
+
+
+def save_contact(session: Session, *, contact: Contact) -> Contact:
+    """Insert or update a contact, keeping its search keys in step with its fields."""
+    contact.name_key = name_key(contact.name)
+    contact.city_key = name_key(contact.city) if contact.city else None
+    session.add(contact)
+    session.flush()
+    return contact
+
+
+def leads(
+    session: Session,
+    *,
+    team_id: int,
+    statuses: Sequence[str],
+    tag: str | None = None,
+    city: str | None = None,
+    limit: int = 20,
+) -> list[Contact]:
+    """Best score first, then the most recently active."""
+    query = select(Contact).where(
+        Contact.team_id == team_id,
+        col(Contact.status).in_(statuses),
+        col(Contact.archived).is_(False),
+    )
+    if city:
+        query = query.where(Contact.city_key == name_key(city))
+    if tag:
+        query = (
+            query.join(ContactTag, col(ContactTag.contact_id) == col(Contact.id))
+            .join(Tag, col(Tag.id) == col(ContactTag.tag_id))
+            .where(Tag.team_id == team_id, Tag.name == tag)
+        )
+    query = query.order_by(col(Contact.score).desc(), col(Contact.id).desc()).limit(limit)
+    return list(session.exec(query))
+
+
+# --- companies -----------------------------------------------------------------------------
+
+
+def get_company(session: Session, *, team_id: int, company_id: int) -> Company | None:
+    company = session.get(Company, company_id)
+    return company if company is not None and company.team_id == team_id else None
+
+
+def companies_by_ids(session: Session, *, team_id: int, ids: Iterable[int]) -> dict[int, Company]:
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    rows = session.exec(
+        select(Company).where(Company.team_id == team_id, col(Company.id).in_(wanted))
+    )
+    return {company.id: company for company in rows if company.id is not None}
+
+
+def company_named(session: Session, *, team_id: int, name: str) -> Company | None:
+    return session.exec(
+        select(Company).where(Company.team_id == team_id, Company.name_key == name_key(name))
+    ).first()
+
+
+def get_or_create_company(session: Session, *, team_id: int, name: str) -> Company:
+    existing = company_named(session, team_id=team_id, name=name)
+    if existing is not None:
+        return existing
+    company = Company(team_id=team_id, name=name.strip(), name_key=name_key(name))
+    session.add(company)
+    session.flush()
+    return company
+
+
+def contacts_at_company(
+    session: Session, *, team_id: int, company_id: int, limit: int = 10
+) -> list[Contact]:
+    return list(
+        session.exec(
+            select(Contact)
+            .where(
+                Contact.team_id == team_id,
+                Contact.company_id == company_id,
+                col(Contact.archived).is_(False),
+            )
+            .order_by(col(Contact.id))
+            .limit(limit)
+        )
+    )
+
+
+# --- tags --------------------------------------------------------------------------------
+
+
+def ensure_tags(session: Session, *, team_id: int, names: Sequence[str]) -> list[Tag]:
+    """The team's tags with these names, creating the missing ones."""
+    if not names:
+        return []
+    existing = {
+        tag.name: tag
+        for tag in session.exec(
+            select(Tag).where(Tag.team_id == team_id, col(Tag.name).in_(names))
+        )
+    }
+    for tag_name in names:
+        if tag_name not in existing:
+            tag = Tag(team_id=team_id, name=tag_name)
+            session.add(tag)
+            existing[tag_name] = tag
+    session.flush()
+    return [existing[tag_name] for tag_name in names]
+
+
+TagTarget = Literal["contact", "deal"]
+
+
+def _link(target: TagTarget) -> tuple[type[ContactTag] | type[DealTag], Any]:
+    if target == "contact":
+        return ContactTag, col(ContactTag.contact_id)
+    return DealTag, col(DealTag.deal_id)
+
+
+def tags_of(session: Session, *, target: TagTarget, ids: Sequence[int]) -> dict[int, list[str]]:
+    """Tag names per contact (or deal) id, alphabetically."""
+    tags: dict[int, list[str]] = {}
+    if not ids:
+        return tags
+    link, owner = _link(target)
+    rows = session.exec(
+        select(owner, Tag.name)
+        .join(Tag, col(Tag.id) == col(link.tag_id))
+        .where(owner.in_(ids))
+        .order_by(col(Tag.name))
+    )
+    for owner_id, tag_name in rows:
+        tags.setdefault(owner_id, []).append(tag_name)
+    return tags
+
+
+def add_tags(
+    session: Session, *, team_id: int, target: TagTarget, target_id: int, names: Sequence[str]
+) -> list[str]:
+    """Tag a contact or deal; returns the names that were new on it."""
+    current = set(tags_of(session, target=target, ids=[target_id]).get(target_id, []))
+    added = [name for name in names if name not in current]
+    for tag in ensure_tags(session, team_id=team_id, names=added):
+        assert tag.id is not None
+        if target == "contact":
+            session.add(ContactTag(contact_id=target_id, tag_id=tag.id))
+        else:
+            session.add(DealTag(deal_id=target_id, tag_id=tag.id))
+    session.flush()
+    return added
+
+
+def remove_tags(
+    session: Session, *, team_id: int, target: TagTarget, target_id: int, names: Sequence[str]
+) -> list[str]:
+    """Untag a contact or deal; returns the names that were on it."""
+    current = set(tags_of(session, target=target, ids=[target_id]).get(target_id, []))
+    tag_ids = _tag_ids(session, team_id=team_id, names=[n for n in names if n in current])
+    if not tag_ids:
+        return []
+    link, owner = _link(target)
+    session.execute(delete(link).where(owner == target_id, col(link.tag_id).in_(tag_ids)))
+    return [name for name in names if name in current]
+
+
+def _tag_ids(session: Session, *, team_id: int, names: Sequence[str]) -> list[int]:
+    if not names:
+        return []
+    return [
+        tag_id
+        for tag_id in session.exec(
+            select(Tag.id).where(Tag.team_id == team_id, col(Tag.name).in_(names))
+        )
+        if tag_id is not None
+    ]

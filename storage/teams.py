@@ -1,0 +1,188 @@
+"""Teams, members, identities, invites and the pipeline's stages."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, or_
+from sqlmodel import Session, col, select
+
+from storage.keys import name_key
+from storage.models import (
+    Deal,
+    Identity,
+    Invite,
+    Member,
+    Role,
+    Stage,
+    StageChange,
+    StageKind,
+    Team,
+)
+
+# name, probability, kind, rot days
+DEFAULT_STAGES: tuple[tuple[str, int, StageKind, int], ...] = (
+    ("Lead", 10, StageKind.open, 14),
+    ("Qualified", 25, StageKind.open, 21),
+    ("Proposal", 50, StageKind.open, 14),
+    ("Negotiation", 75, StageKind.open, 10),
+    ("Won", 100, StageKind.won, 0),
+    ("Lost", 0, StageKind.lost, 0),
+)
+_INVITE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # nothing that reads as 0/O or 1/I
+
+
+def first_team(session: Session) -> Team | None:
+    return session.exec(select(Team).order_by(col(Team.id)).limit(1)).first()
+
+
+def create_team(
+    session: Session, *, name: str, currency: str, timezone: str, locale: str, region: str
+) -> Team:
+    """A new team with the default pipeline."""
+    team = Team(name=name, currency=currency, timezone=timezone, locale=locale, region=region)
+    session.add(team)
+    session.flush()
+    assert team.id is not None
+    for position, (stage_name, probability, kind, rot_days) in enumerate(DEFAULT_STAGES, 1):
+        session.add(
+            Stage(
+                team_id=team.id,
+                name=stage_name,
+                position=position,
+                probability=probability,
+                kind=kind,
+                rot_days=rot_days,
+            )
+        )
+    session.flush()
+    return team
+
+
+def member_for_identity(
+    session: Session, *, platform: str, external_id: str, workspace_id: str = ""
+) -> Member | None:
+    return session.exec(
+        select(Member)
+        .join(Identity, col(Identity.member_id) == col(Member.id))
+        .where(
+            Identity.platform == platform,
+            Identity.workspace_id == workspace_id,
+            Identity.external_id == external_id,
+        )
+    ).first()
+
+
+def add_member(
+    session: Session,
+    *,
+    team_id: int,
+    name: str,
+    role: Role,
+    platform: str,
+    external_id: str,
+    workspace_id: str = "",
+) -> Member:
+    member = Member(team_id=team_id, name=name, name_key=name_key(name), role=role)
+    session.add(member)
+    session.flush()
+    assert member.id is not None
+    session.add(
+        Identity(
+            member_id=member.id,
+            platform=platform,
+            external_id=external_id,
+            workspace_id=workspace_id,
+        )
+    )
+    session.flush()
+    return member
+
+
+def get_member(session: Session, *, team_id: int, member_id: int) -> Member | None:
+    member = session.get(Member, member_id)
+    return member if member is not None and member.team_id == team_id else None
+
+
+def team_members(session: Session, *, team_id: int, active_only: bool = True) -> list[Member]:
+    query = select(Member).where(Member.team_id == team_id)
+    if active_only:
+        query = query.where(col(Member.active).is_(True))
+    return list(session.exec(query.order_by(col(Member.id))))
+
+
+def member_platforms(session: Session, *, member_ids: Sequence[int]) -> dict[int, list[str]]:
+    """Which platforms each member is reachable on."""
+    platforms: dict[int, list[str]] = {member_id: [] for member_id in member_ids}
+    if not member_ids:
+        return platforms
+    rows = session.exec(
+        select(Identity.member_id, Identity.platform)
+        .where(col(Identity.member_id).in_(member_ids))
+        .order_by(col(Identity.id))
+    )
+    for member_id, platform in rows:
+        platforms[member_id].append(platform)
+    return platforms
+
+
+def count_admins(session: Session, *, team_id: int) -> int:
+    return session.exec(
+        select(func.count())
+        .select_from(Member)
+        .where(Member.team_id == team_id, Member.role == Role.admin, col(Member.active).is_(True))
+    ).one()
+
+
+def create_invite(
+    session: Session, *, team_id: int, role: Role, created_by: int, expires_at: datetime
+) -> Invite:
+    code = "".join(secrets.choice(_INVITE_ALPHABET) for _ in range(8))
+    invite = Invite(
+        code=code, team_id=team_id, role=role, created_by=created_by, expires_at=expires_at
+    )
+    session.add(invite)
+    session.flush()
+    return invite
+
+
+def invite_by_code(session: Session, *, code: str) -> Invite | None:
+    """The invite for `code` (codes are global: the code is what says which team)."""
+    return session.exec(select(Invite).where(Invite.code == code.strip().upper())).first()
+
+
+# --- stages ------------------------------------------------------------------------------
+
+
+def team_stages(session: Session, *, team_id: int) -> list[Stage]:
+    return list(
+        session.exec(select(Stage).where(Stage.team_id == team_id).order_by(col(Stage.position)))
+    )
+
+
+def deals_in_stage(session: Session, *, team_id: int, stage_id: int) -> int:
+    return session.exec(
+        select(func.count())
+        .select_from(Deal)
+        .where(Deal.team_id == team_id, Deal.stage_id == stage_id)
+    ).one()
+
+
+def stage_in_history(session: Session, *, team_id: int, stage_id: int) -> bool:
+    """Whether any deal ever passed through this stage (its history must stay readable)."""
+    passed = select(StageChange.id).where(
+        StageChange.team_id == team_id,
+        or_(col(StageChange.to_stage_id) == stage_id, col(StageChange.from_stage_id) == stage_id),
+    )
+    return session.exec(passed.limit(1)).first() is not None
+
+
+def renumber_stages(session: Session, *, stages: Sequence[Stage]) -> None:
+    """Store `stages` with positions 1..n in the given order."""
+    for position, stage in enumerate(stages, 1):
+        if stage.position != position:
+            stage.position = position
+            session.add(stage)
+    session.flush()
