@@ -103,7 +103,7 @@ class ConsoleChat:
             return Reply().add(CONSOLE_HELP)
         return await self.send(text=line)
 
-    async def _location(self, line: str) -> Reply:
+    async def _location(self, line: str) -> Reply | None:
         parts = line.split()[1:]
         try:
             lat, lon = (float(part.rstrip(",")) for part in parts)

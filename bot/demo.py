@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from handlers.context import TeamDefaults
 from handlers.scoring import rescore
 from storage.activities import log_activity
 from storage.contacts import add_tags, get_or_create_company, save_contact
@@ -18,14 +18,6 @@ from storage.deals import move_deal, open_deal
 from storage.models import Activity, ActivityKind, Contact, ContactStatus, Deal, Role, StageKind
 from storage.teams import add_member, create_team, first_team, team_stages
 from storage.types import utcnow
-
-
-class Defaults(Protocol):
-    currency: str
-    timezone: str
-    locale: str
-    region: str
-
 
 MEMBERS = (
     ("Alice Meyer", Role.admin),
@@ -131,7 +123,7 @@ NOTES = (
 )
 
 
-def seed_demo(engine: Engine, *, defaults: Defaults, seed: int = 7) -> str | None:
+def seed_demo(engine: Engine, *, defaults: TeamDefaults, seed: int = 7) -> str | None:
     """Seed an empty database; returns the admin's name, or None if a team already exists."""
     rng = random.Random(seed)
     now = utcnow()

@@ -10,7 +10,7 @@ import phonenumbers
 
 from handlers.context import Context
 from handlers.format import ago, contact_ref, day, deal_ref, money
-from handlers.reply import Button, Reply, bold, italic, link
+from handlers.reply import Button, Reply, SpanLike, bold, italic, link
 from handlers.scoring import score_reasons
 from storage.activities import timeline
 from storage.contacts import get_company, get_contact, tags_of
@@ -89,7 +89,7 @@ def contact_card(ctx: Context, contact: Contact) -> Reply:
     )
     if role_line:
         reply.add(role_line)
-    reach = []
+    reach: list[SpanLike] = []
     if contact.phone:
         reach.append(link(phone_display(contact.phone), f"tel:{contact.phone}"))
     if contact.email:
@@ -227,8 +227,8 @@ def _short(text: str, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _joined(parts: list[object]) -> list[object]:
-    out: list[object] = []
+def _joined(parts: Sequence[SpanLike]) -> list[SpanLike]:
+    out: list[SpanLike] = []
     for i, part in enumerate(parts):
         if i:
             out.append(" · ")

@@ -19,6 +19,7 @@ from handlers.reply import Button, Reply, bold
 from handlers.scoring import rescore
 from storage import contacts as store
 from storage.activities import log_activity
+from storage.contacts import TagTarget
 from storage.deals import deals_by_ids, save_deal
 from storage.keys import name_key
 from storage.models import Activity, ActivityKind, Contact, ContactStatus, Deal, Role
@@ -295,7 +296,7 @@ def _retag(ctx: Context, args: Args, *, add: bool) -> Reply:
     if not args.tags:
         raise UsageError("Which tags? Write them with #, e.g. #hot.")
     record, _ = resolve(ctx, args.words, (CONTACT, DEAL), whole=True)
-    target = "contact" if isinstance(record, Contact) else "deal"
+    target: TagTarget = "contact" if isinstance(record, Contact) else "deal"
     assert record.id is not None
     change = store.add_tags if add else store.remove_tags
     changed = change(

@@ -56,6 +56,7 @@ class Request:
     workspace_id: str = ""
     chat_id: str = ""
     chat_type: ChatType = ChatType.private
+    chat_name: str = ""
     text: str | None = None
     button: str | None = None  # encoded Button: "st:42:3"
     location: tuple[float, float] | None = None

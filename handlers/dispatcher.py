@@ -186,7 +186,9 @@ def _first_delivery(session: Session, request: Request) -> bool:
     """Record the update; False when it was recorded before (a redelivery)."""
     try:
         with session.begin_nested():
-            session.add(ProcessedUpdate(platform=request.platform, external_id=request.update_id))
+            session.add(
+                ProcessedUpdate(platform=request.platform, external_id=request.update_id or "")
+            )
             session.flush()
     except IntegrityError:
         log.info("ignoring redelivered %s update %s", request.platform, request.update_id)

@@ -22,6 +22,7 @@ _FAMILY_TITLES = {
     "activities": "Activities",
     "deals": "Deals",
     "team": "Team and settings",
+    "channels": "Announcements",
 }
 
 

@@ -115,6 +115,30 @@ class Identity(SQLModel, table=True):
     created_at: datetime = _ts()
 
 
+class ChannelPurpose(StrEnum):
+    announcements = "announcements"
+
+
+class Channel(SQLModel, table=True):
+    """A group chat or channel the bot posts to for the team (won deals, digests)."""
+
+    __table_args__ = (
+        UniqueConstraint(
+            "platform", "workspace_id", "chat_id", "purpose", name="uq_channel_chat_purpose"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id", index=True)
+    platform: str = Field(max_length=16)
+    workspace_id: str = Field(default="", max_length=128)
+    chat_id: str = Field(max_length=128)
+    name: str = Field(default="", max_length=200)
+    purpose: str = Field(default=ChannelPurpose.announcements, max_length=32)
+    added_by: int | None = Field(default=None, foreign_key="member.id")
+    created_at: datetime = _ts()
+
+
 class Invite(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=32, unique=True)

@@ -2,7 +2,7 @@
 
 SQLite: FTS5 with the trigram tokenizer (an external-content table kept by triggers, see
 the first migration), queried with the OR of the query's trigrams and ranked by bm25.
-PostgreSQL: pg_trgm's similarity operators on a GIN index.
+PostgreSQL: the same trigrams as LIKE patterns, answered by a pg_trgm GIN index.
 """
 
 from __future__ import annotations
@@ -30,18 +30,23 @@ def trigram_candidates(
         return _prefix_candidates(
             session, table=table, column=column, team_id=team_id, key=key, limit=limit
         )
+    grams = query_grams(key)
     if session.get_bind().dialect.name == "postgresql":
+        # Each LIKE '%gram%' is answered by the GIN trigram index (a bitmap OR); rows that
+        # contain more of the grams rank first.
+        likes = [f"{column} LIKE :g{i} ESCAPE '\\'" for i in range(len(grams))]
+        params: dict[str, object] = {
+            f"g{i}": "%" + _escape_like(gram) + "%" for i, gram in enumerate(grams)
+        }
+        hits = " + ".join(f"CASE WHEN {like} THEN 1 ELSE 0 END" for like in likes)
         sql = (
             f"SELECT id, {column} FROM {table} WHERE team_id = :team_id "
-            f"AND ({column} % :key OR :key <% {column}) "
-            f"ORDER BY greatest(similarity({column}, :key), word_similarity(:key, {column})) DESC "
-            "LIMIT :limit"
+            f"AND ({' OR '.join(likes)}) ORDER BY {hits} DESC, id LIMIT :limit"
         )
-        rows = session.connection().execute(
-            text(sql), {"team_id": team_id, "key": key, "limit": limit}
-        )
+        params.update(team_id=team_id, limit=limit)
+        rows = session.connection().execute(text(sql), params)
         return [(row[0], row[1]) for row in rows]
-    match = _fts_query(key)
+    match = " OR ".join('"' + gram.replace('"', '""') + '"' for gram in grams)
     sql = (
         f"SELECT t.id, t.{column} FROM {table}_fts f JOIN {table} t ON t.id = f.rowid "
         f"WHERE {table}_fts MATCH :match AND t.team_id = :team_id ORDER BY f.rank LIMIT :limit"
@@ -66,15 +71,21 @@ def _prefix_candidates(
     return [(row[0], row[1]) for row in rows]
 
 
-def _fts_query(key: str) -> str:
-    """`jnae doe` -> `"jna" OR "nae" OR "doe"`: any shared trigram is a candidate; bm25
-    ranks rows that share more (and rarer) trigrams first."""
+def query_grams(key: str, most: int = 48) -> list[str]:
+    """The trigrams to look for: those of each word and of each word with two neighbouring
+    letters swapped, the commonest slip on a phone keyboard (`jnae` finds `jane`)."""
     grams: list[str] = []
     for word in key.split():
-        for i in range(max(len(word) - 2, 0)):
-            gram = word[i : i + 3]
-            if gram not in grams:
-                grams.append(gram)
-    if not grams:
-        grams = [key]
-    return " OR ".join('"' + gram.replace('"', '""') + '"' for gram in grams)
+        variants = [word] + [
+            word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(len(word) - 1)
+        ]
+        for variant in variants:
+            for i in range(len(variant) - 2):
+                gram = variant[i : i + 3]
+                if gram not in grams:
+                    grams.append(gram)
+    return grams[:most] or [key]
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -1,0 +1,38 @@
+"""The issue's "done when" tour, as one conversation."""
+
+from __future__ import annotations
+
+from tests.conftest import TestBot
+
+
+def test_the_whole_tour(testbot: TestBot) -> None:
+    added = testbot.say(
+        "/add Jane Doe company:Acme +49 30 1234567 jane@acme.de city:Berlin #hot #berlin"
+    )
+    assert "Added Jane Doe" in added
+    assert "+49 30 1234567" in added and "jane@acme.de" in added and "Berlin" in added
+    assert "#berlin #hot" in added
+
+    found = testbot.say("/find Jnae Deo")
+    assert "Jane Doe" in found and "Acme" in found
+
+    opened = testbot.say("/deal Website redesign Jane Doe 12k")
+    assert "Website redesign  (d1)" in opened
+    assert "€12,000" in opened and "Lead" in opened and "Jane Doe (c1)" in opened
+
+    assert "Moved to Qualified" in testbot.press("Qualified").plain_text
+    assert "Moved to Proposal" in testbot.say("/stage 1 proposal")
+    assert "Moved to Negotiation" in testbot.say("/stage Website redesign negotiation")
+    won = testbot.say("/won 1")
+    assert "Won €12,000" in won
+
+    feed = testbot.say("/feed")
+    assert "Alice won Website redesign" in feed
+    assert "Alice added Jane Doe" in feed
+
+    testbot.join("Bob")
+    assert "Jane Doe" in testbot.say("/show Jane Doe", who="Bob")
+    testbot.say("/deal Renewal Jane Doe 5k")
+    refused = testbot.say("/stage 2 proposal", who="Bob")
+    assert "belongs to a teammate" in refused
+    assert "Lead (10%)" in testbot.say("/show d2")
