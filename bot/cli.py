@@ -14,6 +14,7 @@ import typer
 from bot.config import Settings, get_settings
 from bot.console import CONSOLE_HELP, ConsoleChat, run_console
 from bot.demo import seed_demo
+from bot.runtime import Adapter, run_adapters
 from handlers import build_registry
 from handlers.context import TeamDefaults
 from handlers.dispatcher import Dispatcher
@@ -101,6 +102,29 @@ def chat(
         )
     except KeyboardInterrupt:
         typer.echo()
+    finally:
+        dispatcher.close()
+        engine.dispose()
+
+
+@app.command()
+def run(db: DbOption = None) -> None:
+    """Run the bot on every chat platform configured in the environment."""
+    settings = get_settings()
+    configure_logging(settings)
+    engine = make_engine(database_url(db, settings))
+    upgrade(engine)
+    dispatcher = Dispatcher(engine, build_registry(), defaults=team_defaults(settings))
+    adapters: list[Adapter] = []
+    if not adapters:
+        typer.echo(
+            "No chat platform is configured: set TELEGRAM_BOT_TOKEN and/or SLACK_BOT_TOKEN "
+            "(see .env.example). To try crmbot without one: crmbot chat --demo",
+            err=True,
+        )
+        raise typer.Exit(2)
+    try:
+        asyncio.run(run_adapters(adapters))
     finally:
         dispatcher.close()
         engine.dispose()
