@@ -241,7 +241,7 @@ def seed_demo(engine: Engine, *, defaults: TeamDefaults, seed: int = 7) -> str |
                 rng.choice(NOTES),
             )
         for contact in contacts:
-            rescore(session, contact=contact, now=now)
+            rescore(session, contact=contact)
         return members[0].name
 
 

@@ -91,7 +91,7 @@ def _log(ctx: Context, args: Args, kind: ActivityKind, *, text_required: bool = 
         _heads_up(ctx, reply, contact)
     log_activity(ctx.session, activity=activity)
     if contact is not None:
-        rescore(ctx.session, contact=contact, now=ctx.now)
+        rescore(ctx.session, contact=contact)
     reply.add(f"Logged: {_PAST[kind]} ", bold(label(record)), ".")
     if activity.lat is not None:
         reply.muted("With your current location.")

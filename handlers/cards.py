@@ -100,7 +100,7 @@ def contact_card(ctx: Context, contact: Contact) -> Reply:
     if place:
         reply.add(place)
     tags = tags_of(ctx.session, target="contact", ids=[contact.id]).get(contact.id, [])
-    reasons = score_reasons(contact, tags, ctx.now)
+    reasons = score_reasons(contact, tags)
     why = ", ".join(f"{reason} +{points}" for reason, points in reasons if points)
     owner = names.get(contact.owner_id or 0, "nobody")
     reply.add(f"Status {contact.status} · owner {owner} · score {contact.score}")

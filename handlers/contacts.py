@@ -39,7 +39,8 @@ CONTACT_KEYS = (
     "name",
     "owner",
 )
-_LOOKS_LIKE_PHONE = re.compile(r"^\+?[\d()\-./]{5,}$")
+# What is left of a phone number that did not parse: "+49 12", "030-12".
+_LOOKS_LIKE_PHONE = re.compile(r"^(\+\d[\d()\-./]*|[\d()\-./]{5,})$")
 DUPLICATE_NAME_SCORE = 90
 FIND_LIMIT = 10
 FIND_SCORE = 70
@@ -111,7 +112,7 @@ def add_contact(ctx: Context, args: Args) -> Reply:
             at=ctx.now,
         ),
     )
-    rescore(ctx.session, contact=contact, now=ctx.now)
+    rescore(ctx.session, contact=contact)
     return Reply().add("Added ", bold(contact.name), ".").extend(contact_card(ctx, contact))
 
 
@@ -264,7 +265,7 @@ def _edit_contact(ctx: Context, contact: Contact, args: Args) -> None:
     _reject_unknown(args)
     contact.updated_at = ctx.now
     store.save_contact(ctx.session, contact=contact)
-    rescore(ctx.session, contact=contact, now=ctx.now)
+    rescore(ctx.session, contact=contact)
 
 
 def _edit_deal(ctx: Context, deal: Deal, args: Args) -> None:
@@ -319,7 +320,7 @@ def _retag(ctx: Context, args: Args, *, add: bool) -> Reply:
         ),
     )
     if isinstance(record, Contact):
-        rescore(ctx.session, contact=record, now=ctx.now)
+        rescore(ctx.session, contact=record)
     verb = "Tagged" if add else "Untagged"
     return Reply().add(f"{verb} ", bold(_name(record)), f": {listed}")
 

@@ -7,6 +7,7 @@ from datetime import date, datetime, tzinfo
 import dateparser
 
 from handlers.errors import UsageError
+from handlers.grammar import Args
 
 EXAMPLES = "e.g. 2026-12-15, next friday, in 3 weeks, end of month"
 
@@ -26,16 +27,25 @@ def parse_moment(text: str, *, tz: tzinfo, now: datetime) -> datetime | None:
         return _natural(text, tz=tz, now=now)
 
 
-def parse_day(text: str, *, tz: tzinfo, now: datetime) -> date:
-    """A calendar day (`close:next friday`), or a clear refusal with examples."""
+def read_day(text: str, *, tz: tzinfo, now: datetime) -> date | None:
+    """A calendar day (`next friday`, `2026-12-15`), or None when unreadable."""
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
         pass
     moment = parse_moment(text, tz=tz, now=now)
-    if moment is None:
-        raise UsageError(f"I can't read the date “{text}” ({EXAMPLES}).")
-    return moment.astimezone(tz).date()
+    return None if moment is None else moment.astimezone(tz).date()
+
+
+def take_day(args: Args, name: str, *, tz: tzinfo, now: datetime) -> date | None:
+    """Option `name` as a day (`close:next friday`, also unquoted); None when not given."""
+    if name not in args.options:
+        return None
+    typed = args.options[name]
+    day = args.take_phrase(name, lambda text: read_day(text, tz=tz, now=now))
+    if day is None:
+        raise UsageError(f"I can't read the date “{typed}” ({EXAMPLES}).")
+    return day
 
 
 def _natural(text: str, *, tz: tzinfo, now: datetime) -> datetime | None:

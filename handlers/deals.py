@@ -14,7 +14,7 @@ from handlers.cards import (
     stage_buttons,
 )
 from handlers.context import Context
-from handlers.dates import parse_day
+from handlers.dates import take_day
 from handlers.errors import Ambiguous, Candidate, CommandError, Forbidden, UsageError
 from handlers.format import deal_ref, money
 from handlers.grammar import Args, Money, limited, parse_args
@@ -52,6 +52,7 @@ def open_deal(ctx: Context, args: Args) -> Reply:
         if amount_text is not None
         else args.take_amount(ctx.team.currency)
     )
+    expected_close = take_day(args, "close", tz=ctx.tz, now=ctx.now)
     contact = _contact_for_deal(ctx, args)
     title = limited(args.rest, 200, "A deal title")
     if not title:
@@ -63,6 +64,7 @@ def open_deal(ctx: Context, args: Args) -> Reply:
         title=title,
         title_key="",
         stage_id=stage.id or 0,
+        expected_close=expected_close,
     )
     if amount is not None:
         deal.amount, deal.currency = amount.minor, amount.currency
@@ -72,8 +74,6 @@ def open_deal(ctx: Context, args: Args) -> Reply:
         deal.company_id = contact_store.get_or_create_company(
             ctx.session, team_id=ctx.team_id, name=limited(company, 200, "A company name")
         ).id
-    if (close := args.option("close")) is not None:
-        deal.expected_close = parse_day(close, tz=ctx.tz, now=ctx.now)
     store.open_deal(ctx.session, deal=deal, member_id=ctx.member_id, now=ctx.now)
     assert deal.id is not None
     if args.tags:
@@ -248,8 +248,11 @@ def apply_deal_fields(ctx: Context, deal: Deal, args: Args) -> None:
         money_value = _amount(ctx, amount) if amount else None
         deal.amount = money_value.minor if money_value else None
         deal.currency = money_value.currency if money_value else None
-    if (close := args.option("close")) is not None:
-        deal.expected_close = parse_day(close, tz=ctx.tz, now=ctx.now) if close else None
+    if args.options.get("close") == "":
+        args.option("close")
+        deal.expected_close = None
+    elif "close" in args.options:
+        deal.expected_close = take_day(args, "close", tz=ctx.tz, now=ctx.now)
     if (contact_text := args.option("contact")) is not None:
         contact, _ = resolve(ctx, contact_text.split(), (CONTACT,), whole=True)
         assert isinstance(contact, Contact)

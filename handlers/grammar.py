@@ -11,8 +11,10 @@ URL stays an ordinary word.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from typing import TypeVar
 
 import phonenumbers
 from babel.numbers import get_currency_precision, list_currencies
@@ -31,11 +33,12 @@ _AMOUNT = re.compile(
     r"^(?P<pre>[€$£¥₹₽₩]|[A-Za-z]{3})?"
     r"(?P<num>\d[\d,.'\u00a0\u202f]*)"
     r"(?P<suffix>k|m|mm|bn)?"
-    r"(?P<post>[€$£¥₹₽₩])?$",
+    r"(?P<post>[€$£¥₹₽₩]|[A-Za-z]{3})?$",
     re.IGNORECASE,
 )
 _MULTIPLIERS = {"k": 1_000, "m": 1_000_000, "mm": 1_000_000, "bn": 1_000_000_000}
 CURRENCIES = frozenset(list_currencies())
+T = TypeVar("T")
 _LOWERCASE_OK = frozenset(
     {"EUR", "USD", "GBP", "CHF", "JPY", "CAD", "AUD", "SEK", "NOK", "DKK", "PLN"}
 )
@@ -63,8 +66,10 @@ class Args:
     words: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     options: dict[str, str] = field(default_factory=dict)
-    # Where each free word ends in `raw`, in the order parsed (before any take_*).
+    # Where each free word ends in `raw` (kept in step with `words`), and where each option
+    # ends: a date option may run on over the words typed after it (`close:next friday`).
     word_ends: list[int] = field(default_factory=list)
+    option_ends: dict[str, int] = field(default_factory=dict)
 
     @property
     def rest(self) -> str:
@@ -85,11 +90,31 @@ class Args:
                 return self.options.pop(name).strip()
         return None
 
+    def take_phrase(
+        self, name: str, read: Callable[[str], T | None], *, most: int = 4
+    ) -> T | None:
+        """Pop option `name` read by `read`, extended over up to `most` of the words typed
+        right after it when that is what makes it readable: `close:next friday`. The longest
+        readable phrase wins; None when the option was not given or is unreadable."""
+        if name not in self.options:
+            return None
+        value = self.options.pop(name).strip()
+        end = self.option_ends.pop(name)
+        first = next(
+            (i for i, word_end in enumerate(self.word_ends) if word_end > end), len(self.words)
+        )
+        for n in range(min(most, len(self.words) - first), -1, -1):
+            parsed = read(" ".join([value, *self.words[first : first + n]]))
+            if parsed is not None:
+                self._delete(range(first, first + n))
+                return parsed
+        return None
+
     def take_email(self) -> str | None:
         for i, word in enumerate(self.words):
             match = _EMAIL.match(word)
             if match:
-                del self.words[i]
+                self._delete([i])
                 return match.group(1).lower()
         return None
 
@@ -98,7 +123,11 @@ class Args:
         text, starts = _join_with_offsets(self.words)
         for match in phonenumbers.PhoneNumberMatcher(text, region, phonenumbers.Leniency.VALID):
             number = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
-            self._drop_span(starts, match.start, match.end)
+            self._delete(
+                i
+                for i, (word, offset) in enumerate(zip(self.words, starts, strict=True))
+                if offset >= match.start and offset + len(word) <= match.end
+            )
             return number
         return None
 
@@ -108,16 +137,15 @@ class Args:
             found = _amount_at(self.words, i, default_currency, bare=bare)
             if found is not None:
                 money, start, end = found
-                del self.words[start:end]
+                self._delete(range(start, end))
                 return money
         return None
 
-    def _drop_span(self, starts: list[int], start: int, end: int) -> None:
-        self.words = [
-            word
-            for word, offset in zip(self.words, starts, strict=True)
-            if not (offset >= start and offset + len(word) <= end)
-        ]
+    def _delete(self, indices: Iterable[int]) -> None:
+        gone = set(indices)
+        kept = [i for i in range(len(self.words)) if i not in gone]
+        self.words = [self.words[i] for i in kept]
+        self.word_ends = [self.word_ends[i] for i in kept]
 
 
 def limited(text: str, limit: int, what: str) -> str:
@@ -171,7 +199,9 @@ def parse_args(text: str, *, keys: frozenset[str] = frozenset()) -> Args:
     for token, quoted, end in _tokens(text):
         key_match = _KEY.match(token)
         if key_match and key_match.group(1).lower() in keys:
-            args.options[key_match.group(1).lower()] = _unquote(key_match.group(2))
+            key = key_match.group(1).lower()
+            args.options[key] = _unquote(key_match.group(2))
+            args.option_ends[key] = end
         elif not quoted and (tag := _TAG.match(token)):
             name = tag.group(1).lower().rstrip(".")
             if name not in args.tags:

@@ -28,6 +28,7 @@ MAX_REF_WORDS = 6
 SURE = 85  # a fuzzy match this good, with no rival close to it, is taken
 RIVAL = 75
 PLAUSIBLE = 55
+WHOLE_WORDS = 90
 _ID = re.compile(r"^(?P<kind>[cd#]?)(?P<id>\d{1,12})$", re.IGNORECASE)
 
 
@@ -139,7 +140,7 @@ def _resolve_fuzzy(
         for record_id, key in trigram_candidates(
             ctx.session, table=kind.table, team_id=ctx.team_id, query=query
         ):
-            score, n = max((fuzz.ratio(name_key(" ".join(words[:n])), key), n) for n in lengths)
+            score, n = max((_score(name_key(" ".join(words[:n])), key), n) for n in lengths)
             scored.append((score, n, kind, record_id))
     scored.sort(key=lambda item: (-item[0], -item[1]))
     plausible = [item for item in scored if item[0] >= PLAUSIBLE]
@@ -156,6 +157,15 @@ def _resolve_fuzzy(
     ref = " ".join(words[:best_n])
     records = [_by_id(ctx, kind, record_id) for _, _, kind, record_id in plausible[:6]]
     raise Ambiguous(ref, [_candidate(record) for record in records if record is not None])
+
+
+def _score(typed: str, key: str) -> float:
+    """How well the typed words name `key`. Whole words of the name (`jane` for Jane Doe)
+    count as a strong match; a rival with the same word makes it ambiguous, not a guess."""
+    score = fuzz.ratio(typed, key)
+    if set(typed.split()) <= set(key.split()):
+        score = max(score, WHOLE_WORDS)
+    return score
 
 
 def _candidate(record: Record) -> Candidate:

@@ -1,8 +1,10 @@
-"""The lead score `/leads` sorts by, with the reasons `/show` gives for it."""
+"""The lead score `/leads` sorts by, with the reasons `/show` gives for it.
+
+The stored score depends only on the contact's own fields and tags, which change only by
+writes that rescore it, so it can never go stale.
+"""
 
 from __future__ import annotations
-
-from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
@@ -16,21 +18,15 @@ STATUS_POINTS = {
     ContactStatus.inactive: 0,
 }
 TAG_POINTS, MAX_TAGGED = 5, 3
-RECENT = ((timedelta(days=7), 20), (timedelta(days=30), 10))
 REACHABLE_POINTS = 5
 
 
-def score_reasons(contact: Contact, tags: list[str], now: datetime) -> list[tuple[str, int]]:
+def score_reasons(contact: Contact, tags: list[str]) -> list[tuple[str, int]]:
     """Each part of the score: (why, points)."""
     reasons = [(f"status {contact.status}", STATUS_POINTS.get(ContactStatus(contact.status), 0))]
     if tags:
         counted = min(len(tags), MAX_TAGGED)
         reasons.append((f"{counted} tag{'s' if counted > 1 else ''}", counted * TAG_POINTS))
-    if contact.last_activity_at is not None:
-        for window, points in RECENT:
-            if now - contact.last_activity_at <= window:
-                reasons.append((f"active in the last {window.days} days", points))
-                break
     if contact.email:
         reasons.append(("has an e-mail", REACHABLE_POINTS))
     if contact.phone:
@@ -38,9 +34,9 @@ def score_reasons(contact: Contact, tags: list[str], now: datetime) -> list[tupl
     return reasons
 
 
-def rescore(session: Session, *, contact: Contact, now: datetime) -> None:
+def rescore(session: Session, *, contact: Contact) -> None:
     """Store the contact's current score (after any change that moves it)."""
     assert contact.id is not None
     tags = tags_of(session, target="contact", ids=[contact.id]).get(contact.id, [])
-    contact.score = sum(points for _, points in score_reasons(contact, tags, now))
+    contact.score = sum(points for _, points in score_reasons(contact, tags))
     session.add(contact)

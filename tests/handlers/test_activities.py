@@ -1,0 +1,78 @@
+"""The timeline: /note, /call, /meet, /visit, /feed, shared locations."""
+
+from __future__ import annotations
+
+from tests.conftest import TestBot
+
+
+def test_each_kind_is_logged_and_shown(testbot: TestBot) -> None:
+    testbot.say("/add Jane Doe")
+    testbot.say("/deal Website Jane Doe 5k")
+    assert "Logged: noted Jane Doe (c1)" in testbot.say("/note Jane Doe wants a quote")
+    assert "Logged: called Jane Doe (c1)" in testbot.say("/call c1")
+    assert "Logged: met Website (d1)" in testbot.say("/meet Website demo went well")
+    assert "Logged: visited Jane Doe (c1)" in testbot.say("/visit jane doe")
+    feed = testbot.say("/feed 4")
+    assert feed.splitlines()[1:] == [
+        "• just now · Alice visited Jane Doe",
+        "• just now · Alice met Website: demo went well",
+        "• just now · Alice called Jane Doe",
+        "• just now · Alice noted on Jane Doe: wants a quote",
+    ]
+    card = testbot.say("/show c1")
+    assert "Last activity: just now" in card and "met: demo went well" in card
+
+
+def test_note_needs_text_and_a_reference(testbot: TestBot) -> None:
+    testbot.say("/add Jane Doe")
+    assert "What should the note say" in testbot.say("/note Jane Doe")
+    assert "Say which contact or deal" in testbot.say("/note")
+    assert "at most 4000 characters" in testbot.say("/note Jane Doe " + "x" * 4001)
+
+
+def test_note_text_keeps_hashtags_and_punctuation(testbot: TestBot) -> None:
+    testbot.say("/add Jane Doe")
+    testbot.say("/note Jane Doe re: #pricing — 10% off? company:none")
+    assert "re: #pricing — 10% off? company:none" in testbot.say("/feed 1")
+
+
+def test_heads_up_when_a_teammate_was_in_touch(testbot: TestBot) -> None:
+    testbot.say("/add Jane Doe")
+    testbot.join("Bob")
+    testbot.say("/call Jane Doe", who="Bob")
+    testbot.clock.advance(hours=20)
+    warned = testbot.say("/call Jane Doe about the renewal")
+    assert "Heads-up: Bob called Jane Doe 20 hours ago." in warned
+    assert "Logged: called Jane Doe" in warned
+    testbot.clock.advance(days=2)
+    assert "Heads-up" not in testbot.say("/call Jane Doe")
+    assert "Heads-up" not in testbot.say("/note Jane Doe my own note")
+
+
+def test_logging_resets_rotting(testbot: TestBot) -> None:
+    testbot.say("/add Jane Doe")
+    testbot.say("/deal Website Jane Doe")
+    testbot.clock.advance(days=40)
+    assert "rotting" in testbot.say("/deals")
+    assert "Last activity: 1 month ago" in testbot.say("/show c1")
+    testbot.say("/call Website")
+    assert "rotting" not in testbot.say("/deals")
+    assert "Last activity: just now" in testbot.say("/show c1")
+
+
+def test_feed_limits_and_bad_numbers(testbot: TestBot) -> None:
+    for i in range(12):
+        testbot.say(f"/add Person {i}")
+    assert len(testbot.say("/feed").splitlines()) == 11  # heading + 10
+    assert len(testbot.say("/feed 3").splitlines()) == 4
+    assert "from 1 to 50" in testbot.say("/feed 500")
+    assert "from 1 to 50" in testbot.say("/feed lots")
+
+
+def test_shared_location_is_stored_and_attached_to_fresh_visits(testbot: TestBot) -> None:
+    testbot.say("/add Jane Doe")
+    assert "Got your location (52.52000, 13.40500)" in testbot.location(52.52, 13.405).plain_text
+    assert "With your current location" in testbot.say("/visit Jane Doe")
+    testbot.clock.advance(hours=3)
+    assert "With your current location" not in testbot.say("/visit Jane Doe")
+    assert "not a place on Earth" in testbot.location(95.0, 13.4).plain_text

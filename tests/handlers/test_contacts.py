@@ -1,0 +1,189 @@
+"""Contacts: /add, /find, /show, /edit, /tag, /untag, /leads and shared contact cards."""
+
+from __future__ import annotations
+
+from handlers.context import SharedContact
+from tests.conftest import TestBot
+
+
+def test_add_reads_every_field(testbot: TestBot) -> None:
+    reply = testbot.say(
+        '/add Jane Doe company:"Acme GmbH" title:CTO +49 30 1234567 jane@acme.de '
+        'addr:"Unter den Linden 1" city:Berlin country:Germany status:qualified source:fair #hot'
+    )
+    assert "Added Jane Doe" in reply
+    assert "CTO at Acme GmbH" in reply
+    assert "+49 30 1234567 · jane@acme.de" in reply
+    assert "Unter den Linden 1, Berlin, Germany" in reply
+    assert "Status qualified · owner Alice" in reply
+    assert "Tags: #hot" in reply
+
+
+def test_add_needs_a_name_and_says_how(testbot: TestBot) -> None:
+    reply = testbot.send("/add company:Acme")
+    assert reply.error
+    assert "Give a name" in reply.plain_text
+    assert "/add NAME" in reply.plain_text  # the usage
+
+
+def test_add_refuses_bad_fields(testbot: TestBot) -> None:
+    assert "not a valid phone number" in testbot.say("/add Jane phone:12")
+    assert "does not look like a valid phone number" in testbot.say("/add Jane +49 12")
+    assert "not an e-mail address" in testbot.say("/add Jane email:jane-at-acme")
+    assert "no status “hot”" in testbot.say("/add Jane status:hot")
+    assert "at most 200 characters" in testbot.say("/add " + "x" * 201)
+    assert "added" not in testbot.say("/feed")  # nothing half-written
+
+
+def test_duplicate_warning_by_email_phone_or_name(testbot: TestBot) -> None:
+    testbot.say("/add Jane Doe company:Acme jane@acme.de +49 30 1234567")
+    by_email = testbot.send("/add J. Doe JANE@acme.de")
+    assert "already have" in by_email.plain_text and "same e-mail" in by_email.plain_text
+    by_phone = testbot.say("/add Janet +49 30 1234567")
+    assert "same phone" in by_phone
+    by_name = testbot.say("/add Jane Doe company:acme")
+    assert "similar name" in by_name
+    # Same name at another company is another person.
+    assert "Added Jane Doe" in testbot.say("/add Jane Doe company:Initech")
+
+
+def test_add_anyway_and_open_existing(testbot: TestBot) -> None:
+    testbot.say("/add Jane Doe jane@acme.de")
+    testbot.say("/add Jane Dough jane@acme.de")
+    assert "Jane Doe  (c1)" in testbot.press("Open c1").plain_text
+    testbot.say("/add Jane Dough jane@acme.de")
+    added = testbot.press("Add anyway").plain_text
+    assert "Added Jane Dough" in added and "(c2)" in added
+
+
+def test_find_by_misspelt_name_email_phone_company_and_deal(testbot: TestBot) -> None:
+    testbot.say("/add Jane Doe company:Acme jane@acme.de +49 30 1234567")
+    testbot.say("/add Max Mustermann company:Initech")
+    testbot.say("/deal Website redesign Jane Doe 12k")
+    assert "Jane Doe" in testbot.say("/find jnae doe")
+    assert "Jane Doe" in testbot.say("/find Doe")
+    assert "Jane Doe" in testbot.say("/find jane@acme.de")
+    assert "Jane Doe" in testbot.say("/find 030 1234567")
+    company = testbot.say("/find acme")
+    assert "Acme (company): Jane Doe (c1)" in company
+    assert "Website redesign" in testbot.say("/find websit redesing")
+    assert "Nothing matches" in testbot.say("/find zzzqqq")
+    assert "What should I look for" in testbot.say("/find")
+
+
+def test_find_buttons_open_cards(testbot: TestBot) -> None:
+    testbot.say("/add Jane Doe company:Acme")
+    testbot.say("/find jane")
+    assert "Jane Doe  (c1)" in testbot.press("Jane Doe").plain_text
+
+
+def test_show_by_id_name_and_prefix(testbot: TestBot) -> None:
+    testbot.say("/add Jane Doe")
+    testbot.say("/deal Website Jane Doe 5k")
+    assert "Jane Doe  (c1)" in testbot.say("/show c1")
+    assert "Website  (d1)" in testbot.say("/show d1")
+    assert "Jane Doe  (c1)" in testbot.say("/show jane doe")
+    card = testbot.say("/show Jane Doe")
+    assert "Open deals" in card and "Website — €5,000 · Lead (d1)" in card
+
+
+def test_plain_id_matching_a_contact_and_a_deal_asks(testbot: TestBot) -> None:
+    testbot.say("/add Jane Doe")
+    testbot.say("/deal Website Jane Doe")
+    which = testbot.send("/show 1")
+    assert "Which one" in which.plain_text
+    assert [b.label for b in which.all_buttons] == ["Jane Doe (c1)", "Website (d1)"]
+    assert "Website  (d1)" in testbot.press("Website").plain_text
+
+
+def test_ambiguous_name_gets_buttons_and_never_a_guess(testbot: TestBot) -> None:
+    testbot.say("/add Jane Doe company:Acme")
+    testbot.say("/add Jane Doe company:Initech")
+    which = testbot.send("/note Jane Doe called about the renewal")
+    assert "Which one" in which.plain_text
+    assert len(which.all_buttons) == 2
+    assert "noted" not in testbot.say("/feed")
+    testbot.send("/note Jane Doe called about the renewal")
+    logged = testbot.press("Jane Doe (c2)").plain_text
+    assert "Logged: noted Jane Doe (c2)" in logged
+    assert "noted on Jane Doe: called about the renewal" in testbot.say("/feed 1")
+
+
+def test_unknown_reference(testbot: TestBot) -> None:
+    reply = testbot.say("/show Nobody Atall")
+    assert "No contact or deal matches" in reply and "/find" in reply
+    assert "There is no contact or deal 99" in testbot.say("/show 99")
+
+
+def test_edit_contact_fields(testbot: TestBot) -> None:
+    testbot.say("/add Jane Doe")
+    reply = testbot.say(
+        "/edit Jane Doe phone:+4930999999 email:jane@initech.com company:Initech "
+        "city:Munich status:customer title:CEO"
+    )
+    assert "Updated phone, email, company, city, status, title" in reply
+    assert "CEO at Initech" in reply and "Munich" in reply and "Status customer" in reply
+    assert "Jane Smith" in testbot.say("/edit c1 name:'Jane Smith'")
+    assert "Jane Smith" in testbot.say("/find jane smith")
+
+
+def test_edit_refuses_bad_input(testbot: TestBot) -> None:
+    testbot.say("/add Jane Doe")
+    assert "Which fields" in testbot.say("/edit Jane Doe")
+    assert "don't know the field" not in testbot.say("/edit Jane Doe colour:red")
+    assert "Which fields" in testbot.say("/edit Jane Doe colour:red")
+    assert "not a valid phone" in testbot.say("/edit Jane Doe phone:1")
+    assert "Jane Doe" in testbot.say("/show c1")
+
+
+def test_edit_permissions(testbot: TestBot) -> None:
+    testbot.say("/add Jane Doe")
+    testbot.join("Bob")
+    assert "belongs to a teammate" in testbot.say("/edit Jane Doe city:Rome", who="Bob")
+    assert "Only managers and admins" in testbot.say("/add Max owner:Alice", who="Bob")
+    testbot.join("Carla", "manager")
+    assert "Updated city" in testbot.say("/edit Jane Doe city:Rome", who="Carla")
+    assert "owner Bob" in testbot.say("/edit Jane Doe owner:@bob", who="Carla")
+    assert "Updated city" in testbot.say("/edit Jane Doe city:Paris", who="Bob")
+
+
+def test_tag_and_untag_contacts_and_deals(testbot: TestBot) -> None:
+    testbot.say("/add Jane Doe")
+    testbot.say("/deal Website Jane Doe")
+    assert "Tagged Jane Doe: #hot #vip" in testbot.say("/tag Jane Doe #hot #vip")
+    assert "already has those tags" in testbot.say("/tag Jane Doe #hot")
+    assert "Tagged Website: #q4" in testbot.say("/tag d1 #q4")
+    assert "Untagged Jane Doe: #vip" in testbot.say("/untag c1 #vip #nope")
+    assert "has none of those tags" in testbot.say("/untag c1 #vip")
+    assert "Tags: #hot" in testbot.say("/show c1")
+    assert "Tags: #q4" in testbot.say("/show d1")
+    assert "Which tags" in testbot.say("/tag Jane Doe")
+
+
+def test_leads_best_score_first_with_filters(testbot: TestBot) -> None:
+    testbot.say("/add Low Lead city:Berlin")
+    testbot.say("/add High Lead city:Berlin status:qualified jane@x.de #hot")
+    testbot.say("/add Far Lead city:Paris #hot")
+    testbot.say("/add Old Customer status:customer")
+    leads = testbot.say("/leads")
+    assert leads.index("High Lead") < leads.index("Low Lead")
+    assert "Old Customer" not in leads
+    assert "Far Lead" not in testbot.say("/leads city:berlin")
+    hot = testbot.say("/leads #hot")
+    assert "High Lead" in hot and "Far Lead" in hot and "Low Lead" not in hot
+    assert "Old Customer" in testbot.say("/leads status:customer")
+    assert "Old Customer" in testbot.say("/leads status:all")
+    assert "limit: takes a number" in testbot.say("/leads limit:0")
+    assert "No leads match" in testbot.say("/leads #nothing")
+
+
+def test_shared_contact_card_is_logged_with_duplicate_check(testbot: TestBot) -> None:
+    card = SharedContact(
+        name="Jane Doe", phone="+49 30 1234567", email="jane@acme.de", company="Acme", title="CTO"
+    )
+    logged = testbot.contact_card(card).plain_text
+    assert "Added Jane Doe" in logged and "CTO at Acme" in logged
+    again = testbot.contact_card(card)
+    assert "already have" in again.plain_text
+    added = testbot.press("Add anyway").plain_text
+    assert "Added Jane Doe" in added and "(c2)" in added

@@ -1,0 +1,128 @@
+"""Deals: /deal, /deals, /stage (and its buttons), /won, /lost."""
+
+from __future__ import annotations
+
+from tests.conftest import TestBot
+
+
+def test_deal_with_contact_amount_stage_close_and_tags(testbot: TestBot) -> None:
+    testbot.say("/add Jane Doe company:Acme")
+    card = testbot.say(
+        "/deal Website redesign Jane Doe €12,000 stage:proposal close:2026-12-15 #web"
+    )
+    assert "Deal opened." in card
+    assert "Website redesign  (d1)" in card
+    assert "€12,000 · Proposal (50%) · owner Alice" in card
+    assert "Contact: Jane Doe (c1) · Acme" in card
+    assert "Expected close: Tue 15 Dec" in card
+    assert "Tags: #web" in card
+
+
+def test_deal_contact_option_currency_and_natural_close(testbot: TestBot) -> None:
+    testbot.say("/add Jane Doe")
+    card = testbot.say("/deal Support contract contact:jane 1.5k USD close:next friday")
+    assert "Support contract  (d1)" in card and "Jane Doe (c1)" in card
+    assert "$1,500" in card
+    assert "Expected close: Fri 27 Nov" in card  # the clock says Monday 23 Nov 2026
+
+
+def test_deal_without_contact_and_bad_input(testbot: TestBot) -> None:
+    assert "Contact: none" in testbot.say("/deal Cold outreach")
+    assert "Give it a title" in testbot.say("/deal 12k")
+    assert "can't read the date" in testbot.say("/deal X close:someday-ish")
+    assert "no stage “Nowhere”" in testbot.say("/deal X stage:Nowhere")
+    assert "starts in an open stage" in testbot.say("/deal X stage:won")
+    assert "can't read the amount" in testbot.say("/deal X amount:lots")
+    assert "No contact matches" in testbot.say("/deal X contact:Nobody")
+
+
+def test_stage_buttons_move_and_edit_the_message(testbot: TestBot) -> None:
+    testbot.say("/deal Website 5k")
+    choices = testbot.send("/stage 1")
+    labels = [b.label for b in choices.all_buttons]
+    assert labels == ["Qualified", "Proposal", "Negotiation", "Won", "Lost"]
+    moved = testbot.press("Proposal")
+    assert moved.edit
+    assert "Moved to Proposal." in moved.plain_text
+    assert "Proposal (50%)" in moved.plain_text
+    assert "Proposal" not in [b.label for b in moved.all_buttons]
+
+
+def test_stage_by_name_prefix_and_misspelling(testbot: TestBot) -> None:
+    testbot.say("/deal Website redesign 5k")
+    assert "Moved to Qualified" in testbot.say("/stage Website redesign qual")
+    assert "Moved to Negotiation" in testbot.say("/stage d1 negotation")
+    assert "already in Negotiation" in testbot.say("/stage 1 Negotiation")
+    unknown = testbot.say("/stage 1 nowhere")
+    assert "no stage “nowhere”" in unknown
+    assert "Lead, Qualified, Proposal, Negotiation, Won, Lost" in unknown
+    assert "no deal 7" in testbot.say("/stage 7 won")
+
+
+def test_won_and_lost_close_deals(testbot: TestBot) -> None:
+    testbot.say("/deal Website 12k")
+    testbot.say("/deal Hosting 2k")
+    won = testbot.say("/won Website")
+    assert "Won €12,000! Congratulations." in won and "Closed just now" in won
+    lost = testbot.say("/lost Hosting went with a cheaper vendor")
+    assert "Marked as lost." in lost and "Closed just now: went with a cheaper vendor" in lost
+    assert "No deals match" in testbot.say("/deals")
+    assert "Website" in testbot.say("/deals won")
+    assert "Hosting" in testbot.say("/deals lost")
+    # Reopening by moving back to an open stage clears the close.
+    reopened = testbot.say("/stage Hosting proposal")
+    assert "Closed" not in reopened and "Proposal" in reopened
+
+
+def test_deals_lists_filters_and_totals(testbot: TestBot) -> None:
+    testbot.join("Bob")
+    testbot.say("/deal Website 12k")
+    testbot.say("/deal Hosting 2k stage:proposal")
+    testbot.say("/deal Dollars 1000 USD", who="Bob")
+    listing = testbot.say("/deals")
+    assert "Deals (3)" in listing
+    assert "Total: €14,000, $1,000" in listing
+    assert "Hosting" in testbot.say("/deals stage:proposal")
+    assert "Website" not in testbot.say("/deals stage:proposal")
+    mine = testbot.say("/deals mine", who="Bob")
+    assert "Dollars" in mine and "Website" not in mine
+    assert "Dollars" in testbot.say("/deals owner:@bob")
+    assert "don't understand" in testbot.say("/deals everything")
+
+
+def test_rotting_deals_are_flagged(testbot: TestBot) -> None:
+    testbot.say("/deal Website 12k")
+    testbot.say("/deal Hosting 2k")
+    testbot.clock.advance(days=15)  # Lead rots after 14 days
+    testbot.say("/note Hosting still interested")
+    listing = testbot.say("/deals")
+    assert "Website (d1) · €12,000 · Lead · Alice · rotting" in listing
+    assert "Hosting (d2) · €2,000 · Lead · Alice\n" in listing + "\n"
+    rotting = testbot.say("/deals rotting")
+    assert "Website" in rotting and "Hosting" not in rotting
+    assert "Rotting: no activity since 15 days ago" in testbot.say("/show d1")
+
+
+def test_reps_move_only_their_own_deals(testbot: TestBot) -> None:
+    testbot.join("Bob")
+    testbot.join("Carla", "manager")
+    testbot.say("/deal Alices deal 1k")
+    testbot.say("/deal Bobs deal 1k", who="Bob")
+    assert "belongs to a teammate" in testbot.say("/won 1", who="Bob")
+    assert "Won" in testbot.say("/won 2", who="Bob")
+    # The card shows no stage buttons to someone who may not move the deal.
+    assert not testbot.send("/show 1", who="Bob").buttons
+    assert "Moved to Qualified" in testbot.say("/stage 1 qualified", who="Carla")
+    assert "Updated amount" in testbot.say("/edit d1 amount:2k", who="Carla")
+    assert "belongs to a teammate" in testbot.say("/edit d1 amount:3k", who="Bob")
+
+
+def test_edit_deal_fields(testbot: TestBot) -> None:
+    testbot.say("/add Jane Doe")
+    testbot.say("/deal Website")
+    card = testbot.say(
+        "/edit d1 title:'Website relaunch' amount:12000EUR close:2027-01-31 contact:'Jane Doe'"
+    )
+    assert "Website relaunch  (d1)" in card and "€12,000" in card
+    assert "Expected close: Sun 31 Jan 2027" in card and "Jane Doe (c1)" in card
+    assert "no amount" in testbot.say("/edit d1 amount:")
