@@ -109,7 +109,7 @@ class Context:
 
     def require(self, role: Role, action: str) -> None:
         if self.role.rank < role.rank:
-            raise Forbidden(f"Only {role.value}s and above can {action}. You are a {self.role}.")
+            raise Forbidden(f"Only {role.value}s and above can {action}. You are {self.role.a}.")
 
     def can_change_owned(self, owner_id: int | None) -> bool:
         """Reps change their own records; managers and admins change anyone's."""

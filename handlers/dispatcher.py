@@ -203,7 +203,7 @@ def _refusal(ctx: Context, role: Role | None) -> Reply | None:
         return Reply(error=True).add(NOT_A_MEMBER)
     if ctx.role.rank < role.rank:
         return Reply(error=True).add(
-            f"Only {role.value}s and above can do that; you are a {ctx.role}."
+            f"Only {role.value}s and above can do that; you are {ctx.role.a}."
         )
     return None
 

@@ -41,7 +41,7 @@ def start(ctx: Context, args: Args) -> Reply:
             .add(
                 "Welcome back, ",
                 bold(ctx.member.name),
-                f". You are a {ctx.member.role} in ",
+                f". You are {Role(ctx.member.role).a} in ",
                 bold(ctx.team.name),
                 ".",
             )
@@ -122,7 +122,7 @@ def join(ctx: Context, args: Args) -> Reply:
             bold(member.name),
             "! You joined ",
             bold(ctx.team.name),
-            f" as a {member.role}.",
+            f" as {Role(member.role).a}.",
         )
         .add("Send /help to see what I can do.")
     )

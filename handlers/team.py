@@ -89,7 +89,7 @@ def set_role(ctx: Context, args: Args) -> Reply:
         raise CommandError("The team needs at least one admin; make someone else admin first.")
     member.role = role
     ctx.session.add(member)
-    return Reply().add(bold(member.name), f" is now a {role.value}.")
+    return Reply().add(bold(member.name), f" is now {role.a}.")
 
 
 def stages(ctx: Context, args: Args) -> Reply:

@@ -33,6 +33,11 @@ class Role(StrEnum):
     def rank(self) -> int:
         return {"rep": 1, "manager": 2, "admin": 3}[self.value]
 
+    @property
+    def a(self) -> str:
+        """With its article: "a rep", "an admin"."""
+        return f"an {self.value}" if self.value[0] in "aeiou" else f"a {self.value}"
+
 
 class Platform(StrEnum):
     telegram = "telegram"

@@ -130,6 +130,12 @@ class TestBot:
         assert reply is not None
         return reply
 
+    def press_encoded(self, data: str, *, who: str = "Alice") -> Reply:
+        """Press a button by its encoded data (a stale or forged button)."""
+        reply = self.request(who, button=data)
+        assert reply is not None
+        return reply
+
     def button(self, label: str, *, who: str = "Alice") -> Button:
         buttons = self.last[who].all_buttons
         matches = [b for b in buttons if b.label.startswith(label)]

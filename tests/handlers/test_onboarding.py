@@ -1,0 +1,92 @@
+"""Joining: /start, /join, /help, and what strangers may do."""
+
+from __future__ import annotations
+
+from handlers.reply import Style
+from storage.models import Platform
+from tests.conftest import TestBot
+
+
+def test_first_start_creates_the_team_and_later_ones_are_told_to_join(testbot: TestBot) -> None:
+    assert "Welcome back, Alice. You are an admin in Acme Sales." in testbot.say("/start")
+    stranger = testbot.say("/start", who="Mallory")
+    assert "belongs to the team Acme Sales" in stranger and "/join CODE" in stranger
+
+
+def test_strangers_may_only_start_join_and_help(testbot: TestBot) -> None:
+    testbot.say("/add Jane Doe")
+    for command in (
+        "/add Eve",
+        "/find Jane",
+        "/show 1",
+        "/deals",
+        "/feed",
+        "/team",
+        "/invite",
+        "/stages",
+        "/note 1 hi",
+        "/announce here",
+    ):
+        reply = testbot.send(command, who="Mallory")
+        assert reply.error and "not in a team yet" in reply.plain_text, command
+    assert "Jane" not in testbot.say("/find Jane", who="Mallory")
+    help_text = testbot.say("/help", who="Mallory")
+    assert "/join" in help_text and "/add" not in help_text
+    assert testbot.location(1.0, 2.0, who="Mallory").error
+    assert "not in a team yet" in testbot.press_encoded("st:1:2", who="Mallory").plain_text
+
+
+def test_invite_codes_are_single_use_and_expire(testbot: TestBot) -> None:
+    invite = testbot.send("/invite")
+    code = next(s.text for line in invite.lines for s in line.spans if s.style == Style.code)
+    assert "Welcome, Bob! You joined Acme Sales as a rep." in testbot.say(
+        f"/join {code}", who="Bob"
+    )
+    assert "already been used" in testbot.say(f"/join {code}", who="Carol")
+    assert "already in this team" in testbot.say(f"/join {code}", who="Bob")
+    assert "no invite code" in testbot.say("/join NOPE1234", who="Carol")
+    assert "Which invite code" in testbot.say("/join", who="Carol")
+    invite = testbot.send("/invite manager")
+    code = next(s.text for line in invite.lines for s in line.spans if s.style == Style.code)
+    testbot.clock.advance(days=8)
+    assert "expired" in testbot.say(f"/join {code.lower()}", who="Carol")
+
+
+def test_invites_for_managers_and_admins_need_an_admin(testbot: TestBot) -> None:
+    testbot.join("Bob")
+    assert "Only admins" in testbot.say("/invite manager", who="Bob")
+    assert "Invite code for a new rep" in testbot.say("/invite", who="Bob")
+    assert "no role “boss”" in testbot.say("/invite boss")
+    testbot.join("Carla", "manager")
+    assert "You are a manager" in testbot.say("/start", who="Carla")
+
+
+def test_open_signup_gives_each_stranger_a_team(open_signup_bot: TestBot) -> None:
+    bot = open_signup_bot
+    assert "created the team Red" in bot.say("/start Red", who="Ann")
+    assert "created the team Ben's team" in bot.say("/start", who="Ben")
+
+
+def test_terminal_names_join_as_reps(testbot: TestBot) -> None:
+    testbot.platform = Platform.console
+    assert "Welcome, Zed! You joined Acme Sales as a rep." in testbot.say("/start", who="Zed")
+    assert "Welcome back, Zed. You are a rep" in testbot.say("/start", who="Zed")
+    assert "Zed · rep · console" in testbot.say("/team", who="Zed")
+
+
+def test_help_lists_families_and_explains_one_command(testbot: TestBot) -> None:
+    listing = testbot.say("/help")
+    for heading in ("Getting started", "Contacts", "Activities", "Deals", "Team and settings"):
+        assert heading in listing
+    assert "/add — Log a contact" in listing
+    detail = testbot.say("/help add")
+    assert detail.startswith("/add") and "Example: /add Jane Doe" in detail
+    assert "/stage DEAL [STAGE]" in testbot.say("/help /stage")
+    assert "Did you mean /deals" in testbot.say("/help deels")
+
+
+def test_unknown_commands_suggest_the_closest(testbot: TestBot) -> None:
+    reply = testbot.send("/fnd Jane")
+    assert reply.error and "I don't know /fnd" in reply.plain_text
+    assert "Did you mean /find" in reply.plain_text
+    assert "I understand text commands" in testbot.say("hello there")
