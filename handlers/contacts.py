@@ -13,7 +13,7 @@ from handlers.dispatcher import FORCE, pending_command
 from handlers.errors import Forbidden, UsageError
 from handlers.format import contact_ref, deal_ref
 from handlers.grammar import Args, limited, parse_args, parse_email, parse_phone
-from handlers.refs import CONTACT, DEAL, Record, resolve, resolve_member
+from handlers.refs import CONTACT, DEAL, Record, resolve, resolve_member, search_score
 from handlers.registry import Registry
 from handlers.reply import Button, Reply, bold
 from handlers.scoring import rescore
@@ -133,7 +133,7 @@ def find(ctx: Context, args: Args) -> Reply:
         for record_id, candidate in trigram_candidates(
             ctx.session, table=table, team_id=ctx.team_id, query=query
         ):
-            score = fuzz.WRatio(key, candidate)
+            score = search_score(key, candidate)
             if score >= FIND_SCORE:
                 hits.append((score, table, record_id))
     best: dict[tuple[str, int], float] = {}

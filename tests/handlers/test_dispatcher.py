@@ -1,0 +1,169 @@
+"""The dispatcher's promises: at-most-once updates, nothing half-written, no traceback in
+chat, and no input that makes it raise."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from handlers import build_registry
+from handlers.context import Context, Request
+from handlers.dispatcher import Dispatcher
+from handlers.errors import CommandError
+from handlers.grammar import Args
+from handlers.reply import Reply
+from storage.db import make_engine
+from storage.models import Platform
+from tests.conftest import TestBot
+
+
+def _request(text: str, update_id: str | None = None, who: str = "alice") -> Request:
+    return Request(
+        platform=Platform.telegram,
+        user_id=who,
+        user_name=who.capitalize(),
+        text=text,
+        update_id=update_id,
+    )
+
+
+def test_a_redelivered_update_changes_nothing_twice(testbot: TestBot) -> None:
+    dispatcher = testbot.dispatcher
+    first = dispatcher.handle_sync(_request("/add Jane Doe", update_id="1001"))
+    assert first is not None and "Added Jane Doe" in first.plain_text
+    assert dispatcher.handle_sync(_request("/add Jane Doe", update_id="1001")) is None
+    assert "(c2)" not in testbot.say("/find Jane Doe")
+    # The same id on another platform is another update.
+    other = Request(
+        platform=Platform.slack, user_id="x", user_name="X", text="/help", update_id="1001"
+    )
+    assert dispatcher.handle_sync(other) is not None
+
+
+def test_a_refused_command_is_still_recorded_as_processed(testbot: TestBot) -> None:
+    dispatcher = testbot.dispatcher
+    refused = dispatcher.handle_sync(_request("/add", update_id="7"))
+    assert refused is not None and refused.error
+    assert dispatcher.handle_sync(_request("/add", update_id="7")) is None
+
+
+def _explode(ctx: Context, args: Args) -> Reply:
+    """Write something, then fail unexpectedly."""
+    ctx.registry.commands["add"].func(ctx, args)
+    raise RuntimeError("boom: secret internals")
+
+
+def _refuse(ctx: Context, args: Args) -> Reply:
+    """Write something, then refuse."""
+    ctx.registry.commands["add"].func(ctx, args)
+    raise CommandError("No, and nothing was kept.")
+
+
+def test_an_unexpected_error_is_logged_and_apologised_for_with_nothing_written(
+    testbot: TestBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    testbot.dispatcher.registry.command("explode", _explode)
+    with caplog.at_level(logging.ERROR):
+        reply = testbot.send("/explode Jane Doe")
+    assert reply.error
+    assert "Sorry, something went wrong" in reply.plain_text and "error " in reply.plain_text
+    assert "boom" not in reply.plain_text and "Traceback" not in reply.plain_text
+    error_id = reply.plain_text.split("error ")[1][:8]
+    assert error_id in caplog.text and "boom: secret internals" in caplog.text
+    assert "Nothing matches" in testbot.say("/find Jane Doe")
+
+
+def test_a_refusal_rolls_back_what_the_command_wrote(testbot: TestBot) -> None:
+    testbot.dispatcher.registry.command("refuse", _refuse)
+    assert "nothing was kept" in testbot.say("/refuse Jane Doe")
+    assert "Nothing matches" in testbot.say("/find Jane Doe")
+
+
+def test_stale_and_forged_buttons(testbot: TestBot) -> None:
+    for data in ("zz:1", "pk:999:c1", "pk:abc", "fa:", "st:x:y", "st:1", "sh:", ""):
+        reply = testbot.press_encoded(data)
+        assert reply.error or "Which" not in reply.plain_text, data
+
+
+def test_pending_buttons_expire_and_belong_to_their_member(testbot: TestBot) -> None:
+    testbot.say("/add Jane Doe jane@acme.de")
+    testbot.say("/add Jane Doe jane@acme.de")
+    button = testbot.button("Add anyway").encode()
+    testbot.join("Bob")
+    assert "expired" in testbot.press_encoded(button, who="Bob").plain_text
+    testbot.clock.advance(days=3)
+    assert "expired" in testbot.press_encoded(button).plain_text
+
+
+def test_unsupported_messages_get_a_helpful_line(testbot: TestBot) -> None:
+    reply = testbot.dispatcher.handle_sync(
+        Request(platform=Platform.telegram, user_id="alice", user_name="Alice")
+    )
+    assert reply is not None and "I understand text commands, locations" in reply.plain_text
+
+
+async def test_handle_runs_off_the_event_loop(testbot: TestBot) -> None:
+    replies = await asyncio.gather(
+        *(testbot.dispatcher.handle(_request(f"/add Person {i}")) for i in range(8))
+    )
+    assert all(r is not None and "Added Person" in r.plain_text for r in replies)
+    assert "Latest activity" in testbot.say("/feed 20")
+
+
+COMMANDS = [
+    "/add",
+    "/find",
+    "/show",
+    "/edit",
+    "/note",
+    "/call",
+    "/tag",
+    "/untag",
+    "/leads",
+    "/deal",
+    "/deals",
+    "/stage",
+    "/won",
+    "/lost",
+    "/feed",
+    "/team",
+    "/invite",
+    "/role",
+    "/stages",
+    "/stages add",
+    "/stages rename",
+    "/join",
+    "/help",
+    "/announce",
+    "",
+]
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(command=st.sampled_from(COMMANDS), rest=st.text(max_size=80))
+def test_no_input_makes_the_dispatcher_raise_or_apologise(
+    testbot: TestBot, command: str, rest: str
+) -> None:
+    reply = testbot.dispatcher.handle_sync(_request(f"{command} {rest}"))
+    assert reply is not None
+    assert "something went wrong" not in reply.plain_text, (command, rest)
+
+
+def test_the_dispatcher_survives_an_unreachable_database(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    engine = make_engine(
+        "postgresql+psycopg://postgres@127.0.0.1:1/nowhere", connect_args={"connect_timeout": 2}
+    )
+    dispatcher = Dispatcher(engine, build_registry())
+    with caplog.at_level(logging.ERROR):
+        reply = dispatcher.handle_sync(_request("/help"))
+    dispatcher.close()
+    assert reply is not None and "something went wrong" in reply.plain_text
+    assert "OperationalError" in caplog.text

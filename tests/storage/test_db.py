@@ -1,0 +1,83 @@
+"""Engine, sessions, migrations and the UTC column type, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from alembic import command
+from sqlalchemy import Engine, inspect, text
+
+from storage.db import alembic_config, make_engine, schema_is_current, transaction, upgrade
+from storage.models import Team
+from storage.teams import create_team
+
+
+def test_sqlite_runs_in_wal_with_foreign_keys_and_a_busy_timeout(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+    engine.dispose()
+
+
+def test_timestamps_come_back_aware_utc(engine: Engine) -> None:
+    berlin = timezone(timedelta(hours=1))
+    with transaction(engine) as session:
+        team = create_team(
+            session,
+            name="T",
+            currency="EUR",
+            timezone="Europe/Berlin",
+            locale="de_DE",
+            region="DE",
+        )
+        team.created_at = datetime(2026, 3, 29, 1, 30, tzinfo=berlin)
+        session.add(team)
+    with transaction(engine) as session:
+        stored = session.get(Team, team.id)
+        assert stored is not None
+        assert stored.created_at == datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
+        assert stored.created_at.tzinfo is not None
+
+
+def test_naive_timestamps_are_refused(engine: Engine) -> None:
+    with pytest.raises(Exception, match="naive datetime"), transaction(engine) as session:
+        team = create_team(
+            session, name="T", currency="EUR", timezone="UTC", locale="en", region="DE"
+        )
+        team.created_at = datetime(2026, 1, 1)  # naive on purpose
+        session.add(team)
+        session.flush()
+
+
+def test_a_failed_transaction_leaves_nothing(engine: Engine) -> None:
+    with pytest.raises(RuntimeError), transaction(engine) as session:
+        create_team(
+            session, name="Ghost", currency="EUR", timezone="UTC", locale="en", region="DE"
+        )
+        raise RuntimeError
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM team")).scalar() == 0
+
+
+def test_migrations_go_down_and_up_again(engine: Engine) -> None:
+    assert schema_is_current(engine)
+    config = alembic_config(engine)
+    command.downgrade(config, "base")
+    assert "contact" not in inspect(engine).get_table_names()
+    assert not schema_is_current(engine)
+    upgrade(engine)
+    assert schema_is_current(engine)
+    tables = set(inspect(engine).get_table_names())
+    assert {"team", "member", "contact", "deal", "activity", "channel"} <= tables
+    upgrade(engine)  # a no-op when current
+
+
+def test_a_new_database_is_created_with_its_folder(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'deep' / 'er' / 'crm.db'}")
+    upgrade(engine)
+    assert schema_is_current(engine)
+    engine.dispose()
