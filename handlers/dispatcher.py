@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import secrets
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from rapidfuzz import process
@@ -39,6 +41,7 @@ NOT_A_MEMBER = (
 STALE_BUTTON = "That button has expired. Please send the command again."
 PICK, FORCE = "pk", "fa"  # buttons that resume a pending command
 PENDING_TTL = timedelta(days=2)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 UNSUPPORTED = (
     "I understand text commands, locations, contacts and CSV files. Send /help to see "
     "the commands."
@@ -70,6 +73,7 @@ class Dispatcher:
         self._executor.shutdown(wait=True)
 
     def handle_sync(self, request: Request) -> Reply | None:
+        request = clean_request(request)
         try:
             with transaction(self.engine) as session:
                 if request.update_id is not None and not _first_delivery(session, request):
@@ -180,6 +184,32 @@ class Dispatcher:
             return _ask_which(ctx, ambiguous, text)
         except Exception:
             return _apology()
+
+
+def clean_request(request: Request) -> Request:
+    """Drop control characters (but newlines and tabs) from everything a person typed:
+    PostgreSQL refuses NUL in text, and no CRM field has a use for the others."""
+    contact = request.contact
+    if contact is not None:
+        contact = replace(
+            contact,
+            **{
+                name: _printable(value)
+                for name in ("name", "phone", "email", "company", "title")
+                if isinstance(value := getattr(contact, name), str)
+            },
+        )
+    return replace(
+        request,
+        text=_printable(request.text) if request.text is not None else None,
+        user_name=_printable(request.user_name),
+        chat_name=_printable(request.chat_name),
+        contact=contact,
+    )
+
+
+def _printable(text: str) -> str:
+    return _CONTROL.sub("", text)
 
 
 def _first_delivery(session: Session, request: Request) -> bool:

@@ -167,3 +167,9 @@ def test_the_dispatcher_survives_an_unreachable_database(
     dispatcher.close()
     assert reply is not None and "something went wrong" in reply.plain_text
     assert "OperationalError" in caplog.text
+
+
+def test_control_characters_are_dropped_before_anything_is_stored(testbot: TestBot) -> None:
+    added = testbot.say("/add Nul\x00 Byte\x1b[31m company:Ac\x00me")
+    assert "Added Nul Byte[31m" in added and "Acme" in added
+    assert "Nul Byte" in testbot.say("/find nul byte")
