@@ -99,7 +99,9 @@ def contact_card(ctx: Context, contact: Contact) -> Reply:
     place = ", ".join(part for part in (contact.address, contact.city, contact.country) if part)
     if place:
         reply.add(place)
-    tags = tags_of(ctx.session, target="contact", ids=[contact.id]).get(contact.id, [])
+    tags = tags_of(ctx.session, team_id=ctx.team_id, target="contact", ids=[contact.id]).get(
+        contact.id, []
+    )
     reasons = score_reasons(contact, tags)
     why = ", ".join(f"{reason} +{points}" for reason, points in reasons if points)
     owner = names.get(contact.owner_id or 0, "nobody")
@@ -167,7 +169,7 @@ def deal_card(ctx: Context, deal: Deal, *, note: str | None = None) -> Reply:
             f"Closed {ago(deal.closed_at, ctx.now)}"
             + (f": {deal.lost_reason}" if deal.lost_reason else "")
         )
-    tags = tags_of(ctx.session, target="deal", ids=[deal.id]).get(deal.id, [])
+    tags = tags_of(ctx.session, team_id=ctx.team_id, target="deal", ids=[deal.id]).get(deal.id, [])
     if tags:
         reply.add("Tags: ", " ".join(f"#{tag}" for tag in tags))
     if is_rotting(deal, stage, ctx.now):

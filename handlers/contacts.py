@@ -356,7 +356,9 @@ def leads(ctx: Context, args: Args) -> Reply:
     companies = store.companies_by_ids(
         ctx.session, team_id=ctx.team_id, ids=[c.company_id for c in found if c.company_id]
     )
-    tags = store.tags_of(ctx.session, target="contact", ids=[c.id for c in found if c.id])
+    tags = store.tags_of(
+        ctx.session, team_id=ctx.team_id, target="contact", ids=[c.id for c in found if c.id]
+    )
     reply = Reply().heading(f"Leads ({len(found)})")
     for contact in found:
         company = companies.get(contact.company_id or 0)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, tzinfo
+from functools import lru_cache
 
+from babel import Locale
 from babel.numbers import format_currency, get_currency_precision
 
 from handlers.grammar import Money
@@ -11,16 +14,24 @@ from storage.models import Contact, Deal
 
 
 def money(minor: int | None, currency: str | None, locale: str = "en_US") -> str:
-    """`1200000, "EUR"` -> `€12,000` (no cents when there are none)."""
+    """`1200000, "EUR"` -> `€12,000` (en_US) or `12.000 €` (de_DE); cents only when there
+    are some."""
     if minor is None or currency is None:
         return "no amount"
     value = Money(minor, currency).major
     precision = get_currency_precision(currency)
-    whole = precision == 0 or minor % (10**precision) == 0
-    pattern = "¤#,##0" if whole else None
+    if precision and minor % (10**precision):
+        return format_currency(value, currency, locale=locale)
     return format_currency(
-        value, currency, format=pattern, locale=locale, currency_digits=not whole
+        value, currency, format=_whole_pattern(locale), locale=locale, currency_digits=False
     )
+
+
+@lru_cache(maxsize=64)
+def _whole_pattern(locale: str) -> str:
+    """The locale's currency pattern without its decimals: `#,##0.00 ¤` -> `#,##0 ¤`."""
+    pattern = Locale.parse(locale).currency_formats["standard"].pattern
+    return re.sub(r"\.0+", "", pattern)
 
 
 def contact_ref(contact: Contact) -> str:

@@ -37,6 +37,8 @@ def score_reasons(contact: Contact, tags: list[str]) -> list[tuple[str, int]]:
 def rescore(session: Session, *, contact: Contact) -> None:
     """Store the contact's current score (after any change that moves it)."""
     assert contact.id is not None
-    tags = tags_of(session, target="contact", ids=[contact.id]).get(contact.id, [])
+    tags = tags_of(session, team_id=contact.team_id, target="contact", ids=[contact.id]).get(
+        contact.id, []
+    )
     contact.score = sum(points for _, points in score_reasons(contact, tags))
     session.add(contact)

@@ -35,7 +35,9 @@ def show_team(ctx: Context, args: Args) -> Reply:
     """
     assert ctx.team is not None
     members = team_members(ctx.session, team_id=ctx.team_id)
-    platforms = member_platforms(ctx.session, member_ids=[m.id for m in members if m.id])
+    platforms = member_platforms(
+        ctx.session, team_id=ctx.team_id, member_ids=[m.id for m in members if m.id]
+    )
     reply = Reply().heading(f"{ctx.team.name} ({len(members)})")
     for member in members:
         where = ", ".join(platforms.get(member.id or 0, []))

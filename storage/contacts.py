@@ -192,7 +192,9 @@ def _link(target: TagTarget) -> tuple[type[ContactTag] | type[DealTag], Any]:
     return DealTag, col(DealTag.deal_id)
 
 
-def tags_of(session: Session, *, target: TagTarget, ids: Sequence[int]) -> dict[int, list[str]]:
+def tags_of(
+    session: Session, *, team_id: int, target: TagTarget, ids: Sequence[int]
+) -> dict[int, list[str]]:
     """Tag names per contact (or deal) id, alphabetically."""
     tags: dict[int, list[str]] = {}
     if not ids:
@@ -201,7 +203,7 @@ def tags_of(session: Session, *, target: TagTarget, ids: Sequence[int]) -> dict[
     rows = session.exec(
         select(owner, Tag.name)
         .join(Tag, col(Tag.id) == col(link.tag_id))
-        .where(owner.in_(ids))
+        .where(owner.in_(ids), Tag.team_id == team_id)
         .order_by(col(Tag.name))
     )
     for owner_id, tag_name in rows:
@@ -213,7 +215,9 @@ def add_tags(
     session: Session, *, team_id: int, target: TagTarget, target_id: int, names: Sequence[str]
 ) -> list[str]:
     """Tag a contact or deal; returns the names that were new on it."""
-    current = set(tags_of(session, target=target, ids=[target_id]).get(target_id, []))
+    current = set(
+        tags_of(session, team_id=team_id, target=target, ids=[target_id]).get(target_id, [])
+    )
     added = [name for name in names if name not in current]
     for tag in ensure_tags(session, team_id=team_id, names=added):
         assert tag.id is not None
@@ -229,7 +233,9 @@ def remove_tags(
     session: Session, *, team_id: int, target: TagTarget, target_id: int, names: Sequence[str]
 ) -> list[str]:
     """Untag a contact or deal; returns the names that were on it."""
-    current = set(tags_of(session, target=target, ids=[target_id]).get(target_id, []))
+    current = set(
+        tags_of(session, team_id=team_id, target=target, ids=[target_id]).get(target_id, [])
+    )
     tag_ids = _tag_ids(session, team_id=team_id, names=[n for n in names if n in current])
     if not tag_ids:
         return []

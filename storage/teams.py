@@ -113,14 +113,17 @@ def team_members(session: Session, *, team_id: int, active_only: bool = True) ->
     return list(session.exec(query.order_by(col(Member.id))))
 
 
-def member_platforms(session: Session, *, member_ids: Sequence[int]) -> dict[int, list[str]]:
+def member_platforms(
+    session: Session, *, team_id: int, member_ids: Sequence[int]
+) -> dict[int, list[str]]:
     """Which platforms each member is reachable on."""
     platforms: dict[int, list[str]] = {member_id: [] for member_id in member_ids}
     if not member_ids:
         return platforms
     rows = session.exec(
         select(Identity.member_id, Identity.platform)
-        .where(col(Identity.member_id).in_(member_ids))
+        .join(Member, col(Member.id) == col(Identity.member_id))
+        .where(col(Identity.member_id).in_(member_ids), Member.team_id == team_id)
         .order_by(col(Identity.id))
     )
     for member_id, platform in rows:

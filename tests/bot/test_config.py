@@ -1,0 +1,29 @@
+"""Settings come from the environment; secrets never show up in their repr."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.cli import database_url, team_defaults
+from bot.config import Settings
+
+
+def test_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://u:p@db/crm")
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:very-secret")
+    monkeypatch.setenv("DEFAULT_CURRENCY", "usd")
+    monkeypatch.setenv("OPEN_SIGNUP", "true")
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.database_url == "postgresql+psycopg://u:p@db/crm"
+    assert settings.telegram_bot_token is not None
+    assert settings.telegram_bot_token.get_secret_value() == "123:very-secret"
+    assert "very-secret" not in repr(settings) and "very-secret" not in str(settings)
+    defaults = team_defaults(settings)
+    assert defaults.currency == "USD" and defaults.open_signup
+
+
+def test_db_option_takes_a_path_or_a_url() -> None:
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert database_url(None, settings) == settings.database_url
+    assert database_url("data/crm.db", settings) == "sqlite:///data/crm.db"
+    assert database_url("postgresql://x/y", settings) == "postgresql://x/y"

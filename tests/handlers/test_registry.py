@@ -1,0 +1,33 @@
+"""The registry: docstrings are the help, names are unique."""
+
+from __future__ import annotations
+
+import pytest
+
+from handlers import build_registry
+from handlers.context import Context
+from handlers.grammar import Args
+from handlers.registry import Registry
+from handlers.reply import Reply
+
+
+def test_every_command_has_a_summary_and_usage() -> None:
+    registry = build_registry()
+    for command in registry.commands.values():
+        assert command.summary and command.summary.endswith("."), command.name
+        assert command.usage and command.usage[0].startswith(f"/{command.name}"), command.name
+    assert registry.find("search") is registry.commands["find"]
+    assert set(registry.events) == {"location", "contact"}
+
+
+def _undocumented(ctx: Context, args: Args) -> Reply:
+    return Reply()
+
+
+def test_commands_need_a_docstring_and_a_unique_name() -> None:
+    registry = Registry()
+    with pytest.raises(ValueError, match="docstring"):
+        registry.command("x", _undocumented)
+    registry.command("help", build_registry().commands["help"].func)
+    with pytest.raises(ValueError, match="twice"):
+        registry.command("help", build_registry().commands["help"].func)
