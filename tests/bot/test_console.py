@@ -76,6 +76,24 @@ async def test_a_session_with_buttons_switching_people_and_locations(
     assert "/as NAME" in blocks[8]
 
 
+def _crmbot(
+    tmp_path: Path, *args: str, stdin: str = "", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run `python -m bot ARGS` in `tmp_path`, its log kept out of the output."""
+    if args and args[0] == "chat":
+        args = (*args, "--log-file", str(tmp_path / "crm.log"))
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+        cwd=tmp_path,
+        check=False,
+    )
+
+
 def test_crmbot_chat_through_a_pipe(tmp_path: Path) -> None:
     script = "\n".join(
         [
@@ -89,25 +107,13 @@ def test_crmbot_chat_through_a_pipe(tmp_path: Path) -> None:
             "",
         ]
     )
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'crm.db'}"}
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bot",
-            "chat",
-            "--as",
-            "Alice",
-            "--log-file",
-            str(tmp_path / "crm.log"),
-        ],
-        input=script,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        cwd=tmp_path,
-        check=False,
+    done = _crmbot(
+        tmp_path,
+        "chat",
+        "--as",
+        "Alice",
+        stdin=script,
+        env={"DATABASE_URL": f"sqlite:///{tmp_path / 'crm.db'}"},
     )
     assert done.returncode == 0, done.stderr
     blocks = done.stdout.strip().split("\n\n")
@@ -123,38 +129,25 @@ def test_crmbot_chat_through_a_pipe(tmp_path: Path) -> None:
 
 
 def test_crmbot_db_upgrade_and_demo(tmp_path: Path) -> None:
-    db = tmp_path / "demo.db"
-    run = [sys.executable, "-m", "bot"]
-    upgraded = subprocess.run(
-        [*run, "db", "upgrade", "--db", str(db)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=tmp_path,
-        check=False,
-    )
+    db = str(tmp_path / "demo.db")
+    upgraded = _crmbot(tmp_path, "db", "upgrade", "--db", db)
     assert upgraded.returncode == 0 and "up to date" in upgraded.stdout
-    demo = subprocess.run(
-        [*run, "chat", "--demo", "--db", str(db), "--log-file", str(tmp_path / "log")],
-        input="/team\n/deals\n/stages\n",
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=tmp_path,
-        check=False,
-    )
+    demo = _crmbot(tmp_path, "chat", "--demo", "--db", db, stdin="/team\n/deals\n/stages\n")
     assert demo.returncode == 0, demo.stderr
     assert "Demo Sales (4)" in demo.stdout and "Alice Meyer · admin" in demo.stdout
     for stage in ("Lead", "Qualified", "Proposal", "Negotiation"):
         assert f"· {stage} ·" in demo.stdout
     assert "4 deals" in demo.stdout
-    again = subprocess.run(
-        [*run, "chat", "--demo", "--db", str(db), "--log-file", str(tmp_path / "log")],
-        input="",
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=tmp_path,
-        check=False,
-    )
+    again = _crmbot(tmp_path, "chat", "--demo", "--db", db)
     assert again.returncode == 0 and "already has a team" in again.stderr
+
+
+def test_crmbot_run_without_a_platform_says_what_to_set(tmp_path: Path) -> None:
+    done = _crmbot(
+        tmp_path,
+        "run",
+        "--db",
+        str(tmp_path / "x.db"),
+        env={"TELEGRAM_BOT_TOKEN": "", "SLACK_BOT_TOKEN": ""},
+    )
+    assert done.returncode == 2 and "TELEGRAM_BOT_TOKEN" in done.stderr
