@@ -169,14 +169,14 @@ def _score(typed: str, key: str) -> float:
 
 
 def search_score(typed: str, key: str) -> float:
-    """How well a search matches a name: the whole string (WRatio copes with partial and
-    reordered names), or word by word, each typed word against its closest word of the
-    name (`jnae` is close to `jane`, though far from `jane doe`)."""
+    """How well a search matches a name: as a whole, or word by word, each typed word
+    against its closest word of the name (`jnae` is close to `jane`, though far from
+    `jane doe`; `acm` is close to `acme`)."""
     typed_words, key_words = typed.split(), key.split()
     if not typed_words or not key_words:
         return 0.0
     by_word = sum(max(fuzz.ratio(t, k) for k in key_words) for t in typed_words)
-    return max(fuzz.WRatio(typed, key), by_word / len(typed_words))
+    return max(fuzz.ratio(typed, key), by_word / len(typed_words))
 
 
 def _candidate(record: Record) -> Candidate:

@@ -187,3 +187,12 @@ def test_shared_contact_card_is_logged_with_duplicate_check(testbot: TestBot) ->
     assert "already have" in again.plain_text
     added = testbot.press("Add anyway").plain_text
     assert "Added Jane Doe" in added and "(c2)" in added
+
+
+def test_find_does_not_drown_in_partial_matches(testbot: TestBot) -> None:
+    testbot.say("/add Jana Müller company:Acme")
+    testbot.say("/add Noah Bakker company:'Spree Analytics'")
+    found = testbot.say("/find jana")
+    assert "Jana Müller" in found and "Spree" not in found
+    assert "Spree Analytics (company)" in testbot.say("/find analytcs")
+    assert "Acme (company)" in testbot.say("/find acm")
