@@ -59,7 +59,7 @@ def render_html(reply: Reply, *, limit: int = MAX_MESSAGE) -> list[str]:
                 text = ""
             text += piece
         current, size = [text], utf16_len(text)
-    if current and any(part.strip() for part in current):
+    if current:
         chunks.append("\n".join(current))
     return [chunk for chunk in chunks if chunk.strip()]
 
