@@ -116,6 +116,16 @@ def run(db: DbOption = None) -> None:
     upgrade(engine)
     dispatcher = Dispatcher(engine, build_registry(), defaults=team_defaults(settings))
     adapters: list[Adapter] = []
+    if settings.telegram_bot_token:
+        from bot.telegram_adapter import TelegramAdapter
+
+        adapters.append(
+            TelegramAdapter(
+                dispatcher,
+                settings.telegram_bot_token.get_secret_value(),
+                base_url=settings.telegram_api_base_url,
+            )
+        )
     if not adapters:
         typer.echo(
             "No chat platform is configured: set TELEGRAM_BOT_TOKEN and/or SLACK_BOT_TOKEN "

@@ -12,7 +12,7 @@ from handlers.deals import apply_deal_fields
 from handlers.dispatcher import FORCE, pending_command
 from handlers.errors import Forbidden, UsageError
 from handlers.format import contact_ref, deal_ref
-from handlers.grammar import Args, limited, parse_args, parse_email, parse_phone
+from handlers.grammar import QUOTES, Args, limited, parse_args, parse_email, parse_phone
 from handlers.refs import CONTACT, DEAL, Record, resolve, resolve_member, search_score
 from handlers.registry import Registry
 from handlers.reply import Button, Reply, bold
@@ -381,8 +381,10 @@ def shared_contact(ctx: Context) -> Reply:
 
 
 def _card_args(card_data: SharedContact) -> Args:
-    args = parse_args(card_data.name, keys=frozenset(CONTACT_KEYS))
-    for key in ("phone", "email", "company", "title"):
+    """The card as /add's arguments. Every field is an option, so the name is taken as
+    it is: no #tags, key:values or phone-like words read out of it."""
+    args = parse_args("", keys=frozenset(CONTACT_KEYS))
+    for key in ("name", "phone", "email", "company", "title"):
         value = getattr(card_data, key)
         if value:
             args.options[key] = value
@@ -480,13 +482,20 @@ def _card_command(ctx: Context) -> str:
     """A shared contact card as the /add command that logs it (for "add anyway")."""
     card_data = ctx.request.contact
     assert card_data is not None
-    parts = [f"/add {card_data.name}"]
-    for key in ("phone", "email", "company", "title"):
+    parts = ["/add"]
+    for key in ("name", "phone", "email", "company", "title"):
         value = getattr(card_data, key)
         if value:
-            unquoted = value.replace('"', "")
-            parts.append(f'{key}:"{unquoted}"')
+            parts.append(f"{key}:{_quoted(value)}")
     return " ".join(parts)
+
+
+def _quoted(value: str) -> str:
+    """`value` in the first quotes it does not contain, so the grammar reads it back whole."""
+    for opener, closer in QUOTES.items():
+        if closer not in value:
+            return f"{opener}{value}{closer}"
+    return '"' + value.replace('"', "") + '"'
 
 
 def _name(record: Record) -> str:

@@ -1,0 +1,403 @@
+"""The Telegram adapter: python-telegram-bot long polling on the bot's event loop.
+
+It only converts: an Update becomes a `Request` for the dispatcher, the `Reply` becomes
+Telegram messages (rendered by bot/telegram_render.py). What only Telegram has lives
+here too: the "Share location" keyboard after /start, silent live-location updates,
+answering every button press so the phone stops spinning.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from typing import Any
+
+import phonenumbers
+from telegram import (
+    BotCommand,
+    CallbackQuery,
+    Contact,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    LinkPreviewOptions,
+    Message,
+    ReplyKeyboardMarkup,
+    Update,
+)
+from telegram.constants import ChatType as TelegramChatType
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.request import BaseRequest, HTTPXRequest, RequestData
+
+from bot.telegram_render import MAX_MESSAGE, escape_text, inline_keyboard, render_html
+from bot.vcard import VCard, parse_vcard
+from handlers.context import ChatType, Request, SharedContact
+from handlers.dispatcher import Dispatcher
+from handlers.grammar import split_command
+from handlers.reply import Reply
+from storage.models import Platform
+
+log = logging.getLogger(__name__)
+
+SHARE_LOCATION = "Share location"
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+# Telegram's limits: a caption's length, the command menu's size and descriptions.
+MAX_CAPTION = 1024
+MAX_MENU_COMMANDS = 100
+MAX_MENU_DESCRIPTION = 256
+_NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+Sleep = Callable[[float], Awaitable[None]]
+TelegramApp = Application[Any, Any, Any, Any, Any, Any]
+
+
+class TelegramAdapter:
+    """Long polling for one bot token; `start` returns once polling runs."""
+
+    name = "telegram"
+
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        token: str,
+        *,
+        base_url: str | None = None,
+        transport: BaseRequest | None = None,
+        polling_transport: BaseRequest | None = None,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        """`transport` carries the bot's calls (default: HTTPX), `polling_transport` its
+        getUpdates; tests put a recording Bot API in both."""
+        self.dispatcher = dispatcher
+        # Before the Bot exists: python-telegram-bot logs its API URL, token included.
+        self._redaction = TokenRedaction(token)
+        self._redaction.install()
+        builder = (
+            ApplicationBuilder()
+            .token(token)
+            .request(RetryingRequest(transport or HTTPXRequest(), sleep=sleep))
+            .rate_limiter(AIORateLimiter(max_retries=3))
+            # Each update runs in its own task: a slow command never stalls other chats.
+            .concurrent_updates(True)
+            .job_queue(None)
+        )
+        if polling_transport is not None:
+            builder = builder.get_updates_request(polling_transport)
+        if base_url:
+            builder = builder.base_url(base_url)
+        self.application: TelegramApp = builder.build()
+        self.application.add_handler(TypeHandler(Update, self._on_update))
+        self.application.add_error_handler(self._on_error)
+
+    async def start(self) -> None:
+        app = self.application
+        await app.initialize()
+        await self.publish_commands()
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+        log.info("telegram: polling as @%s", app.bot.username)
+
+    async def stop(self) -> None:
+        app = self.application
+        try:
+            if app.updater is not None and app.updater.running:
+                await app.updater.stop()
+            if app.running:
+                await app.stop()
+            await app.shutdown()
+        finally:
+            self._redaction.remove()
+
+    async def publish_commands(self) -> None:
+        """The command menu (the "/" button), from the registry's one-line summaries."""
+        commands = [
+            BotCommand(command.name, command.summary[:MAX_MENU_DESCRIPTION] or command.name)
+            for command in self.dispatcher.registry.commands.values()
+        ]
+        try:
+            await self.application.bot.set_my_commands(commands[:MAX_MENU_COMMANDS])
+        except TelegramError as error:
+            # The menu is a convenience; typed commands work without it.
+            log.warning("telegram: could not set the command menu: %s", error)
+
+    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        bot = context.bot
+        request = request_from_update(update, bot_id=bot.id, bot_username=bot.username)
+        query = update.callback_query
+        reply: Reply | None = None
+        try:
+            if request is not None:
+                reply = await self.dispatcher.handle(request)
+        finally:
+            if query is not None:
+                await _answer(query)
+        # None: a redelivered update, already answered. A live location moving on the map
+        # is stored silently, or the chat would fill with one answer every few seconds.
+        if request is None or reply is None or update.edited_message is not None:
+            return
+        chat_id = int(request.chat_id)
+        try:
+            await self.deliver(
+                chat_id,
+                reply,
+                edit=_message_of(query) if reply.edit else None,
+                thread_id=_thread_of(update.message or _message_of(query)),
+                keyboard=_share_location_keyboard(request, reply),
+            )
+        except Forbidden as error:
+            log.warning("telegram: cannot write to chat %s (%s); reply dropped", chat_id, error)
+        except TelegramError:
+            log.exception("telegram: could not deliver the reply to chat %s", chat_id)
+
+    async def deliver(
+        self,
+        chat_id: int,
+        reply: Reply,
+        *,
+        edit: Message | None = None,
+        thread_id: int | None = None,
+        keyboard: ReplyKeyboardMarkup | None = None,
+    ) -> None:
+        """Send `reply` to a chat as one or more messages (plus its attachments); `edit`
+        names the message a button press came from, replaced by the first message."""
+        bot = self.application.bot
+        chunks = render_html(reply, limit=MAX_MESSAGE)
+        buttons = inline_keyboard(reply)
+        for index, chunk in enumerate(chunks):
+            last = index == len(chunks) - 1
+            inline = buttons if last else None
+            if index == 0 and edit is not None and await _edited(edit, chunk, inline):
+                continue
+            await bot.send_message(
+                chat_id,
+                chunk,
+                parse_mode=ParseMode.HTML,
+                link_preview_options=_NO_PREVIEW,
+                message_thread_id=thread_id,
+                reply_markup=(inline or keyboard) if last else None,
+            )
+        for attachment in reply.attachments:
+            send = bot.send_photo if attachment.mime_type == "image/png" else bot.send_document
+            await send(
+                chat_id,
+                attachment.content,
+                filename=attachment.filename,
+                caption=escape_text(attachment.caption[:MAX_CAPTION]) or None,
+                parse_mode=ParseMode.HTML,
+                message_thread_id=thread_id,
+            )
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        update_id = update.update_id if isinstance(update, Update) else None
+        log.error("telegram: update %s failed", update_id, exc_info=context.error)
+
+
+def request_from_update(update: Update, *, bot_id: int, bot_username: str) -> Request | None:
+    """The update as a Request, or None when the bot has nothing to say to it: group
+    chatter and commands for other bots, messages from bots, channel posts, service
+    messages (someone joined, a pinned message)."""
+    user, chat = update.effective_user, update.effective_chat
+    if user is None or user.is_bot or chat is None or chat.type == TelegramChatType.CHANNEL:
+        return None
+    private = chat.type == TelegramChatType.PRIVATE
+    base = Request(
+        platform=Platform.telegram,
+        user_id=str(user.id),
+        user_name=user.full_name,
+        chat_id=str(chat.id),
+        chat_type=ChatType.private if private else ChatType.group,
+        chat_name=chat.title or "",
+        # update_id counts per bot: a new token must not look like a redelivery.
+        update_id=f"{bot_id}:{update.update_id}",
+    )
+    if update.callback_query is not None:
+        data = update.callback_query.data
+        return replace(base, button=data) if data else None
+    if update.edited_message is not None:
+        location = update.edited_message.location
+        if private and location is not None:
+            return replace(base, location=(location.latitude, location.longitude))
+        return None
+    message = update.message
+    if message is None:
+        return None
+    if message.text is not None:
+        if not _addressed_to_me(message.text, bot_username, private=private):
+            return None
+        return replace(base, text=message.text)
+    if not private:
+        return None
+    if message.location is not None:
+        return replace(base, location=(message.location.latitude, message.location.longitude))
+    if message.contact is not None:
+        return replace(base, contact=shared_contact(message.contact))
+    if message.effective_attachment is not None:
+        return base  # a sticker, photo, voice note...: the dispatcher says what it reads
+    return None
+
+
+def _addressed_to_me(text: str, bot_username: str, *, private: bool) -> bool:
+    """Commands count unless addressed to another bot (`/help@other_bot`); plain text only
+    in a private chat, so the bot never answers a group's conversation."""
+    if split_command(text) is None:
+        return private
+    head = text.strip().split(maxsplit=1)[0]
+    _, at, addressee = head.partition("@")
+    return not at or addressee.lower() == bot_username.lower()
+
+
+def shared_contact(contact: Contact) -> SharedContact:
+    """A phone's contact card: Telegram's name and number, the rest from its vCard."""
+    card = parse_vcard(contact.vcard) if contact.vcard else VCard()
+    name = card.name or " ".join(part for part in (contact.first_name, contact.last_name) if part)
+    return SharedContact(
+        name=name,
+        phone=_international(contact.phone_number or card.phone),
+        email=card.email,
+        company=card.company,
+        title=card.title,
+    )
+
+
+def _international(phone: str | None) -> str | None:
+    """Telegram sends a Telegram user's number as digits without its "+" (4917012345678);
+    a number typed into an address book arrives as typed."""
+    if phone and phone.isdigit() and not phone.startswith("0"):
+        try:
+            if phonenumbers.is_valid_number(phonenumbers.parse("+" + phone)):
+                return "+" + phone
+        except phonenumbers.NumberParseException:
+            pass
+    return phone
+
+
+def _share_location_keyboard(request: Request, reply: Reply) -> ReplyKeyboardMarkup | None:
+    """After /start in a private chat: a keyboard button that shares the phone's location.
+    A message carries one keyboard; a /start with inline buttons keeps those."""
+    command = split_command(request.text or "")
+    if request.chat_type != ChatType.private or command is None or command[0] != "start":
+        return None
+    if reply.error or reply.buttons:
+        return None
+    return ReplyKeyboardMarkup(
+        [[KeyboardButton(SHARE_LOCATION, request_location=True)]], resize_keyboard=True
+    )
+
+
+def _message_of(query: CallbackQuery | None) -> Message | None:
+    message = query.message if query is not None else None
+    return message if isinstance(message, Message) else None
+
+
+def _thread_of(message: Message | None) -> int | None:
+    """Replies in a forum group stay in the topic they were asked in."""
+    if message is not None and message.is_topic_message:
+        return message.message_thread_id
+    return None
+
+
+async def _edited(message: Message, html: str, buttons: InlineKeyboardMarkup | None) -> bool:
+    """Replace a message's text; False when Telegram refuses (send a new one instead)."""
+    try:
+        await message.edit_text(
+            html, parse_mode=ParseMode.HTML, link_preview_options=_NO_PREVIEW, reply_markup=buttons
+        )
+    except BadRequest as error:
+        if "not modified" in error.message.lower():
+            return True  # pressed twice: it already shows this
+        log.info("telegram: could not edit message %s: %s", message.message_id, error)
+        return False
+    return True
+
+
+async def _answer(query: CallbackQuery) -> None:
+    try:
+        await query.answer()
+    except TelegramError as error:
+        # Too late (Telegram waits about 15 s) or the network; the button still worked.
+        log.info("telegram: could not answer a button press: %s", error)
+
+
+class RetryingRequest(BaseRequest):
+    """Retries the bot's calls on network errors and Telegram 5xx answers, with exponential
+    backoff. A 429 passes through to the rate limiter, which waits as long as Telegram
+    asks. A call whose answer was lost may thus arrive twice (at least once)."""
+
+    def __init__(
+        self, inner: BaseRequest, *, attempts: int = 4, delay: float = 1.0, sleep: Sleep
+    ) -> None:
+        self.inner = inner
+        self.attempts = attempts
+        self.delay = delay
+        self.sleep = sleep
+
+    @property
+    def read_timeout(self) -> float | None:
+        return self.inner.read_timeout
+
+    async def initialize(self) -> None:
+        await self.inner.initialize()
+
+    async def shutdown(self) -> None:
+        await self.inner.shutdown()
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = BaseRequest.DEFAULT_NONE,
+        write_timeout: Any = BaseRequest.DEFAULT_NONE,
+        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
+        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        endpoint = url.rsplit("/", 1)[-1]  # never the URL itself: it holds the token
+        attempt = 1
+        while True:
+            try:
+                code, payload = await self.inner.do_request(
+                    url,
+                    method,
+                    request_data,
+                    read_timeout=read_timeout,
+                    write_timeout=write_timeout,
+                    connect_timeout=connect_timeout,
+                    pool_timeout=pool_timeout,
+                )
+            except NetworkError as error:
+                if attempt >= self.attempts:
+                    raise
+                reason = str(error)
+            else:
+                if code < 500 or attempt >= self.attempts:
+                    return code, payload
+                reason = f"HTTP {code}"
+            log.warning("telegram: %s failed (%s); retry %d", endpoint, reason, attempt)
+            await self.sleep(self.delay * 2 ** (attempt - 1))
+            attempt += 1
+
+
+class TokenRedaction(logging.Filter):
+    """Keeps the bot token out of every log line, whichever library writes it."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self.token in message:
+            record.msg, record.args = message.replace(self.token, "[bot token]"), None
+        return True
+
+    def install(self) -> None:
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(self)
+
+    def remove(self) -> None:
+        for handler in logging.getLogger().handlers:
+            handler.removeFilter(self)

@@ -1,0 +1,28 @@
+"""A contact card shared from a phone is logged as it is, like /add with every field given."""
+
+from __future__ import annotations
+
+import pytest
+
+from handlers.context import SharedContact
+from tests.conftest import TestBot
+
+
+@pytest.mark.parametrize(
+    "name",
+    ['<b>Bob & "Co"</b>', "Pizza 24/7 #1", "Office 0301234567", "Jane company:Evil"],
+)
+def test_the_card_name_is_taken_verbatim(testbot: TestBot, name: str) -> None:
+    card = SharedContact(name=name, phone="+49 30 1234567", company='Acme "Berlin" «Mitte»')
+    added = testbot.contact_card(card).plain_text
+    assert added.startswith(f"Added {name}.")
+    assert 'Acme "Berlin" «Mitte»' in added and "+49 30 1234567" in added
+
+
+def test_add_anyway_logs_the_same_card(testbot: TestBot) -> None:
+    card = SharedContact(name='<b>Bob & "Co"</b>', phone="+49 30 1234567", title="CEO")
+    testbot.contact_card(card)
+    warning = testbot.contact_card(card).plain_text
+    assert "This looks like a contact you already have" in warning
+    added = testbot.press("Add anyway").plain_text
+    assert added.startswith('Added <b>Bob & "Co"</b>.') and "(c2)" in added and "CEO" in added
