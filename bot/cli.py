@@ -15,6 +15,7 @@ from bot.config import Settings, get_settings
 from bot.console import CONSOLE_HELP, ConsoleChat, run_console
 from bot.demo import seed_demo
 from bot.runtime import Adapter, run_adapters
+from bot.slack_adapter import SlackAdapter
 from handlers import build_registry
 from handlers.context import TeamDefaults
 from handlers.dispatcher import Dispatcher
@@ -108,7 +109,12 @@ def chat(
 
 
 @app.command()
-def run(db: DbOption = None) -> None:
+def run(
+    db: DbOption = None,
+    port: Annotated[
+        int, typer.Option(help="Port of Slack's HTTP mode (POST /slack/events).")
+    ] = 3000,
+) -> None:
     """Run the bot on every chat platform configured in the environment."""
     settings = get_settings()
     configure_logging(settings)
@@ -116,6 +122,12 @@ def run(db: DbOption = None) -> None:
     upgrade(engine)
     dispatcher = Dispatcher(engine, build_registry(), defaults=team_defaults(settings))
     adapters: list[Adapter] = []
+    if settings.slack_bot_token:
+        try:
+            adapters.append(SlackAdapter.from_settings(settings, dispatcher, port=port))
+        except ValueError as error:
+            typer.echo(str(error), err=True)
+            raise typer.Exit(2) from None
     if not adapters:
         typer.echo(
             "No chat platform is configured: set TELEGRAM_BOT_TOKEN and/or SLACK_BOT_TOKEN "
