@@ -15,7 +15,6 @@ from bot.config import Settings, get_settings
 from bot.console import CONSOLE_HELP, ConsoleChat, run_console
 from bot.demo import seed_demo
 from bot.runtime import Adapter, run_adapters
-from bot.slack_adapter import SlackAdapter
 from handlers import build_registry
 from handlers.context import TeamDefaults
 from handlers.dispatcher import Dispatcher
@@ -123,6 +122,8 @@ def run(
     dispatcher = Dispatcher(engine, build_registry(), defaults=team_defaults(settings))
     adapters: list[Adapter] = []
     if settings.slack_bot_token:
+        from bot.slack_adapter import SlackAdapter  # Bolt is slow to import: only when used
+
         try:
             adapters.append(SlackAdapter.from_settings(settings, dispatcher, port=port))
         except ValueError as error:
