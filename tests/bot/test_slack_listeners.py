@@ -144,6 +144,9 @@ async def test_the_home_tab_is_the_desk(slack: Slack) -> None:
     assert "Team pipeline" in home.text
     assert "*Lead* · 2 deals · €12,000 + $500" in home.text  # per currency, never summed
 
+    desk = await say(slack, "home")  # the same desk as a command
+    assert desk.data["blocks"] == home.data["view"]["blocks"]
+
     await slack.open_home(user=BOB)
     rep = last(slack)
     assert rep.data["user_id"] == BOB
