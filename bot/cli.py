@@ -108,7 +108,12 @@ def chat(
 
 
 @app.command()
-def run(db: DbOption = None) -> None:
+def run(
+    db: DbOption = None,
+    port: Annotated[
+        int, typer.Option(help="Port of Slack's HTTP mode (POST /slack/events).")
+    ] = 3000,
+) -> None:
     """Run the bot on every chat platform configured in the environment."""
     settings = get_settings()
     configure_logging(settings)
@@ -126,6 +131,14 @@ def run(db: DbOption = None) -> None:
                 base_url=settings.telegram_api_base_url,
             )
         )
+    if settings.slack_bot_token:
+        from bot.slack_adapter import SlackAdapter  # Bolt is slow to import: only when used
+
+        try:
+            adapters.append(SlackAdapter.from_settings(settings, dispatcher, port=port))
+        except ValueError as error:
+            typer.echo(str(error), err=True)
+            raise typer.Exit(2) from None
     if not adapters:
         typer.echo(
             "No chat platform is configured: set TELEGRAM_BOT_TOKEN and/or SLACK_BOT_TOKEN "

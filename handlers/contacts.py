@@ -10,7 +10,7 @@ from handlers.cards import SHOW_BUTTON, contact_card, deal_amount, deal_card
 from handlers.context import Context, SharedContact
 from handlers.deals import apply_deal_fields
 from handlers.dispatcher import FORCE, pending_command
-from handlers.errors import Forbidden, UsageError
+from handlers.errors import Forbidden, UsageError, about
 from handlers.format import contact_ref, deal_ref
 from handlers.grammar import QUOTES, Args, limited, parse_args, parse_email, parse_phone
 from handlers.refs import CONTACT, DEAL, Record, resolve, resolve_member, search_score
@@ -64,29 +64,32 @@ def add_contact(ctx: Context, args: Args) -> Reply:
     )
     email = args.option("email")
     phone = args.option("phone")
-    contact.email = parse_email(email) if email is not None else args.take_email()
-    contact.phone = (
-        parse_phone(phone, ctx.team.region)
-        if phone is not None
-        else args.take_phone(ctx.team.region)
-    )
-    for word in args.words:
-        if _LOOKS_LIKE_PHONE.match(word):
-            raise UsageError(
-                f"“{word}” does not look like a valid phone number. Write it "
-                "with its country code, e.g. +49 30 1234567."
-            )
-    contact.name = limited(args.option("name") or args.rest, 200, "A name")
-    if not contact.name:
-        raise UsageError("Whom should I add? Give a name.")
+    with about("email"):
+        contact.email = parse_email(email) if email is not None else args.take_email()
+    with about("phone"):
+        contact.phone = (
+            parse_phone(phone, ctx.team.region)
+            if phone is not None
+            else args.take_phone(ctx.team.region)
+        )
+        for word in args.words:
+            if _LOOKS_LIKE_PHONE.match(word):
+                raise UsageError(
+                    f"“{word}” does not look like a valid phone number. Write it "
+                    "with its country code, e.g. +49 30 1234567."
+                )
+    with about("name"):
+        contact.name = limited(args.option("name") or args.rest, 200, "A name")
+        if not contact.name:
+            raise UsageError("Whom should I add? Give a name.")
     company_name = args.option("company")
     _apply_fields(ctx, contact, args)
-    company = None
     if company_name:
-        company = store.get_or_create_company(
-            ctx.session, team_id=ctx.team_id, name=limited(company_name, 200, "A company name")
-        )
-        contact.company_id = company.id
+        with about("company"):
+            name = limited(company_name, 200, "A company name")
+        contact.company_id = store.get_or_create_company(
+            ctx.session, team_id=ctx.team_id, name=name
+        ).id
     _reject_unknown(args)
     if not ctx.force:
         duplicates = _likely_duplicates(ctx, contact)
@@ -402,13 +405,16 @@ def _apply_fields(ctx: Context, contact: Contact, args: Args) -> None:
     ):
         value = args.option(*aliases)
         if value is not None:
-            setattr(contact, key, limited(value, limit, f"The {key}") or None)
+            with about(key):
+                setattr(contact, key, limited(value, limit, f"The {key}") or None)
     if (status := args.option("status")) is not None:
-        contact.status = _status(status)
+        with about("status"):
+            contact.status = _status(status)
     if (owner := args.option("owner")) is not None:
         if ctx.role.rank < Role.manager.rank:
             raise Forbidden("Only managers and admins can hand contacts to someone else.")
-        contact.owner_id = resolve_member(ctx, owner).id
+        with about("owner"):
+            contact.owner_id = resolve_member(ctx, owner).id
 
 
 def _status(text: str) -> str:

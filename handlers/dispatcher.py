@@ -25,8 +25,9 @@ from sqlmodel import Session
 from handlers.context import Context, Request, TeamDefaults
 from handlers.errors import Ambiguous, CommandError
 from handlers.grammar import parse_args, split_command
+from handlers.onboarding import SELF_SERVICE, enter_workspace
 from handlers.registry import Command, Registry
-from handlers.reply import Button, Reply, bold
+from handlers.reply import Button, Line, Reply, bold
 from storage.db import transaction
 from storage.models import PendingCommand, ProcessedUpdate, Role, Team
 from storage.teams import member_for_identity
@@ -78,9 +79,26 @@ class Dispatcher:
             with transaction(self.engine) as session:
                 if request.update_id is not None and not _first_delivery(session, request):
                     return None
-                return self._route(self._context(session, request))
+                ctx = self._context(session, request)
+                welcome = self._newcomer(ctx)
+                reply = self._route(ctx)
+                if welcome is not None:
+                    reply.lines[:0] = [*welcome.lines, Line(())]
+                return reply
         except Exception:
             return _apology()
+
+    def _newcomer(self, ctx: Context) -> Reply | None:
+        """Someone new in a chat workspace (Slack) joins the workspace's team on first use,
+        whatever they send first, except the commands that register people themselves."""
+        request = ctx.request
+        if ctx.member is not None or not request.workspace_id:
+            return None
+        parsed = split_command(request.text or "")
+        command = self.registry.find(parsed[0]) if parsed else None
+        if command is not None and command.name in SELF_SERVICE:
+            return None
+        return enter_workspace(ctx)
 
     def _context(self, session: Session, request: Request) -> Context:
         member = member_for_identity(
@@ -174,7 +192,7 @@ class Dispatcher:
             with ctx.session.begin_nested():
                 return run()
         except CommandError as error:
-            reply = Reply(error=True).add(error.message)
+            reply = Reply(error=True, error_field=error.field).add(error.message)
             if error.show_usage and command is not None:
                 reply.blank().add(bold("Usage:"))
                 for usage in command.usage:

@@ -202,14 +202,44 @@ def parse_args(text: str, *, keys: frozenset[str] = frozenset()) -> Args:
             key = key_match.group(1).lower()
             args.options[key] = _unquote(key_match.group(2))
             args.option_ends[key] = end
-        elif not quoted and (tag := _TAG.match(token)):
-            name = tag.group(1).lower().rstrip(".")
+        elif not quoted and (name := _tag_name(token)):
             if name not in args.tags:
                 args.tags.append(name)
         elif token:
             args.words.append(_unquote(token) if quoted else token)
             args.word_ends.append(end)
     return args
+
+
+def parse_tags(text: str) -> list[str]:
+    """Tags typed into a form field, with or without #: `hot, #berlin` -> [hot, berlin]."""
+    tags: list[str] = []
+    for word in re.split(r"[\s,;]+", text.strip()):
+        if not word:
+            continue
+        name = _tag_name("#" + word.lstrip("#"))
+        if name is None:
+            raise UsageError(
+                f"“{word}” is not a tag: a tag is one word of letters, digits, - or ., "
+                "e.g. hot or trade-fair."
+            )
+        if name not in tags:
+            tags.append(name)
+    return tags
+
+
+def quote(value: str) -> str:
+    """`value` as a single token of this grammar (a free word or an option's value), with
+    whatever spaces, quotes, #, @ or : it holds."""
+    for opener, closer in (('"', '"'), ("“", "”"), ("«", "»")):
+        if closer not in value:
+            return f"{opener}{value}{closer}"
+    return '"' + value.replace('"', "") + '"'
+
+
+def _tag_name(token: str) -> str | None:
+    tag = _TAG.match(token)
+    return tag.group(1).lower().rstrip(".") if tag else None
 
 
 def _tokens(text: str) -> list[tuple[str, bool, int]]:

@@ -13,9 +13,18 @@ from handlers.grammar import Args, limited
 from handlers.registry import Registry
 from handlers.reply import Reply, bold, code
 from storage.models import Activity, ActivityKind, Member, Platform, Role, Team
-from storage.teams import add_member, create_team, first_team, invite_by_code
+from storage.teams import (
+    add_member,
+    claim_workspace,
+    create_team,
+    first_team,
+    invite_by_code,
+    workspace_team,
+)
 
 INVITE_TTL = timedelta(days=7)
+# Commands that register their sender themselves (the dispatcher does not do it first).
+SELF_SERVICE = frozenset({"start", "join"})
 _FAMILY_TITLES = {
     "onboarding": "Getting started",
     "contacts": "Contacts",
@@ -23,6 +32,7 @@ _FAMILY_TITLES = {
     "deals": "Deals",
     "team": "Team and settings",
     "channels": "Announcements",
+    "home": "Your desk",
 }
 
 
@@ -32,7 +42,8 @@ def start(ctx: Context, args: Args) -> Reply:
     /start [TEAM NAME]
 
     Everyone after that joins with an invite code: /join CODE. In the terminal, new names
-    join the team as reps straight away, so a demo with several people is easy.
+    join the team as reps straight away, so a demo with several people is easy; so do the
+    people of a Slack workspace that belongs to a team, on their first message.
     """
     if ctx.member is not None:
         assert ctx.team is not None
@@ -47,6 +58,10 @@ def start(ctx: Context, args: Args) -> Reply:
             )
             .add("Send /help to see what I can do.")
         )
+    if ctx.request.workspace_id:
+        entered = enter_workspace(ctx, team_name=args.rest)
+        if entered is not None:
+            return entered.add("Send /help to see what I can do.")
     team = first_team(ctx.session)
     terminal = ctx.request.platform == Platform.console
     if team is not None and not ctx.defaults.open_signup and not terminal:
@@ -58,13 +73,45 @@ def start(ctx: Context, args: Args) -> Reply:
             ".",
         )
     if team is not None and terminal and not ctx.defaults.open_signup:
-        member = _join(ctx, team_id=team.id or 0, role=Role.rep)
-        return (
-            Reply()
-            .add("Welcome, ", bold(member.name), "! You joined ", bold(team.name), " as a rep.")
-            .add("Send /help to see what I can do.")
+        return _joined(ctx, team, Role.rep).add("Send /help to see what I can do.")
+    return (
+        _found_team(ctx, args.rest)
+        .add(
+            "Log your first contact: ",
+            code("/add Jane Doe company:Acme jane@acme.com +49 30 1234567 city:Berlin #hot"),
         )
-    name = limited(args.rest or f"{ctx.request.user_name}'s team", 200, "A team name")
+        .add("Invite teammates with /invite, and send /help to see every command.")
+    )
+
+
+def enter_workspace(ctx: Context, *, team_name: str = "") -> Reply | None:
+    """A newcomer writing from a chat workspace (a Slack workspace) joins its team as a rep.
+
+    The first person from a workspace nobody has claimed creates a team for it and is its
+    admin, when this installation may get a new team (no team yet, or open signup);
+    otherwise None: they need an invite code, and /join CODE claims the workspace.
+    """
+    request = ctx.request
+    team = workspace_team(
+        ctx.session, platform=request.platform, workspace_id=request.workspace_id
+    )
+    if team is not None:
+        return _joined(ctx, team, Role.rep)
+    if first_team(ctx.session) is not None and not ctx.defaults.open_signup:
+        return None
+    reply = _found_team(ctx, team_name)
+    claim_workspace(
+        ctx.session,
+        team_id=ctx.team_id,
+        platform=request.platform,
+        workspace_id=request.workspace_id,
+    )
+    return reply.add("Everyone else in this workspace joins the team when they first write to me.")
+
+
+def _found_team(ctx: Context, name: str) -> Reply:
+    """Create a team with the sender as its admin."""
+    name = limited(name or f"{ctx.request.user_name}'s team", 200, "A team name")
     defaults = ctx.defaults
     team = create_team(
         ctx.session,
@@ -76,20 +123,19 @@ def start(ctx: Context, args: Args) -> Reply:
     )
     ctx.team = team
     member = _join(ctx, team_id=team.id or 0, role=Role.admin)
-    return (
-        Reply()
-        .add(
-            "Welcome, ",
-            bold(member.name),
-            "! You created the team ",
-            bold(team.name),
-            " and you are its admin.",
-        )
-        .add(
-            "Log your first contact: ",
-            code("/add Jane Doe company:Acme jane@acme.com +49 30 1234567 city:Berlin #hot"),
-        )
-        .add("Invite teammates with /invite, and send /help to see every command.")
+    return Reply().add(
+        "Welcome, ",
+        bold(member.name),
+        "! You created the team ",
+        bold(team.name),
+        " and you are its admin.",
+    )
+
+
+def _joined(ctx: Context, team: Team, role: Role) -> Reply:
+    member = _join(ctx, team_id=team.id or 0, role=role)
+    return Reply().add(
+        "Welcome, ", bold(member.name), "! You joined ", bold(team.name), f" as {role.a}."
     )
 
 
@@ -97,6 +143,9 @@ def join(ctx: Context, args: Args) -> Reply:
     """Join a team with an invite code from a teammate.
 
     /join CODE
+
+    Sent from a Slack workspace that no team has yet, it also makes the workspace the
+    team's: everyone else there joins the team as a rep on their first message.
     """
     if not args.words:
         raise UsageError("Which invite code? Ask a teammate to send /invite.")
@@ -111,21 +160,31 @@ def join(ctx: Context, args: Args) -> Reply:
         raise CommandError("That invite code has already been used. Ask for a new one.")
     if invite.expires_at < ctx.now:
         raise CommandError("That invite code has expired. Ask for a new one.")
-    member = _join(ctx, team_id=invite.team_id, role=Role(invite.role))
-    invite.used_by, invite.used_at = member.id, ctx.now
-    ctx.session.add(invite)
-    assert ctx.team is not None
-    return (
-        Reply()
-        .add(
-            "Welcome, ",
-            bold(member.name),
-            "! You joined ",
-            bold(ctx.team.name),
-            f" as {Role(member.role).a}.",
-        )
-        .add("Send /help to see what I can do.")
+    request = ctx.request
+    owner = (
+        workspace_team(ctx.session, platform=request.platform, workspace_id=request.workspace_id)
+        if request.workspace_id
+        else None
     )
+    if owner is not None and owner.id != invite.team_id:
+        raise CommandError(
+            f"This workspace belongs to the team {owner.name}; that code is for another team."
+        )
+    team = ctx.session.get(Team, invite.team_id)
+    assert team is not None
+    reply = _joined(ctx, team, Role(invite.role))
+    invite.used_by, invite.used_at = ctx.member_id, ctx.now
+    ctx.session.add(invite)
+    if request.workspace_id and owner is None:
+        # The first /join from a workspace nobody claimed makes it the team's: the rest of
+        # its people join on first use.
+        claim_workspace(
+            ctx.session,
+            team_id=team.id or 0,
+            platform=request.platform,
+            workspace_id=request.workspace_id,
+        )
+    return reply.add("Send /help to see what I can do.")
 
 
 def show_help(ctx: Context, args: Args) -> Reply:

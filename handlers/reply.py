@@ -101,6 +101,8 @@ class Reply:
     edit: bool = False
     # True for an error reply; adapters may show it only to the sender (Slack ephemeral).
     error: bool = False
+    # The input an error reply is about (an option key such as "email"), for forms.
+    error_field: str | None = None
 
     def add(self, *parts: SpanLike, role: LineRole = LineRole.text) -> Self:
         self.lines.append(Line(tuple(_span(part) for part in parts if part != ""), role))

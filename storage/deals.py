@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
 
 from storage.keys import name_key
@@ -132,3 +133,33 @@ def list_deals(
         )
     query = query.order_by(col(Deal.last_activity_at).desc(), col(Deal.id).desc()).limit(limit)
     return list(session.exec(query))
+
+
+class StageTotal(NamedTuple):
+    stage_id: int
+    currency: str | None  # None: deals without an amount
+    deals: int
+    amount: int  # minor units of `currency`
+
+
+def stage_totals(
+    session: Session, *, team_id: int, stage_ids: Sequence[int], owner_id: int | None = None
+) -> list[StageTotal]:
+    """Per stage and currency, how many deals and their summed amount (never summed across
+    currencies)."""
+    query = (
+        select(
+            col(Deal.stage_id),
+            col(Deal.currency),
+            func.count(),
+            func.sum(col(Deal.amount)),
+        )
+        .where(Deal.team_id == team_id, col(Deal.stage_id).in_(stage_ids))
+        .group_by(col(Deal.stage_id), col(Deal.currency))
+    )
+    if owner_id is not None:
+        query = query.where(Deal.owner_id == owner_id)
+    return [
+        StageTotal(stage_id, currency, deals, amount or 0)
+        for stage_id, currency, deals, amount in session.exec(query)
+    ]

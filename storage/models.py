@@ -1,8 +1,9 @@
 """The tables. Every row that belongs to a team carries `team_id`; all timestamps are UTC.
 
-Families: the team and its people (Team, Member, Identity, Invite), what the team sells to
-(Company, Contact, Tag and its links), the pipeline (Stage, Deal, StageChange), the
-timeline (Activity), and the bot's own bookkeeping (ProcessedUpdate, PendingCommand).
+Families: the team and its people (Team, Member, Identity, Workspace, Invite), what the
+team sells to (Company, Contact, Tag and its links), the pipeline (Stage, Deal,
+StageChange), the timeline (Activity), and the bot's own bookkeeping (ProcessedUpdate,
+PendingCommand).
 """
 
 from __future__ import annotations
@@ -117,6 +118,19 @@ class Identity(SQLModel, table=True):
     platform: str = Field(max_length=16)
     external_id: str = Field(max_length=128)
     workspace_id: str = Field(default="", max_length=128)
+    created_at: datetime = _ts()
+
+
+class Workspace(SQLModel, table=True):
+    """A chat workspace (a Slack workspace) and the team it belongs to: its people join that
+    team on first use."""
+
+    __table_args__ = (UniqueConstraint("platform", "external_id", name="uq_workspace_external"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id", index=True)
+    platform: str = Field(max_length=16)
+    external_id: str = Field(max_length=128)
     created_at: datetime = _ts()
 
 

@@ -1,4 +1,4 @@
-"""Teams, members, identities, invites and the pipeline's stages."""
+"""Teams, members, identities, workspaces, invites and the pipeline's stages."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from storage.models import (
     StageChange,
     StageKind,
     Team,
+    Workspace,
 )
 
 # name, probability, kind, rot days
@@ -99,6 +100,21 @@ def add_member(
     )
     session.flush()
     return member
+
+
+def workspace_team(session: Session, *, platform: str, workspace_id: str) -> Team | None:
+    """The team a chat workspace belongs to, if it was claimed."""
+    return session.exec(
+        select(Team)
+        .join(Workspace, col(Workspace.team_id) == col(Team.id))
+        .where(Workspace.platform == platform, Workspace.external_id == workspace_id)
+    ).first()
+
+
+def claim_workspace(session: Session, *, team_id: int, platform: str, workspace_id: str) -> None:
+    """Record that the workspace belongs to the team (once: a workspace has one team)."""
+    session.add(Workspace(team_id=team_id, platform=platform, external_id=workspace_id))
+    session.flush()
 
 
 def get_member(session: Session, *, team_id: int, member_id: int) -> Member | None:

@@ -1,0 +1,239 @@
+"""The Slack adapter: a Bolt `AsyncApp` on the bot's event loop.
+
+Socket Mode when an app-level token is configured, otherwise HTTP mode serving
+`POST /slack/events` (request signatures checked by Bolt with the signing secret). The
+listeners (bot/slack_listeners.py) turn Slack payloads into `Request`s; this module holds
+what they share: the dispatcher, the Web API client (retrying rate-limited, failed and
+dropped calls), display names, and delivering a `Reply` back to where the request came
+from.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from bot import slack_listeners
+from bot.config import Settings
+from bot.slack_listeners import Origin
+from bot.slack_render import Message, messages, slash_commands
+from handlers.dispatcher import Dispatcher
+from handlers.reply import Reply
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+STOP_GRACE_SECONDS = 10.0
+
+
+def retry_handlers() -> list[AsyncRetryHandler]:
+    """429s wait for Retry-After; dropped connections and 500/503 are tried again."""
+    return [
+        AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+        AsyncConnectionErrorRetryHandler(max_retry_count=2),
+        AsyncServerErrorRetryHandler(max_retry_count=2),
+    ]
+
+
+class SlackAdapter:
+    name = "slack"
+
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        *,
+        token: str,
+        signing_secret: str = "",
+        app_token: str | None = None,
+        api_url: str | None = None,
+        host: str = "0.0.0.0",
+        port: int = 3000,
+    ) -> None:
+        if not app_token and not signing_secret:
+            raise ValueError(
+                "Slack HTTP mode needs SLACK_SIGNING_SECRET (or set SLACK_APP_TOKEN for "
+                "Socket Mode)."
+            )
+        self.dispatcher = dispatcher
+        self.client = AsyncWebClient(
+            token=token,
+            base_url=api_url or AsyncWebClient.BASE_URL,
+            retry_handlers=retry_handlers(),
+        )
+        self.app = AsyncApp(client=self.client, signing_secret=signing_secret, name="crmbot")
+        self.app.middleware(self._attach)
+        slack_listeners.register(self.app)
+        self.app_token = app_token
+        self.host, self.port = host, port
+        self._names: dict[str, str] = {}
+        self._busy: set[asyncio.Task[Any]] = set()
+        self._socket: AsyncSocketModeHandler | None = None
+        self._runner: web.AppRunner | None = None
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, dispatcher: Dispatcher, *, port: int = 3000
+    ) -> SlackAdapter:
+        assert settings.slack_bot_token is not None
+        secret, app_token = settings.slack_signing_secret, settings.slack_app_token
+        return cls(
+            dispatcher,
+            token=settings.slack_bot_token.get_secret_value(),
+            signing_secret=secret.get_secret_value() if secret else "",
+            app_token=app_token.get_secret_value() if app_token else None,
+            api_url=settings.slack_api_url,
+            port=port,
+        )
+
+    # --- lifecycle -------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self.app_token:
+            self._socket = AsyncSocketModeHandler(self.app, self.app_token)
+            await self._socket.connect_async()
+            log.info("Slack: connected in Socket Mode")
+            return
+        self._runner = web.AppRunner(self.app.web_app(path=EVENTS_PATH, port=self.port))
+        await self._runner.setup()
+        await web.TCPSite(self._runner, self.host, self.port).start()
+        log.info("Slack: HTTP mode, listening on %s:%s%s", self.host, self.port, EVENTS_PATH)
+
+    @property
+    def addresses(self) -> list[Any]:
+        """Where the HTTP server listens (port 0 picks a free one)."""
+        return self._runner.addresses if self._runner else []
+
+    async def stop(self) -> None:
+        if self._socket is not None:
+            await self._socket.close_async()
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if self._busy:
+            # Let answers already being worked on reach their users.
+            await asyncio.wait(set(self._busy), timeout=STOP_GRACE_SECONDS)
+
+    async def _attach(
+        self, context: AsyncBoltContext, next: Callable[[], Awaitable[None]]
+    ) -> None:
+        """Middleware: the listeners find this adapter in their context."""
+        context["crm"] = self
+        await next()
+
+    @asynccontextmanager
+    async def working(self, origin: Origin) -> AsyncIterator[None]:
+        """Track a listener's work (stop() waits for it) and turn an unexpected failure into
+        a logged error and an apology only the user sees."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._busy.add(task)
+        try:
+            yield
+        except Exception:
+            error_id = secrets.token_hex(4)
+            log.exception("Slack: unexpected error %s", error_id)
+            apology = Reply(error=True).add(
+                f"Sorry, something went wrong on my side (error {error_id}). "
+                "Please check with /show before trying a change again."
+            )
+            try:
+                await self.send(origin, apology)
+            except Exception:
+                log.exception("Slack: could not send the apology for error %s", error_id)
+        finally:
+            if task is not None:
+                self._busy.discard(task)
+
+    # --- people ------------------------------------------------------------------------
+
+    async def display_name(self, user_id: str, fallback: str = "") -> str:
+        """The person's name as Slack shows it (cached; users:read)."""
+        if user_id not in self._names:
+            try:
+                found = await self.client.users_info(user=user_id)
+            except SlackApiError as error:
+                log.warning(
+                    "Slack: users.info failed for %s: %s", user_id, error.response.get("error")
+                )
+                return fallback or user_id
+            user = found.get("user") or {}
+            profile = user.get("profile") or {}
+            self._names[user_id] = (
+                profile.get("real_name")
+                or user.get("real_name")
+                or profile.get("display_name")
+                or user.get("name")
+                or fallback
+                or user_id
+            )
+        return self._names[user_id]
+
+    # --- answering ---------------------------------------------------------------------
+
+    async def send(self, origin: Origin, reply: Reply | None, *, public: bool = False) -> None:
+        """Deliver `reply` where the request came from: in a direct message as a message,
+        in a channel only to the sender unless `public` (errors are never public);
+        `reply.edit` replaces the message the pressed button was on."""
+        if reply is None:  # a redelivered event that was already answered
+            return
+        visible = origin.direct or (public and not reply.error)
+        for number, message in enumerate(messages(self.slack_way(reply))):
+            await self._deliver(
+                origin, message, visible=visible, replace=reply.edit and not number
+            )
+
+    def slack_way(self, reply: Reply) -> Reply:
+        """Commands in the reply written as Slack users type them (`/crm add`)."""
+        return slash_commands(reply, self.dispatcher.registry.names(), slack_listeners.COMMAND)
+
+    async def _deliver(
+        self, origin: Origin, message: Message, *, visible: bool, replace: bool
+    ) -> None:
+        if origin.response_url:
+            webhook = AsyncWebhookClient(origin.response_url, retry_handlers=retry_handlers())
+            response = await webhook.send(
+                text=message.text,
+                blocks=message.blocks,
+                response_type="in_channel" if visible else "ephemeral",
+                replace_original=replace,
+            )
+            if response.status_code == 200:
+                return
+            # Expired (after 30 minutes or 5 uses): fall back to the Web API.
+            log.warning("Slack: response_url answered %s; posting instead", response.status_code)
+        if not origin.channel_id:
+            # No conversation (a button in the Home tab): the user's DM with the app.
+            await self.client.chat_postMessage(
+                channel=origin.user_id, text=message.text, blocks=message.blocks
+            )
+        elif visible:
+            await self.client.chat_postMessage(
+                channel=origin.channel_id,
+                text=message.text,
+                blocks=message.blocks,
+                thread_ts=origin.thread_ts,
+            )
+        else:
+            await self.client.chat_postEphemeral(
+                channel=origin.channel_id,
+                user=origin.user_id,
+                text=message.text,
+                blocks=message.blocks,
+                thread_ts=origin.thread_ts,
+            )

@@ -1,0 +1,375 @@
+"""A Slack workspace for the Slack adapter tests, offline.
+
+Requests are signed with Slack's real signing scheme and dispatched through the adapter's
+real Bolt `AsyncApp`, shaped as Slack sends them (form-encoded slash commands and
+interaction payloads, JSON events). The adapter's `AsyncWebClient` and the response URLs
+point at `SlackApi`, a local aiohttp server that answers like the Web API and records
+every call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from aiohttp import web
+from slack_bolt.async_app import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
+from slack_sdk.signature import SignatureVerifier
+
+from bot.slack_adapter import SlackAdapter
+from handlers.dispatcher import Dispatcher
+
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+WORKSPACE = "T0ACME"
+BOT = "U0CRMBOT"
+PEOPLE = {"U0ALICE": "Alice Meyer", "U0BOB": "Bob Schulz", "U0CARLA": "Carla Rossi"}
+ALICE, BOB, CARLA = PEOPLE
+CHANNEL = "C0SALES"
+DM = "D0ALICE"
+
+
+@dataclass
+class Call:
+    method: str  # a Web API method, or "response_url"
+    data: dict[str, Any]
+
+    @property
+    def text(self) -> str:
+        """Everything the blocks of this message or view show, one text per block."""
+        blocks = self.data.get("blocks") or (self.data.get("view") or {}).get("blocks") or []
+        if isinstance(blocks, str):
+            blocks = json.loads(blocks)
+        return "\n".join(block_text(block) for block in blocks)
+
+    @property
+    def buttons(self) -> dict[str, str]:
+        """Button label -> value."""
+        blocks = self.data.get("blocks") or []
+        return {
+            element["text"]["text"]: element["value"]
+            for block in blocks
+            if block["type"] == "actions"
+            for element in block["elements"]
+        }
+
+
+def block_text(block: dict[str, Any]) -> str:
+    if block["type"] == "section":
+        return str(block["text"]["text"])
+    if block["type"] == "header":
+        return str(block["text"]["text"])
+    if block["type"] == "context":
+        return "\n".join(element["text"] for element in block["elements"])
+    if block["type"] == "input":
+        return str(block["label"]["text"])
+    return ""
+
+
+@dataclass
+class Failure:
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class SlackApi:
+    """A local stand-in for Slack's Web API and response URLs that records every call."""
+
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.failures: dict[str, list[Failure]] = {}
+        self.url = ""
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_post("/respond/{key}", self._respond)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        host, port = self._runner.addresses[0][:2]
+        self.url = f"http://{host}:{port}"
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def response_url(self, key: str = "r1") -> str:
+        return f"{self.url}/respond/{key}"
+
+    def fail(self, method: str, failure: Failure) -> None:
+        """The next call of `method` gets `failure` instead of a normal answer."""
+        self.failures.setdefault(method, []).append(failure)
+
+    def sent(self, *methods: str) -> list[Call]:
+        return [call for call in self.calls if not methods or call.method in methods]
+
+    def answers(self) -> list[Call]:
+        """What users saw: messages posted or sent through response URLs, views shown."""
+        return self.sent("response_url", "chat.postMessage", "chat.postEphemeral", "views.publish")
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        data: dict[str, Any] = dict(request.query)
+        if request.content_type == "application/json":
+            data.update(await request.json())
+        else:
+            data.update(await request.post())
+        if self.failures.get(method):
+            failure = self.failures[method].pop(0)
+            return web.json_response(failure.body, status=failure.status, headers=failure.headers)
+        self.calls.append(Call(method, data))
+        return web.json_response(self._answer(method, data))
+
+    async def _respond(self, request: web.Request) -> web.Response:
+        data = await request.json()
+        data["key"] = request.match_info["key"]
+        if self.failures.get("response_url"):
+            failure = self.failures["response_url"].pop(0)
+            return web.Response(status=failure.status, text="expired_url")
+        self.calls.append(Call("response_url", data))
+        return web.Response(text="ok")
+
+    @staticmethod
+    def _answer(method: str, data: dict[str, Any]) -> dict[str, Any]:
+        if method == "auth.test":
+            return {
+                "ok": True,
+                "url": "https://acme.slack.com/",
+                "team": "Acme",
+                "user": "crmbot",
+                "team_id": WORKSPACE,
+                "user_id": BOT,
+                "bot_id": "B0CRMBOT",
+            }
+        if method == "users.info":
+            user = data["user"]
+            name = PEOPLE.get(user, user)
+            return {
+                "ok": True,
+                "user": {
+                    "id": user,
+                    "name": name.split()[0].lower(),
+                    "profile": {"real_name": name},
+                },
+            }
+        if method in ("views.open", "views.publish"):
+            view = data["view"] if isinstance(data["view"], dict) else json.loads(data["view"])
+            return {"ok": True, "view": {"id": "V0VIEW", **view}}
+        if method == "chat.postMessage":
+            return {"ok": True, "channel": data["channel"], "ts": "1700000000.000100"}
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": "1700000000.000200"}
+        return {"ok": True}
+
+
+def signed(
+    body: str,
+    *,
+    content_type: str = "application/x-www-form-urlencoded",
+    timestamp: int | None = None,
+    secret: str = SECRET,
+    headers: dict[str, str] | None = None,
+) -> AsyncBoltRequest:
+    """A request as Slack sends it: body, timestamp and the v0 HMAC signature of both."""
+    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    signature = SignatureVerifier(secret).generate_signature(timestamp=stamp, body=body)
+    return AsyncBoltRequest(
+        body=body,
+        headers={
+            "content-type": content_type,
+            "x-slack-request-timestamp": stamp,
+            "x-slack-signature": signature,
+            **(headers or {}),
+        },
+    )
+
+
+@dataclass
+class Slack:
+    """People in the workspace doing things in Slack; each call returns once the app has
+    acknowledged the request and every listener it started has finished."""
+
+    adapter: SlackAdapter
+    api: SlackApi
+    events: int = 0
+
+    async def dispatch(self, request: AsyncBoltRequest) -> BoltResponse:
+        loop = asyncio.get_running_loop()
+        me = asyncio.current_task()
+        started: list[asyncio.Task[Any]] = []
+        factory = loop.get_task_factory()
+
+        def record(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> Any:
+            task = asyncio.Task(coro, loop=loop, **kwargs)
+            if asyncio.current_task() is me:  # not the local server's connection handlers
+                started.append(task)
+            return task
+
+        # Bolt answers Slack first and runs the listener on in a task: wait for those tasks.
+        loop.set_task_factory(record)
+        try:
+            response = await self.adapter.app.async_dispatch(request)
+        finally:
+            loop.set_task_factory(factory)
+        await asyncio.gather(*started)
+        return response
+
+    async def command(
+        self,
+        text: str,
+        *,
+        user: str = ALICE,
+        channel: str = CHANNEL,
+        channel_name: str = "sales",
+        response_url: str | None = None,
+    ) -> BoltResponse:
+        body = urlencode(
+            {
+                "token": "legacy-unused",
+                "team_id": WORKSPACE,
+                "team_domain": "acme",
+                "channel_id": channel,
+                "channel_name": channel_name,
+                "user_id": user,
+                "user_name": PEOPLE.get(user, user).split()[0].lower(),
+                "command": "/crm",
+                "text": text,
+                "api_app_id": "A0CRM",
+                "response_url": response_url or self.api.response_url(),
+                "trigger_id": "1337.42.abcd",
+            }
+        )
+        return await self.dispatch(signed(body))
+
+    async def event(
+        self, event: dict[str, Any], *, event_id: str | None = None, retry: int | None = None
+    ) -> BoltResponse:
+        if event_id is None:
+            self.events += 1
+            event_id = f"Ev{self.events:08d}"
+        body = json.dumps(
+            {
+                "token": "legacy-unused",
+                "team_id": WORKSPACE,
+                "api_app_id": "A0CRM",
+                "event": event,
+                "type": "event_callback",
+                "event_id": event_id,
+                "event_time": int(time.time()),
+                "authorizations": [
+                    {"team_id": WORKSPACE, "user_id": BOT, "is_bot": True, "enterprise_id": None}
+                ],
+            }
+        )
+        retry_headers = (
+            {"x-slack-retry-num": str(retry), "x-slack-retry-reason": "http_timeout"}
+            if retry
+            else {}
+        )
+        return await self.dispatch(
+            signed(body, content_type="application/json", headers=retry_headers)
+        )
+
+    async def dm(
+        self,
+        text: str,
+        *,
+        user: str = ALICE,
+        event_id: str | None = None,
+        retry: int | None = None,
+    ) -> BoltResponse:
+        event = {
+            "type": "message",
+            "channel_type": "im",
+            "channel": DM,
+            "user": user,
+            "text": text,
+            "ts": "1700000000.000001",
+            "team": WORKSPACE,
+        }
+        return await self.event(event, event_id=event_id, retry=retry)
+
+    async def mention(self, text: str, *, user: str = ALICE) -> BoltResponse:
+        event = {
+            "type": "app_mention",
+            "channel": CHANNEL,
+            "user": user,
+            "text": f"<@{BOT}> {text}",
+            "ts": "1700000000.000002",
+            "team": WORKSPACE,
+        }
+        return await self.event(event)
+
+    async def open_home(self, *, user: str = ALICE) -> BoltResponse:
+        event = {"type": "app_home_opened", "user": user, "channel": "D0HOME", "tab": "home"}
+        return await self.event(event)
+
+    async def press(
+        self,
+        value: str,
+        *,
+        user: str = ALICE,
+        channel: str = CHANNEL,
+        ephemeral: bool = True,
+        response_url: str | None = None,
+    ) -> BoltResponse:
+        payload = {
+            "type": "block_actions",
+            "user": {"id": user, "team_id": WORKSPACE},
+            "api_app_id": "A0CRM",
+            "team": {"id": WORKSPACE, "domain": "acme"},
+            "container": {"type": "message", "channel_id": channel, "is_ephemeral": ephemeral},
+            "channel": {"id": channel, "name": "sales"},
+            "trigger_id": "1337.43.abcd",
+            "response_url": response_url or self.api.response_url("press"),
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": f"crm:{value}",
+                    "block_id": "b1",
+                    "value": value,
+                    "action_ts": "1700000000.1",
+                }
+            ],
+        }
+        return await self.dispatch(signed(urlencode({"payload": json.dumps(payload)})))
+
+    async def submit(
+        self, view: dict[str, Any], values: dict[str, str], *, user: str = ALICE
+    ) -> BoltResponse:
+        """Submit the form `view` (as opened by the app) filled with `values`."""
+        state = {
+            key: {key: {"type": "plain_text_input", "value": values.get(key) or None}}
+            for key in (block["block_id"] for block in view["blocks"])
+        }
+        payload = {
+            "type": "view_submission",
+            "team": {"id": WORKSPACE, "domain": "acme"},
+            "user": {"id": user, "team_id": WORKSPACE},
+            "api_app_id": "A0CRM",
+            "trigger_id": "1337.44.abcd",
+            "view": {**view, "id": "V0FORM", "team_id": WORKSPACE, "state": {"values": state}},
+        }
+        return await self.dispatch(signed(urlencode({"payload": json.dumps(payload)})))
+
+
+@pytest.fixture(name="slack")
+async def slack_fixture(dispatcher: Dispatcher) -> AsyncIterator[Slack]:
+    """The workspace, its app and the local Web API (import this into a test module)."""
+    api = SlackApi()
+    await api.start()
+    adapter = SlackAdapter(
+        dispatcher, token="xoxb-test-token", signing_secret=SECRET, api_url=f"{api.url}/api/"
+    )
+    yield Slack(adapter, api)
+    await adapter.stop()
+    await api.stop()
