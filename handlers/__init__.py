@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from handlers import activities, channels, contacts, deals, onboarding, team
+from handlers import activities, channels, contacts, deals, location, onboarding, team
 from handlers.registry import Registry
 
-FAMILIES = (onboarding, contacts, activities, deals, team, channels)
+FAMILIES = (onboarding, contacts, activities, deals, team, channels, location)
 
 
 def build_registry() -> Registry:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
 
 from storage.keys import name_key
@@ -132,3 +132,28 @@ def list_deals(
         )
     query = query.order_by(col(Deal.last_activity_at).desc(), col(Deal.id).desc()).limit(limit)
     return list(session.exec(query))
+
+
+def open_value_by_contact(
+    session: Session, *, team_id: int, contact_ids: Sequence[int]
+) -> dict[int, dict[str, int]]:
+    """Per contact, the amounts of its open deals summed per currency (minor units)."""
+    if not contact_ids:
+        return {}
+    rows = session.exec(
+        select(Deal.contact_id, Deal.currency, func.sum(Deal.amount))
+        .join(Stage, col(Stage.id) == col(Deal.stage_id))
+        .where(
+            Deal.team_id == team_id,
+            col(Deal.contact_id).in_(contact_ids),
+            Stage.kind == StageKind.open,
+            col(Deal.amount).is_not(None),
+        )
+        .group_by(col(Deal.contact_id), col(Deal.currency))
+        .order_by(col(Deal.currency))
+    )
+    values: dict[int, dict[str, int]] = {}
+    for contact_id, currency, total in rows:
+        if contact_id is not None and currency is not None:
+            values.setdefault(contact_id, {})[currency] = int(total or 0)
+    return values

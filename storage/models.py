@@ -2,7 +2,8 @@
 
 Families: the team and its people (Team, Member, Identity, Invite), what the team sells to
 (Company, Contact, Tag and its links), the pipeline (Stage, Deal, StageChange), the
-timeline (Activity), and the bot's own bookkeeping (ProcessedUpdate, PendingCommand).
+timeline (Activity), and the bot's own bookkeeping (GeocodeCache, ProcessedUpdate,
+PendingCommand).
 """
 
 from __future__ import annotations
@@ -167,6 +168,10 @@ class Company(SQLModel, table=True):
     country: str | None = Field(default=None, max_length=100)
     lat: float | None = None
     lon: float | None = None
+    # The place text the coordinates (or their absence) came from.
+    geocoded_from: str | None = Field(default=None, max_length=300)
+    # The geocoder did not answer: geocode again later (bot.geocoding.geocode_pending).
+    geocode_pending: bool = Field(default=False, index=True)
     created_at: datetime = _ts()
 
 
@@ -177,6 +182,8 @@ class Contact(SQLModel, table=True):
         Index("ix_contact_team_phone", "team_id", "phone"),
         Index("ix_contact_team_status_score", "team_id", "status", "score"),
         Index("ix_contact_team_city_key", "team_id", "city_key"),
+        # The bounding-box prefilter of /nearby: a latitude range, longitude checked in the index.
+        Index("ix_contact_team_lat_lon", "team_id", "lat", "lon"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -197,6 +204,7 @@ class Contact(SQLModel, table=True):
     lat: float | None = None
     lon: float | None = None
     geocoded_from: str | None = Field(default=None, max_length=300)
+    geocode_pending: bool = Field(default=False, index=True)
     score: int = 0
     last_activity_at: datetime | None = _ts(nullable=True)
     archived: bool = False
@@ -296,6 +304,23 @@ class Activity(SQLModel, table=True):
 
 
 # --- the bot's bookkeeping ---------------------------------------------------------------
+
+
+class GeocodeCache(SQLModel, table=True):
+    """What a geocoding provider answered for a place text (no coordinates: nothing found).
+
+    Not team data: the same address gets the same coordinates for everyone.
+    """
+
+    __table_args__ = (UniqueConstraint("provider", "query", name="uq_geocodecache_query"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    provider: str = Field(max_length=200)
+    query: str = Field(max_length=600)
+    lat: float | None = None
+    lon: float | None = None
+    label: str | None = Field(default=None, max_length=500)
+    at: datetime = _ts()
 
 
 class ProcessedUpdate(SQLModel, table=True):
