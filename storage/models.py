@@ -12,7 +12,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Computed, Index, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, utcnow
@@ -182,8 +182,18 @@ class Contact(SQLModel, table=True):
         Index("ix_contact_team_phone", "team_id", "phone"),
         Index("ix_contact_team_status_score", "team_id", "status", "score"),
         Index("ix_contact_team_city_key", "team_id", "city_key"),
-        # The bounding-box prefilter of /nearby: a latitude range, longitude checked in the index.
-        Index("ix_contact_team_lat_lon", "team_id", "lat", "lon"),
+        # The bounding box of /nearby: one range of longitudes per latitude band, and every
+        # column the search filters on, so it never reads the table (storage/nearby.py).
+        Index(
+            "ix_contact_team_band_lon",
+            "team_id",
+            "lat_band",
+            "lon",
+            "lat",
+            "status",
+            "archived",
+            "id",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -203,6 +213,12 @@ class Contact(SQLModel, table=True):
     country: str | None = Field(default=None, max_length=100)
     lat: float | None = None
     lon: float | None = None
+    # floor(lat * 10) + 900: latitude bands of 0.1° (11 km), computed by the database
+    # (migration 0005 spells floor in each dialect; SQLite's CAST truncates, lat*10+900 >= 0).
+    lat_band: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, Computed("CAST(lat * 10 + 900 AS INTEGER)"), nullable=True),
+    )
     geocoded_from: str | None = Field(default=None, max_length=300)
     geocode_pending: bool = Field(default=False, index=True)
     score: int = 0

@@ -1,8 +1,9 @@
 """Contacts near a point, nearest first, without ever scanning the table in Python.
 
-1. A bounding box in SQL on the indexed (team_id, lat, lon): a latitude range, the
-   longitude checked in the index. Across the antimeridian the longitude range is split in
-   two; when the circle reaches a pole it spans every longitude.
+1. A bounding box in SQL on a covering index (team_id, lat_band, lon, lat, status, ...):
+   one longitude range per 0.1° latitude band, so the index entries read are about those
+   in the box. Across the antimeridian the box is split in two; when the circle reaches a
+   pole it spans every longitude.
 2. A cheap lower bound of the distance (great circle on a sphere of the Earth's smallest
    radius of curvature) ranks the candidates, and the exact geodesic distance (geopy) is
    computed only for those that can still make the cut.
@@ -23,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from geopy.distance import geodesic
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, exists, select
 from sqlmodel import Session, col
 
 from storage.models import Contact, ContactTag, Tag
@@ -158,6 +159,11 @@ def _within(
     return [Near(contact_id, km, c_lat, c_lon) for km, contact_id, c_lat, c_lon in best[:limit]]
 
 
+def lat_band(lat: float) -> int:
+    """The band of Contact.lat_band (the database computes the same floor)."""
+    return math.floor(lat * 10 + 900)
+
+
 def _candidates(
     session: Session,
     *,
@@ -167,29 +173,31 @@ def _candidates(
     tag: str | None,
     exclude_ids: Sequence[int],
 ) -> list[tuple[int, float, float]]:
-    lat_col, lon_col = col(Contact.lat), col(Contact.lon)
-    south, north = min(b.south for b in boxes), max(b.north for b in boxes)
-    query = select(col(Contact.id), lat_col, lon_col).where(
-        col(Contact.team_id) == team_id,
-        lat_col.between(south, north),
-        or_(*(lon_col.between(b.west, b.east) for b in boxes)),
-        col(Contact.status).in_(statuses),
-        col(Contact.archived).is_(False),
-    )
-    if exclude_ids:
-        query = query.where(col(Contact.id).not_in(exclude_ids))
-    if tag:
-        query = query.where(
-            exists().where(
-                and_(
-                    col(ContactTag.contact_id) == col(Contact.id),
-                    col(ContactTag.tag_id) == col(Tag.id),
-                    col(Tag.team_id) == team_id,
-                    col(Tag.name) == tag,
+    rows: list[tuple[int, float, float]] = []
+    for box in boxes:
+        lat_col, lon_col = col(Contact.lat), col(Contact.lon)
+        query = select(col(Contact.id), lat_col, lon_col).where(
+            col(Contact.team_id) == team_id,
+            # One index seek per band on the longitude range, rather than a scan of every
+            # longitude in the latitude range (which holds all of Berlin at 52.5°N).
+            col(Contact.lat_band).in_(range(lat_band(box.south), lat_band(box.north) + 1)),
+            lon_col.between(box.west, box.east),
+            lat_col.between(box.south, box.north),
+            col(Contact.status).in_(statuses),
+            col(Contact.archived).is_(False),
+        )
+        if exclude_ids:
+            query = query.where(col(Contact.id).not_in(exclude_ids))
+        if tag:
+            query = query.where(
+                exists().where(
+                    and_(
+                        col(ContactTag.contact_id) == col(Contact.id),
+                        col(ContactTag.tag_id) == col(Tag.id),
+                        col(Tag.team_id) == team_id,
+                        col(Tag.name) == tag,
+                    )
                 )
             )
-        )
-    # Without statistics SQLite may prefer the (team_id, status, score) index and scan the
-    # team's leads; the box is always the narrower filter.
-    query = query.with_hint(Contact, "INDEXED BY ix_contact_team_lat_lon", "sqlite")
-    return [(row[0], row[1], row[2]) for row in session.execute(query)]
+        rows.extend((row[0], row[1], row[2]) for row in session.execute(query))
+    return rows

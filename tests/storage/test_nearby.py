@@ -5,20 +5,23 @@ from __future__ import annotations
 
 import itertools
 import random
+from pathlib import Path
 
 import pytest
 from geopy.distance import geodesic
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
+from sqlmodel import col, select
 
 from storage.contacts import add_tags
-from storage.db import transaction
+from storage.db import make_engine, transaction, upgrade
 from storage.models import Contact, ContactStatus
 from storage.nearby import (
     MAX_RADIUS_KM,
     bounding_boxes,
     distance_km,
+    lat_band,
     lower_bound_km,
     nearby,
 )
@@ -261,3 +264,35 @@ def test_nearby_filters_by_team_status_tag_archive_and_exclusions(engine: Engine
 def test_a_radius_outside_the_limits_is_refused(engine: Engine) -> None:
     with transaction(engine) as session, pytest.raises(ValueError):
         nearby(session, team_id=1, lat=0, lon=0, radius_km=501, limit=5, statuses=PROSPECTS)
+
+
+TRICKY_LATITUDES = [-90.0, -89.95, -17.7, -0.05, -1e-9, 0.0, 0.1, 0.30000000000000004, 52.5]
+TRICKY_LATITUDES += [52.59999999999, 52.6, 89.99, 90.0]
+
+
+def test_the_database_bands_latitudes_as_the_query_does(engine: Engine) -> None:
+    team_id = _team(engine)
+    ids = _add(engine, team_id, [(lat, 0.0) for lat in TRICKY_LATITUDES])
+    with transaction(engine) as session:
+        stored = session.exec(
+            select(Contact.lat, Contact.lat_band).where(col(Contact.id).in_(ids))
+        ).all()
+    assert sorted(stored) == sorted((lat, lat_band(lat)) for lat in TRICKY_LATITUDES)
+    assert lat_band(-90) == 0 and lat_band(52.55) == 1425
+
+
+def test_the_box_is_searched_through_the_band_index(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'plan.db'}")
+    upgrade(engine)
+    statements: list[tuple[str, object]] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def capture(conn: object, cursor: object, sql: str, params: object, *rest: object) -> None:
+        statements.append((sql, params))
+
+    with transaction(engine) as session:
+        nearby(session, team_id=1, lat=52.5, lon=13.4, radius_km=10, limit=5, statuses=PROSPECTS)
+        sql, params = statements[-1]
+        plan = session.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params).all()
+    assert "ix_contact_team_band_lon (team_id=? AND lat_band=? AND lon>? AND lon<?)" in str(plan)
+    engine.dispose()

@@ -38,11 +38,19 @@ def upgrade() -> None:
     op.create_index('ix_company_geocode_pending', 'company', ['geocode_pending'], unique=False)
     op.add_column('contact', sa.Column('geocode_pending', sa.Boolean(), server_default=sa.false(), nullable=False))
     op.create_index('ix_contact_geocode_pending', 'contact', ['geocode_pending'], unique=False)
-    op.create_index('ix_contact_team_lat_lon', 'contact', ['team_id', 'lat', 'lon'], unique=False)
+    # Latitude bands for /nearby: floor(lat * 10) + 900. SQLite can only add a virtual
+    # generated column (and indexes it fine); PostgreSQL indexes only stored ones.
+    if op.get_bind().dialect.name == 'postgresql':
+        band = sa.Computed('CAST(floor(lat * 10 + 900) AS INTEGER)', persisted=True)
+    else:
+        band = sa.Computed('CAST(lat * 10 + 900 AS INTEGER)', persisted=False)
+    op.add_column('contact', sa.Column('lat_band', sa.Integer(), band, nullable=True))
+    op.create_index('ix_contact_team_band_lon', 'contact', ['team_id', 'lat_band', 'lon', 'lat', 'status', 'archived', 'id'], unique=False)
 
 
 def downgrade() -> None:
-    op.drop_index('ix_contact_team_lat_lon', table_name='contact')
+    op.drop_index('ix_contact_team_band_lon', table_name='contact')
+    op.drop_column('contact', 'lat_band')
     op.drop_index('ix_contact_geocode_pending', table_name='contact')
     op.drop_column('contact', 'geocode_pending')
     op.drop_index('ix_company_geocode_pending', table_name='company')
