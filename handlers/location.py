@@ -59,6 +59,7 @@ class Origin:
     lat: float
     lon: float
     label: str
+    place: str = ""  # as typed, when the search is around a named place
 
 
 def nearby(ctx: Context, args: Args) -> Reply:
@@ -165,10 +166,14 @@ def _nearby_reply(
     )
     what = _what(statuses, tag)
     if not found:
-        wider = min(MAX_RADIUS_KM, radius * 5)
         reply = Reply().add(f"No {what} within {distance(radius)} of {origin.label}.")
         if radius < MAX_RADIUS_KM:
-            reply.add(f"Look further with /nearby {wider:g}km.")
+            wider = [f"{min(MAX_RADIUS_KM, radius * 5):g}km", origin.place]
+            wider.append(f"#{tag}" if tag else "")
+            if list(statuses) != wanted_statuses(None):
+                everyone = len(statuses) == len(ContactStatus)
+                wider.append(f"status:{'all' if everyone else statuses[0]}")
+            reply.add(f"Look further with /nearby {' '.join(part for part in wider if part)}.")
         return reply
     reply = Reply().heading(f"Nearest {what} within {distance(radius)} of {origin.label}")
     _list_contacts(ctx, reply, found, legs=None)
@@ -351,7 +356,7 @@ def _place_origin(ctx: Context, text: str) -> Origin:
             f"I could not find a place called “{text}”. Try a town, e.g. /nearby 20km "
             "Munich, or add the country or US state: /nearby Paris, TX."
         )
-    return Origin(place.lat, place.lon, place.label)
+    return Origin(place.lat, place.lon, place.label, text)
 
 
 _finder: TimezoneFinder | None = None

@@ -44,9 +44,6 @@ class Box:
     west: float
     east: float
 
-    def contains(self, lat: float, lon: float) -> bool:
-        return self.south <= lat <= self.north and self.west <= lon <= self.east
-
 
 @dataclass(frozen=True, slots=True)
 class Near:

@@ -128,14 +128,18 @@ def test_nearby_filters_and_limits(field: TestBot) -> None:
     assert "Mia Munich" not in hot
     customers = field.say("/nearby status:customer")
     assert "Nearest customer contacts" in customers and "Carl Customer" in customers
-    assert "Look further with /nearby 2.5km" in field.say("/nearby 500m")
+    assert "Look further with /nearby 2.5km." in field.say("/nearby 500m")
+    cold = field.say("/nearby 1km #cold status:all")
+    assert "Look further with /nearby 5km #cold status:all." in cold
 
 
 def test_nearby_around_a_place(field: TestBot) -> None:
     munich = field.say("/nearby 20km Munich")
     assert "Nearest prospects within 20 km of Munich, Germany" in munich
     assert "Mia Munich" in munich and not _names(munich)
-    assert "of Paris, TX, United States" in field.say("/near Paris, TX")
+    paris = field.say("/near Paris, TX")
+    assert "No prospects within 10 km of Paris, TX, United States" in paris
+    assert "Look further with /nearby 50km Paris, TX." in paris
     around_berlin = _names(field.say("/nearby 10 km Berlin"))
     assert around_berlin[0] == "Anna Arndt" and sorted(around_berlin) == sorted(SPOTS)
 
