@@ -14,10 +14,12 @@ import typer
 from bot.config import Settings, get_settings
 from bot.console import CONSOLE_HELP, ConsoleChat, run_console
 from bot.demo import seed_demo
+from bot.geocoding import GeocoderConfigError, make_geocoder, preload
 from bot.runtime import Adapter, run_adapters
 from handlers import build_registry
 from handlers.context import TeamDefaults
 from handlers.dispatcher import Dispatcher
+from handlers.places import Geocoder
 from storage.db import make_engine, upgrade
 
 app = typer.Typer(
@@ -49,6 +51,17 @@ def team_defaults(settings: Settings) -> TeamDefaults:
         region=settings.default_region.upper(),
         open_signup=settings.open_signup,
     )
+
+
+def geocoder(settings: Settings) -> Geocoder:
+    """The GEOCODER provider, or a clear exit when its settings do not fit."""
+    try:
+        chosen = make_geocoder(settings)
+    except GeocoderConfigError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(2) from None
+    preload(chosen)
+    return chosen
 
 
 def configure_logging(settings: Settings, *, log_file: Path | None = None) -> None:
@@ -90,7 +103,9 @@ def chat(
         user = user or admin
     name = user or getpass.getuser().capitalize() or "Me"
     interactive = sys.stdin.isatty()
-    dispatcher = Dispatcher(engine, build_registry(), defaults=defaults)
+    dispatcher = Dispatcher(
+        engine, build_registry(), defaults=defaults, geocoder=geocoder(settings)
+    )
     console = ConsoleChat(dispatcher, name, styled=interactive and sys.stdout.isatty())
     if interactive:
         import readline  # noqa: F401  (history and line editing for input())
@@ -119,7 +134,9 @@ def run(
     configure_logging(settings)
     engine = make_engine(database_url(db, settings))
     upgrade(engine)
-    dispatcher = Dispatcher(engine, build_registry(), defaults=team_defaults(settings))
+    dispatcher = Dispatcher(
+        engine, build_registry(), defaults=team_defaults(settings), geocoder=geocoder(settings)
+    )
     adapters: list[Adapter] = []
     if settings.telegram_bot_token:
         from bot.telegram_adapter import TelegramAdapter

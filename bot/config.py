@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     geocoder: str = "offline"
     geocoder_domain: str | None = None
     geocoder_user_agent: str = "crmbot"
+    geocoder_api_key: SecretStr | None = None
+    geocoder_timeout: float = Field(default=2.0, gt=0, le=10)
 
     default_timezone: str = "UTC"
     default_currency: str = Field(default="EUR", min_length=3, max_length=3)

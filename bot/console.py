@@ -80,7 +80,11 @@ class ConsoleChat:
             return
         if reply.buttons:
             self.buttons = reply.all_buttons
-        print(render_text(reply, styled=self.styled), file=self.out)
+        text = render_text(reply, styled=self.styled)
+        if not self.styled:
+            # Piped output: a blank line only ever ends a reply, so a script can split on it.
+            text = "\n".join(line for line in text.splitlines() if line.strip())
+        print(text, file=self.out)
         print(file=self.out)
         self.out.flush()
 

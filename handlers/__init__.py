@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from handlers import activities, channels, contacts, deals, home, onboarding, team
+from handlers import activities, channels, contacts, deals, home, location, onboarding, team
 from handlers.registry import Registry
 
-FAMILIES = (onboarding, contacts, activities, deals, team, channels, home)
+FAMILIES = (onboarding, contacts, activities, deals, team, channels, location, home)
 
 
 def build_registry() -> Registry:

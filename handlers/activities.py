@@ -10,7 +10,7 @@ from handlers.context import Context
 from handlers.errors import UsageError
 from handlers.format import ago
 from handlers.grammar import Args, limited
-from handlers.refs import CONTACT, DEAL, contact_of, label, resolve
+from handlers.refs import CONTACT, DEAL, Record, contact_of, label, resolve
 from handlers.registry import Registry
 from handlers.reply import Reply, bold
 from handlers.scoring import rescore
@@ -68,6 +68,11 @@ def _log(ctx: Context, args: Args, kind: ActivityKind, *, text_required: bool = 
     text = limited(args.text_after(used), 4000, "A note")
     if text_required and not text:
         raise UsageError("What should the note say?")
+    return record_activity(ctx, record, kind, text)
+
+
+def record_activity(ctx: Context, record: Record, kind: ActivityKind, text: str) -> Reply:
+    """Append the activity to the timeline; a visit carries the member's fresh location."""
     contact = contact_of(ctx, record)
     deal = record if isinstance(record, Deal) else None
     activity = Activity(
@@ -150,26 +155,9 @@ def _subjects(ctx: Context, activities: Sequence[Activity]) -> dict[tuple[str, i
     return subjects
 
 
-def shared_location(ctx: Context) -> Reply:
-    """A location shared from a phone (or /location in the terminal): remembered as yours."""
-    location = ctx.request.location
-    assert location is not None
-    lat, lon = location
-    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        raise UsageError("That is not a place on Earth: latitude is -90..90, longitude -180..180.")
-    me = ctx.me
-    me.lat, me.lon, me.located_at = lat, lon, ctx.now
-    ctx.session.add(me)
-    return Reply().add(
-        f"Got your location ({lat:.5f}, {lon:.5f}). It is attached to visits "
-        "you log in the next two hours."
-    )
-
-
 def register(registry: Registry) -> None:
     registry.command("note", note)
     registry.command("call", call)
     registry.command("meet", meet, aliases=("meeting",))
     registry.command("visit", visit)
     registry.command("feed", feed)
-    registry.event("location", shared_location)

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import phonenumbers
 
 from handlers.context import Context
-from handlers.format import ago, contact_ref, day, deal_ref, money
+from handlers.format import ago, contact_ref, day, deal_ref, map_url, money
 from handlers.reply import Button, Reply, SpanLike, bold, italic, link
 from handlers.scoring import score_reasons
 from storage.activities import timeline
@@ -97,8 +97,12 @@ def contact_card(ctx: Context, contact: Contact) -> Reply:
     if reach:
         reply.add(*_joined(reach))
     place = ", ".join(part for part in (contact.address, contact.city, contact.country) if part)
-    if place:
+    if place and contact.lat is not None and contact.lon is not None:
+        reply.add(place, " · ", link("map", map_url(contact.lat, contact.lon)))
+    elif place:
         reply.add(place)
+    if contact.geocode_pending:
+        reply.muted("Not on the map yet: the map service did not answer; retrying later.")
     tags = tags_of(ctx.session, team_id=ctx.team_id, target="contact", ids=[contact.id]).get(
         contact.id, []
     )

@@ -13,6 +13,7 @@ from handlers.dispatcher import FORCE, pending_command
 from handlers.errors import Forbidden, UsageError, about
 from handlers.format import contact_ref, deal_ref
 from handlers.grammar import QUOTES, Args, limited, parse_args, parse_email, parse_phone
+from handlers.places import Located, locate, place_query
 from handlers.refs import CONTACT, DEAL, Record, resolve, resolve_member, search_score
 from handlers.registry import Registry
 from handlers.reply import Button, Reply, bold
@@ -95,6 +96,7 @@ def add_contact(ctx: Context, args: Args) -> Reply:
         duplicates = _likely_duplicates(ctx, contact)
         if duplicates:
             return _duplicate_warning(ctx, contact, duplicates)
+    located = locate(ctx.session, ctx.geocoder, contact, now=ctx.now)
     store.save_contact(ctx.session, contact=contact)
     assert contact.id is not None
     if args.tags:
@@ -116,7 +118,8 @@ def add_contact(ctx: Context, args: Args) -> Reply:
         ),
     )
     rescore(ctx.session, contact=contact)
-    return Reply().add("Added ", bold(contact.name), ".").extend(contact_card(ctx, contact))
+    reply = Reply().add("Added ", bold(contact.name), ".")
+    return _map_note(reply, contact, located).extend(contact_card(ctx, contact))
 
 
 def find(ctx: Context, args: Args) -> Reply:
@@ -227,8 +230,9 @@ def edit(ctx: Context, args: Args) -> Reply:
             f"{_name(record)} belongs to a teammate; only they or a manager can change it."
         )
     changed = list(args.options)
+    located = None
     if isinstance(record, Contact):
-        _edit_contact(ctx, record, args)
+        located = _edit_contact(ctx, record, args)
     else:
         _edit_deal(ctx, record, args)
     log_activity(
@@ -243,10 +247,14 @@ def edit(ctx: Context, args: Args) -> Reply:
             at=ctx.now,
         ),
     )
-    return Reply().add("Updated ", ", ".join(changed), ".").extend(card(ctx, record))
+    reply = Reply().add("Updated ", ", ".join(changed), ".")
+    if isinstance(record, Contact) and located is not None:
+        _map_note(reply, record, located)
+    return reply.extend(card(ctx, record))
 
 
-def _edit_contact(ctx: Context, contact: Contact, args: Args) -> None:
+def _edit_contact(ctx: Context, contact: Contact, args: Args) -> Located | None:
+    """Apply the changes; the address is geocoded again when it changed."""
     assert ctx.team is not None
     if (name := args.option("name")) is not None:
         contact.name = limited(name, 200, "A name")
@@ -264,11 +272,28 @@ def _edit_contact(ctx: Context, contact: Contact, args: Args) -> None:
             if company
             else None
         )
+    place_before = place_query(contact)
     _apply_fields(ctx, contact, args)
     _reject_unknown(args)
+    located = None
+    if place_query(contact) != place_before:
+        located = locate(ctx.session, ctx.geocoder, contact, now=ctx.now)
     contact.updated_at = ctx.now
     store.save_contact(ctx.session, contact=contact)
     rescore(ctx.session, contact=contact)
+    return located
+
+
+def _map_note(reply: Reply, contact: Contact, located: Located) -> Reply:
+    """Say when a contact with an address did not make it onto the map."""
+    if located is Located.not_found:
+        reply.muted(
+            f"I could not find “{place_query(contact)}” on the map, so /nearby will not "
+            f"list {contact.name}. Fix it with /edit {contact_ref(contact)} city:… country:…"
+        )
+    elif located is Located.pending:
+        reply.muted("The map service did not answer; I will put this address on the map later.")
+    return reply
 
 
 def _edit_deal(ctx: Context, deal: Deal, args: Args) -> None:
@@ -333,14 +358,8 @@ def leads(ctx: Context, args: Args) -> Reply:
 
     /leads [#tag] [city:Berlin] [status:lead|qualified|customer|inactive|all] [limit:20]
     """
-    status = (args.option("status") or "").lower()
-    if status == "all":
-        statuses = [s.value for s in ContactStatus]
-    elif status:
-        statuses = [_status(status)]
-    else:
-        statuses = [ContactStatus.lead.value, ContactStatus.qualified.value]
-    limit = _limit(args.option("limit"), default=20)
+    statuses = wanted_statuses(args.option("status"))
+    limit = parse_limit(args.option("limit"), default=20)
     city = args.option("city")
     if len(args.tags) > 1:
         raise UsageError("One #tag at a time, please.")
@@ -425,7 +444,17 @@ def _status(text: str) -> str:
         raise UsageError(f"There is no status “{text}”. Use one of: {valid}.") from None
 
 
-def _limit(text: str | None, *, default: int, most: int = 100) -> int:
+def wanted_statuses(text: str | None) -> list[str]:
+    """`status:` of a list: one status, `all`, or by default the prospects (lead, qualified)."""
+    status = (text or "").strip().lower()
+    if status == "all":
+        return [s.value for s in ContactStatus]
+    if status:
+        return [_status(status)]
+    return [ContactStatus.lead.value, ContactStatus.qualified.value]
+
+
+def parse_limit(text: str | None, *, default: int, most: int = 100) -> int:
     if text is None:
         return default
     if not text.isdigit() or not 1 <= int(text) <= most:

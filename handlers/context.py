@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from handlers.errors import Forbidden
+from handlers.places import Geocoder
 from handlers.registry import Registry
 from storage.models import Member, Platform, Role, Team
 
@@ -74,6 +75,8 @@ class Context:
     defaults: TeamDefaults
     team: Team | None = None
     member: Member | None = None
+    # Place names to coordinates (bot.geocoding picks the provider); None: none configured.
+    geocoder: Geocoder | None = None
     # Choices made with buttons for ambiguous references: ref text -> "c12" or "d42".
     picks: dict[str, str] = field(default_factory=dict)
     # Set by "add anyway": skip the duplicate warning.

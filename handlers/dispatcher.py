@@ -26,6 +26,7 @@ from handlers.context import Context, Request, TeamDefaults
 from handlers.errors import Ambiguous, CommandError
 from handlers.grammar import parse_args, split_command
 from handlers.onboarding import SELF_SERVICE, enter_workspace
+from handlers.places import Geocoder
 from handlers.registry import Command, Registry
 from handlers.reply import Button, Line, Reply, bold
 from storage.db import transaction
@@ -58,11 +59,13 @@ class Dispatcher:
         defaults: TeamDefaults | None = None,
         clock: Callable[[], datetime] = utcnow,
         workers: int = 4,
+        geocoder: Geocoder | None = None,
     ) -> None:
         self.engine = engine
         self.registry = registry
         self.defaults = defaults or TeamDefaults()
         self.clock = clock
+        self.geocoder = geocoder
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="crm-cmd")
 
     async def handle(self, request: Request) -> Reply | None:
@@ -115,6 +118,7 @@ class Dispatcher:
             member=member,
             registry=self.registry,
             defaults=self.defaults,
+            geocoder=self.geocoder,
         )
 
     def _route(self, ctx: Context) -> Reply:

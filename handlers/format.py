@@ -42,6 +42,22 @@ def deal_ref(deal: Deal) -> str:
     return f"d{deal.id}"
 
 
+def map_url(lat: float, lon: float) -> str:
+    """An OpenStreetMap page with a marker on the point."""
+    return (
+        f"https://www.openstreetmap.org/?mlat={lat:.5f}&mlon={lon:.5f}#map=17/{lat:.5f}/{lon:.5f}"
+    )
+
+
+def distance(km: float) -> str:
+    """`850 m`, `2.4 km`, `37 km`."""
+    if km < 1:
+        return f"{km * 1000:.0f} m"
+    if km >= 10:
+        return f"{km:.0f} km"
+    return f"{km:.1f}".removesuffix(".0") + " km"
+
+
 def ago(moment: datetime | None, now: datetime) -> str:
     """`3 days ago`, `yesterday`, `just now`, `in 2 hours`."""
     if moment is None:

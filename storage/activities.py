@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from storage.models import CONTACT_KINDS, Activity, ActivityKind, Contact, Deal
@@ -78,3 +80,47 @@ def timeline(
     return list(
         session.exec(query.order_by(col(Activity.at).desc(), col(Activity.id).desc()).limit(limit))
     )
+
+
+def latest_touches(
+    session: Session, *, team_id: int, contact_ids: Sequence[int]
+) -> dict[int, Activity]:
+    """Per contact, the latest call, meeting, visit or note ("visited 12 days ago")."""
+    if not contact_ids:
+        return {}
+    ranked = (
+        select(
+            col(Activity.id).label("id"),
+            func.row_number()
+            .over(
+                partition_by=col(Activity.contact_id),
+                order_by=(col(Activity.at).desc(), col(Activity.id).desc()),
+            )
+            .label("n"),
+        )
+        .where(
+            Activity.team_id == team_id,
+            col(Activity.contact_id).in_(contact_ids),
+            col(Activity.kind).in_(CONTACT_KINDS),
+        )
+        .subquery()
+    )
+    rows = session.exec(
+        select(Activity).join(ranked, col(Activity.id) == ranked.c.id).where(ranked.c.n == 1)
+    )
+    return {activity.contact_id: activity for activity in rows if activity.contact_id}
+
+
+def visited_since(session: Session, *, team_id: int, member_id: int, since: datetime) -> list[int]:
+    """The contacts this member logged a visit with since `since`."""
+    rows = session.exec(
+        select(Activity.contact_id)
+        .where(
+            Activity.team_id == team_id,
+            Activity.member_id == member_id,
+            Activity.kind == ActivityKind.visit,
+            col(Activity.at) >= since,
+        )
+        .distinct()
+    )
+    return [contact_id for contact_id in rows if contact_id is not None]

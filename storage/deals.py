@@ -163,3 +163,28 @@ def stage_totals(
         StageTotal(stage_id, currency, deals, amount or 0)
         for stage_id, currency, deals, amount in session.exec(query)
     ]
+
+
+def open_value_by_contact(
+    session: Session, *, team_id: int, contact_ids: Sequence[int]
+) -> dict[int, dict[str, int]]:
+    """Per contact, the amounts of its open deals summed per currency (minor units)."""
+    if not contact_ids:
+        return {}
+    rows = session.exec(
+        select(Deal.contact_id, Deal.currency, func.sum(Deal.amount))
+        .join(Stage, col(Stage.id) == col(Deal.stage_id))
+        .where(
+            Deal.team_id == team_id,
+            col(Deal.contact_id).in_(contact_ids),
+            Stage.kind == StageKind.open,
+            col(Deal.amount).is_not(None),
+        )
+        .group_by(col(Deal.contact_id), col(Deal.currency))
+        .order_by(col(Deal.currency))
+    )
+    values: dict[int, dict[str, int]] = {}
+    for contact_id, currency, total in rows:
+        if contact_id is not None and currency is not None:
+            values.setdefault(contact_id, {})[currency] = int(total or 0)
+    return values

@@ -2,8 +2,8 @@
 
 Families: the team and its people (Team, Member, Identity, Workspace, Invite), what the
 team sells to (Company, Contact, Tag and its links), the pipeline (Stage, Deal,
-StageChange), the timeline (Activity), and the bot's own bookkeeping (ProcessedUpdate,
-PendingCommand).
+StageChange), the timeline (Activity), and the bot's own bookkeeping (GeocodeCache,
+ProcessedUpdate, PendingCommand).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Computed, Index, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, utcnow
@@ -186,6 +186,10 @@ class Company(SQLModel, table=True):
     country: str | None = Field(default=None, max_length=100)
     lat: float | None = None
     lon: float | None = None
+    # The place text the coordinates (or their absence) came from.
+    geocoded_from: str | None = Field(default=None, max_length=300)
+    # The geocoder did not answer: geocode again later (bot.geocoding.geocode_pending).
+    geocode_pending: bool = Field(default=False, index=True)
     created_at: datetime = _ts()
 
 
@@ -196,6 +200,18 @@ class Contact(SQLModel, table=True):
         Index("ix_contact_team_phone", "team_id", "phone"),
         Index("ix_contact_team_status_score", "team_id", "status", "score"),
         Index("ix_contact_team_city_key", "team_id", "city_key"),
+        # The bounding box of /nearby: one range of longitudes per latitude band, and every
+        # column the search filters on, so it never reads the table (storage/nearby.py).
+        Index(
+            "ix_contact_team_band_lon",
+            "team_id",
+            "lat_band",
+            "lon",
+            "lat",
+            "status",
+            "archived",
+            "id",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -215,7 +231,14 @@ class Contact(SQLModel, table=True):
     country: str | None = Field(default=None, max_length=100)
     lat: float | None = None
     lon: float | None = None
+    # floor(lat * 10) + 900: latitude bands of 0.1° (11 km), computed by the database
+    # (migration 0004 spells floor in each dialect; SQLite's CAST truncates, lat*10+900 >= 0).
+    lat_band: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, Computed("CAST(lat * 10 + 900 AS INTEGER)"), nullable=True),
+    )
     geocoded_from: str | None = Field(default=None, max_length=300)
+    geocode_pending: bool = Field(default=False, index=True)
     score: int = 0
     last_activity_at: datetime | None = _ts(nullable=True)
     archived: bool = False
@@ -315,6 +338,23 @@ class Activity(SQLModel, table=True):
 
 
 # --- the bot's bookkeeping ---------------------------------------------------------------
+
+
+class GeocodeCache(SQLModel, table=True):
+    """What a geocoding provider answered for a place text (no coordinates: nothing found).
+
+    Not team data: the same address gets the same coordinates for everyone.
+    """
+
+    __table_args__ = (UniqueConstraint("provider", "query", name="uq_geocodecache_query"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    provider: str = Field(max_length=200)
+    query: str = Field(max_length=600)
+    lat: float | None = None
+    lon: float | None = None
+    label: str | None = Field(default=None, max_length=500)
+    at: datetime = _ts()
 
 
 class ProcessedUpdate(SQLModel, table=True):

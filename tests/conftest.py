@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
+from bot.geocoding import OfflineGeocoder
 from handlers import build_registry
 from handlers.context import ChatType, Request, SharedContact, TeamDefaults
 from handlers.dispatcher import Dispatcher
@@ -169,7 +170,9 @@ def clock() -> Clock:
 
 @pytest.fixture
 def dispatcher(engine: Engine, clock: Clock) -> Iterator[Dispatcher]:
-    dispatcher = Dispatcher(engine, build_registry(), defaults=TeamDefaults(), clock=clock)
+    dispatcher = Dispatcher(
+        engine, build_registry(), defaults=TeamDefaults(), clock=clock, geocoder=OfflineGeocoder()
+    )
     yield dispatcher
     dispatcher.close()
 
@@ -186,7 +189,11 @@ def testbot(dispatcher: Dispatcher, clock: Clock) -> TestBot:
 def open_signup_bot(engine: Engine, clock: Clock) -> Iterator[TestBot]:
     """A hosted installation: every stranger's /start creates a separate team."""
     dispatcher = Dispatcher(
-        engine, build_registry(), defaults=TeamDefaults(open_signup=True), clock=clock
+        engine,
+        build_registry(),
+        defaults=TeamDefaults(open_signup=True),
+        clock=clock,
+        geocoder=OfflineGeocoder(),
     )
     yield TestBot(dispatcher, clock)
     dispatcher.close()

@@ -160,7 +160,8 @@ async def test_a_shared_location_is_stored_and_live_updates_are_silent(
 ) -> None:
     location = {"latitude": 52.520008, "longitude": 13.404954}
     (sent,) = await alice.send(location=location)
-    assert "Got your location (52.52001, 13.40495)" in sent.text
+    assert "Got your location; visits you log" in sent.text
+    assert "No prospects within 10 km" in sent.text  # answered with /nearby
 
     live = alice.message_update(location=location | {"live_period": 900})
     assert "Got your location" in (await alice.feed(live))[0].text

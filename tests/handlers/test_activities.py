@@ -71,7 +71,7 @@ def test_feed_limits_and_bad_numbers(testbot: TestBot) -> None:
 
 def test_shared_location_is_stored_and_attached_to_fresh_visits(testbot: TestBot) -> None:
     testbot.say("/add Jane Doe")
-    assert "Got your location (52.52000, 13.40500)" in testbot.location(52.52, 13.405).plain_text
+    assert "Got your location; visits you log" in testbot.location(52.52, 13.405).plain_text
     assert "With your current location" in testbot.say("/visit Jane Doe")
     testbot.clock.advance(hours=3)
     assert "With your current location" not in testbot.say("/visit Jane Doe")

@@ -10,10 +10,11 @@ from alembic.script import ScriptDirectory
 from storage.db import MIGRATIONS, alembic_config, make_engine
 
 EXPECTED = [
-    "0001",
-    "0002",
-    "0003",
-]  # 0001_core_tables, 0002_announcement_channels, 0003_workspaces
+    "0001",  # core_tables
+    "0002",  # announcement_channels
+    "0003",  # workspaces
+    "0004",  # location
+]
 
 
 def test_one_straight_line_of_revisions() -> None:
