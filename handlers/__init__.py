@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from handlers import activities, channels, contacts, deals, onboarding, team
+from handlers import (
+    activities,
+    channels,
+    contacts,
+    deals,
+    notices,
+    onboarding,
+    reminders,
+    team,
+)
 from handlers.registry import Registry
 
-FAMILIES = (onboarding, contacts, activities, deals, team, channels)
+FAMILIES = (onboarding, contacts, activities, deals, reminders, team, channels, notices)
 
 
 def build_registry() -> Registry:

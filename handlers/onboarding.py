@@ -23,6 +23,8 @@ _FAMILY_TITLES = {
     "deals": "Deals",
     "team": "Team and settings",
     "channels": "Announcements",
+    "reminders": "Reminders and your day",
+    "notices": "Digests",
 }
 
 
