@@ -27,12 +27,13 @@ from bot.outbox import OutboxDispatcher
 from bot.senders import Sender
 from handlers.notices import queue_agendas, queue_weekly_digests
 from storage.db import transaction
-from storage.outbox import on_enqueue
+from storage.outbox import on_enqueue, prune_sent
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 5.0
+KEEP_SENT = timedelta(days=30)
 OUTBOX_JOB, DIGESTS_JOB = "outbox", "digests"
 
 
@@ -101,12 +102,15 @@ class Scheduler:
         await asyncio.to_thread(self.queue_digests)
 
     def queue_digests(self) -> int:
-        """Write the agendas and weekly digests due now; returns how many."""
+        """Write the agendas and weekly digests due now, and forget long-sent messages;
+        returns how many messages were written."""
         now = self.clock()
         with transaction(self.engine) as session:
             written = queue_agendas(session, now=now)
         with transaction(self.engine) as session:
             written += queue_weekly_digests(session, now=now)
+        with transaction(self.engine) as session:
+            prune_sent(session, before=now - KEEP_SENT)
         if written:
             log.info("queued %d agendas and digests", written)
         return written

@@ -12,6 +12,7 @@ import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from handlers.cards import phone_display
 from handlers.context import Context
 from handlers.errors import CommandError, UsageError
 from handlers.format import ago, contact_ref, deal_ref, local_time, money
@@ -19,7 +20,7 @@ from handlers.grammar import Args, limited
 from handlers.notices import agenda, reminder_line, reminder_subject
 from handlers.refs import CONTACT, DEAL, MAX_REF_WORDS, contact_of, resolve
 from handlers.registry import Registry
-from handlers.reply import Button, Reply, bold, code
+from handlers.reply import Button, Reply, bold, code, link
 from handlers.when import DEFAULT_TIME, EXAMPLES, Found, find_when, read_when
 from handlers.zones import find_zone
 from storage.contacts import contacts_named, get_company, get_contact
@@ -333,8 +334,12 @@ def reminder_message(ctx: Context, reminder: Reminder) -> Reply:
             bold(contact.name),
             f" ({contact_ref(contact)})",
             f" · {company.name}" if company else "",
-            f" · {contact.phone}" if contact.phone else "",
-            f" · {contact.email}" if contact.email else "",
+            *(
+                (" · ", link(phone_display(contact.phone), f"tel:{contact.phone}"))
+                if contact.phone
+                else ()
+            ),
+            *((" · ", link(contact.email, f"mailto:{contact.email}")) if contact.email else ()),
         )
     reply.muted(f"Reminder #{reminder.id}, set {local_time(reminder.created_at, ctx.tz)}.")
     return reply.button_row(

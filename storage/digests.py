@@ -9,7 +9,7 @@ from datetime import date, datetime
 from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
 
-from storage.models import Channel, Deal, Member, Outbox, Stage, StageKind, Team
+from storage.models import Channel, ChannelPurpose, Deal, Member, Outbox, Stage, StageKind, Team
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +56,11 @@ def agenda_members(session: Session, *, timezones: Sequence[str]) -> list[tuple[
 
 def digest_teams(session: Session) -> list[Team]:
     """Teams that want the weekly digest and have a channel to post it to."""
-    has_channel = select(Channel.id).where(Channel.team_id == Team.id).exists()
+    has_channel = (
+        select(Channel.id)
+        .where(Channel.team_id == Team.id, Channel.purpose == ChannelPurpose.announcements)
+        .exists()
+    )
     return list(
         session.exec(
             select(Team)

@@ -18,7 +18,7 @@ from datetime import datetime
 from threading import Lock
 from typing import Any
 
-from sqlalchemy import Engine, event, func, update
+from sqlalchemy import Engine, delete, event, func, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session as OrmSession
@@ -243,6 +243,16 @@ def next_due(session: Session, *, platforms: Sequence[str]) -> datetime | None:
     ).one()
     moments = [moment for moment in (pending, expiring) if moment is not None]
     return min(moments) if moments else None
+
+
+def prune_sent(session: Session, *, before: datetime) -> int:
+    """Forget messages sent before `before` (their dedupe keys matter for hours, not
+    months); failed ones stay, /reminders shows them."""
+    result = session.execute(
+        delete(Outbox).where(col(Outbox.status) == OutboxStatus.sent, col(Outbox.due_at) < before),
+        execution_options={"synchronize_session": False},
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def delete_pending(session: Session, *, reminder_id: int) -> None:

@@ -133,7 +133,14 @@ def test_reminders_done_and_snooze(testbot: TestBot, engine: Engine) -> None:
 
 
 def test_reminders_are_private_to_their_owner(testbot: TestBot, open_signup_bot: TestBot) -> None:
+    testbot.say("/add Rita Red")
     testbot.say("/remind tomorrow 9am secret plan")
+    open_signup_bot.say("/start Blue", who="Zoe")
+    assert "no reminder #1" in open_signup_bot.say("/done 1", who="Zoe")
+    assert "no reminder #1" in open_signup_bot.press_encoded("rd:1", who="Zoe").plain_text
+    # Another team's contact is no reference: the words are just the reminder's text.
+    other = open_signup_bot.say("/remind Rita Red tomorrow call", who="Zoe")
+    assert "Rita Red call" in other and "(c1)" not in other
     testbot.join("Bob")
     assert "no reminder #1" in testbot.say("/done 1", who="Bob")
     assert "no reminder #1" in testbot.say("/snooze 1 friday", who="Bob")
@@ -156,7 +163,7 @@ def test_delivery_with_buttons_snooze_and_done(
     [message] = sender.to("alice")
     text = message.plain_text
     assert text.startswith("⏰ call about the renewal")
-    assert "Contact: Jane Doe (c1) · Acme · +493012345" in text
+    assert "Contact: Jane Doe (c1) · Acme · +49 30 1234567" in text
     assert [(b.label, b.encode()) for b in message.all_buttons] == [
         ("Done", "rd:1"),
         ("Snooze 1h", "rz:1:60"),

@@ -17,6 +17,7 @@ from storage.outbox import (
     mark_sent,
     next_due,
     on_enqueue,
+    prune_sent,
     release_expired,
     retry_later,
 )
@@ -147,3 +148,16 @@ def test_a_commit_that_enqueues_wakes_the_dispatcher(engine: Engine) -> None:
     with transaction(engine) as session:
         enqueue(session, row=_row(team, "three"))
     assert woken == [START]
+
+
+def test_long_sent_messages_are_forgotten_failures_kept(engine: Engine) -> None:
+    team, _ = _setup(engine)
+    old = START - timedelta(days=40)
+    with transaction(engine) as session:
+        enqueue(session, row=_row(team, "old sent", due=old, status=OutboxStatus.sent))
+        enqueue(session, row=_row(team, "old failed", due=old, status=OutboxStatus.failed))
+        enqueue(session, row=_row(team, "new sent", due=START, status=OutboxStatus.sent))
+    with transaction(engine) as session:
+        assert prune_sent(session, before=START - timedelta(days=30)) == 1
+        kept = sorted(row.dedupe_key for row in session.exec(select(Outbox)))
+    assert kept == ["new sent", "old failed"]
