@@ -16,6 +16,8 @@ from bot.console import CONSOLE_HELP, ConsoleChat, run_console
 from bot.demo import seed_demo
 from bot.geocoding import GeocoderConfigError, make_geocoder, preload
 from bot.runtime import Adapter, run_adapters
+from bot.scheduler import Scheduler
+from bot.senders import ConsoleSender, senders_among
 from handlers import build_registry
 from handlers.context import TeamDefaults
 from handlers.dispatcher import Dispatcher
@@ -75,7 +77,7 @@ def configure_logging(settings: Settings, *, log_file: Path | None = None) -> No
         force=True,
     )
     # Request logs of HTTP clients can carry bot tokens in their URLs.
-    for noisy in ("httpx", "httpcore", "sqlalchemy.engine", "alembic"):
+    for noisy in ("httpx", "httpcore", "sqlalchemy.engine", "alembic", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
@@ -107,13 +109,19 @@ def chat(
         engine, build_registry(), defaults=defaults, geocoder=geocoder(settings)
     )
     console = ConsoleChat(dispatcher, name, styled=interactive and sys.stdout.isatty())
+    # Reminders and announcements print here while the session is open.
+    scheduler = Scheduler(engine, [ConsoleSender(on_reply=console.delivered)])
     if interactive:
         import readline  # noqa: F401  (history and line editing for input())
 
         typer.echo(CONSOLE_HELP)
     try:
         asyncio.run(
-            run_console(console, prompt=(lambda: f"{console.user}> ") if interactive else None)
+            run_console(
+                console,
+                prompt=(lambda: f"{console.user}> ") if interactive else None,
+                services=[scheduler],
+            )
         )
     except KeyboardInterrupt:
         typer.echo()
@@ -163,8 +171,11 @@ def run(
             err=True,
         )
         raise typer.Exit(2)
+    # The scheduler sends reminders, announcements and digests through the adapters
+    # that can speak first; it starts after them and stops before them.
+    services = [*adapters, Scheduler(engine, senders_among(adapters))]
     try:
-        asyncio.run(run_adapters(adapters))
+        asyncio.run(run_adapters(services))
     finally:
         dispatcher.close()
         engine.dispose()

@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import TextIO
 
+from bot.runtime import Adapter
 from handlers.context import Request
 from handlers.dispatcher import Dispatcher
 from handlers.reply import Button, LineRole, Reply, Span, Style
 from storage.keys import name_key
 from storage.models import Platform
 
+# The terminal's one chat: what `/announce here` registers, and where replies appear.
+CONSOLE_CHAT = "terminal"
 CONSOLE_HELP = (
     "Terminal extras: /as NAME switches who you are, /location LAT LON shares a location, "
     "a number presses a button, Ctrl-D quits."
@@ -69,6 +73,11 @@ class ConsoleChat:
     out: TextIO = sys.stdout
     styled: bool = False
     buttons: list[Button] = field(default_factory=list)
+
+    def delivered(self, reply: Reply) -> None:
+        """A message the bot sent on its own was shown: its buttons are the ones to press."""
+        if reply.buttons:
+            self.buttons = reply.all_buttons
 
     async def say(self, line: str) -> None:
         """Handle one input line and print the reply block."""
@@ -122,16 +131,31 @@ class ConsoleChat:
             platform=Platform.console,
             user_id=name_key(self.user),
             user_name=self.user,
-            chat_id="terminal",
+            chat_id=CONSOLE_CHAT,
             **event,  # type: ignore[arg-type]
         )
         return await self.dispatcher.handle(request)
 
 
 async def run_console(
-    chat: ConsoleChat, *, source: TextIO = sys.stdin, prompt: Callable[[], str] | None = None
+    chat: ConsoleChat,
+    *,
+    source: TextIO = sys.stdin,
+    prompt: Callable[[], str] | None = None,
+    services: Sequence[Adapter] = (),
 ) -> None:
-    """Read lines until EOF; `prompt` (interactive use) shows who is typing."""
+    """Read lines until EOF; `prompt` (interactive use) shows who is typing. `services`
+    (the scheduler) run for as long as the session does."""
+    async with AsyncExitStack() as stack:
+        for service in services:
+            await service.start()
+            stack.push_async_callback(service.stop)
+        await _read_lines(chat, source=source, prompt=prompt)
+
+
+async def _read_lines(
+    chat: ConsoleChat, *, source: TextIO, prompt: Callable[[], str] | None
+) -> None:
     loop = asyncio.get_running_loop()
     # Registers the member on first use; the greeting is shown only to a person, so that
     # piped input gets exactly one reply block per line.

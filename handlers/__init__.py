@@ -2,10 +2,32 @@
 
 from __future__ import annotations
 
-from handlers import activities, channels, contacts, deals, home, location, onboarding, team
+from handlers import (
+    activities,
+    channels,
+    contacts,
+    deals,
+    home,
+    location,
+    notices,
+    onboarding,
+    reminders,
+    team,
+)
 from handlers.registry import Registry
 
-FAMILIES = (onboarding, contacts, activities, deals, team, channels, location, home)
+FAMILIES = (
+    onboarding,
+    contacts,
+    activities,
+    deals,
+    reminders,
+    location,
+    team,
+    channels,
+    notices,
+    home,
+)
 
 
 def build_registry() -> Registry:

@@ -18,6 +18,7 @@ from handlers.dates import take_day
 from handlers.errors import Ambiguous, Candidate, CommandError, Forbidden, UsageError
 from handlers.format import deal_ref, money
 from handlers.grammar import Args, Money, limited, parse_args
+from handlers.notices import announce_won
 from handlers.refs import CONTACT, DEAL, resolve, resolve_member, resolve_stage
 from handlers.registry import Registry
 from handlers.reply import Reply, bold
@@ -210,7 +211,7 @@ def _move(ctx: Context, deal: Deal, stage: Stage, *, reason: str | None = None) 
         raise Forbidden(f"{deal.title} belongs to a teammate; only they or a manager can move it.")
     if deal.stage_id == stage.id and not reason:
         return deal_card(ctx, deal, note=f"{deal.title} is already in {stage.name}.")
-    store.move_deal(
+    change = store.move_deal(
         ctx.session,
         deal=deal,
         stage=stage,
@@ -234,7 +235,10 @@ def _move(ctx: Context, deal: Deal, stage: Stage, *, reason: str | None = None) 
         StageKind.won: f"Won {deal_amount(ctx, deal)}! Congratulations.",
         StageKind.lost: "Marked as lost.",
     }
-    return deal_card(ctx, deal, note=notes.get(StageKind(stage.kind), f"Moved to {stage.name}."))
+    note = notes.get(StageKind(stage.kind), f"Moved to {stage.name}.")
+    if stage.kind == StageKind.won and (channels := announce_won(ctx, deal, change)):
+        note += f" Announced in {channels} channel{'s' if channels != 1 else ''}."
+    return deal_card(ctx, deal, note=note)
 
 
 def apply_deal_fields(ctx: Context, deal: Deal, args: Args) -> None:

@@ -34,7 +34,7 @@ from storage.models import ActivityKind, Contact, ContactStatus
 from storage.nearby import MAX_RADIUS_KM, Near, distance_km
 from storage.nearby import nearby as nearby_contacts
 
-VISIT_BUTTON, ROUTE_BUTTON = "vi", "rt"
+VISIT_BUTTON, ROUTE_BUTTON = "vi", "ro"
 DEFAULT_RADIUS_KM = 10.0
 DEFAULT_LIMIT, MOST_RESULTS = 5, 20
 DEFAULT_STOPS, MOST_STOPS = 5, 10

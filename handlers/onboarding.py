@@ -33,6 +33,8 @@ _FAMILY_TITLES = {
     "team": "Team and settings",
     "channels": "Announcements",
     "home": "Your desk",
+    "reminders": "Reminders and your day",
+    "notices": "Digests",
 }
 
 

@@ -8,9 +8,10 @@ layout (Slack sections and context blocks, Telegram HTML, plain terminal text).
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Self
+from typing import Any, Self
 
 
 class Style(StrEnum):
@@ -142,6 +143,54 @@ class Reply:
     @property
     def all_buttons(self) -> list[Button]:
         return [button for row in self.buttons for button in row]
+
+    def to_json(self) -> dict[str, Any]:
+        """The reply as JSON-ready data, to be sent later (an outbox row's payload)."""
+        return {
+            "lines": [
+                {
+                    "role": line.role.value,
+                    "spans": [[span.text, span.style.value, span.url] for span in line.spans],
+                }
+                for line in self.lines
+            ],
+            "buttons": [
+                [[button.label, button.action, *button.args] for button in row]
+                for row in self.buttons
+            ],
+            "attachments": [
+                {
+                    "filename": a.filename,
+                    "mime_type": a.mime_type,
+                    "caption": a.caption,
+                    "content": base64.b64encode(a.content).decode("ascii"),
+                }
+                for a in self.attachments
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Reply:
+        """The reply `to_json` made."""
+        return cls(
+            lines=[
+                Line(
+                    tuple(Span(text, Style(style), url) for text, style, url in line["spans"]),
+                    LineRole(line["role"]),
+                )
+                for line in data.get("lines", [])
+            ],
+            buttons=[
+                [Button(label, action, tuple(args)) for label, action, *args in row]
+                for row in data.get("buttons", [])
+            ],
+            attachments=[
+                Attachment(
+                    a["filename"], base64.b64decode(a["content"]), a["mime_type"], a["caption"]
+                )
+                for a in data.get("attachments", [])
+            ],
+        )
 
 
 def text_reply(*parts: SpanLike) -> Reply:

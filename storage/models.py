@@ -2,8 +2,8 @@
 
 Families: the team and its people (Team, Member, Identity, Workspace, Invite), what the
 team sells to (Company, Contact, Tag and its links), the pipeline (Stage, Deal,
-StageChange), the timeline (Activity), and the bot's own bookkeeping (GeocodeCache,
-ProcessedUpdate, PendingCommand).
+StageChange), the timeline (Activity), what the bot says first (Reminder, Outbox), and
+the bot's own bookkeeping (GeocodeCache, ProcessedUpdate, PendingCommand).
 """
 
 from __future__ import annotations
@@ -12,7 +12,16 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Computed, Index, Integer, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Computed,
+    Index,
+    Integer,
+    UniqueConstraint,
+    true,
+)
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, utcnow
@@ -89,6 +98,8 @@ class Team(SQLModel, table=True):
     timezone: str = Field(max_length=64)
     locale: str = Field(max_length=16)
     region: str = Field(max_length=2, description="default country for phone numbers")
+    # The Monday pipeline digest to the announcement channels.
+    weekly_digest: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
     created_at: datetime = _ts()
 
 
@@ -105,6 +116,8 @@ class Member(SQLModel, table=True):
     lon: float | None = None
     located_at: datetime | None = _ts(nullable=True)
     active: bool = True
+    # The 08:00 agenda in a direct message.
+    morning_agenda: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
     created_at: datetime = _ts()
 
 
@@ -335,6 +348,84 @@ class Activity(SQLModel, table=True):
     lat: float | None = None
     lon: float | None = None
     at: datetime = _ts()
+
+
+# --- what the bot says first --------------------------------------------------------------
+
+
+class ReminderStatus(StrEnum):
+    pending = "pending"
+    sent = "sent"
+    done = "done"
+    cancelled = "cancelled"
+    failed = "failed"  # delivery refused for good (the bot was blocked, ...): see /reminders
+
+
+class Reminder(SQLModel, table=True):
+    __table_args__ = (Index("ix_reminder_member_status_due", "member_id", "status", "due_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id", index=True)
+    member_id: int = Field(foreign_key="member.id")
+    contact_id: int | None = Field(default=None, foreign_key="contact.id", ondelete="CASCADE")
+    deal_id: int | None = Field(default=None, foreign_key="deal.id", ondelete="CASCADE")
+    text: str = Field(max_length=500)
+    due_at: datetime = _ts()
+    status: str = Field(default=ReminderStatus.pending, max_length=16)
+    # Where it is delivered: the platform it was set from (a direct message there).
+    platform: str = Field(max_length=16)
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class OutboxKind(StrEnum):
+    reminder = "reminder"
+    announcement = "announcement"
+    digest = "digest"
+    notice = "notice"  # "I could not deliver ...", to the member concerned
+
+
+class OutboxStatus(StrEnum):
+    pending = "pending"
+    sending = "sending"
+    sent = "sent"
+    failed = "failed"
+
+
+class Outbox(SQLModel, table=True):
+    """A message the bot sends on its own, written in the transaction that caused it and
+    delivered by the outbox dispatcher (bot/outbox.py): nothing is lost across restarts.
+
+    `chat_id` is the platform's chat; for a direct message it is the member's user id on
+    that platform (see bot/senders.py). `payload` holds the rendered Reply.
+    """
+
+    __table_args__ = (
+        Index("ix_outbox_status_platform_due", "status", "platform", "due_at"),
+        Index("ix_outbox_status_claimed_until", "status", "claimed_until"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id", index=True)
+    kind: str = Field(max_length=16)
+    platform: str = Field(max_length=16)
+    workspace_id: str = Field(default="", max_length=128)
+    chat_id: str = Field(max_length=128)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    due_at: datetime = _ts()
+    status: str = Field(default=OutboxStatus.pending, max_length=16)
+    attempts: int = 0
+    claimed_by: str | None = Field(default=None, max_length=128)
+    claimed_until: datetime | None = _ts(nullable=True)
+    last_error: str | None = Field(default=None, max_length=500)
+    # Who hears about a delivery that failed for good (the recipient, or who set the channel).
+    member_id: int | None = Field(default=None, foreign_key="member.id", index=True)
+    reminder_id: int | None = Field(
+        default=None, foreign_key="reminder.id", index=True, ondelete="CASCADE"
+    )
+    dedupe_key: str = Field(max_length=200, unique=True)
+    created_at: datetime = _ts()
+    sent_at: datetime | None = _ts(nullable=True)
 
 
 # --- the bot's bookkeeping ---------------------------------------------------------------

@@ -14,6 +14,7 @@ EXPECTED = [
     "0002",  # announcement_channels
     "0003",  # workspaces
     "0004",  # location
+    "0005",  # reminders and outbox
 ]
 
 

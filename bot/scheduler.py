@@ -1,0 +1,138 @@
+"""The scheduler: APScheduler 3 (`AsyncIOScheduler`) on the bot's event loop runs
+
+- the outbox dispatcher tick, every few seconds, and sooner when a row falls due
+  sooner: after each tick it is moved to the next due time, and a commit that enqueues
+  a row wakes it at once;
+- the digests, every five minutes: the 08:00 agenda of each member whose local time has
+  come, and the Monday 09:00 pipeline digest of each team.
+
+The jobs keep no state: the database does. After a restart nothing is lost, and two
+processes running the same jobs only collide on dedupe keys (one row each).
+`Scheduler` has the adapter shape (`start`, `stop`), so `crmbot run` starts it along with
+the chat platforms and `crmbot chat` along with the terminal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy import Engine
+
+from bot.outbox import OutboxDispatcher
+from bot.senders import Sender
+from handlers.notices import queue_agendas, queue_weekly_digests
+from storage.db import transaction
+from storage.outbox import on_enqueue, prune_sent
+from storage.types import utcnow
+
+log = logging.getLogger(__name__)
+
+TICK_SECONDS = 5.0
+KEEP_SENT = timedelta(days=30)
+OUTBOX_JOB, DIGESTS_JOB = "outbox", "digests"
+
+
+class Scheduler:
+    name = "scheduler"
+
+    def __init__(
+        self,
+        engine: Engine,
+        senders: Iterable[Sender],
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        tick_seconds: float = TICK_SECONDS,
+        outbox: OutboxDispatcher | None = None,
+    ) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.tick_seconds = tick_seconds
+        self.outbox = outbox or OutboxDispatcher(engine, senders, clock=clock)
+        self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._unsubscribe: Callable[[], None] | None = None
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        now = datetime.now(UTC)
+        self.scheduler.add_job(
+            self.tick,
+            "interval",
+            seconds=self.tick_seconds,
+            id=OUTBOX_JOB,
+            next_run_time=now,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
+        self.scheduler.add_job(
+            self.digests,
+            CronTrigger(minute="*/5", timezone=UTC),
+            id=DIGESTS_JOB,
+            next_run_time=now,  # catch up at once after a restart
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
+        self._unsubscribe = on_enqueue(self.engine, self._enqueued)
+        self.scheduler.start()
+        log.info("scheduler running: outbox for %s", ", ".join(self.outbox.platforms) or "none")
+
+    async def stop(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        await self.outbox.close()
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+            await asyncio.sleep(0)  # the shutdown runs as a callback on this loop
+
+    async def tick(self) -> None:
+        """Send what is due, then set the next tick for when something next falls due."""
+        await self.outbox.drain()
+        due = await self.outbox.next_due()
+        if due is not None:
+            self._wake(due)
+
+    async def digests(self) -> None:
+        await asyncio.to_thread(self.queue_digests)
+
+    def queue_digests(self) -> int:
+        """Write the agendas and weekly digests due now, and forget long-sent messages;
+        returns how many messages were written."""
+        now = self.clock()
+        with transaction(self.engine) as session:
+            written = queue_agendas(session, now=now)
+        with transaction(self.engine) as session:
+            written += queue_weekly_digests(session, now=now)
+        with transaction(self.engine) as session:
+            prune_sent(session, before=now - KEEP_SENT)
+        if written:
+            log.info("queued %d agendas and digests", written)
+        return written
+
+    def _enqueued(self, due: datetime) -> None:
+        """From the thread that committed: a row was enqueued."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._wake, due)
+
+    def _wake(self, due: datetime) -> None:
+        """Run the outbox tick at `due` when that is sooner than the next planned tick."""
+        if not self.scheduler.running:
+            return
+        if self.outbox.draining:
+            # The running tick looks again before it stops, and plans the next one.
+            if due <= self.clock():
+                self.outbox.again()
+            return
+        job = self.scheduler.get_job(OUTBOX_JOB)
+        if job is None or job.next_run_time is None:
+            return
+        # The job runs on the scheduler's wall clock; `due` is on ours.
+        at = datetime.now(UTC) + max(timedelta(0), due - self.clock())
+        if at < job.next_run_time:
+            job.modify(next_run_time=at)

@@ -1,0 +1,205 @@
+"""When a reminder is due: `tomorrow 9am`, `in 2 hours`, `next friday`, `2h`, read in the
+member's timezone.
+
+Offsets in seconds, minutes and hours are real elapsed time (`in 2 hours` across a DST
+change is still 120 minutes); days and weeks keep the local wall-clock time. A day without
+a time means 09:00; a bare time that has already passed today means tomorrow. Everything
+else goes to dateparser, phrase by phrase: inside `/remind` the time is found by trying
+the words that can be part of a date, longest phrase first.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta, tzinfo
+
+from handlers.dates import parse_moment
+
+EXAMPLES = "tomorrow 9am, in 2 hours, next friday 14:30, 2026-12-15 10:00, 30m"
+DEFAULT_TIME = time(9, 0)
+MAX_PHRASE_WORDS = 6
+_NUMBERS = {
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "twelve": 12,
+    "fifteen": 15,
+    "twenty": 20,
+    "thirty": 30,
+}
+_UNITS = {
+    "seconds": ("s", "sec", "secs", "second", "seconds"),
+    "minutes": ("m", "min", "mins", "minute", "minutes"),
+    "hours": ("h", "hr", "hrs", "hour", "hours"),
+    "days": ("d", "day", "days"),
+    "weeks": ("w", "wk", "wks", "week", "weeks"),
+}
+_UNIT = {alias: unit for unit, aliases in _UNITS.items() for alias in aliases}
+_RELATIVE = re.compile(
+    r"^(?:in\s+)?(?P<n>\d{1,4}|"
+    + "|".join(_NUMBERS)
+    + r")\s*(?P<unit>"
+    + "|".join(sorted(_UNIT, key=len, reverse=True))
+    + r")(?:\s+from\s+now)?$"
+)
+_TIME = re.compile(
+    r"\d{1,2}:\d{2}|\d\s*(?:am|pm|a\.m\.|p\.m\.)(?:\W|$)|\bat\s+\d"
+    r"|\b(?:noon|midnight|morning|afternoon|evening|tonight|night|o'clock)\b"
+)
+_TIME_ONLY = re.compile(
+    r"^(?:at\s+)?(?:\d{1,2}(?::\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.)?|\d{1,2}:\d{2}|noon|midnight)$"
+)
+_WEEKDAYS = (
+    "monday tuesday wednesday thursday friday saturday sunday "
+    "mon tue tues wed thu thur thurs fri sat sun"
+)
+_MONTHS = (
+    "january february march april may june july august september october november december "
+    "jan feb mar apr jun jul aug sep sept oct nov dec"
+)
+_AT_HOUR = re.compile(r"\bat (\d{1,2})(?![\d:])(?!\s*(?:am|pm|a\.m\.|p\.m\.))")
+# Words that name a time on their own; a phrase needs at least one (or a digit).
+_ANCHORS = frozenset(
+    (
+        "today tomorrow tmrw yesterday tonight noon midnight morning afternoon evening "
+        "night weekend am pm o'clock " + _WEEKDAYS + " " + _MONTHS + " " + " ".join(_UNIT) + " "
+        "twelve fifteen twenty thirty one two three four five six seven eight nine ten"
+    ).split()
+)
+_COUNTED = frozenset(
+    alias for unit in ("seconds", "minutes", "hours") for alias in _UNITS[unit]
+) | frozenset(("d", "w", "wk", "wks"))
+_TIME_OF_DAY = frozenset(("am", "pm", "o'clock", "noon", "midnight", "tonight"))
+_TIME_OF_DAY |= frozenset(("morning", "afternoon", "evening", "night"))
+_NUMBER_FOLLOWERS = frozenset(("am pm a.m. p.m. " + _MONTHS).split())
+# Words that only join the others ("next friday at 9"); a phrase never ends with one.
+_JOINERS = frozenset(
+    [
+        "in",
+        "on",
+        "at",
+        "by",
+        "the",
+        "a",
+        "an",
+        "of",
+        "this",
+        "next",
+        "from",
+        "after",
+        "half",
+        "past",
+        "now",
+    ]
+)
+# Words that are dates to dateparser but ordinary words to people, when they stand alone.
+_TOO_VAGUE = frozenset(["may", "sat", "sun", "wed", "mar", "march", "second", "a", "an", "now"])
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """A time phrase among the words: words[start:end] read as `at`."""
+
+    start: int
+    end: int
+    at: datetime
+
+
+def read_when(text: str, *, tz: tzinfo, now: datetime) -> datetime | None:
+    """The moment `text` names, as aware UTC; None when it names none."""
+    phrase = " ".join(text.lower().split())
+    if not phrase:
+        return None
+    relative = _RELATIVE.match(phrase)
+    if relative:
+        return _offset(relative.group("n"), _UNIT[relative.group("unit")], tz=tz, now=now)
+    if not _plausible(phrase.split()):
+        return None
+    # dateparser reads "at 9" as September; people mean nine o'clock.
+    phrase = _AT_HOUR.sub(r"at \1:00", phrase)
+    moment = parse_moment(phrase, tz=tz, now=now)
+    if moment is None:
+        return None
+    local = moment.replace(tzinfo=None)
+    if not _TIME.search(phrase):
+        local = datetime.combine(local.date(), DEFAULT_TIME)
+    if _TIME_ONLY.match(phrase) and _utc(local, tz) <= now:
+        local += timedelta(days=1)
+    return _utc(local, tz)
+
+
+def find_when(words: list[str], *, tz: tzinfo, now: datetime, most_start: int) -> list[Found]:
+    """For each start position up to `most_start`, the longest readable time phrase there."""
+    found = []
+    cleaned = [word.lower().rstrip(",.;!") for word in words]
+    for start in range(min(most_start, len(words) - 1) + 1):
+        if not _possible_word(cleaned[start]):
+            continue
+        longest = min(MAX_PHRASE_WORDS, len(words) - start)
+        for length in range(longest, 0, -1):
+            phrase = cleaned[start : start + length]
+            if not all(_possible_word(word) for word in phrase):
+                continue
+            at = read_when(" ".join(phrase), tz=tz, now=now)
+            if at is not None:
+                length = _without_ignored_tail(phrase, at, tz=tz, now=now)
+                found.append(Found(start, start + length, at))
+                break
+    return found
+
+
+def _without_ignored_tail(phrase: list[str], at: datetime, *, tz: tzinfo, now: datetime) -> int:
+    """How many words of `phrase` make the time: dateparser ignores trailing words it
+    cannot place ("in 2 hours second"), which then belong to the text."""
+    length = len(phrase)
+    while (
+        length > 1
+        and not any(ch.isdigit() for ch in phrase[length - 1])
+        and phrase[length - 1] not in _TIME_OF_DAY
+        and read_when(" ".join(phrase[: length - 1]), tz=tz, now=now) == at
+    ):
+        length -= 1
+    return length
+
+
+def _possible_word(word: str) -> bool:
+    return word in _ANCHORS or word in _JOINERS or any(ch.isdigit() for ch in word)
+
+
+def _plausible(words: list[str]) -> bool:
+    if not all(_possible_word(word) for word in words) or words[-1] in _JOINERS:
+        return False
+    if len(words) == 1 and words[0] in _TOO_VAGUE:
+        return False
+    # A leading bare number is an id or a count ("42 tomorrow"), unless a month or am/pm
+    # follows it ("15 december", "3 pm").
+    if words[0].isdigit() and (len(words) == 1 or words[1] not in _NUMBER_FOLLOWERS):
+        return False
+    # "hours" and "min" count something: a number comes first ("2 hours", "an hour").
+    for before, word in zip(["", *words], words, strict=False):
+        if word in _COUNTED and not (before.isdigit() or before in _NUMBERS):
+            return False
+    return any(word in _ANCHORS or any(ch.isdigit() for ch in word) for word in words)
+
+
+def _offset(count: str, unit: str, *, tz: tzinfo, now: datetime) -> datetime:
+    n = int(count) if count.isdigit() else _NUMBERS[count]
+    if unit in ("days", "weeks"):
+        local = now.astimezone(tz).replace(tzinfo=None) + timedelta(**{unit: n})
+        return _utc(local, tz)
+    return now.astimezone(UTC) + timedelta(**{unit: n})
+
+
+def _utc(local: datetime, tz: tzinfo) -> datetime:
+    """A local wall-clock time in `tz` as UTC (a time skipped by DST moves forward)."""
+    return local.replace(tzinfo=tz).astimezone(UTC)

@@ -1,0 +1,284 @@
+"""The outbox: messages the bot sends on its own (reminders, announcements, digests).
+
+A producer calls `enqueue` in the same transaction as the change that caused the message,
+so the message exists exactly when the change does. The dispatcher (bot/outbox.py)
+`claim`s due rows atomically, sends them, and records the outcome. A claim expires
+(`claimed_until`): rows held by a process that died are released and sent by another.
+
+Claiming: PostgreSQL picks the due rows with `FOR UPDATE SKIP LOCKED`, so concurrent
+dispatchers never wait for or take each other's rows; SQLite (one writer at a time)
+marks them with a compare-and-set `UPDATE ... WHERE status = 'pending'` and takes only
+the rows that statement changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from threading import Lock
+from typing import Any
+
+from sqlalchemy import Engine, delete, event, func, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session as OrmSession
+from sqlmodel import Session, col, select
+
+from storage.models import Identity, Outbox, OutboxStatus, Reminder, ReminderStatus
+
+WakeCallback = Callable[[datetime], None]
+_wakers: dict[int, list[WakeCallback]] = {}
+_wakers_lock = Lock()
+_DUE_KEY = "outbox_due"
+ERROR_LIMIT = 500
+
+
+def enqueue(session: Session, *, row: Outbox) -> bool:
+    """Insert `row` unless a row with its `dedupe_key` exists; True when inserted.
+
+    Jobs that fire twice (two processes, a restart) therefore write one row."""
+    values = row.model_dump(exclude={"id"})
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(Outbox)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(col(Outbox.id))
+    )
+    # RETURNING, not rowcount: psycopg reports -1 for this statement.
+    inserted = session.execute(statement).first() is not None
+    if inserted:
+        earliest = session.info.get(_DUE_KEY)
+        session.info[_DUE_KEY] = row.due_at if earliest is None else min(earliest, row.due_at)
+    return inserted
+
+
+def on_enqueue(engine: Engine, callback: WakeCallback) -> Callable[[], None]:
+    """Call `callback(earliest due)` after each commit on `engine` that enqueued rows
+    (from the committing thread). Returns the function that unsubscribes."""
+    with _wakers_lock:
+        _wakers.setdefault(id(engine), []).append(callback)
+
+    def unsubscribe() -> None:
+        with _wakers_lock:
+            callbacks = _wakers.get(id(engine), [])
+            if callback in callbacks:
+                callbacks.remove(callback)
+
+    return unsubscribe
+
+
+@event.listens_for(OrmSession, "after_commit")
+def _after_commit(session: OrmSession) -> None:
+    due = session.info.pop(_DUE_KEY, None)
+    if due is None or session.bind is None:
+        return
+    with _wakers_lock:
+        callbacks = list(_wakers.get(id(session.bind), []))
+    for callback in callbacks:
+        callback(due)
+
+
+@event.listens_for(OrmSession, "after_rollback")
+def _after_rollback(session: OrmSession) -> None:
+    if not session.in_transaction():
+        session.info.pop(_DUE_KEY, None)
+
+
+def claim(
+    session: Session,
+    *,
+    platform: str,
+    limit: int,
+    now: datetime,
+    until: datetime,
+    worker: str,
+) -> list[Outbox]:
+    """Take up to `limit` due rows of `platform` for `worker` until `until`, oldest first."""
+    if limit <= 0:
+        return []
+    due = (
+        select(Outbox.id)
+        .where(
+            Outbox.status == OutboxStatus.pending,
+            Outbox.platform == platform,
+            col(Outbox.due_at) <= now,
+        )
+        .order_by(col(Outbox.due_at), col(Outbox.id))
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    ids = list(session.exec(due))
+    if not ids:
+        return []
+    claimed = session.scalars(
+        update(Outbox)
+        .where(col(Outbox.id).in_(ids), col(Outbox.status) == OutboxStatus.pending)
+        .values(status=OutboxStatus.sending, claimed_by=worker, claimed_until=until)
+        .returning(Outbox),
+        execution_options={"synchronize_session": False},
+    ).all()
+    return sorted(claimed, key=lambda row: (row.due_at, row.id or 0))
+
+
+def release_expired(session: Session, *, now: datetime) -> int:
+    """Hand back rows whose claim ran out (their process died or hung); returns how many."""
+    result = session.execute(
+        update(Outbox)
+        .where(col(Outbox.status) == OutboxStatus.sending, col(Outbox.claimed_until) <= now)
+        .values(status=OutboxStatus.pending, claimed_by=None, claimed_until=None),
+        execution_options={"synchronize_session": False},
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def mark_sent(session: Session, *, row: Outbox, now: datetime) -> None:
+    """Record a delivery. Whoever holds the claim now, the message went out: never again."""
+    session.execute(
+        update(Outbox)
+        .where(
+            col(Outbox.id) == row.id,
+            col(Outbox.status).in_((OutboxStatus.sending, OutboxStatus.pending)),
+        )
+        .values(
+            status=OutboxStatus.sent,
+            sent_at=now,
+            attempts=Outbox.attempts + 1,
+            claimed_by=None,
+            claimed_until=None,
+            last_error=None,
+        ),
+        execution_options={"synchronize_session": False},
+    )
+    if row.reminder_id is not None:
+        # A reminder snoozed meanwhile has a later due time and stays pending.
+        _set_reminder_status(session, row.reminder_id, ReminderStatus.sent, now)
+
+
+def retry_later(
+    session: Session,
+    *,
+    row: Outbox,
+    due_at: datetime,
+    error: str | None,
+    worker: str,
+    attempt: bool = True,
+) -> None:
+    """Put a claimed row back to be tried at `due_at`; `attempt` counts this try."""
+    values: dict[str, Any] = {
+        "status": OutboxStatus.pending,
+        "due_at": due_at,
+        "claimed_by": None,
+        "claimed_until": None,
+    }
+    if attempt:
+        values["attempts"] = Outbox.attempts + 1
+    if error is not None:
+        values["last_error"] = error[:ERROR_LIMIT]
+    session.execute(
+        update(Outbox)
+        .where(
+            col(Outbox.id) == row.id,
+            col(Outbox.status) == OutboxStatus.sending,
+            col(Outbox.claimed_by) == worker,
+        )
+        .values(**values),
+        execution_options={"synchronize_session": False},
+    )
+
+
+def mark_failed(session: Session, *, row: Outbox, error: str, now: datetime) -> bool:
+    """Give up on a row; True when this call did it (so the owner is told once)."""
+    result = session.execute(
+        update(Outbox)
+        .where(
+            col(Outbox.id) == row.id,
+            col(Outbox.status).in_((OutboxStatus.sending, OutboxStatus.pending)),
+        )
+        .values(
+            status=OutboxStatus.failed,
+            last_error=error[:ERROR_LIMIT],
+            attempts=Outbox.attempts + 1,
+            claimed_by=None,
+            claimed_until=None,
+        ),
+        execution_options={"synchronize_session": False},
+    )
+    failed = bool(result.rowcount)  # type: ignore[attr-defined]
+    if failed and row.reminder_id is not None:
+        _set_reminder_status(session, row.reminder_id, ReminderStatus.failed, now)
+    return failed
+
+
+def _set_reminder_status(
+    session: Session, reminder_id: int, status: ReminderStatus, now: datetime
+) -> None:
+    session.execute(
+        update(Reminder)
+        .where(
+            col(Reminder.id) == reminder_id,
+            col(Reminder.status) == ReminderStatus.pending,
+            col(Reminder.due_at) <= now,
+        )
+        .values(status=status, updated_at=now),
+        execution_options={"synchronize_session": False},
+    )
+
+
+def next_due(session: Session, *, platforms: Sequence[str]) -> datetime | None:
+    """When the dispatcher next has work on `platforms`: the earliest pending row, or the
+    earliest claim that will run out."""
+    if not platforms:
+        return None
+    pending = session.exec(
+        select(func.min(Outbox.due_at)).where(
+            Outbox.status == OutboxStatus.pending, col(Outbox.platform).in_(platforms)
+        )
+    ).one()
+    expiring = session.exec(
+        select(func.min(Outbox.claimed_until)).where(
+            Outbox.status == OutboxStatus.sending, col(Outbox.platform).in_(platforms)
+        )
+    ).one()
+    moments = [moment for moment in (pending, expiring) if moment is not None]
+    return min(moments) if moments else None
+
+
+def prune_sent(session: Session, *, before: datetime) -> int:
+    """Forget messages sent before `before` (their dedupe keys matter for hours, not
+    months); failed ones stay, /reminders shows them."""
+    result = session.execute(
+        delete(Outbox).where(col(Outbox.status) == OutboxStatus.sent, col(Outbox.due_at) < before),
+        execution_options={"synchronize_session": False},
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def delete_pending(session: Session, *, reminder_id: int) -> None:
+    """Drop a reminder's undelivered message (it was done, cancelled or snoozed)."""
+    rows = session.exec(
+        select(Outbox).where(
+            Outbox.reminder_id == reminder_id, Outbox.status == OutboxStatus.pending
+        )
+    )
+    for row in rows:
+        session.delete(row)
+    session.flush()
+
+
+def dm_target(session: Session, *, member_id: int, platform: str | None = None) -> Identity | None:
+    """Where a member gets direct messages: their identity on `platform` when they have one,
+    else the one they joined with."""
+    identities = member_identities(session, member_id=member_id)
+    preferred = [i for i in identities if i.platform == platform]
+    chosen = preferred or identities
+    return chosen[0] if chosen else None
+
+
+def member_identities(session: Session, *, member_id: int) -> list[Identity]:
+    return list(
+        session.exec(
+            select(Identity).where(Identity.member_id == member_id).order_by(col(Identity.id))
+        )
+    )

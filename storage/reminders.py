@@ -1,0 +1,74 @@
+"""Reminders: what a member asked to be told, and when."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from storage.models import Outbox, OutboxStatus, Reminder, ReminderStatus
+
+# Reminders a member still has to act on: not delivered yet, delivered, or undeliverable.
+OPEN = (ReminderStatus.pending, ReminderStatus.sent, ReminderStatus.failed)
+
+
+def add_reminder(session: Session, *, reminder: Reminder) -> Reminder:
+    session.add(reminder)
+    session.flush()
+    return reminder
+
+
+def get_reminder(
+    session: Session, *, team_id: int, member_id: int, reminder_id: int
+) -> Reminder | None:
+    """One of the member's own reminders."""
+    reminder = session.get(Reminder, reminder_id)
+    if reminder is None or reminder.team_id != team_id or reminder.member_id != member_id:
+        return None
+    return reminder
+
+
+def member_reminders(
+    session: Session,
+    *,
+    team_id: int,
+    member_id: int,
+    statuses: Sequence[str] = OPEN,
+    due_before: datetime | None = None,
+    due_from: datetime | None = None,
+    limit: int = 20,
+) -> list[Reminder]:
+    """The member's reminders in `statuses`, soonest first, optionally within a window."""
+    query = select(Reminder).where(
+        Reminder.team_id == team_id,
+        Reminder.member_id == member_id,
+        col(Reminder.status).in_(statuses),
+    )
+    if due_before is not None:
+        query = query.where(col(Reminder.due_at) < due_before)
+    if due_from is not None:
+        query = query.where(col(Reminder.due_at) >= due_from)
+    return list(session.exec(query.order_by(col(Reminder.due_at), col(Reminder.id)).limit(limit)))
+
+
+def delivery_errors(session: Session, *, reminder_ids: Sequence[int]) -> dict[int, str]:
+    """Why each of these reminders could not be delivered (the latest failure)."""
+    if not reminder_ids:
+        return {}
+    rows = session.exec(
+        select(Outbox.reminder_id, Outbox.last_error)
+        .where(
+            col(Outbox.reminder_id).in_(reminder_ids),
+            Outbox.status == OutboxStatus.failed,
+        )
+        .order_by(col(Outbox.id))
+    )
+    return {reminder_id: error or "" for reminder_id, error in rows if reminder_id is not None}
+
+
+def save_reminder(session: Session, *, reminder: Reminder, now: datetime) -> Reminder:
+    reminder.updated_at = now
+    session.add(reminder)
+    session.flush()
+    return reminder

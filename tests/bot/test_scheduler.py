@@ -1,0 +1,103 @@
+"""The scheduler: its jobs, waking the outbox tick early, and the digest job."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine
+
+from bot.console import ConsoleChat, run_console
+from bot.scheduler import DIGESTS_JOB, OUTBOX_JOB, Scheduler
+from bot.senders import ConsoleSender, RecordingSender
+from handlers import build_registry
+from handlers.context import ChatType, Request
+from handlers.dispatcher import Dispatcher
+from handlers.reply import Reply
+from storage.models import Platform
+from tests.conftest import Clock, TestBot
+
+
+@dataclass
+class Notifying(RecordingSender):
+    delivered: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def send(self, chat_id: str, reply: Reply, *, workspace_id: str = "") -> None:
+        await super().send(chat_id, reply, workspace_id=workspace_id)
+        self.delivered.set()
+
+
+class Watched(Scheduler):
+    """A scheduler that says when a tick has run."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.ticked = asyncio.Event()
+
+    async def tick(self) -> None:
+        await super().tick()
+        self.ticked.set()
+
+
+async def test_jobs_run_on_the_loop_and_a_new_row_wakes_the_outbox(
+    testbot: TestBot, engine: Engine, clock: Clock
+) -> None:
+    clock.now = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # no agenda due at this hour
+    testbot.dispatcher.handle_sync(
+        Request(
+            platform=Platform.telegram,
+            user_id="alice",
+            user_name="Alice",
+            chat_id="-100",
+            chat_type=ChatType.group,
+            text="/announce here",
+        )
+    )
+    testbot.say("/deal Website 5k")
+    sender = Notifying()
+    scheduler = Watched(engine, [sender], clock=clock, tick_seconds=3600)
+    await scheduler.start()
+    try:
+        jobs = {job.id: job for job in scheduler.scheduler.get_jobs()}
+        assert set(jobs) == {OUTBOX_JOB, DIGESTS_JOB}
+        assert str(jobs[DIGESTS_JOB].trigger) == "cron[minute='*/5']"
+        await asyncio.wait_for(scheduler.ticked.wait(), timeout=30)  # the first tick: idle
+        # The next tick is an hour away; the announcement goes out at once all the same.
+        await asyncio.to_thread(testbot.say, "/won 1")
+        await asyncio.wait_for(sender.delivered.wait(), timeout=30)
+        assert sender.to("-100")[0].plain_text.startswith("🎉 Alice won Website")
+    finally:
+        await scheduler.stop()
+    assert not scheduler.scheduler.running
+
+
+def test_the_digest_job_writes_what_is_due(testbot: TestBot, engine: Engine, clock: Clock) -> None:
+    testbot.say("/remind tomorrow 10am call Jane")
+    clock.now = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
+    scheduler = Scheduler(engine, [], clock=clock)
+    assert scheduler.queue_digests() == 1
+    assert scheduler.queue_digests() == 0
+
+
+async def test_the_terminal_prints_a_reminder_and_presses_its_buttons(
+    engine: Engine, clock: Clock
+) -> None:
+    dispatcher = Dispatcher(engine, build_registry(), clock=clock)
+    out = io.StringIO()
+    chat = ConsoleChat(dispatcher, "Alice", out=out)
+    scheduler = Scheduler(engine, [ConsoleSender(out=out, on_reply=chat.delivered)], clock=clock)
+    await run_console(chat, source=io.StringIO("/announce here\n/deal Website 5k\n"))
+    await chat.say("/remind in 10 seconds call Jane")
+    await chat.say("/won 1")
+    clock.advance(seconds=10)
+    await scheduler.tick()
+    await chat.say("1")  # the reminder's first button: Done
+    dispatcher.close()
+    text = out.getvalue()
+    assert "→ #terminal: 🎉 Alice won Website (d1) for €5,000" in text
+    assert "→ @alice (direct message): ⏰ call Jane" in text
+    assert "[1] Done  [2] Snooze 1h  [3] Tomorrow 9:00" in text
+    assert text.rstrip().endswith("✓ Done: call Jane")

@@ -1,0 +1,118 @@
+"""Reading when a reminder is due, in several timezones and across DST changes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from handlers.when import find_when, read_when
+
+BERLIN = ZoneInfo("Europe/Berlin")
+NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)  # Monday, 10:30 in Berlin
+
+
+def _local(text: str, tz: ZoneInfo = BERLIN, now: datetime = NOW) -> str | None:
+    moment = read_when(text, tz=tz, now=now)
+    return None if moment is None else moment.astimezone(tz).strftime("%a %Y-%m-%d %H:%M:%S")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("tomorrow 9am", "Tue 2026-11-24 09:00:00"),
+        ("tomorrow", "Tue 2026-11-24 09:00:00"),  # a day without a time: 09:00
+        ("next friday", "Fri 2026-11-27 09:00:00"),
+        ("friday 14:30", "Fri 2026-11-27 14:30:00"),
+        ("next friday at 3pm", "Fri 2026-11-27 15:00:00"),
+        ("tomorrow at 9", "Tue 2026-11-24 09:00:00"),  # not September
+        ("2026-12-15", "Tue 2026-12-15 09:00:00"),
+        ("2026-12-15 10:00", "Tue 2026-12-15 10:00:00"),
+        ("15 december", "Tue 2026-12-15 09:00:00"),
+        ("in 2 hours", "Mon 2026-11-23 12:30:00"),
+        ("in 10 seconds", "Mon 2026-11-23 10:30:10"),
+        ("an hour", "Mon 2026-11-23 11:30:00"),
+        ("30m", "Mon 2026-11-23 11:00:00"),
+        ("2h", "Mon 2026-11-23 12:30:00"),
+        ("in 3 days", "Thu 2026-11-26 10:30:00"),
+        ("in a week", "Mon 2026-11-30 10:30:00"),
+        ("15:00", "Mon 2026-11-23 15:00:00"),  # later today
+        ("9am", "Tue 2026-11-24 09:00:00"),  # passed today: tomorrow
+        ("at 9", "Tue 2026-11-24 09:00:00"),
+        ("tonight", "Mon 2026-11-23 20:00:00"),
+    ],
+)
+def test_reads_times_in_the_members_timezone(text: str, expected: str) -> None:
+    assert _local(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "someday", "Jane", "call", "a", "42", "may", "now", "the"])
+def test_unreadable_or_vague_words_are_not_times(text: str) -> None:
+    assert read_when(text, tz=BERLIN, now=NOW) is None
+
+
+@pytest.mark.parametrize(
+    ("zone", "utc"),
+    [
+        ("Europe/Berlin", "2026-11-24 08:00"),
+        ("America/Los_Angeles", "2026-11-24 17:00"),
+        ("Asia/Tokyo", "2026-11-24 00:00"),
+        ("Asia/Kolkata", "2026-11-24 03:30"),
+        ("UTC", "2026-11-24 09:00"),
+    ],
+)
+def test_tomorrow_nine_in_several_timezones(zone: str, utc: str) -> None:
+    moment = read_when("tomorrow 9am", tz=ZoneInfo(zone), now=NOW)
+    assert moment is not None
+    assert moment.strftime("%Y-%m-%d %H:%M") == utc
+
+
+def test_across_the_autumn_dst_change_in_berlin() -> None:
+    # 25 Oct 2026: clocks go back from 03:00 CEST to 02:00 CET (01:00 UTC).
+    saturday_noon = datetime(2026, 10, 24, 10, 0, tzinfo=UTC)  # 12:00 CEST
+    tomorrow = read_when("tomorrow 9am", tz=BERLIN, now=saturday_noon)
+    assert tomorrow == datetime(2026, 10, 25, 8, 0, tzinfo=UTC)  # 09:00 CET
+    # A day later is the same wall-clock time, 25 real hours away.
+    assert read_when("in 1 day", tz=BERLIN, now=saturday_noon) == datetime(
+        2026, 10, 25, 11, 0, tzinfo=UTC
+    )
+    # Hours are real hours, however the clocks move.
+    night = datetime(2026, 10, 25, 0, 30, tzinfo=UTC)  # 02:30 CEST
+    assert read_when("in 2 hours", tz=BERLIN, now=night) == datetime(
+        2026, 10, 25, 2, 30, tzinfo=UTC
+    )
+
+
+def test_across_the_spring_dst_change_in_new_york() -> None:
+    # 8 Mar 2026: clocks jump from 02:00 EST to 03:00 EDT.
+    new_york = ZoneInfo("America/New_York")
+    saturday = datetime(2026, 3, 7, 15, 0, tzinfo=UTC)  # 10:00 EST
+    assert read_when("tomorrow 9am", tz=new_york, now=saturday) == datetime(
+        2026, 3, 8, 13, 0, tzinfo=UTC
+    )  # 09:00 EDT
+    # 02:30 does not exist that night; it is read as the moment after the jump.
+    skipped = read_when("tomorrow 2:30am", tz=new_york, now=saturday)
+    assert skipped == datetime(2026, 3, 8, 7, 30, tzinfo=UTC)
+
+
+def test_words_the_time_does_not_use_stay_in_the_text() -> None:
+    words = ["in", "2", "hours", "second", "call"]
+    [found, _] = find_when(words, tz=BERLIN, now=NOW, most_start=6)
+    assert (found.start, found.end) == (0, 3)
+    [morning] = find_when(["tomorrow", "morning", "call"], tz=BERLIN, now=NOW, most_start=6)
+    assert (morning.start, morning.end) == (0, 2)
+
+
+def test_find_when_gives_the_longest_phrase_at_each_start() -> None:
+    words = ["Jane", "tomorrow", "9am", "call", "about", "the", "renewal"]
+    found = find_when(words, tz=BERLIN, now=NOW, most_start=6)
+    assert [(f.start, f.end) for f in found] == [(1, 3), (2, 3)]
+    assert find_when(["call", "about", "the", "renewal"], tz=BERLIN, now=NOW, most_start=6) == []
+    # "May" alone is a name, not a month; "42" an id, not a year.
+    assert [
+        f.start for f in find_when(["May", "Smith", "tomorrow"], tz=BERLIN, now=NOW, most_start=6)
+    ] == [2]
+    assert [
+        f.start for f in find_when(["42", "tomorrow", "call"], tz=BERLIN, now=NOW, most_start=6)
+    ] == [1]

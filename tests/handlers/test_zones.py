@@ -1,0 +1,35 @@
+"""Which timezone a person means."""
+
+from __future__ import annotations
+
+import pytest
+
+from handlers.zones import find_zone
+
+
+@pytest.mark.parametrize(
+    ("typed", "zone", "place"),
+    [
+        ("Europe/Berlin", "Europe/Berlin", "Europe/Berlin"),
+        ("europe/berlin", "Europe/Berlin", "Europe/Berlin"),
+        ("Berlin", "Europe/Berlin", "Europe/Berlin"),
+        ("Munich", "Europe/Berlin", "Munich, DE"),
+        ("München", "Europe/Berlin", "Munich, DE"),
+        ("new york", "America/New_York", "America/New_York"),
+        ("Sao Paulo", "America/Sao_Paulo", "America/Sao_Paulo"),
+        ("Paris", "Europe/Paris", "Europe/Paris"),  # not Paris, Texas
+        ("Bangalore", "Asia/Kolkata", "Bengaluru, IN"),
+        ("UTC", "UTC", "UTC"),
+        ("UTC+2", "Etc/GMT-2", "UTC+2"),
+        ("gmt-5", "Etc/GMT+5", "UTC-5"),
+        ("+0", "UTC", "UTC"),
+    ],
+)
+def test_zone_names_cities_and_offsets(typed: str, zone: str, place: str) -> None:
+    found = find_zone(typed)
+    assert found is not None and (found.name, found.place) == (zone, place)
+
+
+@pytest.mark.parametrize("typed", ["", "Narnia", "UTC+15", "+05:30"])
+def test_unknown_zones(typed: str) -> None:
+    assert find_zone(typed) is None
