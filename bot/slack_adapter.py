@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
@@ -32,10 +33,12 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot import slack_listeners
 from bot.config import Settings
+from bot.senders import DeliveryError, PermanentError, RateLimited, TransientError
 from bot.slack_listeners import Origin
 from bot.slack_render import Message, messages, slash_commands
 from handlers.dispatcher import Dispatcher
 from handlers.reply import Reply
+from storage.models import Platform
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +55,21 @@ def retry_handlers() -> list[AsyncRetryHandler]:
     ]
 
 
+def delivery_error(error: SlackApiError, workspace_id: str = "") -> DeliveryError:
+    """Slack's answer as the outbox understands it: wait, try later, or give up."""
+    response = error.response
+    if response.status_code == 429:
+        return RateLimited(float(response.headers.get("Retry-After", 1)))
+    if response.status_code >= 500:
+        return TransientError(f"Slack answered {response.status_code}")
+    code = response.get("error", "refused") if isinstance(response.data, dict) else "refused"
+    where = f" in workspace {workspace_id}" if workspace_id else ""
+    return PermanentError(f"Slack refused{where}: {code}")
+
+
 class SlackAdapter:
     name = "slack"
+    platform = Platform.slack
 
     def __init__(
         self,
@@ -153,7 +169,7 @@ class SlackAdapter:
                 "Please check with /show before trying a change again."
             )
             try:
-                await self.send(origin, apology)
+                await self.answer(origin, apology)
             except Exception:
                 log.exception("Slack: could not send the apology for error %s", error_id)
         finally:
@@ -186,7 +202,7 @@ class SlackAdapter:
 
     # --- answering ---------------------------------------------------------------------
 
-    async def send(self, origin: Origin, reply: Reply | None, *, public: bool = False) -> None:
+    async def answer(self, origin: Origin, reply: Reply | None, *, public: bool = False) -> None:
         """Deliver `reply` where the request came from: in a direct message as a message,
         in a channel only to the sender unless `public` (errors are never public);
         `reply.edit` replaces the message the pressed button was on."""
@@ -197,6 +213,20 @@ class SlackAdapter:
             await self._deliver(
                 origin, message, visible=visible, replace=reply.edit and not number
             )
+
+    async def send(self, chat_id: str, reply: Reply, *, workspace_id: str = "") -> None:
+        """The outbox's way out (bot/senders.py): post to a channel (`C...`), or to a user
+        id (`U...`), which Slack delivers as the app's direct message. One bot token serves
+        one workspace, so `workspace_id` only names it in errors."""
+        try:
+            for message in messages(self.slack_way(reply)):
+                await self.client.chat_postMessage(
+                    channel=chat_id, text=message.text, blocks=message.blocks
+                )
+        except SlackApiError as error:
+            raise delivery_error(error, workspace_id) from error
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise TransientError(f"Slack unreachable: {error}") from error
 
     def slack_way(self, reply: Reply) -> Reply:
         """Commands in the reply written as Slack users type them (`/crm add`)."""

@@ -92,7 +92,7 @@ async def crm_command(ack: AsyncAck, command: Payload, context: AsyncBoltContext
             text=text,
         )
         reply = await crm.dispatcher.handle(request)
-        await crm.send(origin, reply, public=_for_channel(crm, text))
+        await crm.answer(origin, reply, public=_for_channel(crm, text))
 
 
 async def direct_message(event: Payload, body: Payload, context: AsyncBoltContext) -> None:
@@ -114,7 +114,7 @@ async def direct_message(event: Payload, body: Payload, context: AsyncBoltContex
             text=await _as_command(crm, event.get("text", "")),
             update_id=body.get("event_id"),
         )
-        await crm.send(origin, await crm.dispatcher.handle(request))
+        await crm.answer(origin, await crm.dispatcher.handle(request))
 
 
 async def mention(event: Payload, body: Payload, context: AsyncBoltContext) -> None:
@@ -136,7 +136,7 @@ async def mention(event: Payload, body: Payload, context: AsyncBoltContext) -> N
             update_id=body.get("event_id"),
         )
         reply = await crm.dispatcher.handle(request)
-        await crm.send(origin, reply, public=_for_channel(crm, command))
+        await crm.answer(origin, reply, public=_for_channel(crm, command))
 
 
 async def home_opened(event: Payload, body: Payload, context: AsyncBoltContext) -> None:
@@ -172,7 +172,7 @@ async def button_press(
         request = await _request(
             crm, origin, workspace_id=_workspace(body, context), button=action["value"]
         )
-        await crm.send(origin, await crm.dispatcher.handle(request))
+        await crm.answer(origin, await crm.dispatcher.handle(request))
 
 
 async def add_form_submitted(
@@ -208,7 +208,7 @@ async def add_form_submitted(
                 )
                 return
             await ack()
-            await crm.send(origin, reply)
+            await crm.answer(origin, reply)
         finally:
             if ack.response is None:
                 await ack()  # closes the form; the apology follows as a message

@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import phonenumbers
@@ -28,10 +29,11 @@ from telegram import (
 )
 from telegram.constants import ChatType as TelegramChatType
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
 from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
+from bot.senders import PermanentError, RateLimited, TransientError
 from bot.telegram_render import MAX_MESSAGE, escape_text, inline_keyboard, render_html
 from bot.vcard import VCard, parse_vcard
 from handlers.context import ChatType, Request, SharedContact
@@ -58,6 +60,7 @@ class TelegramAdapter:
     """Long polling for one bot token; `start` returns once polling runs."""
 
     name = "telegram"
+    platform = Platform.telegram
 
     def __init__(
         self,
@@ -191,9 +194,30 @@ class TelegramAdapter:
                 message_thread_id=thread_id,
             )
 
+    async def send(self, chat_id: str, reply: Reply, *, workspace_id: str = "") -> None:
+        """The outbox's way out (bot/senders.py): a proactive message to a chat, with
+        Telegram's refusals told apart, so a blocked user is not retried forever."""
+        try:
+            await self.deliver(int(chat_id), reply)
+        except RetryAfter as error:
+            raise RateLimited(_seconds(error.retry_after)) from error
+        except Forbidden as error:  # blocked by the user, kicked from the group
+            raise PermanentError(f"Telegram refused: {error.message}") from error
+        except BadRequest as error:  # chat not found, and other answers that will not change
+            raise PermanentError(f"Telegram refused: {error.message}") from error
+        except NetworkError as error:  # timeouts, dropped connections, 5xx after retries
+            raise TransientError(str(error)) from error
+        except ValueError as error:
+            raise PermanentError(f"not a Telegram chat id: {chat_id!r}") from error
+
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         update_id = update.update_id if isinstance(update, Update) else None
         log.error("telegram: update %s failed", update_id, exc_info=context.error)
+
+
+def _seconds(retry_after: float | timedelta) -> float:
+    """Telegram's Retry-After, which python-telegram-bot gives as seconds or a timedelta."""
+    return retry_after.total_seconds() if isinstance(retry_after, timedelta) else retry_after
 
 
 def request_from_update(update: Update, *, bot_id: int, bot_username: str) -> Request | None:

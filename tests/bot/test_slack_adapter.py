@@ -114,7 +114,7 @@ def test_settings(dispatcher: Dispatcher) -> None:
 async def test_an_expired_response_url_falls_back_to_the_web_api(slack: Slack) -> None:
     slack.api.fail("response_url", Failure(404, {}))
     origin = Origin(user_id=ALICE, channel_id=CHANNEL, response_url=slack.api.response_url())
-    await slack.adapter.send(origin, Reply().add("Added ", "Jane"))
+    await slack.adapter.answer(origin, Reply().add("Added ", "Jane"))
     answer = slack.api.answers()[-1]
     assert answer.method == "chat.postEphemeral"
     assert answer.data["user"] == ALICE and answer.data["channel"] == CHANNEL
@@ -123,7 +123,7 @@ async def test_an_expired_response_url_falls_back_to_the_web_api(slack: Slack) -
 
 async def test_without_a_conversation_the_answer_goes_to_the_users_dm(slack: Slack) -> None:
     # A button in the Home tab: no channel, no response URL.
-    await slack.adapter.send(Origin(user_id=ALICE), Reply().add("The deal card"))
+    await slack.adapter.answer(Origin(user_id=ALICE), Reply().add("The deal card"))
     answer = slack.api.answers()[-1]
     assert answer.method == "chat.postMessage" and answer.data["channel"] == ALICE
 
