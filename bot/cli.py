@@ -105,12 +105,11 @@ def chat(
         user = user or admin
     name = user or getpass.getuser().capitalize() or "Me"
     interactive = sys.stdin.isatty()
-    dispatcher = Dispatcher(
-        engine, build_registry(), defaults=defaults, geocoder=geocoder(settings)
-    )
+    places = geocoder(settings)
+    dispatcher = Dispatcher(engine, build_registry(), defaults=defaults, geocoder=places)
     console = ConsoleChat(dispatcher, name, styled=interactive and sys.stdout.isatty())
     # Reminders and announcements print here while the session is open.
-    scheduler = Scheduler(engine, [ConsoleSender(on_reply=console.delivered)])
+    scheduler = Scheduler(engine, [ConsoleSender(on_reply=console.delivered)], geocoder=places)
     if interactive:
         import readline  # noqa: F401  (history and line editing for input())
 
@@ -142,8 +141,9 @@ def run(
     configure_logging(settings)
     engine = make_engine(database_url(db, settings))
     upgrade(engine)
+    places = geocoder(settings)
     dispatcher = Dispatcher(
-        engine, build_registry(), defaults=team_defaults(settings), geocoder=geocoder(settings)
+        engine, build_registry(), defaults=team_defaults(settings), geocoder=places
     )
     adapters: list[Adapter] = []
     if settings.telegram_bot_token:
@@ -173,7 +173,7 @@ def run(
         raise typer.Exit(2)
     # The scheduler sends reminders, announcements and digests through the adapters
     # that can speak first; it starts after them and stops before them.
-    services = [*adapters, Scheduler(engine, senders_among(adapters))]
+    services = [*adapters, Scheduler(engine, senders_among(adapters), geocoder=places)]
     try:
         asyncio.run(run_adapters(services))
     finally:

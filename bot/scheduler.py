@@ -4,7 +4,9 @@
   sooner: after each tick it is moved to the next due time, and a commit that enqueues
   a row wakes it at once;
 - the digests, every five minutes: the 08:00 agenda of each member whose local time has
-  come, and the Monday 09:00 pipeline digest of each team.
+  come, and the Monday 09:00 pipeline digest of each team;
+- with a geocoder, every ten minutes: the addresses saved while the geocoding service
+  was not answering are put on the map (bot/geocoding.py geocode_pending).
 
 The jobs keep no state: the database does. After a restart nothing is lost, and two
 processes running the same jobs only collide on dedupe keys (one row each).
@@ -23,9 +25,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Engine
 
+from bot.geocoding import geocode_pending
 from bot.outbox import OutboxDispatcher
 from bot.senders import Sender
 from handlers.notices import queue_agendas, queue_weekly_digests
+from handlers.places import Geocoder
 from storage.db import transaction
 from storage.outbox import on_enqueue, prune_sent
 from storage.types import utcnow
@@ -34,7 +38,8 @@ log = logging.getLogger(__name__)
 
 TICK_SECONDS = 5.0
 KEEP_SENT = timedelta(days=30)
-OUTBOX_JOB, DIGESTS_JOB = "outbox", "digests"
+GEOCODE_EVERY = timedelta(minutes=10)
+OUTBOX_JOB, DIGESTS_JOB, GEOCODE_JOB = "outbox", "digests", "geocode"
 
 
 class Scheduler:
@@ -48,8 +53,10 @@ class Scheduler:
         clock: Callable[[], datetime] = utcnow,
         tick_seconds: float = TICK_SECONDS,
         outbox: OutboxDispatcher | None = None,
+        geocoder: Geocoder | None = None,
     ) -> None:
         self.engine = engine
+        self.geocoder = geocoder
         self.clock = clock
         self.tick_seconds = tick_seconds
         self.outbox = outbox or OutboxDispatcher(engine, senders, clock=clock)
@@ -79,6 +86,16 @@ class Scheduler:
             coalesce=True,
             misfire_grace_time=None,
         )
+        if self.geocoder is not None:
+            self.scheduler.add_job(
+                self.geocode,
+                "interval",
+                seconds=GEOCODE_EVERY.total_seconds(),
+                id=GEOCODE_JOB,
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=None,
+            )
         self._unsubscribe = on_enqueue(self.engine, self._enqueued)
         self.scheduler.start()
         log.info("scheduler running: outbox for %s", ", ".join(self.outbox.platforms) or "none")
@@ -100,6 +117,14 @@ class Scheduler:
 
     async def digests(self) -> None:
         await asyncio.to_thread(self.queue_digests)
+
+    async def geocode(self) -> int:
+        """Put on the map what was saved while the geocoder was down; returns how many.
+        In a worker thread: the geocoding service may be slow, and the loop must not wait."""
+        assert self.geocoder is not None
+        return await asyncio.to_thread(
+            geocode_pending, self.engine, self.geocoder, now=self.clock()
+        )
 
     def queue_digests(self) -> int:
         """Write the agendas and weekly digests due now, and forget long-sent messages;

@@ -9,15 +9,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlmodel import Session, select
 
 from bot.console import ConsoleChat, run_console
-from bot.scheduler import DIGESTS_JOB, OUTBOX_JOB, Scheduler
+from bot.geocoding import OfflineGeocoder
+from bot.scheduler import DIGESTS_JOB, GEOCODE_JOB, OUTBOX_JOB, Scheduler
 from bot.senders import ConsoleSender, RecordingSender
 from handlers import build_registry
 from handlers.context import ChatType, Request
 from handlers.dispatcher import Dispatcher
 from handlers.reply import Reply
-from storage.models import Platform
+from storage.models import Contact, Platform
 from tests.conftest import Clock, TestBot
 
 
@@ -101,3 +103,26 @@ async def test_the_terminal_prints_a_reminder_and_presses_its_buttons(
     assert "→ @alice (direct message): ⏰ call Jane" in text
     assert "[1] Done  [2] Snooze 1h  [3] Tomorrow 9:00" in text
     assert text.rstrip().endswith("✓ Done: call Jane")
+
+
+async def test_addresses_saved_while_the_geocoder_was_down_are_placed_by_a_job(
+    engine: Engine, clock: Clock
+) -> None:
+    # No geocoder at /add time: the contact is saved with its city, waiting for the map.
+    offline = Dispatcher(engine, build_registry(), clock=clock)
+    bot = TestBot(offline, clock)
+    bot.say("/start Acme Sales")
+    assert "put this address on the map later" in bot.say("/add Jane Doe city:Potsdam")
+    offline.close()
+    without = Scheduler(engine, [], clock=clock)
+    await without.start()
+    assert without.scheduler.get_job(GEOCODE_JOB) is None
+    await without.stop()
+    scheduler = Scheduler(engine, [], clock=clock, geocoder=OfflineGeocoder())
+    await scheduler.start()
+    assert scheduler.scheduler.get_job(GEOCODE_JOB) is not None
+    assert await scheduler.geocode() == 1
+    await scheduler.stop()
+    with Session(engine) as session:
+        jane = session.exec(select(Contact)).one()
+    assert not jane.geocode_pending and jane.lat is not None
