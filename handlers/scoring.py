@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlmodel import Session
 
@@ -20,7 +21,20 @@ RECENT = ((timedelta(days=7), 20), (timedelta(days=30), 10))
 REACHABLE_POINTS = 5
 
 
-def score_reasons(contact: Contact, tags: list[str], now: datetime) -> list[tuple[str, int]]:
+class Scored(Protocol):
+    """What the score looks at (a Contact, or a row the bench generator is writing)."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def last_activity_at(self) -> datetime | None: ...
+    @property
+    def email(self) -> str | None: ...
+    @property
+    def phone(self) -> str | None: ...
+
+
+def score_reasons(contact: Scored, tags: list[str], now: datetime) -> list[tuple[str, int]]:
     """Each part of the score: (why, points)."""
     reasons = [(f"status {contact.status}", STATUS_POINTS.get(ContactStatus(contact.status), 0))]
     if tags:
