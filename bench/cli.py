@@ -125,6 +125,10 @@ def _prepare_copy(
         partial.rename(pristine)
         info = {"seconds": round(generated.seconds, 1)}
         sidecar.write_text(json.dumps(info), encoding="utf-8")
+    # Migrations added since the data was generated (new indexes) go in once, here.
+    engine = make_engine(f"sqlite:///{pristine}")
+    upgrade(engine)
+    engine.dispose()
     info = json.loads(sidecar.read_text(encoding="utf-8"))
     info["database_mb"] = round(pristine.stat().st_size / 2**20, 1)
     work = data_dir / f"run-{contacts}.db"

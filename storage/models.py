@@ -242,12 +242,14 @@ class Deal(SQLModel, table=True):
         Index("ix_deal_team_stage", "team_id", "stage_id"),
         Index("ix_deal_team_owner_stage", "team_id", "owner_id", "stage_id"),
         Index("ix_deal_team_title_key", "team_id", "title_key"),
+        # A contact's open deals, latest first (the contact card).
+        Index("ix_deal_contact_team_activity", "contact_id", "team_id", "last_activity_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     team_id: int = Field(foreign_key="team.id", index=True)
     owner_id: int = Field(foreign_key="member.id")
-    contact_id: int | None = Field(default=None, foreign_key="contact.id", index=True)
+    contact_id: int | None = Field(default=None, foreign_key="contact.id")
     company_id: int | None = Field(default=None, foreign_key="company.id", index=True)
     title: str = Field(max_length=200)
     title_key: str = Field(max_length=200)
@@ -279,8 +281,11 @@ class StageChange(SQLModel, table=True):
 class Activity(SQLModel, table=True):
     __table_args__ = (
         Index("ix_activity_team_at", "team_id", "at"),
-        Index("ix_activity_contact_at", "contact_id", "at"),
-        Index("ix_activity_deal_at", "deal_id", "at"),
+        # The record's own column first, then team_id: with team_id in the index, SQLite's
+        # planner (which has no statistics) prefers it to walking the team's whole
+        # timeline by (team_id, at) and filtering.
+        Index("ix_activity_contact_team_at", "contact_id", "team_id", "at"),
+        Index("ix_activity_deal_team_at", "deal_id", "team_id", "at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
