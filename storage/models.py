@@ -175,8 +175,10 @@ class Contact(SQLModel, table=True):
         Index("ix_contact_team_name_key", "team_id", "name_key"),
         Index("ix_contact_team_email", "team_id", "email"),
         Index("ix_contact_team_phone", "team_id", "phone"),
-        Index("ix_contact_team_status_score", "team_id", "status", "score"),
-        Index("ix_contact_team_city_key", "team_id", "city_key"),
+        # /leads walks these best score first and stops at the limit, rather than sorting
+        # every lead of the team (or of the city). `id` breaks ties in the same order.
+        Index("ix_contact_team_score", "team_id", "score", "id"),
+        Index("ix_contact_team_city_score", "team_id", "city_key", "score", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -244,6 +246,9 @@ class Deal(SQLModel, table=True):
         Index("ix_deal_team_title_key", "team_id", "title_key"),
         # A contact's open deals, latest first (the contact card).
         Index("ix_deal_contact_team_activity", "contact_id", "team_id", "last_activity_at"),
+        # /deals, and /deals mine: most recently active first, read in order up to the limit.
+        Index("ix_deal_team_activity", "team_id", "last_activity_at", "id"),
+        Index("ix_deal_team_owner_activity", "team_id", "owner_id", "last_activity_at", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
