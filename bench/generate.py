@@ -629,7 +629,7 @@ class _SQLiteLoader:
         # The full-text tables are external-content: 'rebuild' reads the content tables.
         for (fts,) in self.db.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table' "
-            "AND sql LIKE 'CREATE VIRTUAL TABLE%fts5%'"
+            "AND sql LIKE 'CREATE VIRTUAL TABLE%USING fts5(%'"
         ).fetchall():
             self.db.execute(f"INSERT INTO {fts}({fts}) VALUES ('rebuild')")
 
