@@ -38,7 +38,7 @@ def print_run(run: Run, console: Console | None = None) -> None:
         title_justify="left",
     )
     table.add_column("case")
-    for column in ("p50 ms", "p95 ms", "p99 ms", "mean ms", "× baseline"):
+    for column in ("p50 ms", "p95 ms", "p99 ms", "mean ms", "× baseline", "CPU p50 ms"):
         table.add_column(column, justify="right")
     for t in run.timings:
         table.add_row(
@@ -48,6 +48,7 @@ def print_run(run: Run, console: Console | None = None) -> None:
             _ms(t.p99_ms),
             _ms(t.mean_ms),
             f"{t.ratio:,.0f}" if t.name != BASELINE else "1",
+            _ms(t.cpu_p50_ms),
         )
     console.print(table)
 
@@ -129,7 +130,11 @@ def results_markdown(data: dict[str, Any], *, plot: str | None, notes: str) -> s
         "dedupe, one session and transaction, parsing, the queries, the command's "
         "savepoint) and its reply is rendered for the terminal. Latencies are over "
         f"{_calls(runs)} calls per case after warm-up. The baseline is one SELECT by primary "
-        "key through the same engine; \"× baseline\" is a case's p50 over the baseline's.",
+        "key through the same engine; \"× baseline\" is a case's p50 over the baseline's. "
+        "The machine is shared with other work, which shows in the wall-clock times (the "
+        'load average is given per run); "CPU p50" is the median CPU time of the '
+        "measuring thread, which such waiting does not inflate (on PostgreSQL the "
+        "server's own work is not in it).",
         "",
         "## Data",
         "",
@@ -153,14 +158,17 @@ def results_markdown(data: dict[str, Any], *, plot: str | None, notes: str) -> s
         out += ["", "## p50 against data size", "", f"![p50 latency against data size]({plot})"]
     for run in runs:
         out += ["", f"## {run.backend}, {run.contacts:,} contacts", ""]
+        load = run.extra.get("load average")
+        if load:
+            out += [f"Load average (1 min) before and after the run: {load[0]} and {load[1]}.", ""]
         out += [
-            "| case | p50 ms | p95 ms | p99 ms | mean ms | max ms | × baseline |",
-            "|---|--:|--:|--:|--:|--:|--:|",
+            "| case | p50 ms | p95 ms | p99 ms | mean ms | max ms | × baseline | CPU p50 ms |",
+            "|---|--:|--:|--:|--:|--:|--:|--:|",
         ]
         for t in run.timings:
             out.append(
                 f"| {t.name} | {_ms(t.p50_ms)} | {_ms(t.p95_ms)} | {_ms(t.p99_ms)} "
-                f"| {_ms(t.mean_ms)} | {_ms(t.max_ms)} | {t.ratio:,.0f} |"
+                f"| {_ms(t.mean_ms)} | {_ms(t.max_ms)} | {t.ratio:,.0f} | {_ms(t.cpu_p50_ms)} |"
             )
     if notes.strip():
         out += ["", notes.strip()]

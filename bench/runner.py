@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import itertools
+import os
 import resource
 import statistics
 import time
@@ -48,9 +49,14 @@ class Timing:
     mean_ms: float
     max_ms: float
     ratio: float = 0.0  # p50 over the baseline's p50
+    # The median CPU time of this thread: what the call cost, without the time spent
+    # waiting for a core on a shared machine (PostgreSQL's own work is not in it).
+    cpu_p50_ms: float = 0.0
 
     @classmethod
-    def of(cls, name: str, command: str, samples_ns: Sequence[int]) -> Timing:
+    def of(
+        cls, name: str, command: str, samples_ns: Sequence[int], cpu_ns: Sequence[int] = ()
+    ) -> Timing:
         ms = sorted(s / 1e6 for s in samples_ns)
         cuts = statistics.quantiles(ms, n=100, method="inclusive") if len(ms) > 1 else ms * 99
         return cls(
@@ -62,6 +68,7 @@ class Timing:
             p99_ms=round(cuts[98], 4),
             mean_ms=round(statistics.fmean(ms), 4),
             max_ms=round(ms[-1], 4),
+            cpu_p50_ms=round(statistics.median(cpu_ns) / 1e6, 4) if cpu_ns else 0.0,
         )
 
 
@@ -106,13 +113,14 @@ def measure(
     engine: Engine, *, cases: Sequence[Case], calls: int, warmup: int, seed: int = 7
 ) -> Run:
     """Time every case on the team in `engine` (in this process)."""
+    load_before = os.getloadavg()[0]
     world = World.load(engine, seed=seed)
     dispatcher = Dispatcher(engine, build_registry())
     updates = itertools.count(1)
     try:
         timings = [_baseline(engine, world, calls=calls, warmup=warmup)]
         for bench_case in cases:
-            samples = []
+            samples, cpu = [], []
             for i in range(warmup + calls):
                 message = bench_case.message(world)
                 request = Request(
@@ -123,15 +131,17 @@ def measure(
                     text=message,
                     update_id=f"bench-{world.nonce}-{next(updates)}",
                 )
-                started = time.perf_counter_ns()
+                started, cpu_started = time.perf_counter_ns(), time.thread_time_ns()
                 reply = dispatcher.handle_sync(request)
                 rendered = render_text(reply) if reply is not None else ""
                 elapsed = time.perf_counter_ns() - started
+                cpu_elapsed = time.thread_time_ns() - cpu_started
                 if reply is None or reply.error:
                     raise CaseFailed(f"{bench_case.name}: {message!r} got {rendered!r}")
                 if i >= warmup:
                     samples.append(elapsed)
-            timings.append(Timing.of(bench_case.name, bench_case.command, samples))
+                    cpu.append(cpu_elapsed)
+            timings.append(Timing.of(bench_case.name, bench_case.command, samples, cpu))
     finally:
         dispatcher.close()
     base = timings[0].p50_ms
@@ -144,6 +154,8 @@ def measure(
         peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         timings=timings,
         server=_server_version(engine),
+        # Other work on the machine shows in the wall-clock times; this says how much.
+        extra={"load average": [round(load_before, 2), round(os.getloadavg()[0], 2)]},
     )
 
 
@@ -151,16 +163,20 @@ def _baseline(engine: Engine, world: World, *, calls: int, warmup: int) -> Timin
     """The cheapest equivalent of a command: one indexed SELECT by primary key, through
     the same engine (a pooled connection, a compiled statement, one row back)."""
     query = text("SELECT id, name, email, phone FROM contact WHERE id = :id")
-    samples = []
+    samples, cpu = [], []
     for i in range(warmup + calls):
         contact_id = world.contact()[0]
-        started = time.perf_counter_ns()
+        started, cpu_started = time.perf_counter_ns(), time.thread_time_ns()
         with engine.connect() as conn:
             conn.execute(query, {"id": contact_id}).one()
-        elapsed = time.perf_counter_ns() - started
+        elapsed, cpu_elapsed = (
+            time.perf_counter_ns() - started,
+            time.thread_time_ns() - cpu_started,
+        )
         if i >= warmup:
             samples.append(elapsed)
-    return Timing.of(BASELINE, "baseline", samples)
+            cpu.append(cpu_elapsed)
+    return Timing.of(BASELINE, "baseline", samples, cpu)
 
 
 def counts(engine: Engine) -> dict[str, int]:
