@@ -1,4 +1,4 @@
-"""Fuzzy candidates from a trigram index, so rapidfuzz only ever scores a few hundred rows.
+"""Fuzzy candidates from a trigram index, so rapidfuzz only ever scores a hundred rows or so.
 
 The index is asked for at most `READ` rows that could match, in no particular order, and
 rapidfuzz keeps the `limit` closest. Asking the index to rank (FTS5's bm25, an ORDER BY
@@ -33,16 +33,26 @@ from storage.keys import name_key
 
 Searchable = Literal["contact", "company", "deal"]
 _COLUMN: dict[str, str] = {"contact": "name_key", "company": "name_key", "deal": "title_key"}
-READ = 300  # rows a pass reads at most
+READ = 100  # rows a pass reads at most
 # The third pass on SQLite reads the rarest trigrams whose document counts add up to this
 # (and always the rarest one).
 RARE_GRAM_POSTINGS = 3_000
 
 
 def trigram_candidates(
-    session: Session, *, table: Searchable, team_id: int, query: str, limit: int = 40
+    session: Session,
+    *,
+    table: Searchable,
+    team_id: int,
+    query: str,
+    limit: int = 40,
+    any_typo: bool = True,
 ) -> list[tuple[int, str]]:
-    """Up to `limit` (id, key) pairs of `table` whose key is like `query`, closest first."""
+    """Up to `limit` (id, key) pairs of `table` whose key is like `query`, closest first.
+
+    `any_typo=False` skips the third pass (a caller searching several tables runs it only
+    when none of them had a match).
+    """
     key = name_key(query)
     if not key:
         return []
@@ -53,7 +63,7 @@ def trigram_candidates(
     words = [word for word in key.split() if len(word) >= 3]
     found = rows.exact(key)
     found += (_postgres_words if postgres else _sqlite_words)(rows, words) if words else []
-    if not found:
+    if not found and any_typo:
         found = _postgres_grams(rows, key) if postgres else _sqlite_grams(rows, query_grams(key))
     unique = dict(found)
     best = process.extract(key, unique, scorer=fuzz.ratio, limit=limit)
@@ -114,15 +124,11 @@ def _sqlite_words(rows: _Rows, words: list[str]) -> list[tuple[int, str]]:
 
 
 def _sqlite_grams(rows: _Rows, grams: list[str]) -> list[tuple[int, str]]:
-    counted = rows.session.connection().execute(
-        text(f"SELECT term, doc FROM {rows.table}_fts_vocab WHERE term IN :grams").bindparams(
-            bindparam("grams", expanding=True)
-        ),
-        {"grams": grams},
-    )
     chosen: list[str] = []
     postings = 0
-    for gram, documents in sorted(counted, key=lambda row: (row[1], row[0])):
+    for gram, documents in sorted(
+        _documents(rows, set(grams)).items(), key=lambda g: (g[1], g[0])
+    ):
         if chosen and postings + documents > RARE_GRAM_POSTINGS:
             break
         chosen.append(gram)
@@ -130,6 +136,20 @@ def _sqlite_grams(rows: _Rows, grams: list[str]) -> list[tuple[int, str]]:
     if not chosen:
         return []
     return rows.matching(" OR ".join(_fts_string(gram) for gram in chosen))
+
+
+def _documents(rows: _Rows, grams: set[str]) -> dict[str, int]:
+    """How many rows contain each of `grams` (those that none contains are left out).
+
+    fts5vocab counts by reading each trigram's posting list: fine for the fallback pass,
+    too slow to ask on every search."""
+    counted = rows.session.connection().execute(
+        text(f"SELECT term, doc FROM {rows.table}_fts_vocab WHERE term IN :grams").bindparams(
+            bindparam("grams", expanding=True)
+        ),
+        {"grams": sorted(grams)},
+    )
+    return {gram: documents for gram, documents in counted}
 
 
 def _postgres_words(rows: _Rows, words: list[str]) -> list[tuple[int, str]]:
@@ -173,11 +193,12 @@ def query_grams(key: str, most: int = 48) -> list[str]:
     grams: list[str] = []
     for word in key.split():
         for variant in swaps(word):
-            for i in range(len(variant) - 2):
-                gram = variant[i : i + 3]
-                if gram not in grams:
-                    grams.append(gram)
+            grams += [gram for gram in _grams(variant) if gram not in grams]
     return grams[:most] or [key]
+
+
+def _grams(text: str) -> list[str]:
+    return [text[i : i + 3] for i in range(len(text) - 2)]
 
 
 def _fts_string(text: str) -> str:
