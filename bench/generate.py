@@ -27,7 +27,7 @@ from sqlmodel import SQLModel
 
 from bench.places import City, Gazetteer, country_name, currency_of, locale_of
 from handlers.scoring import score_reasons
-from storage.db import transaction, upgrade
+from storage.db import optimize, transaction, upgrade
 from storage.keys import name_key
 from storage.models import (
     Activity,
@@ -163,6 +163,8 @@ def generate(
         if bulk:
             loader.restore_indexes()
         loader.finish()
+    # As a team's database is kept: compacted now and then (crmbot db optimize).
+    optimize(engine)
     return Generated(
         contacts=contacts,
         companies=world.counts["company"],

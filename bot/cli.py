@@ -18,7 +18,7 @@ from bot.runtime import Adapter, run_adapters
 from handlers import build_registry
 from handlers.context import TeamDefaults
 from handlers.dispatcher import Dispatcher
-from storage.db import make_engine, upgrade
+from storage.db import make_engine, optimize, upgrade
 
 app = typer.Typer(
     help="crmbot: a CRM that lives in chat.", no_args_is_help=True, add_completion=False
@@ -138,6 +138,17 @@ def db_upgrade(db: DbOption = None) -> None:
     engine = make_engine(database_url(db, settings))
     upgrade(engine)
     typer.echo("Database schema is up to date.")
+    engine.dispose()
+
+
+@db_app.command("optimize")
+def db_optimize(db: DbOption = None) -> None:
+    """Compact the search indexes (SQLite), so name searches stay fast; run it nightly."""
+    settings = get_settings()
+    configure_logging(settings)
+    engine = make_engine(database_url(db, settings))
+    optimize(engine)
+    typer.echo("Search indexes compacted.")
     engine.dispose()
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlmodel import Session
 
 from storage.contacts import save_contact
-from storage.db import transaction
+from storage.db import optimize, transaction
 from storage.models import Contact
 from storage.search import swaps, trigram_candidates
 from storage.teams import create_team
@@ -56,3 +56,14 @@ def test_only_the_teams_own_rows(engine: Engine) -> None:
 def test_swaps() -> None:
     assert swaps("jnae") == ["jnae", "njae", "jane", "jnea"]
     assert swaps("aab") == ["aab", "aba"]
+
+
+def test_a_compacted_index_finds_the_same(engine: Engine) -> None:
+    team_id = _team_with(engine, NAMES)
+    before = _found(engine, team_id, "Jnae Deo")
+    optimize(engine)
+    assert _found(engine, team_id, "Jnae Deo") == before
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            segments = conn.execute(text("SELECT COUNT(DISTINCT segid) FROM contact_fts_idx"))
+            assert segments.scalar() == 1
