@@ -214,6 +214,13 @@ def misspelt(name: str, rng: random.Random) -> str:
 # --- the cases ---------------------------------------------------------------------------
 
 
+@case("/start (the floor: no query of its own)", "start")
+def start(world: World) -> str:
+    # A member's /start only says hello: what every message costs before its command
+    # does anything (dedupe, identity, transaction, savepoint, commit, render).
+    return "/start"
+
+
 @case("/find exact name", "find")
 def find_exact(world: World) -> str:
     return f"/find {world.contact()[1]}"
