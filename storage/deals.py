@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
 from storage.keys import name_key
@@ -111,21 +110,26 @@ def list_deals(
     `rotting_before` maps a stage id to its cutoff: only deals of those stages with no
     activity since the cutoff are returned.
     """
-    query = select(Deal).where(Deal.team_id == team_id, col(Deal.stage_id).in_(stage_ids))
+    query = select(Deal).where(Deal.team_id == team_id)
     if owner_id is not None:
         query = query.where(Deal.owner_id == owner_id)
     if contact_id is not None:
         query = query.where(Deal.contact_id == contact_id)
-    if rotting_before is not None:
-        if not rotting_before:
-            return []
-        query = query.where(
-            or_(
-                *(
-                    and_(col(Deal.stage_id) == stage_id, col(Deal.last_activity_at) < cutoff)
-                    for stage_id, cutoff in rotting_before.items()
-                )
+    latest_first = (col(Deal.last_activity_at).desc(), col(Deal.id).desc())
+    if rotting_before is None:
+        query = query.where(col(Deal.stage_id).in_(stage_ids)).order_by(*latest_first)
+        return list(session.exec(query.limit(limit)))
+    # One range per stage, read backwards from its cutoff on (team_id, stage_id,
+    # last_activity_at) and stopped at the limit, then merged. As a single query with an
+    # OR of the stages, SQLite walked the team's deals from the newest, past every closed
+    # or fresh one, until it had met `limit` rotting deals.
+    found: list[Deal] = []
+    for stage_id, cutoff in rotting_before.items():
+        if stage_id in stage_ids:
+            found += session.exec(
+                query.where(Deal.stage_id == stage_id, col(Deal.last_activity_at) < cutoff)
+                .order_by(*latest_first)
+                .limit(limit)
             )
-        )
-    query = query.order_by(col(Deal.last_activity_at).desc(), col(Deal.id).desc()).limit(limit)
-    return list(session.exec(query))
+    found.sort(key=lambda deal: (deal.last_activity_at, deal.id or 0), reverse=True)
+    return found[:limit]

@@ -244,7 +244,8 @@ class Stage(SQLModel, table=True):
 
 class Deal(SQLModel, table=True):
     __table_args__ = (
-        Index("ix_deal_team_stage", "team_id", "stage_id"),
+        # A stage's deals, latest first (/deals rotting reads one range per stage).
+        Index("ix_deal_team_stage_activity", "team_id", "stage_id", "last_activity_at", "id"),
         Index("ix_deal_team_owner_stage", "team_id", "owner_id", "stage_id"),
         Index("ix_deal_team_title_key", "team_id", "title_key"),
         # A contact's open deals, latest first (the contact card).
