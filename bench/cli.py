@@ -67,6 +67,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         finally:
             for path in cleanup:
                 path.unlink(missing_ok=True)
+        run.contacts = contacts  # the size generated; the counts are taken after the run
         run.generate_seconds = info.get("seconds")
         run.database_mb = info.get("database_mb")
         print_run(run, console)

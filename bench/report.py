@@ -138,6 +138,8 @@ def results_markdown(data: dict[str, Any], *, plot: str | None, notes: str) -> s
         "",
         "## Data",
         "",
+        "Counted after the runs: the /add and /deal cases add a few hundred rows.",
+        "",
         "| backend | contacts | companies | deals | stage changes | activities | members "
         "| database | generated in | peak RSS |",
         "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
@@ -320,7 +322,7 @@ def plot(runs: Sequence[Run], path: Path) -> None:
         names = [n for n in _case_names(runs) if any(
             t.name == n and t.command == command for r in runs for t in r.timings
         )]  # fmt: skip
-        for name in [*names, BASELINE]:
+        for i, name in enumerate([*names, BASELINE]):
             for backend, style in zip(backends, ("-o", "s"), strict=False):
                 points = sorted(
                     (run.contacts, p50)
@@ -335,7 +337,7 @@ def plot(runs: Sequence[Run], path: Path) -> None:
                     xs,
                     ys,
                     ":" if baseline else style,
-                    color="grey" if baseline else None,
+                    color="grey" if baseline else f"C{i}",  # one colour per case
                     label=f"{'baseline' if baseline else name} ({backend})",
                     markersize=4,
                 )
