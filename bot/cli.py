@@ -22,7 +22,7 @@ from handlers import build_registry
 from handlers.context import TeamDefaults
 from handlers.dispatcher import Dispatcher
 from handlers.places import Geocoder
-from storage.db import make_engine, upgrade
+from storage.db import make_engine, optimize, upgrade
 
 app = typer.Typer(
     help="crmbot: a CRM that lives in chat.", no_args_is_help=True, add_completion=False
@@ -189,6 +189,17 @@ def db_upgrade(db: DbOption = None) -> None:
     engine = make_engine(database_url(db, settings))
     upgrade(engine)
     typer.echo("Database schema is up to date.")
+    engine.dispose()
+
+
+@db_app.command("optimize")
+def db_optimize(db: DbOption = None) -> None:
+    """Compact the search indexes (SQLite), so name searches stay fast; run it nightly."""
+    settings = get_settings()
+    configure_logging(settings)
+    engine = make_engine(database_url(db, settings))
+    optimize(engine)
+    typer.echo("Search indexes compacted.")
     engine.dispose()
 
 

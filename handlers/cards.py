@@ -12,11 +12,12 @@ from handlers.context import Context
 from handlers.format import ago, contact_ref, day, deal_ref, map_url, money
 from handlers.reply import Button, Reply, SpanLike, bold, italic, link
 from handlers.scoring import score_reasons
+from storage import teams
 from storage.activities import timeline
 from storage.contacts import get_company, get_contact, tags_of
 from storage.deals import list_deals
 from storage.models import Activity, ActivityKind, Contact, Deal, Stage, StageKind
-from storage.teams import team_members, team_stages
+from storage.teams import team_stages
 
 STAGE_BUTTON = "st"
 SHOW_BUTTON = "sh"
@@ -38,11 +39,7 @@ _VERBS = {
 
 
 def member_names(ctx: Context) -> dict[int, str]:
-    return {
-        m.id: m.name
-        for m in team_members(ctx.session, team_id=ctx.team_id, active_only=False)
-        if m.id is not None
-    }
+    return teams.member_names(ctx.session, team_id=ctx.team_id)
 
 
 def phone_display(phone: str) -> str:

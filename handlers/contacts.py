@@ -134,14 +134,8 @@ def find(ctx: Context, args: Args) -> Reply:
     email, phone = args.take_email(), args.take_phone(ctx.team.region)
     exact = store.contacts_with(ctx.session, team_id=ctx.team_id, email=email, phone=phone)
     hits: list[tuple[float, str, int]] = [(200.0, "contact", c.id or 0) for c in exact]
-    key = name_key(query)
-    for table in ("contact", "company", "deal"):
-        for record_id, candidate in trigram_candidates(
-            ctx.session, table=table, team_id=ctx.team_id, query=query
-        ):
-            score = search_score(key, candidate)
-            if score >= FIND_SCORE:
-                hits.append((score, table, record_id))
+    # Other typos than a swapped pair cost more to look for: only when nothing matched.
+    hits += _name_hits(ctx, query, any_typo=False) or _name_hits(ctx, query, any_typo=True)
     best: dict[tuple[str, int], float] = {}
     for score, table, record_id in hits:
         best[(table, record_id)] = max(score, best.get((table, record_id), 0))
@@ -149,6 +143,19 @@ def find(ctx: Context, args: Args) -> Reply:
     if not ranked:
         return Reply().add(f"Nothing matches “{query}”. Add it with /add.")
     return _found(ctx, query, [(table, record_id) for (table, record_id), _ in ranked])
+
+
+def _name_hits(ctx: Context, query: str, *, any_typo: bool) -> list[tuple[float, str, int]]:
+    key = name_key(query)
+    hits = []
+    for table in ("contact", "company", "deal"):
+        for record_id, candidate in trigram_candidates(
+            ctx.session, table=table, team_id=ctx.team_id, query=query, any_typo=any_typo
+        ):
+            score = search_score(key, candidate)
+            if score >= FIND_SCORE:
+                hits.append((score, table, record_id))
+    return hits
 
 
 def _found(ctx: Context, query: str, hits: list[tuple[str, int]]) -> Reply:

@@ -19,7 +19,8 @@ from datetime import datetime, timedelta
 
 from rapidfuzz import process
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from handlers.context import Context, Request, TeamDefaults
@@ -236,16 +237,24 @@ def _printable(text: str) -> str:
 
 def _first_delivery(session: Session, request: Request) -> bool:
     """Record the update; False when it was recorded before (a redelivery)."""
-    try:
-        with session.begin_nested():
-            session.add(
-                ProcessedUpdate(platform=request.platform, external_id=request.update_id or "")
-            )
-            session.flush()
-    except IntegrityError:
+    # One INSERT .. ON CONFLICT DO NOTHING: no savepoint, no ORM object to build and
+    # flush, on every message (both dialects have the same construct).
+    dialect_insert = postgresql_insert if _is_postgres(session) else sqlite_insert
+    table = ProcessedUpdate.__table__  # type: ignore[attr-defined]
+    recorded = session.connection().execute(
+        dialect_insert(table)
+        .values(platform=request.platform, external_id=request.update_id or "", at=utcnow())
+        .on_conflict_do_nothing()
+        .returning(table.c.id)
+    )
+    if recorded.first() is None:
         log.info("ignoring redelivered %s update %s", request.platform, request.update_id)
         return False
     return True
+
+
+def _is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
 
 
 def _refusal(ctx: Context, role: Role | None) -> Reply | None:

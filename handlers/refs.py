@@ -134,14 +134,10 @@ def _resolve_exact(
 def _resolve_fuzzy(
     ctx: Context, words: Sequence[str], kinds: Sequence[Kind], lengths: list[int]
 ) -> tuple[Record, int]:
-    query = " ".join(words[: max(lengths)])
     scored: list[tuple[float, int, Kind, int]] = []  # score, words used, kind, id
-    for kind in kinds:
-        for record_id, key in trigram_candidates(
-            ctx.session, table=kind.table, team_id=ctx.team_id, query=query
-        ):
-            score, n = max((_score(name_key(" ".join(words[:n])), key), n) for n in lengths)
-            scored.append((score, n, kind, record_id))
+    for kind, record_id, key in _candidates(ctx, words, kinds, lengths):
+        score, n = max((_score(name_key(" ".join(words[:n])), key), n) for n in lengths)
+        scored.append((score, n, kind, record_id))
     scored.sort(key=lambda item: (-item[0], -item[1]))
     plausible = [item for item in scored if item[0] >= PLAUSIBLE]
     what = " ".join(words[: lengths[0]]) if len(lengths) == 1 else words[0]
@@ -157,6 +153,29 @@ def _resolve_fuzzy(
     ref = " ".join(words[:best_n])
     records = [_by_id(ctx, kind, record_id) for _, _, kind, record_id in plausible[:6]]
     raise Ambiguous(ref, [_candidate(record) for record in records if record is not None])
+
+
+def _candidates(
+    ctx: Context, words: Sequence[str], kinds: Sequence[Kind], lengths: list[int]
+) -> list[tuple[Kind, int, str]]:
+    """Records whose name is like a leading run of the words. Where the name ends is not
+    known (`/call jane about pricing`), so each run is looked up (indexed, a few rows
+    each); the costlier any-typo search runs once, only when none of them matched."""
+    found: dict[tuple[str, int], tuple[Kind, int, str]] = {}
+    for any_typo, runs in ((False, sorted(lengths)), (True, [min(max(lengths), 3)])):
+        for n in runs:
+            for kind in kinds:
+                for record_id, key in trigram_candidates(
+                    ctx.session,
+                    table=kind.table,
+                    team_id=ctx.team_id,
+                    query=" ".join(words[:n]),
+                    any_typo=any_typo,
+                ):
+                    found[(kind.name, record_id)] = (kind, record_id, key)
+        if found:
+            break
+    return list(found.values())
 
 
 def _score(typed: str, key: str) -> float:

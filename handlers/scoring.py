@@ -6,6 +6,8 @@ writes that rescore it, so it can never go stale.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from sqlmodel import Session
 
 from storage.contacts import tags_of
@@ -21,7 +23,18 @@ TAG_POINTS, MAX_TAGGED = 5, 3
 REACHABLE_POINTS = 5
 
 
-def score_reasons(contact: Contact, tags: list[str]) -> list[tuple[str, int]]:
+class Scored(Protocol):
+    """What the score looks at (a Contact, or a row the bench generator is writing)."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def email(self) -> str | None: ...
+    @property
+    def phone(self) -> str | None: ...
+
+
+def score_reasons(contact: Scored, tags: list[str]) -> list[tuple[str, int]]:
     """Each part of the score: (why, points)."""
     reasons = [(f"status {contact.status}", STATUS_POINTS.get(ContactStatus(contact.status), 0))]
     if tags:

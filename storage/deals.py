@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from storage.keys import name_key
@@ -31,17 +31,14 @@ def deals_by_ids(session: Session, *, team_id: int, ids: Sequence[int]) -> list[
 
 
 def deals_titled(session: Session, *, team_id: int, keys: Sequence[str]) -> list[Deal]:
-    """Deals whose normalised title is exactly one of `keys`."""
+    """Deals whose normalised title is exactly one of `keys` (by id, at most 50)."""
     if not keys:
         return []
-    return list(
-        session.exec(
-            select(Deal)
-            .where(Deal.team_id == team_id, col(Deal.title_key).in_(keys))
-            .order_by(col(Deal.id))
-            .limit(50)
-        )
+    # Sorted here, not in SQL: see contacts_named.
+    found = session.exec(
+        select(Deal).where(Deal.team_id == team_id, col(Deal.title_key).in_(keys)).limit(50)
     )
+    return sorted(found, key=lambda deal: deal.id or 0)
 
 
 def save_deal(session: Session, *, deal: Deal) -> Deal:
@@ -115,24 +112,29 @@ def list_deals(
     `rotting_before` maps a stage id to its cutoff: only deals of those stages with no
     activity since the cutoff are returned.
     """
-    query = select(Deal).where(Deal.team_id == team_id, col(Deal.stage_id).in_(stage_ids))
+    query = select(Deal).where(Deal.team_id == team_id)
     if owner_id is not None:
         query = query.where(Deal.owner_id == owner_id)
     if contact_id is not None:
         query = query.where(Deal.contact_id == contact_id)
-    if rotting_before is not None:
-        if not rotting_before:
-            return []
-        query = query.where(
-            or_(
-                *(
-                    and_(col(Deal.stage_id) == stage_id, col(Deal.last_activity_at) < cutoff)
-                    for stage_id, cutoff in rotting_before.items()
-                )
+    latest_first = (col(Deal.last_activity_at).desc(), col(Deal.id).desc())
+    if rotting_before is None:
+        query = query.where(col(Deal.stage_id).in_(stage_ids)).order_by(*latest_first)
+        return list(session.exec(query.limit(limit)))
+    # One range per stage, read backwards from its cutoff on (team_id, stage_id,
+    # last_activity_at) and stopped at the limit, then merged. As a single query with an
+    # OR of the stages, SQLite walked the team's deals from the newest, past every closed
+    # or fresh one, until it had met `limit` rotting deals.
+    found: list[Deal] = []
+    for stage_id, cutoff in rotting_before.items():
+        if stage_id in stage_ids:
+            found += session.exec(
+                query.where(Deal.stage_id == stage_id, col(Deal.last_activity_at) < cutoff)
+                .order_by(*latest_first)
+                .limit(limit)
             )
-        )
-    query = query.order_by(col(Deal.last_activity_at).desc(), col(Deal.id).desc()).limit(limit)
-    return list(session.exec(query))
+    found.sort(key=lambda deal: (deal.last_activity_at, deal.id or 0), reverse=True)
+    return found[:limit]
 
 
 class StageTotal(NamedTuple):

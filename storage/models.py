@@ -211,8 +211,13 @@ class Contact(SQLModel, table=True):
         Index("ix_contact_team_name_key", "team_id", "name_key"),
         Index("ix_contact_team_email", "team_id", "email"),
         Index("ix_contact_team_phone", "team_id", "phone"),
-        Index("ix_contact_team_status_score", "team_id", "status", "score"),
-        Index("ix_contact_team_city_key", "team_id", "city_key"),
+        # /leads walks these best score first and stops at the limit, rather than sorting
+        # every lead of the team (or of the city). `id` breaks ties in the same order.
+        Index("ix_contact_team_score", "team_id", "score", "id"),
+        Index("ix_contact_team_city_score", "team_id", "city_key", "score", "id"),
+        # The people at a company, in id order (/find's company lines): with team_id in
+        # it, SQLite prefers it to walking the team's contacts in id order.
+        Index("ix_contact_company_team", "company_id", "team_id", "id"),
         # The bounding box of /nearby: one range of longitudes per latitude band, and every
         # column the search filters on, so it never reads the table (storage/nearby.py).
         Index(
@@ -230,7 +235,7 @@ class Contact(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     team_id: int = Field(foreign_key="team.id", index=True)
     owner_id: int | None = Field(default=None, foreign_key="member.id", index=True)
-    company_id: int | None = Field(default=None, foreign_key="company.id", index=True)
+    company_id: int | None = Field(default=None, foreign_key="company.id")
     name: str = Field(max_length=200)
     name_key: str = Field(max_length=200)
     email: str | None = Field(default=None, max_length=254)
@@ -294,15 +299,21 @@ class Stage(SQLModel, table=True):
 
 class Deal(SQLModel, table=True):
     __table_args__ = (
-        Index("ix_deal_team_stage", "team_id", "stage_id"),
+        # A stage's deals, latest first (/deals rotting reads one range per stage).
+        Index("ix_deal_team_stage_activity", "team_id", "stage_id", "last_activity_at", "id"),
         Index("ix_deal_team_owner_stage", "team_id", "owner_id", "stage_id"),
         Index("ix_deal_team_title_key", "team_id", "title_key"),
+        # A contact's open deals, latest first (the contact card).
+        Index("ix_deal_contact_team_activity", "contact_id", "team_id", "last_activity_at"),
+        # /deals, and /deals mine: most recently active first, read in order up to the limit.
+        Index("ix_deal_team_activity", "team_id", "last_activity_at", "id"),
+        Index("ix_deal_team_owner_activity", "team_id", "owner_id", "last_activity_at", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     team_id: int = Field(foreign_key="team.id", index=True)
     owner_id: int = Field(foreign_key="member.id")
-    contact_id: int | None = Field(default=None, foreign_key="contact.id", index=True)
+    contact_id: int | None = Field(default=None, foreign_key="contact.id")
     company_id: int | None = Field(default=None, foreign_key="company.id", index=True)
     title: str = Field(max_length=200)
     title_key: str = Field(max_length=200)
@@ -334,8 +345,11 @@ class StageChange(SQLModel, table=True):
 class Activity(SQLModel, table=True):
     __table_args__ = (
         Index("ix_activity_team_at", "team_id", "at"),
-        Index("ix_activity_contact_at", "contact_id", "at"),
-        Index("ix_activity_deal_at", "deal_id", "at"),
+        # The record's own column first, then team_id: with team_id in the index, SQLite's
+        # planner (which has no statistics) prefers it to walking the team's whole
+        # timeline by (team_id, at) and filtering.
+        Index("ix_activity_contact_team_at", "contact_id", "team_id", "at"),
+        Index("ix_activity_deal_team_at", "deal_id", "team_id", "at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -1,90 +1,208 @@
-"""Fuzzy candidates from a trigram index, so rapidfuzz only ever scores a few dozen rows.
+"""Fuzzy candidates from a trigram index, so rapidfuzz only ever scores a hundred rows or so.
 
-SQLite: FTS5 with the trigram tokenizer (an external-content table kept by triggers, see
-the first migration), queried with the OR of the query's trigrams and ranked by bm25.
-PostgreSQL: the same trigrams as LIKE patterns, answered by a pg_trgm GIN index.
+The index is asked for at most `READ` rows that could match, in no particular order, and
+rapidfuzz keeps the `limit` closest. Asking the index to rank (FTS5's bm25, an ORDER BY
+on PostgreSQL) would cost a computation for every row that contains a common trigram
+such as `ann`: a full scan's worth of work at a million contacts.
+
+Which rows could match, in order, until one pass finds some:
+
+1. The exact key (an index lookup), so an exact name is never crowded out.
+2. Rows containing every word of three letters or more, as typed or with two neighbouring
+   letters swapped (the commonest slip on a phone keyboard: `jnae` finds `jane`). The
+   trigram index answers each word by intersecting a few posting lists.
+3. Any other typo: rows sharing the query's trigrams. On SQLite only the rarer ones are
+   looked up (their document counts come from an fts5vocab table), so a misspelt name
+   reads the few rows with its rare trigrams, not the many with its common ones; on
+   PostgreSQL, pg_trgm's similarity operator.
+
+SQLite: FTS5 with the trigram tokenizer (external-content tables kept by triggers, see the
+first migration). PostgreSQL: LIKE patterns answered by pg_trgm GIN indexes.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from dataclasses import dataclass
+from typing import Any, Literal
 
-from sqlalchemy import text
+from rapidfuzz import fuzz, process
+from sqlalchemy import bindparam, text
 from sqlmodel import Session
 
 from storage.keys import name_key
 
 Searchable = Literal["contact", "company", "deal"]
 _COLUMN: dict[str, str] = {"contact": "name_key", "company": "name_key", "deal": "title_key"}
+READ = 100  # rows a pass reads at most
+# The third pass on SQLite reads the rarest trigrams whose document counts add up to this
+# (and always the rarest one).
+RARE_GRAM_POSTINGS = 3_000
 
 
 def trigram_candidates(
-    session: Session, *, table: Searchable, team_id: int, query: str, limit: int = 40
+    session: Session,
+    *,
+    table: Searchable,
+    team_id: int,
+    query: str,
+    limit: int = 40,
+    any_typo: bool = True,
 ) -> list[tuple[int, str]]:
-    """Up to `limit` (id, key) pairs of `table` whose key shares trigrams with `query`."""
-    column = _COLUMN[table]
+    """Up to `limit` (id, key) pairs of `table` whose key is like `query`, closest first.
+
+    `any_typo=False` skips the third pass (a caller searching several tables runs it only
+    when none of them had a match).
+    """
     key = name_key(query)
     if not key:
         return []
+    rows = _Rows(session, table, _COLUMN[table], team_id)
     if len(key.replace(" ", "")) < 3:
-        return _prefix_candidates(
-            session, table=table, column=column, team_id=team_id, key=key, limit=limit
-        )
-    grams = query_grams(key)
-    if session.get_bind().dialect.name == "postgresql":
-        # Each LIKE '%gram%' is answered by the GIN trigram index (a bitmap OR); rows that
-        # contain more of the grams rank first.
-        likes = [f"{column} LIKE :g{i} ESCAPE '\\'" for i in range(len(grams))]
-        params: dict[str, object] = {
-            f"g{i}": "%" + _escape_like(gram) + "%" for i, gram in enumerate(grams)
-        }
-        hits = " + ".join(f"CASE WHEN {like} THEN 1 ELSE 0 END" for like in likes)
-        sql = (
-            f"SELECT id, {column} FROM {table} WHERE team_id = :team_id "
-            f"AND ({' OR '.join(likes)}) ORDER BY {hits} DESC, id LIMIT :limit"
-        )
-        params.update(team_id=team_id, limit=limit)
-        rows = session.connection().execute(text(sql), params)
-        return [(row[0], row[1]) for row in rows]
-    match = " OR ".join('"' + gram.replace('"', '""') + '"' for gram in grams)
-    sql = (
-        f"SELECT t.id, t.{column} FROM {table}_fts f JOIN {table} t ON t.id = f.rowid "
-        f"WHERE {table}_fts MATCH :match AND t.team_id = :team_id ORDER BY f.rank LIMIT :limit"
-    )
-    rows = session.connection().execute(
-        text(sql), {"match": match, "team_id": team_id, "limit": limit}
-    )
-    return [(row[0], row[1]) for row in rows]
+        return rows.prefixed(key, limit)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    words = [word for word in key.split() if len(word) >= 3]
+    found = rows.exact(key)
+    found += (_postgres_words if postgres else _sqlite_words)(rows, words) if words else []
+    if not found and any_typo:
+        found = _postgres_grams(rows, key) if postgres else _sqlite_grams(rows, query_grams(key))
+    unique = dict(found)
+    best = process.extract(key, unique, scorer=fuzz.ratio, limit=limit)
+    return [(record_id, candidate) for candidate, _, record_id in best]
 
 
-def _prefix_candidates(
-    session: Session, *, table: str, column: str, team_id: int, key: str, limit: int
-) -> list[tuple[int, str]]:
-    # A range on the (team_id, key) index, which works where LIKE would not use it.
-    sql = (
-        f"SELECT id, {column} FROM {table} WHERE team_id = :team_id "
-        f"AND {column} >= :low AND {column} < :high ORDER BY {column} LIMIT :limit"
+@dataclass(frozen=True)
+class _Rows:
+    """A table's search key column, one team's rows."""
+
+    session: Session
+    table: str
+    column: str
+    team_id: int
+
+    def read(self, sql: str, **params: Any) -> list[tuple[int, str]]:
+        params.update(team_id=self.team_id, read=READ)
+        return [(row[0], row[1]) for row in self.session.connection().execute(text(sql), params)]
+
+    def exact(self, key: str) -> list[tuple[int, str]]:
+        return self.read(
+            f"SELECT id, {self.column} FROM {self.table} WHERE team_id = :team_id "
+            f"AND {self.column} = :key LIMIT :read",
+            key=key,
+        )
+
+    def prefixed(self, key: str, limit: int) -> list[tuple[int, str]]:
+        # A range on the (team_id, key) index, which works where LIKE would not use it.
+        return self.read(
+            f"SELECT id, {self.column} FROM {self.table} WHERE team_id = :team_id "
+            f"AND {self.column} >= :low AND {self.column} < :high "
+            f"ORDER BY {self.column} LIMIT :limit",
+            low=key,
+            high=key + "\uffff",
+            limit=limit,
+        )
+
+    def matching(self, match: str) -> list[tuple[int, str]]:
+        """Rows whose FTS5 index matches `match` (SQLite)."""
+        # CROSS JOIN keeps the index search as the outer loop: left to itself, the planner
+        # may walk the team's rows and run the full-text query once for each.
+        return self.read(
+            f"SELECT t.id, t.{self.column} FROM {self.table}_fts f "
+            f"CROSS JOIN {self.table} t ON t.id = f.rowid "
+            f"WHERE {self.table}_fts MATCH :match AND t.team_id = :team_id LIMIT :read",
+            match=match,
+        )
+
+
+def _sqlite_words(rows: _Rows, words: list[str]) -> list[tuple[int, str]]:
+    # With the trigram tokenizer a quoted string matches as a substring.
+    return rows.matching(
+        " AND ".join(
+            "(" + " OR ".join(_fts_string(variant) for variant in swaps(word)) + ")"
+            for word in words
+        )
     )
-    rows = session.connection().execute(
-        text(sql), {"team_id": team_id, "low": key, "high": key + "\uffff", "limit": limit}
+
+
+def _sqlite_grams(rows: _Rows, grams: list[str]) -> list[tuple[int, str]]:
+    chosen: list[str] = []
+    postings = 0
+    for gram, documents in sorted(
+        _documents(rows, set(grams)).items(), key=lambda g: (g[1], g[0])
+    ):
+        if chosen and postings + documents > RARE_GRAM_POSTINGS:
+            break
+        chosen.append(gram)
+        postings += documents
+    if not chosen:
+        return []
+    return rows.matching(" OR ".join(_fts_string(gram) for gram in chosen))
+
+
+def _documents(rows: _Rows, grams: set[str]) -> dict[str, int]:
+    """How many rows contain each of `grams` (those that none contains are left out).
+
+    fts5vocab counts by reading each trigram's posting list: fine for the fallback pass,
+    too slow to ask on every search."""
+    counted = rows.session.connection().execute(
+        text(f"SELECT term, doc FROM {rows.table}_fts_vocab WHERE term IN :grams").bindparams(
+            bindparam("grams", expanding=True)
+        ),
+        {"grams": sorted(grams)},
     )
-    return [(row[0], row[1]) for row in rows]
+    return {gram: documents for gram, documents in counted}
+
+
+def _postgres_words(rows: _Rows, words: list[str]) -> list[tuple[int, str]]:
+    # Each LIKE '%word%' is answered by the GIN trigram index (a bitmap AND of its grams).
+    params: dict[str, str] = {}
+    conditions = []
+    for i, word in enumerate(words):
+        likes = []
+        for j, variant in enumerate(swaps(word)):
+            params[f"w{i}_{j}"] = "%" + _escape_like(variant) + "%"
+            likes.append(f"{rows.column} LIKE :w{i}_{j} ESCAPE '\\'")
+        conditions.append("(" + " OR ".join(likes) + ")")
+    return rows.read(
+        f"SELECT id, {rows.column} FROM {rows.table} WHERE team_id = :team_id "
+        f"AND {' AND '.join(conditions)} LIMIT :read",
+        **params,
+    )
+
+
+def _postgres_grams(rows: _Rows, key: str) -> list[tuple[int, str]]:
+    # pg_trgm's similarity operator, answered by the GIN index.
+    return rows.read(
+        f"SELECT id, {rows.column} FROM {rows.table} WHERE team_id = :team_id "
+        f"AND {rows.column} % :key ORDER BY similarity({rows.column}, :key) DESC LIMIT :read",
+        key=key,
+    )
+
+
+def swaps(word: str) -> list[str]:
+    """The word, and the word with each pair of neighbouring letters swapped."""
+    variants = [word]
+    for i in range(len(word) - 1):
+        variant = word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+        if variant not in variants:
+            variants.append(variant)
+    return variants
 
 
 def query_grams(key: str, most: int = 48) -> list[str]:
-    """The trigrams to look for: those of each word and of each word with two neighbouring
-    letters swapped, the commonest slip on a phone keyboard (`jnae` finds `jane`)."""
+    """The trigrams to look for: those of each word and of its neighbouring swaps."""
     grams: list[str] = []
     for word in key.split():
-        variants = [word] + [
-            word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(len(word) - 1)
-        ]
-        for variant in variants:
-            for i in range(len(variant) - 2):
-                gram = variant[i : i + 3]
-                if gram not in grams:
-                    grams.append(gram)
+        for variant in swaps(word):
+            grams += [gram for gram in _grams(variant) if gram not in grams]
     return grams[:most] or [key]
+
+
+def _grams(text: str) -> list[str]:
+    return [text[i : i + 3] for i in range(len(text) - 2)]
+
+
+def _fts_string(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
 
 
 def _escape_like(text: str) -> str:

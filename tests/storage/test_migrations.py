@@ -15,6 +15,11 @@ EXPECTED = [
     "0003",  # workspaces
     "0004",  # location
     "0005",  # reminders and outbox
+    "0006",  # card indexes
+    "0007",  # list indexes
+    "0008",  # search vocabulary
+    "0009",  # company contacts index
+    "0010",  # stage activity index
 ]
 
 

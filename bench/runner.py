@@ -1,0 +1,224 @@
+"""Timing the cases: each call goes through `Dispatcher.handle_sync` exactly as a chat
+message does (dedupe by update id, one session and transaction, parse, queries, the
+command's savepoint) and its reply is rendered for the terminal.
+
+A run measures one database; `measure_isolated` does it in a fresh process, so that the
+peak RSS reported is that of a bot serving this data and nothing else.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import itertools
+import os
+import resource
+import statistics
+import time
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from multiprocessing import get_context
+from typing import Any
+
+from sqlalchemy import Engine, func, text
+from sqlmodel import Session, select
+
+from bench.cases import CASES, Case, World
+from bot.console import render_text
+from handlers import build_registry
+from handlers.context import Request
+from handlers.dispatcher import Dispatcher
+from storage.db import make_engine
+from storage.models import Activity, Company, Contact, Deal, Member, Platform, StageChange
+
+BASELINE = "baseline: primary-key SELECT"
+
+
+class CaseFailed(RuntimeError):
+    """A case's message got an error reply: the case no longer measures real work."""
+
+
+@dataclass
+class Timing:
+    name: str
+    command: str
+    calls: int
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    mean_ms: float
+    max_ms: float
+    ratio: float = 0.0  # p50 over the baseline's p50
+    # The median CPU time of this thread: what the call cost, without the time spent
+    # waiting for a core on a shared machine (PostgreSQL's own work is not in it).
+    cpu_p50_ms: float = 0.0
+
+    @classmethod
+    def of(
+        cls, name: str, command: str, samples_ns: Sequence[int], cpu_ns: Sequence[int] = ()
+    ) -> Timing:
+        ms = sorted(s / 1e6 for s in samples_ns)
+        cuts = statistics.quantiles(ms, n=100, method="inclusive") if len(ms) > 1 else ms * 99
+        return cls(
+            name=name,
+            command=command,
+            calls=len(ms),
+            p50_ms=round(statistics.median(ms), 4),
+            p95_ms=round(cuts[94], 4),
+            p99_ms=round(cuts[98], 4),
+            mean_ms=round(statistics.fmean(ms), 4),
+            max_ms=round(ms[-1], 4),
+            cpu_p50_ms=round(statistics.median(cpu_ns) / 1e6, 4) if cpu_ns else 0.0,
+        )
+
+
+@dataclass
+class Run:
+    """One database measured: its backend and size, and a timing per case."""
+
+    backend: str
+    contacts: int
+    counts: dict[str, int]
+    peak_rss_mb: float
+    timings: list[Timing]
+    generate_seconds: float | None = None
+    database_mb: float | None = None
+    server: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.backend, self.contacts)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Run:
+        timings = [Timing(**t) for t in data["timings"]]
+        return cls(**{**data, "timings": timings})
+
+
+def select_cases(patterns: Sequence[str] | None) -> list[Case]:
+    """The cases whose names match any of the shell-style patterns (all when none)."""
+    if not patterns:
+        return list(CASES)
+    chosen = [c for c in CASES if any(fnmatch.fnmatch(c.name, p) for p in patterns)]
+    if not chosen:
+        raise ValueError(f"no case matches {', '.join(patterns)}")
+    return chosen
+
+
+def measure(
+    engine: Engine, *, cases: Sequence[Case], calls: int, warmup: int, seed: int = 7
+) -> Run:
+    """Time every case on the team in `engine` (in this process)."""
+    load_before = os.getloadavg()[0]
+    world = World.load(engine, seed=seed)
+    dispatcher = Dispatcher(engine, build_registry())
+    updates = itertools.count(1)
+    try:
+        timings = [_baseline(engine, world, calls=calls, warmup=warmup)]
+        for bench_case in cases:
+            samples, cpu = [], []
+            for i in range(warmup + calls):
+                message = bench_case.message(world)
+                request = Request(
+                    platform=Platform(world.speaker.platform),
+                    user_id=world.speaker.external_id,
+                    user_name="Bench",
+                    chat_id=world.speaker.external_id,
+                    text=message,
+                    update_id=f"bench-{world.nonce}-{next(updates)}",
+                )
+                started, cpu_started = time.perf_counter_ns(), time.thread_time_ns()
+                reply = dispatcher.handle_sync(request)
+                rendered = render_text(reply) if reply is not None else ""
+                elapsed = time.perf_counter_ns() - started
+                cpu_elapsed = time.thread_time_ns() - cpu_started
+                if reply is None or reply.error:
+                    raise CaseFailed(f"{bench_case.name}: {message!r} got {rendered!r}")
+                if i >= warmup:
+                    samples.append(elapsed)
+                    cpu.append(cpu_elapsed)
+            timings.append(Timing.of(bench_case.name, bench_case.command, samples, cpu))
+    finally:
+        dispatcher.close()
+    base = timings[0].p50_ms
+    for timing in timings:
+        timing.ratio = round(timing.p50_ms / base, 1) if base else 0.0
+    return Run(
+        backend=engine.dialect.name,
+        contacts=_count(engine, Contact),
+        counts=counts(engine),
+        peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        timings=timings,
+        server=_server_version(engine),
+        # Other work on the machine shows in the wall-clock times; this says how much.
+        extra={"load average": [round(load_before, 2), round(os.getloadavg()[0], 2)]},
+    )
+
+
+def _baseline(engine: Engine, world: World, *, calls: int, warmup: int) -> Timing:
+    """The cheapest equivalent of a command: one indexed SELECT by primary key, through
+    the same engine (a pooled connection, a compiled statement, one row back)."""
+    query = text("SELECT id, name, email, phone FROM contact WHERE id = :id")
+    samples, cpu = [], []
+    for i in range(warmup + calls):
+        contact_id = world.contact()[0]
+        started, cpu_started = time.perf_counter_ns(), time.thread_time_ns()
+        with engine.connect() as conn:
+            conn.execute(query, {"id": contact_id}).one()
+        elapsed, cpu_elapsed = (
+            time.perf_counter_ns() - started,
+            time.thread_time_ns() - cpu_started,
+        )
+        if i >= warmup:
+            samples.append(elapsed)
+            cpu.append(cpu_elapsed)
+    return Timing.of(BASELINE, "baseline", samples, cpu)
+
+
+def counts(engine: Engine) -> dict[str, int]:
+    return {
+        "members": _count(engine, Member),
+        "companies": _count(engine, Company),
+        "contacts": _count(engine, Contact),
+        "deals": _count(engine, Deal),
+        "stage changes": _count(engine, StageChange),
+        "activities": _count(engine, Activity),
+    }
+
+
+def _count(engine: Engine, model: type) -> int:
+    with Session(engine) as session:
+        return session.exec(select(func.count()).select_from(model)).one()
+
+
+def _server_version(engine: Engine) -> str:
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            return "SQLite " + str(conn.exec_driver_sql("SELECT sqlite_version()").scalar())
+        return str(conn.exec_driver_sql("SHOW server_version").scalar()).join(("PostgreSQL ", ""))
+
+
+def _measure_child(
+    url: str, case_names: list[str], calls: int, warmup: int, seed: int
+) -> dict[str, Any]:
+    engine = make_engine(url)
+    try:
+        cases = [c for c in CASES if c.name in case_names]
+        return measure(engine, cases=cases, calls=calls, warmup=warmup, seed=seed).to_json()
+    finally:
+        engine.dispose()
+
+
+def measure_isolated(
+    url: str, *, cases: Sequence[Case], calls: int, warmup: int, seed: int = 7
+) -> Run:
+    """`measure` in a fresh process: the peak RSS is the bot's alone."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
+        data = pool.submit(
+            _measure_child, url, [c.name for c in cases], calls, warmup, seed
+        ).result()
+    return Run.from_json(data)

@@ -1,0 +1,85 @@
+"""RESULTS.md from the JSON: the tables, the targets, and the plot."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.cases import CASES
+from bench.report import load, results_markdown, save, write_results
+from bench.runner import BASELINE, Run, Timing
+
+
+def _run(backend: str, contacts: int, p50: float, *, rss: float = 120.0) -> Run:
+    timings = [Timing(BASELINE, "baseline", 10, 0.1, 0.1, 0.1, 0.1, 0.1, 1.0)]
+    timings += [
+        Timing(c.name, c.command, 10, p50, p50 * 2, p50 * 3, p50, p50 * 4, p50 / 0.1)
+        for c in CASES
+    ]
+    counts = {
+        "members": 5,
+        "companies": contacts // 8,
+        "contacts": contacts,
+        "deals": contacts * 2,
+        "stage changes": contacts * 7,
+        "activities": contacts * 10,
+    }
+    return Run(backend, contacts, counts, rss, timings, 12.0, 30.0, f"{backend} 1")
+
+
+def _data(*runs: Run) -> dict[str, Any]:
+    machine = {
+        "cpu": "Test CPU",
+        "cores": "2",
+        "memory": "24 GiB",
+        "os": "Linux",
+        "python": "3.11",
+        "sqlalchemy": "2.0",
+        "commit": "abc1234",
+    }
+    return {"machine": machine, "date": "2026-11-23", "runs": [r.to_json() for r in runs]}
+
+
+def test_targets_met_and_missed() -> None:
+    data = _data(
+        _run("sqlite", 10_000, 0.4),
+        _run("sqlite", 100_000, 0.8),
+        _run("sqlite", 1_000_000, 2.0, rss=350),
+        _run("postgresql", 100_000, 1.5),
+    )
+    text = results_markdown(data, plot="results.png", notes="## Notes\n\nWhy.")
+    shown = "| /show contact by id at 100k: p50 ≤ 1 ms, p99 ≤ 5 ms | p50 0.800 ms, p99 2.40 ms |"
+    assert shown + " ✅ |" in text
+    assert "| /find misspelt name at 1M: p50 ≤ 15 ms | p50 2.00 ms | ✅ |" in text
+    assert "| /add contact at 100k: p50 ≤ 2 ms | p50 0.800 ms | ✅ |" in text
+    growth = next(line for line in text.splitlines() if "every case" in line)
+    assert "worst 5.0×" in growth and growth.endswith("| ❌ |")
+    assert "| peak RSS at 1M contacts ≤ 300 MB | 350 MB | ❌ |" in text
+    assert "| case | sqlite 10k | sqlite 100k | sqlite 1M | postgresql 100k | 1M / 10k |" in text
+    assert "| /feed | 0.400 | 0.800 | 2.00 | 1.50 | 5.0× |" in text
+    assert "![p50 latency against data size](results.png)" in text
+    assert "Test CPU (2 cores, 24 GiB)" in text
+    assert text.rstrip().endswith("Why.")
+
+
+def test_a_run_replaces_the_same_backend_and_size(tmp_path: Path) -> None:
+    path = tmp_path / "results.json"
+    save(path, [_run("sqlite", 10_000, 1.0), _run("postgresql", 100_000, 1.0)])
+    save(path, [_run("sqlite", 10_000, 2.0)])
+    runs = load(path)
+    assert [(r.backend, r.contacts) for r in runs] == [("sqlite", 10_000), ("postgresql", 100_000)]
+    assert runs[0].timings[1].p50_ms == 2.0
+    assert json.loads(path.read_text())["machine"]["cores"]
+
+
+def test_results_with_the_plot(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    source = tmp_path / "results.json"
+    source.write_text(json.dumps(_data(_run("sqlite", 10_000, 0.5), _run("sqlite", 100_000, 0.7))))
+    (tmp_path / "NOTES.md").write_text("## Notes\n\nHand-written.\n")
+    write_results(source, tmp_path / "RESULTS.md")
+    assert (tmp_path / "RESULTS.png").read_bytes().startswith(b"\x89PNG")
+    assert "Hand-written." in (tmp_path / "RESULTS.md").read_text()
