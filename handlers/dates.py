@@ -9,7 +9,7 @@ import dateparser
 from handlers.errors import UsageError
 from handlers.grammar import Args
 
-EXAMPLES = "e.g. 2026-12-15, next friday, in 3 weeks, end of month"
+EXAMPLES = "e.g. 2026-12-15, next friday, in 3 weeks, 15 jan"
 
 
 def parse_moment(text: str, *, tz: tzinfo, now: datetime) -> datetime | None:

@@ -34,6 +34,7 @@ from storage.keys import name_key
 Searchable = Literal["contact", "company", "deal"]
 _COLUMN: dict[str, str] = {"contact": "name_key", "company": "name_key", "deal": "title_key"}
 READ = 100  # rows a pass reads at most
+TYPO_SIMILARITY = 0.2  # pg_trgm similarity the any-typo pass accepts on PostgreSQL
 # The third pass on SQLite reads the rarest trigrams whose document counts add up to this
 # (and always the rarest one).
 RARE_GRAM_POSTINGS = 3_000
@@ -170,7 +171,12 @@ def _postgres_words(rows: _Rows, words: list[str]) -> list[tuple[int, str]]:
 
 
 def _postgres_grams(rows: _Rows, key: str) -> list[tuple[int, str]]:
-    # pg_trgm's similarity operator, answered by the GIN index.
+    # pg_trgm's similarity operator, answered by the GIN index. Its default threshold
+    # (0.3) misses a name with a typo in each word ("jon smtih" is 0.24 from "john smith");
+    # this last pass runs only when nothing closer matched, so it may look wider.
+    rows.session.connection().execute(
+        text(f"SET LOCAL pg_trgm.similarity_threshold = {TYPO_SIMILARITY}")
+    )
     return rows.read(
         f"SELECT id, {rows.column} FROM {rows.table} WHERE team_id = :team_id "
         f"AND {rows.column} % :key ORDER BY similarity({rows.column}, :key) DESC LIMIT :read",

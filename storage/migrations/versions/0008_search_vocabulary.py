@@ -10,6 +10,7 @@ Create Date: 2026-11-23 22:50:00.000000
 
 from collections.abc import Sequence
 
+import sqlmodel  # noqa: F401  (every migration imports it, as the template does)
 from alembic import op
 
 revision: str = '0008'
