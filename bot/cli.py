@@ -91,7 +91,9 @@ def chat(
     name = user or getpass.getuser().capitalize() or "Me"
     interactive = sys.stdin.isatty()
     dispatcher = Dispatcher(engine, build_registry(), defaults=defaults)
-    console = ConsoleChat(dispatcher, name, styled=interactive and sys.stdout.isatty())
+    console = ConsoleChat(
+        dispatcher, name, styled=interactive and sys.stdout.isatty(), files=settings.charts_dir
+    )
     if interactive:
         import readline  # noqa: F401  (history and line editing for input())
 

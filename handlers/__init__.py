@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from handlers import activities, channels, contacts, deals, onboarding, team
+from handlers import (
+    activities,
+    channels,
+    contacts,
+    deals,
+    onboarding,
+    pipeline,
+    team,
+)
 from handlers.registry import Registry
 
-FAMILIES = (onboarding, contacts, activities, deals, team, channels)
+FAMILIES = (onboarding, contacts, activities, deals, pipeline, team, channels)
 
 
 def build_registry() -> Registry:

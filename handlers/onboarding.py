@@ -21,6 +21,7 @@ _FAMILY_TITLES = {
     "contacts": "Contacts",
     "activities": "Activities",
     "deals": "Deals",
+    "pipeline": "Pipeline and stats",
     "team": "Team and settings",
     "channels": "Announcements",
 }

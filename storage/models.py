@@ -88,6 +88,9 @@ class Team(SQLModel, table=True):
     timezone: str = Field(max_length=64)
     locale: str = Field(max_length=16)
     region: str = Field(max_length=2, description="default country for phone numbers")
+    # When the recency part of the team's lead scores was last brought up to date (None:
+    # never, so every score is recomputed on the next read; see handlers/scoring.py).
+    scores_at: datetime | None = _ts(nullable=True)
     created_at: datetime = _ts()
 
 
@@ -182,6 +185,7 @@ class Contact(SQLModel, table=True):
         Index("ix_contact_team_phone", "team_id", "phone"),
         Index("ix_contact_team_status_score", "team_id", "status", "score"),
         Index("ix_contact_team_city_key", "team_id", "city_key"),
+        Index("ix_contact_team_last_activity", "team_id", "last_activity_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -227,6 +231,15 @@ class DealTag(SQLModel, table=True):
     tag_id: int = Field(foreign_key="tag.id", primary_key=True, index=True, ondelete="CASCADE")
 
 
+class TagWeight(SQLModel, table=True):
+    """What a tag is worth in the lead score, as the team's admins set it (`#hot` +20)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id", index=True)
+    tag_id: int = Field(foreign_key="tag.id", unique=True, ondelete="CASCADE")
+    points: int = Field(ge=-100, le=100)
+
+
 # --- the pipeline ------------------------------------------------------------------------
 
 
@@ -244,9 +257,31 @@ class Stage(SQLModel, table=True):
 
 class Deal(SQLModel, table=True):
     __table_args__ = (
-        Index("ix_deal_team_stage", "team_id", "stage_id"),
         Index("ix_deal_team_owner_stage", "team_id", "owner_id", "stage_id"),
         Index("ix_deal_team_title_key", "team_id", "title_key"),
+        # The pipeline's aggregates read only these indexes, never the table: open deals
+        # per stage (and their forecast), deals closed in a period, rotting deals.
+        Index(
+            "ix_deal_team_stage_figures",
+            "team_id",
+            "stage_id",
+            "owner_id",
+            "currency",
+            "created_at",
+            "amount",
+            "expected_close",
+        ),
+        Index(
+            "ix_deal_team_closed_figures",
+            "team_id",
+            "closed_at",
+            "stage_id",
+            "owner_id",
+            "currency",
+            "amount",
+            "created_at",
+        ),
+        Index("ix_deal_team_stage_activity", "team_id", "stage_id", "last_activity_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -269,6 +304,18 @@ class Deal(SQLModel, table=True):
 
 
 class StageChange(SQLModel, table=True):
+    __table_args__ = (
+        # Where deals went from each stage in a period, and how long they had stayed.
+        Index(
+            "ix_stagechange_team_moves",
+            "team_id",
+            "from_stage_id",
+            "to_stage_id",
+            "at",
+            "from_entered_at",
+        ),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     team_id: int = Field(foreign_key="team.id", index=True)
     deal_id: int = Field(foreign_key="deal.id", index=True, ondelete="CASCADE")
@@ -276,6 +323,9 @@ class StageChange(SQLModel, table=True):
     to_stage_id: int = Field(foreign_key="stage.id")
     member_id: int | None = Field(default=None, foreign_key="member.id")
     at: datetime = _ts()
+    # When the deal had entered `from_stage_id`: the stay this change ends is
+    # [from_entered_at, at), so time in stage is one column subtraction, no self-join.
+    from_entered_at: datetime | None = _ts(nullable=True)
 
 
 # --- the timeline ------------------------------------------------------------------------
