@@ -9,11 +9,12 @@ from handlers import (
     deals,
     onboarding,
     pipeline,
+    scoring,
     team,
 )
 from handlers.registry import Registry
 
-FAMILIES = (onboarding, contacts, activities, deals, pipeline, team, channels)
+FAMILIES = (onboarding, contacts, activities, deals, pipeline, team, scoring, channels)
 
 
 def build_registry() -> Registry:

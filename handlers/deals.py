@@ -21,6 +21,7 @@ from handlers.grammar import Args, Money, limited, parse_args
 from handlers.refs import CONTACT, DEAL, resolve, resolve_member, resolve_stage
 from handlers.registry import Registry
 from handlers.reply import Reply, bold
+from handlers.scoring import rescore
 from storage import contacts as contact_store
 from storage import deals as store
 from storage.activities import log_activity
@@ -91,6 +92,7 @@ def open_deal(ctx: Context, args: Args) -> Reply:
             at=ctx.now,
         ),
     )
+    rescore(ctx.session, team_id=ctx.team_id, contact_ids=[deal.contact_id], now=ctx.now)
     return deal_card(ctx, deal, note="Deal opened.")
 
 
@@ -230,6 +232,7 @@ def _move(ctx: Context, deal: Deal, stage: Stage, *, reason: str | None = None) 
             at=ctx.now,
         ),
     )
+    rescore(ctx.session, team_id=ctx.team_id, contact_ids=[deal.contact_id], now=ctx.now)
     notes = {
         StageKind.won: f"Won {deal_amount(ctx, deal)}! Congratulations.",
         StageKind.lost: "Marked as lost.",

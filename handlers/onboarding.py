@@ -23,6 +23,7 @@ _FAMILY_TITLES = {
     "deals": "Deals",
     "pipeline": "Pipeline and stats",
     "team": "Team and settings",
+    "scoring": "Lead scoring",
     "channels": "Announcements",
 }
 

@@ -66,6 +66,7 @@ def test_lists_and_searches_never_cross_teams(two_teams: TestBot) -> None:
         "/pipeline",
         "/pipeline @ann all time",
         "/stats all time",
+        "/scoring",
     ):
         reply = two_teams.say(command, who="Ben")
         assert not _leaks(reply), command
