@@ -27,18 +27,21 @@ from SQL aggregates (storage/reports.py); this module only adds up their few row
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import partial
+
+from babel.numbers import format_decimal
 
 from handlers.cards import member_names, rotting_cutoffs
 from handlers.charts import Bar, Funnel, Panel, funnel_png
 from handlers.context import Context
 from handlers.errors import UsageError
-from handlers.format import money
+from handlers.format import money, money_short
 from handlers.grammar import Args
 from handlers.periods import Period, parse_period
 from handlers.refs import resolve_member
@@ -69,27 +72,43 @@ class Scope:
 
 
 @dataclass
-class StageLine:
-    stage: Stage
-    count: int = 0
-    priced: int = 0  # deals with an amount
-    value: Sums = field(default_factory=dict)
-    weighted: Sums = field(default_factory=dict)  # hundredths of minor units: exact
+class Figures:
+    """Some deals and their money, exact and per currency."""
 
-
-@dataclass
-class Closed:
     count: int = 0
-    priced: Sums = field(default_factory=dict)  # deals with an amount, per currency
+    counts: Sums = field(default_factory=dict)  # deals with an amount, per currency
     value: Sums = field(default_factory=dict)
-    seconds: float = 0.0  # total created -> closed
+    weighted: Sums = field(default_factory=dict)  # hundredths of minor units
+
+    @property
+    def priced(self) -> int:
+        return sum(self.counts.values())
+
+    def add(
+        self, count: int, currency: str | None, priced: int, amount: int, probability: int = 0
+    ) -> None:
+        self.count += count
+        if currency is not None and priced:
+            _add(self.counts, currency, priced)
+            _add(self.value, currency, amount)
+            _add(self.weighted, currency, amount * probability)
+
+    def absorb(self, other: Figures) -> None:
+        self.count += other.count
+        for mine, theirs in (
+            (self.counts, other.counts),
+            (self.value, other.value),
+            (self.weighted, other.weighted),
+        ):
+            for currency, amount in theirs.items():
+                _add(mine, currency, amount)
 
 
 @dataclass
 class RepLine:
-    won: Closed = field(default_factory=Closed)
+    won: Figures = field(default_factory=Figures)
     lost: int = 0
-    open_value: Sums = field(default_factory=dict)
+    open: Figures = field(default_factory=Figures)
 
 
 def pipeline(ctx: Context, args: Args) -> Reply:
@@ -97,17 +116,20 @@ def pipeline(ctx: Context, args: Args) -> Reply:
 
     /pipeline [me | team | @member] [PERIOD]
 
+    @member: a first name, or first_last when two share it.
     PERIOD (default: this month): this month, last quarter, 2026, Q3 2026, september,
     last 30 days, since 2026-09-01, 2026-09-01 to 2026-10-15. Open deals are those in an
     open stage now (created by the period's end); won and lost are those closed in the
     period. Reps see their own pipeline, managers and admins the team's. A chart comes
     with it.
     """
-    assert ctx.team is not None
     scope, period = _scope_and_period(ctx, args, PIPELINE_PERIOD)
     stages = team_stages(ctx.session, team_id=ctx.team_id)
-    lines = _stage_lines(ctx, stages, scope, period)
-    closed = _closed_by_kind(ctx, stages, scope, period)
+    lines = _open_figures(ctx, stages, scope, period)
+    total = Figures()
+    for _, figures in lines:
+        total.absorb(figures)
+    won, lost = _closed_by_kind(stages, _closed_rows(ctx, stages, scope, period))
     rotting = reports.rotting_count(
         ctx.session,
         team_id=ctx.team_id,
@@ -120,19 +142,22 @@ def pipeline(ctx: Context, args: Args) -> Reply:
     if scope.note:
         reply.muted(scope.note)
     reply.heading(title, f" · {period.label}")
-    for line in lines:
-        reply.item(bold(line.stage.name), ": ", _deals_and_value(ctx, line))
-    total = _total(lines)
+    for stage, figures in lines:
+        reply.item(bold(stage.name), ": ", _deals_and_value(ctx, figures))
     reply.add(bold("Open: "), _deals_and_value(ctx, total))
-    won, lost = closed[StageKind.won], closed[StageKind.lost]
-    reply.add(bold(f"Won in {period.label}: "), _count(won.count), _and_value(ctx, won.value))
-    reply.add(bold(f"Lost in {period.label}: "), _count(lost.count), _and_value(ctx, lost.value))
+    for closed, word in ((won, "Won"), (lost, "Lost")):
+        reply.add(
+            bold(f"{word} in {period.label}: "),
+            _count(ctx, closed.count),
+            _and_value(ctx, closed.value),
+        )
     if rotting:
-        reply.add(bold("Rotting: "), f"{_count(rotting)} with no recent activity (/deals rotting)")
-    unpriced = total.count - total.priced
+        reply.add(
+            bold("Rotting: "), f"{_count(ctx, rotting)} with no recent activity (/deals rotting)"
+        )
     notes = ["Weighted: amount × the stage's probability."]
-    if unpriced:
-        notes.insert(0, f"{_count(unpriced)} without an amount.")
+    if unpriced := total.count - total.priced:
+        notes.insert(0, f"{_count(ctx, unpriced)} without an amount.")
     reply.muted(" ".join(notes))
     funnel = _funnel(ctx, title, period, lines, won)
     caption = f"{title} · {period.label}"
@@ -150,27 +175,25 @@ def stats(ctx: Context, args: Args) -> Reply:
     stage in the period and how many moved forward; the forecast is the weighted value of
     open deals by expected close month.
     """
-    assert ctx.team is not None
     scope, period = _scope_and_period(ctx, args, STATS_PERIOD)
     stages = team_stages(ctx.session, team_id=ctx.team_id)
-    kinds = {stage.id: StageKind(stage.kind) for stage in stages}
-    closed_rows = reports.closed_groups(
+    closed_rows = _closed_rows(ctx, stages, scope, period)
+    won, lost = _closed_by_kind(stages, closed_rows)
+    won_count, won_seconds = reports.cycle_seconds(
         ctx.session,
         team_id=ctx.team_id,
+        stage_ids=_ids(stages, StageKind.won),
         start=period.start,
         end=period.end,
         owner_id=scope.owner_id,
     )
-    won, lost = Closed(), Closed()
-    for row in closed_rows:
-        _add_closed(won if kinds.get(row.stage_id) == StageKind.won else lost, row)
     reply = Reply()
     if scope.note:
         reply.muted(scope.note)
     reply.heading(f"Stats · {scope.name}", f" · {period.label}")
     reply.add(bold("Win rate: "), _win_rate(won.count, lost.count))
     reply.add(bold("Average won deal: "), _averages(ctx, won) or "no won deals with an amount")
-    reply.add(bold("Cycle time: "), _cycle(won))
+    reply.add(bold("Cycle time: "), _cycle(ctx, won_count, won_seconds))
     _conversion_and_time(ctx, reply, stages, scope, period)
     if scope.member is None:
         _per_rep(ctx, reply, stages, closed_rows, period)
@@ -197,6 +220,8 @@ def _scope_and_period(ctx: Context, args: Args, default_period: str) -> tuple[Sc
 
 
 def _scope(ctx: Context, asked: str | None) -> Scope:
+    """Reps get their own figures whatever they ask for (with a note when they asked for
+    more); managers and admins get the team's by default, or whose they name."""
     manager = ctx.role.rank >= Role.manager.rank
     mine = Scope(ctx.me, ctx.me.name)
     lowered = (asked or "").lower()
@@ -207,17 +232,14 @@ def _scope(ctx: Context, asked: str | None) -> Scope:
             return Scope(None, "team")
         if asked is None:
             return mine
-        return Scope(
-            ctx.me, ctx.me.name, "Team figures are for managers and admins; here are yours."
-        )
-    member = resolve_member(ctx, asked)
+        return replace(mine, note="Team figures are for managers and admins; here are yours.")
+    # `@bob_smith` and `@bob.smith` name a teammate whose first name is not unique.
+    member = resolve_member(ctx, re.sub(r"[_.]+", " ", asked))
     if member.id == ctx.member_id:
         return mine
     if not manager:
-        return Scope(
-            ctx.me,
-            ctx.me.name,
-            "A teammate's figures are for managers and admins; here are yours.",
+        return replace(
+            mine, note="A teammate's figures are for managers and admins; here are yours."
         )
     return Scope(member, member.name)
 
@@ -225,65 +247,55 @@ def _scope(ctx: Context, asked: str | None) -> Scope:
 # --- /pipeline -----------------------------------------------------------------------------
 
 
-def _stage_lines(
+def _open_figures(
     ctx: Context, stages: Sequence[Stage], scope: Scope, period: Period
-) -> list[StageLine]:
-    lines = {
-        stage.id: StageLine(stage)
-        for stage in stages
-        if stage.kind == StageKind.open and stage.id is not None
-    }
-    rows = reports.open_groups(
+) -> list[tuple[Stage, Figures]]:
+    """Per open stage, in pipeline order, the figures of the deals in it."""
+    lines = {stage.id: (stage, Figures()) for stage in stages if stage.kind == StageKind.open}
+    for row in reports.open_groups(
         ctx.session,
         team_id=ctx.team_id,
-        stage_ids=[stage_id for stage_id in lines if stage_id is not None],
+        stage_ids=_ids(stages, StageKind.open),
         created_before=period.end,
         owner_id=scope.owner_id,
-    )
-    for row in rows:
-        line = lines[row.stage_id]
-        line.count += row.count
-        if row.currency is not None:
-            line.priced += row.count
-            _add(line.value, row.currency, row.amount)
-            _add(line.weighted, row.currency, row.amount * line.stage.probability)
+    ):
+        stage, figures = lines[row.stage_id]
+        figures.add(row.count, row.currency, row.priced, row.amount, stage.probability)
     return list(lines.values())
 
 
-def _closed_by_kind(
+def _closed_rows(
     ctx: Context, stages: Sequence[Stage], scope: Scope, period: Period
-) -> dict[StageKind, Closed]:
-    kinds = {stage.id: StageKind(stage.kind) for stage in stages}
-    closed = {StageKind.won: Closed(), StageKind.lost: Closed()}
-    for row in reports.closed_groups(
+) -> list[reports.DealGroup]:
+    return reports.closed_groups(
         ctx.session,
         team_id=ctx.team_id,
+        stage_ids=[s.id for s in stages if s.kind != StageKind.open and s.id is not None],
         start=period.start,
         end=period.end,
         owner_id=scope.owner_id,
-    ):
+    )
+
+
+def _closed_by_kind(
+    stages: Sequence[Stage], rows: Iterable[reports.DealGroup]
+) -> tuple[Figures, Figures]:
+    """Won and lost, from the closed deals' groups."""
+    kinds = {stage.id: stage.kind for stage in stages}
+    won, lost = Figures(), Figures()
+    for row in rows:
         kind = kinds.get(row.stage_id)
-        if kind in closed:
-            _add_closed(closed[kind], row)
-    return closed
+        if kind in (StageKind.won, StageKind.lost):
+            closed = won if kind == StageKind.won else lost
+            closed.add(row.count, row.currency, row.priced, row.amount)
+    return won, lost
 
 
-def _total(lines: Iterable[StageLine]) -> StageLine:
-    total = StageLine(Stage(name="Open", position=0, probability=0, team_id=0))
-    for line in lines:
-        total.count += line.count
-        total.priced += line.priced
-        for currency, amount in line.value.items():
-            _add(total.value, currency, amount)
-        for currency, amount in line.weighted.items():
-            _add(total.weighted, currency, amount)
-    return total
-
-
-def _deals_and_value(ctx: Context, line: StageLine) -> str:
-    text = _count(line.count)
-    if line.value:
-        text += f" · {_sums(ctx, line.value)} · weighted {_sums(ctx, _rounded(line.weighted))}"
+def _deals_and_value(ctx: Context, figures: Figures) -> str:
+    text = _count(ctx, figures.count)
+    if figures.value:
+        weighted = _sums(ctx, _rounded(figures.weighted))
+        text += f" · {_sums(ctx, figures.value)} · weighted {weighted}"
     return text
 
 
@@ -292,51 +304,57 @@ def _and_value(ctx: Context, value: Sums) -> str:
 
 
 def _funnel(
-    ctx: Context, title: str, period: Period, lines: Sequence[StageLine], won: Closed
+    ctx: Context,
+    title: str,
+    period: Period,
+    lines: Sequence[tuple[Stage, Figures]],
+    won: Figures,
 ) -> Funnel:
-    """The chart's data: a panel per currency (the team's first), by deal count when no
-    deal has an amount."""
-    currencies = _ordered(ctx, {c for line in lines for c in line.value} | set(won.value))
-    panels: list[Panel] = []
-    for currency in currencies[:MAX_CHART_CURRENCIES]:
-        bars = [
-            Bar(
-                line.stage.name,
-                _count(line.count),
-                _figures(ctx, line.value.get(currency), line.weighted.get(currency), currency),
-                line.value.get(currency, 0),
-                _round(line.weighted.get(currency, 0)),
-            )
-            for line in lines
-        ]
-        bars.append(
-            Bar(
-                "Won",
-                _count(won.count),
-                money(won.value.get(currency, 0), currency, _locale(ctx)),
-                won.value.get(currency, 0),
-                won=True,
-            )
+    """The chart's data: a panel per currency (the team's first) with the deals in that
+    currency, or one panel by deal count when no deal has an amount."""
+    currencies = _ordered(ctx, {c for _, f in lines for c in f.value} | set(won.value))
+    locale = _locale(ctx)
+    panels = [
+        Panel(
+            f"Value in {currency}",
+            (
+                *(
+                    Bar(
+                        stage.name,
+                        _count(ctx, figures.counts.get(currency, 0)),
+                        _chart_figures(figures, currency, locale),
+                        figures.value.get(currency, 0),
+                        _round(figures.weighted.get(currency, 0)),
+                    )
+                    for stage, figures in lines
+                ),
+                Bar(
+                    "Won",
+                    _count(ctx, won.counts.get(currency, 0)),
+                    money_short(won.value.get(currency, 0), currency, locale),
+                    won.value.get(currency, 0),
+                    won=True,
+                ),
+            ),
         )
-        panels.append(Panel(f"Value in {currency}", tuple(bars)))
+        for currency in currencies[:MAX_CHART_CURRENCIES]
+    ]
     if not panels:
-        bars = [Bar(line.stage.name, _count(line.count), "", line.count) for line in lines]
-        bars.append(Bar("Won", _count(won.count), "", won.count, won=True))
+        bars = [Bar(s.name, _count(ctx, f.count), "", f.count) for s, f in lines]
+        bars.append(Bar("Won", _count(ctx, won.count), "", won.count, won=True))
         panels.append(Panel("Deals (no amounts yet)", tuple(bars)))
-    left_out = currencies[MAX_CHART_CURRENCIES:]
     footer = "Light: value · dark: weighted by stage probability"
-    if left_out:
+    if left_out := currencies[MAX_CHART_CURRENCIES:]:
         footer += f" · not drawn: {', '.join(left_out)}"
     return Funnel(title, f"Open now · won in {period.label}", tuple(panels), footer)
 
 
-def _figures(ctx: Context, value: int | None, weighted: int | None, currency: str) -> str:
+def _chart_figures(figures: Figures, currency: str, locale: str) -> str:
+    value = figures.value.get(currency)
     if not value:
         return "—"
-    locale = _locale(ctx)
-    return (
-        f"{money(value, currency, locale)} · w. {money(_round(weighted or 0), currency, locale)}"
-    )
+    weighted = money_short(_round(figures.weighted.get(currency, 0)), currency, locale)
+    return f"{money_short(value, currency, locale)} · w. {weighted}"
 
 
 def _chart(funnel: Funnel, filename: str, caption: str) -> Attachment:
@@ -346,31 +364,23 @@ def _chart(funnel: Funnel, filename: str, caption: str) -> Attachment:
 # --- /stats --------------------------------------------------------------------------------
 
 
-def _add_closed(closed: Closed, row: reports.ClosedGroup) -> None:
-    closed.count += row.count
-    closed.seconds += row.cycle_seconds
-    if row.currency is not None and row.priced:
-        _add(closed.priced, row.currency, row.priced)
-        _add(closed.value, row.currency, row.amount)
-
-
 def _win_rate(won: int, lost: int) -> str:
     if not won + lost:
         return "no deals closed"
     return f"{_percent(won, won + lost)} ({won} won, {lost} lost)"
 
 
-def _averages(ctx: Context, won: Closed) -> str:
+def _averages(ctx: Context, won: Figures) -> str:
     return " · ".join(
-        f"{money(_divide(won.value[c], won.priced[c]), c, _locale(ctx))} ({won.priced[c]})"
+        f"{money(_divide(won.value[c], won.counts[c]), c, _locale(ctx))} ({won.counts[c]})"
         for c in _ordered(ctx, won.value)
     )
 
 
-def _cycle(won: Closed) -> str:
-    if not won.count:
+def _cycle(ctx: Context, count: int, seconds: float) -> str:
+    if not count:
         return "no deals won"
-    return f"{_days(won.seconds / won.count)} from created to won ({won.count} deals)"
+    return f"{_days(seconds / count)} from created to won ({_count(ctx, count)})"
 
 
 def _conversion_and_time(
@@ -385,7 +395,6 @@ def _conversion_and_time(
         owner_id=scope.owner_id,
     )
     by_id = {stage.id: stage for stage in stages}
-    open_stages = [s for s in stages if s.kind == StageKind.open]
     left: dict[int, int] = defaultdict(int)
     onward: dict[int, int] = defaultdict(int)
     stays: dict[int, tuple[int, float]] = defaultdict(lambda: (0, 0.0))
@@ -398,9 +407,11 @@ def _conversion_and_time(
             onward[move.from_stage_id] += move.count
         count, seconds = stays[move.from_stage_id]
         stays[move.from_stage_id] = (count + move.timed, seconds + move.seconds)
+    open_stages = [s for s in stages if s.kind == StageKind.open and s.id is not None]
+    won_name = next((s.name for s in stages if s.kind == StageKind.won), "won")
     reply.add(bold("Conversion"), " (of the deals that left each stage, those moving on)")
     for i, stage in enumerate(open_stages):
-        following = open_stages[i + 1].name if i + 1 < len(open_stages) else _won_name(stages)
+        following = open_stages[i + 1].name if i + 1 < len(open_stages) else won_name
         out, on = left.get(stage.id or 0, 0), onward.get(stage.id or 0, 0)
         rate = f"{_percent(on, out)} ({on} of {out})" if out else "no deal left it"
         reply.item(f"{stage.name} → {following}: ", rate)
@@ -413,48 +424,46 @@ def _conversion_and_time(
 
 
 def _forward(source: Stage, target: Stage) -> bool:
+    """Won, or a later open stage: skipping stages is moving forward too."""
     if target.kind == StageKind.won:
         return True
     return target.kind == StageKind.open and target.position > source.position
-
-
-def _won_name(stages: Sequence[Stage]) -> str:
-    return next((s.name for s in stages if s.kind == StageKind.won), "won")
 
 
 def _per_rep(
     ctx: Context,
     reply: Reply,
     stages: Sequence[Stage],
-    closed_rows: Sequence[reports.ClosedGroup],
+    closed_rows: Sequence[reports.DealGroup],
     period: Period,
 ) -> None:
-    kinds = {stage.id: StageKind(stage.kind) for stage in stages}
+    kinds = {stage.id: stage.kind for stage in stages}
     reps: dict[int, RepLine] = defaultdict(RepLine)
     for row in closed_rows:
         if kinds.get(row.stage_id) == StageKind.won:
-            _add_closed(reps[row.owner_id].won, row)
-        else:
+            reps[row.owner_id].won.add(row.count, row.currency, row.priced, row.amount)
+        elif kinds.get(row.stage_id) == StageKind.lost:
             reps[row.owner_id].lost += row.count
-    open_ids = [s.id for s in stages if s.kind == StageKind.open and s.id is not None]
     for group in reports.open_groups(
-        ctx.session, team_id=ctx.team_id, stage_ids=open_ids, created_before=period.end
+        ctx.session,
+        team_id=ctx.team_id,
+        stage_ids=_ids(stages, StageKind.open),
+        created_before=period.end,
     ):
-        if group.currency is not None:
-            _add(reps[group.owner_id].open_value, group.currency, group.amount)
+        reps[group.owner_id].open.add(group.count, group.currency, group.priced, group.amount)
     names = member_names(ctx)
     reply.add(bold("Per rep"))
     if not reps:
         reply.item("No deals yet.")
     ranked = sorted(reps.items(), key=lambda item: (-item[1].won.count, names.get(item[0], "")))
     for owner_id, rep in ranked:
-        won = rep.won.count
+        won, closed = rep.won.count, rep.won.count + rep.lost
         reply.item(
             bold(names.get(owner_id, "?")),
             f": won {won}",
             _and_value(ctx, rep.won.value),
-            f" · open {_sums(ctx, rep.open_value) if rep.open_value else 'none'}",
-            f" · win rate {_percent(won, won + rep.lost)}" if won + rep.lost else "",
+            f" · open {_sums(ctx, rep.open.value) if rep.open.value else 'none'}",
+            f" · win rate {_percent(won, closed)}" if closed else "",
         )
 
 
@@ -466,12 +475,13 @@ def _forecast(ctx: Context, reply: Reply, stages: Sequence[Stage], scope: Scope)
     for group in reports.forecast_groups(
         ctx.session,
         team_id=ctx.team_id,
-        stage_ids=[s.id for s in stages if s.kind == StageKind.open and s.id is not None],
+        stage_ids=_ids(stages, StageKind.open),
         month_starts=firsts,
         owner_id=scope.owner_id,
     ):
-        weighted = group.amount * probability.get(group.stage_id, 0)
-        _add(buckets[group.bucket], group.currency, weighted)
+        for bucket, amount in enumerate(group.buckets):
+            if amount is not None:
+                _add(buckets[bucket], group.currency, amount * probability[group.stage_id])
     reply.add(bold("Forecast"), " (weighted open value by expected close)")
     if buckets.get(0):
         reply.item(f"Overdue (before {firsts[0]:%B}): ", _sums(ctx, _rounded(buckets[0])))
@@ -488,6 +498,10 @@ def _month_starts(today: date, count: int) -> list[date]:
 
 
 # --- arithmetic and wording ----------------------------------------------------------------
+
+
+def _ids(stages: Iterable[Stage], kind: StageKind) -> list[int]:
+    return [stage.id for stage in stages if stage.kind == kind and stage.id is not None]
 
 
 def _add(sums: Sums, currency: str, amount: int) -> None:
@@ -523,8 +537,9 @@ def _locale(ctx: Context) -> str:
     return ctx.team.locale
 
 
-def _count(count: int) -> str:
-    return f"{count} deal{'' if count == 1 else 's'}"
+def _count(ctx: Context, count: int) -> str:
+    """`1 deal`, `15,778 deals` (digits grouped as the team's locale groups them)."""
+    return f"{format_decimal(count, locale=_locale(ctx))} deal{'' if count == 1 else 's'}"
 
 
 def _percent(part: int, whole: int) -> str:

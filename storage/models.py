@@ -260,7 +260,8 @@ class Deal(SQLModel, table=True):
         Index("ix_deal_team_owner_stage", "team_id", "owner_id", "stage_id"),
         Index("ix_deal_team_title_key", "team_id", "title_key"),
         # The pipeline's aggregates read only these indexes, never the table: open deals
-        # per stage (and their forecast), deals closed in a period, rotting deals.
+        # per stage (and their forecast), deals closed in a period, rotting deals (see
+        # storage/reports.py for why the columns are in this order).
         Index(
             "ix_deal_team_stage_figures",
             "team_id",
@@ -272,16 +273,23 @@ class Deal(SQLModel, table=True):
             "expected_close",
         ),
         Index(
-            "ix_deal_team_closed_figures",
+            "ix_deal_team_currency_closed",
             "team_id",
-            "closed_at",
+            "currency",
             "stage_id",
             "owner_id",
-            "currency",
+            "closed_at",
             "amount",
             "created_at",
         ),
-        Index("ix_deal_team_stage_activity", "team_id", "stage_id", "last_activity_at"),
+        Index(
+            "ix_deal_team_stage_activity",
+            "team_id",
+            "stage_id",
+            "owner_id",
+            "last_activity_at",
+            "created_at",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

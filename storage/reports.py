@@ -1,10 +1,16 @@
 """The pipeline's numbers: SQL aggregates over deals and their stage history.
 
-Every query groups on indexed columns and returns a handful of rows per stage, owner and
+Every query reads a covering index and returns a handful of rows per stage, owner and
 currency; nothing loads deals to loop over them. Money comes back as exact integer sums of
 minor units, per currency (never added across currencies); durations as sums of seconds,
 so the caller divides once and rounds once. Stage probabilities are constant per stage,
 so a weighted value is the stage's exact sum times its probability, computed by the caller.
+
+SQLite has no hash aggregation: a GROUP BY whose rows do not arrive in the index's order
+goes through a sort of every row, which at a million deals costs more than the scan. So
+each query names the values of its grouping columns (stages, owners, currencies) with IN
+lists in index order: the rows then arrive grouped, and a period is a range seek inside
+each group. PostgreSQL plans the same SQL its own way.
 """
 
 from __future__ import annotations
@@ -12,14 +18,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import Float, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Float, case, func, select, union_all
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 from sqlmodel import Session, col
 
-from storage.models import Deal, StageChange
+from storage.models import Deal, Member, StageChange
 
 
 class seconds_between(FunctionElement[float]):
@@ -46,19 +53,8 @@ def _seconds_postgresql(element: seconds_between, compiler: Any, **kw: Any) -> s
 
 
 @dataclass(frozen=True, slots=True)
-class OpenGroup:
-    """Open deals of one stage, owner and currency (currency None: deals with no amount)."""
-
-    stage_id: int
-    owner_id: int
-    currency: str | None
-    count: int
-    amount: int
-
-
-@dataclass(frozen=True, slots=True)
-class ClosedGroup:
-    """Deals closed in a period, per closing stage, owner and currency."""
+class DealGroup:
+    """Deals of one stage, owner and currency (None: deals with no amount)."""
 
     stage_id: int
     owner_id: int
@@ -66,17 +62,18 @@ class ClosedGroup:
     count: int
     priced: int  # how many of them have an amount
     amount: int
-    cycle_seconds: float  # sum over the group of created -> closed
 
 
 @dataclass(frozen=True, slots=True)
 class ForecastGroup:
-    """Open deals expected to close in one month bucket (0: before the first month)."""
+    """Open deals of one stage, owner and currency, their amounts by expected close:
+    `buckets[0]` before the first month (overdue), `buckets[i]` in the i-th month; None
+    where no deal is expected."""
 
-    bucket: int
     stage_id: int
+    owner_id: int
     currency: str
-    amount: int
+    buckets: tuple[int | None, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,59 +94,89 @@ def open_groups(
     stage_ids: Sequence[int],
     created_before: datetime,
     owner_id: int | None = None,
-) -> list[OpenGroup]:
-    """Deals now in `stage_ids` (the open stages) created before `created_before`."""
+) -> list[DealGroup]:
+    """Deals now in `stage_ids` (the open stages) created before `created_before`.
+
+    Grouped in the order of ix_deal_team_stage_figures (team, stage, owner, currency)."""
     if not stage_ids:
         return []
-    query = select(
-        col(Deal.stage_id),
-        col(Deal.owner_id),
-        col(Deal.currency),
-        func.count(),
-        func.sum(Deal.amount),
-    ).where(
-        col(Deal.team_id) == team_id,
-        col(Deal.stage_id).in_(stage_ids),
-        col(Deal.created_at) < created_before,
+    query = (
+        select(*_figures())
+        .where(
+            col(Deal.team_id) == team_id,
+            col(Deal.stage_id).in_(stage_ids),
+            _owned(team_id, owner_id),
+            col(Deal.created_at) < created_before,
+        )
+        .group_by(col(Deal.stage_id), col(Deal.owner_id), col(Deal.currency))
     )
-    if owner_id is not None:
-        query = query.where(col(Deal.owner_id) == owner_id)
-    query = query.group_by(col(Deal.stage_id), col(Deal.owner_id), col(Deal.currency))
-    return [
-        OpenGroup(stage_id, owner, currency, count, int(amount or 0))
-        for stage_id, owner, currency, count, amount in session.execute(query)
-    ]
+    return _groups(session, query)
 
 
 def closed_groups(
     session: Session,
     *,
     team_id: int,
+    stage_ids: Sequence[int],
     start: datetime,
     end: datetime,
     owner_id: int | None = None,
-) -> list[ClosedGroup]:
-    """Deals whose closed_at falls in [start, end) (reopened deals have none)."""
-    query = select(
-        col(Deal.stage_id),
-        col(Deal.owner_id),
-        col(Deal.currency),
-        func.count(),
-        func.count(col(Deal.amount)),
-        func.sum(Deal.amount),
-        func.sum(seconds_between(col(Deal.closed_at), col(Deal.created_at))),
-    ).where(
-        col(Deal.team_id) == team_id,
-        col(Deal.closed_at) >= start,
-        col(Deal.closed_at) < end,
-    )
-    if owner_id is not None:
-        query = query.where(col(Deal.owner_id) == owner_id)
-    query = query.group_by(col(Deal.stage_id), col(Deal.owner_id), col(Deal.currency))
-    return [
-        ClosedGroup(stage_id, owner, currency, count, priced, int(amount or 0), float(seconds))
-        for stage_id, owner, currency, count, priced, amount, seconds in session.execute(query)
+) -> list[DealGroup]:
+    """Deals in `stage_ids` (the closed stages) whose closed_at is in [start, end).
+
+    Read through ix_deal_team_currency_closed (team, currency, stage, owner, closed_at):
+    for each currency the team uses, stage and owner, one range of the period."""
+    if not stage_ids:
+        return []
+    parts = [
+        select(*_figures())
+        .where(
+            col(Deal.team_id) == team_id,
+            currency,
+            col(Deal.stage_id).in_(stage_ids),
+            _owned(team_id, owner_id),
+            col(Deal.closed_at) >= start,
+            col(Deal.closed_at) < end,
+        )
+        .group_by(col(Deal.currency), col(Deal.stage_id), col(Deal.owner_id))
+        for currency in _currency_parts(team_id)
     ]
+    return _groups(session, union_all(*parts))
+
+
+def cycle_seconds(
+    session: Session,
+    *,
+    team_id: int,
+    stage_ids: Sequence[int],
+    start: datetime,
+    end: datetime,
+    owner_id: int | None = None,
+) -> tuple[int, float]:
+    """How many deals in `stage_ids` (the won stages) closed in [start, end), and the sum
+    of their created -> closed times (apart from closed_groups, so that only won deals
+    pay for the date arithmetic)."""
+    if not stage_ids:
+        return 0, 0.0
+    parts = [
+        select(
+            func.count().label("deals"),
+            func.sum(seconds_between(col(Deal.closed_at), col(Deal.created_at))).label("s"),
+        ).where(
+            col(Deal.team_id) == team_id,
+            currency,
+            col(Deal.stage_id).in_(stage_ids),
+            _owned(team_id, owner_id),
+            col(Deal.closed_at) >= start,
+            col(Deal.closed_at) < end,
+        )
+        for currency in _currency_parts(team_id)
+    ]
+    count = seconds = 0.0
+    for deals, total in session.execute(union_all(*parts)):
+        count += deals
+        seconds += float(total or 0.0)
+    return int(count), seconds
 
 
 def rotting_count(
@@ -160,26 +187,28 @@ def rotting_count(
     created_before: datetime,
     owner_id: int | None = None,
 ) -> int:
-    """Open deals with no activity since their stage's cutoff (see cards.rotting_cutoffs)."""
-    if not cutoffs:
-        return 0
-    query = (
+    """Open deals with no activity since their stage's cutoff (see cards.rotting_cutoffs):
+    one count per stage and owner (ix_deal_team_stage_activity), added up. An OR of the
+    stages would leave the plan to chance; at a million deals it can pick a full scan."""
+    counts = [
         select(func.count())
         .select_from(Deal)
         .where(
             col(Deal.team_id) == team_id,
+            col(Deal.stage_id) == stage_id,
+            _owned(team_id, owner_id),
+            col(Deal.last_activity_at) < cutoff,
             col(Deal.created_at) < created_before,
-            or_(
-                *(
-                    and_(col(Deal.stage_id) == stage_id, col(Deal.last_activity_at) < cutoff)
-                    for stage_id, cutoff in cutoffs.items()
-                )
-            ),
         )
-    )
-    if owner_id is not None:
-        query = query.where(col(Deal.owner_id) == owner_id)
-    return session.execute(query).scalar_one()
+        .scalar_subquery()
+        for stage_id, cutoff in cutoffs.items()
+    ]
+    if not counts:
+        return 0
+    total: ColumnElement[int] = counts[0]
+    for more in counts[1:]:
+        total = total + more
+    return int(session.execute(select(total)).scalar_one())
 
 
 def forecast_groups(
@@ -190,27 +219,31 @@ def forecast_groups(
     month_starts: Sequence[date],
     owner_id: int | None = None,
 ) -> list[ForecastGroup]:
-    """Open deals with an amount by expected-close bucket: bucket 0 is before
-    month_starts[0] (overdue), bucket i is [month_starts[i-1], month_starts[i])."""
+    """Open deals with an amount, their sums by expected close month (see ForecastGroup),
+    grouped in index order (stage, owner, currency) with a sum per bucket."""
     if not stage_ids or not month_starts:
         return []
     expected = col(Deal.expected_close)
-    bucket = case(
-        *((expected < start, i) for i, start in enumerate(month_starts)),
-        else_=len(month_starts),
+    ranges = [expected < month_starts[0]] + [
+        (expected >= low) & (expected < high) for low, high in pairwise(month_starts)
+    ]
+    buckets = [func.sum(case((within, col(Deal.amount)))) for within in ranges]
+    query = (
+        select(col(Deal.stage_id), col(Deal.owner_id), col(Deal.currency), *buckets)
+        .where(
+            col(Deal.team_id) == team_id,
+            col(Deal.stage_id).in_(stage_ids),
+            _owned(team_id, owner_id),
+            expected < month_starts[-1],
+            col(Deal.amount).is_not(None),
+        )
+        .group_by(col(Deal.stage_id), col(Deal.owner_id), col(Deal.currency))
     )
-    query = select(bucket, col(Deal.stage_id), col(Deal.currency), func.sum(Deal.amount)).where(
-        col(Deal.team_id) == team_id,
-        col(Deal.stage_id).in_(stage_ids),
-        expected < month_starts[-1],
-        col(Deal.amount).is_not(None),
-    )
-    if owner_id is not None:
-        query = query.where(col(Deal.owner_id) == owner_id)
-    query = query.group_by(bucket, col(Deal.stage_id), col(Deal.currency))
     return [
-        ForecastGroup(int(b), stage_id, currency, int(amount or 0))
-        for b, stage_id, currency, amount in session.execute(query)
+        ForecastGroup(
+            stage_id, owner, currency, tuple(None if b is None else int(b) for b in sums)
+        )
+        for stage_id, owner, currency, *sums in session.execute(query)
         if currency is not None
     ]
 
@@ -228,8 +261,9 @@ def stage_moves(
     stays they ended: one pass over the period's history gives both where deals went from
     each stage and how long they had been there.
 
-    `stage_ids` are the team's stages: naming them lets the index on (team, from, to, at)
-    seek each pair's period directly and hand the rows over already grouped."""
+    `stage_ids` are the team's stages: for the whole team, naming them lets
+    ix_stagechange_team_moves (team, from, to, at) seek each pair's period directly and
+    hand the rows over grouped."""
     if not stage_ids:
         return []
     length = seconds_between(col(StageChange.at), col(StageChange.from_entered_at))
@@ -239,16 +273,22 @@ def stage_moves(
         func.count(),
         func.count(col(StageChange.from_entered_at)),
         func.sum(length),
-    ).where(
-        col(StageChange.team_id) == team_id,
-        col(StageChange.at) >= start,
-        col(StageChange.at) < end,
-        col(StageChange.from_stage_id).in_(stage_ids),
-        col(StageChange.to_stage_id).in_(stage_ids),
-    )
-    if owner_id is not None:
-        query = query.join(Deal, col(Deal.id) == col(StageChange.deal_id)).where(
+    ).where(col(StageChange.at) >= start, col(StageChange.at) < end)
+    if owner_id is None:
+        query = query.where(
+            col(StageChange.team_id) == team_id,
+            col(StageChange.from_stage_id).in_(stage_ids),
+            col(StageChange.to_stage_id).in_(stage_ids),
+        )
+    else:
+        # Only the owner's deals, named by id (they are the team's): the one index that
+        # fits is then the one on deal_id, so the history of those deals is read, a few
+        # changes each, rather than the team's whole period checked deal by deal.
+        owned = select(col(Deal.id)).where(
             col(Deal.team_id) == team_id, col(Deal.owner_id) == owner_id
+        )
+        query = query.where(
+            col(StageChange.deal_id).in_(owned), col(StageChange.from_stage_id).is_not(None)
         )
     query = query.group_by(col(StageChange.from_stage_id), col(StageChange.to_stage_id))
     return [
@@ -256,3 +296,52 @@ def stage_moves(
         for from_id, to_id, count, timed, seconds in session.execute(query)
         if from_id is not None
     ]
+
+
+def _figures() -> tuple[Any, ...]:
+    """What a DealGroup is made of, in its order."""
+    return (
+        col(Deal.stage_id),
+        col(Deal.owner_id),
+        col(Deal.currency),
+        func.count(),
+        func.count(col(Deal.amount)),
+        func.sum(Deal.amount),
+    )
+
+
+def _groups(session: Session, query: Any) -> list[DealGroup]:
+    return [
+        DealGroup(stage_id, owner, currency, count, priced, int(amount or 0))
+        for stage_id, owner, currency, count, priced, amount in session.execute(query)
+    ]
+
+
+def _owned(team_id: int, owner_id: int | None) -> ColumnElement[bool]:
+    """One owner's deals, or every member's: named as a list so the index can seek."""
+    if owner_id is not None:
+        return col(Deal.owner_id) == owner_id
+    return col(Deal.owner_id).in_(select(col(Member.id)).where(col(Member.team_id) == team_id))
+
+
+def _currency_parts(team_id: int) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """Deals in one of the team's currencies, and deals with none: IN cannot match NULL,
+    so a query by currency is the union of the two."""
+    return (
+        col(Deal.currency).in_(select(_currencies(team_id).c.currency)),
+        col(Deal.currency).is_(None),
+    )
+
+
+def _currencies(team_id: int) -> Any:
+    """The currencies of the team's deals, read by skipping from one to the next in
+    ix_deal_team_currency_closed (a loose index scan: one seek per currency, not a scan
+    of every deal). A recursive CTE, as neither database skips by itself."""
+    first = select(func.min(Deal.currency).label("currency")).where(col(Deal.team_id) == team_id)
+    found = first.cte("team_currencies", recursive=True)
+    following = (
+        select(func.min(Deal.currency))
+        .where(col(Deal.team_id) == team_id, col(Deal.currency) > found.c.currency)
+        .scalar_subquery()
+    )
+    return found.union_all(select(following).where(found.c.currency.is_not(None)))

@@ -14,12 +14,13 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 from sqlmodel import Session, select
 
+from handlers.context import Request
 from handlers.format import money
 from handlers.periods import Period, parse_period
 from handlers.reply import Reply
 from storage.db import transaction
 from storage.keys import name_key
-from storage.models import Deal, Member, Stage, StageChange, StageKind, Team
+from storage.models import Deal, Member, Platform, Stage, StageChange, StageKind, Team
 from tests.conftest import START, TestBot
 
 CURRENCIES = ("EUR", "EUR", "EUR", "USD", "JPY", None)
@@ -165,7 +166,7 @@ def listed(sums: dict[str, int], home: str = "EUR") -> str:
 
 
 def deals(n: int) -> str:
-    return f"{n} deal{'' if n == 1 else 's'}"
+    return f"{n:,} deal{'' if n == 1 else 's'}"
 
 
 def percent(part: int, whole: int) -> str:
@@ -249,7 +250,9 @@ def expected_stats(w: World, period: Period, owner: int | None, who: str) -> lis
     lines.append(f"Average won deal: {averages or 'no won deals with an amount'}")
     if won:
         days = sum((d.closed - d.created).total_seconds() for d in won if d.closed) / len(won)
-        lines.append(f"Cycle time: {days / 86400:.1f} days from created to won ({len(won)} deals)")
+        lines.append(
+            f"Cycle time: {days / 86400:.1f} days from created to won ({deals(len(won))})"
+        )
     else:
         lines.append("Cycle time: no deals won")
     ids = {d.id for d in mine}
@@ -449,6 +452,42 @@ def test_every_pipeline_comes_with_a_chart(world: World) -> None:
     # Phone-sized: 1080 px wide; a panel per currency (3 here), tall but not absurd.
     assert width == 1080 and 1500 < height < 4000
     assert 20_000 < len(chart.content) < 1_000_000
+
+
+def test_the_chart_draws_each_currency_from_its_own_deals(world: World) -> None:
+    reply = world.bot.dispatcher.respond(
+        Request(Platform.telegram, "alice", "Alice", chat_id="alice", text="/pipeline 2026")
+    )
+    assert reply is not None and not reply.attachments  # drawn after the transaction
+    (draw,) = reply.deferred
+    funnel = draw.args[0]  # type: ignore[attr-defined]
+    assert [panel.heading for panel in funnel.panels] == [
+        "Value in EUR",
+        "Value in JPY",
+        "Value in USD",
+    ]
+    period = _period("2026")
+    for panel in funnel.panels:
+        currency = panel.heading[-3:]
+        for bar, stage in zip(panel.bars, world.stages[:4], strict=False):
+            here = [
+                d
+                for d in world.deals
+                if d.stage is stage and d.currency == currency and d.created < period.end
+            ]
+            assert (bar.name, bar.count) == (stage.name, deals(len(here)))
+            assert bar.size == sum(d.amount or 0 for d in here)
+            weighted = sum((d.amount or 0) * stage.probability for d in here)
+            assert bar.inner == half_up(weighted, 100)
+        won = [
+            d
+            for d in world.deals
+            if d.stage.kind == StageKind.won
+            and d.currency == currency
+            and _within(d.closed, period)
+        ]
+        assert panel.bars[-1].won and panel.bars[-1].count == deals(len(won))
+        assert panel.bars[-1].size == sum(d.amount or 0 for d in won)
 
 
 def test_a_pipeline_without_amounts_is_charted_by_count(testbot: TestBot) -> None:

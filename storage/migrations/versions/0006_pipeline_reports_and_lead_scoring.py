@@ -39,8 +39,8 @@ def upgrade() -> None:
 
     with op.batch_alter_table('deal', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_deal_team_stage'))
-        batch_op.create_index('ix_deal_team_closed_figures', ['team_id', 'closed_at', 'stage_id', 'owner_id', 'currency', 'amount', 'created_at'], unique=False)
-        batch_op.create_index('ix_deal_team_stage_activity', ['team_id', 'stage_id', 'last_activity_at'], unique=False)
+        batch_op.create_index('ix_deal_team_currency_closed', ['team_id', 'currency', 'stage_id', 'owner_id', 'closed_at', 'amount', 'created_at'], unique=False)
+        batch_op.create_index('ix_deal_team_stage_activity', ['team_id', 'stage_id', 'owner_id', 'last_activity_at', 'created_at'], unique=False)
         batch_op.create_index('ix_deal_team_stage_figures', ['team_id', 'stage_id', 'owner_id', 'currency', 'created_at', 'amount', 'expected_close'], unique=False)
 
     with op.batch_alter_table('stagechange', schema=None) as batch_op:
@@ -76,7 +76,7 @@ def downgrade() -> None:
     with op.batch_alter_table('deal', schema=None) as batch_op:
         batch_op.drop_index('ix_deal_team_stage_figures')
         batch_op.drop_index('ix_deal_team_stage_activity')
-        batch_op.drop_index('ix_deal_team_closed_figures')
+        batch_op.drop_index('ix_deal_team_currency_closed')
         batch_op.create_index(batch_op.f('ix_deal_team_stage'), ['team_id', 'stage_id'], unique=False)
 
     with op.batch_alter_table('contact', schema=None) as batch_op:
