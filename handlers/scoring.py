@@ -34,7 +34,8 @@ from handlers.registry import Registry
 from handlers.reply import Reply
 from storage import scoring as store
 from storage.contacts import ensure_tags
-from storage.models import Contact, ContactStatus, Role, Team
+from storage.models import Contact, ContactStatus, Role, StageKind, Team
+from storage.teams import team_stages
 
 STATUS_POINTS = {
     ContactStatus.lead: 10,
@@ -53,8 +54,10 @@ MAX_WEIGHT = 100
 SKEW = timedelta(minutes=5)
 
 
-def rules(team: Team) -> store.ScoreRules:
+def rules(session: Session, team: Team) -> store.ScoreRules:
+    assert team.id is not None
     scale = 10 ** get_currency_precision(team.currency)
+    stages = team_stages(session, team_id=team.id)
     return store.ScoreRules(
         status={status.value: points for status, points in STATUS_POINTS.items()},
         tag_points=TAG_POINTS,
@@ -64,6 +67,7 @@ def rules(team: Team) -> store.ScoreRules:
         open_deal=OPEN_DEAL_POINTS,
         value=tuple((major * scale, points) for major, points in VALUE_POINTS),
         currency=team.currency,
+        open_stage_ids=[s.id for s in stages if s.kind == StageKind.open and s.id is not None],
     )
 
 
@@ -77,7 +81,7 @@ def rescore(
         store.rescore_contacts(
             session,
             team_id=team_id,
-            rules=rules(team),
+            rules=rules(session, team),
             now=now,
             where=col(Contact.id).in_(ids),
         )
@@ -85,18 +89,22 @@ def rescore(
 
 def rescore_due(session: Session, *, team: Team, now: datetime) -> int:
     """Rescore the team's contacts whose recency points changed since the last time (all
-    of them the first time); returns how many were rescored."""
+    of them the first time); returns how many rows were rescored."""
     assert team.id is not None
     since = team.scores_at
     if since is not None and since >= now:
         return 0
-    where = (
-        None
+    team_rules = rules(session, team)
+    conditions = (
+        [None]
         if since is None
         else store.activity_crossed([window for window, _ in RECENCY], since, now)
     )
-    count = store.rescore_contacts(
-        session, team_id=team.id, rules=rules(team), now=now, where=where
+    count = sum(
+        store.rescore_contacts(
+            session, team_id=team.id, rules=team_rules, now=now, where=condition
+        )
+        for condition in conditions
     )
     team.scores_at = now - SKEW
     session.add(team)
@@ -114,7 +122,7 @@ def rescore_all_teams(session: Session, *, now: datetime) -> int:
 def score_reasons(ctx: Context, contact: Contact) -> list[tuple[str, int]]:
     """Each part of the contact's current score that counts: (why, points)."""
     assert ctx.team is not None and contact.id is not None
-    team_rules = rules(ctx.team)
+    team_rules = rules(ctx.session, ctx.team)
     parts = store.score_of(ctx.session, contact_id=contact.id, rules=team_rules, now=ctx.now)
     tags = store.contact_tag_points(ctx.session, team_id=ctx.team_id, contact_id=contact.id)
     reasons = [(f"status {contact.status}", parts["status"])]
@@ -127,9 +135,7 @@ def score_reasons(ctx: Context, contact: Contact) -> list[tuple[str, int]]:
         reasons.append((what + (f" (of {others})" if others > counted else ""), parts["tags"]))
     reasons += [("has an e-mail", parts["email"]), ("has a phone", parts["phone"])]
     reasons.append((f"last activity {ago(contact.last_activity_at, ctx.now)}", parts["recency"]))
-    count, value = store.open_deal_figures(
-        ctx.session, contact_id=contact.id, currency=ctx.team.currency
-    )
+    count, value = store.open_deal_figures(ctx.session, contact_id=contact.id, rules=team_rules)
     reasons.append((f"{count} open deal{'' if count == 1 else 's'}", parts["deals"]))
     open_value = money(value, ctx.team.currency, ctx.team.locale)
     reasons.append((f"{open_value} in open deals", parts["value"]))
@@ -160,7 +166,7 @@ def scoring(ctx: Context, args: Args) -> Reply:
     rescored = store.rescore_contacts(
         ctx.session,
         team_id=ctx.team_id,
-        rules=rules(ctx.team),
+        rules=rules(ctx.session, ctx.team),
         now=ctx.now,
         where=store.tagged_with(tag.id),
     )

@@ -10,12 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import ColumnElement, case, func, select, true, update
 from sqlmodel import Session, col
 
-from storage.models import Contact, ContactTag, Deal, Stage, StageKind, Tag, TagWeight
+from storage.models import Contact, ContactTag, Deal, Tag, TagWeight
 
 # The parts of a score, in the order they are explained.
 PARTS = ("status", "weighted_tags", "tags", "email", "phone", "recency", "deals", "value")
@@ -31,6 +30,7 @@ class ScoreRules:
     open_deal: int  # the contact has an open deal
     value: Sequence[tuple[int, int]]  # (minor units of `currency` open, points), biggest first
     currency: str
+    open_stage_ids: Sequence[int]
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,9 @@ class TagPoints:
 
 
 def score_parts(rules: ScoreRules, now: datetime) -> dict[str, ColumnElement[int]]:
-    """Each part of the score of the Contact row in scope, as SQL."""
+    """Each part of the score of the Contact row in scope, as SQL. Every subquery reads
+    one contact's rows through an index on contact_id and computes its points itself, so
+    rescoring a million contacts stays linear."""
     weighted = (
         select(func.coalesce(func.sum(TagWeight.points), 0))
         .select_from(ContactTag)
@@ -48,16 +50,38 @@ def score_parts(rules: ScoreRules, now: datetime) -> dict[str, ColumnElement[int
         .where(col(ContactTag.contact_id) == col(Contact.id))
         .scalar_subquery()
     )
-    unweighted = (
-        select(func.count())
+    others = func.count()
+    tags = (
+        select(
+            case(
+                (others > rules.max_tagged, rules.max_tagged * rules.tag_points),
+                else_=others * rules.tag_points,
+            )
+        )
         .select_from(ContactTag)
         .outerjoin(TagWeight, col(TagWeight.tag_id) == col(ContactTag.tag_id))
         .where(col(ContactTag.contact_id) == col(Contact.id), col(TagWeight.id).is_(None))
         .scalar_subquery()
     )
-    open_deals = _open_deals(select(func.count()))
-    open_value = _open_deals(select(func.coalesce(func.sum(Deal.amount), 0))).where(
-        col(Deal.currency) == rules.currency
+    # Open stages by id, not by a join on stage: a join lets the planner walk all of a
+    # stage's deals for every contact.
+    open_deals = (
+        select(case((func.count() > 0, rules.open_deal), else_=0))
+        .where(
+            col(Deal.contact_id) == col(Contact.id),
+            col(Deal.stage_id).in_(rules.open_stage_ids),
+        )
+        .scalar_subquery()
+    )
+    open_value = func.coalesce(func.sum(Deal.amount), 0)
+    value = (
+        select(case(*((open_value >= minor, points) for minor, points in rules.value), else_=0))
+        .where(
+            col(Deal.contact_id) == col(Contact.id),
+            col(Deal.stage_id).in_(rules.open_stage_ids),
+            col(Deal.currency) == rules.currency,
+        )
+        .scalar_subquery()
     )
     activity = col(Contact.last_activity_at)
     return {
@@ -66,29 +90,15 @@ def score_parts(rules: ScoreRules, now: datetime) -> dict[str, ColumnElement[int
             else_=0,
         ),
         "weighted_tags": weighted,
-        "tags": case(
-            (unweighted > rules.max_tagged, rules.max_tagged * rules.tag_points),
-            else_=unweighted * rules.tag_points,
-        ),
+        "tags": tags,
         "email": case((col(Contact.email).is_not(None), rules.reachable), else_=0),
         "phone": case((col(Contact.phone).is_not(None), rules.reachable), else_=0),
         "recency": case(
             *((activity >= now - window, points) for window, points in rules.recency), else_=0
         ),
-        "deals": case((open_deals.scalar_subquery() > 0, rules.open_deal), else_=0),
-        "value": case(
-            *((open_value.scalar_subquery() >= minor, points) for minor, points in rules.value),
-            else_=0,
-        ),
+        "deals": open_deals,
+        "value": value,
     }
-
-
-def _open_deals(query: Any) -> Any:
-    return (
-        query.select_from(Deal)
-        .join(Stage, col(Stage.id) == col(Deal.stage_id))
-        .where(col(Deal.contact_id) == col(Contact.id), col(Stage.kind) == StageKind.open)
-    )
 
 
 def rescore_contacts(
@@ -129,18 +139,16 @@ def score_of(
     return {name: int(points or 0) for name, points in zip(parts, row, strict=True)}
 
 
-def open_deal_figures(session: Session, *, contact_id: int, currency: str) -> tuple[int, int]:
-    """How many open deals a contact has, and their value in `currency` (minor units)."""
+def open_deal_figures(session: Session, *, contact_id: int, rules: ScoreRules) -> tuple[int, int]:
+    """How many open deals a contact has, and their value in the rules' currency."""
     count, value = session.execute(
         select(
             func.count(),
             func.coalesce(
-                func.sum(case((col(Deal.currency) == currency, col(Deal.amount)), else_=0)), 0
+                func.sum(case((col(Deal.currency) == rules.currency, col(Deal.amount)), else_=0)),
+                0,
             ),
-        )
-        .select_from(Deal)
-        .join(Stage, col(Stage.id) == col(Deal.stage_id))
-        .where(col(Deal.contact_id) == contact_id, col(Stage.kind) == StageKind.open)
+        ).where(col(Deal.contact_id) == contact_id, col(Deal.stage_id).in_(rules.open_stage_ids))
     ).one()
     return int(count), int(value)
 
@@ -196,12 +204,9 @@ def tagged_with(tag_id: int) -> ColumnElement[bool]:
 
 def activity_crossed(
     windows: Sequence[timedelta], since: datetime, now: datetime
-) -> ColumnElement[bool]:
-    """Contacts whose last activity left a recency window between `since` and `now`:
-    last_activity_at + window fell in (since, now] for some window."""
+) -> list[ColumnElement[bool]]:
+    """Contacts whose last activity left a recency window between `since` and `now`, one
+    condition per window: last_activity_at + window fell in (since, now]. Each is one range
+    of ix_contact_team_last_activity (an OR of them would scan the team's contacts)."""
     activity = col(Contact.last_activity_at)
-    crossed = [(activity > since - window) & (activity <= now - window) for window in windows]
-    condition = crossed[0]
-    for more in crossed[1:]:
-        condition = condition | more
-    return condition
+    return [(activity > since - window) & (activity <= now - window) for window in windows]
