@@ -105,7 +105,7 @@ def open_groups(
         .where(
             col(Deal.team_id) == team_id,
             col(Deal.stage_id).in_(stage_ids),
-            _owned(team_id, owner_id),
+            _owned(session, team_id, owner_id),
             col(Deal.created_at) < created_before,
         )
         .group_by(col(Deal.stage_id), col(Deal.owner_id), col(Deal.currency))
@@ -134,12 +134,12 @@ def closed_groups(
             col(Deal.team_id) == team_id,
             currency,
             col(Deal.stage_id).in_(stage_ids),
-            _owned(team_id, owner_id),
+            _owned(session, team_id, owner_id),
             col(Deal.closed_at) >= start,
             col(Deal.closed_at) < end,
         )
         .group_by(col(Deal.currency), col(Deal.stage_id), col(Deal.owner_id))
-        for currency in _currency_parts(team_id)
+        for currency in _currency_parts(session, team_id)
     ]
     return _groups(session, union_all(*parts))
 
@@ -166,11 +166,11 @@ def cycle_seconds(
             col(Deal.team_id) == team_id,
             currency,
             col(Deal.stage_id).in_(stage_ids),
-            _owned(team_id, owner_id),
+            _owned(session, team_id, owner_id),
             col(Deal.closed_at) >= start,
             col(Deal.closed_at) < end,
         )
-        for currency in _currency_parts(team_id)
+        for currency in _currency_parts(session, team_id)
     ]
     count = seconds = 0.0
     for deals, total in session.execute(union_all(*parts)):
@@ -196,7 +196,7 @@ def rotting_count(
         .where(
             col(Deal.team_id) == team_id,
             col(Deal.stage_id) == stage_id,
-            _owned(team_id, owner_id),
+            _owned(session, team_id, owner_id),
             col(Deal.last_activity_at) < cutoff,
             col(Deal.created_at) < created_before,
         )
@@ -233,7 +233,7 @@ def forecast_groups(
         .where(
             col(Deal.team_id) == team_id,
             col(Deal.stage_id).in_(stage_ids),
-            _owned(team_id, owner_id),
+            _owned(session, team_id, owner_id),
             expected < month_starts[-1],
             col(Deal.amount).is_not(None),
         )
@@ -317,23 +317,25 @@ def _groups(session: Session, query: Any) -> list[DealGroup]:
     ]
 
 
-def _owned(team_id: int, owner_id: int | None) -> ColumnElement[bool]:
-    """One owner's deals, or every member's: named as a list so the index can seek."""
+def _owned(session: Session, team_id: int, owner_id: int | None) -> ColumnElement[bool]:
+    """One owner's deals, or every member's, named as a list of ids so the index can seek
+    (a subquery instead leaves PostgreSQL guessing how many there are)."""
     if owner_id is not None:
         return col(Deal.owner_id) == owner_id
-    return col(Deal.owner_id).in_(select(col(Member.id)).where(col(Member.team_id) == team_id))
+    members = session.execute(select(col(Member.id)).where(col(Member.team_id) == team_id))
+    return col(Deal.owner_id).in_(members.scalars().all())
 
 
-def _currency_parts(team_id: int) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+def _currency_parts(
+    session: Session, team_id: int
+) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
     """Deals in one of the team's currencies, and deals with none: IN cannot match NULL,
     so a query by currency is the union of the two."""
-    return (
-        col(Deal.currency).in_(select(_currencies(team_id).c.currency)),
-        col(Deal.currency).is_(None),
-    )
+    currency = col(Deal.currency)
+    return currency.in_(team_currencies(session, team_id=team_id)), currency.is_(None)
 
 
-def _currencies(team_id: int) -> Any:
+def team_currencies(session: Session, *, team_id: int) -> list[str]:
     """The currencies of the team's deals, read by skipping from one to the next in
     ix_deal_team_currency_closed (a loose index scan: one seek per currency, not a scan
     of every deal). A recursive CTE, as neither database skips by itself."""
@@ -344,4 +346,5 @@ def _currencies(team_id: int) -> Any:
         .where(col(Deal.team_id) == team_id, col(Deal.currency) > found.c.currency)
         .scalar_subquery()
     )
-    return found.union_all(select(following).where(found.c.currency.is_not(None)))
+    found = found.union_all(select(following).where(found.c.currency.is_not(None)))
+    return [c for c in session.execute(select(found.c.currency)).scalars() if c is not None]
