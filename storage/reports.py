@@ -332,10 +332,10 @@ def _currency_parts(
     """Deals in one of the team's currencies, and deals with none: IN cannot match NULL,
     so a query by currency is the union of the two."""
     currency = col(Deal.currency)
-    return currency.in_(team_currencies(session, team_id=team_id)), currency.is_(None)
+    return currency.in_(_team_currencies(session, team_id=team_id)), currency.is_(None)
 
 
-def team_currencies(session: Session, *, team_id: int) -> list[str]:
+def _team_currencies(session: Session, *, team_id: int) -> list[str]:
     """The currencies of the team's deals, read by skipping from one to the next in
     ix_deal_team_currency_closed (a loose index scan: one seek per currency, not a scan
     of every deal). A recursive CTE, as neither database skips by itself."""
