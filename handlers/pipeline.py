@@ -54,7 +54,7 @@ from storage.teams import team_stages
 PIPELINE_PERIOD, STATS_PERIOD = "this month", "this quarter"
 FORECAST_MONTHS = 3
 MAX_CHART_CURRENCIES = 3
-_ME, _TEAM = ("me", "mine", "my", "myself"), ("team", "everyone", "all-team")
+_ME, _TEAM = ("me", "mine", "my", "myself"), ("team", "everyone")
 Sums = dict[str, int]  # currency -> minor units (or hundredths of them, for weighted sums)
 
 
