@@ -26,7 +26,7 @@ from sqlalchemy import Engine, Table, text
 from sqlmodel import SQLModel
 
 from bench.places import City, Gazetteer, country_name, currency_of, locale_of
-from handlers.scoring import score_reasons
+from handlers.scoring import rescore_all_teams
 from storage.db import optimize, transaction, upgrade
 from storage.keys import name_key
 from storage.models import (
@@ -163,6 +163,8 @@ def generate(
         if bulk:
             loader.restore_indexes()
         loader.finish()
+    with transaction(engine) as session:
+        rescore_all_teams(session, now=now)
     # As a team's database is kept: compacted now and then (crmbot db optimize).
     optimize(engine)
     return Generated(
@@ -382,9 +384,7 @@ class _World:
         last_activity = max(touched)
         lat, lon = self._place(city) if rng.random() < 0.9 else (None, None)
         address = self._street(city.country) if rng.random() < 0.5 else None
-        score = sum(
-            points for _, points in score_reasons(_Scoring(status, email, phone), [""] * len(tags))
-        )
+        score = 0  # scored in SQL once everything is loaded (rescore_all_teams)
         rows[Contact].append(
             (contact_id, team.team_id, owner, company_id, name, key, email, phone,
              rng.choice(TITLES) if rng.random() < 0.6 else None, status.value,
@@ -499,13 +499,6 @@ class _World:
         if rng.random() < 0.15:
             rows[DealTag].append((deal_id, rng.choice(team.tag_ids)))
         return last_activity
-
-
-@dataclass(frozen=True, slots=True)
-class _Scoring:
-    status: str
-    email: str | None
-    phone: str | None
 
 
 _ZIPF = [1 / (rank + 1) for rank in range(len(TAGS))]

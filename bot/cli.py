@@ -107,7 +107,9 @@ def chat(
     interactive = sys.stdin.isatty()
     places = geocoder(settings)
     dispatcher = Dispatcher(engine, build_registry(), defaults=defaults, geocoder=places)
-    console = ConsoleChat(dispatcher, name, styled=interactive and sys.stdout.isatty())
+    console = ConsoleChat(
+        dispatcher, name, styled=interactive and sys.stdout.isatty(), files=settings.charts_dir
+    )
     # Reminders and announcements print here while the session is open.
     scheduler = Scheduler(engine, [ConsoleSender(on_reply=console.delivered)], geocoder=places)
     if interactive:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -39,6 +40,9 @@ class Settings(BaseSettings):
     )
     open_signup: bool = False
     log_level: str = "INFO"
+    charts_dir: Path = Field(
+        default=Path("charts"), description="where `crmbot chat` saves the charts it is sent"
+    )
 
 
 @lru_cache(maxsize=1)

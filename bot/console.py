@@ -1,22 +1,26 @@
 """The terminal adapter: a chat in stdin/stdout, one message a line.
 
 Works piped (one reply block per input line, exit at EOF) and interactive (readline
-history). Buttons print as `[1] Proposal`; typing the number presses it.
+history). Buttons print as `[1] Proposal`; typing the number presses it. Files the bot
+sends (a chart) are saved in a folder (`CHARTS_DIR`, default `charts/`) and their path is
+printed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TextIO
 
 from bot.runtime import Adapter
 from handlers.context import Request
 from handlers.dispatcher import Dispatcher
-from handlers.reply import Button, LineRole, Reply, Span, Style
+from handlers.reply import Attachment, Button, LineRole, Reply, Span, Style
 from storage.keys import name_key
 from storage.models import Platform
 
@@ -28,8 +32,9 @@ CONSOLE_HELP = (
 )
 
 
-def render_text(reply: Reply, *, styled: bool = False) -> str:
-    """A reply as terminal text; `styled` adds ANSI bold/dim for an interactive terminal."""
+def render_text(reply: Reply, *, styled: bool = False, saved: Sequence[Path] = ()) -> str:
+    """A reply as terminal text; `styled` adds ANSI bold/dim for an interactive terminal.
+    `saved` are the files its attachments were saved to, in order."""
     out: list[str] = []
     for line in reply.lines:
         text = "".join(_span(span, styled) for span in line.spans)
@@ -47,9 +52,32 @@ def render_text(reply: Reply, *, styled: bool = False) -> str:
             number += 1
             labels.append(f"[{number}] {_clean(button.label)}")
         out.append("  ".join(labels))
-    for attachment in reply.attachments:
-        out.append(f"(attachment: {attachment.filename})")
+    for i, attachment in enumerate(reply.attachments):
+        what = _clean(attachment.caption or attachment.filename)
+        if i < len(saved):
+            out.append(f"({what} saved to {saved[i]})")
+        else:
+            out.append(f"(attachment: {_clean(attachment.filename)})")
     return "\n".join(out)
+
+
+def save_attachment(attachment: Attachment, folder: Path) -> Path:
+    """Write `attachment` into `folder` under its name made safe, numbered so that it never
+    overwrites an earlier file: `pipeline-q4-2026.png`, `pipeline-q4-2026-2.png`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", attachment.filename).strip(".-") or "attachment"
+    stem, dot, suffix = name.rpartition(".")
+    if not dot:
+        stem, suffix = name, ""
+    number = 1
+    while True:
+        path = folder / (name if number == 1 else f"{stem}-{number}{dot}{suffix}")
+        try:
+            with path.open("xb") as file:
+                file.write(attachment.content)
+            return path
+        except FileExistsError:
+            number += 1
 
 
 def _span(span: Span, styled: bool) -> str:
@@ -72,6 +100,7 @@ class ConsoleChat:
     user: str
     out: TextIO = sys.stdout
     styled: bool = False
+    files: Path = Path("charts")
     buttons: list[Button] = field(default_factory=list)
 
     def delivered(self, reply: Reply) -> None:
@@ -89,7 +118,8 @@ class ConsoleChat:
             return
         if reply.buttons:
             self.buttons = reply.all_buttons
-        text = render_text(reply, styled=self.styled)
+        saved = [save_attachment(attachment, self.files) for attachment in reply.attachments]
+        text = render_text(reply, styled=self.styled, saved=saved)
         if not self.styled:
             # Piped output: a blank line only ever ends a reply, so a script can split on it.
             text = "\n".join(line for line in text.splitlines() if line.strip())

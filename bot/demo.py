@@ -240,8 +240,7 @@ def seed_demo(engine: Engine, *, defaults: TeamDefaults, seed: int = 7) -> str |
                 now - timedelta(hours=rng.randint(1, 24 * 30)),
                 rng.choice(NOTES),
             )
-        for contact in contacts:
-            rescore(session, contact=contact)
+        rescore(session, team_id=team.id, contact_ids=[c.id for c in contacts], now=now)
         return members[0].name
 
 

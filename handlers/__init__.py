@@ -11,7 +11,9 @@ from handlers import (
     location,
     notices,
     onboarding,
+    pipeline,
     reminders,
+    scoring,
     team,
 )
 from handlers.registry import Registry
@@ -21,9 +23,11 @@ FAMILIES = (
     contacts,
     activities,
     deals,
+    pipeline,
     reminders,
     location,
     team,
+    scoring,
     channels,
     notices,
     home,

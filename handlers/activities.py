@@ -96,7 +96,7 @@ def record_activity(ctx: Context, record: Record, kind: ActivityKind, text: str)
         _heads_up(ctx, reply, contact)
     log_activity(ctx.session, activity=activity)
     if contact is not None:
-        rescore(ctx.session, contact=contact)
+        rescore(ctx.session, team_id=ctx.team_id, contact_ids=[contact.id], now=ctx.now)
     reply.add(f"Logged: {_PAST[kind]} ", bold(label(record)), ".")
     if activity.lat is not None:
         reply.muted("With your current location.")

@@ -17,7 +17,7 @@ from handlers.places import Located, locate, place_query
 from handlers.refs import CONTACT, DEAL, Record, resolve, resolve_member, search_score
 from handlers.registry import Registry
 from handlers.reply import Button, Reply, bold
-from handlers.scoring import rescore
+from handlers.scoring import rescore, rescore_due
 from storage import contacts as store
 from storage.activities import log_activity
 from storage.contacts import TagTarget
@@ -117,7 +117,7 @@ def add_contact(ctx: Context, args: Args) -> Reply:
             at=ctx.now,
         ),
     )
-    rescore(ctx.session, contact=contact)
+    rescore(ctx.session, team_id=ctx.team_id, contact_ids=[contact.id], now=ctx.now)
     reply = Reply().add("Added ", bold(contact.name), ".")
     return _map_note(reply, contact, located).extend(contact_card(ctx, contact))
 
@@ -287,7 +287,7 @@ def _edit_contact(ctx: Context, contact: Contact, args: Args) -> Located | None:
         located = locate(ctx.session, ctx.geocoder, contact, now=ctx.now)
     contact.updated_at = ctx.now
     store.save_contact(ctx.session, contact=contact)
-    rescore(ctx.session, contact=contact)
+    rescore(ctx.session, team_id=ctx.team_id, contact_ids=[contact.id], now=ctx.now)
     return located
 
 
@@ -304,10 +304,18 @@ def _map_note(reply: Reply, contact: Contact, located: Located) -> Reply:
 
 
 def _edit_deal(ctx: Context, deal: Deal, args: Args) -> None:
+    contact_before = deal.contact_id
     apply_deal_fields(ctx, deal, args)
     _reject_unknown(args)
     deal.updated_at = ctx.now
     save_deal(ctx.session, deal=deal)
+    # Its amount counts in its contact's score, and in the previous contact's no more.
+    rescore(
+        ctx.session,
+        team_id=ctx.team_id,
+        contact_ids=[contact_before, deal.contact_id],
+        now=ctx.now,
+    )
 
 
 def tag(ctx: Context, args: Args) -> Reply:
@@ -355,7 +363,7 @@ def _retag(ctx: Context, args: Args, *, add: bool) -> Reply:
         ),
     )
     if isinstance(record, Contact):
-        rescore(ctx.session, contact=record)
+        rescore(ctx.session, team_id=ctx.team_id, contact_ids=[record.id], now=ctx.now)
     verb = "Tagged" if add else "Untagged"
     return Reply().add(f"{verb} ", bold(_name(record)), f": {listed}")
 
@@ -368,6 +376,8 @@ def leads(ctx: Context, args: Args) -> Reply:
     statuses = wanted_statuses(args.option("status"))
     limit = parse_limit(args.option("limit"), default=20)
     city = args.option("city")
+    assert ctx.team is not None
+    rescore_due(ctx.session, team=ctx.team, now=ctx.now)
     if len(args.tags) > 1:
         raise UsageError("One #tag at a time, please.")
     if args.words:

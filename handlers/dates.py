@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 from datetime import date, datetime, tzinfo
+from typing import Literal
 
 import dateparser
 
 from handlers.errors import UsageError
 from handlers.grammar import Args
 
+Prefer = Literal["future", "past"]
 EXAMPLES = "e.g. 2026-12-15, next friday, in 3 weeks, 15 jan"
 
 
-def parse_moment(text: str, *, tz: tzinfo, now: datetime) -> datetime | None:
-    """`tomorrow 9am` -> an aware datetime in UTC terms, or None when unreadable."""
+def parse_moment(
+    text: str, *, tz: tzinfo, now: datetime, prefer: Prefer = "future"
+) -> datetime | None:
+    """`tomorrow 9am` -> an aware datetime in UTC terms, or None when unreadable.
+
+    `prefer` settles phrases that could go either way (`monday`, `1 sep`): reminders and
+    close dates look ahead, reports (`since monday`) look back."""
     text = text.strip()
     if not text:
         return None
@@ -21,19 +28,19 @@ def parse_moment(text: str, *, tz: tzinfo, now: datetime) -> datetime | None:
         return (
             datetime.fromisoformat(text).replace(tzinfo=tz)
             if "T" in text
-            else _natural(text, tz=tz, now=now)
+            else _natural(text, tz=tz, now=now, prefer=prefer)
         )
     except ValueError:
-        return _natural(text, tz=tz, now=now)
+        return _natural(text, tz=tz, now=now, prefer=prefer)
 
 
-def read_day(text: str, *, tz: tzinfo, now: datetime) -> date | None:
+def read_day(text: str, *, tz: tzinfo, now: datetime, prefer: Prefer = "future") -> date | None:
     """A calendar day (`next friday`, `2026-12-15`), or None when unreadable."""
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
         pass
-    moment = parse_moment(text, tz=tz, now=now)
+    moment = parse_moment(text, tz=tz, now=now, prefer=prefer)
     return None if moment is None else moment.astimezone(tz).date()
 
 
@@ -48,14 +55,14 @@ def take_day(args: Args, name: str, *, tz: tzinfo, now: datetime) -> date | None
     return day
 
 
-def _natural(text: str, *, tz: tzinfo, now: datetime) -> datetime | None:
+def _natural(text: str, *, tz: tzinfo, now: datetime, prefer: Prefer) -> datetime | None:
     local_now = now.astimezone(tz)
     parsed = dateparser.parse(
         text,
         languages=["en"],
         settings={
             "RELATIVE_BASE": local_now.replace(tzinfo=None),
-            "PREFER_DATES_FROM": "future",
+            "PREFER_DATES_FROM": prefer,
             "RETURN_AS_TIMEZONE_AWARE": False,
         },
     )

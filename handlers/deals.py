@@ -22,6 +22,7 @@ from handlers.notices import announce_won
 from handlers.refs import CONTACT, DEAL, resolve, resolve_member, resolve_stage
 from handlers.registry import Registry
 from handlers.reply import Reply, bold
+from handlers.scoring import rescore
 from storage import contacts as contact_store
 from storage import deals as store
 from storage.activities import log_activity
@@ -92,6 +93,7 @@ def open_deal(ctx: Context, args: Args) -> Reply:
             at=ctx.now,
         ),
     )
+    rescore(ctx.session, team_id=ctx.team_id, contact_ids=[deal.contact_id], now=ctx.now)
     return deal_card(ctx, deal, note="Deal opened.")
 
 
@@ -231,6 +233,7 @@ def _move(ctx: Context, deal: Deal, stage: Stage, *, reason: str | None = None) 
             at=ctx.now,
         ),
     )
+    rescore(ctx.session, team_id=ctx.team_id, contact_ids=[deal.contact_id], now=ctx.now)
     notes = {
         StageKind.won: f"Won {deal_amount(ctx, deal)}! Congratulations.",
         StageKind.lost: "Marked as lost.",

@@ -78,6 +78,12 @@ class Dispatcher:
         self._executor.shutdown(wait=True)
 
     def handle_sync(self, request: Request) -> Reply | None:
+        reply = self.respond(request)
+        return None if reply is None else finish(reply)
+
+    def respond(self, request: Request) -> Reply | None:
+        """The reply, with its deferred attachments (charts) not made yet: the part of
+        `handle_sync` that runs in the transaction, which benchmarks time on its own."""
         request = clean_request(request)
         try:
             with transaction(self.engine) as session:
@@ -295,6 +301,18 @@ def _unknown(name: str, registry: Registry) -> Reply:
     if match is not None:
         reply.add("Did you mean ", bold(f"/{match[0]}"), "?")
     return reply.add("Send /help for the list of commands.")
+
+
+def finish(reply: Reply) -> Reply:
+    """Make the reply's deferred attachments; one that fails is logged and left out, and
+    the reply says so, because its text is still worth sending."""
+    try:
+        return reply.finish()
+    except Exception:
+        reply.deferred.clear()
+        error_id = secrets.token_hex(4)
+        log.exception("could not make an attachment, error %s", error_id)
+        return reply.muted(f"(The chart could not be drawn; error {error_id}.)")
 
 
 def _apology() -> Reply:

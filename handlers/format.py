@@ -7,7 +7,7 @@ from datetime import date, datetime, tzinfo
 from functools import lru_cache
 
 from babel import Locale
-from babel.numbers import format_currency, get_currency_precision
+from babel.numbers import format_compact_currency, format_currency, get_currency_precision
 
 from handlers.grammar import Money
 from storage.models import Contact, Deal
@@ -24,6 +24,16 @@ def money(minor: int | None, currency: str | None, locale: str = "en_US") -> str
         return format_currency(value, currency, locale=locale)
     return format_currency(
         value, currency, format=_whole_pattern(locale), locale=locale, currency_digits=False
+    )
+
+
+def money_short(minor: int, currency: str, locale: str = "en_US") -> str:
+    """For charts: `€163.2M`, `$16.3K` (`163,2 Mio. €` in de_DE); small sums as money()."""
+    value = Money(minor, currency).major
+    if abs(value) < 1000:
+        return money(minor, currency, locale)
+    return format_compact_currency(
+        value.to_integral_value(), currency, locale=locale, fraction_digits=1
     )
 
 

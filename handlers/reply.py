@@ -9,6 +9,7 @@ layout (Slack sections and context blocks, Telegram HTML, plain terminal text).
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Self
@@ -104,6 +105,9 @@ class Reply:
     error: bool = False
     # The input an error reply is about (an option key such as "email"), for forms.
     error_field: str | None = None
+    # Attachments that take a while to make (a chart), made by `finish()` once the
+    # command's transaction has ended, so the database is not held while they render.
+    deferred: list[Callable[[], Attachment]] = field(default_factory=list)
 
     def add(self, *parts: SpanLike, role: LineRole = LineRole.text) -> Self:
         self.lines.append(Line(tuple(_span(part) for part in parts if part != ""), role))
@@ -131,6 +135,13 @@ class Reply:
         self.lines.extend(other.lines)
         self.buttons.extend(other.buttons)
         self.attachments.extend(other.attachments)
+        self.deferred.extend(other.deferred)
+        return self
+
+    def finish(self) -> Self:
+        """Make the deferred attachments (the dispatcher does, after the transaction)."""
+        while self.deferred:
+            self.attachments.append(self.deferred.pop(0)())
         return self
 
     @property

@@ -85,6 +85,7 @@ def move_deal(
         to_stage_id=stage.id,
         member_id=member_id,
         at=now,
+        from_entered_at=deal.stage_entered_at,
     )
     deal.stage_id = stage.id
     deal.stage_entered_at = deal.last_activity_at = deal.updated_at = now

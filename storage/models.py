@@ -100,6 +100,9 @@ class Team(SQLModel, table=True):
     region: str = Field(max_length=2, description="default country for phone numbers")
     # The Monday pipeline digest to the announcement channels.
     weekly_digest: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
+    # When the recency part of the team's lead scores was last brought up to date (None:
+    # never, so every score is recomputed on the next read; see handlers/scoring.py).
+    scores_at: datetime | None = _ts(nullable=True)
     created_at: datetime = _ts()
 
 
@@ -230,6 +233,7 @@ class Contact(SQLModel, table=True):
             "archived",
             "id",
         ),
+        Index("ix_contact_team_last_activity", "team_id", "last_activity_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -282,6 +286,15 @@ class DealTag(SQLModel, table=True):
     tag_id: int = Field(foreign_key="tag.id", primary_key=True, index=True, ondelete="CASCADE")
 
 
+class TagWeight(SQLModel, table=True):
+    """What a tag is worth in the lead score, as the team's admins set it (`#hot` +20)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id", index=True)
+    tag_id: int = Field(foreign_key="tag.id", unique=True, ondelete="CASCADE")
+    points: int = Field(ge=-100, le=100)
+
+
 # --- the pipeline ------------------------------------------------------------------------
 
 
@@ -308,6 +321,37 @@ class Deal(SQLModel, table=True):
         # /deals, and /deals mine: most recently active first, read in order up to the limit.
         Index("ix_deal_team_activity", "team_id", "last_activity_at", "id"),
         Index("ix_deal_team_owner_activity", "team_id", "owner_id", "last_activity_at", "id"),
+        # The pipeline's aggregates read only these indexes, never the table: open deals
+        # per stage (and their forecast), deals closed in a period, rotting deals (see
+        # storage/reports.py for why the columns are in this order).
+        Index(
+            "ix_deal_team_stage_figures",
+            "team_id",
+            "stage_id",
+            "owner_id",
+            "currency",
+            "created_at",
+            "amount",
+            "expected_close",
+        ),
+        Index(
+            "ix_deal_team_currency_closed",
+            "team_id",
+            "currency",
+            "stage_id",
+            "owner_id",
+            "closed_at",
+            "amount",
+            "created_at",
+        ),
+        Index(
+            "ix_deal_team_stage_owner_activity",
+            "team_id",
+            "stage_id",
+            "owner_id",
+            "last_activity_at",
+            "created_at",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -330,6 +374,18 @@ class Deal(SQLModel, table=True):
 
 
 class StageChange(SQLModel, table=True):
+    __table_args__ = (
+        # Where deals went from each stage in a period, and how long they had stayed.
+        Index(
+            "ix_stagechange_team_moves",
+            "team_id",
+            "from_stage_id",
+            "to_stage_id",
+            "at",
+            "from_entered_at",
+        ),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     team_id: int = Field(foreign_key="team.id", index=True)
     deal_id: int = Field(foreign_key="deal.id", index=True, ondelete="CASCADE")
@@ -337,6 +393,9 @@ class StageChange(SQLModel, table=True):
     to_stage_id: int = Field(foreign_key="stage.id")
     member_id: int | None = Field(default=None, foreign_key="member.id")
     at: datetime = _ts()
+    # When the deal had entered `from_stage_id`: the stay this change ends is
+    # [from_entered_at, at), so time in stage is one column subtraction, no self-join.
+    from_entered_at: datetime | None = _ts(nullable=True)
 
 
 # --- the timeline ------------------------------------------------------------------------

@@ -10,10 +10,10 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from bot.console import ConsoleChat, render_text, run_console
+from bot.console import ConsoleChat, render_text, run_console, save_attachment
 from handlers import build_registry
 from handlers.dispatcher import Dispatcher
-from handlers.reply import Button, Reply, bold, link
+from handlers.reply import Attachment, Button, Reply, bold, link
 from tests.conftest import Clock
 
 
@@ -34,6 +34,22 @@ def test_render_plain_and_styled() -> None:
     )
     styled = render_text(reply, styled=True)
     assert "\x1b[1mJane Doe\x1b[0m" in styled and "\x1b[2ma hint\x1b[0m" in styled
+
+
+def test_attachments_are_saved_under_safe_new_names(tmp_path: Path) -> None:
+    chart = Attachment("pipeline-q4-2026.png", b"png", "image/png", "Pipeline · team")
+    first = save_attachment(chart, tmp_path / "charts")
+    second = save_attachment(chart, tmp_path / "charts")
+    assert first == tmp_path / "charts" / "pipeline-q4-2026.png"
+    assert second == tmp_path / "charts" / "pipeline-q4-2026-2.png"
+    assert first.read_bytes() == second.read_bytes() == b"png"
+    sneaky = Attachment("../../etc/pass wd", b"x", "text/plain")
+    assert save_attachment(sneaky, tmp_path).name == "etc-pass-wd"
+    reply = Reply().add("Pipeline")
+    reply.attachments.extend([chart, sneaky])
+    assert render_text(reply, saved=[first]) == (
+        f"Pipeline\n(Pipeline · team saved to {first})\n(attachment: ../../etc/pass wd)"
+    )
 
 
 def test_user_text_cannot_drive_the_terminal() -> None:
@@ -104,6 +120,7 @@ def test_crmbot_chat_through_a_pipe(tmp_path: Path) -> None:
             "/feed 2",
             "/nonsense",
             "/add " + "x" * 300,
+            "/pipeline",
             "",
         ]
     )
@@ -113,17 +130,24 @@ def test_crmbot_chat_through_a_pipe(tmp_path: Path) -> None:
         "--as",
         "Alice",
         stdin=script,
-        env={"DATABASE_URL": f"sqlite:///{tmp_path / 'crm.db'}"},
+        env={
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'crm.db'}",
+            "CHARTS_DIR": str(tmp_path / "out"),
+        },
     )
     assert done.returncode == 0, done.stderr
     blocks = done.stdout.strip().split("\n\n")
-    assert len(blocks) == 7
+    assert len(blocks) == 8
     assert "Added Jane Doe" in blocks[0]
     assert "Jane Doe · Acme" in blocks[1]
     assert "Won €12,000" in blocks[3]
     assert "Alice won Website" in blocks[4]
     assert "I don't know /nonsense" in blocks[5]
     assert "at most 200 characters" in blocks[6]
+    chart = tmp_path / "out" / "pipeline-november-2026.png"
+    assert "Won in November 2026: 1 deal · €12,000" in blocks[7]
+    assert f"(Pipeline · team · November 2026 saved to {chart})" in blocks[7]
+    assert chart.read_bytes().startswith(b"\x89PNG")
     assert "Traceback" not in done.stdout + done.stderr
     assert (tmp_path / "crm.db").exists()
 

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from handlers.format import ago, day, local_time, money
+from handlers.format import ago, day, local_time, money, money_short
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -24,6 +24,20 @@ NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 )
 def test_money(minor: int | None, currency: str, locale: str, expected: str) -> None:
     assert money(minor, currency, locale) == expected
+
+
+@pytest.mark.parametrize(
+    ("minor", "currency", "locale", "expected"),
+    [
+        (16_323_844_006, "EUR", "en_US", "€163.2M"),
+        (16_323_844_006, "EUR", "de_DE", "163,2\xa0Mio.\xa0€"),
+        (1_234_599, "USD", "en_US", "$12.3K"),
+        (3_037_860, "JPY", "en_US", "¥3M"),
+        (99_950, "EUR", "en_US", "€999.50"),  # small sums stay exact
+    ],
+)
+def test_short_money_for_charts(minor: int, currency: str, locale: str, expected: str) -> None:
+    assert money_short(minor, currency, locale) == expected
 
 
 @pytest.mark.parametrize(

@@ -63,9 +63,14 @@ def test_lists_and_searches_never_cross_teams(two_teams: TestBot) -> None:
         "/feed",
         "/team",
         "/deals won",
+        "/pipeline",
+        "/pipeline @ann all time",
+        "/stats all time",
+        "/scoring",
     ):
         reply = two_teams.say(command, who="Ben")
         assert not _leaks(reply), command
+    assert "Open: 0 deals\n" in two_teams.say("/pipeline team all time", who="Ben")
 
 
 def test_forged_buttons_never_cross_teams(two_teams: TestBot) -> None:
@@ -78,6 +83,7 @@ def test_forged_buttons_never_cross_teams(two_teams: TestBot) -> None:
 
 
 def test_ann_still_sees_her_own(two_teams: TestBot) -> None:
+    assert "Open: 1 deal · €99,000" in two_teams.say("/pipeline", who="Ann")
     assert "Rita Red" in two_teams.say("/find Rita", who="Ann")
     assert "Deals (1)" in two_teams.say("/deals", who="Ann")
     assert "Won" in two_teams.say("/won 1", who="Ann")

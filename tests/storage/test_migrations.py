@@ -20,6 +20,7 @@ EXPECTED = [
     "0008",  # search vocabulary
     "0009",  # company contacts index
     "0010",  # stage activity index
+    "0011",  # pipeline reports and lead scoring
 ]
 
 

@@ -1,0 +1,350 @@
+"""The pipeline's numbers: SQL aggregates over deals and their stage history.
+
+Every query reads a covering index and returns a handful of rows per stage, owner and
+currency; nothing loads deals to loop over them. Money comes back as exact integer sums of
+minor units, per currency (never added across currencies); durations as sums of seconds,
+so the caller divides once and rounds once. Stage probabilities are constant per stage,
+so a weighted value is the stage's exact sum times its probability, computed by the caller.
+
+SQLite has no hash aggregation: a GROUP BY whose rows do not arrive in the index's order
+goes through a sort of every row, which at a million deals costs more than the scan. So
+each query names the values of its grouping columns (stages, owners, currencies) with IN
+lists in index order: the rows then arrive grouped, and a period is a range seek inside
+each group. PostgreSQL plans the same SQL its own way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from itertools import pairwise
+from typing import Any
+
+from sqlalchemy import ColumnElement, Float, case, func, select, union_all
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import FunctionElement
+from sqlmodel import Session, col
+
+from storage.models import Deal, Member, StageChange
+
+
+class seconds_between(FunctionElement[float]):
+    """`seconds_between(later, earlier)`: the seconds from one timestamp to another.
+
+    SQLite keeps timestamps as text and has julianday(); PostgreSQL subtracts timestamptz.
+    """
+
+    type = Float()
+    inherit_cache = True
+    name = "seconds_between"
+
+
+@compiles(seconds_between, "sqlite")
+def _seconds_sqlite(element: seconds_between, compiler: Any, **kw: Any) -> str:
+    later, earlier = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"((julianday({later}) - julianday({earlier})) * 86400.0)"
+
+
+@compiles(seconds_between, "postgresql")
+def _seconds_postgresql(element: seconds_between, compiler: Any, **kw: Any) -> str:
+    later, earlier = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"EXTRACT(EPOCH FROM ({later} - {earlier}))"
+
+
+@dataclass(frozen=True, slots=True)
+class DealGroup:
+    """Deals of one stage, owner and currency (None: deals with no amount)."""
+
+    stage_id: int
+    owner_id: int
+    currency: str | None
+    count: int
+    priced: int  # how many of them have an amount
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class ForecastGroup:
+    """Open deals of one stage, owner and currency, their amounts by expected close:
+    `buckets[0]` before the first month (overdue), `buckets[i]` in the i-th month; None
+    where no deal is expected."""
+
+    stage_id: int
+    owner_id: int
+    currency: str
+    buckets: tuple[int | None, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StageMoves:
+    """Deals moved from one stage to another in a period, and how long they had stayed."""
+
+    from_stage_id: int
+    to_stage_id: int
+    count: int
+    timed: int  # how many of the stays have a known start (from_entered_at)
+    seconds: float  # total length of those stays
+
+
+def open_groups(
+    session: Session,
+    *,
+    team_id: int,
+    stage_ids: Sequence[int],
+    created_before: datetime,
+    owner_id: int | None = None,
+) -> list[DealGroup]:
+    """Deals now in `stage_ids` (the open stages) created before `created_before`.
+
+    Grouped in the order of ix_deal_team_stage_figures (team, stage, owner, currency)."""
+    if not stage_ids:
+        return []
+    query = (
+        select(*_figures())
+        .where(
+            col(Deal.team_id) == team_id,
+            col(Deal.stage_id).in_(stage_ids),
+            _owned(session, team_id, owner_id),
+            col(Deal.created_at) < created_before,
+        )
+        .group_by(col(Deal.stage_id), col(Deal.owner_id), col(Deal.currency))
+    )
+    return _groups(session, query)
+
+
+def closed_groups(
+    session: Session,
+    *,
+    team_id: int,
+    stage_ids: Sequence[int],
+    start: datetime,
+    end: datetime,
+    owner_id: int | None = None,
+) -> list[DealGroup]:
+    """Deals in `stage_ids` (the closed stages) whose closed_at is in [start, end).
+
+    Read through ix_deal_team_currency_closed (team, currency, stage, owner, closed_at):
+    for each currency the team uses, stage and owner, one range of the period."""
+    if not stage_ids:
+        return []
+    parts = [
+        select(*_figures())
+        .where(
+            col(Deal.team_id) == team_id,
+            currency,
+            col(Deal.stage_id).in_(stage_ids),
+            _owned(session, team_id, owner_id),
+            col(Deal.closed_at) >= start,
+            col(Deal.closed_at) < end,
+        )
+        .group_by(col(Deal.currency), col(Deal.stage_id), col(Deal.owner_id))
+        for currency in _currency_parts(session, team_id)
+    ]
+    return _groups(session, union_all(*parts))
+
+
+def cycle_seconds(
+    session: Session,
+    *,
+    team_id: int,
+    stage_ids: Sequence[int],
+    start: datetime,
+    end: datetime,
+    owner_id: int | None = None,
+) -> tuple[int, float]:
+    """How many deals in `stage_ids` (the won stages) closed in [start, end), and the sum
+    of their created -> closed times (apart from closed_groups, so that only won deals
+    pay for the date arithmetic)."""
+    if not stage_ids:
+        return 0, 0.0
+    parts = [
+        select(
+            func.count().label("deals"),
+            func.sum(seconds_between(col(Deal.closed_at), col(Deal.created_at))).label("s"),
+        ).where(
+            col(Deal.team_id) == team_id,
+            currency,
+            col(Deal.stage_id).in_(stage_ids),
+            _owned(session, team_id, owner_id),
+            col(Deal.closed_at) >= start,
+            col(Deal.closed_at) < end,
+        )
+        for currency in _currency_parts(session, team_id)
+    ]
+    count = seconds = 0.0
+    for deals, total in session.execute(union_all(*parts)):
+        count += deals
+        seconds += float(total or 0.0)
+    return int(count), seconds
+
+
+def rotting_count(
+    session: Session,
+    *,
+    team_id: int,
+    cutoffs: dict[int, datetime],
+    created_before: datetime,
+    owner_id: int | None = None,
+) -> int:
+    """Open deals with no activity since their stage's cutoff (see cards.rotting_cutoffs):
+    one count per stage and owner (ix_deal_team_stage_owner_activity), added up. An OR of the
+    stages would leave the plan to chance; at a million deals it can pick a full scan."""
+    counts = [
+        select(func.count())
+        .select_from(Deal)
+        .where(
+            col(Deal.team_id) == team_id,
+            col(Deal.stage_id) == stage_id,
+            _owned(session, team_id, owner_id),
+            col(Deal.last_activity_at) < cutoff,
+            col(Deal.created_at) < created_before,
+        )
+        .scalar_subquery()
+        for stage_id, cutoff in cutoffs.items()
+    ]
+    if not counts:
+        return 0
+    total: ColumnElement[int] = counts[0]
+    for more in counts[1:]:
+        total = total + more
+    return int(session.execute(select(total)).scalar_one())
+
+
+def forecast_groups(
+    session: Session,
+    *,
+    team_id: int,
+    stage_ids: Sequence[int],
+    month_starts: Sequence[date],
+    owner_id: int | None = None,
+) -> list[ForecastGroup]:
+    """Open deals with an amount, their sums by expected close month (see ForecastGroup),
+    grouped in index order (stage, owner, currency) with a sum per bucket."""
+    if not stage_ids or not month_starts:
+        return []
+    expected = col(Deal.expected_close)
+    ranges = [expected < month_starts[0]] + [
+        (expected >= low) & (expected < high) for low, high in pairwise(month_starts)
+    ]
+    buckets = [func.sum(case((within, col(Deal.amount)))) for within in ranges]
+    query = (
+        select(col(Deal.stage_id), col(Deal.owner_id), col(Deal.currency), *buckets)
+        .where(
+            col(Deal.team_id) == team_id,
+            col(Deal.stage_id).in_(stage_ids),
+            _owned(session, team_id, owner_id),
+            expected < month_starts[-1],
+            col(Deal.amount).is_not(None),
+        )
+        .group_by(col(Deal.stage_id), col(Deal.owner_id), col(Deal.currency))
+    )
+    return [
+        ForecastGroup(
+            stage_id, owner, currency, tuple(None if b is None else int(b) for b in sums)
+        )
+        for stage_id, owner, currency, *sums in session.execute(query)
+        if currency is not None
+    ]
+
+
+def stage_moves(
+    session: Session,
+    *,
+    team_id: int,
+    stage_ids: Sequence[int],
+    start: datetime,
+    end: datetime,
+    owner_id: int | None = None,
+) -> list[StageMoves]:
+    """Stage changes in [start, end), per (from, to) pair, with the total length of the
+    stays they ended: one pass over the period's history gives both where deals went from
+    each stage and how long they had been there.
+
+    `stage_ids` are the team's stages: for the whole team, naming them lets
+    ix_stagechange_team_moves (team, from, to, at) seek each pair's period directly and
+    hand the rows over grouped."""
+    if not stage_ids:
+        return []
+    length = seconds_between(col(StageChange.at), col(StageChange.from_entered_at))
+    query = select(
+        col(StageChange.from_stage_id),
+        col(StageChange.to_stage_id),
+        func.count(),
+        func.count(col(StageChange.from_entered_at)),
+        func.sum(length),
+    ).where(col(StageChange.at) >= start, col(StageChange.at) < end)
+    if owner_id is None:
+        query = query.where(
+            col(StageChange.team_id) == team_id,
+            col(StageChange.from_stage_id).in_(stage_ids),
+            col(StageChange.to_stage_id).in_(stage_ids),
+        )
+    else:
+        # Only the owner's deals, named by id (they are the team's): the one index that
+        # fits is then the one on deal_id, so the history of those deals is read, a few
+        # changes each, rather than the team's whole period checked deal by deal.
+        owned = select(col(Deal.id)).where(
+            col(Deal.team_id) == team_id, col(Deal.owner_id) == owner_id
+        )
+        query = query.where(
+            col(StageChange.deal_id).in_(owned), col(StageChange.from_stage_id).is_not(None)
+        )
+    query = query.group_by(col(StageChange.from_stage_id), col(StageChange.to_stage_id))
+    return [
+        StageMoves(from_id, to_id, count, timed, float(seconds or 0.0))
+        for from_id, to_id, count, timed, seconds in session.execute(query)
+        if from_id is not None
+    ]
+
+
+def _figures() -> tuple[Any, ...]:
+    """What a DealGroup is made of, in its order."""
+    return (
+        col(Deal.stage_id),
+        col(Deal.owner_id),
+        col(Deal.currency),
+        func.count(),
+        func.count(col(Deal.amount)),
+        func.sum(Deal.amount),
+    )
+
+
+def _groups(session: Session, query: Any) -> list[DealGroup]:
+    return [
+        DealGroup(stage_id, owner, currency, count, priced, int(amount or 0))
+        for stage_id, owner, currency, count, priced, amount in session.execute(query)
+    ]
+
+
+def _owned(session: Session, team_id: int, owner_id: int | None) -> ColumnElement[bool]:
+    """One owner's deals, or every member's, named as a list of ids so the index can seek
+    (a subquery instead leaves PostgreSQL guessing how many there are)."""
+    if owner_id is not None:
+        return col(Deal.owner_id) == owner_id
+    members = session.execute(select(col(Member.id)).where(col(Member.team_id) == team_id))
+    return col(Deal.owner_id).in_(members.scalars().all())
+
+
+def _currency_parts(
+    session: Session, team_id: int
+) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """Deals in one of the team's currencies, and deals with none: IN cannot match NULL,
+    so a query by currency is the union of the two."""
+    currency = col(Deal.currency)
+    return currency.in_(_team_currencies(session, team_id=team_id)), currency.is_(None)
+
+
+def _team_currencies(session: Session, *, team_id: int) -> list[str]:
+    """The currencies of the team's deals, read by skipping from one to the next in
+    ix_deal_team_currency_closed (a loose index scan: one seek per currency, not a scan
+    of every deal). A recursive CTE, as neither database skips by itself."""
+    first = select(func.min(Deal.currency).label("currency")).where(col(Deal.team_id) == team_id)
+    found = first.cte("team_currencies", recursive=True)
+    following = (
+        select(func.min(Deal.currency))
+        .where(col(Deal.team_id) == team_id, col(Deal.currency) > found.c.currency)
+        .scalar_subquery()
+    )
+    found = found.union_all(select(following).where(found.c.currency.is_not(None)))
+    return [c for c in session.execute(select(found.c.currency)).scalars() if c is not None]

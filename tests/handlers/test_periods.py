@@ -1,0 +1,119 @@
+"""Reporting periods, read in the member's timezone into [start, end) UTC bounds."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from handlers.errors import UsageError
+from handlers.periods import parse_period
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # Monday
+BERLIN, NEW_YORK, TOKYO = (
+    ZoneInfo("Europe/Berlin"),
+    ZoneInfo("America/New_York"),
+    ZoneInfo("Asia/Tokyo"),
+)
+
+
+def utc(*parts: int) -> datetime:
+    return datetime(*parts, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end", "label"),
+    [
+        ("this month", utc(2026, 10, 31, 23), utc(2026, 11, 30, 23), "November 2026"),
+        ("last month", utc(2026, 9, 30, 22), utc(2026, 10, 31, 23), "October 2026"),
+        ("this quarter", utc(2026, 9, 30, 22), utc(2026, 12, 31, 23), "Q4 2026"),
+        ("last quarter", utc(2026, 6, 30, 22), utc(2026, 9, 30, 22), "Q3 2026"),
+        ("next quarter", utc(2026, 12, 31, 23), utc(2027, 3, 31, 22), "Q1 2027"),
+        ("this year", utc(2025, 12, 31, 23), utc(2026, 12, 31, 23), "2026"),
+        ("2025", utc(2024, 12, 31, 23), utc(2025, 12, 31, 23), "2025"),
+        ("Q3 2026", utc(2026, 6, 30, 22), utc(2026, 9, 30, 22), "Q3 2026"),
+        ("2026-q1", utc(2025, 12, 31, 23), utc(2026, 3, 31, 22), "Q1 2026"),
+        ("q2", utc(2026, 3, 31, 22), utc(2026, 6, 30, 22), "Q2 2026"),
+        ("2026-09", utc(2026, 8, 31, 22), utc(2026, 9, 30, 22), "September 2026"),
+        ("September", utc(2026, 8, 31, 22), utc(2026, 9, 30, 22), "September 2026"),
+        ("sep 2025", utc(2025, 8, 31, 22), utc(2025, 9, 30, 22), "September 2025"),
+        # A month on its own is the latest one that has begun: reports look back.
+        ("december", utc(2025, 11, 30, 23), utc(2025, 12, 31, 23), "December 2025"),
+        ("this week", utc(2026, 11, 22, 23), utc(2026, 11, 29, 23), "week of 23 Nov 2026"),
+        ("today", utc(2026, 11, 22, 23), utc(2026, 11, 23, 23), "23 Nov 2026"),
+        ("yesterday", utc(2026, 11, 21, 23), utc(2026, 11, 22, 23), "22 Nov 2026"),
+        ("2026-09-01", utc(2026, 8, 31, 22), utc(2026, 9, 1, 22), "1 Sep 2026"),
+        ("since 2026-09-01", utc(2026, 8, 31, 22), NOW, "since 1 Sep 2026"),
+        ("since last month", utc(2026, 9, 30, 22), NOW, "since 1 Oct 2026"),
+        ("since friday", utc(2026, 11, 19, 23), NOW, "since 20 Nov 2026"),  # looks back
+        ("ytd", utc(2025, 12, 31, 23), NOW, "2026 to date"),
+        (
+            "last 30 days",
+            utc(2026, 10, 24, 22),
+            utc(2026, 11, 23, 23),
+            "last 30 days (25 Oct – 23 Nov 2026)",
+        ),
+        (
+            "last 3 months",
+            utc(2026, 8, 23, 22),
+            utc(2026, 11, 23, 23),
+            "last 3 months (24 Aug – 23 Nov 2026)",
+        ),
+        (
+            "2026-09-01 to 2026-10-15",
+            utc(2026, 8, 31, 22),
+            utc(2026, 10, 15, 22),
+            "1 Sep – 15 Oct 2026",
+        ),
+        (
+            "from september to october",
+            utc(2026, 8, 31, 22),
+            utc(2026, 10, 31, 23),
+            "1 Sep – 31 Oct 2026",
+        ),
+        (
+            "between Q1 and Q2 2026",
+            utc(2025, 12, 31, 23),
+            utc(2026, 6, 30, 22),
+            "1 Jan – 30 Jun 2026",
+        ),
+    ],
+)
+def test_periods_in_berlin(text: str, start: datetime, end: datetime, label: str) -> None:
+    period = parse_period(text, tz=BERLIN, now=NOW)
+    assert (period.start, period.end, period.label) == (start, end, label)
+
+
+def test_the_same_words_mean_different_instants_in_other_timezones() -> None:
+    # 1 Dec 03:00 UTC is still November in New York (EST, UTC-5) but December in Tokyo.
+    late = utc(2026, 12, 1, 3)
+    new_york = parse_period("this month", tz=NEW_YORK, now=late)
+    tokyo = parse_period("this month", tz=TOKYO, now=late)
+    assert new_york.label == "November 2026" and tokyo.label == "December 2026"
+    # November in New York begins in summer time (UTC-4) and ends in winter time (UTC-5).
+    assert (new_york.start, new_york.end) == (utc(2026, 11, 1, 4), utc(2026, 12, 1, 5))
+    assert tokyo.start == utc(2026, 11, 30, 15)
+    assert parse_period("today", tz=TOKYO, now=NOW).label == "23 Nov 2026"
+    assert parse_period("today", tz=TOKYO, now=utc(2026, 11, 23, 15)).label == "24 Nov 2026"
+
+
+def test_slugs_name_files() -> None:
+    assert parse_period("Q3 2026", tz=BERLIN, now=NOW).slug == "q3-2026"
+    assert parse_period("since 2026-09-01", tz=BERLIN, now=NOW).slug == "since-1-sep-2026"
+
+
+@pytest.mark.parametrize(
+    "text", ["nonsense", "soon", "2026-13", "2026-02-30", "q5", "last 0 days", "1969"]
+)
+def test_unreadable_periods_are_refused_with_examples(text: str) -> None:
+    with pytest.raises(UsageError, match="can't read the period") as refused:
+        parse_period(text, tz=BERLIN, now=NOW)
+    assert "last quarter" in refused.value.message
+
+
+def test_periods_that_end_before_they_begin_are_refused() -> None:
+    with pytest.raises(UsageError, match="ends before it starts"):
+        parse_period("2026-10-15 to 2026-09-01", tz=BERLIN, now=NOW)
+    with pytest.raises(UsageError, match="ends before it starts"):
+        parse_period("since 2027-01-01", tz=BERLIN, now=NOW)

@@ -1,0 +1,151 @@
+"""The pipeline's SQL: durations on both databases, the stay a stage change ends, and the
+migration that fills it in for existing history."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from alembic import command
+from sqlalchemy import Engine, select, text
+from sqlmodel import Session
+
+from storage.db import alembic_config, transaction, upgrade
+from storage.deals import move_deal, open_deal
+from storage.models import Deal, StageChange, Team
+from storage.reports import seconds_between, stage_moves
+from storage.teams import add_member, create_team, team_stages
+
+T0 = datetime(2026, 3, 28, 23, 59, 59, 250_000, tzinfo=UTC)
+
+
+def _team(session: Session) -> tuple[Team, int]:
+    team = create_team(
+        session, name="T", currency="EUR", timezone="UTC", locale="en_US", region="DE"
+    )
+    assert team.id is not None
+    member = add_member(
+        session, team_id=team.id, name="M", role="admin", platform="console", external_id="m"
+    )
+    assert member.id is not None
+    return team, member.id
+
+
+def test_seconds_between_to_the_microsecond(engine: Engine) -> None:
+    later = T0 + timedelta(days=3, hours=1, microseconds=500_000)
+    with transaction(engine) as session:
+        team, member = _team(session)
+        deal = Deal(team_id=team.id or 0, owner_id=member, title="x", title_key="x", stage_id=1)
+        deal.stage_id = team_stages(session, team_id=team.id or 0)[0].id or 0
+        open_deal(session, deal=deal, member_id=member, now=T0)
+        deal.closed_at = later
+        session.add(deal)
+        session.flush()
+        seconds = session.execute(
+            select(seconds_between(Deal.__table__.c.closed_at, Deal.__table__.c.created_at))
+        ).scalar_one()
+    assert abs(float(seconds) - (later - T0).total_seconds()) < 0.001
+
+
+def test_moves_record_how_long_the_deal_stayed(engine: Engine) -> None:
+    with transaction(engine) as session:
+        team, member = _team(session)
+        lead, qualified, proposal = team_stages(session, team_id=team.id or 0)[:3]
+        deal = Deal(
+            team_id=team.id or 0, owner_id=member, title="x", title_key="x", stage_id=lead.id or 0
+        )
+        open_deal(session, deal=deal, member_id=member, now=T0)
+        move_deal(session, deal=deal, stage=proposal, member_id=member, now=T0 + timedelta(days=2))
+        move_deal(
+            session, deal=deal, stage=qualified, member_id=member, now=T0 + timedelta(days=5)
+        )
+        ids = [s.id or 0 for s in team_stages(session, team_id=team.id or 0)]
+        moves = stage_moves(
+            session,
+            team_id=team.id or 0,
+            stage_ids=ids,
+            start=T0,
+            end=T0 + timedelta(days=6),
+        )
+        later = stage_moves(
+            session,
+            team_id=team.id or 0,
+            stage_ids=ids,
+            start=T0 + timedelta(days=3),
+            end=T0 + timedelta(days=6),
+            owner_id=member,
+        )
+    pairs = {(m.from_stage_id, m.to_stage_id): (m.count, m.timed, m.seconds) for m in moves}
+    assert pairs == {
+        (lead.id, proposal.id): (1, 1, 2 * 86400.0),
+        (proposal.id, qualified.id): (1, 1, 3 * 86400.0),
+    }
+    assert [(m.from_stage_id, m.to_stage_id) for m in later] == [(proposal.id, qualified.id)]
+
+
+def test_the_upgrade_fills_in_the_stays_of_existing_history(engine: Engine) -> None:
+    command.downgrade(alembic_config(engine), "0010")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO team (id, name, currency, timezone, locale, region, created_at) "
+                "VALUES (1, 'T', 'EUR', 'UTC', 'en_US', 'DE', :t)"
+            ),
+            {"t": T0},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO member (id, team_id, name, name_key, role, active, created_at) "
+                "VALUES (1, 1, 'M', 'm', 'admin', true, :t)"
+            ),
+            {"t": T0},
+        )
+        for stage_id, kind in ((1, "open"), (2, "open"), (3, "won")):
+            conn.execute(
+                text(
+                    "INSERT INTO stage (id, team_id, name, position, probability, kind, rot_days)"
+                    " VALUES (:id, 1, :name, :id, 10, :kind, 0)"
+                ),
+                {"id": stage_id, "name": f"S{stage_id}", "kind": kind},
+            )
+        conn.execute(
+            text(
+                "INSERT INTO deal (id, team_id, owner_id, title, title_key, stage_id, "
+                "stage_entered_at, last_activity_at, created_at, updated_at) "
+                "VALUES (1, 1, 1, 'x', 'x', 3, :t, :t, :t, :t)"
+            ),
+            {"t": T0},
+        )
+        # Two changes at the same instant: the earlier id came first.
+        history = [
+            (1, None, 1, T0),
+            (2, 1, 2, T0 + timedelta(hours=5)),
+            (3, 2, 1, T0 + timedelta(hours=5)),
+            (4, 1, 3, T0 + timedelta(days=2)),
+        ]
+        for change_id, source, target, at in history:
+            conn.execute(
+                text(
+                    "INSERT INTO stagechange (id, team_id, deal_id, from_stage_id, to_stage_id,"
+                    " at) VALUES (:id, 1, 1, :source, :target, :at)"
+                ),
+                {"id": change_id, "source": source, "target": target, "at": _stored(engine, at)},
+            )
+    upgrade(engine)
+    with Session(engine) as session:
+        entered = {
+            change.id: change.from_entered_at
+            for change in session.exec(select(StageChange).order_by(StageChange.id)).scalars()
+        }
+    assert entered == {
+        1: None,
+        2: T0,
+        3: T0 + timedelta(hours=5),
+        4: T0 + timedelta(hours=5),
+    }
+
+
+def _stored(engine: Engine, moment: datetime) -> object:
+    """A timestamp as the UTC column type stores it on this database."""
+    if engine.dialect.name == "sqlite":
+        return moment.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    return moment
