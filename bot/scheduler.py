@@ -5,6 +5,8 @@
   a row wakes it at once;
 - the digests, every five minutes: the 08:00 agenda of each member whose local time has
   come, and the Monday 09:00 pipeline digest of each team;
+- every hour, the lead scores whose recency part has moved on (handlers/scoring.py
+  rescore_all_teams: only contacts whose last activity crossed a window since);
 - with a geocoder, every ten minutes: the addresses saved while the geocoding service
   was not answering are put on the map (bot/geocoding.py geocode_pending).
 
@@ -30,6 +32,7 @@ from bot.outbox import OutboxDispatcher
 from bot.senders import Sender
 from handlers.notices import queue_agendas, queue_weekly_digests
 from handlers.places import Geocoder
+from handlers.scoring import rescore_all_teams
 from storage.db import transaction
 from storage.outbox import on_enqueue, prune_sent
 from storage.types import utcnow
@@ -39,7 +42,8 @@ log = logging.getLogger(__name__)
 TICK_SECONDS = 5.0
 KEEP_SENT = timedelta(days=30)
 GEOCODE_EVERY = timedelta(minutes=10)
-OUTBOX_JOB, DIGESTS_JOB, GEOCODE_JOB = "outbox", "digests", "geocode"
+RESCORE_EVERY = timedelta(hours=1)
+OUTBOX_JOB, DIGESTS_JOB, GEOCODE_JOB, RESCORE_JOB = "outbox", "digests", "geocode", "rescore"
 
 
 class Scheduler:
@@ -86,6 +90,16 @@ class Scheduler:
             coalesce=True,
             misfire_grace_time=None,
         )
+        self.scheduler.add_job(
+            self.rescore,
+            "interval",
+            seconds=RESCORE_EVERY.total_seconds(),
+            id=RESCORE_JOB,
+            next_run_time=now,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
         if self.geocoder is not None:
             self.scheduler.add_job(
                 self.geocode,
@@ -117,6 +131,14 @@ class Scheduler:
 
     async def digests(self) -> None:
         await asyncio.to_thread(self.queue_digests)
+
+    async def rescore(self) -> int:
+        """Bring lead scores up to date as their recency ages; returns how many changed."""
+        return await asyncio.to_thread(self._rescore)
+
+    def _rescore(self) -> int:
+        with transaction(self.engine) as session:
+            return rescore_all_teams(session, now=self.clock())
 
     async def geocode(self) -> int:
         """Put on the map what was saved while the geocoder was down; returns how many.

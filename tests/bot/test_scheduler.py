@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 
 from bot.console import ConsoleChat, run_console
 from bot.geocoding import OfflineGeocoder
-from bot.scheduler import DIGESTS_JOB, GEOCODE_JOB, OUTBOX_JOB, Scheduler
+from bot.scheduler import DIGESTS_JOB, GEOCODE_JOB, OUTBOX_JOB, RESCORE_JOB, Scheduler
 from bot.senders import ConsoleSender, RecordingSender
 from handlers import build_registry
 from handlers.context import ChatType, Request
@@ -64,7 +64,7 @@ async def test_jobs_run_on_the_loop_and_a_new_row_wakes_the_outbox(
     await scheduler.start()
     try:
         jobs = {job.id: job for job in scheduler.scheduler.get_jobs()}
-        assert set(jobs) == {OUTBOX_JOB, DIGESTS_JOB}
+        assert set(jobs) == {OUTBOX_JOB, DIGESTS_JOB, RESCORE_JOB}  # no geocoder: no geocode job
         assert str(jobs[DIGESTS_JOB].trigger) == "cron[minute='*/5']"
         await asyncio.wait_for(scheduler.ticked.wait(), timeout=30)  # the first tick: idle
         # The next tick is an hour away; the announcement goes out at once all the same.
@@ -126,3 +126,18 @@ async def test_addresses_saved_while_the_geocoder_was_down_are_placed_by_a_job(
     with Session(engine) as session:
         jane = session.exec(select(Contact)).one()
     assert not jane.geocode_pending and jane.lat is not None
+
+
+async def test_lead_scores_are_brought_up_to_date_by_a_job(
+    testbot: TestBot, engine: Engine, clock: Clock
+) -> None:
+    testbot.say("/add Jane Doe")
+    testbot.say("/call Jane Doe")
+    scheduler = Scheduler(engine, [], clock=clock)
+    await scheduler.start()
+    assert scheduler.scheduler.get_job(RESCORE_JOB) is not None
+    before = testbot.say("/show c1")
+    clock.advance(days=40)  # the call is no longer recent
+    assert await scheduler.rescore() >= 1
+    await scheduler.stop()
+    assert testbot.say("/show c1") != before
