@@ -1,7 +1,8 @@
 """The migrations form one straight line, each importable the way Alembic generates it.
 
-Branches developed in parallel each add a migration; this catches two of them claiming the
-same parent (a fork Alembic would refuse as "multiple heads")."""
+Branches developed in parallel each add a migration, and merging them means renumbering by
+hand (file name, revision id, parent); this catches a fork Alembic would refuse as
+"multiple heads", and a file whose name no longer says which revision it holds."""
 
 from __future__ import annotations
 
@@ -10,25 +11,30 @@ from alembic.script import ScriptDirectory
 from storage.db import MIGRATIONS, alembic_config, make_engine
 
 EXPECTED = [
-    "0001",  # core_tables
-    "0002",  # announcement_channels
-    "0003",  # workspaces
-    "0004",  # location
-    "0005",  # reminders and outbox
-    "0006",  # card indexes
-    "0007",  # list indexes
-    "0008",  # search vocabulary
-    "0009",  # company contacts index
-    "0010",  # stage activity index
-    "0011",  # pipeline reports and lead scoring
+    "0001_core_tables",
+    "0002_announcement_channels",
+    "0003_workspaces",
+    "0004_location",
+    "0005_reminders_and_outbox",
+    "0006_card_indexes",
+    "0007_list_indexes",
+    "0008_search_vocabulary",
+    "0009_company_contacts_index",
+    "0010_stage_activity_index",
+    "0011_pipeline_reports_and_lead_scoring",
 ]
 
 
-def test_one_straight_line_of_revisions() -> None:
+def test_one_straight_line_of_revisions_named_by_their_files() -> None:
     script = ScriptDirectory.from_config(alembic_config(make_engine("sqlite://")))
     assert len(script.get_heads()) == 1
-    chain = [revision.revision for revision in script.walk_revisions("base", "heads")]
-    assert chain[::-1][: len(EXPECTED)] == EXPECTED
+    chain = list(script.walk_revisions("base", "heads"))[::-1]
+    assert [revision.revision for revision in chain] == [name[:4] for name in EXPECTED]
+    for revision in chain:
+        assert revision.path is not None
+        assert revision.path.rsplit("/", 1)[-1].startswith(f"{revision.revision}_")
+    files = sorted(path.stem for path in (MIGRATIONS / "versions").glob("*.py"))
+    assert files == EXPECTED
 
 
 def test_every_migration_imports_sqlmodel_for_its_column_types() -> None:
