@@ -117,11 +117,6 @@ def claim_workspace(session: Session, *, team_id: int, platform: str, workspace_
     session.flush()
 
 
-def get_member(session: Session, *, team_id: int, member_id: int) -> Member | None:
-    member = session.get(Member, member_id)
-    return member if member is not None and member.team_id == team_id else None
-
-
 def team_members(session: Session, *, team_id: int, active_only: bool = True) -> list[Member]:
     query = select(Member).where(Member.team_id == team_id)
     if active_only:
