@@ -36,7 +36,7 @@ from bench.runner import measure_isolated, select_cases
 from storage.db import make_engine, optimize, upgrade
 from storage.models import Team
 
-DATA_VERSION = 1  # bump when the generator changes, so old databases are not reused
+DATA_VERSION = 2  # bump when the generator changes, so old databases are not reused
 DATA_DIR = Path(__file__).parent / "data"
 QUICK_CONTACTS, QUICK_CALLS, QUICK_WARMUP = 10_000, 100, 10
 

@@ -446,13 +446,14 @@ class _World:
         steps = sorted(self._moment(created, end) for _ in path[1:])
         moments = [created, *steps]
         previous: int | None = None
+        entered: datetime | None = None
         lost_reason = rng.choice(LOST_REASONS) if final == lost and rng.random() < 0.7 else None
         activities = rows[Activity]
         for name, at in zip(path, moments, strict=True):
             stage_id, kind = stages[name]
             rows[StageChange].append(
                 (self._next_id("stagechange"), team.team_id, deal_id, previous, stage_id,
-                 owner, at)
+                 owner, at, entered)
             )  # fmt: skip
             if previous is None:
                 activity_kind, note = ActivityKind.created, None
@@ -467,7 +468,7 @@ class _World:
                 (self._next_id("activity"), team.team_id, owner, activity_kind.value,
                  contact_id, deal_id, note, None, None, at)
             )  # fmt: skip
-            previous = stage_id
+            previous, entered = stage_id, at
         last_activity = moments[-1]
         if rng.random() < 0.3:
             last_activity = max(
@@ -527,7 +528,10 @@ COLUMNS: dict[type[SQLModel], tuple[str, ...]] = {
            "amount", "currency", "stage_id", "expected_close", "stage_entered_at",
            "last_activity_at", "closed_at", "lost_reason", "created_at", "updated_at"),
     DealTag: ("deal_id", "tag_id"),
-    StageChange: ("id", "team_id", "deal_id", "from_stage_id", "to_stage_id", "member_id", "at"),
+    StageChange: (
+        "id", "team_id", "deal_id", "from_stage_id", "to_stage_id", "member_id", "at",
+        "from_entered_at",
+    ),
     Activity: ("id", "team_id", "member_id", "kind", "contact_id", "deal_id", "text", "lat",
                "lon", "at"),
 }  # fmt: skip
@@ -673,8 +677,11 @@ class _PostgresLoader:
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                     f"(SELECT COALESCE(MAX(id), 0) + 1 FROM {table}), false)"
                 )
-        self.db.execute("ANALYZE")  # as autovacuum would soon after a load this size
         self.db.commit()
+        # As autovacuum would soon after a load this size: statistics for the planner, and
+        # the visibility map that lets index-only scans skip the heap.
+        self.db.autocommit = True
+        self.db.execute("VACUUM ANALYZE")
 
 
 _MODELS: dict[str, type[SQLModel]] = {m.__table__.name: m for m in COLUMNS}  # type: ignore[attr-defined]
