@@ -11,7 +11,7 @@ import phonenumbers
 from handlers.context import Context
 from handlers.format import ago, contact_ref, day, deal_ref, map_url, money
 from handlers.reply import Button, Reply, SpanLike, bold, italic, link
-from handlers.scoring import rescore_due, score_reasons
+from handlers.scoring import score_reasons
 from storage import teams
 from storage.activities import timeline
 from storage.contacts import get_company, get_contact, tags_of
@@ -103,11 +103,13 @@ def contact_card(ctx: Context, contact: Contact) -> Reply:
     tags = tags_of(ctx.session, team_id=ctx.team_id, target="contact", ids=[contact.id]).get(
         contact.id, []
     )
-    # The stored score /leads sorts by, brought up to date, and the parts it adds up to.
-    rescore_due(ctx.session, team=ctx.team, now=ctx.now)
-    why = ", ".join(f"{reason} {points:+d}" for reason, points in score_reasons(ctx, contact))
+    # The score as of now and the parts it adds up to (what /leads sorts by is stored, and
+    # at most READ_REFRESH behind).
+    reasons = score_reasons(ctx, contact)
+    why = ", ".join(f"{reason} {points:+d}" for reason, points in reasons)
     owner = names.get(contact.owner_id or 0, "nobody")
-    reply.add(f"Status {contact.status} · owner {owner} · score {contact.score}")
+    score = sum(points for _, points in reasons)
+    reply.add(f"Status {contact.status} · owner {owner} · score {score}")
     if why:
         reply.muted(f"Score: {why}")
     if tags:

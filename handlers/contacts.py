@@ -17,7 +17,7 @@ from handlers.places import Located, locate, place_query
 from handlers.refs import CONTACT, DEAL, Record, resolve, resolve_member, search_score
 from handlers.registry import Registry
 from handlers.reply import Button, Reply, bold
-from handlers.scoring import rescore, rescore_due
+from handlers.scoring import READ_REFRESH, rescore, rescore_due
 from storage import contacts as store
 from storage.activities import log_activity
 from storage.contacts import TagTarget
@@ -377,7 +377,7 @@ def leads(ctx: Context, args: Args) -> Reply:
     limit = parse_limit(args.option("limit"), default=20)
     city = args.option("city")
     assert ctx.team is not None
-    rescore_due(ctx.session, team=ctx.team, now=ctx.now)
+    rescore_due(ctx.session, team=ctx.team, now=ctx.now, unless_within=READ_REFRESH)
     if len(args.tags) > 1:
         raise UsageError("One #tag at a time, please.")
     if args.words:

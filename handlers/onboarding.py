@@ -125,6 +125,7 @@ def _found_team(ctx: Context, name: str) -> Reply:
         locale=defaults.locale,
         region=defaults.region,
     )
+    team.scores_at = ctx.now  # its contacts will be scored as they are written
     ctx.team = team
     member = _join(ctx, team_id=team.id or 0, role=Role.admin)
     return Reply().add(

@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from babel.numbers import get_currency_precision
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from handlers.context import Context
 from handlers.errors import UsageError
@@ -52,6 +52,9 @@ MAX_WEIGHT = 100
 # Commands that ran a little before a rescoring may have stored scores for an earlier
 # moment; the next rescoring looks back this far again to catch them.
 SKEW = timedelta(minutes=5)
+# Reads (/leads, /show) bring recency up to date at most this often: a score whose window
+# boundary passed a minute ago is not worth a rescoring on every card.
+READ_REFRESH = timedelta(minutes=1)
 
 
 def rules(session: Session, team: Team) -> store.ScoreRules:
@@ -59,7 +62,7 @@ def rules(session: Session, team: Team) -> store.ScoreRules:
     scale = 10 ** get_currency_precision(team.currency)
     stages = team_stages(session, team_id=team.id)
     return store.ScoreRules(
-        status={status.value: points for status, points in STATUS_POINTS.items()},
+        status=tuple((status.value, points) for status, points in STATUS_POINTS.items()),
         tag_points=TAG_POINTS,
         max_tagged=MAX_TAGGED,
         reachable=REACHABLE_POINTS,
@@ -67,7 +70,9 @@ def rules(session: Session, team: Team) -> store.ScoreRules:
         open_deal=OPEN_DEAL_POINTS,
         value=tuple((major * scale, points) for major, points in VALUE_POINTS),
         currency=team.currency,
-        open_stage_ids=[s.id for s in stages if s.kind == StageKind.open and s.id is not None],
+        open_stage_ids=tuple(
+            s.id for s in stages if s.kind == StageKind.open and s.id is not None
+        ),
     )
 
 
@@ -75,7 +80,7 @@ def rescore(
     session: Session, *, team_id: int, contact_ids: Iterable[int | None], now: datetime
 ) -> None:
     """Store these contacts' current scores (after any change that moves them)."""
-    ids = sorted({i for i in contact_ids if i is not None})
+    ids = [i for i in contact_ids if i is not None]
     team = session.get(Team, team_id)
     if ids and team is not None:
         store.rescore_contacts(
@@ -83,28 +88,29 @@ def rescore(
             team_id=team_id,
             rules=rules(session, team),
             now=now,
-            where=col(Contact.id).in_(ids),
+            scope=store.these_contacts(ids),
         )
 
 
-def rescore_due(session: Session, *, team: Team, now: datetime) -> int:
+def rescore_due(
+    session: Session, *, team: Team, now: datetime, unless_within: timedelta = timedelta(0)
+) -> int:
     """Rescore the team's contacts whose recency points changed since the last time (all
-    of them the first time); returns how many rows were rescored."""
+    of them the first time); returns how many rows were rescored. Nothing when the last
+    time was less than `unless_within` ago."""
     assert team.id is not None
     since = team.scores_at
-    if since is not None and since >= now:
+    if since is not None and since + SKEW + unless_within >= now:
         return 0
     team_rules = rules(session, team)
-    conditions = (
-        [None]
+    scopes = (
+        [store.EVERYONE]
         if since is None
         else store.activity_crossed([window for window, _ in RECENCY], since, now)
     )
     count = sum(
-        store.rescore_contacts(
-            session, team_id=team.id, rules=team_rules, now=now, where=condition
-        )
-        for condition in conditions
+        store.rescore_contacts(session, team_id=team.id, rules=team_rules, now=now, scope=scope)
+        for scope in scopes
     )
     team.scores_at = now - SKEW
     session.add(team)
@@ -168,7 +174,7 @@ def scoring(ctx: Context, args: Args) -> Reply:
         team_id=ctx.team_id,
         rules=rules(ctx.session, ctx.team),
         now=ctx.now,
-        where=store.tagged_with(tag.id),
+        scope=store.tagged_with(tag.id),
     )
     said = f"now counts {points:+d}" if points is not None else f"is back to {TAG_POINTS:+d}"
     note = f"#{tag.name} {said}; {rescored} contact{'' if rescored == 1 else 's'} rescored."

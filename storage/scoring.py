@@ -7,11 +7,23 @@ and explain it (a SELECT of the parts for one contact), so what `/show` says and
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, select, true, update
+from sqlalchemy import (
+    ColumnElement,
+    Executable,
+    Update,
+    bindparam,
+    case,
+    func,
+    select,
+    true,
+    update,
+)
 from sqlmodel import Session, col
 
 from storage.models import Contact, ContactTag, Deal, Tag, TagWeight
@@ -22,15 +34,18 @@ PARTS = ("status", "weighted_tags", "tags", "email", "phone", "recency", "deals"
 
 @dataclass(frozen=True)
 class ScoreRules:
-    status: Mapping[str, int]
+    """A team's scoring rules. Hashable: the SQL built from them is cached per rules, since
+    building it costs more than running it."""
+
+    status: tuple[tuple[str, int], ...]
     tag_points: int  # each tag the team gave no weight
     max_tagged: int  # at most this many of those count
     reachable: int  # an e-mail; a phone
-    recency: Sequence[tuple[timedelta, int]]  # (window, points), the shortest window first
+    recency: tuple[tuple[timedelta, int], ...]  # (window, points), the shortest window first
     open_deal: int  # the contact has an open deal
-    value: Sequence[tuple[int, int]]  # (minor units of `currency` open, points), biggest first
+    value: tuple[tuple[int, int], ...]  # (minor units of `currency` open, points), biggest first
     currency: str
-    open_stage_ids: Sequence[int]
+    open_stage_ids: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -39,10 +54,53 @@ class TagPoints:
     points: int | None  # None: the team gave the tag no weight
 
 
-def score_parts(rules: ScoreRules, now: datetime) -> dict[str, ColumnElement[int]]:
-    """Each part of the score of the Contact row in scope, as SQL. Every subquery reads
-    one contact's rows through an index on contact_id and computes its points itself, so
-    rescoring a million contacts stays linear."""
+@dataclass(frozen=True)
+class Scope:
+    """Which of a team's contacts to rescore: one of the conditions below, by name (so the
+    statement is built once), and the values of its parameters."""
+
+    condition: str
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+
+# Parameter names start with "s_": an UPDATE reserves its columns' names for SET values.
+_ACTIVITY = col(Contact.last_activity_at)
+_CONDITIONS: dict[str, ColumnElement[bool]] = {
+    "everyone": true(),
+    "contacts": col(Contact.id).in_(bindparam("s_contact_ids", expanding=True)),
+    "tagged": col(Contact.id).in_(
+        select(col(ContactTag.contact_id)).where(col(ContactTag.tag_id) == bindparam("s_tag_id"))
+    ),
+    "crossed": (bindparam("s_crossed_after") < _ACTIVITY)
+    & (bindparam("s_crossed_until") >= _ACTIVITY),
+}
+EVERYONE = Scope("everyone")
+
+
+def these_contacts(ids: Iterable[int]) -> Scope:
+    return Scope("contacts", {"s_contact_ids": sorted(set(ids))})
+
+
+def tagged_with(tag_id: int) -> Scope:
+    """Contacts that carry the tag (for rescoring them after its weight changed)."""
+    return Scope("tagged", {"s_tag_id": tag_id})
+
+
+def activity_crossed(windows: Iterable[timedelta], since: datetime, now: datetime) -> list[Scope]:
+    """Contacts whose last activity left a recency window between `since` and `now`, one
+    scope per window: last_activity_at + window fell in (since, now]. Each is one range
+    of ix_contact_team_last_activity (an OR of them would scan the team's contacts)."""
+    return [
+        Scope("crossed", {"s_crossed_after": since - window, "s_crossed_until": now - window})
+        for window in windows
+    ]
+
+
+def score_parts(rules: ScoreRules) -> dict[str, ColumnElement[int]]:
+    """Each part of the score of the Contact row in scope, as SQL; the recency windows are
+    parameters (`recency_values`). Every subquery reads one contact's rows through an
+    index on contact_id and computes its points itself, so rescoring a million contacts
+    stays linear."""
     weighted = (
         select(func.coalesce(func.sum(TagWeight.points), 0))
         .select_from(ContactTag)
@@ -83,10 +141,9 @@ def score_parts(rules: ScoreRules, now: datetime) -> dict[str, ColumnElement[int
         )
         .scalar_subquery()
     )
-    activity = col(Contact.last_activity_at)
     return {
         "status": case(
-            *((col(Contact.status) == status, points) for status, points in rules.status.items()),
+            *((col(Contact.status) == status, points) for status, points in rules.status),
             else_=0,
         ),
         "weighted_tags": weighted,
@@ -94,35 +151,51 @@ def score_parts(rules: ScoreRules, now: datetime) -> dict[str, ColumnElement[int
         "email": case((col(Contact.email).is_not(None), rules.reachable), else_=0),
         "phone": case((col(Contact.phone).is_not(None), rules.reachable), else_=0),
         "recency": case(
-            *((activity >= now - window, points) for window, points in rules.recency), else_=0
+            *(
+                (bindparam(f"s_recent_{i}") <= _ACTIVITY, points)
+                for i, (_, points) in enumerate(rules.recency)
+            ),
+            else_=0,
         ),
         "deals": open_deals,
         "value": value,
     }
 
 
-def rescore_contacts(
-    session: Session,
-    *,
-    team_id: int,
-    rules: ScoreRules,
-    now: datetime,
-    where: ColumnElement[bool] | None = None,
-) -> int:
-    """Store the current score of the team's contacts matching `where` (all when None);
-    returns how many were rescored."""
-    session.flush()
-    parts = list(score_parts(rules, now).values())
+def recency_values(rules: ScoreRules, now: datetime) -> dict[str, datetime]:
+    """The parameters of the recency part at `now`: where each window starts."""
+    return {f"s_recent_{i}": now - window for i, (window, _) in enumerate(rules.recency)}
+
+
+@lru_cache(maxsize=256)
+def _rescore_statement(rules: ScoreRules, condition: str) -> Update:
+    parts = list(score_parts(rules).values())
     total = parts[0]
     for part in parts[1:]:
         total = total + part
-    statement = (
+    return (
         update(Contact)
-        .where(col(Contact.team_id) == team_id, where if where is not None else true())
+        .where(col(Contact.team_id) == bindparam("s_team_id"), _CONDITIONS[condition])
         .values(score=total)
         .execution_options(synchronize_session=False)
     )
-    count = session.execute(statement).rowcount  # type: ignore[attr-defined]
+
+
+@lru_cache(maxsize=128)
+def _parts_statement(rules: ScoreRules) -> Executable:
+    return select(*score_parts(rules).values()).where(col(Contact.id) == bindparam("s_contact"))
+
+
+def rescore_contacts(
+    session: Session, *, team_id: int, rules: ScoreRules, now: datetime, scope: Scope = EVERYONE
+) -> int:
+    """Store the current score of the team's contacts in `scope`; returns how many were
+    rescored."""
+    session.flush()
+    count = session.execute(
+        _rescore_statement(rules, scope.condition),
+        {"s_team_id": team_id, **recency_values(rules, now), **scope.values},
+    ).rowcount  # type: ignore[attr-defined]
     # Contacts already loaded in this session must not show their old score.
     for loaded in list(session.identity_map.values()):
         if isinstance(loaded, Contact):
@@ -134,9 +207,10 @@ def score_of(
     session: Session, *, contact_id: int, rules: ScoreRules, now: datetime
 ) -> dict[str, int]:
     """The points of each part of one contact's score."""
-    parts = score_parts(rules, now)
-    row = session.execute(select(*parts.values()).where(col(Contact.id) == contact_id)).one()
-    return {name: int(points or 0) for name, points in zip(parts, row, strict=True)}
+    row = session.execute(
+        _parts_statement(rules), {"s_contact": contact_id, **recency_values(rules, now)}
+    ).one()
+    return {name: int(points or 0) for name, points in zip(PARTS, row, strict=True)}
 
 
 def open_deal_figures(session: Session, *, contact_id: int, rules: ScoreRules) -> tuple[int, int]:
@@ -193,20 +267,3 @@ def set_tag_weight(session: Session, *, team_id: int, tag: Tag, points: int | No
         current.points = points
         session.add(current)
     session.flush()
-
-
-def tagged_with(tag_id: int) -> ColumnElement[bool]:
-    """Contacts that carry the tag (for rescoring them after its weight changed)."""
-    return col(Contact.id).in_(
-        select(col(ContactTag.contact_id)).where(col(ContactTag.tag_id) == tag_id)
-    )
-
-
-def activity_crossed(
-    windows: Sequence[timedelta], since: datetime, now: datetime
-) -> list[ColumnElement[bool]]:
-    """Contacts whose last activity left a recency window between `since` and `now`, one
-    condition per window: last_activity_at + window fell in (since, now]. Each is one range
-    of ix_contact_team_last_activity (an OR of them would scan the team's contacts)."""
-    activity = col(Contact.last_activity_at)
-    return [(activity > since - window) & (activity <= now - window) for window in windows]
