@@ -680,8 +680,11 @@ class _PostgresLoader:
         self.db.commit()
         # As autovacuum would soon after a load this size: statistics for the planner, and
         # the visibility map that lets index-only scans skip the heap.
-        self.db.autocommit = True
-        self.db.execute("VACUUM ANALYZE")
+        self.db.autocommit = True  # VACUUM runs outside a transaction
+        try:
+            self.db.execute("VACUUM ANALYZE")
+        finally:
+            self.db.autocommit = False  # the connection goes back to the pool
 
 
 _MODELS: dict[str, type[SQLModel]] = {m.__table__.name: m for m in COLUMNS}  # type: ignore[attr-defined]

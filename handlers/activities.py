@@ -115,8 +115,8 @@ def _heads_up(ctx: Context, reply: Reply, contact: Contact) -> None:
     )
     if not recent:
         return
-    names = member_names(ctx)
     latest = recent[0]
+    names = member_names(ctx, [latest.member_id])
     who = names.get(latest.member_id or 0, "A teammate")
     verb = _PAST.get(ActivityKind(latest.kind), "contacted")
     reply.add(bold("Heads-up: "), f"{who} {verb} {contact.name} {ago(latest.at, ctx.now)}.")
@@ -136,7 +136,7 @@ def feed(ctx: Context, args: Args) -> Reply:
     if not activities:
         return Reply().add("Nothing has happened yet. Log a contact with /add.")
     subjects = _subjects(ctx, activities)
-    names = member_names(ctx)
+    names = member_names(ctx, (activity.member_id for activity in activities))
     reply = Reply().heading("Latest activity")
     for activity in activities:
         subject = subjects.get(("d", activity.deal_id)) or subjects.get(("c", activity.contact_id))

@@ -3,7 +3,7 @@ the stage buttons."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 import phonenumbers
@@ -38,8 +38,8 @@ _VERBS = {
 }
 
 
-def member_names(ctx: Context) -> dict[int, str]:
-    return teams.member_names(ctx.session, team_id=ctx.team_id)
+def member_names(ctx: Context, ids: Iterable[int | None]) -> dict[int, str]:
+    return teams.member_names(ctx.session, team_id=ctx.team_id, ids=ids)
 
 
 def phone_display(phone: str) -> str:
@@ -74,7 +74,8 @@ def deal_amount(ctx: Context, deal: Deal) -> str:
 
 def contact_card(ctx: Context, contact: Contact) -> Reply:
     assert contact.id is not None and ctx.team is not None
-    names = member_names(ctx)
+    activities = timeline(ctx.session, team_id=ctx.team_id, contact_id=contact.id)
+    names = member_names(ctx, [contact.owner_id, *(a.member_id for a in activities)])
     reply = Reply().heading(contact.name, f"  ({contact_ref(contact)})")
     company = (
         get_company(ctx.session, team_id=ctx.team_id, company_id=contact.company_id)
@@ -134,13 +135,14 @@ def contact_card(ctx: Context, contact: Contact) -> Reply:
                 for deal in deals[:3]
             )
         )
-    _latest(ctx, reply, timeline(ctx.session, team_id=ctx.team_id, contact_id=contact.id), names)
+    _latest(ctx, reply, activities, names)
     return reply
 
 
 def deal_card(ctx: Context, deal: Deal, *, note: str | None = None) -> Reply:
     assert deal.id is not None and ctx.team is not None
-    names = member_names(ctx)
+    activities = timeline(ctx.session, team_id=ctx.team_id, deal_id=deal.id)
+    names = member_names(ctx, [deal.owner_id, *(a.member_id for a in activities)])
     stages = team_stages(ctx.session, team_id=ctx.team_id)
     stage = next(s for s in stages if s.id == deal.stage_id)
     reply = Reply()
@@ -178,7 +180,7 @@ def deal_card(ctx: Context, deal: Deal, *, note: str | None = None) -> Reply:
         reply.add("Tags: ", " ".join(f"#{tag}" for tag in tags))
     if is_rotting(deal, stage, ctx.now):
         reply.add(bold("Rotting:"), f" no activity since {ago(deal.last_activity_at, ctx.now)}")
-    _latest(ctx, reply, timeline(ctx.session, team_id=ctx.team_id, deal_id=deal.id), names)
+    _latest(ctx, reply, activities, names)
     if ctx.can_change_owned(deal.owner_id):
         reply.buttons.extend(stage_buttons(deal, stages))
     return reply

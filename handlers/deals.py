@@ -131,7 +131,7 @@ def list_deals(ctx: Context, args: Args) -> Reply:
     if not deals:
         return Reply().add("No deals match. Open one with /deal.")
     by_id = {s.id: s for s in stages}
-    names = member_names(ctx)
+    names = member_names(ctx, (deal.owner_id for deal in deals))
     reply = Reply().heading(f"{'Rotting deals' if rotting else 'Deals'} ({len(deals)})")
     totals: dict[str, int] = {}
     for deal in deals:

@@ -16,9 +16,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from rapidfuzz import process
-from sqlalchemy import Engine
+from sqlalchemy import Engine, bindparam
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
@@ -31,8 +32,8 @@ from handlers.places import Geocoder
 from handlers.registry import Command, Registry
 from handlers.reply import Button, Line, Reply, bold
 from storage.db import transaction
-from storage.models import PendingCommand, ProcessedUpdate, Role, Team
-from storage.teams import member_for_identity
+from storage.models import PendingCommand, ProcessedUpdate, Role
+from storage.teams import member_and_team
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -111,17 +112,18 @@ class Dispatcher:
         return enter_workspace(ctx)
 
     def _context(self, session: Session, request: Request) -> Context:
-        member = member_for_identity(
+        found = member_and_team(
             session,
             platform=request.platform,
             external_id=request.user_id,
             workspace_id=request.workspace_id,
         )
+        member, team = found if found else (None, None)
         return Context(
             session=session,
             request=request,
             now=self.clock(),
-            team=session.get(Team, member.team_id) if member else None,
+            team=team,
             member=member,
             registry=self.registry,
             defaults=self.defaults,
@@ -243,15 +245,9 @@ def _printable(text: str) -> str:
 
 def _first_delivery(session: Session, request: Request) -> bool:
     """Record the update; False when it was recorded before (a redelivery)."""
-    # One INSERT .. ON CONFLICT DO NOTHING: no savepoint, no ORM object to build and
-    # flush, on every message (both dialects have the same construct).
-    dialect_insert = postgresql_insert if _is_postgres(session) else sqlite_insert
-    table = ProcessedUpdate.__table__  # type: ignore[attr-defined]
     recorded = session.connection().execute(
-        dialect_insert(table)
-        .values(platform=request.platform, external_id=request.update_id or "", at=utcnow())
-        .on_conflict_do_nothing()
-        .returning(table.c.id)
+        _RECORD_UPDATE[session.get_bind().dialect.name],
+        {"u_platform": request.platform, "u_external_id": request.update_id, "u_at": utcnow()},
     )
     if recorded.first() is None:
         log.info("ignoring redelivered %s update %s", request.platform, request.update_id)
@@ -259,8 +255,26 @@ def _first_delivery(session: Session, request: Request) -> bool:
     return True
 
 
-def _is_postgres(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
+def _record_update(dialect_insert: Any) -> Any:
+    # One INSERT .. ON CONFLICT DO NOTHING, built once: no savepoint, no ORM object to
+    # build and flush, on every message (both dialects have the same construct).
+    table = ProcessedUpdate.__table__  # type: ignore[attr-defined]
+    return (
+        dialect_insert(table)
+        .values(
+            platform=bindparam("u_platform"),
+            external_id=bindparam("u_external_id"),
+            at=bindparam("u_at"),
+        )
+        .on_conflict_do_nothing()
+        .returning(table.c.id)
+    )
+
+
+_RECORD_UPDATE = {
+    "sqlite": _record_update(sqlite_insert),
+    "postgresql": _record_update(postgresql_insert),
+}
 
 
 def _refusal(ctx: Context, role: Role | None) -> Reply | None:

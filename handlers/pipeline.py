@@ -451,7 +451,7 @@ def _per_rep(
         created_before=period.end,
     ):
         reps[group.owner_id].open.add(group.count, group.currency, group.priced, group.amount)
-    names = member_names(ctx)
+    names = member_names(ctx, reps)
     reply.add(bold("Per rep"))
     if not reps:
         reply.item("No deals yet.")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import func, or_
+from sqlalchemy import bindparam, event, func, or_
 from sqlmodel import Session, col, select
 
 from storage.keys import name_key
@@ -62,18 +62,36 @@ def create_team(
     return team
 
 
-def member_for_identity(
+# Built once: building a statement costs SQLAlchemy more than SQLite takes to run it, and
+# these run on every message.
+_MEMBER_AND_TEAM = (
+    select(Member, Team)
+    .join(Identity, col(Identity.member_id) == col(Member.id))
+    .join(Team, col(Team.id) == col(Member.team_id))
+    .where(
+        col(Identity.platform) == bindparam("platform"),
+        col(Identity.workspace_id) == bindparam("workspace_id"),
+        col(Identity.external_id) == bindparam("external_id"),
+    )
+)
+_MEMBER_NAMES = select(Member.id, Member.name).where(
+    col(Member.team_id) == bindparam("team_id"),
+    col(Member.id).in_(bindparam("ids", expanding=True)),
+)
+_STAGES = (
+    select(Stage).where(col(Stage.team_id) == bindparam("team_id")).order_by(col(Stage.position))
+)
+
+
+def member_and_team(
     session: Session, *, platform: str, external_id: str, workspace_id: str = ""
-) -> Member | None:
-    return session.exec(
-        select(Member)
-        .join(Identity, col(Identity.member_id) == col(Member.id))
-        .where(
-            Identity.platform == platform,
-            Identity.workspace_id == workspace_id,
-            Identity.external_id == external_id,
-        )
+) -> tuple[Member, Team] | None:
+    """Who sent a message, and their team (one query: every message asks)."""
+    row = session.exec(
+        _MEMBER_AND_TEAM,
+        params={"platform": platform, "workspace_id": workspace_id, "external_id": external_id},
     ).first()
+    return None if row is None else (row[0], row[1])
 
 
 def add_member(
@@ -124,12 +142,13 @@ def team_members(session: Session, *, team_id: int, active_only: bool = True) ->
     return list(session.exec(query.order_by(col(Member.id))))
 
 
-def member_names(session: Session, *, team_id: int) -> dict[int, str]:
-    """Every member's name by id, former members too (cards name whoever did something).
-
-    Two columns rather than Member objects: a card needs this for a team of hundreds, and
-    building the ORM objects cost more than the query."""
-    rows = session.exec(select(Member.id, Member.name).where(Member.team_id == team_id))
+def member_names(session: Session, *, team_id: int, ids: Iterable[int | None]) -> dict[int, str]:
+    """The names of these members by id, former members too (cards name whoever did
+    something). Only the ones asked for: a team has hundreds."""
+    wanted = sorted({i for i in ids if i is not None})
+    if not wanted:
+        return {}
+    rows = session.exec(_MEMBER_NAMES, params={"team_id": team_id, "ids": wanted})
     return {member_id: name for member_id, name in rows if member_id is not None}
 
 
@@ -180,9 +199,28 @@ def invite_by_code(session: Session, *, code: str) -> Invite | None:
 
 
 def team_stages(session: Session, *, team_id: int) -> list[Stage]:
-    return list(
-        session.exec(select(Stage).where(Stage.team_id == team_id).order_by(col(Stage.position)))
-    )
+    """The team's pipeline in order. Kept for the rest of the session (a request asks for
+    it several times); a flush that adds, removes or changes a stage forgets it."""
+    cache: dict[int, list[Stage]] = session.info.setdefault(_STAGES_KEY, {})
+    if team_id not in cache:
+        cache[team_id] = list(session.exec(_STAGES, params={"team_id": team_id}))
+    return list(cache[team_id])
+
+
+_STAGES_KEY = "crm.team_stages"
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_changed_stages(session: Session, _context: object) -> None:
+    if _STAGES_KEY in session.info and any(
+        isinstance(row, Stage) for row in (*session.new, *session.dirty, *session.deleted)
+    ):
+        del session.info[_STAGES_KEY]
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_stages(session: Session, _transaction: object) -> None:
+    session.info.pop(_STAGES_KEY, None)
 
 
 def deals_in_stage(session: Session, *, team_id: int, stage_id: int) -> int:
