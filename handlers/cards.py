@@ -17,6 +17,7 @@ from storage.activities import timeline
 from storage.contacts import get_company, get_contact, tags_of
 from storage.deals import list_deals
 from storage.models import Activity, ActivityKind, Contact, Deal, Stage, StageKind
+from storage.scoring import contact_tag_points
 from storage.teams import team_stages
 
 STAGE_BUTTON = "st"
@@ -101,12 +102,11 @@ def contact_card(ctx: Context, contact: Contact) -> Reply:
         reply.add(place)
     if contact.geocode_pending:
         reply.muted("Not on the map yet: the map service did not answer; retrying later.")
-    tags = tags_of(ctx.session, team_id=ctx.team_id, target="contact", ids=[contact.id]).get(
-        contact.id, []
-    )
+    tagged = contact_tag_points(ctx.session, team_id=ctx.team_id, contact_id=contact.id)
+    tags = [tag.name for tag in tagged]
     # The score as of now and the parts it adds up to (what /leads sorts by is stored, and
     # at most READ_REFRESH behind).
-    reasons = score_reasons(ctx, contact)
+    reasons = score_reasons(ctx, contact, tagged)
     why = ", ".join(f"{reason} {points:+d}" for reason, points in reasons)
     owner = names.get(contact.owner_id or 0, "nobody")
     score = sum(points for _, points in reasons)

@@ -20,7 +20,7 @@ periodically so that reads rarely find work. The parts are SQL expressions
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from babel.numbers import get_currency_precision
@@ -125,12 +125,14 @@ def rescore_all_teams(session: Session, *, now: datetime) -> int:
     )
 
 
-def score_reasons(ctx: Context, contact: Contact) -> list[tuple[str, int]]:
-    """Each part of the contact's current score that counts: (why, points)."""
+def score_reasons(
+    ctx: Context, contact: Contact, tags: Sequence[store.TagPoints]
+) -> list[tuple[str, int]]:
+    """Each part of the contact's current score that counts: (why, points); `tags` are
+    the contact's (`contact_tag_points`)."""
     assert ctx.team is not None and contact.id is not None
     team_rules = rules(ctx.session, ctx.team)
     parts = store.score_of(ctx.session, contact_id=contact.id, rules=team_rules, now=ctx.now)
-    tags = store.contact_tag_points(ctx.session, team_id=ctx.team_id, contact_id=contact.id)
     reasons = [(f"status {contact.status}", parts["status"])]
     reasons += [(f"#{tag.name}", tag.points) for tag in tags if tag.points is not None]
     others = sum(1 for tag in tags if tag.points is None)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlmodel import Session, col, select
 
 from storage.models import CONTACT_KINDS, Activity, ActivityKind, Contact, Deal
@@ -72,14 +74,21 @@ def timeline(
     limit: int = 5,
 ) -> list[Activity]:
     """The latest activities of a contact or a deal (or the whole team: the feed)."""
-    query = select(Activity).where(Activity.team_id == team_id)
-    if contact_id is not None:
-        query = query.where(Activity.contact_id == contact_id)
-    if deal_id is not None:
-        query = query.where(Activity.deal_id == deal_id)
-    return list(
-        session.exec(query.order_by(col(Activity.at).desc(), col(Activity.id).desc()).limit(limit))
-    )
+    query = _timeline(contact_id is not None, deal_id is not None)
+    values = {"team_id": team_id, "contact_id": contact_id, "deal_id": deal_id, "limit": limit}
+    return list(session.exec(query, params=values))
+
+
+@cache
+def _timeline(by_contact: bool, by_deal: bool) -> Any:
+    # Built once per shape: every card shows a timeline.
+    query = select(Activity).where(col(Activity.team_id) == bindparam("team_id"))
+    if by_contact:
+        query = query.where(col(Activity.contact_id) == bindparam("contact_id"))
+    if by_deal:
+        query = query.where(col(Activity.deal_id) == bindparam("deal_id"))
+    latest_first = (col(Activity.at).desc(), col(Activity.id).desc())
+    return query.order_by(*latest_first).limit(bindparam("limit"))
 
 
 def latest_touches(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete
 from sqlmodel import Session, col, select
 
 from storage.keys import name_key
@@ -21,14 +21,18 @@ def get_contact(session: Session, *, team_id: int, contact_id: int) -> Contact |
     return contact
 
 
+# Statements every card runs, built once (building costs SQLAlchemy more than running).
+_CONTACTS_BY_IDS = select(Contact).where(
+    col(Contact.team_id) == bindparam("team_id"),
+    col(Contact.id).in_(bindparam("ids", expanding=True)),
+    col(Contact.archived).is_(False),
+)
+
+
 def contacts_by_ids(session: Session, *, team_id: int, ids: Sequence[int]) -> list[Contact]:
     if not ids:
         return []
-    found = session.exec(
-        select(Contact).where(
-            Contact.team_id == team_id, col(Contact.id).in_(ids), col(Contact.archived).is_(False)
-        )
-    )
+    found = session.exec(_CONTACTS_BY_IDS, params={"team_id": team_id, "ids": list(ids)})
     by_id = {contact.id: contact for contact in found}
     return [by_id[i] for i in ids if i in by_id]
 
@@ -193,6 +197,19 @@ def _link(target: TagTarget) -> tuple[type[ContactTag] | type[DealTag], Any]:
     return DealTag, col(DealTag.deal_id)
 
 
+def _tags_of(target: TagTarget) -> Any:
+    link, owner = _link(target)
+    return (
+        select(owner, Tag.name)
+        .join(Tag, col(Tag.id) == col(link.tag_id))
+        .where(owner.in_(bindparam("ids", expanding=True)), Tag.team_id == bindparam("team_id"))
+        .order_by(col(Tag.name))
+    )
+
+
+_TAGS_OF = {target: _tags_of(target) for target in ("contact", "deal")}
+
+
 def tags_of(
     session: Session, *, team_id: int, target: TagTarget, ids: Sequence[int]
 ) -> dict[int, list[str]]:
@@ -200,13 +217,7 @@ def tags_of(
     tags: dict[int, list[str]] = {}
     if not ids:
         return tags
-    link, owner = _link(target)
-    rows = session.exec(
-        select(owner, Tag.name)
-        .join(Tag, col(Tag.id) == col(link.tag_id))
-        .where(owner.in_(ids), Tag.team_id == team_id)
-        .order_by(col(Tag.name))
-    )
+    rows = session.exec(_TAGS_OF[target], params={"team_id": team_id, "ids": list(ids)})
     for owner_id, tag_name in rows:
         tags.setdefault(owner_id, []).append(tag_name)
     return tags

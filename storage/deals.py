@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import NamedTuple
+from functools import cache
+from typing import Any, NamedTuple
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlmodel import Session, col, select
 
 from storage.keys import name_key
@@ -18,14 +19,17 @@ def get_deal(session: Session, *, team_id: int, deal_id: int) -> Deal | None:
     return deal if deal is not None and deal.team_id == team_id else None
 
 
+_DEALS_BY_IDS = select(Deal).where(
+    col(Deal.team_id) == bindparam("team_id"), col(Deal.id).in_(bindparam("ids", expanding=True))
+)
+
+
 def deals_by_ids(session: Session, *, team_id: int, ids: Sequence[int]) -> list[Deal]:
     if not ids:
         return []
     found = {
         deal.id: deal
-        for deal in session.exec(
-            select(Deal).where(Deal.team_id == team_id, col(Deal.id).in_(ids))
-        )
+        for deal in session.exec(_DEALS_BY_IDS, params={"team_id": team_id, "ids": list(ids)})
     }
     return [found[i] for i in ids if i in found]
 
@@ -113,15 +117,17 @@ def list_deals(
     `rotting_before` maps a stage id to its cutoff: only deals of those stages with no
     activity since the cutoff are returned.
     """
+    values = {"team_id": team_id, "owner_id": owner_id, "contact_id": contact_id}
+    if rotting_before is None:
+        query = _deals_in_stages(owner_id is not None, contact_id is not None)
+        return list(
+            session.exec(query, params={**values, "stage_ids": list(stage_ids), "limit": limit})
+        )
     query = select(Deal).where(Deal.team_id == team_id)
     if owner_id is not None:
         query = query.where(Deal.owner_id == owner_id)
     if contact_id is not None:
         query = query.where(Deal.contact_id == contact_id)
-    latest_first = (col(Deal.last_activity_at).desc(), col(Deal.id).desc())
-    if rotting_before is None:
-        query = query.where(col(Deal.stage_id).in_(stage_ids)).order_by(*latest_first)
-        return list(session.exec(query.limit(limit)))
     # One range per stage, read backwards from its cutoff on (team_id, stage_id,
     # last_activity_at) and stopped at the limit, then merged. As a single query with an
     # OR of the stages, SQLite walked the team's deals from the newest, past every closed
@@ -131,11 +137,28 @@ def list_deals(
         if stage_id in stage_ids:
             found += session.exec(
                 query.where(Deal.stage_id == stage_id, col(Deal.last_activity_at) < cutoff)
-                .order_by(*latest_first)
+                .order_by(*_LATEST_FIRST)
                 .limit(limit)
             )
     found.sort(key=lambda deal: (deal.last_activity_at, deal.id or 0), reverse=True)
     return found[:limit]
+
+
+_LATEST_FIRST = (col(Deal.last_activity_at).desc(), col(Deal.id).desc())
+
+
+@cache
+def _deals_in_stages(by_owner: bool, by_contact: bool) -> Any:
+    # Built once per shape: the card and the lists run it on every call.
+    query = select(Deal).where(
+        col(Deal.team_id) == bindparam("team_id"),
+        col(Deal.stage_id).in_(bindparam("stage_ids", expanding=True)),
+    )
+    if by_owner:
+        query = query.where(col(Deal.owner_id) == bindparam("owner_id"))
+    if by_contact:
+        query = query.where(col(Deal.contact_id) == bindparam("contact_id"))
+    return query.order_by(*_LATEST_FIRST).limit(bindparam("limit"))
 
 
 class StageTotal(NamedTuple):

@@ -216,27 +216,42 @@ def score_of(
 def open_deal_figures(session: Session, *, contact_id: int, rules: ScoreRules) -> tuple[int, int]:
     """How many open deals a contact has, and their value in the rules' currency."""
     count, value = session.execute(
-        select(
-            func.count(),
-            func.coalesce(
-                func.sum(case((col(Deal.currency) == rules.currency, col(Deal.amount)), else_=0)),
-                0,
-            ),
-        ).where(col(Deal.contact_id) == contact_id, col(Deal.stage_id).in_(rules.open_stage_ids))
+        _OPEN_DEAL_FIGURES,
+        {
+            "s_contact": contact_id,
+            "s_currency": rules.currency,
+            "s_stage_ids": list(rules.open_stage_ids),
+        },
     ).one()
     return int(count), int(value)
 
 
+_OPEN_DEAL_FIGURES = select(
+    func.count(),
+    func.coalesce(
+        func.sum(case((col(Deal.currency) == bindparam("s_currency"), col(Deal.amount)), else_=0)),
+        0,
+    ),
+).where(
+    col(Deal.contact_id) == bindparam("s_contact"),
+    col(Deal.stage_id).in_(bindparam("s_stage_ids", expanding=True)),
+)
+_CONTACT_TAG_POINTS = (
+    select(col(Tag.name), col(TagWeight.points))
+    .select_from(ContactTag)
+    .join(Tag, col(Tag.id) == col(ContactTag.tag_id))
+    .outerjoin(TagWeight, col(TagWeight.tag_id) == col(Tag.id))
+    .where(
+        col(ContactTag.contact_id) == bindparam("s_contact"),
+        col(Tag.team_id) == bindparam("s_team"),
+    )
+    .order_by(col(Tag.name))
+)
+
+
 def contact_tag_points(session: Session, *, team_id: int, contact_id: int) -> list[TagPoints]:
     """A contact's tags with the weight the team gave each (None: no weight)."""
-    rows = session.execute(
-        select(col(Tag.name), col(TagWeight.points))
-        .select_from(ContactTag)
-        .join(Tag, col(Tag.id) == col(ContactTag.tag_id))
-        .outerjoin(TagWeight, col(TagWeight.tag_id) == col(Tag.id))
-        .where(col(ContactTag.contact_id) == contact_id, col(Tag.team_id) == team_id)
-        .order_by(col(Tag.name))
-    )
+    rows = session.execute(_CONTACT_TAG_POINTS, {"s_contact": contact_id, "s_team": team_id})
     return [TagPoints(name, points) for name, points in rows]
 
 
