@@ -49,20 +49,23 @@ def recent_contact_by_others(
     session: Session, *, team_id: int, contact_id: int, member_id: int, since: datetime
 ) -> list[Activity]:
     """Calls, meetings, visits and notes on this contact by teammates since `since`."""
-    return list(
-        session.exec(
-            select(Activity)
-            .where(
-                Activity.team_id == team_id,
-                Activity.contact_id == contact_id,
-                col(Activity.at) >= since,
-                col(Activity.kind).in_(CONTACT_KINDS),
-                col(Activity.member_id) != member_id,
-            )
-            .order_by(col(Activity.at).desc())
-            .limit(3)
-        )
+    values = {"team_id": team_id, "contact_id": contact_id, "member_id": member_id, "since": since}
+    return list(session.exec(_RECENT_BY_OTHERS, params=values))
+
+
+# Built once: every call, meeting, visit and note asks.
+_RECENT_BY_OTHERS = (
+    select(Activity)
+    .where(
+        col(Activity.team_id) == bindparam("team_id"),
+        col(Activity.contact_id) == bindparam("contact_id"),
+        col(Activity.at) >= bindparam("since"),
+        col(Activity.kind).in_(CONTACT_KINDS),
+        col(Activity.member_id) != bindparam("member_id"),
     )
+    .order_by(col(Activity.at).desc())
+    .limit(3)
+)
 
 
 def timeline(

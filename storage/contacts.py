@@ -44,16 +44,19 @@ def contacts_named(session: Session, *, team_id: int, keys: Sequence[str]) -> li
     # Sorted here, not in SQL: with ORDER BY id, SQLite walks the team's contacts in id
     # order looking for the names (a scan) instead of looking each name up. The index
     # gives each name's rows in id order, so the cap keeps the same first rows.
-    found = session.exec(
-        select(Contact)
-        .where(
-            Contact.team_id == team_id,
-            col(Contact.name_key).in_(keys),
-            col(Contact.archived).is_(False),
-        )
-        .limit(50)
-    )
+    found = session.exec(_CONTACTS_NAMED, params={"team_id": team_id, "keys": list(keys)})
     return sorted(found, key=lambda contact: contact.id or 0)
+
+
+_CONTACTS_NAMED = (
+    select(Contact)
+    .where(
+        col(Contact.team_id) == bindparam("team_id"),
+        col(Contact.name_key).in_(bindparam("keys", expanding=True)),
+        col(Contact.archived).is_(False),
+    )
+    .limit(50)
+)
 
 
 def contacts_with(

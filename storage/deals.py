@@ -39,10 +39,18 @@ def deals_titled(session: Session, *, team_id: int, keys: Sequence[str]) -> list
     if not keys:
         return []
     # Sorted here, not in SQL: see contacts_named.
-    found = session.exec(
-        select(Deal).where(Deal.team_id == team_id, col(Deal.title_key).in_(keys)).limit(50)
-    )
+    found = session.exec(_DEALS_TITLED, params={"team_id": team_id, "keys": list(keys)})
     return sorted(found, key=lambda deal: deal.id or 0)
+
+
+_DEALS_TITLED = (
+    select(Deal)
+    .where(
+        col(Deal.team_id) == bindparam("team_id"),
+        col(Deal.title_key).in_(bindparam("keys", expanding=True)),
+    )
+    .limit(50)
+)
 
 
 def save_deal(session: Session, *, deal: Deal) -> Deal:
