@@ -3,7 +3,9 @@ message does (dedupe by update id, one session and transaction, parse, queries, 
 command's savepoint) and its reply is rendered for the terminal.
 
 A run measures one database; `measure_isolated` does it in a fresh process, so that the
-peak RSS reported is that of a bot serving this data and nothing else.
+peak RSS reported is that of a bot serving this data and nothing else. As in the bot, a
+background thread checkpoints SQLite's write-ahead log every few seconds (the scheduler's
+job), so commands do not.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import itertools
 import os
 import resource
 import statistics
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -25,10 +28,11 @@ from sqlmodel import Session, select
 
 from bench.cases import CASES, Case, World
 from bot.console import render_text
+from bot.scheduler import CHECKPOINT_EVERY
 from handlers import build_registry
 from handlers.context import Request
 from handlers.dispatcher import Dispatcher
-from storage.db import make_engine
+from storage.db import checkpoint, make_engine
 from storage.models import Activity, Company, Contact, Deal, Member, Platform, StageChange
 
 BASELINE = "baseline: primary-key SELECT"
@@ -117,6 +121,9 @@ def measure(
     world = World.load(engine, seed=seed)
     dispatcher = Dispatcher(engine, build_registry())
     updates = itertools.count(1)
+    stop = threading.Event()
+    checkpoints = threading.Thread(target=_checkpoints, args=(engine, stop), daemon=True)
+    checkpoints.start()
     try:
         timings = [_baseline(engine, world, calls=calls, warmup=warmup)]
         for bench_case in cases:
@@ -143,6 +150,8 @@ def measure(
                     cpu.append(cpu_elapsed)
             timings.append(Timing.of(bench_case.name, bench_case.command, samples, cpu))
     finally:
+        stop.set()
+        checkpoints.join()
         dispatcher.close()
     base = timings[0].p50_ms
     for timing in timings:
@@ -157,6 +166,11 @@ def measure(
         # Other work on the machine shows in the wall-clock times; this says how much.
         extra={"load average": [round(load_before, 2), round(os.getloadavg()[0], 2)]},
     )
+
+
+def _checkpoints(engine: Engine, stop: threading.Event) -> None:
+    while not stop.wait(CHECKPOINT_EVERY.total_seconds()):
+        checkpoint(engine)
 
 
 def _baseline(engine: Engine, world: World, *, calls: int, warmup: int) -> Timing:

@@ -7,6 +7,8 @@
   come, and the Monday 09:00 pipeline digest of each team;
 - every hour, the lead scores whose recency part has moved on (handlers/scoring.py
   rescore_all_teams: only contacts whose last activity crossed a window since);
+- on SQLite, every few seconds, a checkpoint of the write-ahead log (storage/db.py
+  checkpoint), so that no command's commit has to do it;
 - with a geocoder, every ten minutes: the addresses saved while the geocoding service
   was not answering are put on the map (bot/geocoding.py geocode_pending).
 
@@ -33,7 +35,7 @@ from bot.senders import Sender
 from handlers.notices import queue_agendas, queue_weekly_digests
 from handlers.places import Geocoder
 from handlers.scoring import rescore_all_teams
-from storage.db import transaction
+from storage.db import checkpoint, transaction
 from storage.outbox import on_enqueue, prune_sent
 from storage.types import utcnow
 
@@ -43,7 +45,9 @@ TICK_SECONDS = 5.0
 KEEP_SENT = timedelta(days=30)
 GEOCODE_EVERY = timedelta(minutes=10)
 RESCORE_EVERY = timedelta(hours=1)
+CHECKPOINT_EVERY = timedelta(seconds=5)
 OUTBOX_JOB, DIGESTS_JOB, GEOCODE_JOB, RESCORE_JOB = "outbox", "digests", "geocode", "rescore"
+CHECKPOINT_JOB = "checkpoint"
 
 
 class Scheduler:
@@ -100,6 +104,16 @@ class Scheduler:
             coalesce=True,
             misfire_grace_time=None,
         )
+        if self.engine.dialect.name == "sqlite":
+            self.scheduler.add_job(
+                self.checkpoint,
+                "interval",
+                seconds=CHECKPOINT_EVERY.total_seconds(),
+                id=CHECKPOINT_JOB,
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=None,
+            )
         if self.geocoder is not None:
             self.scheduler.add_job(
                 self.geocode,
@@ -139,6 +153,9 @@ class Scheduler:
     def _rescore(self) -> int:
         with transaction(self.engine) as session:
             return rescore_all_teams(session, now=self.clock())
+
+    async def checkpoint(self) -> None:
+        await asyncio.to_thread(checkpoint, self.engine)
 
     async def geocode(self) -> int:
         """Put on the map what was saved while the geocoder was down; returns how many.

@@ -9,7 +9,15 @@ import pytest
 from alembic import command
 from sqlalchemy import Engine, inspect, text
 
-from storage.db import alembic_config, make_engine, schema_is_current, transaction, upgrade
+from storage.db import (
+    WAL_AUTOCHECKPOINT_PAGES,
+    alembic_config,
+    checkpoint,
+    make_engine,
+    schema_is_current,
+    transaction,
+    upgrade,
+)
 from storage.models import Team
 from storage.teams import create_team
 
@@ -20,6 +28,31 @@ def test_sqlite_runs_in_wal_with_foreign_keys_and_a_busy_timeout(tmp_path: Path)
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+    engine.dispose()
+
+
+def test_the_log_is_checkpointed_in_the_background_not_by_commits(tmp_path: Path) -> None:
+    database = tmp_path / "crm.db"
+    engine = make_engine(f"sqlite:///{database}")
+    upgrade(engine)
+    checkpoint(engine)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == (
+            WAL_AUTOCHECKPOINT_PAGES
+        )
+    size = database.stat().st_size
+    for i in range(300):
+        with transaction(engine) as session:
+            create_team(
+                session, name=f"T{i}", currency="EUR", timezone="UTC", locale="en", region="DE"
+            )
+    # The commits only appended to the log: the database file has not grown yet.
+    assert database.stat().st_size == size
+    assert (tmp_path / "crm.db-wal").stat().st_size > 300 * 4096
+    checkpoint(engine)
+    assert database.stat().st_size > size
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM team")).scalar() == 300
     engine.dispose()
 
 
