@@ -16,10 +16,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
 
 from rapidfuzz import process
-from sqlalchemy import Engine, bindparam
+from sqlalchemy import Engine, Executable, Table, bindparam
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
@@ -255,7 +255,9 @@ def _first_delivery(session: Session, request: Request) -> bool:
     return True
 
 
-def _record_update(dialect_insert: Any) -> Any:
+def _record_update(
+    dialect_insert: Callable[[Table], sqlite.Insert | postgresql.Insert],
+) -> Executable:
     # One INSERT .. ON CONFLICT DO NOTHING, built once: no savepoint, no ORM object to
     # build and flush, on every message (both dialects have the same construct).
     table = ProcessedUpdate.__table__  # type: ignore[attr-defined]

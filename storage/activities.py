@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
-from typing import Any
 
 from sqlalchemy import bindparam, func
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from storage.models import CONTACT_KINDS, Activity, ActivityKind, Contact, Deal
 
@@ -83,7 +83,7 @@ def timeline(
 
 
 @cache
-def _timeline(by_contact: bool, by_deal: bool) -> Any:
+def _timeline(by_contact: bool, by_deal: bool) -> SelectOfScalar[Activity]:
     # Built once per shape: every card shows a timeline.
     query = select(Activity).where(col(Activity.team_id) == bindparam("team_id"))
     if by_contact:

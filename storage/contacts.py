@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from sqlalchemy import bindparam, delete
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import Select
 
 from storage.keys import name_key
 from storage.models import Company, Contact, ContactTag, DealTag, Tag
@@ -200,7 +201,7 @@ def _link(target: TagTarget) -> tuple[type[ContactTag] | type[DealTag], Any]:
     return DealTag, col(DealTag.deal_id)
 
 
-def _tags_of(target: TagTarget) -> Any:
+def _tags_of(target: TagTarget) -> Select[Any, str]:
     link, owner = _link(target)
     return (
         select(owner, Tag.name)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from functools import cache
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, func
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from storage.keys import name_key
 from storage.models import Deal, Stage, StageChange, StageKind
@@ -156,7 +157,7 @@ _LATEST_FIRST = (col(Deal.last_activity_at).desc(), col(Deal.id).desc())
 
 
 @cache
-def _deals_in_stages(by_owner: bool, by_contact: bool) -> Any:
+def _deals_in_stages(by_owner: bool, by_contact: bool) -> SelectOfScalar[Deal]:
     # Built once per shape: the card and the lists run it on every call.
     query = select(Deal).where(
         col(Deal.team_id) == bindparam("team_id"),
