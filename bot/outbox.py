@@ -211,7 +211,7 @@ class OutboxDispatcher:
         if at > loop.time():
             await asyncio.sleep(at - loop.time())
         try:
-            reply = Reply.from_json(row.payload["reply"])
+            reply = Reply.of_message(row.payload)
         except (KeyError, TypeError, ValueError) as error:
             await self._fail(row, f"unreadable message ({error})")
             return

@@ -363,10 +363,9 @@ def _queue(ctx: Context, reminder: Reminder) -> None:
             platform=target.platform,
             workspace_id=target.workspace_id,
             chat_id=target.external_id,
-            payload={
-                "reply": reminder_message(ctx, reminder).to_json(),
-                "summary": f"your reminder #{reminder.id} “{reminder.text[:60]}”",
-            },
+            payload=reminder_message(ctx, reminder).as_message(
+                f"your reminder #{reminder.id} “{reminder.text[:60]}”"
+            ),
             due_at=reminder.due_at,
             member_id=ctx.member_id,
             reminder_id=reminder.id,

@@ -180,6 +180,16 @@ class Reply:
             ],
         }
 
+    def as_message(self, summary: str) -> dict[str, Any]:
+        """An outbox row's payload: the reply to send, and what it is in a few words
+        ("your morning agenda"), for telling its member when it could not be delivered."""
+        return {"reply": self.to_json(), "summary": summary}
+
+    @classmethod
+    def of_message(cls, payload: dict[str, Any]) -> Reply:
+        """The reply in an outbox row's payload (`as_message`)."""
+        return cls.from_json(payload["reply"])
+
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Reply:
         """The reply `to_json` made."""
