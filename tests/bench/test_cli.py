@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from bench.cases import CASES
-from bench.cli import QUICK_CONTACTS, main
+from bench.cli import DATA_VERSION, QUICK_CONTACTS, main
 from bench.runner import BASELINE
 
 
@@ -31,7 +31,7 @@ def test_quick_mode(tmp_path: Path) -> None:
     assert [t["name"] for t in run["timings"]] == [BASELINE, *(c.name for c in CASES)]
     assert run["generate_seconds"] > 0 and run["database_mb"] > 0
     # The generated database is kept for the next run; the measured copy is gone.
-    assert (tmp_path / f"crm-v1-{QUICK_CONTACTS}.db").exists()
+    assert (tmp_path / f"crm-v{DATA_VERSION}-{QUICK_CONTACTS}.db").exists()
     assert not list(tmp_path.glob("run-*"))
 
 
