@@ -682,6 +682,9 @@ class _PostgresLoader:
         # the visibility map that lets index-only scans skip the heap.
         self.db.autocommit = True
         self.db.execute("VACUUM ANALYZE")
+        # The connection goes back to the engine's pool, which does not undo this: left
+        # on, the next session's savepoints fail ("can only be used in transaction blocks").
+        self.db.autocommit = False
 
 
 _MODELS: dict[str, type[SQLModel]] = {m.__table__.name: m for m in COLUMNS}  # type: ignore[attr-defined]
