@@ -87,13 +87,12 @@ def _commit() -> str:
 
 
 def save(path: Path, runs: Sequence[Run]) -> list[Run]:
-    """Write `runs` into the JSON file, keeping its runs of other backends and sizes."""
-    kept = (
-        [run for run in load(path) if run.key not in {r.key for r in runs}]
-        if path.exists()
-        else []
-    )
-    merged = sorted([*kept, *runs], key=lambda r: (r.backend != "sqlite", r.backend, r.contacts))
+    """Write `runs` into the JSON file, each merged into the file's run of the same backend
+    and size (see Run.merge), keeping its runs of other backends and sizes."""
+    by_key = {run.key: run for run in load(path)} if path.exists() else {}
+    for run in runs:
+        by_key[run.key] = by_key[run.key].merge(run) if run.key in by_key else run
+    merged = sorted(by_key.values(), key=lambda r: (r.backend != "sqlite", r.backend, r.contacts))
     data = {
         "machine": machine(),
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -156,21 +155,29 @@ def results_markdown(data: dict[str, Any], *, plot: str | None, notes: str) -> s
     out += _p50_table(runs)
     out += ["", "## Targets", ""]
     out += _targets(runs)
+    out += _naive(runs)
     if plot:
         out += ["", "## p50 against data size", "", f"![p50 latency against data size]({plot})"]
     for run in runs:
         out += ["", f"## {run.backend}, {run.contacts:,} contacts", ""]
         load = run.extra.get("load average")
         if load:
-            out += [f"Load average (1 min) before and after the run: {load[0]} and {load[1]}.", ""]
+            out += [
+                f"Load average (1 min) before and after the run: {load[0]} and {load[1]}. "
+                "Cases measured later and merged in have their own in the load column "
+                "(as the case began).",
+                "",
+            ]
         out += [
-            "| case | p50 ms | p95 ms | p99 ms | mean ms | max ms | × baseline | CPU p50 ms |",
-            "|---|--:|--:|--:|--:|--:|--:|--:|",
+            "| case | calls | p50 ms | p95 ms | p99 ms | mean ms | max ms | × baseline "
+            "| CPU p50 ms | load |",
+            "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
         ]
         for t in run.timings:
             out.append(
-                f"| {t.name} | {_ms(t.p50_ms)} | {_ms(t.p95_ms)} | {_ms(t.p99_ms)} "
-                f"| {_ms(t.mean_ms)} | {_ms(t.max_ms)} | {t.ratio:,.0f} | {_ms(t.cpu_p50_ms)} |"
+                f"| {t.name} | {t.calls} | {_ms(t.p50_ms)} | {_ms(t.p95_ms)} | {_ms(t.p99_ms)} "
+                f"| {_ms(t.mean_ms)} | {_ms(t.max_ms)} | {t.ratio:,.0f} | {_ms(t.cpu_p50_ms)} "
+                f"| {'–' if t.load is None else f'{t.load:.2f}'} |"
             )
     if notes.strip():
         out += ["", notes.strip()]
@@ -196,10 +203,11 @@ def _p50_table(runs: Sequence[Run]) -> list[str]:
 
 def _targets(runs: Sequence[Run]) -> list[str]:
     lines = ["| target | measured | met |", "|---|---|:-:|"]
+    by_key = {run.key: run for run in runs}
     sqlite = {run.contacts: run for run in runs if run.backend == "sqlite"}
     for bench_case in CASES:
         for target in bench_case.targets:
-            run = sqlite.get(target.contacts)
+            run = by_key.get((target.backend, target.contacts))
             if run is None:
                 continue
             timing = next((t for t in run.timings if t.name == bench_case.name), None)
@@ -208,11 +216,13 @@ def _targets(runs: Sequence[Run]) -> list[str]:
             lines.append(_target_line(bench_case.name, target, timing.p50_ms, timing.p99_ms))
     growth = _growth_runs(runs)
     if growth:
+        growing = {c.name for c in CASES if c.grows}
         worst = max(
             (
                 (large / small, name)
                 for name in _case_names(runs)
                 if name != BASELINE
+                and name not in growing
                 and (small := _p50(growth[0], name))
                 and (large := _p50(growth[1], name))
             ),
@@ -220,8 +230,9 @@ def _targets(runs: Sequence[Run]) -> list[str]:
         )
         if worst:
             ok = worst[0] <= GROWTH_LIMIT
+            but = f" but {', '.join(sorted(growing))}" if growing else ""
             lines.append(
-                f"| every case: p50 at 1M ≤ {GROWTH_LIMIT:.0f}× p50 at 10k | worst "
+                f"| every case{but}: p50 at 1M ≤ {GROWTH_LIMIT:.0f}× p50 at 10k | worst "
                 f"{worst[0]:.1f}× ({worst[1]}) | {_mark(ok)} |"
             )
     if LARGE in sqlite:
@@ -241,7 +252,32 @@ def _target_line(name: str, target: Target, p50: float, p99: float) -> str:
         wanted += f", p99 ≤ {target.p99_ms:g} ms"
         got += f", p99 {_ms(p99)} ms"
         ok = ok and p99 <= target.p99_ms
-    return f"| {name} at {_short(target.contacts)}: {wanted} | {got} | {_mark(ok)} |"
+    where = _short(target.contacts)
+    if target.backend != "sqlite":
+        where += f" on {target.backend}"
+    return f"| {name} at {where}: {wanted} | {got} | {_mark(ok)} |"
+
+
+def _naive(runs: Sequence[Run]) -> list[str]:
+    """Each case done the naive way beside the case itself, per run: the ratio of p50s."""
+    lines = [
+        "",
+        "## Against the naive way",
+        "",
+        "| run | case | p50 ms | the naive way | p50 ms | ratio |",
+        "|---|---|--:|---|--:|--:|",
+    ]
+    for run in runs:
+        for bench_case in CASES:
+            if bench_case.naive_of is None:
+                continue
+            fast, naive = _p50(run, bench_case.naive_of), _p50(run, bench_case.name)
+            if fast and naive:
+                lines.append(
+                    f"| {run.backend} {_short(run.contacts)} | {bench_case.naive_of} "
+                    f"| {_ms(fast)} | {bench_case.name} | {_ms(naive)} | {naive / fast:,.0f}× |"
+                )
+    return lines if len(lines) > 5 else []
 
 
 def _growth_runs(runs: Sequence[Run]) -> tuple[Run, Run] | None:

@@ -14,9 +14,9 @@ import os
 import resource
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from multiprocessing import get_context
 from typing import Any
 
@@ -27,7 +27,7 @@ from bench.cases import CASES, Case, World
 from bot.console import render_text
 from handlers import build_registry
 from handlers.context import Request
-from handlers.dispatcher import Dispatcher
+from handlers.dispatcher import Dispatcher, finish
 from storage.db import make_engine
 from storage.models import Activity, Company, Contact, Deal, Member, Platform, StageChange
 
@@ -52,6 +52,9 @@ class Timing:
     # The median CPU time of this thread: what the call cost, without the time spent
     # waiting for a core on a shared machine (PostgreSQL's own work is not in it).
     cpu_p50_ms: float = 0.0
+    # The 1-minute load average as the case began: a run merged from several (see
+    # Run.merge) has no one load for all its cases.
+    load: float | None = None
 
     @classmethod
     def of(
@@ -90,6 +93,19 @@ class Run:
     def key(self) -> tuple[str, int]:
         return (self.backend, self.contacts)
 
+    def merge(self, newer: Run) -> Run:
+        """This run (same backend and size) with `newer`'s timings in place of its own. A
+        newer run of every case replaces it; a run of some cases keeps the others, and this
+        run's description of the data with them. The peak RSS is the larger: a bot serving
+        every command reaches both."""
+        measured = {t.name: t for t in newer.timings}
+        if all(t.name in measured for t in self.timings):
+            return newer
+        known = {t.name for t in self.timings}
+        timings = [measured.get(t.name, t) for t in self.timings]
+        timings += [t for t in newer.timings if t.name not in known]
+        return replace(self, timings=timings, peak_rss_mb=max(self.peak_rss_mb, newer.peak_rss_mb))
+
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -120,28 +136,7 @@ def measure(
     try:
         timings = [_baseline(engine, world, calls=calls, warmup=warmup)]
         for bench_case in cases:
-            samples, cpu = [], []
-            for i in range(warmup + calls):
-                message = bench_case.message(world)
-                request = Request(
-                    platform=Platform(world.speaker.platform),
-                    user_id=world.speaker.external_id,
-                    user_name="Bench",
-                    chat_id=world.speaker.external_id,
-                    text=message,
-                    update_id=f"bench-{world.nonce}-{next(updates)}",
-                )
-                started, cpu_started = time.perf_counter_ns(), time.thread_time_ns()
-                reply = dispatcher.handle_sync(request)
-                rendered = render_text(reply) if reply is not None else ""
-                elapsed = time.perf_counter_ns() - started
-                cpu_elapsed = time.thread_time_ns() - cpu_started
-                if reply is None or reply.error:
-                    raise CaseFailed(f"{bench_case.name}: {message!r} got {rendered!r}")
-                if i >= warmup:
-                    samples.append(elapsed)
-                    cpu.append(cpu_elapsed)
-            timings.append(Timing.of(bench_case.name, bench_case.command, samples, cpu))
+            timings += _time_case(bench_case, world, dispatcher, updates, calls, warmup)
     finally:
         dispatcher.close()
     base = timings[0].p50_ms
@@ -159,24 +154,98 @@ def measure(
     )
 
 
+class _Samples:
+    """Wall-clock and thread CPU times of the timed calls (those after the warm-up)."""
+
+    def __init__(self) -> None:
+        self.wall: list[int] = []
+        self.cpu: list[int] = []
+
+    def add(self, started: tuple[int, int], ended: tuple[int, int]) -> None:
+        self.wall.append(ended[0] - started[0])
+        self.cpu.append(ended[1] - started[1])
+
+    def timing(self, name: str, command: str, load: float) -> Timing:
+        timing = Timing.of(name, command, self.wall, self.cpu)
+        timing.load = load
+        return timing
+
+
+def _clock() -> tuple[int, int]:
+    return time.perf_counter_ns(), time.thread_time_ns()
+
+
+def _time_case(
+    bench_case: Case,
+    world: World,
+    dispatcher: Dispatcher,
+    updates: Iterator[int],
+    calls: int,
+    warmup: int,
+) -> list[Timing]:
+    """The case's timing; for replies with deferred attachments, a second one for making
+    them (the chart), which the reply row leaves out."""
+    if bench_case.calls is not None:
+        calls, warmup = min(calls, bench_case.calls), min(warmup, 1)
+    load = round(os.getloadavg()[0], 2)
+    replies, charts = _Samples(), _Samples()
+    for i in range(warmup + calls):
+        call = bench_case.message(world)
+        if not isinstance(call, str):
+            with Session(world.engine) as session:
+                started = _clock()
+                found = call(session)
+                ended = _clock()
+            if not found:
+                raise CaseFailed(f"{bench_case.name}: found nothing")
+            if i >= warmup:
+                replies.add(started, ended)
+            continue
+        request = Request(
+            platform=Platform(world.speaker.platform),
+            user_id=world.speaker.external_id,
+            user_name="Bench",
+            chat_id=world.speaker.external_id,
+            text=call,
+            update_id=f"bench-{world.nonce}-{next(updates)}",
+        )
+        started = _clock()
+        reply = dispatcher.respond(request)
+        rendered = render_text(reply) if reply is not None else ""
+        replied = _clock()
+        if reply is None or reply.error:
+            raise CaseFailed(f"{bench_case.name}: {call!r} got {rendered!r}")
+        deferred = len(reply.deferred)
+        if deferred:
+            finish(reply)
+            drawn = _clock()
+            if len(reply.attachments) < deferred:
+                raise CaseFailed(f"{bench_case.name}: {call!r} made no chart")
+            if i >= warmup:
+                charts.add(replied, drawn)
+        if i >= warmup:
+            replies.add(started, replied)
+    timings = [replies.timing(bench_case.name, bench_case.command, load)]
+    if charts.wall:
+        timings.append(charts.timing(f"{bench_case.name}: chart", bench_case.command, load))
+    return timings
+
+
 def _baseline(engine: Engine, world: World, *, calls: int, warmup: int) -> Timing:
     """The cheapest equivalent of a command: one indexed SELECT by primary key, through
     the same engine (a pooled connection, a compiled statement, one row back)."""
     query = text("SELECT id, name, email, phone FROM contact WHERE id = :id")
-    samples, cpu = [], []
+    samples = _Samples()
+    load = round(os.getloadavg()[0], 2)
     for i in range(warmup + calls):
         contact_id = world.contact()[0]
-        started, cpu_started = time.perf_counter_ns(), time.thread_time_ns()
+        started = _clock()
         with engine.connect() as conn:
             conn.execute(query, {"id": contact_id}).one()
-        elapsed, cpu_elapsed = (
-            time.perf_counter_ns() - started,
-            time.thread_time_ns() - cpu_started,
-        )
+        ended = _clock()
         if i >= warmup:
-            samples.append(elapsed)
-            cpu.append(cpu_elapsed)
-    return Timing.of(BASELINE, "baseline", samples, cpu)
+            samples.add(started, ended)
+    return samples.timing(BASELINE, "baseline", load)
 
 
 def counts(engine: Engine) -> dict[str, int]:
