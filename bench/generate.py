@@ -451,9 +451,10 @@ class _World:
         activities = rows[Activity]
         for name, at in zip(path, moments, strict=True):
             stage_id, kind = stages[name]
+            stay = (at - entered).total_seconds() if entered is not None else None
             rows[StageChange].append(
                 (self._next_id("stagechange"), team.team_id, deal_id, previous, stage_id,
-                 owner, at, entered)
+                 owner, at, entered, stay)
             )  # fmt: skip
             if previous is None:
                 activity_kind, note = ActivityKind.created, None
@@ -530,7 +531,7 @@ COLUMNS: dict[type[SQLModel], tuple[str, ...]] = {
     DealTag: ("deal_id", "tag_id"),
     StageChange: (
         "id", "team_id", "deal_id", "from_stage_id", "to_stage_id", "member_id", "at",
-        "from_entered_at",
+        "from_entered_at", "stay_seconds",
     ),
     Activity: ("id", "team_id", "member_id", "kind", "contact_id", "deal_id", "text", "lat",
                "lon", "at"),

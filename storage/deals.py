@@ -86,6 +86,7 @@ def move_deal(
         member_id=member_id,
         at=now,
         from_entered_at=deal.stage_entered_at,
+        stay_seconds=(now - deal.stage_entered_at).total_seconds(),
     )
     deal.stage_id = stage.id
     deal.stage_entered_at = deal.last_activity_at = deal.updated_at = now

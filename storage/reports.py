@@ -21,7 +21,7 @@ from datetime import date, datetime
 from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, case, func, select, union_all
+from sqlalchemy import ColumnElement, Float, func, literal, null, select, union_all
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 from sqlmodel import Session, col
@@ -54,10 +54,11 @@ def _seconds_postgresql(element: seconds_between, compiler: Any, **kw: Any) -> s
 
 @dataclass(frozen=True, slots=True)
 class DealGroup:
-    """Deals of one stage, owner and currency (None: deals with no amount)."""
+    """Deals of one stage, owner (None: every owner's) and currency (None: deals with no
+    amount)."""
 
     stage_id: int
-    owner_id: int
+    owner_id: int | None
     currency: str | None
     count: int
     priced: int  # how many of them have an amount
@@ -66,12 +67,11 @@ class DealGroup:
 
 @dataclass(frozen=True, slots=True)
 class ForecastGroup:
-    """Open deals of one stage, owner and currency, their amounts by expected close:
+    """Open deals of one stage and currency, their amounts by expected close:
     `buckets[0]` before the first month (overdue), `buckets[i]` in the i-th month; None
     where no deal is expected."""
 
     stage_id: int
-    owner_id: int
     currency: str
     buckets: tuple[int | None, ...]
 
@@ -83,7 +83,7 @@ class StageMoves:
     from_stage_id: int
     to_stage_id: int
     count: int
-    timed: int  # how many of the stays have a known start (from_entered_at)
+    timed: int  # how many of the stays have a known length (stay_seconds)
     seconds: float  # total length of those stays
 
 
@@ -94,10 +94,12 @@ def open_groups(
     stage_ids: Sequence[int],
     created_before: datetime,
     owner_id: int | None = None,
+    by_owner: bool = True,
 ) -> list[DealGroup]:
     """Deals now in `stage_ids` (the open stages) created before `created_before`.
 
-    Grouped in the order of ix_deal_team_stage_figures (team, stage, owner, currency)."""
+    Grouped in the order of ix_deal_team_stage_figures (team, stage, owner, currency), and
+    unless `by_owner`, added up over owners."""
     if not stage_ids:
         return []
     query = (
@@ -110,7 +112,7 @@ def open_groups(
         )
         .group_by(col(Deal.stage_id), col(Deal.owner_id), col(Deal.currency))
     )
-    return _groups(session, query)
+    return _groups(session, query, by_owner=by_owner)
 
 
 def closed_groups(
@@ -121,8 +123,10 @@ def closed_groups(
     start: datetime,
     end: datetime,
     owner_id: int | None = None,
+    by_owner: bool = True,
 ) -> list[DealGroup]:
-    """Deals in `stage_ids` (the closed stages) whose closed_at is in [start, end).
+    """Deals in `stage_ids` (the closed stages) whose closed_at is in [start, end), unless
+    `by_owner` added up over owners.
 
     Read through ix_deal_team_currency_closed (team, currency, stage, owner, closed_at):
     for each currency the team uses, stage and owner, one range of the period."""
@@ -141,7 +145,7 @@ def closed_groups(
         .group_by(col(Deal.currency), col(Deal.stage_id), col(Deal.owner_id))
         for currency in _currency_parts(session, team_id)
     ]
-    return _groups(session, union_all(*parts))
+    return _groups(session, union_all(*parts), by_owner=by_owner)
 
 
 def cycle_seconds(
@@ -219,32 +223,39 @@ def forecast_groups(
     month_starts: Sequence[date],
     owner_id: int | None = None,
 ) -> list[ForecastGroup]:
-    """Open deals with an amount, their sums by expected close month (see ForecastGroup),
-    grouped in index order (stage, owner, currency) with a sum per bucket."""
-    if not stage_ids or not month_starts:
+    """Open deals with an amount, their sums by expected close month (see ForecastGroup).
+
+    A bucket is a range of ix_deal_team_stage_forecast (team, stage, currency,
+    expected_close) per stage and currency, summed on its own: only the deals expected in
+    those months are read, and a CASE per bucket on every row would cost more than
+    reading the rows."""
+    currencies = _team_currencies(session, team_id=team_id)
+    if not stage_ids or not month_starts or not currencies:
         return []
     expected = col(Deal.expected_close)
     ranges = [expected < month_starts[0]] + [
         (expected >= low) & (expected < high) for low, high in pairwise(month_starts)
     ]
-    buckets = [func.sum(case((within, col(Deal.amount)))) for within in ranges]
-    query = (
-        select(col(Deal.stage_id), col(Deal.owner_id), col(Deal.currency), *buckets)
+    owned = [col(Deal.owner_id) == owner_id] if owner_id is not None else []
+    parts = [
+        select(col(Deal.stage_id), col(Deal.currency), literal(bucket), func.sum(Deal.amount))
         .where(
             col(Deal.team_id) == team_id,
             col(Deal.stage_id).in_(stage_ids),
-            _owned(session, team_id, owner_id),
-            expected < month_starts[-1],
+            col(Deal.currency).in_(currencies),
+            within,
+            *owned,
             col(Deal.amount).is_not(None),
         )
-        .group_by(col(Deal.stage_id), col(Deal.owner_id), col(Deal.currency))
-    )
+        .group_by(col(Deal.stage_id), col(Deal.currency))
+        for bucket, within in enumerate(ranges)
+    ]
+    sums: dict[tuple[int, str], list[int | None]] = {}
+    for stage_id, currency, bucket, amount in session.execute(union_all(*parts)):
+        sums.setdefault((stage_id, currency), [None] * len(ranges))[bucket] = int(amount)
     return [
-        ForecastGroup(
-            stage_id, owner, currency, tuple(None if b is None else int(b) for b in sums)
-        )
-        for stage_id, owner, currency, *sums in session.execute(query)
-        if currency is not None
+        ForecastGroup(stage_id, currency, tuple(buckets))
+        for (stage_id, currency), buckets in sums.items()
     ]
 
 
@@ -262,23 +273,28 @@ def stage_moves(
     each stage and how long they had been there.
 
     `stage_ids` are the team's stages: for the whole team, naming them lets
-    ix_stagechange_team_moves (team, from, to, at) seek each pair's period directly and
-    hand the rows over grouped."""
+    ix_stagechange_team_moves (team, from, to, at) read each pair's period as one range.
+    Each pair is its own aggregate rather than a group of one GROUP BY: a period holds
+    millions of changes at scale, and SQLite compares the grouping columns on every row,
+    which costs a third of the query; a range read whole needs no grouping."""
     if not stage_ids:
         return []
-    length = seconds_between(col(StageChange.at), col(StageChange.from_entered_at))
-    query = select(
-        col(StageChange.from_stage_id),
-        col(StageChange.to_stage_id),
-        func.count(),
-        func.count(col(StageChange.from_entered_at)),
-        func.sum(length),
-    ).where(col(StageChange.at) >= start, col(StageChange.at) < end)
+    stay = col(StageChange.stay_seconds)
+    figures = (func.count(), func.count(stay), func.sum(stay))
+    period = (col(StageChange.at) >= start, col(StageChange.at) < end)
+    query: Any
     if owner_id is None:
-        query = query.where(
-            col(StageChange.team_id) == team_id,
-            col(StageChange.from_stage_id).in_(stage_ids),
-            col(StageChange.to_stage_id).in_(stage_ids),
+        query = union_all(
+            *(
+                select(literal(source), literal(target), *figures).where(
+                    col(StageChange.team_id) == team_id,
+                    col(StageChange.from_stage_id) == source,
+                    col(StageChange.to_stage_id) == target,
+                    *period,
+                )
+                for source in stage_ids
+                for target in stage_ids
+            )
         )
     else:
         # Only the owner's deals, named by id (they are the team's): the one index that
@@ -287,14 +303,19 @@ def stage_moves(
         owned = select(col(Deal.id)).where(
             col(Deal.team_id) == team_id, col(Deal.owner_id) == owner_id
         )
-        query = query.where(
-            col(StageChange.deal_id).in_(owned), col(StageChange.from_stage_id).is_not(None)
+        query = (
+            select(col(StageChange.from_stage_id), col(StageChange.to_stage_id), *figures)
+            .where(
+                col(StageChange.deal_id).in_(owned),
+                col(StageChange.from_stage_id).is_not(None),
+                *period,
+            )
+            .group_by(col(StageChange.from_stage_id), col(StageChange.to_stage_id))
         )
-    query = query.group_by(col(StageChange.from_stage_id), col(StageChange.to_stage_id))
     return [
         StageMoves(from_id, to_id, count, timed, float(seconds or 0.0))
         for from_id, to_id, count, timed, seconds in session.execute(query)
-        if from_id is not None
+        if from_id is not None and count
     ]
 
 
@@ -304,15 +325,27 @@ def _figures() -> tuple[Any, ...]:
         col(Deal.stage_id),
         col(Deal.owner_id),
         col(Deal.currency),
-        func.count(),
-        func.count(col(Deal.amount)),
-        func.sum(Deal.amount),
+        func.count().label("deals"),
+        func.count(col(Deal.amount)).label("priced"),
+        func.sum(Deal.amount).label("amount"),
     )
 
 
-def _groups(session: Session, query: Any) -> list[DealGroup]:
+def _groups(session: Session, query: Any, *, by_owner: bool) -> list[DealGroup]:
+    if not by_owner:
+        # A group per owner is what the index hands over without a sort; adding those up
+        # in SQL sends a few dozen rows here rather than thousands (a million contacts).
+        rows = query.subquery()
+        query = select(
+            rows.c.stage_id,
+            null(),
+            rows.c.currency,
+            func.sum(rows.c.deals),
+            func.sum(rows.c.priced),
+            func.sum(rows.c.amount),
+        ).group_by(rows.c.stage_id, rows.c.currency)
     return [
-        DealGroup(stage_id, owner, currency, count, priced, int(amount or 0))
+        DealGroup(stage_id, owner, currency, int(count), int(priced), int(amount or 0))
         for stage_id, owner, currency, count, priced, amount in session.execute(query)
     ]
 

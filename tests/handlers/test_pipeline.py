@@ -147,6 +147,7 @@ def _generate(
                     to_stage_id=stage.id or 0,
                     at=moment,
                     from_entered_at=entered,
+                    stay_seconds=(moment - entered).total_seconds() if entered else None,
                 )
             )
             previous = (stage, moment)
