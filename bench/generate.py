@@ -493,10 +493,11 @@ class _World:
             if rng.random() < 0.8
             else None
         )
+        cycle = (closed - created).total_seconds() if closed else None
         rows[Deal].append(
             (deal_id, team.team_id, owner, contact_id, company_id, title, name_key(title),
              amount, currency, stages[final][0], expected, moments[-1], last_activity, closed,
-             lost_reason, created, last_activity)
+             cycle, lost_reason, created, last_activity)
         )  # fmt: skip
         if rng.random() < 0.15:
             rows[DealTag].append((deal_id, rng.choice(team.tag_ids)))
@@ -527,7 +528,8 @@ COLUMNS: dict[type[SQLModel], tuple[str, ...]] = {
     ContactTag: ("contact_id", "tag_id"),
     Deal: ("id", "team_id", "owner_id", "contact_id", "company_id", "title", "title_key",
            "amount", "currency", "stage_id", "expected_close", "stage_entered_at",
-           "last_activity_at", "closed_at", "lost_reason", "created_at", "updated_at"),
+           "last_activity_at", "closed_at", "cycle_seconds", "lost_reason", "created_at",
+           "updated_at"),
     DealTag: ("deal_id", "tag_id"),
     StageChange: (
         "id", "team_id", "deal_id", "from_stage_id", "to_stage_id", "member_id", "at",

@@ -350,7 +350,7 @@ class Deal(SQLModel, table=True):
             "owner_id",
             "closed_at",
             "amount",
-            "created_at",
+            "cycle_seconds",
         ),
         Index(
             "ix_deal_team_stage_owner_activity",
@@ -376,6 +376,9 @@ class Deal(SQLModel, table=True):
     stage_entered_at: datetime = _ts()
     last_activity_at: datetime = _ts()
     closed_at: datetime | None = _ts(nullable=True)
+    # closed_at - created_at while closed, stored for the same reason as
+    # StageChange.stay_seconds: the cycle time of a period's won deals is a plain sum.
+    cycle_seconds: float | None = None
     lost_reason: str | None = Field(default=None, max_length=500)
     created_at: datetime = _ts()
     updated_at: datetime = _ts()

@@ -116,6 +116,7 @@ def _generate(
             stage_entered_at=path[-1][1],
             last_activity_at=last_activity,
             closed_at=path[-1][1] if final in closing else None,
+            cycle_seconds=(path[-1][1] - created).total_seconds() if final in closing else None,
             created_at=created,
             updated_at=path[-1][1],
         )

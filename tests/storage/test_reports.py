@@ -13,7 +13,7 @@ from sqlmodel import Session
 from storage.db import alembic_config, transaction, upgrade
 from storage.deals import move_deal, open_deal
 from storage.models import Deal, StageChange, Team
-from storage.reports import closed_groups, open_groups, seconds_between, stage_moves
+from storage.reports import closed_groups, open_groups, stage_moves
 from storage.teams import add_member, create_team, team_stages
 
 T0 = datetime(2026, 3, 28, 23, 59, 59, 250_000, tzinfo=UTC)
@@ -31,20 +31,19 @@ def _team(session: Session) -> tuple[Team, int]:
     return team, member.id
 
 
-def test_seconds_between_to_the_microsecond(engine: Engine) -> None:
-    later = T0 + timedelta(days=3, hours=1, microseconds=500_000)
+def test_a_closed_deal_records_its_cycle_and_a_reopened_one_none(engine: Engine) -> None:
     with transaction(engine) as session:
         team, member = _team(session)
-        deal = Deal(team_id=team.id or 0, owner_id=member, title="x", title_key="x", stage_id=1)
-        deal.stage_id = team_stages(session, team_id=team.id or 0)[0].id or 0
+        lead, *_, won, _ = team_stages(session, team_id=team.id or 0)
+        deal = Deal(
+            team_id=team.id or 0, owner_id=member, title="x", title_key="x", stage_id=lead.id or 0
+        )
         open_deal(session, deal=deal, member_id=member, now=T0)
-        deal.closed_at = later
-        session.add(deal)
-        session.flush()
-        seconds = session.execute(
-            select(seconds_between(Deal.__table__.c.closed_at, Deal.__table__.c.created_at))
-        ).scalar_one()
-    assert abs(float(seconds) - (later - T0).total_seconds()) < 0.001
+        later = T0 + timedelta(days=3, hours=1, microseconds=500_000)
+        move_deal(session, deal=deal, stage=won, member_id=member, now=later)
+        assert deal.cycle_seconds == (later - T0).total_seconds()
+        move_deal(session, deal=deal, stage=lead, member_id=member, now=later)
+        assert deal.cycle_seconds is None
 
 
 def test_moves_record_how_long_the_deal_stayed(engine: Engine) -> None:
@@ -83,7 +82,7 @@ def test_moves_record_how_long_the_deal_stayed(engine: Engine) -> None:
     assert [(m.from_stage_id, m.to_stage_id) for m in later] == [(proposal.id, qualified.id)]
 
 
-def test_the_upgrade_fills_in_the_stays_of_existing_history(engine: Engine) -> None:
+def test_the_upgrade_fills_in_the_stays_and_cycles_of_existing_history(engine: Engine) -> None:
     command.downgrade(alembic_config(engine), "0010")
     with engine.begin() as conn:
         conn.execute(
@@ -111,10 +110,10 @@ def test_the_upgrade_fills_in_the_stays_of_existing_history(engine: Engine) -> N
         conn.execute(
             text(
                 "INSERT INTO deal (id, team_id, owner_id, title, title_key, stage_id, "
-                "stage_entered_at, last_activity_at, created_at, updated_at) "
-                "VALUES (1, 1, 1, 'x', 'x', 3, :t, :t, :t, :t)"
+                "stage_entered_at, last_activity_at, closed_at, created_at, updated_at) "
+                "VALUES (1, 1, 1, 'x', 'x', 3, :t, :t, :closed, :t, :t)"
             ),
-            {"t": T0},
+            {"t": _stored(engine, T0), "closed": _stored(engine, T0 + timedelta(days=2))},
         )
         # Two changes at the same instant: the earlier id came first.
         history = [
@@ -142,6 +141,9 @@ def test_the_upgrade_fills_in_the_stays_of_existing_history(engine: Engine) -> N
     }
     stays = {change.id: change.stay_seconds for change in changes}
     assert stays == {1: None, 2: pytest.approx(5 * 3600), 3: 0, 4: pytest.approx(43 * 3600)}
+    with Session(engine) as session:
+        deal = session.get(Deal, 1)
+        assert deal is not None and deal.cycle_seconds == pytest.approx(2 * 86400)
 
 
 def _stored(engine: Engine, moment: datetime) -> object:
