@@ -2,15 +2,19 @@
 
 Every query reads a covering index and returns a handful of rows per stage, owner and
 currency; nothing loads deals to loop over them. Money comes back as exact integer sums of
-minor units, per currency (never added across currencies); durations as sums of seconds,
-so the caller divides once and rounds once. Stage probabilities are constant per stage,
-so a weighted value is the stage's exact sum times its probability, computed by the caller.
+minor units, per currency (never added across currencies); durations as sums of seconds
+stored with the rows (Deal.cycle_seconds, StageChange.stay_seconds: no date arithmetic
+per row), so the caller divides once and rounds once. Stage probabilities are constant per
+stage, so a weighted value is the stage's exact sum times its probability, computed by the
+caller.
 
 SQLite has no hash aggregation: a GROUP BY whose rows do not arrive in the index's order
 goes through a sort of every row, which at a million deals costs more than the scan. So
 each query names the values of its grouping columns (stages, owners, currencies) with IN
 lists in index order: the rows then arrive grouped, and a period is a range seek inside
-each group. PostgreSQL plans the same SQL its own way.
+each group. Where the groups are few (stage pairs; stages and currencies), each is an
+aggregate of its own in a UNION ALL instead: no grouping columns to compare on every row.
+PostgreSQL plans the same SQL its own way.
 """
 
 from __future__ import annotations
