@@ -96,15 +96,21 @@ class Run:
     def merge(self, newer: Run) -> Run:
         """This run (same backend and size) with `newer`'s timings in place of its own. A
         newer run of every case replaces it; a run of some cases keeps the others, and this
-        run's description of the data with them. The peak RSS is the larger: a bot serving
-        every command reaches both."""
+        run's description of the data with them, noting which cases came later and from
+        which commit. The peak RSS is the larger: a bot serving every command reaches both."""
         measured = {t.name: t for t in newer.timings}
         if all(t.name in measured for t in self.timings):
             return newer
         known = {t.name for t in self.timings}
         timings = [measured.get(t.name, t) for t in self.timings]
         timings += [t for t in newer.timings if t.name not in known]
-        return replace(self, timings=timings, peak_rss_mb=max(self.peak_rss_mb, newer.peak_rss_mb))
+        later = {"commit": newer.extra.get("commit", "?"), "cases": list(measured)[1:]}
+        return replace(
+            self,
+            timings=timings,
+            peak_rss_mb=max(self.peak_rss_mb, newer.peak_rss_mb),
+            extra={**self.extra, "merged": [*self.extra.get("merged", []), later]},
+        )
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -95,6 +95,7 @@ def test_a_run_of_some_cases_is_merged_into_the_run_of_all(tmp_path: Path) -> No
     some.timings = [some.timings[0], some.timings[-1]]
     some.timings.append(Timing("/new: chart", "new", 10, 9.0, 9.0, 9.0, 9.0, 9.0, 90.0))
     some.counts = {**some.counts, "contacts": 1}
+    some.extra = {"commit": "def5678"}
     save(path, [some])
     (run,) = load(path)
     assert [t.name for t in run.timings] == [BASELINE, *(c.name for c in CASES), "/new: chart"]
@@ -102,6 +103,10 @@ def test_a_run_of_some_cases_is_merged_into_the_run_of_all(tmp_path: Path) -> No
     assert run.timings[-2].p50_ms == 2.0
     assert run.counts["contacts"] == 10_000  # the data as the full run described it
     assert run.peak_rss_mb == 150.0
+    later = [CASES[-1].name, "/new: chart"]
+    assert run.extra["merged"] == [{"commit": "def5678", "cases": later}]
+    text = results_markdown(_data(run), plot=None, notes="")
+    assert f"Measured later, at commit `def5678`, and merged in: {', '.join(later)}" in text
 
 
 def test_results_with_the_plot(tmp_path: Path) -> None:
