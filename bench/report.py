@@ -103,7 +103,12 @@ def save(path: Path, runs: Sequence[Run]) -> list[Run]:
 
 
 def load(path: Path) -> list[Run]:
-    return [Run.from_json(run) for run in json.loads(path.read_text(encoding="utf-8"))["runs"]]
+    data = json.loads(path.read_text(encoding="utf-8"))
+    runs = [Run.from_json(run) for run in data["runs"]]
+    for run in runs:
+        # Runs saved before each recorded its own commit were measured at the file's.
+        run.extra.setdefault("commit", data["machine"]["commit"])
+    return runs
 
 
 # --- RESULTS.md --------------------------------------------------------------------------
@@ -164,13 +169,16 @@ def results_markdown(data: dict[str, Any], *, plot: str | None, notes: str) -> s
         if load:
             at = f" (commit `{run.extra['commit']}`)" if "commit" in run.extra else ""
             out += [f"Load average (1 min) before and after the run{at}: {load[0]} and {load[1]}."]
-        for later in run.extra.get("merged", []):
+        for part in run.extra.get("kept", []):
+            then = part.get("load average")
             out += [
-                f"Measured later, at commit `{later['commit']}`, and merged in: "
-                + ", ".join(later["cases"])
-                + " (the load column: the load average as each case began)."
+                f"Kept from an earlier run (commit `{part['commit']}`"
+                + (f", load average {then[0]} and {then[1]}" if then else "")
+                + "): "
+                + ", ".join(part["cases"])
+                + "."
             ]
-        if load or run.extra.get("merged"):
+        if load or run.extra.get("kept"):
             out += [""]
         out += [
             "| case | calls | p50 ms | p95 ms | p99 ms | mean ms | max ms | × baseline "

@@ -32,6 +32,7 @@ from storage.db import make_engine
 from storage.models import Activity, Company, Contact, Deal, Member, Platform, StageChange
 
 BASELINE = "baseline: primary-key SELECT"
+CHART = ": chart"  # the row of a case's deferred attachments
 
 
 class CaseFailed(RuntimeError):
@@ -94,22 +95,37 @@ class Run:
         return (self.backend, self.contacts)
 
     def merge(self, newer: Run) -> Run:
-        """This run (same backend and size) with `newer`'s timings in place of its own. A
-        newer run of every case replaces it; a run of some cases keeps the others, and this
-        run's description of the data with them, noting which cases came later and from
-        which commit. The peak RSS is the larger: a bot serving every command reaches both."""
-        measured = {t.name: t for t in newer.timings}
-        if all(t.name in measured for t in self.timings):
+        """`newer` (same backend and size), with this run's timings of the cases it did not
+        measure kept beside its own (taken against its baseline, and noted as kept with the
+        commit and load they were measured at). A newer run of every case simply replaces
+        this one. The peak RSS is the larger: a bot serving every command reaches both."""
+        measured = {t.name for t in newer.timings}
+        kept = [t for t in self.timings if t.name not in measured]
+        if not kept:
             return newer
-        known = {t.name for t in self.timings}
-        timings = [measured.get(t.name, t) for t in self.timings]
-        timings += [t for t in newer.timings if t.name not in known]
-        later = {"commit": newer.extra.get("commit", "?"), "cases": list(measured)[1:]}
+        base = next((t.p50_ms for t in newer.timings if t.name == BASELINE), 0.0)
+        parts = self.extra.get("kept", [])
+        older = {name for part in parts for name in part["cases"]}
+        mine = {
+            "commit": self.extra.get("commit", "?"),
+            "load average": self.extra.get("load average"),
+            "cases": [t.name for t in kept if t.name not in older],
+        }
+        parts = [
+            {**part, "cases": [name for name in part["cases"] if name not in measured]}
+            for part in [*parts, mine]
+        ]
+        timings = [
+            *newer.timings,
+            *(replace(t, ratio=round(t.p50_ms / base, 1) if base else 0.0) for t in kept),
+        ]
         return replace(
-            self,
-            timings=timings,
+            newer,
+            timings=sorted(timings, key=_in_case_order),
             peak_rss_mb=max(self.peak_rss_mb, newer.peak_rss_mb),
-            extra={**self.extra, "merged": [*self.extra.get("merged", []), later]},
+            generate_seconds=newer.generate_seconds or self.generate_seconds,
+            database_mb=newer.database_mb or self.database_mb,
+            extra={**newer.extra, "kept": [part for part in parts if part["cases"]]},
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -119,6 +135,13 @@ class Run:
     def from_json(cls, data: dict[str, Any]) -> Run:
         timings = [Timing(**t) for t in data["timings"]]
         return cls(**{**data, "timings": timings})
+
+
+def _in_case_order(timing: Timing) -> tuple[bool, int, bool]:
+    """The baseline, then the cases as bench/cases.py lists them, each chart after its case."""
+    case_name = timing.name.removesuffix(CHART)
+    position = next((i for i, c in enumerate(CASES) if c.name == case_name), len(CASES))
+    return timing.name != BASELINE, position, case_name != timing.name
 
 
 def select_cases(patterns: Sequence[str] | None) -> list[Case]:
@@ -233,7 +256,7 @@ def _time_case(
             replies.add(started, replied)
     timings = [replies.timing(bench_case.name, bench_case.command, load)]
     if charts.wall:
-        timings.append(charts.timing(f"{bench_case.name}: chart", bench_case.command, load))
+        timings.append(charts.timing(bench_case.name + CHART, bench_case.command, load))
     return timings
 
 
