@@ -177,23 +177,17 @@ def stats(ctx: Context, args: Args) -> Reply:
     """
     scope, period = _scope_and_period(ctx, args, STATS_PERIOD)
     stages = team_stages(ctx.session, team_id=ctx.team_id)
-    closed_rows = _closed_rows(ctx, stages, scope, period, by_owner=scope.member is None)
+    closed_rows = _closed_rows(ctx, stages, scope, period, by_owner=True)
     won, lost = _closed_by_kind(stages, closed_rows)
-    won_count, won_seconds = reports.cycle_seconds(
-        ctx.session,
-        team_id=ctx.team_id,
-        stage_ids=_ids(stages, StageKind.won),
-        start=period.start,
-        end=period.end,
-        owner_id=scope.owner_id,
-    )
+    won_ids = _ids(stages, StageKind.won)
+    won_seconds = sum(row.cycle_seconds for row in closed_rows if row.stage_id in won_ids)
     reply = Reply()
     if scope.note:
         reply.muted(scope.note)
     reply.heading(f"Stats · {scope.name}", f" · {period.label}")
     reply.add(bold("Win rate: "), _win_rate(won.count, lost.count))
     reply.add(bold("Average won deal: "), _averages(ctx, won) or "no won deals with an amount")
-    reply.add(bold("Cycle time: "), _cycle(ctx, won_count, won_seconds))
+    reply.add(bold("Cycle time: "), _cycle(ctx, won.count, won_seconds))
     _conversion_and_time(ctx, reply, stages, scope, period)
     if scope.member is None:
         _per_rep(ctx, reply, stages, closed_rows, period)
@@ -268,7 +262,7 @@ def _open_figures(
 def _closed_rows(
     ctx: Context, stages: Sequence[Stage], scope: Scope, period: Period, *, by_owner: bool
 ) -> list[reports.DealGroup]:
-    """The closed deals' groups; `by_owner` for a line per rep."""
+    """The closed deals' groups; `by_owner` for a line per rep and the cycle times."""
     return reports.closed_groups(
         ctx.session,
         team_id=ctx.team_id,

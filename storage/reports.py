@@ -42,6 +42,7 @@ class DealGroup:
     count: int
     priced: int  # how many of them have an amount
     amount: int
+    cycle_seconds: float = 0.0  # closed deals: their created -> closed times, summed
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +89,7 @@ def open_groups(
     if not by_owner:
         return _totals(session, where, stage_ids, _team_currencies(session, team_id=team_id))
     query = (
-        select(*_figures())
+        select(*_figures(), literal(0.0))  # open deals have no cycle yet
         .where(*where, col(Deal.stage_id).in_(stage_ids))
         .group_by(col(Deal.stage_id), col(Deal.owner_id), col(Deal.currency))
     )
@@ -106,7 +107,8 @@ def closed_groups(
     by_owner: bool = True,
 ) -> list[DealGroup]:
     """Deals in `stage_ids` (the closed stages) whose closed_at is in [start, end), per
-    owner or unless `by_owner` per stage and currency (see _totals).
+    owner with their cycle times, or unless `by_owner` per stage and currency (see
+    _totals).
 
     Read through ix_deal_team_currency_closed (team, currency, stage, owner, closed_at):
     for each currency the team uses, stage and owner, one range of the period."""
@@ -122,47 +124,12 @@ def closed_groups(
     if not by_owner:
         return _totals(session, where, stage_ids, currencies)
     parts = [
-        select(*_figures())
+        select(*_figures(), func.sum(col(Deal.cycle_seconds)))
         .where(*where, currency, col(Deal.stage_id).in_(stage_ids))
         .group_by(col(Deal.currency), col(Deal.stage_id), col(Deal.owner_id))
         for currency in _currency_parts(currencies)
     ]
     return _groups(session, union_all(*parts))
-
-
-def cycle_seconds(
-    session: Session,
-    *,
-    team_id: int,
-    stage_ids: Sequence[int],
-    start: datetime,
-    end: datetime,
-    owner_id: int | None = None,
-) -> tuple[int, float]:
-    """How many deals in `stage_ids` (the won stages) closed in [start, end), and the sum
-    of their created -> closed times."""
-    if not stage_ids:
-        return 0, 0.0
-    owned = _owned(session, team_id, owner_id)
-    parts = [
-        select(
-            func.count().label("deals"),
-            func.sum(col(Deal.cycle_seconds)).label("s"),
-        ).where(
-            col(Deal.team_id) == team_id,
-            currency,
-            col(Deal.stage_id).in_(stage_ids),
-            owned,
-            col(Deal.closed_at) >= start,
-            col(Deal.closed_at) < end,
-        )
-        for currency in _currency_parts(_team_currencies(session, team_id=team_id))
-    ]
-    count = seconds = 0.0
-    for deals, total in session.execute(union_all(*parts)):
-        count += deals
-        seconds += float(total or 0.0)
-    return int(count), seconds
 
 
 def rotting_count(
@@ -314,9 +281,10 @@ def _figures() -> tuple[Any, ...]:
 
 
 def _groups(session: Session, query: Any) -> list[DealGroup]:
+    """DealGroups from rows of _figures() and a sum of cycle seconds."""
     return [
-        DealGroup(stage_id, owner, currency, count, priced, int(amount or 0))
-        for stage_id, owner, currency, count, priced, amount in session.execute(query)
+        DealGroup(stage_id, owner, currency, count, priced, int(amount or 0), float(cycle or 0))
+        for stage_id, owner, currency, count, priced, amount, cycle in session.execute(query)
     ]
 
 
