@@ -31,7 +31,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session, select
 
 from bench.generate import Generated, generate
-from bench.report import print_run, save
+from bench.report import machine, print_run, save
 from bench.runner import measure_isolated, select_cases
 from storage.db import make_engine, optimize, upgrade
 from storage.models import Team
@@ -70,6 +70,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         run.contacts = contacts  # the size generated; the counts are taken after the run
         run.generate_seconds = info.get("seconds")
         run.database_mb = info.get("database_mb")
+        run.extra["commit"] = machine()["commit"]
         print_run(run, console)
         runs.append(run)
     if args.json:

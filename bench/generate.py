@@ -451,9 +451,10 @@ class _World:
         activities = rows[Activity]
         for name, at in zip(path, moments, strict=True):
             stage_id, kind = stages[name]
+            stay = (at - entered).total_seconds() if entered is not None else None
             rows[StageChange].append(
                 (self._next_id("stagechange"), team.team_id, deal_id, previous, stage_id,
-                 owner, at, entered)
+                 owner, at, entered, stay)
             )  # fmt: skip
             if previous is None:
                 activity_kind, note = ActivityKind.created, None
@@ -492,10 +493,11 @@ class _World:
             if rng.random() < 0.8
             else None
         )
+        cycle = (closed - created).total_seconds() if closed else None
         rows[Deal].append(
             (deal_id, team.team_id, owner, contact_id, company_id, title, name_key(title),
              amount, currency, stages[final][0], expected, moments[-1], last_activity, closed,
-             lost_reason, created, last_activity)
+             cycle, lost_reason, created, last_activity)
         )  # fmt: skip
         if rng.random() < 0.15:
             rows[DealTag].append((deal_id, rng.choice(team.tag_ids)))
@@ -526,11 +528,12 @@ COLUMNS: dict[type[SQLModel], tuple[str, ...]] = {
     ContactTag: ("contact_id", "tag_id"),
     Deal: ("id", "team_id", "owner_id", "contact_id", "company_id", "title", "title_key",
            "amount", "currency", "stage_id", "expected_close", "stage_entered_at",
-           "last_activity_at", "closed_at", "lost_reason", "created_at", "updated_at"),
+           "last_activity_at", "closed_at", "cycle_seconds", "lost_reason", "created_at",
+           "updated_at"),
     DealTag: ("deal_id", "tag_id"),
     StageChange: (
         "id", "team_id", "deal_id", "from_stage_id", "to_stage_id", "member_id", "at",
-        "from_entered_at",
+        "from_entered_at", "stay_seconds",
     ),
     Activity: ("id", "team_id", "member_id", "kind", "contact_id", "deal_id", "text", "lat",
                "lon", "at"),

@@ -17,9 +17,9 @@ import resource
 import statistics
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from multiprocessing import get_context
 from typing import Any
 
@@ -31,11 +31,12 @@ from bot.console import render_text
 from bot.scheduler import CHECKPOINT_EVERY
 from handlers import build_registry
 from handlers.context import Request
-from handlers.dispatcher import Dispatcher
+from handlers.dispatcher import Dispatcher, finish
 from storage.db import checkpoint, make_engine
 from storage.models import Activity, Company, Contact, Deal, Member, Platform, StageChange
 
 BASELINE = "baseline: primary-key SELECT"
+CHART = ": chart"  # the row of a case's deferred attachments
 
 
 class CaseFailed(RuntimeError):
@@ -56,6 +57,9 @@ class Timing:
     # The median CPU time of this thread: what the call cost, without the time spent
     # waiting for a core on a shared machine (PostgreSQL's own work is not in it).
     cpu_p50_ms: float = 0.0
+    # The 1-minute load average as the case began: a run merged from several (see
+    # Run.merge) has no one load for all its cases.
+    load: float | None = None
 
     @classmethod
     def of(
@@ -94,6 +98,40 @@ class Run:
     def key(self) -> tuple[str, int]:
         return (self.backend, self.contacts)
 
+    def merge(self, newer: Run) -> Run:
+        """`newer` (same backend and size), with this run's timings of the cases it did not
+        measure kept beside its own (taken against its baseline, and noted as kept with the
+        commit and load they were measured at). A newer run of every case simply replaces
+        this one. The peak RSS is the larger: a bot serving every command reaches both."""
+        measured = {t.name for t in newer.timings}
+        kept = [t for t in self.timings if t.name not in measured]
+        if not kept:
+            return newer
+        base = next((t.p50_ms for t in newer.timings if t.name == BASELINE), 0.0)
+        parts = self.extra.get("kept", [])
+        older = {name for part in parts for name in part["cases"]}
+        mine = {
+            "commit": self.extra.get("commit", "?"),
+            "load average": self.extra.get("load average"),
+            "cases": [t.name for t in kept if t.name not in older],
+        }
+        parts = [
+            {**part, "cases": [name for name in part["cases"] if name not in measured]}
+            for part in [*parts, mine]
+        ]
+        timings = [
+            *newer.timings,
+            *(replace(t, ratio=round(t.p50_ms / base, 1) if base else 0.0) for t in kept),
+        ]
+        return replace(
+            newer,
+            timings=sorted(timings, key=_in_case_order),
+            peak_rss_mb=max(self.peak_rss_mb, newer.peak_rss_mb),
+            generate_seconds=newer.generate_seconds or self.generate_seconds,
+            database_mb=newer.database_mb or self.database_mb,
+            extra={**newer.extra, "kept": [part for part in parts if part["cases"]]},
+        )
+
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -101,6 +139,13 @@ class Run:
     def from_json(cls, data: dict[str, Any]) -> Run:
         timings = [Timing(**t) for t in data["timings"]]
         return cls(**{**data, "timings": timings})
+
+
+def _in_case_order(timing: Timing) -> tuple[bool, int, bool]:
+    """The baseline, then the cases as bench/cases.py lists them, each chart after its case."""
+    case_name = timing.name.removesuffix(CHART)
+    position = next((i for i, c in enumerate(CASES) if c.name == case_name), len(CASES))
+    return timing.name != BASELINE, position, case_name != timing.name
 
 
 def select_cases(patterns: Sequence[str] | None) -> list[Case]:
@@ -127,28 +172,7 @@ def measure(
     try:
         timings = [_baseline(engine, world, calls=calls, warmup=warmup)]
         for bench_case in cases:
-            samples, cpu = [], []
-            for i in range(warmup + calls):
-                message = bench_case.message(world)
-                request = Request(
-                    platform=Platform(world.speaker.platform),
-                    user_id=world.speaker.external_id,
-                    user_name="Bench",
-                    chat_id=world.speaker.external_id,
-                    text=message,
-                    update_id=f"bench-{world.nonce}-{next(updates)}",
-                )
-                started, cpu_started = time.perf_counter_ns(), time.thread_time_ns()
-                reply = dispatcher.handle_sync(request)
-                rendered = render_text(reply) if reply is not None else ""
-                elapsed = time.perf_counter_ns() - started
-                cpu_elapsed = time.thread_time_ns() - cpu_started
-                if reply is None or reply.error:
-                    raise CaseFailed(f"{bench_case.name}: {message!r} got {rendered!r}")
-                if i >= warmup:
-                    samples.append(elapsed)
-                    cpu.append(cpu_elapsed)
-            timings.append(Timing.of(bench_case.name, bench_case.command, samples, cpu))
+            timings += _time_case(bench_case, world, dispatcher, updates, calls, warmup)
     finally:
         stop.set()
         checkpoints.join()
@@ -173,24 +197,98 @@ def _checkpoints(engine: Engine, stop: threading.Event) -> None:
         checkpoint(engine)
 
 
+class _Samples:
+    """Wall-clock and thread CPU times of the timed calls (those after the warm-up)."""
+
+    def __init__(self) -> None:
+        self.wall: list[int] = []
+        self.cpu: list[int] = []
+
+    def add(self, started: tuple[int, int], ended: tuple[int, int]) -> None:
+        self.wall.append(ended[0] - started[0])
+        self.cpu.append(ended[1] - started[1])
+
+    def timing(self, name: str, command: str, load: float) -> Timing:
+        timing = Timing.of(name, command, self.wall, self.cpu)
+        timing.load = load
+        return timing
+
+
+def _clock() -> tuple[int, int]:
+    return time.perf_counter_ns(), time.thread_time_ns()
+
+
+def _time_case(
+    bench_case: Case,
+    world: World,
+    dispatcher: Dispatcher,
+    updates: Iterator[int],
+    calls: int,
+    warmup: int,
+) -> list[Timing]:
+    """The case's timing; for replies with deferred attachments, a second one for making
+    them (the chart), which the reply row leaves out."""
+    if bench_case.calls is not None:
+        calls, warmup = min(calls, bench_case.calls), min(warmup, 1)
+    load = round(os.getloadavg()[0], 2)
+    replies, charts = _Samples(), _Samples()
+    for i in range(warmup + calls):
+        call = bench_case.message(world)
+        if not isinstance(call, str):
+            with Session(world.engine) as session:
+                started = _clock()
+                found = call(session)
+                ended = _clock()
+            if not found:
+                raise CaseFailed(f"{bench_case.name}: found nothing")
+            if i >= warmup:
+                replies.add(started, ended)
+            continue
+        request = Request(
+            platform=Platform(world.speaker.platform),
+            user_id=world.speaker.external_id,
+            user_name="Bench",
+            chat_id=world.speaker.external_id,
+            text=call,
+            update_id=f"bench-{world.nonce}-{next(updates)}",
+        )
+        started = _clock()
+        reply = dispatcher.respond(request)
+        rendered = render_text(reply) if reply is not None else ""
+        replied = _clock()
+        if reply is None or reply.error:
+            raise CaseFailed(f"{bench_case.name}: {call!r} got {rendered!r}")
+        deferred = len(reply.deferred)
+        if deferred:
+            finish(reply)
+            drawn = _clock()
+            if len(reply.attachments) < deferred:
+                raise CaseFailed(f"{bench_case.name}: {call!r} made no chart")
+            if i >= warmup:
+                charts.add(replied, drawn)
+        if i >= warmup:
+            replies.add(started, replied)
+    timings = [replies.timing(bench_case.name, bench_case.command, load)]
+    if charts.wall:
+        timings.append(charts.timing(bench_case.name + CHART, bench_case.command, load))
+    return timings
+
+
 def _baseline(engine: Engine, world: World, *, calls: int, warmup: int) -> Timing:
     """The cheapest equivalent of a command: one indexed SELECT by primary key, through
     the same engine (a pooled connection, a compiled statement, one row back)."""
     query = text("SELECT id, name, email, phone FROM contact WHERE id = :id")
-    samples, cpu = [], []
+    samples = _Samples()
+    load = round(os.getloadavg()[0], 2)
     for i in range(warmup + calls):
         contact_id = world.contact()[0]
-        started, cpu_started = time.perf_counter_ns(), time.thread_time_ns()
+        started = _clock()
         with engine.connect() as conn:
             conn.execute(query, {"id": contact_id}).one()
-        elapsed, cpu_elapsed = (
-            time.perf_counter_ns() - started,
-            time.thread_time_ns() - cpu_started,
-        )
+        ended = _clock()
         if i >= warmup:
-            samples.append(elapsed)
-            cpu.append(cpu_elapsed)
-    return Timing.of(BASELINE, "baseline", samples, cpu)
+            samples.add(started, ended)
+    return samples.timing(BASELINE, "baseline", load)
 
 
 def counts(engine: Engine) -> dict[str, int]:

@@ -129,7 +129,7 @@ def pipeline(ctx: Context, args: Args) -> Reply:
     total = Figures()
     for _, figures in lines:
         total.absorb(figures)
-    won, lost = _closed_by_kind(stages, _closed_rows(ctx, stages, scope, period))
+    won, lost = _closed_by_kind(stages, _closed_rows(ctx, stages, scope, period, by_owner=False))
     rotting = reports.rotting_count(
         ctx.session,
         team_id=ctx.team_id,
@@ -177,23 +177,17 @@ def stats(ctx: Context, args: Args) -> Reply:
     """
     scope, period = _scope_and_period(ctx, args, STATS_PERIOD)
     stages = team_stages(ctx.session, team_id=ctx.team_id)
-    closed_rows = _closed_rows(ctx, stages, scope, period)
+    closed_rows = _closed_rows(ctx, stages, scope, period, by_owner=True)
     won, lost = _closed_by_kind(stages, closed_rows)
-    won_count, won_seconds = reports.cycle_seconds(
-        ctx.session,
-        team_id=ctx.team_id,
-        stage_ids=_ids(stages, StageKind.won),
-        start=period.start,
-        end=period.end,
-        owner_id=scope.owner_id,
-    )
+    won_ids = _ids(stages, StageKind.won)
+    won_seconds = sum(row.cycle_seconds for row in closed_rows if row.stage_id in won_ids)
     reply = Reply()
     if scope.note:
         reply.muted(scope.note)
     reply.heading(f"Stats · {scope.name}", f" · {period.label}")
     reply.add(bold("Win rate: "), _win_rate(won.count, lost.count))
     reply.add(bold("Average won deal: "), _averages(ctx, won) or "no won deals with an amount")
-    reply.add(bold("Cycle time: "), _cycle(ctx, won_count, won_seconds))
+    reply.add(bold("Cycle time: "), _cycle(ctx, won.count, won_seconds))
     _conversion_and_time(ctx, reply, stages, scope, period)
     if scope.member is None:
         _per_rep(ctx, reply, stages, closed_rows, period)
@@ -258,6 +252,7 @@ def _open_figures(
         stage_ids=_ids(stages, StageKind.open),
         created_before=period.end,
         owner_id=scope.owner_id,
+        by_owner=False,
     ):
         stage, figures = lines[row.stage_id]
         figures.add(row.count, row.currency, row.priced, row.amount, stage.probability)
@@ -265,8 +260,9 @@ def _open_figures(
 
 
 def _closed_rows(
-    ctx: Context, stages: Sequence[Stage], scope: Scope, period: Period
+    ctx: Context, stages: Sequence[Stage], scope: Scope, period: Period, *, by_owner: bool
 ) -> list[reports.DealGroup]:
+    """The closed deals' groups; `by_owner` for a line per rep and the cycle times."""
     return reports.closed_groups(
         ctx.session,
         team_id=ctx.team_id,
@@ -274,6 +270,7 @@ def _closed_rows(
         start=period.start,
         end=period.end,
         owner_id=scope.owner_id,
+        by_owner=by_owner,
     )
 
 
@@ -439,18 +436,23 @@ def _per_rep(
 ) -> None:
     kinds = {stage.id: stage.kind for stage in stages}
     reps: dict[int, RepLine] = defaultdict(RepLine)
+
+    def line_of(group: reports.DealGroup) -> RepLine:
+        assert group.owner_id is not None, "the groups here are by owner"
+        return reps[group.owner_id]
+
     for row in closed_rows:
         if kinds.get(row.stage_id) == StageKind.won:
-            reps[row.owner_id].won.add(row.count, row.currency, row.priced, row.amount)
+            line_of(row).won.add(row.count, row.currency, row.priced, row.amount)
         elif kinds.get(row.stage_id) == StageKind.lost:
-            reps[row.owner_id].lost += row.count
+            line_of(row).lost += row.count
     for group in reports.open_groups(
         ctx.session,
         team_id=ctx.team_id,
         stage_ids=_ids(stages, StageKind.open),
         created_before=period.end,
     ):
-        reps[group.owner_id].open.add(group.count, group.currency, group.priced, group.amount)
+        line_of(group).open.add(group.count, group.currency, group.priced, group.amount)
     names = member_names(ctx, reps)
     reply.add(bold("Per rep"))
     if not reps:

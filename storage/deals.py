@@ -99,11 +99,13 @@ def move_deal(
         member_id=member_id,
         at=now,
         from_entered_at=deal.stage_entered_at,
+        stay_seconds=(now - deal.stage_entered_at).total_seconds(),
     )
     deal.stage_id = stage.id
     deal.stage_entered_at = deal.last_activity_at = deal.updated_at = now
     closed = stage.kind != StageKind.open
     deal.closed_at = now if closed else None
+    deal.cycle_seconds = (now - deal.created_at).total_seconds() if closed else None
     deal.lost_reason = lost_reason if stage.kind == StageKind.lost else None
     session.add(deal)
     session.add(change)

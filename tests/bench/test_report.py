@@ -62,7 +62,20 @@ def test_targets_met_and_missed() -> None:
     assert "| /feed | 0.400 | 0.800 | 2.00 | 1.50 | 5.0× |" in text
     assert "![p50 latency against data size](results.png)" in text
     assert "Test CPU (2 cores, 24 GiB)" in text
+    assert "| /stats at 100k on postgresql: p50 ≤ 50 ms | p50 1.50 ms | ✅ |" in text
+    assert "| /stats at 1M: p50 ≤ 300 ms | p50 2.00 ms | ✅ |" in text
+    assert "every case but /nearby 10km the naive way" in growth
     assert text.rstrip().endswith("Why.")
+
+
+def test_the_naive_way_beside_the_case() -> None:
+    run = _run("sqlite", 1_000_000, 2.0)
+    naive = next(c for c in CASES if c.naive_of)
+    for timing in run.timings:
+        if timing.name == naive.name:
+            timing.p50_ms = 50_000.0
+    text = results_markdown(_data(run), plot=None, notes="")
+    assert f"| sqlite 1M | {naive.naive_of} | 2.00 | {naive.name} | 50,000 | 25,000× |" in text
 
 
 def test_a_run_replaces_the_same_backend_and_size(tmp_path: Path) -> None:
@@ -73,6 +86,39 @@ def test_a_run_replaces_the_same_backend_and_size(tmp_path: Path) -> None:
     assert [(r.backend, r.contacts) for r in runs] == [("sqlite", 10_000), ("postgresql", 100_000)]
     assert runs[0].timings[1].p50_ms == 2.0
     assert json.loads(path.read_text())["machine"]["cores"]
+
+
+def test_a_run_of_some_cases_is_merged_into_the_run_of_all(tmp_path: Path) -> None:
+    path = tmp_path / "results.json"
+    save(path, [_run("sqlite", 10_000, 1.0)])
+    first = json.loads(path.read_text())["machine"]["commit"]  # what it was measured at
+    some = _run("sqlite", 10_000, 2.0, rss=150.0)
+    some.timings = [some.timings[0], some.timings[-1]]
+    some.timings[0].p50_ms = 0.2
+    some.timings.append(Timing("/new: chart", "new", 10, 9.0, 9.0, 9.0, 9.0, 9.0, 45.0))
+    some.counts = {**some.counts, "contacts": 1}
+    some.extra = {"commit": "def5678", "load average": [0.5, 0.6]}
+    save(path, [some])
+    (run,) = load(path)
+    assert [t.name for t in run.timings] == [BASELINE, *(c.name for c in CASES), "/new: chart"]
+    assert [t.p50_ms for t in run.timings[:-2]] == [0.2] + [1.0] * (len(CASES) - 1)
+    assert run.timings[-2].p50_ms == 2.0
+    # The newest run's baseline and data; the kept cases against that baseline.
+    assert [t.ratio for t in run.timings[1:3]] == [5.0, 5.0]
+    assert run.counts["contacts"] == 1
+    assert run.peak_rss_mb == 150.0
+    kept = [c.name for c in CASES[:-1]]
+    assert run.extra["kept"] == [{"commit": first, "load average": None, "cases": kept}]
+    text = results_markdown(_data(run), plot=None, notes="")
+    assert "before and after the run (commit `def5678`): 0.5 and 0.6." in text
+    assert f"Kept from an earlier run (commit `{first}`): {', '.join(kept)}." in text
+    # Measured again, a kept case leaves the list of kept ones.
+    again = _run("sqlite", 10_000, 3.0)
+    again.timings = [again.timings[0], again.timings[1]]
+    save(path, [again])
+    (run,) = load(path)
+    later = [CASES[-1].name, "/new: chart"]
+    assert [part["cases"] for part in run.extra["kept"]] == [kept[1:], later]
 
 
 def test_results_with_the_plot(tmp_path: Path) -> None:

@@ -116,6 +116,7 @@ def _generate(
             stage_entered_at=path[-1][1],
             last_activity_at=last_activity,
             closed_at=path[-1][1] if final in closing else None,
+            cycle_seconds=(path[-1][1] - created).total_seconds() if final in closing else None,
             created_at=created,
             updated_at=path[-1][1],
         )
@@ -147,6 +148,7 @@ def _generate(
                     to_stage_id=stage.id or 0,
                     at=moment,
                     from_entered_at=entered,
+                    stay_seconds=(moment - entered).total_seconds() if entered else None,
                 )
             )
             previous = (stage, moment)

@@ -22,6 +22,7 @@ EXPECTED = [
     "0009_company_contacts_index",
     "0010_stage_activity_index",
     "0011_pipeline_reports_and_lead_scoring",
+    "0012_stored_seconds_and_forecast_index",
 ]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from alembic import command
 from sqlalchemy import Engine, select, text
 from sqlmodel import Session
@@ -12,7 +13,7 @@ from sqlmodel import Session
 from storage.db import alembic_config, transaction, upgrade
 from storage.deals import move_deal, open_deal
 from storage.models import Deal, StageChange, Team
-from storage.reports import seconds_between, stage_moves
+from storage.reports import closed_groups, open_groups, stage_moves
 from storage.teams import add_member, create_team, team_stages
 
 T0 = datetime(2026, 3, 28, 23, 59, 59, 250_000, tzinfo=UTC)
@@ -30,20 +31,19 @@ def _team(session: Session) -> tuple[Team, int]:
     return team, member.id
 
 
-def test_seconds_between_to_the_microsecond(engine: Engine) -> None:
-    later = T0 + timedelta(days=3, hours=1, microseconds=500_000)
+def test_a_closed_deal_records_its_cycle_and_a_reopened_one_none(engine: Engine) -> None:
     with transaction(engine) as session:
         team, member = _team(session)
-        deal = Deal(team_id=team.id or 0, owner_id=member, title="x", title_key="x", stage_id=1)
-        deal.stage_id = team_stages(session, team_id=team.id or 0)[0].id or 0
+        lead, *_, won, _ = team_stages(session, team_id=team.id or 0)
+        deal = Deal(
+            team_id=team.id or 0, owner_id=member, title="x", title_key="x", stage_id=lead.id or 0
+        )
         open_deal(session, deal=deal, member_id=member, now=T0)
-        deal.closed_at = later
-        session.add(deal)
-        session.flush()
-        seconds = session.execute(
-            select(seconds_between(Deal.__table__.c.closed_at, Deal.__table__.c.created_at))
-        ).scalar_one()
-    assert abs(float(seconds) - (later - T0).total_seconds()) < 0.001
+        later = T0 + timedelta(days=3, hours=1, microseconds=500_000)
+        move_deal(session, deal=deal, stage=won, member_id=member, now=later)
+        assert deal.cycle_seconds == (later - T0).total_seconds()
+        move_deal(session, deal=deal, stage=lead, member_id=member, now=later)
+        assert deal.cycle_seconds is None
 
 
 def test_moves_record_how_long_the_deal_stayed(engine: Engine) -> None:
@@ -82,7 +82,7 @@ def test_moves_record_how_long_the_deal_stayed(engine: Engine) -> None:
     assert [(m.from_stage_id, m.to_stage_id) for m in later] == [(proposal.id, qualified.id)]
 
 
-def test_the_upgrade_fills_in_the_stays_of_existing_history(engine: Engine) -> None:
+def test_the_upgrade_fills_in_the_stays_and_cycles_of_existing_history(engine: Engine) -> None:
     command.downgrade(alembic_config(engine), "0010")
     with engine.begin() as conn:
         conn.execute(
@@ -110,10 +110,10 @@ def test_the_upgrade_fills_in_the_stays_of_existing_history(engine: Engine) -> N
         conn.execute(
             text(
                 "INSERT INTO deal (id, team_id, owner_id, title, title_key, stage_id, "
-                "stage_entered_at, last_activity_at, created_at, updated_at) "
-                "VALUES (1, 1, 1, 'x', 'x', 3, :t, :t, :t, :t)"
+                "stage_entered_at, last_activity_at, closed_at, created_at, updated_at) "
+                "VALUES (1, 1, 1, 'x', 'x', 3, :t, :t, :closed, :t, :t)"
             ),
-            {"t": T0},
+            {"t": _stored(engine, T0), "closed": _stored(engine, T0 + timedelta(days=2))},
         )
         # Two changes at the same instant: the earlier id came first.
         history = [
@@ -132,16 +132,18 @@ def test_the_upgrade_fills_in_the_stays_of_existing_history(engine: Engine) -> N
             )
     upgrade(engine)
     with Session(engine) as session:
-        entered = {
-            change.id: change.from_entered_at
-            for change in session.exec(select(StageChange).order_by(StageChange.id)).scalars()
-        }
-    assert entered == {
+        changes = list(session.exec(select(StageChange).order_by(StageChange.id)).scalars())
+    assert {change.id: change.from_entered_at for change in changes} == {
         1: None,
         2: T0,
         3: T0 + timedelta(hours=5),
         4: T0 + timedelta(hours=5),
     }
+    stays = {change.id: change.stay_seconds for change in changes}
+    assert stays == {1: None, 2: pytest.approx(5 * 3600), 3: 0, 4: pytest.approx(43 * 3600)}
+    with Session(engine) as session:
+        deal = session.get(Deal, 1)
+        assert deal is not None and deal.cycle_seconds == pytest.approx(2 * 86400)
 
 
 def _stored(engine: Engine, moment: datetime) -> object:
@@ -149,3 +151,47 @@ def _stored(engine: Engine, moment: datetime) -> object:
     if engine.dialect.name == "sqlite":
         return moment.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
     return moment
+
+
+def test_groups_added_up_over_owners_are_the_sums_of_each_owners(engine: Engine) -> None:
+    with transaction(engine) as session:
+        team, first = _team(session)
+        team_id = team.id or 0
+        second = add_member(
+            session, team_id=team_id, name="N", role="rep", platform="console", external_id="n"
+        ).id
+        stages = team_stages(session, team_id=team_id)
+        for i in range(24):
+            stage = stages[i % len(stages)]
+            deal = Deal(
+                team_id=team_id,
+                owner_id=(first, second)[i % 2] or 0,
+                title=f"d{i}",
+                title_key=f"d{i}",
+                stage_id=stages[0].id or 0,
+                amount=None if i % 5 == 0 else 100 * i + 1,
+                currency=None if i % 5 == 0 else ("EUR", "USD")[i % 3 == 0],
+            )
+            open_deal(session, deal=deal, member_id=first, now=T0)
+            if stage is not stages[0]:
+                move_deal(session, deal=deal, stage=stage, member_id=first, now=T0)
+        ask = {"session": session, "team_id": team_id}
+        later = T0 + timedelta(days=1)
+        open_ids = [s.id or 0 for s in stages if s.kind == "open"]
+        closed_ids = [s.id or 0 for s in stages if s.kind != "open"]
+        found = {
+            by_owner: (
+                open_groups(**ask, stage_ids=open_ids, created_before=later, by_owner=by_owner),
+                closed_groups(**ask, stage_ids=closed_ids, start=T0, end=later, by_owner=by_owner),
+            )
+            for by_owner in (True, False)
+        }
+    for each, total in zip(found[True], found[False], strict=True):
+        assert {g.owner_id for g in each} == {first, second}
+        assert {g.owner_id for g in total} == {None}
+        sums: dict[tuple[int, str | None], tuple[int, int, int]] = {}
+        for g in each:
+            count, priced, amount = sums.get((g.stage_id, g.currency), (0, 0, 0))
+            sums[g.stage_id, g.currency] = (count + g.count, priced + g.priced, amount + g.amount)
+        assert {(g.stage_id, g.currency): (g.count, g.priced, g.amount) for g in total} == sums
+        assert all(type(g.count) is int and type(g.amount) is int for g in total)
