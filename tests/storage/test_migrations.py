@@ -23,6 +23,7 @@ EXPECTED = [
     "0010_stage_activity_index",
     "0011_pipeline_reports_and_lead_scoring",
     "0012_stored_seconds_and_forecast_index",
+    "0013_search_index_without_pending_list",
 ]
 
 

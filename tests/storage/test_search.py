@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
+import pytest
+from sqlalchemy import Engine, text
 
 from storage.contacts import save_contact
 from storage.db import transaction
@@ -86,3 +87,25 @@ def test_query_grams_include_neighbour_swaps() -> None:
     grams = query_grams("jnae")
     assert {"jna", "nae", "jan", "ane"} <= set(grams)
     assert len(query_grams("x" * 400)) <= 48
+
+
+def test_postgres_trigram_indexes_take_new_rows_at_once(engine: Engine) -> None:
+    """No GIN pending list on PostgreSQL: every search would read it end to end."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's search index (FTS5) has no pending list")
+    team_id, _ = _seed(engine)
+    with engine.connect() as conn:
+        options = dict(
+            conn.execute(
+                text(
+                    "SELECT c.relname, array_to_string(c.reloptions, ',') FROM pg_class c "
+                    "WHERE c.relname LIKE '%\\_trgm'"
+                )
+            ).all()
+        )
+    assert options == {
+        "ix_contact_name_key_trgm": "fastupdate=off",
+        "ix_company_name_key_trgm": "fastupdate=off",
+        "ix_deal_title_key_trgm": "fastupdate=off",
+    }
+    assert _names(engine, team_id, "jnae")[0] == "jane doe"
