@@ -24,6 +24,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -75,58 +76,46 @@ class Scheduler:
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         now = datetime.now(UTC)
-        self.scheduler.add_job(
-            self.tick,
-            "interval",
-            seconds=self.tick_seconds,
-            id=OUTBOX_JOB,
-            next_run_time=now,
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=None,
+        self._every(
+            self.tick, "interval", OUTBOX_JOB, seconds=self.tick_seconds, next_run_time=now
         )
-        self.scheduler.add_job(
-            self.digests,
-            CronTrigger(minute="*/5", timezone=UTC),
-            id=DIGESTS_JOB,
-            next_run_time=now,  # catch up at once after a restart
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=None,
+        # Catch up at once after a restart.
+        self._every(
+            self.digests, CronTrigger(minute="*/5", timezone=UTC), DIGESTS_JOB, next_run_time=now
         )
-        self.scheduler.add_job(
+        self._every(
             self.rescore,
             "interval",
+            RESCORE_JOB,
             seconds=RESCORE_EVERY.total_seconds(),
-            id=RESCORE_JOB,
             next_run_time=now,
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=None,
         )
         if self.engine.dialect.name == "sqlite":
-            self.scheduler.add_job(
+            self._every(
                 self.checkpoint,
                 "interval",
+                CHECKPOINT_JOB,
                 seconds=CHECKPOINT_EVERY.total_seconds(),
-                id=CHECKPOINT_JOB,
-                max_instances=1,
-                coalesce=True,
-                misfire_grace_time=None,
             )
         if self.geocoder is not None:
-            self.scheduler.add_job(
-                self.geocode,
-                "interval",
-                seconds=GEOCODE_EVERY.total_seconds(),
-                id=GEOCODE_JOB,
-                max_instances=1,
-                coalesce=True,
-                misfire_grace_time=None,
+            self._every(
+                self.geocode, "interval", GEOCODE_JOB, seconds=GEOCODE_EVERY.total_seconds()
             )
         self._unsubscribe = on_enqueue(self.engine, self._enqueued)
         self.scheduler.start()
         log.info("scheduler running: outbox for %s", ", ".join(self.outbox.platforms) or "none")
+
+    def _every(self, job: Callable[[], Any], trigger: Any, job_id: str, **options: Any) -> None:
+        # One run at a time; runs missed while the loop was busy become one, however late.
+        self.scheduler.add_job(
+            job,
+            trigger,
+            id=job_id,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+            **options,
+        )
 
     async def stop(self) -> None:
         if self._unsubscribe is not None:
