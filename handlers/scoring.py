@@ -12,9 +12,10 @@ query time. Every write that changes a part rescores the contact (status, fields
 activities, its deals; a tag's new weight rescores the contacts with that tag). Recency
 alone changes with time, and only when a last activity leaves a window: `rescore_due`
 rescores exactly the contacts whose last activity crossed a window boundary since the
-team's `scores_at` (an indexed range per window), and `/leads` and `/show` run it before
-reading, so what they show is never stale; the scheduler can run `rescore_all_teams`
-periodically so that reads rarely find work. The parts are SQL expressions
+team's `scores_at` (an indexed range per window). The scheduler runs it hourly for every
+team (`rescore_all_teams`), and `/leads` before reading when the last run is more than
+READ_REFRESH old, so the order it shows is at most a minute behind. `/show` states the
+score as of now, the sum of the parts it explains. The parts are SQL expressions
 (storage/scoring.py) used both to store the score and to explain it.
 """
 

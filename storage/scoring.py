@@ -2,7 +2,8 @@
 
 The same expressions store the score (a set-based UPDATE, for one contact or thousands)
 and explain it (a SELECT of the parts for one contact), so what `/show` says and what
-`/leads` sorts by cannot drift apart. The points themselves are the caller's rules.
+`/leads` sorts by are one rule, apart only by how long ago the stored score was brought
+up to date. The points themselves are the caller's rules.
 """
 
 from __future__ import annotations
