@@ -91,6 +91,8 @@ def _span(span: Span, styled: bool) -> str:
 
 def _clean(text: str) -> str:
     # User text must not drive the terminal: drop control characters (escape sequences).
+    if text.isprintable():  # nearly always: a character at a time is for the rest
+        return text
     return "".join(ch for ch in text if ch.isprintable() or ch == "\t")
 
 
