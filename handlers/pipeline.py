@@ -251,6 +251,7 @@ def _open_figures(
         team_id=ctx.team_id,
         stage_ids=_ids(stages, StageKind.open),
         created_before=period.end,
+        now=ctx.now,
         owner_id=scope.owner_id,
         by_owner=False,
     ):
@@ -269,6 +270,7 @@ def _closed_rows(
         stage_ids=[s.id for s in stages if s.kind != StageKind.open and s.id is not None],
         start=period.start,
         end=period.end,
+        now=ctx.now,
         owner_id=scope.owner_id,
         by_owner=by_owner,
     )
@@ -386,9 +388,9 @@ def _conversion_and_time(
     moves = reports.stage_moves(
         ctx.session,
         team_id=ctx.team_id,
-        stage_ids=[s.id for s in stages if s.id is not None],
         start=period.start,
         end=period.end,
+        now=ctx.now,
         owner_id=scope.owner_id,
     )
     by_id = {stage.id: stage for stage in stages}
@@ -451,6 +453,7 @@ def _per_rep(
         team_id=ctx.team_id,
         stage_ids=_ids(stages, StageKind.open),
         created_before=period.end,
+        now=ctx.now,
     ):
         line_of(group).open.add(group.count, group.currency, group.priced, group.amount)
     names = member_names(ctx, reps)

@@ -321,6 +321,8 @@ class Deal(SQLModel, table=True):
         # /deals, and /deals mine: most recently active first, read in order up to the limit.
         Index("ix_deal_team_activity", "team_id", "last_activity_at", "id"),
         Index("ix_deal_team_owner_activity", "team_id", "owner_id", "last_activity_at", "id"),
+        # The deals created since a moment (the open pipeline as of a period's end).
+        Index("ix_deal_team_created", "team_id", "created_at"),
         # The pipeline's aggregates read only these indexes, never the table: open deals
         # per stage, their forecast, deals closed in a period, rotting deals (see
         # storage/reports.py for why the columns are in this order).
@@ -343,15 +345,17 @@ class Deal(SQLModel, table=True):
             "amount",
         ),
         Index(
-            "ix_deal_team_currency_closed",
+            "ix_deal_team_closed",
             "team_id",
-            "currency",
+            "closed_at",
             "stage_id",
             "owner_id",
-            "closed_at",
+            "currency",
             "amount",
             "cycle_seconds",
         ),
+        # The currencies a team's deals are in, one seek each.
+        Index("ix_deal_team_currency", "team_id", "currency"),
         Index(
             "ix_deal_team_stage_owner_activity",
             "team_id",
@@ -386,13 +390,14 @@ class Deal(SQLModel, table=True):
 
 class StageChange(SQLModel, table=True):
     __table_args__ = (
-        # Where deals went from each stage in a period, and how long they had stayed.
+        # Where deals went from each stage in a span of time, and how long they had stayed
+        # (the ends of a period that are not whole months of MovesMonth).
         Index(
-            "ix_stagechange_team_moves",
+            "ix_stagechange_team_at",
             "team_id",
+            "at",
             "from_stage_id",
             "to_stage_id",
-            "at",
             "stay_seconds",
         ),
     )
@@ -410,6 +415,63 @@ class StageChange(SQLModel, table=True):
     # That stay's length, at - from_entered_at, stored: summing a number is about half the
     # cost of parsing two timestamps per row, over the millions of changes of a period.
     stay_seconds: float | None = None
+
+
+# --- the pipeline's running totals -------------------------------------------------------
+# Kept by database triggers (migration 0014) in the same transaction as every write to
+# deal and stagechange, whatever makes it: the reports read a few rows per stage, owner
+# and month instead of every deal of a big team's history. Deals with no currency are
+# under currency "" (a key column cannot be NULL); months are UTC calendar months.
+
+
+class DealTotal(SQLModel, table=True):
+    """The team's deals now, per stage, owner and currency."""
+
+    team_id: int = Field(primary_key=True)
+    stage_id: int = Field(primary_key=True)
+    owner_id: int = Field(primary_key=True)
+    currency: str = Field(primary_key=True, max_length=3)
+    deals: int = 0
+    priced: int = 0  # how many of them have an amount
+    amount: int = Field(default=0, sa_type=BigInteger)
+
+
+class ClosedMonth(SQLModel, table=True):
+    """Deals closed (closed_at set) per month of closed_at, stage, owner and currency."""
+
+    team_id: int = Field(primary_key=True)
+    month: date = Field(primary_key=True)
+    stage_id: int = Field(primary_key=True)
+    owner_id: int = Field(primary_key=True)
+    currency: str = Field(primary_key=True, max_length=3)
+    deals: int = 0
+    priced: int = 0
+    amount: int = Field(default=0, sa_type=BigInteger)
+    cycle_seconds: float = 0.0
+
+
+class ExpectedMonth(SQLModel, table=True):
+    """Deals with an amount, a currency and an expected close, per stage, currency and
+    month of expected_close (a calendar date: no time zone)."""
+
+    team_id: int = Field(primary_key=True)
+    stage_id: int = Field(primary_key=True)
+    currency: str = Field(primary_key=True, max_length=3)
+    month: date = Field(primary_key=True)
+    deals: int = 0
+    amount: int = Field(default=0, sa_type=BigInteger)
+
+
+class MovesMonth(SQLModel, table=True):
+    """Stage changes out of a stage (from_stage_id set) per month and (from, to) pair."""
+
+    team_id: int = Field(primary_key=True)
+    month: date = Field(primary_key=True)
+    from_stage_id: int = Field(primary_key=True)
+    to_stage_id: int = Field(primary_key=True)
+    moves: int = 0
+    timed: int = 0  # how many of the stays they ended have a known length
+    seconds: float = 0.0
 
 
 # --- the timeline ------------------------------------------------------------------------

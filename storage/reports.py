@@ -1,42 +1,151 @@
-"""The pipeline's numbers: SQL aggregates over deals and their stage history.
+"""The pipeline's numbers: SQL aggregates over running totals, deals and stage history.
 
-Every query reads a covering index and returns a handful of rows per stage, owner and
-currency; nothing loads deals to loop over them. Money comes back as exact integer sums of
-minor units, per currency (never added across currencies); durations as sums of seconds
-stored with the rows (Deal.cycle_seconds, StageChange.stay_seconds: no date arithmetic
-per row), so the caller divides once and rounds once. Stage probabilities are constant per
-stage, so a weighted value is the stage's exact sum times its probability, computed by the
-caller.
+Nothing loads deals to loop over them. Money comes back as exact integer sums of minor
+units, per currency (never added across currencies); durations as sums of seconds stored
+with the rows (Deal.cycle_seconds, StageChange.stay_seconds: no date arithmetic per row),
+so the caller divides once and rounds once. Stage probabilities are constant per stage, so
+a weighted value is the stage's exact sum times its probability, computed by the caller.
 
-SQLite has no hash aggregation: a GROUP BY whose rows do not arrive in the index's order
-goes through a sort of every row, which at a million deals costs more than the scan. So
-each query names the values of its grouping columns (stages, owners, currencies) with IN
-lists in index order: the rows then arrive grouped, and a period is a range seek inside
-each group. Where the groups are few (stage pairs; stages and currencies), each is an
-aggregate of its own in a UNION ALL instead: no grouping columns to compare on every row.
-PostgreSQL plans the same SQL its own way.
+Most figures come from running totals that triggers keep in the same transaction as every
+write (DealTotal, ClosedMonth, ExpectedMonth, MovesMonth; migration 0014), so a report
+reads a few rows per stage, owner, currency and month, however long the team's history:
+
+- the deals now in the open stages are DealTotal's rows, less the few created since the
+  period's end when it is still to come (or the deals themselves, for a period long past);
+- a period of closed deals or of stage changes is its whole UTC months from the monthly
+  totals and, at each end, the part of a month inside the period read from the rows, or
+  the month's totals less the part outside it, whichever spans less time up to now (see
+  month_plan): a local month is a few hours off a UTC one, so hours of rows are read;
+- the forecast is ExpectedMonth's rows by month of expected close.
+
+What is read from the rows is a range of a covering index made for it. SQLite has no
+statistics here and picks indexes by the shape of the terms alone, so a term that would
+lure it into another index is marked _Unindexed. PostgreSQL plans the same SQL its own way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, func, literal, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    bindparam,
+    func,
+    literal,
+    null,
+    select,
+    union_all,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Mapped
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, col
 
-from storage.models import Deal, Member, StageChange
+from storage.models import (
+    ClosedMonth,
+    Deal,
+    DealTotal,
+    ExpectedMonth,
+    Member,
+    MovesMonth,
+    StageChange,
+)
+
+
+class _Unindexed(FunctionElement[Any]):
+    """A column SQLite must not read through an index: `+column` there (its documented
+    way to say so), the column itself elsewhere.
+
+    Without statistics, SQLite's planner picks an index by the shape of the terms alone:
+    it would rather range over ix_deal_team_created when a query bounds created_at from
+    above, and then look up every deal created before the bound, than seek the covering
+    index each report is written for; and would rather seek a stage's deals than range
+    over the few closed or created in a span of time."""
+
+    inherit_cache = True
+
+    def __init__(self, column: Mapped[Any]) -> None:
+        super().__init__(column)
+        (self.type,) = (clause.type for clause in self.clauses)
+
+
+@compiles(_Unindexed, "sqlite")
+def _unindexed_on_sqlite(element: _Unindexed, compiler: SQLCompiler, **kw: Any) -> str:
+    return "+" + compiler.process(element.clauses, **kw)
+
+
+@compiles(_Unindexed)
+def _unindexed(element: _Unindexed, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+_stay = col(StageChange.stay_seconds)
+_MOVE_FIGURES = (
+    col(StageChange.from_stage_id),
+    col(StageChange.to_stage_id),
+    func.count(),
+    func.count(_stay),
+    func.sum(_stay),
+)
+_MOVES_IN_MONTHS = (
+    select(
+        col(MovesMonth.from_stage_id),
+        col(MovesMonth.to_stage_id),
+        func.sum(MovesMonth.moves),
+        func.sum(MovesMonth.timed),
+        func.sum(MovesMonth.seconds),
+    )
+    .where(
+        col(MovesMonth.team_id) == bindparam("team_id"),
+        col(MovesMonth.month) >= bindparam("first"),
+        col(MovesMonth.month) < bindparam("stop"),
+    )
+    .group_by(col(MovesMonth.from_stage_id), col(MovesMonth.to_stage_id))
+)
+# A span: one range of ix_stagechange_team_at (team, at, from, to, stay).
+_MOVES_IN_SPAN = (
+    select(*_MOVE_FIGURES)
+    .where(
+        col(StageChange.team_id) == bindparam("team_id"),
+        col(StageChange.at) >= bindparam("start"),
+        col(StageChange.at) < bindparam("end"),
+        col(StageChange.from_stage_id).is_not(None),
+    )
+    .group_by(col(StageChange.from_stage_id), col(StageChange.to_stage_id))
+)
+_OWNERS_MOVES = (
+    select(*_MOVE_FIGURES)
+    .where(
+        col(StageChange.deal_id).in_(
+            select(col(Deal.id)).where(
+                col(Deal.team_id) == bindparam("team_id"),
+                col(Deal.owner_id) == bindparam("owner_id"),
+            )
+        ),
+        col(StageChange.from_stage_id).is_not(None),
+        # Not a range of ix_stagechange_team_at: the owner's deals' history is less.
+        _Unindexed(col(StageChange.at)) >= bindparam("start"),
+        _Unindexed(col(StageChange.at)) < bindparam("end"),
+    )
+    .group_by(col(StageChange.from_stage_id), col(StageChange.to_stage_id))
+)
+# The team's first deal: one seek in ix_deal_team_created.
+_FIRST_CREATED = select(func.min(Deal.created_at)).where(col(Deal.team_id) == bindparam("team_id"))
 
 
 @dataclass(frozen=True, slots=True)
 class DealGroup:
-    """Deals of one stage, owner (None: every owner's) and currency (None: deals with no
-    amount)."""
+    """Deals of one stage (None: every stage's), owner (None: every owner's) and currency
+    (None: deals with no amount)."""
 
-    stage_id: int
+    stage_id: int | None
     owner_id: int | None
     currency: str | None
     count: int
@@ -73,27 +182,81 @@ def open_groups(
     team_id: int,
     stage_ids: Sequence[int],
     created_before: datetime,
+    now: datetime,
     owner_id: int | None = None,
     by_owner: bool = True,
 ) -> list[DealGroup]:
     """Deals now in `stage_ids` (the open stages) created before `created_before`, per
-    owner in the order of ix_deal_team_stage_figures (team, stage, owner, currency), or
-    unless `by_owner` per stage and currency (see _totals)."""
+    owner and currency (their stages together), or unless `by_owner` per stage and
+    currency (their owners together).
+
+    From the running totals less the deals created since, when fewer deals are likely
+    to have been created since `created_before` than before it (it is nearer now than the
+    team's first deal); from the deals themselves otherwise (see _open_rows)."""
     if not stage_ids:
         return []
+    first = session.execute(_FIRST_CREATED, {"team_id": team_id}).scalar()
+    if first is None:
+        return []
+    rows = _Rows(stage=not by_owner, owner=by_owner)
+    if now - created_before < created_before - first:
+        group = col(DealTotal.owner_id) if by_owner else col(DealTotal.stage_id)
+        totals = (
+            select(
+                null() if by_owner else group,
+                group if by_owner else null(),
+                col(DealTotal.currency),
+                func.sum(DealTotal.deals),
+                func.sum(DealTotal.priced),
+                func.sum(DealTotal.amount),
+            )
+            .where(col(DealTotal.team_id) == team_id, col(DealTotal.stage_id).in_(stage_ids))
+            .group_by(group, col(DealTotal.currency))
+        )
+        if owner_id is not None:
+            totals = totals.where(col(DealTotal.owner_id) == owner_id)
+        rows.add(session.execute(totals), 1)
+        # By id from ix_deal_team_created: a covering index (the figures') would
+        # otherwise look cheaper to SQLite to read whole than this one in a range.
+        created = select(col(Deal.id)).where(
+            col(Deal.team_id) == team_id, col(Deal.created_at) >= created_before
+        )
+        since = select(*_figures()).where(
+            col(Deal.id).in_(created),
+            _Unindexed(col(Deal.stage_id)).in_(stage_ids),
+            *([_Unindexed(col(Deal.owner_id)) == owner_id] if owner_id is not None else []),
+        )
+        since = since.group_by(col(Deal.stage_id), col(Deal.owner_id), col(Deal.currency))
+        rows.add(session.execute(since), -1)
+    else:
+        rows.add(_open_rows(session, team_id, stage_ids, created_before, owner_id, by_owner), 1)
+    return rows.groups()
+
+
+def _open_rows(
+    session: Session,
+    team_id: int,
+    stage_ids: Sequence[int],
+    created_before: datetime,
+    owner_id: int | None,
+    by_owner: bool,
+) -> Iterable[Sequence[Any]]:
+    """Open deals created before `created_before`, read from ix_deal_team_stage_figures
+    (team, stage, owner, currency, created_at): per owner, or per stage and currency
+    (see _totals)."""
     where = (
         col(Deal.team_id) == team_id,
         _owned(session, team_id, owner_id),
-        col(Deal.created_at) < created_before,
+        _Unindexed(col(Deal.created_at)) < created_before,
     )
     if not by_owner:
         return _totals(session, where, stage_ids, _team_currencies(session, team_id=team_id))
     query = (
-        select(*_figures(), literal(0.0))  # open deals have no cycle yet
+        select(*_figures())
         .where(*where, col(Deal.stage_id).in_(stage_ids))
         .group_by(col(Deal.stage_id), col(Deal.owner_id), col(Deal.currency))
     )
-    return _groups(session, query)
+    return session.execute(query)
 
 
 def closed_groups(
@@ -103,33 +266,65 @@ def closed_groups(
     stage_ids: Sequence[int],
     start: datetime,
     end: datetime,
+    now: datetime,
     owner_id: int | None = None,
     by_owner: bool = True,
 ) -> list[DealGroup]:
     """Deals in `stage_ids` (the closed stages) whose closed_at is in [start, end), per
-    owner with their cycle times, or unless `by_owner` per stage and currency (see
-    _totals).
-
-    Read through ix_deal_team_currency_closed (team, currency, stage, owner, closed_at):
-    for each currency the team uses, stage and owner, one range of the period."""
+    stage, owner (unless not `by_owner`) and currency, with their cycle times: whole months
+    from ClosedMonth, the rest from the deals (see month_plan)."""
     if not stage_ids:
         return []
-    where = (
-        col(Deal.team_id) == team_id,
-        _owned(session, team_id, owner_id),
-        col(Deal.closed_at) >= start,
-        col(Deal.closed_at) < end,
-    )
-    currencies = _team_currencies(session, team_id=team_id)
-    if not by_owner:
-        return _totals(session, where, stage_ids, currencies)
-    parts = [
+    plan = month_plan(start, end, now)
+    rows = _Rows(stage=True, owner=by_owner)
+    if plan.first < plan.stop:
+        totals = select(
+            col(ClosedMonth.stage_id),
+            col(ClosedMonth.owner_id) if by_owner else null(),
+            col(ClosedMonth.currency),
+            func.sum(ClosedMonth.deals),
+            func.sum(ClosedMonth.priced),
+            func.sum(ClosedMonth.amount),
+            func.sum(ClosedMonth.cycle_seconds),
+        ).where(
+            col(ClosedMonth.team_id) == team_id,
+            col(ClosedMonth.month) >= plan.first,
+            col(ClosedMonth.month) < plan.stop,
+            col(ClosedMonth.stage_id).in_(stage_ids),
+        )
+        if owner_id is not None:
+            totals = totals.where(col(ClosedMonth.owner_id) == owner_id)
+        owner = [col(ClosedMonth.owner_id)] if by_owner else []
+        totals = totals.group_by(col(ClosedMonth.stage_id), *owner, col(ClosedMonth.currency))
+        rows.add(session.execute(totals), 1)
+    for sign, low, high in plan.spans:
+        rows.add(_closed_rows(session, team_id, stage_ids, low, high, owner_id), sign)
+    return rows.groups()
+
+
+def _closed_rows(
+    session: Session,
+    team_id: int,
+    stage_ids: Sequence[int],
+    start: datetime,
+    end: datetime,
+    owner_id: int | None,
+) -> Iterable[Sequence[Any]]:
+    """Deals closed in [start, end) per stage, owner and currency: one range of
+    ix_deal_team_closed (team, closed_at, stage, owner, currency, amount, cycle)."""
+    owned = [_Unindexed(col(Deal.owner_id)) == owner_id] if owner_id is not None else []
+    query = (
         select(*_figures(), func.sum(col(Deal.cycle_seconds)))
-        .where(*where, currency, col(Deal.stage_id).in_(stage_ids))
-        .group_by(col(Deal.currency), col(Deal.stage_id), col(Deal.owner_id))
-        for currency in _currency_parts(currencies)
-    ]
-    return _groups(session, union_all(*parts))
+        .where(
+            col(Deal.team_id) == team_id,
+            col(Deal.closed_at) >= start,
+            col(Deal.closed_at) < end,
+            _Unindexed(col(Deal.stage_id)).in_(stage_ids),
+            *owned,
+        )
+        .group_by(col(Deal.stage_id), col(Deal.owner_id), col(Deal.currency))
+    )
+    return session.execute(query)
 
 
 def rotting_count(
@@ -151,7 +346,7 @@ def rotting_count(
             col(Deal.stage_id) == stage_id,
             _owned(session, team_id, owner_id),
             col(Deal.last_activity_at) < cutoff,
-            col(Deal.created_at) < created_before,
+            _Unindexed(col(Deal.created_at)) < created_before,
         )
         .scalar_subquery()
         for stage_id, cutoff in cutoffs.items()
@@ -172,20 +367,51 @@ def forecast_groups(
     month_starts: Sequence[date],
     owner_id: int | None = None,
 ) -> list[ForecastGroup]:
-    """Open deals with an amount, their sums by expected close month (see ForecastGroup).
+    """Deals now in `stage_ids` (the open stages) with an amount, their sums by expected
+    close month (see ForecastGroup): the team's from ExpectedMonth, a few rows per stage,
+    currency and month; one owner's from the deals (see _owners_forecast)."""
+    if not stage_ids or not month_starts:
+        return []
+    if owner_id is not None:
+        return _owners_forecast(session, team_id, stage_ids, month_starts, owner_id)
+    months = select(
+        col(ExpectedMonth.stage_id),
+        col(ExpectedMonth.currency),
+        col(ExpectedMonth.month),
+        col(ExpectedMonth.amount),
+    ).where(
+        col(ExpectedMonth.team_id) == team_id,
+        col(ExpectedMonth.stage_id).in_(stage_ids),
+        col(ExpectedMonth.month) < month_starts[-1],
+        col(ExpectedMonth.deals) > 0,
+    )
+    sums: dict[tuple[int, str], list[int | None]] = {}
+    for stage_id, currency, month, amount in session.execute(months):
+        bucket = bisect_right(month_starts, month)
+        buckets = sums.setdefault((stage_id, currency), [None] * len(month_starts))
+        buckets[bucket] = (buckets[bucket] or 0) + int(amount)
+    return [
+        ForecastGroup(stage_id, currency, tuple(buckets))
+        for (stage_id, currency), buckets in sums.items()
+    ]
 
-    A bucket is a range of ix_deal_team_stage_forecast (team, stage, currency,
-    expected_close) per stage and currency, summed on its own: only the deals expected in
-    those months are read, and a CASE per bucket on every row would cost more than
-    reading the rows."""
+
+def _owners_forecast(
+    session: Session,
+    team_id: int,
+    stage_ids: Sequence[int],
+    month_starts: Sequence[date],
+    owner_id: int,
+) -> list[ForecastGroup]:
+    """One owner's forecast: a bucket is a range of ix_deal_team_stage_forecast (team,
+    stage, currency, expected_close, owner) per stage and currency, summed on its own."""
     currencies = _team_currencies(session, team_id=team_id)
-    if not stage_ids or not month_starts or not currencies:
+    if not currencies:
         return []
     expected = col(Deal.expected_close)
     ranges = [expected < month_starts[0]] + [
         (expected >= low) & (expected < high) for low, high in pairwise(month_starts)
     ]
-    owned = [col(Deal.owner_id) == owner_id] if owner_id is not None else []
     parts = [
         select(col(Deal.stage_id), col(Deal.currency), literal(bucket), func.sum(Deal.amount))
         .where(
@@ -193,7 +419,7 @@ def forecast_groups(
             col(Deal.stage_id).in_(stage_ids),
             col(Deal.currency).in_(currencies),
             within,
-            *owned,
+            col(Deal.owner_id) == owner_id,
             col(Deal.amount).is_not(None),
         )
         .group_by(col(Deal.stage_id), col(Deal.currency))
@@ -212,60 +438,99 @@ def stage_moves(
     session: Session,
     *,
     team_id: int,
-    stage_ids: Sequence[int],
     start: datetime,
     end: datetime,
+    now: datetime,
     owner_id: int | None = None,
 ) -> list[StageMoves]:
     """Stage changes in [start, end), per (from, to) pair, with the total length of the
     stays they ended: one pass over the period's history gives both where deals went from
     each stage and how long they had been there.
 
-    `stage_ids` are the team's stages: for the whole team, naming them lets
-    ix_stagechange_team_moves (team, from, to, at) read each pair's period as one range.
-    Each pair is its own aggregate rather than a group of one GROUP BY: a period holds
-    millions of changes at scale, and SQLite compares the grouping columns on every row,
-    which costs a third of the query; a range read whole needs no grouping."""
-    if not stage_ids:
-        return []
-    stay = col(StageChange.stay_seconds)
-    figures = (func.count(), func.count(stay), func.sum(stay))
-    period = (col(StageChange.at) >= start, col(StageChange.at) < end)
-    query: Any
+    For the whole team, whole months come from MovesMonth and the rest from the changes
+    (see month_plan). For one owner, only their deals' history is read, named by id (they
+    are the team's): the one index that fits is then the one on deal_id, so the history of
+    those deals is read, a few changes each, rather than the team's whole period checked
+    deal by deal."""
+    parts: list[tuple[int, Iterable[Sequence[Any]]]] = []
     if owner_id is None:
-        query = union_all(
-            *(
-                select(literal(source), literal(target), *figures).where(
-                    col(StageChange.team_id) == team_id,
-                    col(StageChange.from_stage_id) == source,
-                    col(StageChange.to_stage_id) == target,
-                    *period,
-                )
-                for source in stage_ids
-                for target in stage_ids
-            )
-        )
+        plan = month_plan(start, end, now)
+        if plan.first < plan.stop:
+            months = {"team_id": team_id, "first": plan.first, "stop": plan.stop}
+            parts.append((1, session.execute(_MOVES_IN_MONTHS, months)))
+        for sign, low, high in plan.spans:
+            span = {"team_id": team_id, "start": low, "end": high}
+            parts.append((sign, session.execute(_MOVES_IN_SPAN, span)))
     else:
-        # Only the owner's deals, named by id (they are the team's): the one index that
-        # fits is then the one on deal_id, so the history of those deals is read, a few
-        # changes each, rather than the team's whole period checked deal by deal.
-        owned = select(col(Deal.id)).where(
-            col(Deal.team_id) == team_id, col(Deal.owner_id) == owner_id
-        )
-        query = (
-            select(col(StageChange.from_stage_id), col(StageChange.to_stage_id), *figures)
-            .where(
-                col(StageChange.deal_id).in_(owned),
-                col(StageChange.from_stage_id).is_not(None),
-                *period,
-            )
-            .group_by(col(StageChange.from_stage_id), col(StageChange.to_stage_id))
-        )
+        owned = {"team_id": team_id, "owner_id": owner_id, "start": start, "end": end}
+        parts.append((1, session.execute(_OWNERS_MOVES, owned)))
+    sums: dict[tuple[int, int], list[Any]] = {}
+    for sign, rows in parts:
+        for from_id, to_id, *figures in rows:
+            pair = sums.setdefault((from_id, to_id), [0, 0, 0.0])
+            for i, value in enumerate(figures):
+                pair[i] += sign * (value or 0)
     return [
-        StageMoves(from_id, to_id, count, timed, float(seconds or 0.0))
-        for from_id, to_id, count, timed, seconds in session.execute(query)
-        if from_id is not None and count
+        StageMoves(from_id, to_id, int(count), int(timed), float(seconds))
+        for (from_id, to_id), (count, timed, seconds) in sums.items()
+        if count
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class MonthPlan:
+    """How to read a period from monthly totals: the UTC months [first, stop) whole, and
+    `spans` of rows (sign, start, end) to add (+1) or take away (-1)."""
+
+    first: date
+    stop: date
+    spans: tuple[tuple[int, datetime, datetime], ...]
+
+
+def month_plan(start: datetime, end: datetime, now: datetime) -> MonthPlan:
+    """The months wholly inside [start, end) from the totals; a month the period only
+    partly covers either from its rows inside the period, or from its totals less its rows
+    outside the period, whichever spans less time before `now` (there are rarely rows in
+    the future): a period of local months starts and ends a few hours off UTC months."""
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
+    if end <= start:
+        return MonthPlan(date.min, date.min, ())
+    first = _month_of(start)
+    stop = _month_of(end)
+    if stop < end:
+        stop = _following(stop)
+    spans: list[tuple[int, datetime, datetime]] = []
+
+    def whole(low: datetime, high: datetime) -> bool:
+        inside = (max(start, low), min(end, high))
+        outside = [(low, inside[0]), (inside[1], high)]
+        if inside == (low, high):
+            return True
+        if sum(_before(now, *span) for span in outside) < _before(now, *inside):
+            spans.extend((-1, *span) for span in outside if span[0] < span[1])
+            return True
+        spans.append((1, *inside))
+        return False
+
+    last = _month_of(stop - timedelta(days=1))
+    low = first if whole(first, _following(first)) else _following(first)
+    high = stop
+    if last != first and not whole(last, stop):
+        high = last
+    return MonthPlan(low.date(), max(low, high).date(), tuple(spans))
+
+
+def _month_of(moment: datetime) -> datetime:
+    return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def _following(month: datetime) -> datetime:
+    return (month + timedelta(days=32)).replace(day=1)
+
+
+def _before(now: datetime, start: datetime, end: datetime) -> float:
+    """How long of [start, end) lies before now, in seconds."""
+    return max(0.0, (min(end, now) - start).total_seconds())
 
 
 def _figures() -> tuple[Any, ...]:
@@ -280,12 +545,35 @@ def _figures() -> tuple[Any, ...]:
     )
 
 
-def _groups(session: Session, query: Any) -> list[DealGroup]:
-    """DealGroups from rows of _figures() and a sum of cycle seconds."""
-    return [
-        DealGroup(stage_id, owner, currency, count, priced, int(amount or 0), float(cycle or 0))
-        for stage_id, owner, currency, count, priced, amount, cycle in session.execute(query)
-    ]
+class _Rows:
+    """Rows of figures (stage, owner, currency, count, priced, amount and maybe cycle
+    seconds) from the totals and the deals, added or taken away, per currency and per
+    stage and/or owner as asked."""
+
+    def __init__(self, *, stage: bool, owner: bool) -> None:
+        self.stage, self.owner = stage, owner
+        self.sums: dict[tuple[int | None, int | None, str | None], list[Any]] = {}
+
+    def add(self, rows: Iterable[Sequence[Any]], sign: int) -> None:
+        for stage_id, owner_id, currency, *figures in rows:
+            # The totals file deals without a currency under "".
+            key = (
+                stage_id if self.stage else None,
+                owner_id if self.owner else None,
+                currency or None,
+            )
+            sums = self.sums.setdefault(key, [0, 0, 0, 0.0])
+            for i, value in enumerate(figures):
+                sums[i] += sign * (value or 0)
+
+    def groups(self) -> list[DealGroup]:
+        return [
+            DealGroup(
+                stage_id, owner_id, currency, int(count), int(priced), int(amount), float(cycle)
+            )
+            for (stage_id, owner_id, currency), (count, priced, amount, cycle) in self.sums.items()
+            if count
+        ]
 
 
 def _totals(
@@ -293,8 +581,9 @@ def _totals(
     where: Sequence[ColumnElement[bool]],
     stage_ids: Sequence[int],
     currencies: Sequence[str],
-) -> list[DealGroup]:
-    """The deals `where` says, per stage and currency (and with none), owners added up.
+) -> Iterable[Sequence[Any]]:
+    """Rows of figures of the deals `where` says, per stage and currency (and with none),
+    owners added up.
 
     Each (stage, currency) is an aggregate of its own, not a group of a GROUP BY: its rows
     are the ranges of one stage and currency in the index, read whole, while a GROUP BY
@@ -306,6 +595,7 @@ def _totals(
     parts = [
         select(
             literal(stage_id),
+            null(),
             literal(code, String),
             func.count(),
             func.count(amount),
@@ -318,11 +608,7 @@ def _totals(
         for stage_id in stage_ids
         for code in [*currencies, None]
     ]
-    return [
-        DealGroup(stage_id, None, code, int(count), int(priced), int(total or 0))
-        for stage_id, code, count, priced, total in session.execute(union_all(*parts))
-        if count
-    ]
+    return session.execute(union_all(*parts))
 
 
 def _owned(session: Session, team_id: int, owner_id: int | None) -> ColumnElement[bool]:
@@ -334,18 +620,9 @@ def _owned(session: Session, team_id: int, owner_id: int | None) -> ColumnElemen
     return col(Deal.owner_id).in_(members.scalars().all())
 
 
-def _currency_parts(
-    currencies: Sequence[str],
-) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
-    """Deals in one of the team's `currencies`, and deals with none: IN cannot match NULL,
-    so a query by currency is the union of the two."""
-    currency = col(Deal.currency)
-    return currency.in_(currencies), currency.is_(None)
-
-
 def _team_currencies(session: Session, *, team_id: int) -> list[str]:
     """The currencies of the team's deals, read by skipping from one to the next in
-    ix_deal_team_currency_closed (a loose index scan: one seek per currency, not a scan
+    ix_deal_team_currency (a loose index scan: one seek per currency, not a scan
     of every deal). A recursive CTE, as neither database skips by itself."""
     first = select(func.min(Deal.currency).label("currency")).where(col(Deal.team_id) == team_id)
     found = first.cte("team_currencies", recursive=True)

@@ -10,6 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import Session, select
@@ -374,6 +375,24 @@ def test_team_pipeline_figures(world: World, text: str) -> None:
 def test_team_stats_figures(world: World, text: str) -> None:
     reply = world.bot.send(f"/stats {text}")
     assert reply.plain_text.splitlines() == expected_stats(world, _period(text), None, "team")
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Asia/Kathmandu"])
+def test_team_figures_in_a_timezone_off_utc_months(world: World, zone: str) -> None:
+    """Local months start hours off UTC months, where the monthly totals are cut: the
+    figures still count exactly the deals and moves of the local period."""
+    with Session(world.bot.dispatcher.engine) as session:
+        alice = session.get(Member, world.members["Alice"].id)
+        assert alice is not None
+        alice.timezone = zone
+        session.add(alice)
+        session.commit()
+    for text in ("this month", "last quarter", "2026", "since 2026-09-15", "last 45 days"):
+        period = parse_period(text, tz=ZoneInfo(zone), now=START)
+        pipeline = world.bot.send(f"/pipeline team {text}").plain_text
+        assert pipeline.splitlines() == expected_pipeline(world, period, None, "team")
+        stats = world.bot.send(f"/stats {text}").plain_text
+        assert stats.splitlines() == expected_stats(world, period, None, "team")
 
 
 @pytest.mark.parametrize("name", ["Alice", "Bob", "Carla", "Deniz"])

@@ -24,6 +24,7 @@ EXPECTED = [
     "0011_pipeline_reports_and_lead_scoring",
     "0012_stored_seconds_and_forecast_index",
     "0013_search_index_without_pending_list",
+    "0014_pipeline_running_totals",
 ]
 
 

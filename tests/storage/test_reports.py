@@ -58,20 +58,19 @@ def test_moves_record_how_long_the_deal_stayed(engine: Engine) -> None:
         move_deal(
             session, deal=deal, stage=qualified, member_id=member, now=T0 + timedelta(days=5)
         )
-        ids = [s.id or 0 for s in team_stages(session, team_id=team.id or 0)]
         moves = stage_moves(
             session,
             team_id=team.id or 0,
-            stage_ids=ids,
             start=T0,
             end=T0 + timedelta(days=6),
+            now=T0 + timedelta(days=6),
         )
         later = stage_moves(
             session,
             team_id=team.id or 0,
-            stage_ids=ids,
             start=T0 + timedelta(days=3),
             end=T0 + timedelta(days=6),
+            now=T0 + timedelta(days=6),
             owner_id=member,
         )
     pairs = {(m.from_stage_id, m.to_stage_id): (m.count, m.timed, m.seconds) for m in moves}
@@ -153,7 +152,7 @@ def _stored(engine: Engine, moment: datetime) -> object:
     return moment
 
 
-def test_groups_added_up_over_owners_are_the_sums_of_each_owners(engine: Engine) -> None:
+def test_groups_per_owner_add_up_to_the_groups_of_the_team(engine: Engine) -> None:
     with transaction(engine) as session:
         team, first = _team(session)
         team_id = team.id or 0
@@ -175,7 +174,7 @@ def test_groups_added_up_over_owners_are_the_sums_of_each_owners(engine: Engine)
             open_deal(session, deal=deal, member_id=first, now=T0)
             if stage is not stages[0]:
                 move_deal(session, deal=deal, stage=stage, member_id=first, now=T0)
-        ask = {"session": session, "team_id": team_id}
+        ask = {"session": session, "team_id": team_id, "now": T0 + timedelta(days=1)}
         later = T0 + timedelta(days=1)
         open_ids = [s.id or 0 for s in stages if s.kind == "open"]
         closed_ids = [s.id or 0 for s in stages if s.kind != "open"]
@@ -186,12 +185,25 @@ def test_groups_added_up_over_owners_are_the_sums_of_each_owners(engine: Engine)
             )
             for by_owner in (True, False)
         }
-    for each, total in zip(found[True], found[False], strict=True):
+    (open_each, closed_each), (open_total, closed_total) = found[True], found[False]
+    # Open deals per owner have their stages together; closed ones keep the stage.
+    assert {g.stage_id for g in open_each} == {None}
+    assert {g.stage_id for g in closed_each} <= set(closed_ids)
+    for each, total, by in (
+        (open_each, open_total, "currency"),
+        (closed_each, closed_total, "stage"),
+    ):
         assert {g.owner_id for g in each} == {first, second}
         assert {g.owner_id for g in total} == {None}
-        sums: dict[tuple[int, str | None], tuple[int, int, int]] = {}
+        sums: dict[tuple[int | None, str | None], tuple[int, int, int]] = {}
         for g in each:
-            count, priced, amount = sums.get((g.stage_id, g.currency), (0, 0, 0))
-            sums[g.stage_id, g.currency] = (count + g.count, priced + g.priced, amount + g.amount)
-        assert {(g.stage_id, g.currency): (g.count, g.priced, g.amount) for g in total} == sums
+            key = (g.stage_id, g.currency)
+            count, priced, amount = sums.get(key, (0, 0, 0))
+            sums[key] = (count + g.count, priced + g.priced, amount + g.amount)
+        totals: dict[tuple[int | None, str | None], tuple[int, int, int]] = {}
+        for g in total:
+            key = (g.stage_id if by == "stage" else None, g.currency)
+            count, priced, amount = totals.get(key, (0, 0, 0))
+            totals[key] = (count + g.count, priced + g.priced, amount + g.amount)
+        assert totals == sums
         assert all(type(g.count) is int and type(g.amount) is int for g in total)

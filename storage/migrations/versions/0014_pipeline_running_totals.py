@@ -1,0 +1,296 @@
+"""Running totals for the pipeline reports, kept by triggers: the team's deals per stage,
+owner and currency (DealTotal); deals closed per month (ClosedMonth); amounts by expected
+close month (ExpectedMonth); stage changes per month and (from, to) pair (MovesMonth).
+Filled from the existing rows.
+
+Triggers rather than application code: every write to deal and stagechange keeps them
+exact in its own transaction, whatever makes it (the bot, a bulk load, a hand-written
+fix), and cascaded deletes included. Indexes for what the totals leave to the rows: the
+deals created since a moment (the open pipeline as of a recent one is the totals less
+those), and the deals closed and the stage changes made in a span of hours or days (the
+ends of a period that are not whole months), in place of the indexes that read whole
+periods by currency and by stage.
+
+Revision ID: 0014
+Revises: 0013
+Create Date: 2026-11-24 03:30:00.000000
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+import sqlmodel  # noqa: F401  (every migration imports it, as the template does)
+from alembic import op
+
+revision: str = '0014'
+down_revision: str | None = '0013'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+# A timestamp's UTC calendar month, and a date's month, as the date of its first day.
+# SQLite stores UTC as 'YYYY-MM-DD HH:MM:SS' and dates as 'YYYY-MM-DD'.
+_MONTH = {
+    'sqlite': "date(substr({}, 1, 7) || '-01')",
+    'postgresql': "(date_trunc('month', {} AT TIME ZONE 'UTC'))::date",
+}
+_DATE_MONTH = {
+    'sqlite': "date(substr({}, 1, 7) || '-01')",
+    'postgresql': "({0} - (extract(day FROM {0})::int - 1))",
+}
+
+
+@dataclass(frozen=True)
+class _Totals:
+    """A table of sums over the rows of `source` that meet `counted`, per key. Columns are
+    SQL over the source row `{r}` (NEW or OLD in a trigger, the table in the backfill)."""
+
+    table: str
+    source: str
+    keys: dict[str, str]
+    sums: dict[str, str]
+    counted: str
+    watched: tuple[str, ...]  # the source columns the keys, sums and condition read
+
+
+_DEAL = _Totals(
+    table='dealtotal',
+    source='deal',
+    keys={
+        'team_id': '{r}.team_id',
+        'stage_id': '{r}.stage_id',
+        'owner_id': '{r}.owner_id',
+        'currency': "coalesce({r}.currency, '')",
+    },
+    sums={
+        'deals': '1',
+        'priced': 'CASE WHEN {r}.amount IS NULL THEN 0 ELSE 1 END',
+        'amount': 'coalesce({r}.amount, 0)',
+    },
+    counted='TRUE',
+    watched=('team_id', 'stage_id', 'owner_id', 'currency', 'amount'),
+)
+_CLOSED = _Totals(
+    table='closedmonth',
+    source='deal',
+    keys={
+        'team_id': '{r}.team_id',
+        'month': '{month:closed_at}',
+        'stage_id': '{r}.stage_id',
+        'owner_id': '{r}.owner_id',
+        'currency': "coalesce({r}.currency, '')",
+    },
+    sums={
+        'deals': '1',
+        'priced': 'CASE WHEN {r}.amount IS NULL THEN 0 ELSE 1 END',
+        'amount': 'coalesce({r}.amount, 0)',
+        'cycle_seconds': 'coalesce({r}.cycle_seconds, 0)',
+    },
+    counted='{r}.closed_at IS NOT NULL',
+    watched=(
+        'team_id', 'closed_at', 'stage_id', 'owner_id', 'currency', 'amount', 'cycle_seconds'
+    ),
+)
+_MOVES = _Totals(
+    table='movesmonth',
+    source='stagechange',
+    keys={
+        'team_id': '{r}.team_id',
+        'month': '{month:at}',
+        'from_stage_id': '{r}.from_stage_id',
+        'to_stage_id': '{r}.to_stage_id',
+    },
+    sums={
+        'moves': '1',
+        'timed': 'CASE WHEN {r}.stay_seconds IS NULL THEN 0 ELSE 1 END',
+        'seconds': 'coalesce({r}.stay_seconds, 0)',
+    },
+    counted='{r}.from_stage_id IS NOT NULL',
+    watched=('team_id', 'at', 'from_stage_id', 'to_stage_id', 'stay_seconds'),
+)
+_EXPECTED = _Totals(
+    table='expectedmonth',
+    source='deal',
+    keys={
+        'team_id': '{r}.team_id',
+        'stage_id': '{r}.stage_id',
+        'currency': '{r}.currency',
+        'month': '{month:expected_close}',
+    },
+    sums={'deals': '1', 'amount': '{r}.amount'},
+    counted=(
+        '{r}.amount IS NOT NULL AND {r}.currency IS NOT NULL '
+        'AND {r}.expected_close IS NOT NULL'
+    ),
+    watched=('team_id', 'stage_id', 'currency', 'amount', 'expected_close'),
+)
+_ALL = (_DEAL, _CLOSED, _EXPECTED, _MOVES)
+_SOURCES = ('deal', 'stagechange')
+
+
+def _sql(totals: _Totals, template: str, row: str, dialect: str) -> str:
+    months = {
+        '{month:closed_at}': _MONTH[dialect].format(f'{row}.closed_at'),
+        '{month:at}': _MONTH[dialect].format(f'{row}.at'),
+        '{month:expected_close}': _DATE_MONTH[dialect].format(f'{row}.expected_close'),
+    }
+    for placeholder, sql in months.items():
+        template = template.replace(placeholder, sql)
+    return template.replace('{r}', row)
+
+
+def _add(totals: _Totals, row: str, sign: str, dialect: str) -> str:
+    """Add (sign '') or take away (sign '-') one source row's share."""
+    keys, sums = list(totals.keys), list(totals.sums)
+    values = [_sql(totals, totals.keys[k], row, dialect) for k in keys] + [
+        f"{sign}({_sql(totals, totals.sums[s], row, dialect)})" for s in sums
+    ]
+    updates = ', '.join(f'{s} = {totals.table}.{s} + excluded.{s}' for s in sums)
+    # SELECT ... WHERE, not VALUES: the condition decides whether the row counts at all.
+    return (
+        f"INSERT INTO {totals.table} ({', '.join(keys + sums)}) "
+        f"SELECT {', '.join(values)} WHERE {_sql(totals, totals.counted, row, dialect)} "
+        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
+    )
+
+
+def _create_tables() -> None:
+    money = sa.BigInteger()
+    op.create_table(
+        'dealtotal',
+        sa.Column('team_id', sa.Integer(), nullable=False),
+        sa.Column('stage_id', sa.Integer(), nullable=False),
+        sa.Column('owner_id', sa.Integer(), nullable=False),
+        sa.Column('currency', sqlmodel.sql.sqltypes.AutoString(length=3), nullable=False),
+        sa.Column('deals', sa.Integer(), nullable=False),
+        sa.Column('priced', sa.Integer(), nullable=False),
+        sa.Column('amount', money, nullable=False),
+        sa.PrimaryKeyConstraint('team_id', 'stage_id', 'owner_id', 'currency'),
+    )
+    op.create_table(
+        'closedmonth',
+        sa.Column('team_id', sa.Integer(), nullable=False),
+        sa.Column('month', sa.Date(), nullable=False),
+        sa.Column('stage_id', sa.Integer(), nullable=False),
+        sa.Column('owner_id', sa.Integer(), nullable=False),
+        sa.Column('currency', sqlmodel.sql.sqltypes.AutoString(length=3), nullable=False),
+        sa.Column('deals', sa.Integer(), nullable=False),
+        sa.Column('priced', sa.Integer(), nullable=False),
+        sa.Column('amount', money, nullable=False),
+        sa.Column('cycle_seconds', sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint('team_id', 'month', 'stage_id', 'owner_id', 'currency'),
+    )
+    op.create_table(
+        'expectedmonth',
+        sa.Column('team_id', sa.Integer(), nullable=False),
+        sa.Column('stage_id', sa.Integer(), nullable=False),
+        sa.Column('currency', sqlmodel.sql.sqltypes.AutoString(length=3), nullable=False),
+        sa.Column('month', sa.Date(), nullable=False),
+        sa.Column('deals', sa.Integer(), nullable=False),
+        sa.Column('amount', money, nullable=False),
+        sa.PrimaryKeyConstraint('team_id', 'stage_id', 'currency', 'month'),
+    )
+    op.create_table(
+        'movesmonth',
+        sa.Column('team_id', sa.Integer(), nullable=False),
+        sa.Column('month', sa.Date(), nullable=False),
+        sa.Column('from_stage_id', sa.Integer(), nullable=False),
+        sa.Column('to_stage_id', sa.Integer(), nullable=False),
+        sa.Column('moves', sa.Integer(), nullable=False),
+        sa.Column('timed', sa.Integer(), nullable=False),
+        sa.Column('seconds', sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint('team_id', 'month', 'from_stage_id', 'to_stage_id'),
+    )
+
+
+def _backfill(totals: _Totals, dialect: str) -> None:
+    keys = [_sql(totals, v, totals.source, dialect) for v in totals.keys.values()]
+    sums = [f'sum({_sql(totals, v, totals.source, dialect)})' for v in totals.sums.values()]
+    op.execute(
+        f"INSERT INTO {totals.table} ({', '.join([*totals.keys, *totals.sums])}) "
+        f"SELECT {', '.join(keys + sums)} FROM {totals.source} "
+        f"WHERE {_sql(totals, totals.counted, totals.source, dialect)} "
+        f"GROUP BY {', '.join(keys)}"
+    )
+
+
+def _sqlite_triggers(source: str) -> None:
+    kept = [t for t in _ALL if t.source == source]
+    watched = sorted({column for t in kept for column in t.watched})
+    events = {
+        'insert': ('INSERT', [_add(t, 'NEW', '', 'sqlite') for t in kept]),
+        'delete': ('DELETE', [_add(t, 'OLD', '-', 'sqlite') for t in kept]),
+        'update': (
+            f"UPDATE OF {', '.join(watched)}",
+            [_add(t, row, sign, 'sqlite') for t in kept for row, sign in (('OLD', '-'), ('NEW', ''))],
+        ),
+    }
+    for name, (event, statements) in events.items():
+        body = ''.join(f'{statement};\n' for statement in statements)
+        op.execute(
+            f"CREATE TRIGGER {source}_totals_{name} AFTER {event} ON {source} "
+            f"FOR EACH ROW BEGIN\n{body}END"
+        )
+
+
+def _postgresql_triggers(source: str) -> None:
+    kept = [t for t in _ALL if t.source == source]
+    watched = sorted({column for t in kept for column in t.watched})
+    steps = []
+    for t in kept:
+        take, add = _add(t, 'OLD', '-', 'postgresql'), _add(t, 'NEW', '', 'postgresql')
+        old_key = ', '.join(_sql(t, v, 'OLD', 'postgresql') for v in t.keys.values())
+        new_key = ', '.join(_sql(t, v, 'NEW', 'postgresql') for v in t.keys.values())
+        # Two updates moving deals between the same two keys in opposite directions would
+        # deadlock if each locked its own old row first: the lower key is always first.
+        steps.append(
+            f"IF TG_OP = 'INSERT' THEN {add};\n"
+            f"ELSIF TG_OP = 'DELETE' THEN {take};\n"
+            f"ELSIF ROW({old_key}) < ROW({new_key}) THEN {take}; {add};\n"
+            f"ELSE {add}; {take};\nEND IF;\n"
+        )
+    op.execute(
+        f"CREATE FUNCTION {source}_totals() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+        f"BEGIN\n{''.join(steps)}RETURN NULL;\nEND $$"
+    )
+    op.execute(
+        f"CREATE TRIGGER {source}_totals AFTER INSERT OR DELETE OR UPDATE OF "
+        f"{', '.join(watched)} ON {source} FOR EACH ROW EXECUTE FUNCTION {source}_totals()"
+    )
+
+
+def upgrade() -> None:
+    dialect = op.get_bind().dialect.name
+    _create_tables()
+    op.create_index('ix_deal_team_created', 'deal', ['team_id', 'created_at'], unique=False)
+    op.drop_index('ix_deal_team_currency_closed', table_name='deal')
+    op.create_index('ix_deal_team_currency', 'deal', ['team_id', 'currency'], unique=False)
+    op.drop_index('ix_stagechange_team_moves', table_name='stagechange')
+    op.create_index('ix_stagechange_team_at', 'stagechange', ['team_id', 'at', 'from_stage_id', 'to_stage_id', 'stay_seconds'], unique=False)
+    op.create_index('ix_deal_team_closed', 'deal', ['team_id', 'closed_at', 'stage_id', 'owner_id', 'currency', 'amount', 'cycle_seconds'], unique=False)
+    for totals in _ALL:
+        _backfill(totals, dialect)
+    for source in _SOURCES:
+        if dialect == 'postgresql':
+            _postgresql_triggers(source)
+        else:
+            _sqlite_triggers(source)
+
+
+def downgrade() -> None:
+    dialect = op.get_bind().dialect.name
+    for source in _SOURCES:
+        if dialect == 'postgresql':
+            op.execute(f'DROP TRIGGER {source}_totals ON {source}')
+            op.execute(f'DROP FUNCTION {source}_totals()')
+        else:
+            for name in ('insert', 'delete', 'update'):
+                op.execute(f'DROP TRIGGER {source}_totals_{name}')
+    for totals in reversed(_ALL):
+        op.drop_table(totals.table)
+    op.drop_index('ix_deal_team_closed', table_name='deal')
+    op.drop_index('ix_stagechange_team_at', table_name='stagechange')
+    op.create_index('ix_stagechange_team_moves', 'stagechange', ['team_id', 'from_stage_id', 'to_stage_id', 'at', 'stay_seconds'], unique=False)
+    op.drop_index('ix_deal_team_currency', table_name='deal')
+    op.create_index('ix_deal_team_currency_closed', 'deal', ['team_id', 'currency', 'stage_id', 'owner_id', 'closed_at', 'amount', 'cycle_seconds'], unique=False)
+    op.drop_index('ix_deal_team_created', table_name='deal')

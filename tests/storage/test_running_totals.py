@@ -1,0 +1,246 @@
+"""The pipeline's running totals: the triggers keep them equal to the rows they sum
+through every kind of write, and a period's plan of months and spans counts each moment
+exactly once."""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine, delete, text, update
+from sqlmodel import Session, select
+
+from storage.db import transaction
+from storage.deals import move_deal, open_deal
+from storage.models import ClosedMonth, Deal, DealTotal, ExpectedMonth, MovesMonth, StageChange
+from storage.reports import MonthPlan, month_plan
+from storage.teams import add_member, create_team, team_stages
+
+T0 = datetime(2026, 1, 30, 22, 0, tzinfo=UTC)
+Sums = dict[tuple[object, ...], tuple[float, ...]]
+
+
+def _month(moment: datetime | date) -> date:
+    day = moment.date() if isinstance(moment, datetime) else moment
+    return day.replace(day=1)
+
+
+def _expected(session: Session) -> tuple[Sums, Sums, Sums, Sums]:
+    """The four tables' contents, added up here from the rows themselves."""
+    totals: defaultdict[tuple[object, ...], list[float]] = defaultdict(lambda: [0, 0, 0])
+    closed: defaultdict[tuple[object, ...], list[float]] = defaultdict(lambda: [0, 0, 0, 0.0])
+    moves: defaultdict[tuple[object, ...], list[float]] = defaultdict(lambda: [0, 0, 0.0])
+    expected: defaultdict[tuple[object, ...], list[float]] = defaultdict(lambda: [0, 0])
+    for deal in session.exec(select(Deal)):
+        if deal.amount is not None and deal.currency and deal.expected_close:
+            key = (deal.team_id, deal.stage_id, deal.currency, _month(deal.expected_close))
+            expected[key] = [expected[key][0] + 1, expected[key][1] + deal.amount]
+        figures = (1, deal.amount is not None, deal.amount or 0)
+        key = (deal.team_id, deal.stage_id, deal.owner_id, deal.currency or "")
+        totals[key] = [a + b for a, b in zip(totals[key], figures, strict=True)]
+        if deal.closed_at is not None:
+            key = (deal.team_id, _month(deal.closed_at), *key[1:])
+            more = (*figures, deal.cycle_seconds or 0.0)
+            closed[key] = [a + b for a, b in zip(closed[key], more, strict=True)]
+    for change in session.exec(select(StageChange)):
+        if change.from_stage_id is not None:
+            key = (change.team_id, _month(change.at), change.from_stage_id, change.to_stage_id)
+            stay = (1, change.stay_seconds is not None, change.stay_seconds or 0.0)
+            moves[key] = [a + b for a, b in zip(moves[key], stay, strict=True)]
+    return tuple(  # type: ignore[return-value]
+        {k: tuple(v) for k, v in sums.items()} for sums in (totals, closed, expected, moves)
+    )
+
+
+def _kept(session: Session) -> tuple[Sums, Sums, Sums, Sums]:
+    """The four tables as the triggers left them (rows that came back to zero dropped)."""
+    totals = {
+        (t.team_id, t.stage_id, t.owner_id, t.currency): (t.deals, t.priced, t.amount)
+        for t in session.exec(select(DealTotal))
+        if t.deals
+    }
+    closed = {
+        (c.team_id, c.month, c.stage_id, c.owner_id, c.currency): (
+            c.deals,
+            c.priced,
+            c.amount,
+            c.cycle_seconds,
+        )
+        for c in session.exec(select(ClosedMonth))
+        if c.deals
+    }
+    moves = {
+        (m.team_id, m.month, m.from_stage_id, m.to_stage_id): (m.moves, m.timed, m.seconds)
+        for m in session.exec(select(MovesMonth))
+        if m.moves
+    }
+    expected = {
+        (e.team_id, e.stage_id, e.currency, e.month): (e.deals, e.amount)
+        for e in session.exec(select(ExpectedMonth))
+        if e.deals
+    }
+    return totals, closed, expected, moves
+
+
+def _same(kept: Sums, expected: Sums) -> None:
+    assert kept.keys() == expected.keys()
+    for key, figures in expected.items():
+        assert kept[key] == pytest.approx(figures), key
+
+
+def test_the_triggers_keep_the_totals_through_every_kind_of_write(engine: Engine) -> None:
+    rng = random.Random(14)
+    with transaction(engine) as session:
+        teams = []
+        for name in ("A", "B"):
+            team = create_team(
+                session, name=name, currency="EUR", timezone="UTC", locale="en_US", region="DE"
+            )
+            members = [
+                add_member(
+                    session,
+                    team_id=team.id or 0,
+                    name=f"{name}{i}",
+                    role="rep",
+                    platform="console",
+                    external_id=f"{name}{i}",
+                ).id
+                or 0
+                for i in range(3)
+            ]
+            teams.append((team.id or 0, members, team_stages(session, team_id=team.id or 0)))
+        deals: list[Deal] = []
+        now = T0
+        for i in range(120):
+            team_id, members, stages = rng.choice(teams)
+            now += timedelta(hours=rng.randrange(1, 30))
+            currency = rng.choice(("EUR", "USD", None))
+            deal = Deal(
+                team_id=team_id,
+                owner_id=rng.choice(members),
+                title=f"d{i}",
+                title_key=f"d{i}",
+                stage_id=stages[0].id or 0,
+                amount=None if currency is None else rng.randrange(1, 10**9),
+                currency=currency,
+                expected_close=rng.choice((None, date(2026, 1, 31), date(2026, 3, 1))),
+            )
+            open_deal(session, deal=deal, member_id=deal.owner_id, now=now)
+            deals.append(deal)
+            # Moves forward, back, won, lost and reopened, across month ends.
+            for _ in range(rng.randrange(0, 4)):
+                now += timedelta(hours=rng.randrange(1, 200))
+                stage = rng.choice([s for s in stages if s.id != deal.stage_id])
+                move_deal(session, deal=deal, stage=stage, member_id=deal.owner_id, now=now)
+        for deal in rng.sample(deals, 30):  # the ORM's updates of amount, currency, owner
+            _, members, _ = next(t for t in teams if t[0] == deal.team_id)
+            deal.owner_id = rng.choice(members)
+            deal.amount = rng.choice((None, 5, 123_456_789))
+            deal.currency = rng.choice(("EUR", "GBP", None))
+            deal.expected_close = rng.choice((None, date(2026, 2, 28), date(2027, 12, 1)))
+            session.add(deal)
+        session.flush()
+        _same_all(session)
+    with transaction(engine) as session:
+        # Writes the application never makes: bulk SQL, and deletes cascading to history.
+        session.execute(update(Deal).where(Deal.id % 7 == 0).values(amount=Deal.amount + 1))
+        session.execute(
+            text("UPDATE stagechange SET at = at WHERE id % 5 = 0")  # touched, not changed
+        )
+        session.execute(  # out of one month's totals, into another's
+            update(StageChange)
+            .where(StageChange.id % 4 == 0)  # type: ignore[operator]
+            .values(at=T0 - timedelta(days=40))
+            .execution_options(synchronize_session=False)
+        )
+        gone = [deal.id for deal in rng.sample(deals, 20)]
+        session.execute(delete(StageChange).where(StageChange.deal_id.in_(gone[:10])))  # type: ignore[union-attr]
+        session.execute(delete(Deal).where(Deal.id.in_(gone)))  # type: ignore[union-attr]
+        _same_all(session)
+
+
+def _same_all(session: Session) -> None:
+    session.expire_all()
+    for kept, expected in zip(_kept(session), _expected(session), strict=True):
+        _same(kept, expected)
+    kept = _kept(session)
+    assert kept[1] and kept[2], "some deals closed, some have an expected close"
+
+
+def test_a_rolled_back_write_leaves_the_totals_as_they_were(engine: Engine) -> None:
+    with transaction(engine) as session:
+        team = create_team(
+            session, name="T", currency="EUR", timezone="UTC", locale="en_US", region="DE"
+        )
+        member = add_member(
+            session,
+            team_id=team.id or 0,
+            name="M",
+            role="rep",
+            platform="console",
+            external_id="m",
+        ).id
+    with pytest.raises(RuntimeError), transaction(engine) as session:
+        stage = team_stages(session, team_id=team.id or 0)[0]
+        deal = Deal(
+            team_id=team.id or 0,
+            owner_id=member or 0,
+            title="x",
+            title_key="x",
+            stage_id=stage.id or 0,
+            amount=100,
+            currency="EUR",
+        )
+        open_deal(session, deal=deal, member_id=member or 0, now=T0)
+        session.flush()
+        assert session.exec(select(DealTotal)).one().deals == 1
+        raise RuntimeError("the command failed after the write")
+    with Session(engine) as session:
+        assert session.exec(select(DealTotal)).all() == []
+
+
+# --- month_plan ----------------------------------------------------------------------------
+
+
+def _counted(plan: MonthPlan, moment: datetime) -> int:
+    """How many times the plan counts a row at `moment`."""
+    times = int(plan.first <= _month(moment) < plan.stop)
+    return times + sum(sign for sign, low, high in plan.spans if low <= moment < high)
+
+
+def test_a_plan_counts_every_moment_of_the_period_once_and_no_other() -> None:
+    rng = random.Random(3)
+    now = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
+    for _ in range(300):
+        start = now - timedelta(seconds=rng.randrange(0, 800 * 86400))
+        end = start + timedelta(seconds=rng.choice((0, 1, 3600, 86400 * 40, 86400 * 400)))
+        plan = month_plan(start, end, now)
+        probes = [start, end, start - timedelta(microseconds=1), end - timedelta(microseconds=1)]
+        probes += [start + (end - start) * rng.random() for _ in range(20)]
+        probes += [datetime(2025, m, 1, tzinfo=UTC) for m in range(1, 13)]
+        for moment in probes:
+            assert _counted(plan, moment) == (start <= moment < end), (start, end, moment)
+
+
+def test_local_months_read_hours_of_rows_not_weeks() -> None:
+    now = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
+    # Q4 in Berlin: from 22:00 UTC on 30 September; in New York from 04:00 on 1 October.
+    berlin = month_plan(
+        datetime(2026, 9, 30, 22, 0, tzinfo=UTC), datetime(2026, 12, 31, 23, 0, tzinfo=UTC), now
+    )
+    assert (berlin.first, berlin.stop) == (date(2026, 10, 1), date(2026, 12, 1))
+    assert berlin.spans == (
+        (1, datetime(2026, 9, 30, 22, 0, tzinfo=UTC), datetime(2026, 10, 1, tzinfo=UTC)),
+        (1, datetime(2026, 12, 1, tzinfo=UTC), datetime(2026, 12, 31, 23, 0, tzinfo=UTC)),
+    )
+    york = month_plan(
+        datetime(2026, 10, 1, 4, 0, tzinfo=UTC), datetime(2027, 1, 1, 5, 0, tzinfo=UTC), now
+    )
+    assert (york.first, york.stop) == (date(2026, 10, 1), date(2027, 1, 1))
+    assert york.spans[0] == (
+        -1,
+        datetime(2026, 10, 1, tzinfo=UTC),
+        datetime(2026, 10, 1, 4, 0, tzinfo=UTC),
+    )
