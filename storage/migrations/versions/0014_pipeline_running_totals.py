@@ -233,30 +233,70 @@ def _sqlite_triggers(source: str) -> None:
         )
 
 
+def _net_change(totals: _Totals, parts: Sequence[tuple[str, str]]) -> str:
+    """PostgreSQL: one upsert of a statement's net change to `totals`, from the transition
+    tables in `parts` (table, sign), per key, in key order: rows moved and moved back
+    cancel out, and every transaction takes the rows it changes in the same order, so
+    two of them cannot deadlock on each other's."""
+    keys, sums = list(totals.keys), list(totals.sums)
+    selects = []
+    for table, sign in parts:
+        columns = [f"{_sql(totals, totals.keys[k], 'r', 'postgresql')} AS {k}" for k in keys]
+        columns += [f"{sign}({_sql(totals, totals.sums[n], 'r', 'postgresql')}) AS {n}" for n in sums]
+        counted = _sql(totals, totals.counted, 'r', 'postgresql')
+        selects.append(f"SELECT {', '.join(columns)} FROM {table} r WHERE {counted}")
+    changed = ' OR '.join(f'sum({n}) <> 0' for n in sums)
+    updates = ', '.join(f'{n} = {totals.table}.{n} + excluded.{n}' for n in sums)
+    return (
+        f"INSERT INTO {totals.table} ({', '.join(keys + sums)}) "
+        f"SELECT {', '.join(keys)}, {', '.join(f'sum({n})' for n in sums)} "
+        f"FROM ({' UNION ALL '.join(selects)}) AS change GROUP BY {', '.join(keys)} HAVING {changed} "
+        f"ORDER BY {', '.join(keys)} "
+        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
+    )
+
+
 def _postgresql_triggers(source: str) -> None:
+    """Per statement, over its transition tables: a bulk insert (COPY) changes each total
+    once, where a trigger per row would update the same rows thousands of times in one
+    transaction, each update a new version that no one may clean up before it commits."""
     kept = [t for t in _ALL if t.source == source]
+    events = {
+        'INSERT': ('REFERENCING NEW TABLE AS new_rows', [('new_rows', '')]),
+        'DELETE': ('REFERENCING OLD TABLE AS old_rows', [('old_rows', '-')]),
+        'UPDATE': (
+            'REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows',
+            [('old_rows', '-'), ('new_rows', '')],
+        ),
+    }
     watched = sorted({column for t in kept for column in t.watched})
-    steps = []
-    for t in kept:
-        take, add = _add(t, 'OLD', '-', 'postgresql'), _add(t, 'NEW', '', 'postgresql')
-        old_key = ', '.join(_sql(t, v, 'OLD', 'postgresql') for v in t.keys.values())
-        new_key = ', '.join(_sql(t, v, 'NEW', 'postgresql') for v in t.keys.values())
-        # Two updates moving deals between the same two keys in opposite directions would
-        # deadlock if each locked its own old row first: the lower key is always first.
-        steps.append(
-            f"IF TG_OP = 'INSERT' THEN {add};\n"
-            f"ELSIF TG_OP = 'DELETE' THEN {take};\n"
-            f"ELSIF ROW({old_key}) < ROW({new_key}) THEN {take}; {add};\n"
-            f"ELSE {add}; {take};\nEND IF;\n"
-        )
+    before = ', '.join(f'o.{c}' for c in watched)
+    after = ', '.join(f'n.{c}' for c in watched)
+    # Most updates (a deal's last activity) touch none of the columns the totals read.
+    conditions = {
+        'INSERT': "TG_OP = 'INSERT'",
+        'DELETE': "TG_OP = 'DELETE'",
+        'UPDATE': (
+            "EXISTS (SELECT FROM old_rows o JOIN new_rows n USING (id) "
+            f"WHERE ({before}) IS DISTINCT FROM ({after}))"
+        ),
+    }
+    branches = ''.join(
+        f"{'ELSIF' if i else 'IF'} {conditions[event]} THEN\n"
+        + ''.join(f'{_net_change(t, parts)};\n' for t in kept)
+        for i, (event, (_, parts)) in enumerate(events.items())
+    )
     op.execute(
         f"CREATE FUNCTION {source}_totals() RETURNS trigger LANGUAGE plpgsql AS $$\n"
-        f"BEGIN\n{''.join(steps)}RETURN NULL;\nEND $$"
+        f"BEGIN\n{branches}END IF;\nRETURN NULL;\nEND $$"
     )
-    op.execute(
-        f"CREATE TRIGGER {source}_totals AFTER INSERT OR DELETE OR UPDATE OF "
-        f"{', '.join(watched)} ON {source} FOR EACH ROW EXECUTE FUNCTION {source}_totals()"
-    )
+    for event, (referencing, _) in events.items():
+        # Transition tables allow no column list: an update of other columns comes to no
+        # net change and writes nothing.
+        op.execute(
+            f"CREATE TRIGGER {source}_totals_{event.lower()} AFTER {event} ON {source} "
+            f"{referencing} FOR EACH STATEMENT EXECUTE FUNCTION {source}_totals()"
+        )
 
 
 def upgrade() -> None:
@@ -280,12 +320,11 @@ def upgrade() -> None:
 def downgrade() -> None:
     dialect = op.get_bind().dialect.name
     for source in _SOURCES:
+        for name in ('insert', 'delete', 'update'):
+            on = f' ON {source}' if dialect == 'postgresql' else ''
+            op.execute(f'DROP TRIGGER {source}_totals_{name}{on}')
         if dialect == 'postgresql':
-            op.execute(f'DROP TRIGGER {source}_totals ON {source}')
             op.execute(f'DROP FUNCTION {source}_totals()')
-        else:
-            for name in ('insert', 'delete', 'update'):
-                op.execute(f'DROP TRIGGER {source}_totals_{name}')
     for totals in reversed(_ALL):
         op.drop_table(totals.table)
     op.drop_index('ix_deal_team_closed', table_name='deal')
