@@ -599,16 +599,20 @@ class _SQLiteLoader:
 
     def drop_indexes(self) -> None:
         tables = ", ".join(f"'{t}'" for t in BULK_TABLES)
+        # The running totals' triggers stay: nothing else would fill the totals, and they
+        # cost less than the full-text ones, which 'rebuild' replaces in one pass.
+        dropped = (
+            "type IN ('index', 'trigger') AND name NOT LIKE '%\\_totals\\_%' ESCAPE '\\' "
+            f"AND tbl_name IN ({tables}) AND sql IS NOT NULL"
+        )
         self.saved = [
             sql
             for (sql,) in self.db.execute(
-                "SELECT sql FROM sqlite_master WHERE type IN ('index', 'trigger') "
-                f"AND tbl_name IN ({tables}) AND sql IS NOT NULL ORDER BY type, name"
+                f"SELECT sql FROM sqlite_master WHERE {dropped} ORDER BY type, name"
             )
         ]
         for kind, name in self.db.execute(
-            "SELECT type, name FROM sqlite_master WHERE type IN ('index', 'trigger') "
-            f"AND tbl_name IN ({tables}) AND sql IS NOT NULL"
+            f"SELECT type, name FROM sqlite_master WHERE {dropped}"
         ).fetchall():
             self.db.execute(f"DROP {kind.upper()} {name}")
 

@@ -13,6 +13,7 @@ from handlers.dispatcher import Dispatcher
 from storage.models import Platform
 from storage.search import trigram_candidates
 from tests.conftest import START
+from tests.totals import assert_totals_match
 
 
 def test_a_consistent_team_in_every_stage(engine: Engine) -> None:
@@ -55,6 +56,12 @@ def test_a_consistent_team_in_every_stage(engine: Engine) -> None:
             # Timestamps as SQLAlchemy writes them, so string comparisons in SQL agree.
             stored = conn.execute(text("SELECT created_at FROM contact LIMIT 1")).scalar()
             assert len(stored) == len("2026-11-23 09:00:00.000000")
+
+
+def test_the_running_totals_count_the_generated_rows(engine: Engine) -> None:
+    generate(engine, contacts=300, now=START)
+    with Session(engine) as session:
+        assert_totals_match(session)
 
 
 def test_the_search_index_and_the_id_sequences_are_ready(engine: Engine) -> None:

@@ -5,7 +5,6 @@ exactly once."""
 from __future__ import annotations
 
 import random
-from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -14,80 +13,12 @@ from sqlmodel import Session, select
 
 from storage.db import transaction
 from storage.deals import move_deal, open_deal
-from storage.models import ClosedMonth, Deal, DealTotal, ExpectedMonth, MovesMonth, StageChange
+from storage.models import Deal, DealTotal, StageChange
 from storage.reports import MonthPlan, month_plan
 from storage.teams import add_member, create_team, team_stages
+from tests.totals import assert_totals_match, month_of
 
 T0 = datetime(2026, 1, 30, 22, 0, tzinfo=UTC)
-Sums = dict[tuple[object, ...], tuple[float, ...]]
-
-
-def _month(moment: datetime | date) -> date:
-    day = moment.date() if isinstance(moment, datetime) else moment
-    return day.replace(day=1)
-
-
-def _expected(session: Session) -> tuple[Sums, Sums, Sums, Sums]:
-    """The four tables' contents, added up here from the rows themselves."""
-    totals: defaultdict[tuple[object, ...], list[float]] = defaultdict(lambda: [0, 0, 0])
-    closed: defaultdict[tuple[object, ...], list[float]] = defaultdict(lambda: [0, 0, 0, 0.0])
-    moves: defaultdict[tuple[object, ...], list[float]] = defaultdict(lambda: [0, 0, 0.0])
-    expected: defaultdict[tuple[object, ...], list[float]] = defaultdict(lambda: [0, 0])
-    for deal in session.exec(select(Deal)):
-        if deal.amount is not None and deal.currency and deal.expected_close:
-            key = (deal.team_id, deal.stage_id, deal.currency, _month(deal.expected_close))
-            expected[key] = [expected[key][0] + 1, expected[key][1] + deal.amount]
-        figures = (1, deal.amount is not None, deal.amount or 0)
-        key = (deal.team_id, deal.stage_id, deal.owner_id, deal.currency or "")
-        totals[key] = [a + b for a, b in zip(totals[key], figures, strict=True)]
-        if deal.closed_at is not None:
-            key = (deal.team_id, _month(deal.closed_at), *key[1:])
-            more = (*figures, deal.cycle_seconds or 0.0)
-            closed[key] = [a + b for a, b in zip(closed[key], more, strict=True)]
-    for change in session.exec(select(StageChange)):
-        if change.from_stage_id is not None:
-            key = (change.team_id, _month(change.at), change.from_stage_id, change.to_stage_id)
-            stay = (1, change.stay_seconds is not None, change.stay_seconds or 0.0)
-            moves[key] = [a + b for a, b in zip(moves[key], stay, strict=True)]
-    return tuple(  # type: ignore[return-value]
-        {k: tuple(v) for k, v in sums.items()} for sums in (totals, closed, expected, moves)
-    )
-
-
-def _kept(session: Session) -> tuple[Sums, Sums, Sums, Sums]:
-    """The four tables as the triggers left them (rows that came back to zero dropped)."""
-    totals = {
-        (t.team_id, t.stage_id, t.owner_id, t.currency): (t.deals, t.priced, t.amount)
-        for t in session.exec(select(DealTotal))
-        if t.deals
-    }
-    closed = {
-        (c.team_id, c.month, c.stage_id, c.owner_id, c.currency): (
-            c.deals,
-            c.priced,
-            c.amount,
-            c.cycle_seconds,
-        )
-        for c in session.exec(select(ClosedMonth))
-        if c.deals
-    }
-    moves = {
-        (m.team_id, m.month, m.from_stage_id, m.to_stage_id): (m.moves, m.timed, m.seconds)
-        for m in session.exec(select(MovesMonth))
-        if m.moves
-    }
-    expected = {
-        (e.team_id, e.stage_id, e.currency, e.month): (e.deals, e.amount)
-        for e in session.exec(select(ExpectedMonth))
-        if e.deals
-    }
-    return totals, closed, expected, moves
-
-
-def _same(kept: Sums, expected: Sums) -> None:
-    assert kept.keys() == expected.keys()
-    for key, figures in expected.items():
-        assert kept[key] == pytest.approx(figures), key
 
 
 def test_the_triggers_keep_the_totals_through_every_kind_of_write(engine: Engine) -> None:
@@ -142,7 +73,7 @@ def test_the_triggers_keep_the_totals_through_every_kind_of_write(engine: Engine
             deal.expected_close = rng.choice((None, date(2026, 2, 28), date(2027, 12, 1)))
             session.add(deal)
         session.flush()
-        _same_all(session)
+        assert_totals_match(session)
     with transaction(engine) as session:
         # Writes the application never makes: bulk SQL, and deletes cascading to history.
         session.execute(update(Deal).where(Deal.id % 7 == 0).values(amount=Deal.amount + 1))
@@ -158,15 +89,7 @@ def test_the_triggers_keep_the_totals_through_every_kind_of_write(engine: Engine
         gone = [deal.id for deal in rng.sample(deals, 20)]
         session.execute(delete(StageChange).where(StageChange.deal_id.in_(gone[:10])))  # type: ignore[union-attr]
         session.execute(delete(Deal).where(Deal.id.in_(gone)))  # type: ignore[union-attr]
-        _same_all(session)
-
-
-def _same_all(session: Session) -> None:
-    session.expire_all()
-    for kept, expected in zip(_kept(session), _expected(session), strict=True):
-        _same(kept, expected)
-    kept = _kept(session)
-    assert kept[1] and kept[2], "some deals closed, some have an expected close"
+        assert_totals_match(session)
 
 
 def test_a_rolled_back_write_leaves_the_totals_as_they_were(engine: Engine) -> None:
@@ -206,7 +129,7 @@ def test_a_rolled_back_write_leaves_the_totals_as_they_were(engine: Engine) -> N
 
 def _counted(plan: MonthPlan, moment: datetime) -> int:
     """How many times the plan counts a row at `moment`."""
-    times = int(plan.first <= _month(moment) < plan.stop)
+    times = int(plan.first <= month_of(moment) < plan.stop)
     return times + sum(sign for sign, low, high in plan.spans if low <= moment < high)
 
 
