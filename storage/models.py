@@ -323,9 +323,10 @@ class Deal(SQLModel, table=True):
         Index("ix_deal_team_owner_activity", "team_id", "owner_id", "last_activity_at", "id"),
         # The deals created since a moment (the open pipeline as of a period's end).
         Index("ix_deal_team_created", "team_id", "created_at"),
-        # The pipeline's aggregates read only these indexes, never the table: open deals
-        # per stage, their forecast, deals closed in a period, rotting deals (see
-        # storage/reports.py for why the columns are in this order).
+        # What the pipeline's reports read from the deals rather than the running totals,
+        # from these indexes alone: open deals as of a period long past, one rep's
+        # forecast, deals closed in the hours at a period's ends, rotting deals (see
+        # storage/reports.py).
         Index(
             "ix_deal_team_stage_figures",
             "team_id",
