@@ -251,7 +251,6 @@ def _open_figures(
         team_id=ctx.team_id,
         stage_ids=_ids(stages, StageKind.open),
         created_before=period.end,
-        now=ctx.now,
         owner_id=scope.owner_id,
         by_owner=False,
     ):
@@ -453,7 +452,6 @@ def _per_rep(
         team_id=ctx.team_id,
         stage_ids=_ids(stages, StageKind.open),
         created_before=period.end,
-        now=ctx.now,
     ):
         line_of(group).open.add(group.count, group.currency, group.priced, group.amount)
     names = member_names(ctx, reps)

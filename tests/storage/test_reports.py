@@ -180,7 +180,13 @@ def test_groups_per_owner_add_up_to_the_groups_of_the_team(engine: Engine) -> No
         closed_ids = [s.id or 0 for s in stages if s.kind != "open"]
         found = {
             by_owner: (
-                open_groups(**ask, stage_ids=open_ids, created_before=later, by_owner=by_owner),
+                open_groups(
+                    session=session,
+                    team_id=team_id,
+                    stage_ids=open_ids,
+                    created_before=later,
+                    by_owner=by_owner,
+                ),
                 closed_groups(**ask, stage_ids=closed_ids, start=T0, end=later, by_owner=by_owner),
             )
             for by_owner in (True, False)
@@ -207,3 +213,42 @@ def test_groups_per_owner_add_up_to_the_groups_of_the_team(engine: Engine) -> No
             totals[key] = (count + g.count, priced + g.priced, amount + g.amount)
         assert totals == sums
         assert all(type(g.count) is int and type(g.amount) is int for g in total)
+
+
+@pytest.mark.parametrize("created_after", [1, 30])
+def test_the_open_pipeline_as_of_a_past_moment(engine: Engine, created_after: int) -> None:
+    """Twelve open deals before the moment and some after: with one after, the totals less
+    that one; with thirty, the deals themselves. The same answer either way."""
+    with transaction(engine) as session:
+        team, member = _team(session)
+        team_id = team.id or 0
+        stages = team_stages(session, team_id=team_id)
+        moment = T0 + timedelta(days=10)
+        expected: dict[tuple[int | None, str | None], tuple[int, int, int]] = {}
+        for i in range(12 + created_after):
+            before = i < 12
+            stage = stages[i % 4]
+            deal = Deal(
+                team_id=team_id,
+                owner_id=member,
+                title=f"d{i}",
+                title_key=f"d{i}",
+                stage_id=stage.id or 0,
+                amount=None if i % 5 == 0 else 1000 * i + 7,
+                currency=None if i % 5 == 0 else ("EUR", "USD")[i % 2],
+            )
+            at = moment - timedelta(days=1 + i) if before else moment + timedelta(hours=i)
+            open_deal(session, deal=deal, member_id=member, now=at)
+            if before:
+                key = (stage.id, deal.currency)
+                count, priced, amount = expected.get(key, (0, 0, 0))
+                priced += deal.amount is not None
+                expected[key] = (count + 1, priced, amount + (deal.amount or 0))
+        found = open_groups(
+            session,
+            team_id=team_id,
+            stage_ids=[s.id or 0 for s in stages[:4]],
+            created_before=moment,
+            by_owner=False,
+        )
+    assert {(g.stage_id, g.currency): (g.count, g.priced, g.amount) for g in found} == expected
