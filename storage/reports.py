@@ -381,22 +381,27 @@ def forecast_groups(
     currency and month; one owner's from the deals (see _owners_forecast)."""
     if not stage_ids or not month_starts:
         return []
-    if owner_id is not None:
-        return _owners_forecast(session, team_id, stage_ids, month_starts, owner_id)
-    months = select(
-        col(ExpectedMonth.stage_id),
-        col(ExpectedMonth.currency),
-        col(ExpectedMonth.month),
-        col(ExpectedMonth.amount),
-    ).where(
-        col(ExpectedMonth.team_id) == team_id,
-        col(ExpectedMonth.stage_id).in_(stage_ids),
-        col(ExpectedMonth.month) < month_starts[-1],
-        col(ExpectedMonth.deals) > 0,
-    )
+    rows: Iterable[tuple[int, str, int, int]]
+    if owner_id is None:
+        months = select(
+            col(ExpectedMonth.stage_id),
+            col(ExpectedMonth.currency),
+            col(ExpectedMonth.month),
+            col(ExpectedMonth.amount),
+        ).where(
+            col(ExpectedMonth.team_id) == team_id,
+            col(ExpectedMonth.stage_id).in_(stage_ids),
+            col(ExpectedMonth.month) < month_starts[-1],
+            col(ExpectedMonth.deals) > 0,
+        )
+        rows = (
+            (stage_id, currency, bisect_right(month_starts, month), amount)
+            for stage_id, currency, month, amount in session.execute(months)
+        )
+    else:
+        rows = _owners_forecast(session, team_id, stage_ids, month_starts, owner_id)
     sums: dict[tuple[int, str], list[int | None]] = {}
-    for stage_id, currency, month, amount in session.execute(months):
-        bucket = bisect_right(month_starts, month)
+    for stage_id, currency, bucket, amount in rows:
         buckets = sums.setdefault((stage_id, currency), [None] * len(month_starts))
         buckets[bucket] = (buckets[bucket] or 0) + int(amount)
     return [
@@ -411,9 +416,10 @@ def _owners_forecast(
     stage_ids: Sequence[int],
     month_starts: Sequence[date],
     owner_id: int,
-) -> list[ForecastGroup]:
-    """One owner's forecast: a bucket is a range of ix_deal_team_stage_forecast (team,
-    stage, currency, expected_close, owner) per stage and currency, summed on its own."""
+) -> Iterable[tuple[int, str, int, int]]:
+    """One owner's amounts per stage, currency and bucket: a bucket is a range of
+    ix_deal_team_stage_forecast (team, stage, currency, expected_close, owner) per stage
+    and currency, summed on its own."""
     currencies = _team_currencies(session, team_id=team_id)
     if not currencies:
         return []
@@ -434,13 +440,7 @@ def _owners_forecast(
         .group_by(col(Deal.stage_id), col(Deal.currency))
         for bucket, within in enumerate(ranges)
     ]
-    sums: dict[tuple[int, str], list[int | None]] = {}
-    for stage_id, currency, bucket, amount in session.execute(union_all(*parts)):
-        sums.setdefault((stage_id, currency), [None] * len(ranges))[bucket] = int(amount)
-    return [
-        ForecastGroup(stage_id, currency, tuple(buckets))
-        for (stage_id, currency), buckets in sums.items()
-    ]
+    return session.execute(union_all(*parts)).tuples()
 
 
 def stage_moves(
