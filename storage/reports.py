@@ -440,7 +440,7 @@ def _owners_forecast(
         .group_by(col(Deal.stage_id), col(Deal.currency))
         for bucket, within in enumerate(ranges)
     ]
-    return session.execute(union_all(*parts)).tuples()
+    return session.execute(union_all(*parts))
 
 
 def stage_moves(
