@@ -130,9 +130,8 @@ _OWNERS_MOVES = (
             )
         ),
         col(StageChange.from_stage_id).is_not(None),
-        # Not a range of ix_stagechange_team_at: the owner's deals' history is less.
-        _Unindexed(col(StageChange.at)) >= bindparam("start"),
-        _Unindexed(col(StageChange.at)) < bindparam("end"),
+        col(StageChange.at) >= bindparam("start"),
+        col(StageChange.at) < bindparam("end"),
     )
     .group_by(col(StageChange.from_stage_id), col(StageChange.to_stage_id))
 )
