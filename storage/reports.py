@@ -475,9 +475,7 @@ def stage_moves(
     sums: dict[tuple[int, int], list[Any]] = {}
     for sign, rows in parts:
         for from_id, to_id, *figures in rows:
-            pair = sums.setdefault((from_id, to_id), [0, 0, 0.0])
-            for i, value in enumerate(figures):
-                pair[i] += sign * (value or 0)
+            _accumulate(sums.setdefault((from_id, to_id), [0, 0, 0.0]), figures, sign)
     return [
         StageMoves(from_id, to_id, int(count), int(timed), float(seconds))
         for (from_id, to_id), (count, timed, seconds) in sums.items()
@@ -553,6 +551,12 @@ def _figures() -> tuple[Any, ...]:
     )
 
 
+def _accumulate(sums: list[Any], figures: Iterable[Any], sign: int) -> None:
+    """Add (sign 1) or take away (sign -1) a row's figures; a NULL sum is nothing."""
+    for i, value in enumerate(figures):
+        sums[i] += sign * (value or 0)
+
+
 class _Rows:
     """Rows of figures (stage, owner, currency, count, priced, amount and maybe cycle
     seconds) from the totals and the deals, added or taken away, per currency and per
@@ -570,9 +574,7 @@ class _Rows:
                 owner_id if self.owner else None,
                 currency or None,
             )
-            sums = self.sums.setdefault(key, [0, 0, 0, 0.0])
-            for i, value in enumerate(figures):
-                sums[i] += sign * (value or 0)
+            _accumulate(self.sums.setdefault(key, [0, 0, 0, 0.0]), figures, sign)
 
     def groups(self) -> list[DealGroup]:
         return [

@@ -128,7 +128,7 @@ _ALL = (_DEAL, _CLOSED, _EXPECTED, _MOVES)
 _SOURCES = ('deal', 'stagechange')
 
 
-def _sql(totals: _Totals, template: str, row: str, dialect: str) -> str:
+def _sql(template: str, row: str, dialect: str) -> str:
     months = {
         '{month:closed_at}': _MONTH[dialect].format(f'{row}.closed_at'),
         '{month:at}': _MONTH[dialect].format(f'{row}.at'),
@@ -139,19 +139,27 @@ def _sql(totals: _Totals, template: str, row: str, dialect: str) -> str:
     return template.replace('{r}', row)
 
 
+def _share(totals: _Totals, row: str, dialect: str, sign: str = '') -> tuple[list[str], str]:
+    """One source row's keys and sums (taken away with sign '-'), and whether it counts."""
+    keys = [_sql(v, row, dialect) for v in totals.keys.values()]
+    sums = [f'{sign}({_sql(v, row, dialect)})' for v in totals.sums.values()]
+    return keys + sums, _sql(totals.counted, row, dialect)
+
+
+def _into(totals: _Totals) -> str:
+    return f"INSERT INTO {totals.table} ({', '.join([*totals.keys, *totals.sums])}) "
+
+
+def _on_conflict(totals: _Totals) -> str:
+    updates = ', '.join(f'{s} = {totals.table}.{s} + excluded.{s}' for s in totals.sums)
+    return f"ON CONFLICT ({', '.join(totals.keys)}) DO UPDATE SET {updates}"
+
+
 def _add(totals: _Totals, row: str, sign: str, dialect: str) -> str:
     """Add (sign '') or take away (sign '-') one source row's share."""
-    keys, sums = list(totals.keys), list(totals.sums)
-    values = [_sql(totals, totals.keys[k], row, dialect) for k in keys] + [
-        f"{sign}({_sql(totals, totals.sums[s], row, dialect)})" for s in sums
-    ]
-    updates = ', '.join(f'{s} = {totals.table}.{s} + excluded.{s}' for s in sums)
+    values, counted = _share(totals, row, dialect, sign)
     # SELECT ... WHERE, not VALUES: the condition decides whether the row counts at all.
-    return (
-        f"INSERT INTO {totals.table} ({', '.join(keys + sums)}) "
-        f"SELECT {', '.join(values)} WHERE {_sql(totals, totals.counted, row, dialect)} "
-        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
-    )
+    return f"{_into(totals)}SELECT {', '.join(values)} WHERE {counted} {_on_conflict(totals)}"
 
 
 def _create_tables() -> None:
@@ -204,19 +212,22 @@ def _create_tables() -> None:
 
 
 def _backfill(totals: _Totals, dialect: str) -> None:
-    keys = [_sql(totals, v, totals.source, dialect) for v in totals.keys.values()]
-    sums = [f'sum({_sql(totals, v, totals.source, dialect)})' for v in totals.sums.values()]
+    values, counted = _share(totals, totals.source, dialect)
+    keys, sums = values[: len(totals.keys)], values[len(totals.keys) :]
     op.execute(
-        f"INSERT INTO {totals.table} ({', '.join([*totals.keys, *totals.sums])}) "
-        f"SELECT {', '.join(keys + sums)} FROM {totals.source} "
-        f"WHERE {_sql(totals, totals.counted, totals.source, dialect)} "
-        f"GROUP BY {', '.join(keys)}"
+        f"{_into(totals)}SELECT {', '.join(keys)}, {', '.join(f'sum{v}' for v in sums)} "
+        f"FROM {totals.source} WHERE {counted} GROUP BY {', '.join(keys)}"
     )
 
 
-def _sqlite_triggers(source: str) -> None:
+def _kept_by(source: str) -> tuple[list[_Totals], list[str]]:
+    """The totals kept from `source`, and the columns of it they read."""
     kept = [t for t in _ALL if t.source == source]
-    watched = sorted({column for t in kept for column in t.watched})
+    return kept, sorted({column for t in kept for column in t.watched})
+
+
+def _sqlite_triggers(source: str) -> None:
+    kept, watched = _kept_by(source)
     events = {
         'insert': ('INSERT', [_add(t, 'NEW', '', 'sqlite') for t in kept]),
         'delete': ('DELETE', [_add(t, 'OLD', '-', 'sqlite') for t in kept]),
@@ -238,21 +249,18 @@ def _net_change(totals: _Totals, parts: Sequence[tuple[str, str]]) -> str:
     tables in `parts` (table, sign), per key, in key order: rows moved and moved back
     cancel out, and every transaction takes the rows it changes in the same order, so
     two of them cannot deadlock on each other's."""
-    keys, sums = list(totals.keys), list(totals.sums)
+    names = [*totals.keys, *totals.sums]
     selects = []
     for table, sign in parts:
-        columns = [f"{_sql(totals, totals.keys[k], 'r', 'postgresql')} AS {k}" for k in keys]
-        columns += [f"{sign}({_sql(totals, totals.sums[n], 'r', 'postgresql')}) AS {n}" for n in sums]
-        counted = _sql(totals, totals.counted, 'r', 'postgresql')
-        selects.append(f"SELECT {', '.join(columns)} FROM {table} r WHERE {counted}")
-    changed = ' OR '.join(f'sum({n}) <> 0' for n in sums)
-    updates = ', '.join(f'{n} = {totals.table}.{n} + excluded.{n}' for n in sums)
+        values, counted = _share(totals, 'r', 'postgresql', sign)
+        columns = ', '.join(f'{v} AS {n}' for v, n in zip(values, names, strict=True))
+        selects.append(f"SELECT {columns} FROM {table} r WHERE {counted}")
+    keys = ', '.join(totals.keys)
+    changed = ' OR '.join(f'sum({n}) <> 0' for n in totals.sums)
     return (
-        f"INSERT INTO {totals.table} ({', '.join(keys + sums)}) "
-        f"SELECT {', '.join(keys)}, {', '.join(f'sum({n})' for n in sums)} "
-        f"FROM ({' UNION ALL '.join(selects)}) AS change GROUP BY {', '.join(keys)} HAVING {changed} "
-        f"ORDER BY {', '.join(keys)} "
-        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
+        f"{_into(totals)}SELECT {keys}, {', '.join(f'sum({n})' for n in totals.sums)} "
+        f"FROM ({' UNION ALL '.join(selects)}) AS change GROUP BY {keys} HAVING {changed} "
+        f"ORDER BY {keys} {_on_conflict(totals)}"
     )
 
 
@@ -260,7 +268,7 @@ def _postgresql_triggers(source: str) -> None:
     """Per statement, over its transition tables: a bulk insert (COPY) changes each total
     once, where a trigger per row would update the same rows thousands of times in one
     transaction, each update a new version that no one may clean up before it commits."""
-    kept = [t for t in _ALL if t.source == source]
+    kept, watched = _kept_by(source)
     events = {
         'INSERT': ('REFERENCING NEW TABLE AS new_rows', [('new_rows', '')]),
         'DELETE': ('REFERENCING OLD TABLE AS old_rows', [('old_rows', '-')]),
@@ -269,7 +277,6 @@ def _postgresql_triggers(source: str) -> None:
             [('old_rows', '-'), ('new_rows', '')],
         ),
     }
-    watched = sorted({column for t in kept for column in t.watched})
     before = ', '.join(f'o.{c}' for c in watched)
     after = ', '.join(f'n.{c}' for c in watched)
     # Most updates (a deal's last activity) touch none of the columns the totals read.
