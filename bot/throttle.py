@@ -108,14 +108,14 @@ class SharedThrottle(Throttle):
         super().__init__(limits)
         self.engine = engine
         self.fallback = LocalThrottle(limits)
-        self._conn: psycopg.AsyncConnection[tuple[object, ...]] | None = None
+        self._conn: send_slots.Connection | None = None
         self._connecting = asyncio.Lock()
         self._failing = False
 
     async def wait(self, keys: Sequence[Key]) -> None:
         try:
             conn = await self._connection()
-            seconds = await send_slots.reserve(
+            _, seconds = await send_slots.reserve(
                 conn, keys=[key for key, _ in keys], gaps=[gap for _, gap in keys]
             )
             self._failing = False
@@ -138,7 +138,7 @@ class SharedThrottle(Throttle):
             await self._conn.close()
             self._conn = None
 
-    async def _connection(self) -> psycopg.AsyncConnection[tuple[object, ...]]:
+    async def _connection(self) -> send_slots.Connection:
         async with self._connecting:
             if self._conn is None or self._conn.closed:
                 self._conn = await send_slots.connect(self.engine)

@@ -18,7 +18,8 @@ import psycopg
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
-_RESERVE = "SELECT reserve_send(%s, %s)"
+Connection = psycopg.AsyncConnection[tuple[object, ...]]
+_RESERVE = "SELECT slot, wait FROM reserve_send(%s, %s)"
 _HOLD = (
     "INSERT INTO send_slot (key, next_at)"
     " VALUES (%s, clock_timestamp() + make_interval(secs => %s))"
@@ -26,7 +27,7 @@ _HOLD = (
 )
 
 
-async def connect(engine: Engine) -> psycopg.AsyncConnection[tuple[object, ...]]:
+async def connect(engine: Engine) -> Connection:
     """A connection for slots to the engine's PostgreSQL database."""
     url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     return await psycopg.AsyncConnection.connect(
@@ -35,23 +36,23 @@ async def connect(engine: Engine) -> psycopg.AsyncConnection[tuple[object, ...]]
 
 
 async def reserve(
-    conn: psycopg.AsyncConnection[tuple[object, ...]],
+    conn: Connection,
     *,
     keys: Sequence[str],
     gaps: Sequence[float],
-) -> float:
+) -> tuple[datetime, float]:
     """Take the soonest moment when a message limited by `keys` may go, each key spacing
-    its messages `gaps` seconds apart; returns the seconds to wait for it (0 or less: now).
-    `keys` must be distinct."""
+    its messages `gaps` seconds apart: the moment (the database's clock) and the seconds
+    to wait for it (0 or less: now). `keys` must be distinct."""
     cursor = await conn.execute(_RESERVE, (list(keys), list(gaps)))
     row = await cursor.fetchone()
     assert row is not None
-    return float(row[0])  # type: ignore[arg-type]
+    slot, wait = row
+    assert isinstance(slot, datetime) and isinstance(wait, float)
+    return slot, wait
 
 
-async def hold(
-    conn: psycopg.AsyncConnection[tuple[object, ...]], *, key: str, seconds: float
-) -> None:
+async def hold(conn: Connection, *, key: str, seconds: float) -> None:
     """Nothing more under `key` for `seconds` (the platform said to wait)."""
     await conn.execute(_HOLD, (key, seconds))
 

@@ -3,8 +3,9 @@ rate limits (Telegram's 30 messages a second per bot and 20 a minute per group, 
 a second per channel) hold for the whole installation rather than for each process.
 
 One row per limited thing (the bot, a chat): the earliest moment its next message may go.
-`reserve_send(keys, gaps)` takes the soonest moment that suits every key of a message,
-moves each key's next moment on by its gap, and answers how many seconds the sender waits;
+`reserve_send(keys, gaps)` takes the soonest moment that suits every key of a message (the
+slot), moves each key's next moment on by its gap, and answers the slot and how many
+seconds the sender waits for it;
 one round trip, the rows locked in key order so that two reservations never wait for each
 other in a circle. The table is UNLOGGED: slots matter for seconds, so a crash that empties
 it loses nothing worth writing ahead to the log for. SQLite is one process: nothing here.
@@ -35,10 +36,9 @@ def upgrade() -> None:
     )
     op.execute(
         """
-        CREATE FUNCTION reserve_send(keys text[], gaps double precision[])
-        RETURNS double precision LANGUAGE plpgsql AS $$
-        DECLARE
-            at_ timestamptz;
+        CREATE FUNCTION reserve_send(
+            keys text[], gaps double precision[], OUT slot timestamptz, OUT wait double precision
+        ) LANGUAGE plpgsql AS $$
         BEGIN
             WITH held AS (
                 INSERT INTO send_slot AS s (key, next_at)
@@ -46,11 +46,11 @@ def upgrade() -> None:
                 ON CONFLICT (key) DO UPDATE SET next_at = s.next_at
                 RETURNING s.next_at
             )
-            SELECT greatest(clock_timestamp(), max(next_at)) INTO at_ FROM held;
-            UPDATE send_slot AS s SET next_at = at_ + make_interval(secs => g.gap)
+            SELECT greatest(clock_timestamp(), max(next_at)) INTO slot FROM held;
+            UPDATE send_slot AS s SET next_at = slot + make_interval(secs => g.gap)
             FROM unnest(keys, gaps) AS g(key, gap)
             WHERE s.key = g.key;
-            RETURN extract(epoch FROM at_ - clock_timestamp());
+            wait := extract(epoch FROM slot - clock_timestamp());
         END
         $$
         """
