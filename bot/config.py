@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -20,6 +21,9 @@ class Settings(BaseSettings):
     telegram_api_base_url: str | None = None
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: SecretStr | None = None
+    telegram_messages_per_second: float = Field(
+        default=30, gt=0, description="the bot's send limit (Telegram raises it on request)"
+    )
 
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
@@ -40,6 +44,10 @@ class Settings(BaseSettings):
     )
     open_signup: bool = False
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    outbox_claim_seconds: float = Field(
+        default=120, gt=0, description="how long a process may hold an outbox row it sends"
+    )
     charts_dir: Path = Field(
         default=Path("charts"), description="where `crmbot chat` saves the charts it is sent"
     )
