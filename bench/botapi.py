@@ -17,6 +17,7 @@ import itertools
 import json
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,9 +54,10 @@ class BotApi:
     refused: int = 0
     url: str = ""
     _holds: dict[str, asyncio.Event] = field(default_factory=dict)
+    _held: dict[str, set[web.Request]] = field(default_factory=dict)
     _recent: deque[float] = field(default_factory=deque)
     _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(500))
-    _arrived: asyncio.Condition | None = None
+    _changed: asyncio.Condition | None = None
     _runner: web.AppRunner | None = None
 
     async def start(self) -> None:
@@ -66,7 +68,7 @@ class BotApi:
         await web.TCPSite(self._runner, self.host, 0).start()
         host, port = self._runner.addresses[0][:2]
         self.url = f"http://{host}:{port}"
-        self._arrived = asyncio.Condition()
+        self._changed = asyncio.Condition()
 
     async def stop(self) -> None:
         for event in self._holds.values():
@@ -82,6 +84,15 @@ class BotApi:
         """Messages from `process` wait (unanswered) until `release`."""
         self._holds[process] = asyncio.Event()
 
+    async def disconnected(self, process: str, *, timeout: float) -> None:
+        """Until every held request of `process` has lost its connection (it was killed)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while any(_connected(request) for request in self._held.get(process, ())):
+            if loop.time() > deadline:
+                raise TimeoutError(f"{process} still connected")
+            await asyncio.sleep(0.01)
+
     def release(self, process: str) -> None:
         event = self._holds.pop(process, None)
         if event is not None:
@@ -93,23 +104,35 @@ class BotApi:
     def of(self, method: str) -> list[dict[str, Any]]:
         return [params for _, called, params in self.calls if called == method]
 
-    async def wait_for(self, count: int, *, timeout: float) -> None:
-        """Until `count` messages were accepted in all."""
-        assert self._arrived is not None
-        async with self._arrived:
-            await asyncio.wait_for(
-                self._arrived.wait_for(lambda: len(self.sent) >= count), timeout
-            )
+    async def until(self, done: Callable[[], bool], *, timeout: float) -> None:
+        """Until `done()` is true, checked after every call."""
+        assert self._changed is not None
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(done), timeout)
+
+    async def _notify(self) -> None:
+        assert self._changed is not None
+        async with self._changed:
+            self._changed.notify_all()
 
     async def _call(self, request: web.Request) -> web.Response:
         process, method = request.match_info["process"], request.match_info["method"]
         params: dict[str, Any] = dict(await request.post())
         self.calls.append((process, method, params))
+        await self._notify()
         if method not in SENDS:
             return _ok(_result(method))
         hold = self._holds.get(process)
         if hold is not None:
-            await hold.wait()
+            held = self._held.setdefault(process, set())
+            held.add(request)
+            try:
+                await hold.wait()
+            finally:
+                held.discard(request)
+        if not _connected(request):
+            # The sender is gone (killed while holding): a held request never arrived.
+            return web.Response(status=499)
         now = time.monotonic()
         if self.per_second is not None:
             while self._recent and self._recent[0] <= now - 1:
@@ -127,9 +150,7 @@ class BotApi:
         chat_id = int(params["chat_id"])
         text = str(params.get("text") or params.get("caption") or "")
         self.sent.append(Sent(process, method, chat_id, text, now))
-        assert self._arrived is not None
-        async with self._arrived:
-            self._arrived.notify_all()
+        await self._notify()
         return _ok(self._message(chat_id, params))
 
     def _message(self, chat_id: int, params: dict[str, Any]) -> dict[str, Any]:
@@ -143,6 +164,10 @@ class BotApi:
         if "text" in params:
             message["text"] = params["text"]
         return message
+
+
+def _connected(request: web.Request) -> bool:
+    return request.transport is not None and not request.transport.is_closing()
 
 
 def _result(method: str) -> Any:
