@@ -5,6 +5,7 @@ stopped with SIGTERM (graceful) or SIGKILL (a crash)."""
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import os
 import signal
 import socket
@@ -17,6 +18,14 @@ import aiohttp
 
 TOKEN = "7000001:AAFakeTokenForTestsOnly-0123456789ab"
 WEBHOOK_SECRET = "bench-webhook-Secret_0123456789"
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child before it runs: SIGTERM when the test or bench that started it dies,
+    so that no server outlives them (Linux; elsewhere, nothing)."""
+    if sys.platform == "linux":
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def free_port() -> int:
@@ -66,6 +75,7 @@ class ServeProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=self.log_path.parent,  # no stray .env is read
+                preexec_fn=_die_with_parent,
             )
 
     async def ready(self, timeout: float = 120.0) -> None:
