@@ -150,3 +150,34 @@ async def test_lead_scores_are_brought_up_to_date_by_a_job(
     assert await scheduler.rescore() >= 1
     await scheduler.stop()
     assert testbot.say("/show c1") != before
+
+
+async def test_the_scans_run_in_the_leading_process_only(engine: Engine, clock: Clock) -> None:
+    """Two processes' schedulers on one database: one runs the digests, the other skips them
+    until the first is gone. On SQLite (one process) every scheduler leads."""
+    ran: list[str] = []
+    first = Scheduler(engine, [], clock=clock)
+    second = Scheduler(engine, [], clock=clock)
+
+    async def scan(name: str) -> None:
+        ran.append(name)
+
+    first_digests = first._counted(DIGESTS_JOB, lambda: scan("first"), scan=True)
+    second_digests = second._counted(DIGESTS_JOB, lambda: scan("second"), scan=True)
+    second_tick = second._counted(OUTBOX_JOB, lambda: scan("second's outbox"), scan=False)
+    try:
+        await first_digests()
+        await second_digests()
+        await second_tick()  # every process drains the outbox
+        if engine.dialect.name == "sqlite":
+            assert ran == ["first", "second", "second's outbox"]
+            return
+        assert ran == ["first", "second's outbox"]
+        assert second.runs[(DIGESTS_JOB, "skipped")] == 1
+        assert first.runs[(DIGESTS_JOB, "ok")] == 1
+        await first.stop()  # a clean stop gives the lead up at once
+        await second_digests()
+        assert ran[-1] == "second" and second.runs[(DIGESTS_JOB, "ok")] == 1
+    finally:
+        await first.stop()
+        await second.stop()
