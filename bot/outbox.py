@@ -227,7 +227,15 @@ class OutboxDispatcher:
         except asyncio.CancelledError:
             if not self._closing:
                 raise  # abandoned: a killed process records nothing
-            await self._db(store.release, row=row, worker=self.worker)
+            # Given back unclaimed and due now, not counted as a try.
+            await self._db(
+                store.retry_later,
+                row=row,
+                due_at=self.clock(),
+                error=None,
+                worker=self.worker,
+                attempt=False,
+            )
             return
         finally:
             self._queued.discard(task)

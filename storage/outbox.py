@@ -133,20 +133,6 @@ def release_expired(session: Session, *, now: datetime) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def release(session: Session, *, row: Outbox, worker: str) -> None:
-    """Give a claimed row back unsent (a clean shutdown), for any process to send now."""
-    session.execute(
-        update(Outbox)
-        .where(
-            col(Outbox.id) == row.id,
-            col(Outbox.status) == OutboxStatus.sending,
-            col(Outbox.claimed_by) == worker,
-        )
-        .values(status=OutboxStatus.pending, claimed_by=None, claimed_until=None),
-        execution_options={"synchronize_session": False},
-    )
-
-
 def mark_sent(session: Session, *, row: Outbox, now: datetime) -> None:
     """Record a delivery. Whoever holds the claim now, the message went out: never again."""
     session.execute(
