@@ -22,10 +22,12 @@ from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import Engine, func, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, select
+from typer.testing import CliRunner
 
 from bench.botapi import BotApi, message_update
+from bot import cli
 from bot.config import Settings
-from bot.serve import Listen, Serving, build
+from bot.serve import Listen, Serving, build, workers_refused
 from bot.telegram_webhook import SECRET_HEADER, webhook_secret
 from handlers.context import TeamDefaults
 from storage.db import make_engine, upgrade
@@ -369,3 +371,15 @@ async def test_a_graceful_stop_finishes_the_update_in_flight(
         await stopping
     (answer,) = botapi.to(ALICE)
     assert "created the team" in answer.text
+
+
+def test_several_workers_on_sqlite_are_refused_with_the_way_out(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli.app, ["serve", "--workers", "2", "--db", str(tmp_path / "crm.db")]
+    )
+    assert result.exit_code == 2
+    assert "--workers 2 needs PostgreSQL" in result.output
+    assert "DATABASE_URL=postgresql+psycopg://" in result.output
+    assert not (tmp_path / "crm.db").exists()  # refused before touching anything
+    assert workers_refused("postgresql+psycopg://localhost/crm", 4) is None
+    assert workers_refused("sqlite:///crm.db", 1) is None
