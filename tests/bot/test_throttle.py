@@ -17,6 +17,11 @@ from handlers.dispatcher import Dispatcher
 from handlers.reply import Reply
 from storage.db import make_engine
 from tests.bot.conftest import TOKEN, FakeBotApi
+from tests.bot.slack_fixtures import (
+    DM,
+    Slack,
+    slack_fixture,  # noqa: F401  (the `slack` fixture)
+)
 from tests.conftest import START
 
 
@@ -95,3 +100,11 @@ async def test_shared_slots_fall_back_to_this_process_when_the_database_is_away(
     assert "telegram" in throttle.fallback._next
     await throttle.close()
     engine.dispose()
+
+
+async def test_slack_posts_take_their_channels_slot(slack: Slack) -> None:
+    throttle = LocalThrottle()
+    slack.adapter.throttle = throttle
+    await slack.dm("start Acme Sales")
+    assert slack.api.sent("chat.postMessage")
+    assert set(throttle._next) == {f"slack:{DM}"}
