@@ -54,11 +54,12 @@ class BotApi:
     refused: int = 0
     url: str = ""
     _holds: dict[str, asyncio.Event] = field(default_factory=dict)
-    _held: dict[str, set[web.Request]] = field(default_factory=dict)
+    _held: dict[str, list[web.Request]] = field(default_factory=dict)
     _recent: deque[float] = field(default_factory=deque)
     _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(500))
     _changed: asyncio.Condition | None = None
     _runner: web.AppRunner | None = None
+    _stopped: bool = False
 
     async def start(self) -> None:
         app = web.Application()
@@ -71,6 +72,7 @@ class BotApi:
         self._changed = asyncio.Condition()
 
     async def stop(self) -> None:
+        self._stopped = True  # what is held is dropped, never delivered
         for event in self._holds.values():
             event.set()
         if self._runner is not None:
@@ -117,20 +119,26 @@ class BotApi:
 
     async def _call(self, request: web.Request) -> web.Response:
         process, method = request.match_info["process"], request.match_info["method"]
-        params: dict[str, Any] = dict(await request.post())
+        params: dict[str, Any] = {
+            # A file as its name and content (its buffer closes with the request).
+            name: (value.filename, value.file.read())
+            if isinstance(value, web.FileField)
+            else value
+            for name, value in (await request.post()).items()
+        }
         self.calls.append((process, method, params))
         await self._notify()
         if method not in SENDS:
             return _ok(_result(method))
         hold = self._holds.get(process)
         if hold is not None:
-            held = self._held.setdefault(process, set())
-            held.add(request)
+            held = self._held.setdefault(process, [])
+            held.append(request)
             try:
                 await hold.wait()
             finally:
-                held.discard(request)
-        if not _connected(request):
+                held.remove(request)
+        if self._stopped or not _connected(request):
             # The sender is gone (killed while holding): a held request never arrived.
             return web.Response(status=499)
         now = time.monotonic()

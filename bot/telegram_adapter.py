@@ -39,12 +39,13 @@ from telegram.ext import (
     ContextTypes,
     TypeHandler,
 )
-from telegram.request import BaseRequest, HTTPXRequest, RequestData
+from telegram.request import BaseRequest, RequestData
 
 from bot.logs import Redaction
 from bot.pacing import telegram_group
 from bot.senders import PermanentError, RateLimited, TransientError
 from bot.telegram_render import MAX_MESSAGE, escape_text, inline_keyboard, render_html
+from bot.telegram_request import AiohttpRequest
 from bot.throttle import Throttle, bot_key, chat_key
 from bot.vcard import VCard, parse_vcard
 from handlers.context import ChatType, Request, SharedContact
@@ -90,7 +91,7 @@ class TelegramAdapter:
         throttle: Throttle | None = None,
         webhook: bool = False,
     ) -> None:
-        """`transport` carries the bot's calls (default: HTTPX), `polling_transport` its
+        """`transport` carries the bot's calls (default: aiohttp), `polling_transport` its
         getUpdates; tests put a recording Bot API in both. `throttle`: send slots shared
         with other processes (default: python-telegram-bot's limiter, for this process)."""
         self.dispatcher = dispatcher
@@ -107,7 +108,7 @@ class TelegramAdapter:
         builder = (
             ApplicationBuilder()
             .token(token)
-            .request(RetryingRequest(transport or HTTPXRequest(), sleep=sleep))
+            .request(RetryingRequest(transport or AiohttpRequest(), sleep=sleep))
             .rate_limiter(limiter)
             # Each update runs in its own task: a slow command never stalls other chats.
             .concurrent_updates(True)
