@@ -242,8 +242,13 @@ def lone_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tu
         conn.execute(text(f'CREATE DATABASE "{name}"'))
 
     def gone_postgres(engine: Engine) -> None:
+        # As good as gone: no new connection is let in, and the open ones are ended.
         with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+            conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
+            conn.execute(
+                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+                {"n": name},
+            )
 
     yield url.set(database=name).render_as_string(hide_password=False), gone_postgres
     with admin.connect() as conn:
