@@ -13,12 +13,13 @@ from handlers.context import ChatType, Request
 from storage.models import OutboxStatus, Platform
 from tests.conftest import Clock, TestBot
 from tests.delivery import deliver, outbox_rows, telegram
+from tests.phones import LANDLINE
 
 # The clock says Monday 23 Nov 2026, 09:00 UTC; the team's timezone is UTC.
 
 
 def test_remind_about_a_contact_with_a_time_and_a_text(testbot: TestBot, engine: Engine) -> None:
-    testbot.say("/add Jane Doe company:Acme +49 30 1234567")
+    testbot.say(f"/add Jane Doe company:Acme {LANDLINE.international}")
     reply = testbot.say("/remind Jane tomorrow 9am call about the renewal")
     assert "OK, I'll remind you Tue 24 Nov 09:00 (tomorrow): call about the renewal" in reply
     assert "— Jane Doe (c1)" in reply
@@ -153,7 +154,7 @@ def test_reminders_are_private_to_their_owner(testbot: TestBot, open_signup_bot:
 def test_delivery_with_buttons_snooze_and_done(
     testbot: TestBot, engine: Engine, clock: Clock
 ) -> None:
-    testbot.say("/add Jane Doe company:Acme +49 30 1234567")
+    testbot.say(f"/add Jane Doe company:Acme {LANDLINE.international}")
     testbot.say("/remind Jane in 10 minutes call about the renewal")
     sender = telegram()
     deliver(engine, clock, sender)
@@ -163,7 +164,7 @@ def test_delivery_with_buttons_snooze_and_done(
     [message] = sender.to("alice")
     text = message.plain_text
     assert text.startswith("⏰ call about the renewal")
-    assert "Contact: Jane Doe (c1) · Acme · +49 30 1234567" in text
+    assert f"Contact: Jane Doe (c1) · Acme · {LANDLINE.international}" in text
     assert [(b.label, b.encode()) for b in message.all_buttons] == [
         ("Done", "rd:1"),
         ("Snooze 1h", "rz:1:60"),
