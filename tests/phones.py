@@ -17,7 +17,8 @@ class Phone:
     national: str  # 030 123456: as typed at home
 
 
-def example(region: str, kind: PhoneNumberType) -> Phone:
+def example(region: str, kind: int) -> Phone:
+    """`kind` is a PhoneNumberType."""
     number = phonenumbers.example_number_for_type(region, kind)
     assert number is not None and phonenumbers.is_valid_number(number)
     return Phone(

@@ -4,6 +4,7 @@ delivered reminder."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine
@@ -11,6 +12,7 @@ from sqlalchemy import Engine
 from bot.senders import RecordingSender
 from handlers.context import ChatType, Request
 from storage.models import OutboxStatus, Platform
+from tests import towns
 from tests.conftest import Clock, TestBot
 from tests.delivery import deliver, outbox_rows, telegram
 from tests.phones import LANDLINE
@@ -92,11 +94,13 @@ def test_bad_reminders_get_a_clear_answer(
 
 
 def test_reminders_in_the_members_timezone(testbot: TestBot, engine: Engine) -> None:
-    assert "Europe/Berlin (Munich, DE); it is 10:00 there" in testbot.say("/tz Munich")
+    zone = ZoneInfo(towns.town(towns.MUNICH)["timezone"])  # Europe/Berlin
+    there = testbot.clock.now.astimezone(zone).strftime("%H:%M")
+    assert f"{zone} ({towns.city(towns.MUNICH)}); it is {there} there" in testbot.say("/tz Munich")
     reply = testbot.say("/remind tomorrow 9am call Jane")
     assert "Tue 24 Nov 09:00" in reply
     [row] = outbox_rows(engine)
-    assert row.due_at == datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
+    assert row.due_at == datetime(2026, 11, 24, 9, 0, tzinfo=zone)
 
 
 def test_tz_shows_sets_and_refuses(testbot: TestBot) -> None:
