@@ -7,11 +7,11 @@ import getpass
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TextIO
 
 import typer
 
-from bot.config import Settings, get_settings
+from bot.config import LogLevel, Settings, get_settings
 from bot.console import CONSOLE_HELP, ConsoleChat, run_console
 from bot.demo import seed_demo
 from bot.geocoding import GeocoderConfigError, make_geocoder, preload
@@ -66,12 +66,29 @@ def geocoder(settings: Settings) -> Geocoder:
     return chosen
 
 
-def configure_logging(settings: Settings, *, log_file: Path | None = None) -> None:
-    handler: logging.Handler = (
-        logging.FileHandler(log_file, encoding="utf-8") if log_file else logging.StreamHandler()
-    )
+class _StderrHandler(logging.StreamHandler[TextIO]):
+    """Writes each record to `sys.stderr` as it is at that moment: in an interactive chat
+    prompt_toolkit's `patch_stdout` swaps it for a proxy that prints above the prompt."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
+def configure_logging(
+    settings: Settings, *, level: LogLevel = "INFO", log_file: Path | None = None
+) -> None:
+    """The log goes to `log_file`, else LOG_FILE, else stderr; at LOG_LEVEL, else `level`
+    (each command's own default; see `Settings.log_level`)."""
+    target = log_file or settings.log_file
+    handler: logging.Handler
+    if target is None:
+        handler = _StderrHandler()
+    else:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(target, encoding="utf-8")
     logging.basicConfig(
-        level=settings.log_level.upper(),
+        level=settings.log_level or level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         handlers=[handler],
         force=True,
@@ -89,12 +106,13 @@ def chat(
     db: DbOption = None,
     demo: Annotated[bool, typer.Option("--demo", help="Seed a demo team first.")] = False,
     log_file: Annotated[
-        Path, typer.Option(help="Where the bot's log goes, so it does not mix with the chat.")
-    ] = Path("crmbot.log"),
+        Path | None,
+        typer.Option(help="Write the log to this file (default: LOG_FILE, else stderr)."),
+    ] = None,
 ) -> None:
     """Talk to the CRM in this terminal (one message a line; works piped too)."""
     settings = get_settings()
-    configure_logging(settings, log_file=log_file)
+    configure_logging(settings, level="WARNING", log_file=log_file)
     engine = make_engine(database_url(db, settings))
     upgrade(engine)
     defaults = team_defaults(settings)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine
 
 from bot.console import ConsoleChat, render_text, run_console, save_attachment
@@ -95,15 +97,13 @@ async def test_a_session_with_buttons_switching_people_and_locations(
 def _crmbot(
     tmp_path: Path, *args: str, stdin: str = "", env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run `python -m bot ARGS` in `tmp_path`, its log kept out of the output."""
-    if args and args[0] == "chat":
-        args = (*args, "--log-file", str(tmp_path / "crm.log"))
+    """Run `python -m bot ARGS` in `tmp_path`, logging as it does by default."""
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         input=stdin,
         capture_output=True,
         text=True,
-        env={**os.environ, **(env or {})},
+        env={**os.environ, "LOG_FILE": "", "LOG_LEVEL": "", **(env or {})},
         timeout=120,
         cwd=tmp_path,
         check=False,
@@ -175,3 +175,38 @@ def test_crmbot_run_without_a_platform_says_what_to_set(tmp_path: Path) -> None:
         env={"TELEGRAM_BOT_TOKEN": "", "SLACK_BOT_TOKEN": ""},
     )
     assert done.returncode == 2 and "TELEGRAM_BOT_TOKEN" in done.stderr
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_git_ignores_everything_crmbot_chat_writes(tmp_path: Path) -> None:
+    # The repository's own .gitignore, in a folder where crmbot runs as in a fresh clone.
+    shutil.copy(Path(__file__).parents[2] / ".gitignore", tmp_path)
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    env = {"DATABASE_URL": "sqlite:///crm.db", "CHARTS_DIR": "charts"}
+    done = _crmbot(
+        tmp_path, "chat", "--as", "Alice", stdin="/deal Website 12k\n/pipeline\n", env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert list(tmp_path.glob("*.log")) == []  # by default the log is on stderr only
+    logged = {**env, "LOG_FILE": "crmbot.log", "LOG_LEVEL": "info"}
+    assert _crmbot(tmp_path, "chat", "--as", "Bob", stdin="/today\n", env=logged).returncode == 0
+    assert "scheduler running" in (tmp_path / "crmbot.log").read_text()
+    assert (tmp_path / "crm.db").exists() and list((tmp_path / "charts").glob("*.png"))
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert status.stdout.splitlines() == ["?? .gitignore"]
+    # SQLite's companions exist only while a database is open, or after a crash.
+    companions = ["crm.db-wal", "crm.db-shm", "crm.db-journal", ".env"]
+    ignored = subprocess.run(
+        ["git", "check-ignore", "--no-index", *companions],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ignored.stdout.splitlines() == companions
