@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +26,38 @@ def root_logging() -> Iterator[None]:
             handler.close()
     root.handlers[:] = handlers
     root.setLevel(level)
+
+
+def _help(*command: str) -> str:
+    result = CliRunner().invoke(app, [*command, "--help"])
+    assert result.exit_code == 0, result.output
+    return re.sub(r"\x1b\[[0-9;]*m", "", result.output)  # colours, should CI force them
+
+
+@pytest.mark.parametrize(
+    "command", [(), ("chat",), ("run",), ("db",), ("db", "upgrade"), ("db", "optimize")]
+)
+def test_help_shows_no_value_types_beside_options(command: tuple[str, ...]) -> None:
+    text = _help(*command)
+    assert "Usage: crmbot" in text and "--help" in text
+    # Flags take no value; options show what goes in them (NAME, PATH|URL), not a type.
+    assert re.findall(r"<[a-z]+>", text) == []
+
+
+def test_help_reads_like_a_finished_tool() -> None:
+    top = _help()
+    assert "Examples" in top
+    for example in ("crmbot chat --demo", "crmbot run", "crmbot db upgrade"):
+        assert f"{example} — " in top
+    assert "│ chat " in top and "│ db " in top  # the commands, in their panels
+    chat = _help("chat")
+    assert "crmbot chat --as Alice — " in chat and "--as          NAME" in chat
+    prose = " ".join(chat.split())
+    assert "Tab completes a command, Ctrl-C drops the line being typed, Ctrl-D" in prose
+    assert "crmbot run --port 8080 — " in _help("run")
+    assert "crmbot db optimize — " in _help("db")
+    version = CliRunner().invoke(app, ["--version"])
+    assert version.exit_code == 0 and version.output.startswith("crmbot ")
 
 
 def test_db_upgrade_then_optimize(tmp_path: Path) -> None:
