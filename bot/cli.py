@@ -14,7 +14,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from bot.config import LogLevel, Settings, get_settings
-from bot.console import CONSOLE_HELP, ConsoleChat, run_console
+from bot.console import CONSOLE_HELP, ConsoleChat, prompt_session, run_console
 from bot.demo import seed_demo
 from bot.geocoding import GeocoderConfigError, make_geocoder, preload
 from bot.runtime import Adapter, run_adapters
@@ -173,6 +173,9 @@ def configure_logging(
     # Request logs of HTTP clients can carry bot tokens in their URLs.
     for noisy in ("httpx", "httpcore", "sqlalchemy.engine", "alembic", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Its warnings say a run was skipped because the last one still runs: what the jobs'
+    # max_instances=1 asks for (bot/scheduler.py), not something to show in a chat.
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
 
 
 @app.command(
@@ -234,25 +237,25 @@ def chat(
     name = user or getpass.getuser().capitalize() or "Me"
     interactive = sys.stdin.isatty()
     places = geocoder(settings)
-    dispatcher = Dispatcher(engine, build_registry(), defaults=defaults, geocoder=places)
+    registry = build_registry()
+    dispatcher = Dispatcher(engine, registry, defaults=defaults, geocoder=places)
     console = ConsoleChat(
         dispatcher, name, styled=interactive and sys.stdout.isatty(), files=settings.charts_dir
     )
     # Reminders and announcements print here while the session is open.
     scheduler = Scheduler(engine, [ConsoleSender(on_reply=console.delivered)], geocoder=places)
     if interactive:
-        import readline  # noqa: F401  (history and line editing for input())
-
         typer.echo(CONSOLE_HELP)
     try:
         asyncio.run(
             run_console(
                 console,
-                prompt=(lambda: f"{console.user}> ") if interactive else None,
+                session=prompt_session(registry) if interactive else None,
                 services=[scheduler],
             )
         )
     except KeyboardInterrupt:
+        # Ctrl-C while a reply is on its way (at the prompt it is a key, not a signal).
         typer.echo()
     finally:
         dispatcher.close()
