@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from prompt_toolkit import PromptSession
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion, WordCompleter
@@ -175,13 +175,13 @@ class ConsoleChat:
             )
         return await self.send(location=(lat, lon))
 
-    async def send(self, **event: object) -> Reply | None:
+    async def send(self, **event: Any) -> Reply | None:
         request = Request(
             platform=Platform.console,
             user_id=name_key(self.user),
             user_name=self.user,
             chat_id=CONSOLE_CHAT,
-            **event,  # type: ignore[arg-type]
+            **event,
         )
         return await self.dispatcher.handle(request)
 

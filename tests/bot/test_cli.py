@@ -73,7 +73,7 @@ def test_the_log_goes_to_stderr_as_it_is_when_a_record_is_written(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # An interactive chat swaps sys.stderr for a proxy that prints above the prompt.
-    configure_logging(Settings(_env_file=None), level="WARNING")  # type: ignore[call-arg]
+    configure_logging(Settings(_env_file=None), level="WARNING")
     before, during = io.StringIO(), io.StringIO()
     monkeypatch.setattr("sys.stderr", before)
     logging.getLogger("bot.test").info("not at WARNING")
@@ -89,7 +89,7 @@ def test_log_file_and_level_from_the_settings(
 ) -> None:
     monkeypatch.setenv("LOG_FILE", str(tmp_path / "logs" / "crmbot.log"))
     monkeypatch.setenv("LOG_LEVEL", " debug ")
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     assert settings.log_level == "DEBUG"
     configure_logging(settings, level="WARNING")
     logging.getLogger("bot.test").debug("a detail")
@@ -105,8 +105,8 @@ def test_blank_log_settings_are_unset_and_a_wrong_level_is_refused(
 ) -> None:
     monkeypatch.setenv("LOG_FILE", "")
     monkeypatch.setenv("LOG_LEVEL", " ")
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     assert settings.log_file is None and settings.log_level is None
     monkeypatch.setenv("LOG_LEVEL", "loud")
     with pytest.raises(ValueError, match="log_level"):
-        Settings(_env_file=None)  # type: ignore[call-arg]
+        Settings(_env_file=None)

@@ -10,6 +10,8 @@ from telegram.error import NetworkError, RetryAfter
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.senders import PermanentError, RateLimited, Sender, TransientError, senders_among
+from bot.slack_adapter import SlackAdapter
+from bot.telegram_adapter import TelegramAdapter
 from handlers.reply import Button, Reply, bold
 from tests.bot.conftest import TelegramChat
 from tests.bot.slack_fixtures import (
@@ -29,7 +31,7 @@ WON = (
 
 
 def test_both_adapters_are_senders(telegram: TelegramChat, slack: Slack) -> None:
-    adapters = [telegram.adapter, slack.adapter]
+    adapters: list[TelegramAdapter | SlackAdapter] = [telegram.adapter, slack.adapter]
     assert senders_among(adapters) == adapters
     assert all(isinstance(adapter, Sender) for adapter in adapters)
     assert [a.platform for a in adapters] == ["telegram", "slack"]
