@@ -7,8 +7,10 @@ import logging
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from bot.cli import app, configure_logging
@@ -34,9 +36,21 @@ def _help(*command: str) -> str:
     return re.sub(r"\x1b\[[0-9;]*m", "", result.output)  # colours, should CI force them
 
 
-@pytest.mark.parametrize(
-    "command", [(), ("chat",), ("run",), ("db",), ("db", "upgrade"), ("db", "optimize")]
-)
+def _commands(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    """`crmbot` and every command and group under it, as the words that name them."""
+    yield path
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from _commands(sub, (*path, name))
+
+
+COMMANDS = list(_commands(typer.main.get_command(app)))
+
+
+def test_every_command_is_listed() -> None:
+    assert {" ".join(path) for path in COMMANDS} >= {"chat", "run", "db upgrade", "db optimize"}
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
 def test_help_shows_no_value_types_beside_options(command: tuple[str, ...]) -> None:
     text = _help(*command)
     assert "Usage: crmbot" in text and "--help" in text
