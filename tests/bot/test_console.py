@@ -304,6 +304,8 @@ async def test_an_interactive_chat_types_completes_drops_and_quits(
         term.keys.send_text("/deal Lost cause 5k\x03")  # Ctrl-C drops the line typed
         term.keys.send_text("/deals\r")
         mark = await term.shows("No deals match", after=mark)  # none was opened
+        term.keys.send_text("\x1b[A\x1b[A\r")  # ↑↑: the line before last, again
+        mark = await term.shows("Jane Doe · Acme", after=mark)
         term.keys.send_text("/de\t")  # several commands start so: a menu, with summaries
         await term.shows("/deals", after=mark)
         await term.shows(dispatcher.registry.commands["deal"].summary[:40], after=mark)
