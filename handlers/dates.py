@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, time, tzinfo
 from typing import Literal
 
 import dateparser
@@ -12,6 +12,12 @@ from handlers.grammar import Args
 
 Prefer = Literal["future", "past"]
 EXAMPLES = "e.g. 2026-12-15, next friday, in 3 weeks, 15 jan"
+# What `tomorrow morning` and `tonight` mean is ours to say rather than a default that a
+# release of dateparser may change (these are 1.5's): the morning starts the working day at
+# nine, as a day named without a time does.
+PARTS_OF_DAY = dateparser.PartsOfDay(
+    morning=time(9), afternoon=time(15), evening=time(18), night=time(20)
+)
 
 
 def parse_moment(
@@ -64,6 +70,7 @@ def _natural(text: str, *, tz: tzinfo, now: datetime, prefer: Prefer) -> datetim
             "RELATIVE_BASE": local_now.replace(tzinfo=None),
             "PREFER_DATES_FROM": prefer,
             "RETURN_AS_TIMEZONE_AWARE": False,
+            "PARTS_OF_DAY": PARTS_OF_DAY,
         },
     )
     if parsed is None:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from tests.conftest import TestBot
+from tests.phones import LANDLINE
 
 
 def test_the_whole_tour(testbot: TestBot) -> None:
     added = testbot.say(
-        "/add Jane Doe company:Acme +49 30 1234567 jane@acme.de city:Berlin #hot #berlin"
+        f"/add Jane Doe company:Acme {LANDLINE.international} jane@acme.de city:Berlin "
+        "#hot #berlin"
     )
     assert "Added Jane Doe" in added
-    assert "+49 30 1234567" in added and "jane@acme.de" in added and "Berlin" in added
+    assert LANDLINE.international in added and "jane@acme.de" in added and "Berlin" in added
     assert "#berlin #hot" in added
 
     found = testbot.say("/find Jnae Deo")
