@@ -12,6 +12,10 @@
 - with a geocoder, every ten minutes: the addresses saved while the geocoding service
   was not answering are put on the map (bot/geocoding.py geocode_pending).
 
+`stop` lets the runs in flight finish (for up to `stop_grace` seconds) before it shuts
+APScheduler down, which would cancel them: a job cancelled mid-transaction is logged as a
+failure with a CancelledError traceback, on the terminal at every other exit.
+
 The jobs keep no state: the database does. After a restart nothing is lost. Several
 processes on one PostgreSQL database all drain the outbox (claims keep them apart), but
 only one of them, the leader (storage/locks.py, an advisory lock), runs the scans; the
@@ -33,6 +37,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from bot.geocoding import geocode_pending
 from bot.outbox import OutboxDispatcher
@@ -41,7 +46,7 @@ from handlers.notices import queue_agendas, queue_weekly_digests
 from handlers.places import Geocoder
 from handlers.scoring import rescore_all_teams
 from storage import send_slots
-from storage.db import checkpoint, transaction
+from storage.db import busy, checkpoint, transaction
 from storage.locks import Leader
 from storage.outbox import on_enqueue, prune_sent
 from storage.types import utcnow
@@ -56,6 +61,7 @@ RESCORE_EVERY = timedelta(hours=1)
 CHECKPOINT_EVERY = timedelta(seconds=5)
 OUTBOX_JOB, DIGESTS_JOB, GEOCODE_JOB, RESCORE_JOB = "outbox", "digests", "geocode", "rescore"
 CHECKPOINT_JOB = "checkpoint"
+STOP_GRACE = 30.0
 
 
 class Scheduler:
@@ -70,8 +76,10 @@ class Scheduler:
         tick_seconds: float = TICK_SECONDS,
         outbox: OutboxDispatcher | None = None,
         geocoder: Geocoder | None = None,
+        stop_grace: float = STOP_GRACE,
     ) -> None:
         self.engine = engine
+        self.stop_grace = stop_grace
         self.geocoder = geocoder
         self.clock = clock
         self.tick_seconds = tick_seconds
@@ -82,6 +90,7 @@ class Scheduler:
         self.runs: Counter[tuple[str, str]] = Counter()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._unsubscribe: Callable[[], None] | None = None
+        self._runs: set[asyncio.Task[Any]] = set()
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -131,33 +140,43 @@ class Scheduler:
     ) -> None:
         # One run at a time; runs missed while the loop was busy become one, however late.
         self.scheduler.add_job(
-            self._counted(job_id, job, scan=scan),
+            self._run,
             trigger,
+            args=(job_id, job, scan),
             id=job_id,
+            name=job_id,
             max_instances=1,
             coalesce=True,
             misfire_grace_time=None,
             **options,
         )
 
-    def _counted(
-        self, job_id: str, job: Callable[[], Awaitable[Any]], *, scan: bool
-    ) -> Callable[[], Awaitable[None]]:
-        """The job as the scheduler runs it: a scan only in the leading process, and every
-        run counted by its outcome (for /metrics)."""
-
-        async def run() -> None:
+    async def _run(self, job_id: str, job: Callable[[], Awaitable[Any]], scan: bool) -> Any:
+        """One run of a job, as a task that `stop` can wait for: a scan only in the leading
+        process, and every run counted by its outcome (for /metrics)."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._runs.add(task)
+        try:
             if scan and not await self.lead():
                 self.runs[(job_id, "skipped")] += 1
-                return
-            try:
-                await job()
-            except Exception:
-                self.runs[(job_id, "failed")] += 1
+                return None
+            result = await job()
+        except OperationalError as error:
+            self.runs[(job_id, "failed")] += 1
+            if not busy(error):
                 raise
-            self.runs[(job_id, "ok")] += 1
-
-        return run
+            # SQLite stayed locked by commands and other jobs past its busy timeout (a busy
+            # or slow machine): nothing was written, and the job's next run does the work.
+            log.warning("%s: the database was busy; it runs again at its next turn", job_id)
+            return None
+        except Exception:
+            self.runs[(job_id, "failed")] += 1
+            raise
+        finally:
+            self._runs.discard(task)
+        self.runs[(job_id, "ok")] += 1
+        return result
 
     async def lead(self) -> bool:
         """Whether this process runs the scans now (taking the lead when it is free)."""
@@ -176,9 +195,16 @@ class Scheduler:
         if self._unsubscribe is not None:
             self._unsubscribe()
         if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
-            await asyncio.sleep(0)  # the shutdown runs as a callback on this loop
+            self.scheduler.pause()  # no new runs
+            await asyncio.sleep(0)  # runs submitted just before have begun
         await self.outbox.close()
+        if self._runs:
+            _, late = await asyncio.wait(set(self._runs), timeout=self.stop_grace)
+            if late:
+                log.warning("%d scheduled job(s) still running; stopping them", len(late))
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)  # cancels what still runs
+            await asyncio.sleep(0)  # the shutdown runs as a callback on this loop
         await asyncio.to_thread(self.leader.resign)
 
     async def tick(self) -> None:

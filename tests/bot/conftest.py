@@ -22,9 +22,9 @@ from handlers.dispatcher import Dispatcher
 
 TOKEN = "7000001:AAFakeTokenForTestsOnly-0123456789ab"
 DATE = 1_795_000_000  # 2026-11-17, any fixed time will do
-ALICE = {"id": 111, "is_bot": False, "first_name": "Alice", "last_name": "Adams"}
-BOB = {"id": 222, "is_bot": False, "first_name": "Bob"}
-GROUP = {"id": -1001234567890, "type": "supergroup", "title": "Sales team"}
+ALICE: dict[str, Any] = {"id": 111, "is_bot": False, "first_name": "Alice", "last_name": "Adams"}
+BOB: dict[str, Any] = {"id": 222, "is_bot": False, "first_name": "Bob"}
+GROUP: dict[str, Any] = {"id": -1001234567890, "type": "supergroup", "title": "Sales team"}
 
 
 def private_chat(user: dict[str, Any]) -> dict[str, Any]:
@@ -110,8 +110,10 @@ class FakeBotApi(BaseRequest):
             status, description = failure
             body = {"ok": False, "error_code": status, "description": description}
             return status, json.dumps(body).encode()
-        if name.startswith(("send", "edit")) and int(params["chat_id"]) in self.held:
-            await self.held[int(params["chat_id"])].wait()
+        chat_id = params.get("chat_id")
+        held = self.held.get(int(chat_id)) if isinstance(chat_id, int | str) else None
+        if name.startswith(("send", "edit")) and held is not None:
+            await held.wait()
         call.result = await self._result(name, params)
         if name.startswith(("send", "edit")):
             self.sent.set()

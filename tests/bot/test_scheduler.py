@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
+import sqlite3
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
 from bot.console import ConsoleChat, run_console
@@ -26,6 +30,7 @@ from handlers import build_registry
 from handlers.context import ChatType, Request
 from handlers.dispatcher import Dispatcher
 from handlers.reply import Reply
+from storage.db import busy
 from storage.models import Contact, Platform
 from tests.conftest import Clock, TestBot
 
@@ -152,6 +157,79 @@ async def test_lead_scores_are_brought_up_to_date_by_a_job(
     assert testbot.say("/show c1") != before
 
 
+class Slow(Scheduler):
+    """A scheduler whose rescoring job waits until the test lets it finish."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.started, self.release = asyncio.Event(), asyncio.Event()
+        self.finished = False
+
+    async def rescore(self) -> int:
+        self.started.set()
+        await self.release.wait()
+        self.finished = True
+        return 0
+
+
+async def test_stop_lets_a_running_job_finish_and_logs_no_failure(
+    engine: Engine, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    scheduler = Slow(engine, [], clock=clock)
+    await scheduler.start()
+    await asyncio.wait_for(scheduler.started.wait(), timeout=30)
+    stopping = asyncio.create_task(scheduler.stop())
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert not stopping.done()  # it waits for the job
+    scheduler.release.set()
+    await stopping
+    assert scheduler.finished and not scheduler.scheduler.running
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+async def test_stop_cancels_a_job_that_outlasts_the_grace(
+    engine: Engine, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    scheduler = Slow(engine, [], clock=clock, stop_grace=0.01)
+    await scheduler.start()
+    await asyncio.wait_for(scheduler.started.wait(), timeout=30)
+    await scheduler.stop()  # the job never finishes by itself
+    assert not scheduler.finished and not scheduler.scheduler.running
+    assert "scheduled job(s) still running; stopping them" in caplog.text
+
+
+class Locked(Scheduler):
+    """A scheduler whose digest job finds the database locked, as a busy machine can."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.tried = asyncio.Event()
+
+    async def digests(self) -> None:
+        self.tried.set()
+        locked = sqlite3.OperationalError("database is locked")
+        raise OperationalError("BEGIN IMMEDIATE", {}, locked)
+
+
+async def test_a_job_that_finds_the_database_busy_says_so_in_a_line(
+    engine: Engine, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    scheduler = Locked(engine, [], clock=clock)
+    await scheduler.start()
+    await asyncio.wait_for(scheduler.tried.wait(), timeout=30)
+    await scheduler.stop()
+    (record,) = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert record.getMessage() == "digests: the database was busy; it runs again at its next turn"
+    assert record.exc_info is None  # no traceback on the terminal
+
+
+def test_busy_is_only_a_locked_database() -> None:
+    assert busy(OperationalError("BEGIN", {}, sqlite3.OperationalError("database is locked")))
+    assert not busy(OperationalError("SELECT", {}, sqlite3.OperationalError("no such table")))
+    assert not busy(ValueError("database is locked"))
+
+
 async def test_the_scans_run_in_the_leading_process_only(engine: Engine, clock: Clock) -> None:
     """Two processes' schedulers on one database: one runs the digests, the other skips them
     until the first is gone. On SQLite (one process) every scheduler leads."""
@@ -162,13 +240,10 @@ async def test_the_scans_run_in_the_leading_process_only(engine: Engine, clock: 
     async def scan(name: str) -> None:
         ran.append(name)
 
-    first_digests = first._counted(DIGESTS_JOB, lambda: scan("first"), scan=True)
-    second_digests = second._counted(DIGESTS_JOB, lambda: scan("second"), scan=True)
-    second_tick = second._counted(OUTBOX_JOB, lambda: scan("second's outbox"), scan=False)
     try:
-        await first_digests()
-        await second_digests()
-        await second_tick()  # every process drains the outbox
+        await first._run(DIGESTS_JOB, lambda: scan("first"), True)
+        await second._run(DIGESTS_JOB, lambda: scan("second"), True)
+        await second._run(OUTBOX_JOB, lambda: scan("second's outbox"), False)  # everyone
         if engine.dialect.name == "sqlite":
             assert ran == ["first", "second", "second's outbox"]
             return
@@ -176,7 +251,7 @@ async def test_the_scans_run_in_the_leading_process_only(engine: Engine, clock: 
         assert second.runs[(DIGESTS_JOB, "skipped")] == 1
         assert first.runs[(DIGESTS_JOB, "ok")] == 1
         await first.stop()  # a clean stop gives the lead up at once
-        await second_digests()
+        await second._run(DIGESTS_JOB, lambda: scan("second"), True)
         assert ran[-1] == "second" and second.runs[(DIGESTS_JOB, "ok")] == 1
     finally:
         await first.stop()

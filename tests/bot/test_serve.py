@@ -43,7 +43,7 @@ ALICE = 111
 
 def settings_for(api: BotApi, **extra: Any) -> Settings:
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         telegram_bot_token=SecretStr(TOKEN),
         telegram_api_base_url=api.base_url("a"),
         telegram_webhook_url="https://crm.example.test/telegram/webhook",
@@ -166,6 +166,7 @@ def slack_request(text_: str, response_url: str) -> tuple[str, dict[str, str]]:
     )
     stamp = str(int(time.time()))
     signature = SignatureVerifier(SECRET).generate_signature(timestamp=stamp, body=body)
+    assert signature is not None
     return body, {
         "Content-Type": "application/x-www-form-urlencoded",
         "X-Slack-Request-Timestamp": stamp,
@@ -177,7 +178,7 @@ async def test_slack_events_are_served_on_the_same_server(engine: Engine) -> Non
     slack = SlackApi()
     await slack.start()
     settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         slack_bot_token=SecretStr("xoxb-test-token"),
         slack_signing_secret=SecretStr(SECRET),
         slack_api_url=f"{slack.url}/api/",

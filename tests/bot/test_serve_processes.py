@@ -94,9 +94,12 @@ async def test_two_processes_handle_each_update_once_in_order_within_the_limits(
                 update = message_update(next(update_ids), user, text)
                 n = next(turn)
                 first, other = servers[n % 2], servers[(n + 1) % 2]
+                statuses: list[int]
                 if n % 7 == 3:  # delivered to both at once
-                    statuses = await asyncio.gather(
-                        post(session, first, update), post(session, other, update)
+                    statuses = list(
+                        await asyncio.gather(
+                            post(session, first, update), post(session, other, update)
+                        )
                     )
                 else:
                     statuses = [await post(session, first, update)]
@@ -106,8 +109,8 @@ async def test_two_processes_handle_each_update_once_in_order_within_the_limits(
                 acked.append(update["update_id"])
 
         connector = aiohttp.TCPConnector(limit=0)
-        async with aiohttp.ClientSession(connector=connector) as session:
-            await asyncio.gather(*(chat(session, 1000 + user) for user in range(USERS)))
+        async with aiohttp.ClientSession(connector=connector) as http:
+            await asyncio.gather(*(chat(http, 1000 + user) for user in range(USERS)))
     finally:
         codes = [server.stop() for server in servers]
     assert codes == [0, 0], [server.log_tail() for server in servers]
@@ -122,15 +125,15 @@ async def test_two_processes_handle_each_update_once_in_order_within_the_limits(
         ).all()
     # Each reminder once, and each person's in the order they were sent.
     steps: dict[str, list[int]] = {}
-    for user, text in reminders:
+    for external_id, text in reminders:
         match = STEP.search(text)
         assert match is not None
-        steps.setdefault(user, []).append(int(match[1]))
+        steps.setdefault(external_id, []).append(int(match[1]))
     expected = list(range(1, PER_USER - 1))
-    assert steps == {str(1000 + user): expected for user in range(USERS)}
+    assert steps == {str(1000 + n): expected for n in range(USERS)}
     # One answer per update, delivered in the order the updates came.
-    for user in range(USERS):
-        answers = botapi.to(1000 + user)
+    for n in range(USERS):
+        answers = botapi.to(1000 + n)
         assert len(answers) == PER_USER
         assert "created the team" in answers[0].text
         answered = [int(m[1]) for a in answers if (m := STEP.search(a.text))]
