@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,7 +17,6 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
-from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import Engine, func, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, select
@@ -33,7 +31,7 @@ from handlers.context import TeamDefaults
 from storage.db import make_engine, upgrade
 from storage.models import Outbox, OutboxStatus, ProcessedUpdate, Team
 from tests.bot.slack_fixtures import ALICE as SLACK_ALICE
-from tests.bot.slack_fixtures import CHANNEL, SECRET, WORKSPACE, SlackApi
+from tests.bot.slack_fixtures import CHANNEL, SECRET, WORKSPACE, SlackApi, signed_headers
 from tests.conftest import POSTGRES_URL
 
 TOKEN = "7000001:AAFakeTokenForTestsOnly-0123456789ab"
@@ -164,14 +162,7 @@ def slack_request(text_: str, response_url: str) -> tuple[str, dict[str, str]]:
             "trigger_id": "1.2.3",
         }
     )
-    stamp = str(int(time.time()))
-    signature = SignatureVerifier(SECRET).generate_signature(timestamp=stamp, body=body)
-    assert signature is not None
-    return body, {
-        "Content-Type": "application/x-www-form-urlencoded",
-        "X-Slack-Request-Timestamp": stamp,
-        "X-Slack-Signature": signature,
-    }
+    return body, signed_headers(body)
 
 
 async def test_slack_events_are_served_on_the_same_server(engine: Engine) -> None:
