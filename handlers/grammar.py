@@ -763,7 +763,7 @@ def _refuse_unknown_key(token: _Token, keys: frozenset[str]) -> None:
     """A `word:value` in a command that takes fields, whose word is not one of them: a
     misspelt field is named with the one meant; a value typed after an unknown key is
     refused rather than read as words (`position:CTO`). `Acme: …`, with nothing after the
-    colon, stays a word."""
+    colon, stays a word, and so does anything in quotes."""
     assert token.key is not None
     names = sorted(keys | {alias for alias, key in KEY_ALIASES.items() if key in keys})
     typos = 1 if len(token.key) <= 3 else 2  # letters missing, extra, wrong or swapped
@@ -775,7 +775,10 @@ def _refuse_unknown_key(token: _Token, keys: frozenset[str]) -> None:
         raise UsageError(f"I don't know the field {token.key}: — did you mean {meant}:?")
     if token.text or token.quoted:
         known = ", ".join(f"{key}:" for key in sorted(keys))
-        raise UsageError(f"I don't know the field {token.key}: here. The fields are {known}")
+        raise UsageError(
+            f"I don't know the field {token.key}: here (the fields are {known}). To keep "
+            f"“{token.key}:{token.text}” as words, put it in quotes."
+        )
 
 
 def _shape_start(words: list[str], shapes: frozenset[str], region: str, locale: str) -> int:
