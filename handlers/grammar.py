@@ -91,7 +91,7 @@ _EMAIL = re.compile(
 _AFTER_CLOSER = re.compile(r"[,;.!?)]*(?:\s|$)")
 _TRIM = " \t\n,;"
 _COORDINATE = re.compile(r"[-+]?\d{1,3}(?:[.,]\d+)?")
-_PHONE_CHARS = re.compile(r"[\d\s+()\-./]+")
+_PHONE_CHARS = re.compile(r"[\d\s+()\-./]+(?:\s*(?:ext\.?|x)\s*\d{1,6})?", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 CURRENCIES = frozenset(list_currencies())
 # Lowercase codes collide with words ("bob", "all", "top"); these are typed that way.
@@ -148,7 +148,7 @@ def invisible_words(text: str) -> int:
 
 
 def _invisible(char: str) -> bool:
-    return char in _INVISIBLE or unicodedata.category(char) in ("Cf", "Cs")
+    return char in _INVISIBLE or unicodedata.category(char) in ("Cf", "Cs", "Cc")
 
 
 # --- money ---------------------------------------------------------------------------------
@@ -721,8 +721,9 @@ def parse_args(
     runs: list[tuple[str, list[_Token]]] = []  # option -> the plain words after its key
     for token in _tokens(text, keys=bool(keys)):
         key = _known_key(token.key, keys) if token.key is not None else None
-        if token.key is not None and key is None and keys:
+        if token.key is not None and key is None:
             _refuse_unknown_key(token, keys)
+            token = _Token(text[token.start : token.end], token.start, token.end)  # `Acme:`
         if key is not None:
             if key in args.options:
                 raise UsageError(f"{key}: is there twice; give each field once.")
@@ -766,7 +767,9 @@ def _refuse_unknown_key(token: _Token, keys: frozenset[str]) -> None:
     colon, stays a word, and so does anything in quotes."""
     assert token.key is not None
     names = sorted(keys | {alias for alias, key in KEY_ALIASES.items() if key in keys})
-    typos = 1 if len(token.key) <= 3 else 2  # letters missing, extra, wrong or swapped
+    # Letters missing, extra, wrong or swapped; fewer when nothing follows the colon, which
+    # is more often a word of its own ("Acme: new website").
+    typos = 1 if len(token.key) <= 3 or not (token.text or token.quoted) else 2
     match = process.extractOne(
         token.key, names, scorer=DamerauLevenshtein.distance, score_cutoff=typos
     )
