@@ -175,7 +175,7 @@ class _Numbers:
     locale: str
     decimal: str
     group: str
-    secondary: int  # the size of the groups left of the first (3, or 2 in en_IN)
+    grouping: tuple[int, int]  # the sizes of the last group and of those before (3, 2 in en_IN)
     symbols: Mapping[str, str]  # currency symbol as typed (NFKC) -> ISO code
     amount: re.Pattern[str]
 
@@ -214,7 +214,7 @@ def _numbers(locale: str) -> _Numbers:
     )
     amount = re.compile(
         rf"(?P<pre>{currency})?\s?"
-        rf"(?P<num>\d{{1,3}}(?:\s\d{{3}})+(?:[{marks}]\d+)?|\d[\d{marks}]*(?:[.,][-–])?)"
+        rf"(?P<num>\d{{1,3}}(?:\s\d{{2,3}})+(?:[{marks}]\d+)?|\d[\d{marks}]*(?:[.,][-–])?)"
         r"(?:\s?(?P<suffix>k|mm|mio|bn|m)\.?)?"
         rf"(?:\s?(?P<post>{currency}))?",
         re.IGNORECASE,
@@ -223,7 +223,7 @@ def _numbers(locale: str) -> _Numbers:
         locale=str(parsed),
         decimal=decimal,
         group=group,
-        secondary=parsed.decimal_formats[None].grouping[1],
+        grouping=parsed.decimal_formats[None].grouping,
         symbols=symbols,
         amount=amount,
     )
@@ -232,7 +232,7 @@ def _numbers(locale: str) -> _Numbers:
 def _symbols(locale: Locale) -> Iterator[tuple[str, str]]:
     """(ISO code, symbol as typed) for the currencies `locale` has a symbol of its own for."""
     for code, symbol in locale.currency_symbols.items():
-        symbol = unicodedata.normalize("NFKC", symbol).strip()
+        symbol = normalize(symbol).strip()
         if code in CURRENCIES and code != "XXX" and symbol and symbol.upper() != code:
             yield code, symbol
 
@@ -269,12 +269,13 @@ def read_amount(
 
 
 def _amount_at(words: list[str], i: int, numbers: _Numbers) -> _Amount | None:
-    """The longest amount starting at word `i` (at most five words: `EUR 1 200 000`)."""
+    """The longest amount starting at word `i` (`EUR 1 200 000 000`: up to eight words)."""
     if not any(ch.isdigit() for ch in words[i]) and numbers.currency(words[i]) is None:
         return None
-    for end in range(min(len(words), i + 5), i, -1):
+    for end in range(min(len(words), i + 8), i, -1):
         typed = " ".join(words[i:end])
-        match = numbers.amount.fullmatch(typed.rstrip(".,;:!?"))
+        # Punctuation after an amount ends the sentence, unless it ends a symbol (د.ك.).
+        match = numbers.amount.fullmatch(typed) or numbers.amount.fullmatch(typed.rstrip(".,;:!?"))
         if match is None:
             continue
         pre, post = match.group("pre"), match.group("post")
@@ -302,12 +303,13 @@ def _readings(
     k or m after it, either (`1.500k`), so the user is asked. Spaces, apostrophes and the
     locale's own group symbol (`12’000`) only ever group."""
     digits = re.sub(r"[,.][-–]$", "", text).rstrip(".,")  # `12,-` is twelve in German
-    if numbers.decimal not in ".,":
-        digits = digits.replace(numbers.decimal, ".")
-    for mark in {" ", "'", "’", numbers.group} - {".", ","}:
-        digits = digits.replace(mark, "_")
+    # The locale's own decimal symbol (Arabic ٫) is the decimal point wherever it is.
+    certain = numbers.decimal not in ".," and numbers.decimal in digits
+    digits = digits.replace(numbers.decimal, ".") if certain else digits
+    for mark in {" ", "’", numbers.group} - {".", ","}:
+        digits = digits.replace(mark, "'")  # marks that only ever group
     points = [ch for ch in digits if ch in ".,"]
-    if len(set(points)) == 2 or (len(points) == 1 and "_" in digits):
+    if len(set(points)) == 2 or (len(points) == 1 and ("'" in digits or certain)):
         whole, _, fraction = digits.rpartition(points[-1])
         if points[-1] in whole:
             return [], False
@@ -329,23 +331,26 @@ def _readings(
         options = [(digits, "")]
     values = []
     for whole, fraction in options:
-        if "_" in whole and not _groups_ok(whole.split("_"), numbers):
+        groups = re.split(r"[_']", whole)
+        # Babel writes Swiss millions 1234567'890: a first group of any size, where only a
+        # mark that never is a decimal point groups.
+        if len(groups) > 1 and not _groups_ok(groups, numbers, any_first="_" not in whole):
             return [], False
-        plain = whole.replace("_", "")
+        plain = "".join(groups)
         if not re.fullmatch(r"\d+", plain) or not re.fullmatch(r"\d*", fraction):
             return [], False
         values.append(Decimal(f"{plain}.{fraction or 0}") * _MULTIPLIERS.get(suffix, 1))
-    return values, any("_" in whole for whole, _ in options)
+    return values, any(len(re.split(r"[_']", whole)) > 1 for whole, _ in options)
 
 
-def _groups_ok(parts: list[str], numbers: _Numbers) -> bool:
-    """Whether `parts` are digit groups as the locale writes them: the first 1–3 digits,
-    the last three, those between three (or the locale's other size: 2 in 1,00,000)."""
-    sizes = {3, numbers.secondary}
-    return (
-        1 <= len(parts[0]) <= 3
-        and len(parts[-1]) == 3
-        and all(len(part) in sizes for part in parts[1:-1])
+def _groups_ok(parts: list[str], numbers: _Numbers, *, any_first: bool = False) -> bool:
+    """Whether `parts` are digit groups in threes (1,234,567) or as the locale groups them
+    (babel's grouping: 12,34,567 in en_IN)."""
+    return any(
+        (any_first or 1 <= len(parts[0]) <= secondary)
+        and len(parts[-1]) == primary
+        and all(len(part) == secondary for part in parts[1:-1])
+        for primary, secondary in {(3, 3), numbers.grouping}
     )
 
 
