@@ -581,7 +581,11 @@ def _phones(words: list[str], region: str) -> list[tuple[int, int, str]]:
     """Phone numbers among the words: (first word, after the last, E.164)."""
     if sum(ch.isdigit() for word in words for ch in word) < 5:
         return []
-    text, starts = _join_with_offsets(words)
+    # Words with letters are never part of a number, and one ending in a digit right before
+    # it (`c5 030 1234567`) would stop phonenumbers from seeing the number at all.
+    text, starts = _join_with_offsets(
+        ["x" * len(word) if any(ch.isalpha() for ch in word) else word for word in words]
+    )
     found = []
     for match in phonenumbers.PhoneNumberMatcher(text, region, phonenumbers.Leniency.VALID):
         number = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
