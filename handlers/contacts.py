@@ -69,9 +69,11 @@ def add_contact(ctx: Context, args: Args) -> Reply:
     )
     with about("email"):
         contact.email = args.take_email_field() or args.take_email()
+        _one_only("e-mail address", contact.email, args.take_email())
     with about("phone"):
         region = ctx.team.region
         contact.phone = args.take_phone_field(region) or args.take_phone(region)
+        _one_only("phone number", contact.phone, args.take_phone(region))
         for word in args.words:
             if _LOOKS_LIKE_PHONE.match(word):
                 raise UsageError(
@@ -508,6 +510,15 @@ def _apply_fields(ctx: Context, contact: Contact, args: Args) -> None:
             raise Forbidden("Only managers and admins can hand contacts to someone else.")
         with about("owner"):
             contact.owner_id = resolve_member(ctx, owner).id
+
+
+def _one_only(what: str, first: str | None, second: str | None) -> None:
+    """A contact keeps one phone number and one e-mail address: a second is not dropped."""
+    if first and second:
+        raise UsageError(
+            f"I see two of them: {first} and {second}. A contact keeps one {what}; put the "
+            "other in a /note."
+        )
 
 
 def _status(text: str) -> str:

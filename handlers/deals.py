@@ -52,10 +52,13 @@ def open_deal(ctx: Context, args: Args) -> Reply:
     assert ctx.team is not None
     stages = team_stages(ctx.session, team_id=ctx.team_id)
     expected_close = _take_close(ctx, args)
+    team = ctx.team
     amount = _take_amount_field(ctx, args) or args.take_amount(
-        ctx.team.currency, locale=ctx.team.locale, picks=ctx.picks
+        team.currency, locale=team.locale, bare=False, picks=ctx.picks
     )
     contact = _contact_for_deal(ctx, args)
+    # A bare number counts only as the last word once the contact is off the end.
+    amount = amount or args.take_amount(team.currency, locale=team.locale, picks=ctx.picks)
     title = limited(args.rest.strip(" ,;"), 200, "A deal title")
     if not title:
         raise UsageError("What is the deal called? Give it a title.")

@@ -90,6 +90,8 @@ _EMAIL = re.compile(
 # After a closing quote: the end, a space, or punctuation then either.
 _AFTER_CLOSER = re.compile(r"[,;.!?)]*(?:\s|$)")
 _TRIM = " \t\n,;"
+# A bare number that is a year of this era is part of a title, never an amount.
+_YEAR = re.compile(r"(?:19|20)\d\d")
 _COORDINATE = re.compile(r"[-+]?\d{1,3}(?:[.,]\d+)?")
 _PHONE_CHARS = re.compile(r"[\d\s+()\-./]+(?:\s*(?:ext\.?|x)\s*\d{1,6})?", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -101,6 +103,12 @@ _LOWERCASE_OK = frozenset(
 _MULTIPLIERS = {"k": 1_000, "m": 1_000_000, "mm": 1_000_000, "mio": 1_000_000}
 _MULTIPLIERS["bn"] = 1_000_000_000
 T = TypeVar("T")
+
+
+# Every currency sign Unicode has (category Sc), in the BMP.
+_CURRENCY_SIGNS = "".join(
+    chr(code) for code in range(0x10000) if unicodedata.category(chr(code)) == "Sc"
+)
 
 
 # --- normalisation -------------------------------------------------------------------------
@@ -210,7 +218,11 @@ def _numbers(locale: str) -> _Numbers:
     group = unicodedata.normalize("NFKC", get_group_symbol(parsed))
     marks = re.escape("".join(sorted({".", ",", "'", "’", decimal, group} - {" "})))
     currency = "|".join(
-        [*(re.escape(s) for s in sorted(symbols, key=len, reverse=True)), "[A-Za-z]{3}"]
+        [
+            *(re.escape(s) for s in sorted(symbols, key=len, reverse=True)),
+            "[A-Za-z]{3}",
+            f"[{re.escape(_CURRENCY_SIGNS)}]",  # any other, to say it is not known
+        ]
     )
     amount = re.compile(
         rf"(?P<pre>{currency})?\s?"
@@ -281,6 +293,12 @@ def _amount_at(words: list[str], i: int, numbers: _Numbers) -> _Amount | None:
         pre, post = match.group("pre"), match.group("post")
         currency = numbers.currency(pre) if pre else None
         currency = currency or (numbers.currency(post) if post else None)
+        for sign in (pre, post):
+            if sign and sign in _CURRENCY_SIGNS and not numbers.currency(sign):
+                raise UsageError(
+                    f"I don't know which currency {sign} is here; write its code after "
+                    "the amount, e.g. 5000 RUB."
+                )
         if (pre and not numbers.currency(pre)) or (post and not numbers.currency(post)):
             continue  # "abc123" is a word, not an amount
         suffix = (match.group("suffix") or "").lower()
@@ -514,14 +532,22 @@ class Args:
         bare: bool = True,
         picks: Mapping[str, str] | None = None,
     ) -> Money | None:
-        """The money amount among the words, read in `locale`. One written as money (with a
-        currency, k/m or thousands groups) wins over bare numbers; of bare numbers, which
-        count when `bare` is true, the last. Two amounts written as money are asked about."""
+        """The money amount among the words, read in `locale`: one written as money (with a
+        currency, k/m or thousands groups), or, when `bare` is true, a bare number that is
+        the last word and no year (`Website 12000`, not `Fleet 20 cars` or `Relaunch
+        2026`). Two amounts written as money are asked about."""
         numbers = _numbers(locale)
         found = _amounts(self.words, numbers)
         chosen = [amount for amount in found if amount.marked]
-        if not chosen and found and bare:
-            chosen = [found[-1]]
+        last = found[-1] if found else None
+        if (
+            not chosen
+            and bare
+            and last is not None
+            and last.end == len(self.words)
+            and not _YEAR.fullmatch(last.number)
+        ):
+            chosen = [last]
         if not chosen:
             return None
         amount = chosen[0]

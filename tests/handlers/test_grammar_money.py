@@ -47,7 +47,7 @@ from handlers.grammar import AMOUNT, MAX_MINOR, Money, normalize, parse_args, re
         # Written as money wins over a bare number, which is part of the title.
         ("Fleet 20 cars 12k", Money(1_200_000, "EUR"), ["Fleet", "20", "cars"]),
         ("Website 2026 relaunch €9.500", Money(950_000, "EUR"), ["Website", "2026", "relaunch"]),
-        # Of bare numbers, the last.
+        # A bare number counts when it is the last word.
         ("Renewal 3 seats 500", Money(50_000, "EUR"), ["Renewal", "3", "seats"]),
     ],
 )
@@ -55,6 +55,26 @@ def test_amounts_as_people_write_them(text: str, money: Money, rest: list[str]) 
     args = parse_args(text)
     assert args.take_amount("EUR", locale="en_US") == money
     assert args.words == rest
+
+
+@pytest.mark.parametrize(
+    "text", ["Fleet 20 cars", "Website relaunch 2026", "Room 101 renovation", "Fleet 3.5"]
+)
+def test_a_bare_number_inside_a_title_or_a_year_is_no_amount(text: str) -> None:
+    args = parse_args(text)
+    expected = None if not text.endswith("3.5") else Money(350, "EUR")
+    assert args.take_amount("EUR", locale="en_US") == expected
+    assert parse_args(text).take_amount("EUR", locale="en_US", bare=False) is None
+
+
+def test_a_currency_sign_the_locale_does_not_know_is_refused() -> None:
+    with pytest.raises(UsageError, match="which currency ₿ is"):
+        read_amount("₿2", "EUR", locale="en_US")
+    with pytest.raises(UsageError, match="which currency ₿ is"):
+        parse_args("Mining rig 5000₿").take_amount("EUR", locale="en_US")
+    # Where the locale has a sign of its own, it is that currency.
+    rouble = normalize(Locale.parse("ru_RU").currency_symbols["RUB"])
+    assert read_amount(f"5000 {rouble}", "EUR", locale="ru_RU") == Money(500_000, "RUB")
 
 
 def test_never_zero_or_twelve_for_twelve_thousand() -> None:
