@@ -241,11 +241,7 @@ def edit(ctx: Context, args: Args) -> Reply:
     if not args.options and not unlabelled.fields:
         raise UsageError("Which fields? Write them as field:value, e.g. status:qualified.")
     record, used = resolve(ctx, args.words, (CONTACT, DEAL), whole=True)
-    if used < len(args.words):
-        raise UsageError(
-            f"I don't know what “{' '.join(args.words[used:])}” is for. Write each change "
-            "as field:value, e.g. city:Berlin."
-        )
+    _nothing_after(args, used)
     if not ctx.can_change_owned(record.owner_id):
         raise Forbidden(
             f"{_name(record)} belongs to a teammate; only they or a manager can change it."
@@ -257,6 +253,7 @@ def edit(ctx: Context, args: Args) -> Reply:
         located = _edit_contact(ctx, record, args, unlabelled)
     else:
         _edit_deal(ctx, record, args, unlabelled.amount)
+    _nothing_after(args, used)  # words a field's reader gave back (`close:friday Greta`)
     log_activity(
         ctx.session,
         activity=Activity(
@@ -273,6 +270,15 @@ def edit(ctx: Context, args: Args) -> Reply:
     if isinstance(record, Contact) and located is not None:
         _map_note(reply, record, located)
     return reply.extend(card(ctx, record))
+
+
+def _nothing_after(args: Args, used: int) -> None:
+    """/edit's words are the record's name or id; any other is named, never dropped."""
+    if used < len(args.words):
+        raise UsageError(
+            f"I don't know what “{' '.join(args.words[used:])}” is for. Write each change "
+            "as field:value, e.g. city:Berlin."
+        )
 
 
 @dataclass(frozen=True, slots=True)

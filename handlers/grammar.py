@@ -778,9 +778,11 @@ def parse_args(
     for key, run in runs:
         if key not in args.options:
             continue
-        cut = _shape_start(
-            [t.text for t in run], shapes - {_OWN_SHAPE.get(key, "")}, region, locale
-        )
+        words = [t.text for t in run]
+        own = _OWN_SHAPE.get(key)
+        cut = _shape_start(words, shapes - {own or ""}, region, locale)
+        if own is not None:
+            cut = _own_end(args.heads[key], words[:cut], own, region, locale)
         tail = [(t.text, t.end) for t in run[:cut]]
         args.tails[key] = tail
         args.options[key] = " ".join([args.heads[key], *(word for word, _ in tail)]).strip()
@@ -837,6 +839,19 @@ def _shape_start(words: list[str], shapes: frozenset[str], region: str, locale: 
             first = min(first, start)
             break
     return first
+
+
+def _own_end(head: str, words: list[str], shape: str, region: str, locale: str) -> int:
+    """How many of `words`, typed after `head`, belong to the first value of `shape` there
+    (`phone:+49 30 1234567 Doe`: two; Doe is a word again); all of them when there is none."""
+    together = [head, *words]
+    if shape == EMAIL:
+        ends = [i + 1 for i, word in enumerate(together) if _EMAIL.match(word)]
+    elif shape == PHONE:
+        ends = [end for _, end, _ in _phones(together, region)]
+    else:
+        ends = [amount.end for amount in _amounts(together, _numbers(locale))]
+    return max(0, ends[0] - 1) if ends else len(words)
 
 
 def parse_tags(text: str) -> list[str]:
