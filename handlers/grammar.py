@@ -468,7 +468,7 @@ class Args:
             if name in self.options:
                 self.heads.pop(name, None)
                 self.tails.pop(name, None)
-                return self.options.pop(name).strip(_TRIM)
+                return self.options.pop(name).strip()
         return None
 
     def take_phrase(
@@ -765,7 +765,8 @@ def parse_args(
             args.options[key] = token.text
             args.heads[key] = token.text
             current = None if token.quoted else key
-            runs.append((key, []))
+            if not token.quoted:
+                runs.append((key, []))
         elif not token.quoted and (name := _tag_name(token.text)):
             current = None
             if name not in args.tags:
@@ -776,8 +777,6 @@ def parse_args(
             args.words.append(token.text)
             args.word_ends.append(token.end)
     for key, run in runs:
-        if key not in args.options:
-            continue
         words = [t.text for t in run]
         own = _OWN_SHAPE.get(key)
         cut = _shape_start(words, shapes - {own or ""}, region, locale)
@@ -785,7 +784,9 @@ def parse_args(
             cut = _own_end(args.heads[key], words[:cut], own, region, locale)
         tail = [(t.text, t.end) for t in run[:cut]]
         args.tails[key] = tail
-        args.options[key] = " ".join([args.heads[key], *(word for word, _ in tail)]).strip()
+        # A comma after an unquoted value separates it from the next ("Acme, city:Berlin").
+        run_on = " ".join([args.heads[key], *(word for word, _ in tail)])
+        args.options[key] = run_on.strip(_TRIM)
         args._restore([(t.text, t.end) for t in run[cut:] if t.text])
     return args
 

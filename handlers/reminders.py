@@ -432,8 +432,16 @@ def _when_and_subject(
     """Which time phrase is the WHEN, and which contact or deal the words before it name.
 
     A time at the very start means no reference, unless a later time phrase follows words
-    that name a record exactly ("May Smith tomorrow": May is a person, not a month)."""
-    named = [f for f in found if f.start > 0 and _names_exactly(ctx, words[: f.start])]
+    that name a record exactly ("May Smith tomorrow": May is a person, not a month) and are
+    not part of that first time ("15 Dec call": 15 is the day, not deal 15)."""
+    first = found[0]
+    named = [
+        f
+        for f in found
+        if f.start > 0
+        and not (first.start == 0 and first.end > f.start)
+        and _names_exactly(ctx, words[: f.start])
+    ]
     if named:
         chosen = named[0]
     elif found[0].start == 0:

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta, tzinfo
 
-from handlers.dates import parse_moment
+from handlers.dates import numeric_day, parse_moment
 
 EXAMPLES = "tomorrow 9am, in 2 hours, next friday 14:30, 2026-12-15 10:00, 30m"
 DEFAULT_TIME = time(9, 0)
@@ -57,8 +57,10 @@ _TIME = re.compile(
     r"|\b(?:noon|midnight|morning|afternoon|evening|tonight|night|o'clock)\b"
 )
 _TIME_ONLY = re.compile(
-    r"^(?:at\s+)?(?:\d{1,2}(?::\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.)?|\d{1,2}:\d{2}|noon|midnight)$"
+    r"^(?:at\s+)?(?:\d{1,2}(?::\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.)?|\d{1,2}[:.]\d{2}|noon|midnight)$"
 )
+# `9.30` (half past nine, as many Europeans write it), unless it is a day (`15.12`).
+_DOTTED_TIME = re.compile(r"\b\d{1,2}\.[0-5]\d\b(?!\.)")
 _WEEKDAYS = (
     "monday tuesday wednesday thursday friday saturday sunday "
     "mon tue tues wed thu thur thurs fri sat sun"
@@ -142,9 +144,15 @@ def read_when(
     if moment is None:
         return None
     local = moment.replace(tzinfo=None)
-    if not _TIME.search(phrase):
+    dotted = _DOTTED_TIME.search(phrase)
+    today = now.astimezone(tz).date()
+    timed = bool(_TIME.search(phrase)) or (
+        dotted is not None
+        and numeric_day(dotted.group(), locale=locale, today=today, prefer="future") is None
+    )
+    if not timed:
         local = datetime.combine(local.date(), DEFAULT_TIME)
-    if _TIME_ONLY.match(phrase) and _utc(local, tz) <= now:
+    elif _TIME_ONLY.match(phrase) and _utc(local, tz) <= now:
         local += timedelta(days=1)
     return _utc(local, tz)
 
