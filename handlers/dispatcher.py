@@ -83,8 +83,16 @@ class Dispatcher:
     def respond(self, request: Request) -> Reply | None:
         """The reply, with its deferred attachments (charts) not made yet: the part of
         `handle_sync` that runs in the transaction, which benchmarks time on its own."""
-        hidden = invisible_words(request.text) if request.text else 0
+        typed = request.text
         request = clean_request(request)
+        # Only a word made of nothing but invisible characters changes the count of words.
+        hidden = (
+            invisible_words(typed)
+            if typed
+            and request.text is not None
+            and len(request.text.split()) < len(typed.split())
+            else 0
+        )
         try:
             with transaction(self.engine) as session:
                 if request.update_id is not None and not _first_delivery(session, request):
