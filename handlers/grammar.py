@@ -43,7 +43,7 @@ from rapidfuzz.distance import DamerauLevenshtein
 from handlers.errors import Ambiguous, Candidate, CommandError, UsageError
 
 MAX_INPUT = 6000
-# The largest amount a deal may have, in minor units (a thousand billion euros, in cents).
+# The largest amount a deal may have, in minor units (a hundred billion euros, in cents).
 # The running totals (migration 0014) add deals' amounts in 64-bit integers: it would take
 # (2**63 - 1) // MAX_MINOR = 922,337 deals of the largest amount in one total to overflow.
 MAX_MINOR = 10**13
@@ -100,8 +100,7 @@ CURRENCIES = frozenset(list_currencies())
 _LOWERCASE_OK = frozenset(
     {"EUR", "USD", "GBP", "CHF", "JPY", "CAD", "AUD", "SEK", "NOK", "DKK", "PLN"}
 )
-_MULTIPLIERS = {"k": 1_000, "m": 1_000_000, "mm": 1_000_000, "mio": 1_000_000}
-_MULTIPLIERS["bn"] = 1_000_000_000
+_MULTIPLIERS = {"k": 10**3, "m": 10**6, "mm": 10**6, "mio": 10**6, "bn": 10**9}
 T = TypeVar("T")
 
 
