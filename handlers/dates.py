@@ -10,7 +10,7 @@ December, `05/06` is May 6 in en_US and 5 June in en_GB. A date with dots (`15.1
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from typing import Literal
 
@@ -22,6 +22,12 @@ from handlers.grammar import Args
 
 Prefer = Literal["future", "past"]
 EXAMPLES = "e.g. 15.12., 2026-12-15, Dec 15, next friday, in 3 weeks"
+# What `tomorrow morning` and `tonight` mean is ours to say rather than a default that a
+# release of dateparser may change (these are 1.5's): the morning starts the working day at
+# nine, as a day named without a time does.
+PARTS_OF_DAY = dateparser.PartsOfDay(
+    morning=time(9), afternoon=time(15), evening=time(18), night=time(20)
+)
 # The years a typed date may name: beyond them, time zones and date arithmetic overflow.
 FIRST_YEAR, LAST_YEAR = 1900, 9000
 # How far an expected close date may be from today.
@@ -179,6 +185,7 @@ def _natural(text: str, *, tz: tzinfo, now: datetime, prefer: Prefer) -> datetim
             "RELATIVE_BASE": local_now.replace(tzinfo=None),
             "PREFER_DATES_FROM": prefer,
             "RETURN_AS_TIMEZONE_AWARE": False,
+            "PARTS_OF_DAY": PARTS_OF_DAY,
         },
     )
     if parsed is None or not _sane(parsed):

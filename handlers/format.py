@@ -21,10 +21,6 @@ from babel.numbers import (
 from handlers.grammar import Money
 from storage.models import Contact, Deal
 
-# Babel works on a Decimal in the default context, 28 digits: from there on it rounds or
-# raises, and only babel itself says exactly what it does.
-_DECIMAL_LIMIT = 10**28
-
 
 def money(minor: int | None, currency: str | None, locale: str = "en_US") -> str:
     """`1200000, "EUR"` -> `€12,000` (en_US) or `12.000 €` (de_DE); cents only when there
@@ -34,36 +30,31 @@ def money(minor: int | None, currency: str | None, locale: str = "en_US") -> str
     precision = get_currency_precision(currency)
     cents = bool(precision and minor % (10**precision))
     # /stats writes a dozen amounts per rep, hundreds per reply, and babel's generic
-    # NumberPattern.apply costs over 10 µs each; the compiled pattern gives the same string.
-    compiled = (
-        _compiled_money(locale, currency, cents=cents)
-        if -_DECIMAL_LIMIT < minor < _DECIMAL_LIMIT
-        else None
-    )
+    # NumberPattern.apply costs over 10 µs each; the compiled pattern is a few str operations.
+    compiled = _compiled_money(locale, currency, cents=cents)
     if compiled is None:
-        return _money_by_babel(minor, currency, locale)
+        return _money_by_babel(minor, currency, locale, cents=cents)
     return compiled.format(minor)
 
 
-def _money_by_babel(minor: int, currency: str, locale: str) -> str:
-    """What money() says, straight from babel: the reference the compiled patterns are tested
-    against, and the way for a pattern they do not reproduce."""
-    value = Money(minor, currency).major
-    precision = get_currency_precision(currency)
-    cents = bool(precision and minor % (10**precision))
+def _money_by_babel(minor: int, currency: str, locale: str, *, cents: bool) -> str:
+    """What babel writes, for a pattern the compiled form does not reproduce (none of the
+    currency patterns of the installed babel: a test says so)."""
     parsed, pattern = _currency_pattern(locale, cents=cents)
     # What format_currency does, without parsing the locale and the pattern on each call.
+    value = Money(minor, currency).major
     return pattern.apply(value, parsed, currency=currency, currency_digits=cents)
 
 
 @dataclass(frozen=True, slots=True)
 class _CompiledMoney:
     """A locale's currency pattern for one currency, reduced to the strings and group sizes
-    NumberPattern.apply ends up with, so an amount is a few str operations on its minor units
-    rather than Decimal arithmetic and the pattern's interpretation on every call."""
+    it writes, so an amount is a few str operations on its minor units rather than Decimal
+    arithmetic and the pattern's interpretation on every call (and exact at any size, where
+    babel's Decimal context rounds from 28 digits on)."""
 
     precision: int  # the currency's decimals: where the minor units' digits are cut
-    cents: bool  # the decimals are shown (apply's currency_digits)
+    cents: bool  # the decimals are shown
     min_digits: int  # zero-padded width of minor units with the integer part's minimum digits
     primary: int  # the group nearest the decimal point (3 in 12,34,567)
     secondary: int  # the groups further left (2 in 12,34,567)
@@ -104,10 +95,7 @@ def _compile(
     parsed: Locale, pattern: NumberPattern, currency: str, *, cents: bool
 ) -> _CompiledMoney | None:
     """The pattern compiled for money(), or None when it uses something the compiled form
-    does not reproduce exactly: then money() asks babel."""
-    group = get_group_symbol(parsed)
-    decimal = get_decimal_symbol(parsed)
-    affixes = (*pattern.prefix, *pattern.suffix)
+    does not write: then money() asks babel."""
     if (
         pattern.exp_prec  # scientific notation
         or pattern.scale  # per cent, per mille
@@ -116,17 +104,13 @@ def _compile(
         or min(pattern.grouping) < 1
         # Without cents apply pads the pattern's own minimum decimals, never seen in CLDR.
         or (not cents and pattern.frac_prec[0])
-        # The currency's name: its plural form depends on the amount.
-        or any("¤¤¤" in affix for affix in affixes)
-        # apply substitutes the currency signs in the whole string, number included.
-        or "¤" in group + decimal
     ):
         return None
     symbol = get_currency_symbol(currency, parsed)
-    texts = [affix.replace("¤¤", currency.upper()).replace("¤", symbol) for affix in affixes]
-    # apply unquotes the whole string, so a quote could pair across the number: only a string
-    # with no quote at all is certain to come out as it is.
-    if any("'" in text for text in (*texts, group, decimal)):
+    prefix, negative_prefix, suffix, negative_suffix = (
+        _affix(text, symbol, currency.upper()) for text in (*pattern.prefix, *pattern.suffix)
+    )
+    if prefix is None or negative_prefix is None or suffix is None or negative_suffix is None:
         return None
     precision = get_currency_precision(currency)
     return _CompiledMoney(
@@ -135,11 +119,46 @@ def _compile(
         min_digits=precision + max(pattern.int_prec[0], 1),
         primary=pattern.grouping[0],
         secondary=pattern.grouping[1],
-        group=group,
-        decimal=decimal,
-        prefixes=(texts[0], texts[1]),
-        suffixes=(texts[2], texts[3]),
+        # The symbols are text, written as they are: de_CH's group is an ASCII quote in
+        # babel 2.19, which babel's own apply takes for quoting (it unquotes the whole string
+        # it wrote, number included, and writes CHF 1'234'567.50 as CHF 1234567.50).
+        group=get_group_symbol(parsed),
+        decimal=get_decimal_symbol(parsed),
+        prefixes=(prefix, negative_prefix),
+        suffixes=(suffix, negative_suffix),
     )
+
+
+# A part of an affix, as CLDR's number patterns quote: `''` is a quote; `'...'` is its text
+# as it stands (a doubled quote inside is one quote); a run of currency signs; other text.
+_AFFIX_PART = re.compile(
+    r"(?P<quote>'')|'(?P<quoted>(?:[^']|'')*)'|(?P<signs>¤+)|(?P<text>[^'¤]+)"
+)
+
+
+def _affix(pattern: str, symbol: str, code: str) -> str | None:
+    """An affix of a pattern as written: `¤` is the currency's symbol, `¤¤` its ISO code,
+    quoted text is literal (`'¤'` is the sign itself). None for the currency's name (`¤¤¤`,
+    singular or plural by the amount), a longer run of signs or a quote left open."""
+    written = []
+    position = 0
+    while position < len(pattern):
+        part = _AFFIX_PART.match(pattern, position)
+        if part is None:
+            return None
+        position = part.end()
+        if part["quote"]:
+            written.append("'")
+        elif part["quoted"] is not None:
+            written.append(part["quoted"].replace("''", "'"))
+        elif part["signs"]:
+            sign = {1: symbol, 2: code}.get(len(part["signs"]))
+            if sign is None:
+                return None
+            written.append(sign)
+        else:
+            written.append(part["text"])
+    return "".join(written)
 
 
 def money_short(minor: int, currency: str, locale: str = "en_US") -> str:

@@ -13,6 +13,7 @@ from handlers.dispatcher import Dispatcher
 from storage.models import Platform
 from storage.search import trigram_candidates
 from tests.conftest import START
+from tests.phones import LANDLINE
 from tests.totals import assert_totals_match
 
 
@@ -93,7 +94,7 @@ def test_the_search_index_and_the_id_sequences_are_ready(engine: Engine) -> None
                 platform=Platform.telegram,
                 user_id=str(external_id),
                 user_name="Admin",
-                text="/add Quentin Newcomer company:Zeta +49 30 1234567",
+                text=f"/add Quentin Newcomer company:Zeta {LANDLINE.international}",
             )
         )
     finally:

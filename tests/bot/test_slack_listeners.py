@@ -24,6 +24,7 @@ from tests.bot.slack_fixtures import (
     signed,
     slack_fixture,  # noqa: F401  (the `slack` fixture)
 )
+from tests.phones import LANDLINE
 
 
 def last(slack: Slack) -> Call:
@@ -179,7 +180,7 @@ async def test_add_with_no_arguments_opens_the_form(slack: Slack) -> None:
         {
             "name": "Jane Doe",
             "company": "Acme GmbH",
-            "phone": "+49 30 1234567",
+            "phone": LANDLINE.international,
             "email": "jane@acme.de",
             "city": "Berlin",
             "tags": "hot, #trade-fair",
@@ -191,7 +192,7 @@ async def test_add_with_no_arguments_opens_the_form(slack: Slack) -> None:
     assert added.data["response_type"] == "ephemeral"
     assert "Added *Jane Doe*." in added.text
     assert "Acme GmbH" in added.text and "Berlin" in added.text
-    assert "+49 30 1234567" in added.text and "#hot #trade-fair" in added.text
+    assert LANDLINE.international in added.text and "#hot #trade-fair" in added.text
 
     # The same person again: a warning with "Add anyway", like /add in any chat.
     await slack.submit(view, {"name": "Jane Doe", "company": "Acme GmbH"})
@@ -296,12 +297,13 @@ def assert_nothing_parsed(blocks: list[dict[str, Any]], raw: str) -> None:
 
 async def test_direct_messages_are_commands(slack: Slack) -> None:
     await slack.dm(
-        "add Jane Doe <mailto:jane@acme.de|jane@acme.de> <tel:+49301234567|+49 30 1234567>"
+        "add Jane Doe <mailto:jane@acme.de|jane@acme.de> "
+        f"<tel:{LANDLINE.e164}|{LANDLINE.international}>"
     )
     added = last(slack)
     assert added.method == "chat.postMessage" and added.data["channel"] == DM
     assert "Added *Jane Doe*." in added.text
-    assert "jane@acme.de" in added.text and "+49 30 1234567" in added.text
+    assert "jane@acme.de" in added.text and LANDLINE.international in added.text
 
     await slack.dm("/show Jane Doe")
     assert "Jane Doe  (c1)" in last(slack).text  # a slash typed in a DM is fine too

@@ -26,6 +26,7 @@ from tests.bot.conftest import (
     TelegramChat,
     private_chat,
 )
+from tests.phones import LANDLINE, MOBILE
 
 
 def _contacts(engine: Engine) -> list[Contact]:
@@ -57,7 +58,11 @@ async def test_start_creates_the_team_and_offers_a_share_location_button(
 TOUR = [
     ("alice", "/help", "<b>/add</b>"),
     ("alice", "/help stage", "/stage DEAL [STAGE]"),
-    ("alice", "/add Jane Doe company:Acme +49 30 1234567 jane@acme.de city:Berlin #hot", "Added"),
+    (
+        "alice",
+        f"/add Jane Doe company:Acme {LANDLINE.international} jane@acme.de city:Berlin #hot",
+        "Added",
+    ),
     ("alice", "/find jnae doe", "Jane Doe"),
     ("alice", "/show Jane Doe", "jane@acme.de"),
     ("alice", "/edit Jane Doe title:CTO", "CTO"),
@@ -186,7 +191,7 @@ async def test_a_shared_contact_card_is_logged_with_its_duplicate_warning(
     alice: TelegramChat, engine: Engine
 ) -> None:
     card = {
-        "phone_number": "4917012345678",  # a Telegram user's number comes without "+"
+        "phone_number": MOBILE.e164[1:],  # a Telegram user's number comes without "+"
         "first_name": "Jane",
         "last_name": "Doe",
         "user_id": 333,
@@ -197,7 +202,7 @@ async def test_a_shared_contact_card_is_logged_with_its_duplicate_warning(
     assert "jane@acme.de" in sent.text and "Acme GmbH" in sent.text
     (jane,) = _contacts(engine)
     assert (jane.phone, jane.email, jane.title) == (
-        "+4917012345678",
+        MOBILE.e164,
         "jane@acme.de",
         "Head of Purchasing",
     )
@@ -239,7 +244,7 @@ async def test_user_text_is_escaped(alice: TelegramChat) -> None:
     assert 'Added <b>&lt;b&gt;Bob &amp; "Co"&lt;/b&gt;</b>.' in sent.text
     assert "&lt;i&gt;Berlin&lt;/i&gt;" in sent.text
     assert "<b>Bob" not in sent.text and "<i>Berlin" not in sent.text
-    card = {"phone_number": "+4930123456", "first_name": "<b>Bob", "last_name": '& "Co"</b>'}
+    card = {"phone_number": LANDLINE.e164, "first_name": "<b>Bob", "last_name": '& "Co"</b>'}
     (warning,) = await alice.send(contact=card)
     assert '<b>&lt;b&gt;Bob &amp; "Co"&lt;/b&gt;</b> (c1) — similar name' in warning.text
 
@@ -259,7 +264,7 @@ async def test_a_long_reply_is_split_on_line_boundaries(alice: TelegramChat) -> 
 
 
 async def test_the_same_update_twice_has_one_effect(alice: TelegramChat, engine: Engine) -> None:
-    update = alice.message_update(text="/add Jane Doe +49 30 1234567")
+    update = alice.message_update(text=f"/add Jane Doe {LANDLINE.international}")
     first = await alice.feed(update)
     second = await alice.feed(update)
     assert "Added" in first[0].text

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from handlers.context import SharedContact
 from tests.conftest import TestBot
+from tests.phones import LANDLINE, MOBILE
 
 
 def test_add_reads_every_field(testbot: TestBot) -> None:
     reply = testbot.say(
-        '/add Jane Doe company:"Acme GmbH" title:CTO +49 30 1234567 jane@acme.de '
+        f'/add Jane Doe company:"Acme GmbH" title:CTO {LANDLINE.international} jane@acme.de '
         'addr:"Unter den Linden 1" city:Berlin country:Germany status:qualified source:fair #hot'
     )
     assert "Added Jane Doe" in reply
     assert "CTO at Acme GmbH" in reply
-    assert "+49 30 1234567 · jane@acme.de" in reply
+    assert f"{LANDLINE.international} · jane@acme.de" in reply
     assert "Unter den Linden 1, Berlin, Germany" in reply
     assert "Status qualified · owner Alice" in reply
     assert "Tags: #hot" in reply
@@ -36,10 +37,10 @@ def test_add_refuses_bad_fields(testbot: TestBot) -> None:
 
 
 def test_duplicate_warning_by_email_phone_or_name(testbot: TestBot) -> None:
-    testbot.say("/add Jane Doe company:Acme jane@acme.de +49 30 1234567")
+    testbot.say(f"/add Jane Doe company:Acme jane@acme.de {LANDLINE.international}")
     by_email = testbot.send("/add J. Doe JANE@acme.de")
     assert "already have" in by_email.plain_text and "same e-mail" in by_email.plain_text
-    by_phone = testbot.say("/add Janet +49 30 1234567")
+    by_phone = testbot.say(f"/add Janet {LANDLINE.international}")
     assert "same phone" in by_phone
     by_name = testbot.say("/add Jane Doe company:acme")
     assert "similar name" in by_name
@@ -57,13 +58,13 @@ def test_add_anyway_and_open_existing(testbot: TestBot) -> None:
 
 
 def test_find_by_misspelt_name_email_phone_company_and_deal(testbot: TestBot) -> None:
-    testbot.say("/add Jane Doe company:Acme jane@acme.de +49 30 1234567")
+    testbot.say(f"/add Jane Doe company:Acme jane@acme.de {LANDLINE.international}")
     testbot.say("/add Max Mustermann company:Initech")
     testbot.say("/deal Website redesign Jane Doe 12k")
     assert "Jane Doe" in testbot.say("/find jnae doe")
     assert "Jane Doe" in testbot.say("/find Doe")
     assert "Jane Doe" in testbot.say("/find jane@acme.de")
-    assert "Jane Doe" in testbot.say("/find 030 1234567")
+    assert "Jane Doe" in testbot.say(f"/find {LANDLINE.national}")
     company = testbot.say("/find acme")
     assert "Acme (company): Jane Doe (c1)" in company
     assert "Website redesign" in testbot.say("/find websit redesing")
@@ -118,7 +119,7 @@ def test_unknown_reference(testbot: TestBot) -> None:
 def test_edit_contact_fields(testbot: TestBot) -> None:
     testbot.say("/add Jane Doe")
     reply = testbot.say(
-        "/edit Jane Doe phone:+4930999999 email:jane@initech.com company:Initech "
+        f"/edit Jane Doe phone:{MOBILE.e164} email:jane@initech.com company:Initech "
         "city:Munich status:customer title:CEO"
     )
     assert "Updated phone, email, company, city, status, title" in reply
@@ -179,7 +180,11 @@ def test_leads_best_score_first_with_filters(testbot: TestBot) -> None:
 
 def test_shared_contact_card_is_logged_with_duplicate_check(testbot: TestBot) -> None:
     card = SharedContact(
-        name="Jane Doe", phone="+49 30 1234567", email="jane@acme.de", company="Acme", title="CTO"
+        name="Jane Doe",
+        phone=LANDLINE.international,
+        email="jane@acme.de",
+        company="Acme",
+        title="CTO",
     )
     logged = testbot.contact_card(card).plain_text
     assert "Added Jane Doe" in logged and "CTO at Acme" in logged

@@ -19,6 +19,7 @@ from handlers.dispatcher import Dispatcher
 from handlers.places import MISS_TTL, Place, find_place
 from storage.db import transaction
 from storage.models import Contact, GeocodeCache
+from tests import towns
 from tests.conftest import START, Clock, TestBot
 
 
@@ -32,7 +33,7 @@ def _contact(testbot: TestBot, contact_id: int) -> Contact:
 def test_add_puts_the_contact_on_the_map(testbot: TestBot) -> None:
     reply = testbot.send('/add Jane Doe addr:"Am Kanal 16" city:Potsdam country:Germany')
     jane = _contact(testbot, 1)
-    assert (jane.lat, jane.lon) == pytest.approx((52.399, 13.066), abs=0.01)
+    assert (jane.lat, jane.lon) == towns.point(towns.POTSDAM)
     assert jane.geocoded_from == "Am Kanal 16, Potsdam, Germany"
     assert not jane.geocode_pending
     assert "Am Kanal 16, Potsdam, Germany · map" in reply.plain_text
@@ -52,7 +53,7 @@ def test_edit_moves_the_contact_only_when_the_address_changes(testbot: TestBot) 
     testbot.say("/add Jane Doe city:Potsdam")
     testbot.say("/edit Jane Doe city:Munich")
     jane = _contact(testbot, 1)
-    assert (jane.lat, jane.lon) == pytest.approx((48.137, 11.575), abs=0.01)
+    assert (jane.lat, jane.lon) == towns.point(towns.MUNICH)
     # Coordinates set by other means (an import, the demo) survive unrelated edits.
     with transaction(testbot.dispatcher.engine) as session:
         contact = session.get(Contact, 1)
@@ -101,7 +102,7 @@ def test_a_provider_that_times_out_saves_the_contact_for_later(
     assert geocode_pending(engine, OfflineGeocoder(), now=START) == 1
     jane = _contact(bot, 1)
     assert not jane.geocode_pending
-    assert (jane.lat, jane.lon) == pytest.approx((52.399, 13.066), abs=0.01)
+    assert (jane.lat, jane.lon) == towns.point(towns.POTSDAM)
     assert "Not on the map yet" not in bot.say("/show Jane Doe")
 
 

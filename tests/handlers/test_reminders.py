@@ -4,6 +4,7 @@ delivered reminder."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine
@@ -11,14 +12,16 @@ from sqlalchemy import Engine
 from bot.senders import RecordingSender
 from handlers.context import ChatType, Request
 from storage.models import OutboxStatus, Platform
+from tests import towns
 from tests.conftest import Clock, TestBot
 from tests.delivery import deliver, outbox_rows, telegram
+from tests.phones import LANDLINE
 
 # The clock says Monday 23 Nov 2026, 09:00 UTC; the team's timezone is UTC.
 
 
 def test_remind_about_a_contact_with_a_time_and_a_text(testbot: TestBot, engine: Engine) -> None:
-    testbot.say("/add Jane Doe company:Acme +49 30 1234567")
+    testbot.say(f"/add Jane Doe company:Acme {LANDLINE.international}")
     reply = testbot.say("/remind Jane tomorrow 9am call about the renewal")
     assert "OK, I'll remind you Tue 24 Nov 09:00 (tomorrow): call about the renewal" in reply
     assert "— Jane Doe (c1)" in reply
@@ -91,11 +94,13 @@ def test_bad_reminders_get_a_clear_answer(
 
 
 def test_reminders_in_the_members_timezone(testbot: TestBot, engine: Engine) -> None:
-    assert "Europe/Berlin (Munich, DE); it is 10:00 there" in testbot.say("/tz Munich")
+    zone = ZoneInfo(towns.town(towns.MUNICH)["timezone"])  # Europe/Berlin
+    there = testbot.clock.now.astimezone(zone).strftime("%H:%M")
+    assert f"{zone} ({towns.city(towns.MUNICH)}); it is {there} there" in testbot.say("/tz Munich")
     reply = testbot.say("/remind tomorrow 9am call Jane")
     assert "Tue 24 Nov 09:00" in reply
     [row] = outbox_rows(engine)
-    assert row.due_at == datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
+    assert row.due_at == datetime(2026, 11, 24, 9, 0, tzinfo=zone)
 
 
 def test_tz_shows_sets_and_refuses(testbot: TestBot) -> None:
@@ -158,7 +163,7 @@ def test_reminders_are_private_to_their_owner(testbot: TestBot, open_signup_bot:
 def test_delivery_with_buttons_snooze_and_done(
     testbot: TestBot, engine: Engine, clock: Clock
 ) -> None:
-    testbot.say("/add Jane Doe company:Acme +49 30 1234567")
+    testbot.say(f"/add Jane Doe company:Acme {LANDLINE.international}")
     testbot.say("/remind Jane in 10 minutes call about the renewal")
     sender = telegram()
     deliver(engine, clock, sender)
@@ -168,7 +173,7 @@ def test_delivery_with_buttons_snooze_and_done(
     [message] = sender.to("alice")
     text = message.plain_text
     assert text.startswith("⏰ call about the renewal")
-    assert "Contact: Jane Doe (c1) · Acme · +49 30 1234567" in text
+    assert f"Contact: Jane Doe (c1) · Acme · {LANDLINE.international}" in text
     assert [(b.label, b.encode()) for b in message.all_buttons] == [
         ("Done", "rd:1"),
         ("Snooze 1h", "rz:1:60"),

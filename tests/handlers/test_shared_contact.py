@@ -6,6 +6,7 @@ import pytest
 
 from handlers.context import SharedContact
 from tests.conftest import TestBot
+from tests.phones import LANDLINE
 
 
 @pytest.mark.parametrize(
@@ -13,14 +14,14 @@ from tests.conftest import TestBot
     ['<b>Bob & "Co"</b>', "Pizza 24/7 #1", "Office 0301234567", "Jane company:Evil"],
 )
 def test_the_card_name_is_taken_verbatim(testbot: TestBot, name: str) -> None:
-    card = SharedContact(name=name, phone="+49 30 1234567", company='Acme "Berlin" «Mitte»')
+    card = SharedContact(name=name, phone=LANDLINE.international, company='Acme "Berlin" «Mitte»')
     added = testbot.contact_card(card).plain_text
     assert added.startswith(f"Added {name}.")
-    assert 'Acme "Berlin" «Mitte»' in added and "+49 30 1234567" in added
+    assert 'Acme "Berlin" «Mitte»' in added and LANDLINE.international in added
 
 
 def test_add_anyway_logs_the_same_card(testbot: TestBot) -> None:
-    card = SharedContact(name='<b>Bob & "Co"</b>', phone="+49 30 1234567", title="CEO")
+    card = SharedContact(name='<b>Bob & "Co"</b>', phone=LANDLINE.international, title="CEO")
     testbot.contact_card(card)
     warning = testbot.contact_card(card).plain_text
     assert "This looks like a contact you already have" in warning

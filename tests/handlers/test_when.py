@@ -41,6 +41,9 @@ def _local(text: str, tz: ZoneInfo = BERLIN, now: datetime = NOW) -> str | None:
         ("9am", "Tue 2026-11-24 09:00:00"),  # passed today: tomorrow
         ("at 9", "Tue 2026-11-24 09:00:00"),
         ("tonight", "Mon 2026-11-23 20:00:00"),
+        ("this evening", "Mon 2026-11-23 18:00:00"),
+        ("tomorrow morning", "Tue 2026-11-24 09:00:00"),
+        ("friday afternoon", "Fri 2026-11-27 15:00:00"),
     ],
 )
 def test_reads_times_in_the_members_timezone(text: str, expected: str) -> None:
