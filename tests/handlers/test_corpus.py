@@ -7,11 +7,14 @@ text the answer must contain (empty: any answer that is not an error). An empty 
 cell means the field stays empty. Lines starting with # are comments, or settings:
 
     # reads: contact            what the fields are of: contact, deal, reminder or nothing
-    # team: locale=de_DE        the team's settings (else TeamDefaults'); its timezone UTC
+    # team: locale=de_DE        the team's locale, currency, region (else TeamDefaults')
     # setup: /add Greta         sent first, in every row's team (one line per message)
 
-In a message, \\uXXXX stands for that character (the invisible ones). Every row runs in a
-team of its own, so that no row sees another's records.
+In a message, \\uXXXX stands for that character (the invisible ones), and {de.intl} for a
+phone number: the installed phonenumbers' own example for the region (de, de-mobile,
+fr-mobile, us, ...), in one of the forms of tests/phones.py's `typed` (intl, national,
+e164, trunk, slash, ...), so that no row depends on one release's numbering plans. Every
+row runs in a team of its own, so that no row sees another's records.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
+from phonenumbers import PhoneNumberType
 from sqlalchemy import Engine
 
 from bot.geocoding import OfflineGeocoder
@@ -33,8 +37,10 @@ from storage.db import make_engine
 from storage.models import Platform
 from tests.conftest import POSTGRES_URL, Clock, _truncate_all
 from tests.handlers.stored import last_contact, last_deal, last_reminder, team_of
+from tests.phones import example, typed
 
 CORPUS = Path(__file__).parent / "corpus"
+FIXED_LINE, MOBILE = PhoneNumberType.FIXED_LINE, PhoneNumberType.MOBILE
 READERS: dict[str, Callable[[Engine, int], dict[str, str]]] = {
     "contact": last_contact,
     "deal": last_deal,
@@ -42,6 +48,7 @@ READERS: dict[str, Callable[[Engine, int], dict[str, str]]] = {
     "nothing": lambda engine, team_id: {},
 }
 _ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
+_PHONE = re.compile(r"\{([a-z]{2})(-mobile)?\.([a-z0-9-]+)\}")
 
 
 @dataclass(frozen=True)
@@ -89,9 +96,9 @@ def load(path: Path) -> list[Row]:
             Row(
                 sheet=path.name,
                 line=number,
-                message=_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), cells[0]),
-                fields={k: v for k, v in values.items() if k not in ("message", "reply")},
-                reply=values["reply"],
+                message=_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), _phones(cells[0])),
+                fields={k: _phones(v) for k, v in values.items() if k not in ("message", "reply")},
+                reply=_phones(values["reply"]),
                 reads=sheet.reads,
                 team=sheet.team,
                 setup=tuple(sheet.setup),
@@ -107,9 +114,25 @@ def _setting(sheet: _Sheet, text: str) -> None:
         sheet.reads = value.strip()
     elif name == "team":
         settings = dict(part.split("=", 1) for part in value.split())
-        sheet.team = replace(sheet.team, **settings)
+        team = sheet.team
+        sheet.team = replace(
+            team,
+            locale=settings.pop("locale", team.locale),
+            currency=settings.pop("currency", team.currency),
+            region=settings.pop("region", team.region),
+        )
+        assert not settings, f"unknown team settings {settings}"
     elif name == "setup":
-        sheet.setup.append(value.strip())
+        sheet.setup.append(_phones(value.strip()))
+
+
+def _phones(text: str) -> str:
+    return _PHONE.sub(
+        lambda m: typed(
+            example(m.group(1).upper(), MOBILE if m.group(2) else FIXED_LINE), m.group(3)
+        ),
+        text,
+    )
 
 
 ROWS = [row for path in sorted(CORPUS.glob("*.tsv")) for row in load(path)]

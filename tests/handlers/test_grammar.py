@@ -25,7 +25,7 @@ from handlers.grammar import (
     parse_phone,
     split_command,
 )
-from tests.phones import LANDLINE, US
+from tests.phones import LANDLINE, MOBILE, US, typed
 
 KEYS = frozenset({"company", "city", "close"})
 
@@ -194,8 +194,16 @@ def test_a_value_runs_on_until_the_next_key() -> None:
     ("text", "company", "rest"),
     [
         ("Jane company:Acme Corp #hot Doe", "Acme Corp", ["Jane", "Doe"]),
-        ("Jane company:Acme Corp +49 30 1234567", "Acme Corp", ["Jane", "+49", "30", "1234567"]),
-        ("Jane company:Acme Corp 030 1234567", "Acme Corp", ["Jane", "030", "1234567"]),
+        (
+            f"Jane company:Acme Corp {LANDLINE.international}",
+            "Acme Corp",
+            ["Jane", *LANDLINE.international.split()],
+        ),
+        (
+            f"Jane company:Acme Corp {LANDLINE.national}",
+            "Acme Corp",
+            ["Jane", *LANDLINE.national.split()],
+        ),
         ("Jane company:Acme Corp jane@acme.de", "Acme Corp", ["Jane", "jane@acme.de"]),
         ("Jane company: Acme Corp, city:Berlin", "Acme Corp", ["Jane"]),  # a space, a comma
         ("Jane company:3M Deutschland", "3M Deutschland", ["Jane"]),
@@ -221,16 +229,17 @@ def test_amounts_stop_a_value_where_the_command_takes_them() -> None:
 
 
 def test_a_reader_takes_what_it_reads_and_gives_back_the_rest() -> None:
-    args = parse_args("Jane phone:+49 151 23456789 Doe #vip", **FIELDS_AND_SHAPES)
-    assert args.take_phone_field("DE") == "+4915123456789"
+    args = parse_args(f"Jane phone:{MOBILE.international} Doe #vip", **FIELDS_AND_SHAPES)
+    assert args.take_phone_field("DE") == MOBILE.e164
     assert args.words == ["Jane", "Doe"]
     assert args.tags == ["vip"]
-    trunk = parse_args("Jane tel:+49 (0) 30 123 456 78 city:Berlin", **FIELDS_AND_SHAPES)
-    assert trunk.take_phone_field("DE") == "+493012345678"
+    trunk_spaced = typed(LANDLINE, "trunk-spaced")
+    trunk = parse_args(f"Jane tel:{trunk_spaced} city:Berlin", **FIELDS_AND_SHAPES)
+    assert trunk.take_phone_field("DE") == LANDLINE.e164
     assert trunk.words == ["Jane"]
     # Letters are not a phone keypad's: "Doe" is not 363.
-    vanity = parse_args("Jane tel:030 1234567 Doe", **FIELDS_AND_SHAPES)
-    assert vanity.take_phone_field("DE") == "+49301234567"
+    vanity = parse_args(f"Jane tel:{LANDLINE.national} Doe", **FIELDS_AND_SHAPES)
+    assert vanity.take_phone_field("DE") == LANDLINE.e164
     assert vanity.words == ["Jane", "Doe"]
     email = parse_args("x email:Jane@Acme.de Doe", **FIELDS_AND_SHAPES)
     assert (email.take_email_field(), email.words) == ("jane@acme.de", ["x", "Doe"])
@@ -258,8 +267,10 @@ def test_unknown_fields_other_spellings_and_repeats() -> None:
     with pytest.raises(UsageError, match=r"field colour: here .*put it in quotes"):
         parse_args("Jane colour:red", **FIELDS_AND_SHAPES)
     # Other spellings of a field the command takes.
-    aliased = parse_args("Jane mobile:0151 23456789 mail:j@acme.de org:Acme", **FIELDS_AND_SHAPES)
-    assert aliased.take_phone_field("DE") == "+4915123456789"
+    aliased = parse_args(
+        f"Jane mobile:{MOBILE.national} mail:j@acme.de org:Acme", **FIELDS_AND_SHAPES
+    )
+    assert aliased.take_phone_field("DE") == MOBILE.e164
     assert aliased.take_email_field() == "j@acme.de"
     assert aliased.option("company") == "Acme"
     with pytest.raises(UsageError, match="city: is there twice"):

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from phonenumbers import PhoneNumberType
 from sqlalchemy import Engine
 
 from handlers.contacts import CONTACT_KEYS
@@ -17,6 +18,7 @@ from handlers.errors import CommandError
 from handlers.grammar import EMAIL, PHONE, QUOTES, normalize, parse_args
 from tests.conftest import TestBot
 from tests.handlers.stored import last_contact, team_of
+from tests.phones import LANDLINE, MOBILE, US, example, typed
 
 ADD = {
     "keys": frozenset(CONTACT_KEYS),
@@ -85,17 +87,12 @@ WORDS = [
     "o.o.",
     "🏔️",
 ]
+# The installed phonenumbers' own example numbers, as people type them.
 PHONES = [
-    ("+49 30 1234567", "+49301234567"),
-    ("030 1234567", "+49301234567"),
-    ("+49 151 23456789", "+4915123456789"),
-    ("0151 2345 6789", "+4915123456789"),
-    ("+49 (0)30 123 456 78", "+493012345678"),
-    ("030/1234567", "+49301234567"),
-    ("+1 (415) 555-2671", "+14155552671"),
-    ("+44 20 7946 0958", "+442079460958"),
-    ("+33 6 12 34 56 78", "+33612345678"),
-]
+    (typed(phone, form), phone.e164)
+    for phone in (LANDLINE, MOBILE)
+    for form in ("intl", "national", "trunk", "trunk-spaced", "slash", "grouped", "dashes")
+] + [(typed(phone, "intl"), phone.e164) for phone in (US, example("FR", PhoneNumberType.MOBILE))]
 EMAILS = ["jane@acme.de", "j.doe+crm@example.com", "Hans.Mueller@Firma.DE"]
 TAGS = ["hot", "vip", "trade-fair", "berlin"]
 PAIRS = [(o, c[0]) for o, c in QUOTES.items() if o not in "'"]

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from phonenumbers import PhoneNumberType
 from sqlalchemy import Engine
 
 from tests.conftest import TestBot
 from tests.delivery import outbox_rows
 from tests.handlers.stored import last_contact, last_deal, last_reminder
+from tests.phones import LANDLINE, MOBILE, example, typed
 
 TEAM = 1  # Alice's, the first on a fresh database
 
@@ -38,18 +40,22 @@ def test_edit_runs_on_too(testbot: TestBot, engine: Engine) -> None:
 
 
 def test_a_spaced_phone_after_phone(testbot: TestBot, engine: Engine) -> None:
-    assert "Added Jane Doe" in testbot.say("/add Jane Doe phone:+49 151 23456789")
-    assert last_contact(engine, TEAM)["phone"] == "+4915123456789"
-    testbot.say("/add Max Weber tel:030 / 123 456-7 #fair")
+    assert "Added Jane Doe" in testbot.say(f"/add Jane Doe phone:{MOBILE.international}")
+    assert last_contact(engine, TEAM)["phone"] == MOBILE.e164
+    area, _, subscriber = LANDLINE.national.partition(" ")
+    testbot.say(
+        f"/add Max Weber tel:{area} / {subscriber[:3]} {subscriber[3:5]}-{subscriber[5:]} #fair"
+    )
     assert last_contact(engine, TEAM) | {"status": ""} == {
         "name": "Max Weber",
-        "phone": "+49301234567",
+        "phone": LANDLINE.e164,
         "tags": "#fair",
         "status": "",
     }
-    testbot.say("/add Lena Wolf +49 (0) 30 123 456 78 lena@wolf.de")
+    british = example("GB", PhoneNumberType.FIXED_LINE)  # another number: no duplicate
+    testbot.say(f"/add Lena Wolf {typed(british, 'trunk-spaced')} lena@wolf.de")
     stored = last_contact(engine, TEAM)
-    assert (stored["phone"], stored["email"]) == ("+493012345678", "lena@wolf.de")
+    assert (stored["phone"], stored["email"]) == (british.e164, "lena@wolf.de")
 
 
 def test_money_as_written(testbot: TestBot, engine: Engine) -> None:
@@ -130,13 +136,13 @@ def test_a_misspelt_field_is_named_not_dropped(testbot: TestBot, engine: Engine)
 
 def test_unlabelled_phone_email_and_amount_in_edit(testbot: TestBot, engine: Engine) -> None:
     testbot.say("/add Jane Doe")
-    assert "Updated phone, email." in testbot.say("/edit c1 +49 151 23456789 jane@doe.de")
+    assert "Updated phone, email." in testbot.say(f"/edit c1 {MOBILE.international} jane@doe.de")
     stored = last_contact(engine, TEAM)
-    assert (stored["phone"], stored["email"]) == ("+4915123456789", "jane@doe.de")
+    assert (stored["phone"], stored["email"]) == (MOBILE.e164, "jane@doe.de")
     testbot.say("/deal Website 5k")
     assert "Updated amount." in testbot.say("/edit d1 12.000 €")
     assert last_deal(engine, TEAM)["amount"] == "12000.00 EUR"
-    assert "A deal has no phone" in testbot.say("/edit d1 030 1234567")
+    assert "A deal has no phone" in testbot.say(f"/edit d1 {LANDLINE.national}")
     assert "don't know what “Doe” is for" in testbot.say("/edit c1 Doe city:Rome")
 
 
