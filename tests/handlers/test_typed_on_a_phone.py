@@ -4,7 +4,9 @@ field lands where it was meant, or the bot says what it could not read."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 
+from babel.numbers import format_currency
 from phonenumbers import PhoneNumberType
 from sqlalchemy import Engine
 
@@ -148,9 +150,12 @@ def test_unlabelled_phone_email_and_amount_in_edit(testbot: TestBot, engine: Eng
 
 def test_a_figure_that_reads_two_ways_gets_buttons(testbot: TestBot, engine: Engine) -> None:
     question = testbot.send("/deal Fleet 1.500k")
-    assert [b.label for b in question.all_buttons] == ["€1,500.00", "€1,500,000.00"]
+    thousands, millions = (
+        format_currency(Decimal(major), "EUR", locale="en_US") for major in (1_500, 1_500_000)
+    )
+    assert [b.label for b in question.all_buttons] == [thousands, millions]
     assert last_deal(engine, TEAM) == {}  # nothing stored before the answer
-    testbot.press("€1,500,000.00")
+    testbot.press(millions)
     assert last_deal(engine, TEAM)["amount"] == "1500000.00 EUR"
 
 
