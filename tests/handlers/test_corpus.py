@@ -13,8 +13,10 @@ cell means the field stays empty. Lines starting with # are comments, or setting
 In a message, \\uXXXX stands for that character (the invisible ones), and {de.intl} for a
 phone number: the installed phonenumbers' own example for the region (de, de-mobile,
 fr-mobile, us, ...), in one of the forms of tests/phones.py's `typed` (intl, national,
-e164, trunk, slash, ...), so that no row depends on one release's numbering plans. Every
-row runs in a team of its own, so that no row sees another's records.
+e164, trunk, slash, ...), so that no row depends on one release's numbering plans; and
+{berlin.commas} for Berlin's coordinates as the installed gazetteer has them, typed with
+decimal commas (or comma-pair, degrees, semicolon). Every row runs in a team of its own,
+so that no row sees another's records.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from storage.models import Platform
 from tests.conftest import POSTGRES_URL, Clock, _truncate_all
 from tests.handlers.stored import last_contact, last_deal, last_reminder, team_of
 from tests.phones import example, typed
+from tests.towns import BERLIN, point
 
 CORPUS = Path(__file__).parent / "corpus"
 FIXED_LINE, MOBILE = PhoneNumberType.FIXED_LINE, PhoneNumberType.MOBILE
@@ -49,6 +52,7 @@ READERS: dict[str, Callable[[Engine, int], dict[str, str]]] = {
 }
 _ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 _PHONE = re.compile(r"\{([a-z]{2})(-mobile)?\.([a-z0-9-]+)\}")
+_BERLIN = re.compile(r"\{berlin\.([a-z-]+)\}")
 
 
 @dataclass(frozen=True)
@@ -127,12 +131,24 @@ def _setting(sheet: _Sheet, text: str) -> None:
 
 
 def _phones(text: str) -> str:
+    text = _BERLIN.sub(lambda m: _point(point(BERLIN), m.group(1)), text)
     return _PHONE.sub(
         lambda m: typed(
             example(m.group(1).upper(), MOBILE if m.group(2) else FIXED_LINE), m.group(3)
         ),
         text,
     )
+
+
+def _point(where: tuple[float, float], form: str) -> str:
+    lat, lon = (f"{value:.2f}" for value in where)
+    forms = {
+        "commas": f"{lat} {lon}".replace(".", ","),
+        "comma-pair": f"{lat}, {lon}",
+        "degrees": f"{lat}°N {lon}°E",
+        "semicolon": f"{lat}; {lon}".replace(".", ","),
+    }
+    return forms[form]
 
 
 ROWS = [row for path in sorted(CORPUS.glob("*.tsv")) for row in load(path)]

@@ -14,6 +14,7 @@ from tests.conftest import TestBot
 from tests.delivery import outbox_rows
 from tests.handlers.stored import last_contact, last_deal, last_reminder
 from tests.phones import LANDLINE, MOBILE, example, typed
+from tests.towns import BERLIN, point
 
 TEAM = 1  # Alice's, the first on a fresh database
 
@@ -198,6 +199,6 @@ def test_one_normalisation_for_all_text(testbot: TestBot, engine: Engine) -> Non
 
 def test_coordinates_with_decimal_commas(testbot: TestBot) -> None:
     testbot.say("/add Jane Doe city:Berlin")
-    reply = testbot.say("/nearby 52,52 13,40")
-    assert "Jane Doe" in reply
-    assert "Jane Doe" in testbot.say("/nearby 5km 52.52, 13.40")
+    lat, lon = (f"{value:.2f}" for value in point(BERLIN))  # the gazetteer's Berlin
+    assert "Jane Doe" in testbot.say(f"/nearby {lat.replace('.', ',')} {lon.replace('.', ',')}")
+    assert "Jane Doe" in testbot.say(f"/nearby 5km {lat}, {lon}")
