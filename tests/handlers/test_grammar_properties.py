@@ -284,3 +284,61 @@ def test_no_message_ends_in_an_apology(testbot: TestBot, command: str, text: str
     went wrong" (which is for bugs)."""
     reply = testbot.send(f"/{command} {text}")
     assert "something went wrong" not in reply.plain_text, (command, text)
+
+
+_ADD_FRAGMENTS = st.sampled_from(
+    [
+        *NAMES,
+        *WORDS,
+        *(typed for typed, _ in PHONES),
+        *EMAILS,
+        "company:",
+        "title:",
+        "city:",
+        "addr:",
+        "tel:",
+        "status:qualified",
+        "#hot",
+        "#Vip",
+        "Acme:",
+        '"Acme GmbH"',
+        "„Lange Möbel“",
+        "‘Berg Sports’",
+        "«Société Générale»",
+        ",",
+        "Ｊａｎｅ",
+        "D'Angelo",
+        "O’Brien",
+        "12k",
+        "15.12.",
+    ]
+)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(words=st.lists(_ADD_FRAGMENTS, min_size=1, max_size=10))
+def test_every_word_of_an_added_contact_is_on_its_card(
+    open_signup_bot: TestBot, engine: Engine, words: list[str]
+) -> None:
+    """An /add that succeeds shows the contact's card: every word typed is on it (in the
+    name or a field), or was read into the stored phone number; one that does not succeed
+    says why and stores nothing."""
+    who = f"card{next(_counter)}"
+    open_signup_bot.say("/start Props", who=who)
+    text = "/add " + " ".join(words)
+    reply = open_signup_bot.send(text, who=who)
+    stored = last_contact(engine, team_of(engine, who.lower()))
+    if reply.error or "Added" not in reply.plain_text:
+        assert stored == {}, (text, reply.plain_text)
+        return
+    card = normalize(reply.plain_text).casefold().translate({ord(ch): None for ch in _QUOTE_CHARS})
+    phone_digits = stored.get("phone", "").lstrip("+")
+    for token in normalize(" ".join(words)).split():
+        core = _core(token).translate({ord(ch): None for ch in _QUOTE_CHARS})
+        digits = re.sub(r"\D", "", core)  # a trunk 0 or (0) is a part of the number too
+        in_phone = bool(phone_digits and digits and digits.lstrip("0") in phone_digits)
+        assert core in card or in_phone, (token, text, card)
