@@ -1,4 +1,4 @@
-"""`crmbot`: the command line."""
+"""`crmbot`: the command line (typer; `crmbot --help` and each command's `--help`)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,15 @@ import asyncio
 import getpass
 import logging
 import sys
+from importlib.metadata import version
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TextIO
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
-from bot.config import Settings, get_settings
-from bot.console import CONSOLE_HELP, ConsoleChat, run_console
+from bot.config import LogLevel, Settings, get_settings
+from bot.console import CONSOLE_HELP, ConsoleChat, prompt_session, run_console
 from bot.demo import seed_demo
 from bot.geocoding import GeocoderConfigError, make_geocoder, preload
 from bot.runtime import Adapter, run_adapters
@@ -24,16 +26,91 @@ from handlers.dispatcher import Dispatcher
 from handlers.places import Geocoder
 from storage.db import make_engine, optimize, upgrade
 
+
+def _untyped_flags(params: list[Any]) -> list[Any]:
+    # Typer 0.29's rich help prints a flag's type beside it (`--demo <bool>`), as if the flag
+    # took a value; an empty metavar leaves that column blank (older typers print none).
+    for param in params:
+        if getattr(param, "is_flag", False):
+            param.metavar = ""
+    return params
+
+
+class _Command(TyperCommand):
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _untyped_flags(super().get_params(ctx))
+
+
+class _Group(TyperGroup):
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _untyped_flags(super().get_params(ctx))
+
+
+def _examples(*examples: tuple[str, str]) -> str:
+    """A help epilog (Markdown): each example command and what it does."""
+    return "**Examples**\n\n" + "\n".join(f"- `{command}` — {what}" for command, what in examples)
+
+
 app = typer.Typer(
-    help="crmbot: a CRM that lives in chat.", no_args_is_help=True, add_completion=False
+    name="crmbot",
+    cls=_Group,
+    help="A CRM that lives in chat: contacts, deals, reminders and the pipeline, from "
+    "Telegram, Slack or this terminal. Settings come from the environment or a .env file "
+    "(see .env.example).",
+    epilog=_examples(
+        ("crmbot chat --demo", "try it here, with a demo team"),
+        ("crmbot chat --as Alice", "your own team, in crm.db in this folder"),
+        ("crmbot run", "serve Telegram and/or Slack (tokens in .env)"),
+        ("crmbot db upgrade", "create or migrate the database"),
+        ("crmbot COMMAND --help", "more about one command"),
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="markdown",
 )
-db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
-app.add_typer(db_app, name="db")
+db_app = typer.Typer(
+    cls=_Group,
+    help="Create, migrate and tune the database (DATABASE_URL, or --db).",
+    epilog=_examples(
+        ("crmbot db upgrade", "crm.db, or DATABASE_URL"),
+        ("crmbot db upgrade --db postgresql+psycopg://crm@db.example/crm", "PostgreSQL"),
+        ("crmbot db optimize", "nightly, e.g. from cron (SQLite)"),
+    ),
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+)
+app.add_typer(db_app, name="db", rich_help_panel="Maintenance")
+
+_SESSION, _STORAGE = "Session", "Storage and log"
 
 DbOption = Annotated[
     str | None,
-    typer.Option("--db", help="Database: a SQLite file path or a URL (default: DATABASE_URL)."),
+    typer.Option(
+        "--db",
+        metavar="PATH|URL",
+        help="A SQLite file or a database URL (default: DATABASE_URL, else crm.db).",
+        rich_help_panel=_STORAGE,
+    ),
 ]
+
+
+def _show_version(show: bool) -> None:
+    if show:
+        typer.echo(f"crmbot {version('crmbot')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Show the version and exit.", callback=_show_version, is_eager=True
+        ),
+    ] = False,
+) -> None:
+    # Typer takes the options of `crmbot` itself (only --version) from a callback.
+    pass
 
 
 def database_url(db: str | None, settings: Settings) -> str:
@@ -66,12 +143,29 @@ def geocoder(settings: Settings) -> Geocoder:
     return chosen
 
 
-def configure_logging(settings: Settings, *, log_file: Path | None = None) -> None:
-    handler: logging.Handler = (
-        logging.FileHandler(log_file, encoding="utf-8") if log_file else logging.StreamHandler()
-    )
+class _StderrHandler(logging.StreamHandler[TextIO]):
+    """Writes each record to `sys.stderr` as it is at that moment: in an interactive chat
+    prompt_toolkit's `patch_stdout` swaps it for a proxy that prints above the prompt."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
+def configure_logging(
+    settings: Settings, *, level: LogLevel = "INFO", log_file: Path | None = None
+) -> None:
+    """The log goes to `log_file`, else LOG_FILE, else stderr; at LOG_LEVEL, else `level`
+    (each command's own default; see `Settings.log_level`)."""
+    target = log_file or settings.log_file
+    handler: logging.Handler
+    if target is None:
+        handler = _StderrHandler()
+    else:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(target, encoding="utf-8")
     logging.basicConfig(
-        level=settings.log_level.upper(),
+        level=settings.log_level or level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         handlers=[handler],
         force=True,
@@ -79,22 +173,59 @@ def configure_logging(settings: Settings, *, log_file: Path | None = None) -> No
     # Request logs of HTTP clients can carry bot tokens in their URLs.
     for noisy in ("httpx", "httpcore", "sqlalchemy.engine", "alembic", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Its warnings say a run was skipped because the last one still runs: what the jobs'
+    # max_instances=1 asks for (bot/scheduler.py), not something to show in a chat.
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
 
 
-@app.command()
+@app.command(
+    cls=_Command,
+    rich_help_panel="Chat",
+    epilog=_examples(
+        ("crmbot chat --demo", "a demo team to try things on"),
+        ("crmbot chat --as Alice", "chat as Alice (new names join the team)"),
+        ("crmbot chat --db team.db --as Bob", "another database"),
+        ("echo '/pipeline' | crmbot chat --as Alice", "piped: one reply block a line"),
+    ),
+)
 def chat(
     user: Annotated[
-        str | None, typer.Option("--as", help="Who you are (created on first use).")
+        str | None,
+        typer.Option(
+            "--as",
+            metavar="NAME",
+            help="Who you are; a new name joins the team (default: your login name).",
+            rich_help_panel=_SESSION,
+        ),
     ] = None,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo",
+            help="Start with a demo team, its contacts, deals and reminders.",
+            rich_help_panel=_SESSION,
+        ),
+    ] = False,
     db: DbOption = None,
-    demo: Annotated[bool, typer.Option("--demo", help="Seed a demo team first.")] = False,
     log_file: Annotated[
-        Path, typer.Option(help="Where the bot's log goes, so it does not mix with the chat.")
-    ] = Path("crmbot.log"),
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            help="Write the log to this file (default: LOG_FILE, else warnings on stderr).",
+            rich_help_panel=_STORAGE,
+        ),
+    ] = None,
 ) -> None:
-    """Talk to the CRM in this terminal (one message a line; works piped too)."""
+    """Talk to the CRM in this terminal, one message a line, as in a chat.
+
+    Every command works as in Telegram or Slack: /help lists them. Buttons show as [1] Won
+    and a number presses one; /as NAME switches who you are, /location LAT LON shares a
+    place. Reminders and announcements print as they fall due. Tab completes a command,
+    Ctrl-C drops the line being typed, Ctrl-D (or Ctrl-C on an empty line) quits. Piped,
+    it reads stdin to the end and prints one reply block a line, blank-line separated.
+    """
     settings = get_settings()
-    configure_logging(settings, log_file=log_file)
+    configure_logging(settings, level="WARNING", log_file=log_file)
     engine = make_engine(database_url(db, settings))
     upgrade(engine)
     defaults = team_defaults(settings)
@@ -106,39 +237,56 @@ def chat(
     name = user or getpass.getuser().capitalize() or "Me"
     interactive = sys.stdin.isatty()
     places = geocoder(settings)
-    dispatcher = Dispatcher(engine, build_registry(), defaults=defaults, geocoder=places)
+    registry = build_registry()
+    dispatcher = Dispatcher(engine, registry, defaults=defaults, geocoder=places)
     console = ConsoleChat(
         dispatcher, name, styled=interactive and sys.stdout.isatty(), files=settings.charts_dir
     )
     # Reminders and announcements print here while the session is open.
     scheduler = Scheduler(engine, [ConsoleSender(on_reply=console.delivered)], geocoder=places)
     if interactive:
-        import readline  # noqa: F401  (history and line editing for input())
-
         typer.echo(CONSOLE_HELP)
     try:
         asyncio.run(
             run_console(
                 console,
-                prompt=(lambda: f"{console.user}> ") if interactive else None,
+                session=prompt_session(registry) if interactive else None,
                 services=[scheduler],
             )
         )
     except KeyboardInterrupt:
+        # Ctrl-C while a reply is on its way (at the prompt it is a key, not a signal).
         typer.echo()
     finally:
         dispatcher.close()
         engine.dispose()
 
 
-@app.command()
+@app.command(
+    cls=_Command,
+    rich_help_panel="Chat",
+    epilog=_examples(
+        ("crmbot run", "every platform whose tokens are set"),
+        ("crmbot run --port 8080", "Slack's HTTP mode behind your TLS proxy"),
+        ("crmbot run --db postgresql+psycopg://crm@db.example/crm", "production database"),
+    ),
+)
 def run(
     db: DbOption = None,
     port: Annotated[
-        int, typer.Option(help="Port of Slack's HTTP mode (POST /slack/events).")
+        int,
+        typer.Option(
+            metavar="PORT",
+            help="Port of Slack's HTTP mode (POST /slack/events), when SLACK_APP_TOKEN is unset.",
+        ),
     ] = 3000,
 ) -> None:
-    """Run the bot on every chat platform configured in the environment."""
+    """Serve the team on Telegram and/or Slack, as configured in the environment.
+
+    Telegram (long polling) when TELEGRAM_BOT_TOKEN is set; Slack when SLACK_BOT_TOKEN is,
+    in Socket Mode with SLACK_APP_TOKEN, else over HTTP on --port. Reminders,
+    announcements and digests go out from here too. Ctrl-C or SIGTERM stops it cleanly.
+    """
     settings = get_settings()
     configure_logging(settings)
     engine = make_engine(database_url(db, settings))
@@ -183,9 +331,9 @@ def run(
         engine.dispose()
 
 
-@db_app.command("upgrade")
+@db_app.command("upgrade", cls=_Command)
 def db_upgrade(db: DbOption = None) -> None:
-    """Create the database or bring its schema up to date."""
+    """Create the database or bring its schema up to date (chat and run do it too)."""
     settings = get_settings()
     configure_logging(settings)
     engine = make_engine(database_url(db, settings))
@@ -194,9 +342,9 @@ def db_upgrade(db: DbOption = None) -> None:
     engine.dispose()
 
 
-@db_app.command("optimize")
+@db_app.command("optimize", cls=_Command)
 def db_optimize(db: DbOption = None) -> None:
-    """Compact the search indexes (SQLite), so name searches stay fast; run it nightly."""
+    """Compact the search indexes (SQLite), so name searches stay fast: run it nightly."""
     settings = get_settings()
     configure_logging(settings)
     engine = make_engine(database_url(db, settings))

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 
 class Settings(BaseSettings):
@@ -39,10 +42,28 @@ class Settings(BaseSettings):
         default="DE", description="ISO country used to read phone numbers written without +"
     )
     open_signup: bool = False
-    log_level: str = "INFO"
+    # Unset, the log goes to stderr only, and `crmbot chat` logs just WARNING and worse:
+    # the terminal chat is for trying crmbot and for scripts, so a log file nobody asked
+    # for would be litter in whatever folder it runs in (often the source tree), while a
+    # warning belongs where the person is looking (it prints above the prompt, and piped
+    # output stays clean on stdout). `crmbot run`, a service, logs INFO to stderr, where
+    # systemd and containers collect it. LOG_FILE writes the log to that file instead.
+    log_level: LogLevel | None = None
+    log_file: Path | None = None
     charts_dir: Path = Field(
         default=Path("charts"), description="where `crmbot chat` saves the charts it is sent"
     )
+
+    @field_validator("log_level", "log_file", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # `.env.example` lists them blank.
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _any_case(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
 
 
 @lru_cache(maxsize=1)

@@ -1,9 +1,12 @@
 """The terminal adapter: a chat in stdin/stdout, one message a line.
 
-Works piped (one reply block per input line, exit at EOF) and interactive (readline
-history). Buttons print as `[1] Proposal`; typing the number presses it. Files the bot
-sends (a chart) are saved in a folder (`CHARTS_DIR`, default `charts/`) and their path is
-printed.
+Works piped (one reply block per input line, exit at EOF) and interactive, with
+prompt_toolkit: line editing, history (in memory), Tab to complete a command, Ctrl-C to
+drop the line being typed, Ctrl-D or Ctrl-C on an empty line to quit; what the bot sends
+meanwhile (a reminder falling due, the log) prints above the prompt, and the half-typed
+line is drawn again below it. Buttons print as `[1] Proposal`; typing the number presses
+it. Files the bot sends (a chart) are saved in a folder (`CHARTS_DIR`, default `charts/`)
+and their path is printed.
 """
 
 from __future__ import annotations
@@ -11,16 +14,23 @@ from __future__ import annotations
 import asyncio
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
+
+from prompt_toolkit import PromptSession
+from prompt_toolkit.completion import CompleteEvent, Completer, Completion, WordCompleter
+from prompt_toolkit.document import Document
+from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
+from prompt_toolkit.patch_stdout import patch_stdout
 
 from bot.runtime import Adapter
 from handlers.context import Request
 from handlers.dispatcher import Dispatcher
 from handlers.grammar import normalize, parse_coordinates
+from handlers.registry import Registry
 from handlers.reply import Attachment, Button, LineRole, Reply, Span, Style
 from storage.keys import name_key
 from storage.models import Platform
@@ -29,8 +39,14 @@ from storage.models import Platform
 CONSOLE_CHAT = "terminal"
 CONSOLE_HELP = (
     "Terminal extras: /as NAME switches who you are, /location LAT LON shares a location, "
-    "a number presses a button, Ctrl-D quits."
+    "a number presses a button, Tab completes a command, Ctrl-C drops a line, Ctrl-D quits."
 )
+# The terminal's own commands, beside the bot's (what Tab offers).
+TERMINAL_COMMANDS = {
+    "/as": "switch who you are: /as NAME",
+    "/location": "share a location: /location LAT LON",
+    "/terminal": "what the terminal adds",
+}
 
 
 def render_text(reply: Reply, *, styled: bool = False, saved: Sequence[Path] = ()) -> str:
@@ -99,9 +115,12 @@ def _clean(text: str) -> str:
 
 @dataclass
 class ConsoleChat:
+    """One person's chat in the terminal. `out` None is `sys.stdout` as it is at each reply
+    (in an interactive session, the proxy that prints above the prompt)."""
+
     dispatcher: Dispatcher
     user: str
-    out: TextIO = sys.stdout
+    out: TextIO | None = None
     styled: bool = False
     files: Path = Path("charts")
     buttons: list[Button] = field(default_factory=list)
@@ -126,9 +145,7 @@ class ConsoleChat:
         if not self.styled:
             # Piped output: a blank line only ever ends a reply, so a script can split on it.
             text = "\n".join(line for line in text.splitlines() if line.strip())
-        print(text, file=self.out)
-        print(file=self.out)
-        self.out.flush()
+        print(text + "\n", file=self.out, flush=True)
 
     async def _reply(self, line: str) -> Reply | None:
         lowered = line.lower()
@@ -158,51 +175,106 @@ class ConsoleChat:
             )
         return await self.send(location=point)
 
-    async def send(self, **event: object) -> Reply | None:
+    async def send(self, **event: Any) -> Reply | None:
         request = Request(
             platform=Platform.console,
             user_id=name_key(self.user),
             user_name=self.user,
             chat_id=CONSOLE_CHAT,
-            **event,  # type: ignore[arg-type]
+            **event,
         )
         return await self.dispatcher.handle(request)
+
+
+class CommandCompleter(Completer):
+    """Tab completes the command a line starts with (`/de` offers /deal and /deals, each
+    with its summary), and nothing in the words after it."""
+
+    def __init__(self, commands: dict[str, str]) -> None:
+        self._words = WordCompleter(
+            sorted(commands), meta_dict=commands, WORD=True, ignore_case=True
+        )
+
+    def get_completions(
+        self, document: Document, complete_event: CompleteEvent
+    ) -> Iterable[Completion]:
+        if " " not in document.text_before_cursor.lstrip():
+            yield from self._words.get_completions(document, complete_event)
+
+
+def command_names(registry: Registry) -> dict[str, str]:
+    """Every command the terminal understands, `/name` -> its one-line summary."""
+    names = {f"/{name}": command.summary for name, command in registry.commands.items()}
+    for alias, name in registry.aliases.items():
+        names[f"/{alias}"] = names[f"/{name}"]
+    return {**names, **TERMINAL_COMMANDS}
+
+
+class LineDropped(Exception):
+    """Ctrl-C on a half-typed line."""
+
+
+def prompt_session(registry: Registry) -> PromptSession[str]:
+    """The line editor of an interactive chat: emacs keys, history in memory, Tab
+    completion of commands, and Ctrl-C as in a shell."""
+    keys = KeyBindings()
+
+    @keys.add("c-c")
+    @keys.add("<sigint>")
+    def _interrupt(event: KeyPressEvent) -> None:
+        # A shell's Ctrl-C: drop the line being typed; on an empty line, end the chat.
+        if event.app.current_buffer.text:
+            event.app.exit(exception=LineDropped(), style="class:aborting")
+        else:
+            event.app.exit(exception=EOFError(), style="class:exiting")
+
+    return PromptSession(
+        completer=CommandCompleter(command_names(registry)),
+        complete_while_typing=False,
+        key_bindings=keys,
+    )
 
 
 async def run_console(
     chat: ConsoleChat,
     *,
     source: TextIO = sys.stdin,
-    prompt: Callable[[], str] | None = None,
+    session: PromptSession[str] | None = None,
     services: Sequence[Adapter] = (),
 ) -> None:
-    """Read lines until EOF; `prompt` (interactive use) shows who is typing. `services`
-    (the scheduler) run for as long as the session does."""
+    """Read lines until EOF: from `source` (piped), or typed into `session` (interactive,
+    with a prompt showing who is typing). `services` (the scheduler) run for as long as
+    the chat does."""
     async with AsyncExitStack() as stack:
         for service in services:
             await service.start()
             stack.push_async_callback(service.stop)
-        await _read_lines(chat, source=source, prompt=prompt)
+        # Registers the member on first use; the greeting is shown only to a person, so
+        # that piped input gets exactly one reply block per line.
+        greeting = await chat.send(text="/start")
+        if session is None:
+            await _read_lines(chat, source)
+            return
+        # While the chat is open, sys.stdout and sys.stderr print above the prompt and
+        # redraw it (raw: the replies' ANSI styles pass; user text has no escapes left).
+        with patch_stdout(raw=True):
+            if greeting is not None:
+                print(render_text(greeting, styled=chat.styled) + "\n", file=chat.out, flush=True)
+            await _prompt_lines(chat, session)
 
 
-async def _read_lines(
-    chat: ConsoleChat, *, source: TextIO, prompt: Callable[[], str] | None
-) -> None:
+async def _read_lines(chat: ConsoleChat, source: TextIO) -> None:
     loop = asyncio.get_running_loop()
-    # Registers the member on first use; the greeting is shown only to a person, so that
-    # piped input gets exactly one reply block per line.
-    greeting = await chat.send(text="/start")
-    if prompt is not None and greeting is not None:
-        print(render_text(greeting, styled=chat.styled) + "\n", file=chat.out)
+    while line := await loop.run_in_executor(None, source.readline):
+        await chat.say(line)
+
+
+async def _prompt_lines(chat: ConsoleChat, session: PromptSession[str]) -> None:
     while True:
-        if prompt is not None:
-            try:
-                line = await loop.run_in_executor(None, input, prompt())
-            except EOFError:
-                print(file=chat.out)
-                return
-        else:
-            line = await loop.run_in_executor(None, source.readline)
-            if not line:
-                return
+        try:
+            line = await session.prompt_async(f"{chat.user}> ")
+        except LineDropped:
+            continue
+        except EOFError:
+            return
         await chat.say(line)

@@ -12,6 +12,10 @@
 - with a geocoder, every ten minutes: the addresses saved while the geocoding service
   was not answering are put on the map (bot/geocoding.py geocode_pending).
 
+`stop` lets the runs in flight finish (for up to `stop_grace` seconds) before it shuts
+APScheduler down, which would cancel them: a job cancelled mid-transaction is logged as a
+failure with a CancelledError traceback, on the terminal at every other exit.
+
 The jobs keep no state: the database does. After a restart nothing is lost, and two
 processes running the same jobs only collide on dedupe keys (one row each).
 `Scheduler` has the adapter shape (`start`, `stop`), so `crmbot run` starts it along with
@@ -22,13 +26,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from bot.geocoding import geocode_pending
 from bot.outbox import OutboxDispatcher
@@ -36,7 +41,7 @@ from bot.senders import Sender
 from handlers.notices import queue_agendas, queue_weekly_digests
 from handlers.places import Geocoder
 from handlers.scoring import rescore_all_teams
-from storage.db import checkpoint, transaction
+from storage.db import busy, checkpoint, transaction
 from storage.outbox import on_enqueue, prune_sent
 from storage.types import utcnow
 
@@ -49,6 +54,7 @@ RESCORE_EVERY = timedelta(hours=1)
 CHECKPOINT_EVERY = timedelta(seconds=5)
 OUTBOX_JOB, DIGESTS_JOB, GEOCODE_JOB, RESCORE_JOB = "outbox", "digests", "geocode", "rescore"
 CHECKPOINT_JOB = "checkpoint"
+STOP_GRACE = 30.0
 
 
 class Scheduler:
@@ -63,8 +69,10 @@ class Scheduler:
         tick_seconds: float = TICK_SECONDS,
         outbox: OutboxDispatcher | None = None,
         geocoder: Geocoder | None = None,
+        stop_grace: float = STOP_GRACE,
     ) -> None:
         self.engine = engine
+        self.stop_grace = stop_grace
         self.geocoder = geocoder
         self.clock = clock
         self.tick_seconds = tick_seconds
@@ -72,6 +80,7 @@ class Scheduler:
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._unsubscribe: Callable[[], None] | None = None
+        self._runs: set[asyncio.Task[Any]] = set()
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -105,24 +114,52 @@ class Scheduler:
         self.scheduler.start()
         log.info("scheduler running: outbox for %s", ", ".join(self.outbox.platforms) or "none")
 
-    def _every(self, job: Callable[[], Any], trigger: Any, job_id: str, **options: Any) -> None:
+    def _every(
+        self, job: Callable[[], Awaitable[Any]], trigger: Any, job_id: str, **options: Any
+    ) -> None:
         # One run at a time; runs missed while the loop was busy become one, however late.
         self.scheduler.add_job(
-            job,
+            self._run,
             trigger,
+            args=(job_id, job),
             id=job_id,
+            name=job_id,
             max_instances=1,
             coalesce=True,
             misfire_grace_time=None,
             **options,
         )
 
+    async def _run(self, job_id: str, job: Callable[[], Awaitable[Any]]) -> Any:
+        """One run of a job, as a task that `stop` can wait for."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._runs.add(task)
+        try:
+            return await job()
+        except OperationalError as error:
+            if not busy(error):
+                raise
+            # SQLite stayed locked by commands and other jobs past its busy timeout (a busy
+            # or slow machine): nothing was written, and the job's next run does the work.
+            log.warning("%s: the database was busy; it runs again at its next turn", job_id)
+            return None
+        finally:
+            self._runs.discard(task)
+
     async def stop(self) -> None:
         if self._unsubscribe is not None:
             self._unsubscribe()
-        await self.outbox.close()
         if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+            self.scheduler.pause()  # no new runs
+            await asyncio.sleep(0)  # runs submitted just before have begun
+        await self.outbox.close()
+        if self._runs:
+            _, late = await asyncio.wait(set(self._runs), timeout=self.stop_grace)
+            if late:
+                log.warning("%d scheduled job(s) still running; stopping them", len(late))
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)  # cancels what still runs
             await asyncio.sleep(0)  # the shutdown runs as a callback on this loop
 
     async def tick(self) -> None:

@@ -21,7 +21,6 @@ run` hands every adapter that does to the outbox dispatcher. The contract:
 from __future__ import annotations
 
 import asyncio
-import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol, TextIO, runtime_checkable
@@ -69,17 +68,18 @@ class Sender(Protocol):
 class ConsoleSender:
     """The terminal: a message the bot sends elsewhere is printed with its target
     (`→ #terminal: ...` for a channel, `→ @alice (direct message): ...` for a person).
-    `on_reply` sees each delivered reply (the console makes its buttons pressable)."""
+    `on_reply` sees each delivered reply (the console makes its buttons pressable). `out`
+    None is `sys.stdout` as it is at each message: in an interactive chat, the proxy that
+    prints above the prompt."""
 
-    out: TextIO = sys.stdout
+    out: TextIO | None = None
     on_reply: Callable[[Reply], None] | None = None
     platform: str = Platform.console
 
     async def send(self, chat_id: str, reply: Reply, *, workspace_id: str = "") -> None:
         target = f"#{chat_id}" if chat_id == CONSOLE_CHAT else f"@{chat_id} (direct message)"
         body = render_text(reply)
-        print(f"→ {target}: {body}\n", file=self.out)
-        self.out.flush()
+        print(f"→ {target}: {body}\n", file=self.out, flush=True)
         if self.on_reply is not None:
             self.on_reply(reply)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import timedelta
@@ -41,6 +42,11 @@ from handlers.dispatcher import Dispatcher
 from handlers.grammar import split_command
 from handlers.reply import Reply
 from storage.models import Platform
+
+# python-telegram-bot 22 gives durations (RetryAfter.retry_after) as seconds, deprecated: its
+# next major version gives a timedelta, and PTB_TIMEDELTA opts in now, the way its docs say.
+# (Unless the environment says otherwise; `_seconds` reads either.)
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 log = logging.getLogger(__name__)
 
@@ -216,7 +222,8 @@ class TelegramAdapter:
 
 
 def _seconds(retry_after: float | timedelta) -> float:
-    """Telegram's Retry-After, which python-telegram-bot gives as seconds or a timedelta."""
+    """Telegram's Retry-After, which python-telegram-bot gives as a timedelta (as seconds
+    where PTB_TIMEDELTA is set false)."""
     return retry_after.total_seconds() if isinstance(retry_after, timedelta) else retry_after
 
 

@@ -18,6 +18,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,12 @@ def transaction(engine: Engine) -> Iterator[Session]:
     """One session, one transaction: committed on success, rolled back on any exception."""
     with Session(engine, expire_on_commit=False) as session, session.begin():
         yield session
+
+
+def busy(error: BaseException) -> bool:
+    """Whether `error` is SQLite's write lock still taken when the busy timeout ran out:
+    others were writing, and the same work can succeed a moment later."""
+    return isinstance(error, OperationalError) and "database is locked" in str(error.orig)
 
 
 def checkpoint(engine: Engine) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
@@ -102,13 +103,13 @@ class TestBot:
     platform: Platform = Platform.telegram
     last: dict[str, Reply] = field(default_factory=dict)
 
-    def request(self, who: str, **event: object) -> Reply | None:
+    def request(self, who: str, **event: Any) -> Reply | None:
         request = Request(
             platform=self.platform,
             user_id=who.lower(),
             user_name=who,
             chat_id=who.lower(),
-            **event,  # type: ignore[arg-type]
+            **event,
         )
         reply = self.dispatcher.handle_sync(request)
         if reply is not None:

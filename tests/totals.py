@@ -26,7 +26,8 @@ def _expected(session: Session) -> tuple[Sums, Sums, Sums, Sums]:
     expected: defaultdict[tuple[object, ...], list[float]] = defaultdict(lambda: [0, 0])
     for deal in session.exec(select(Deal)):
         if deal.amount is not None and deal.currency and deal.expected_close:
-            key = (deal.team_id, deal.stage_id, deal.currency, month_of(deal.expected_close))
+            month = month_of(deal.expected_close)
+            key: tuple[object, ...] = (deal.team_id, deal.stage_id, deal.currency, month)
             expected[key] = [expected[key][0] + 1, expected[key][1] + deal.amount]
         figures = (1, deal.amount is not None, deal.amount or 0)
         key = (deal.team_id, deal.stage_id, deal.owner_id, deal.currency or "")
@@ -40,19 +41,21 @@ def _expected(session: Session) -> tuple[Sums, Sums, Sums, Sums]:
             key = (change.team_id, month_of(change.at), change.from_stage_id, change.to_stage_id)
             stay = (1, change.stay_seconds is not None, change.stay_seconds or 0.0)
             moves[key] = [a + b for a, b in zip(moves[key], stay, strict=True)]
-    return tuple(  # type: ignore[return-value]
-        {k: tuple(v) for k, v in sums.items()} for sums in (totals, closed, expected, moves)
-    )
+    return _frozen(totals), _frozen(closed), _frozen(expected), _frozen(moves)
+
+
+def _frozen(sums: defaultdict[tuple[object, ...], list[float]]) -> Sums:
+    return {key: tuple(figures) for key, figures in sums.items()}
 
 
 def _kept(session: Session) -> tuple[Sums, Sums, Sums, Sums]:
     """The four tables as the triggers left them (rows that came back to zero dropped)."""
-    totals = {
+    totals: Sums = {
         (t.team_id, t.stage_id, t.owner_id, t.currency): (t.deals, t.priced, t.amount)
         for t in session.exec(select(DealTotal))
         if t.deals
     }
-    closed = {
+    closed: Sums = {
         (c.team_id, c.month, c.stage_id, c.owner_id, c.currency): (
             c.deals,
             c.priced,
@@ -62,12 +65,12 @@ def _kept(session: Session) -> tuple[Sums, Sums, Sums, Sums]:
         for c in session.exec(select(ClosedMonth))
         if c.deals
     }
-    moves = {
+    moves: Sums = {
         (m.team_id, m.month, m.from_stage_id, m.to_stage_id): (m.moves, m.timed, m.seconds)
         for m in session.exec(select(MovesMonth))
         if m.moves
     }
-    expected = {
+    expected: Sums = {
         (e.team_id, e.stage_id, e.currency, e.month): (e.deals, e.amount)
         for e in session.exec(select(ExpectedMonth))
         if e.deals
@@ -86,5 +89,5 @@ def assert_totals_match(session: Session) -> None:
     session.expire_all()
     for kept, expected in zip(_kept(session), _expected(session), strict=True):
         _same(kept, expected)
-    kept = _kept(session)
-    assert kept[1] and kept[2], "some deals closed, some have an expected close"
+    _, closed, expected, _ = _kept(session)
+    assert closed and expected, "some deals closed, some have an expected close"

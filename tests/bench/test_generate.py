@@ -23,7 +23,7 @@ def test_a_consistent_team_in_every_stage(engine: Engine) -> None:
     assert generated.members == members_for(300)
     assert 450 <= generated.deals <= 750
     with engine.connect() as conn:
-        stages = dict(
+        stages: dict[str, int] = dict(
             conn.execute(
                 text(
                     "SELECT s.name, COUNT(d.id) FROM stage s "
@@ -55,7 +55,7 @@ def test_a_consistent_team_in_every_stage(engine: Engine) -> None:
         if engine.dialect.name == "sqlite":
             assert conn.execute(text("PRAGMA foreign_key_check")).all() == []
             # Timestamps as SQLAlchemy writes them, so string comparisons in SQL agree.
-            stored = conn.execute(text("SELECT created_at FROM contact LIMIT 1")).scalar()
+            stored = conn.execute(text("SELECT created_at FROM contact LIMIT 1")).scalar_one()
             assert len(stored) == len("2026-11-23 09:00:00.000000")
 
 

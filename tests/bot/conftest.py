@@ -20,7 +20,8 @@ from bot.telegram_adapter import TelegramAdapter
 from handlers.dispatcher import Dispatcher
 
 TOKEN = "7000001:AAFakeTokenForTestsOnly-0123456789ab"
-BOT_USER = {
+# Bot API JSON, as Telegram sends it.
+BOT_USER: dict[str, Any] = {
     "id": 7000001,
     "is_bot": True,
     "first_name": "CRM",
@@ -30,9 +31,9 @@ BOT_USER = {
     "supports_inline_queries": False,
 }
 DATE = 1_795_000_000  # 2026-11-17, any fixed time will do
-ALICE = {"id": 111, "is_bot": False, "first_name": "Alice", "last_name": "Adams"}
-BOB = {"id": 222, "is_bot": False, "first_name": "Bob"}
-GROUP = {"id": -1001234567890, "type": "supergroup", "title": "Sales team"}
+ALICE: dict[str, Any] = {"id": 111, "is_bot": False, "first_name": "Alice", "last_name": "Adams"}
+BOB: dict[str, Any] = {"id": 222, "is_bot": False, "first_name": "Bob"}
+GROUP: dict[str, Any] = {"id": -1001234567890, "type": "supergroup", "title": "Sales team"}
 
 
 def private_chat(user: dict[str, Any]) -> dict[str, Any]:
@@ -118,8 +119,10 @@ class FakeBotApi(BaseRequest):
             status, description = failure
             body = {"ok": False, "error_code": status, "description": description}
             return status, json.dumps(body).encode()
-        if name.startswith(("send", "edit")) and int(params["chat_id"]) in self.held:
-            await self.held[int(params["chat_id"])].wait()
+        chat_id = params.get("chat_id")
+        held = self.held.get(int(chat_id)) if isinstance(chat_id, int | str) else None
+        if name.startswith(("send", "edit")) and held is not None:
+            await held.wait()
         call.result = await self._result(name, params)
         if name.startswith(("send", "edit")):
             self.sent.set()

@@ -182,6 +182,7 @@ def signed(
     """A request as Slack sends it: body, timestamp and the v0 HMAC signature of both."""
     stamp = str(int(time.time()) if timestamp is None else timestamp)
     signature = SignatureVerifier(secret).generate_signature(timestamp=stamp, body=body)
+    assert signature is not None
     return AsyncBoltRequest(
         body=body,
         headers={

@@ -1,12 +1,77 @@
-"""`crmbot db`: schema upgrades and index maintenance from the command line."""
+"""`crmbot`: where the log goes, and `crmbot db`: schema upgrades and index maintenance."""
 
 from __future__ import annotations
 
+import io
+import logging
+import re
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import pytest
+import typer
 from typer.testing import CliRunner
 
-from bot.cli import app
+from bot.cli import app, configure_logging
+from bot.config import Settings
+
+
+@pytest.fixture(autouse=True)
+def root_logging() -> Iterator[None]:
+    """The commands configure the process's logging; each test gets pytest's back."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    for handler in root.handlers:
+        if handler not in handlers:
+            handler.close()
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+def _help(*command: str) -> str:
+    result = CliRunner().invoke(app, [*command, "--help"])
+    assert result.exit_code == 0, result.output
+    return re.sub(r"\x1b\[[0-9;]*m", "", result.output)  # colours, should CI force them
+
+
+def _commands(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    """`crmbot` and every command and group under it, as the words that name them."""
+    yield path
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from _commands(sub, (*path, name))
+
+
+COMMANDS = list(_commands(typer.main.get_command(app)))
+
+
+def test_every_command_is_listed() -> None:
+    assert {" ".join(path) for path in COMMANDS} >= {"chat", "run", "db upgrade", "db optimize"}
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_help_shows_no_value_types_beside_options(command: tuple[str, ...]) -> None:
+    text = _help(*command)
+    assert "Usage: crmbot" in text and "--help" in text
+    # Flags take no value; options show what goes in them (NAME, PATH|URL), not a type.
+    assert re.findall(r"<[a-z]+>", text) == []
+
+
+def test_help_reads_like_a_finished_tool() -> None:
+    top = _help()
+    assert "Examples" in top
+    for example in ("crmbot chat --demo", "crmbot run", "crmbot db upgrade"):
+        assert f"{example} — " in top
+    assert "│ chat " in top and "│ db " in top  # the commands, in their panels
+    chat = _help("chat")
+    assert "crmbot chat --as Alice — " in chat and "--as          NAME" in chat
+    prose = " ".join(chat.split())
+    assert "Tab completes a command, Ctrl-C drops the line being typed, Ctrl-D" in prose
+    assert "crmbot run --port 8080 — " in _help("run")
+    assert "crmbot db optimize — " in _help("db")
+    version = CliRunner().invoke(app, ["--version"])
+    assert version.exit_code == 0 and version.output.startswith("crmbot ")
 
 
 def test_db_upgrade_then_optimize(tmp_path: Path) -> None:
@@ -16,3 +81,46 @@ def test_db_upgrade_then_optimize(tmp_path: Path) -> None:
     result = runner.invoke(app, ["db", "optimize", "--db", db])
     assert result.exit_code == 0, result.output
     assert "compacted" in result.output
+
+
+def test_the_log_goes_to_stderr_as_it_is_when_a_record_is_written(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # An interactive chat swaps sys.stderr for a proxy that prints above the prompt.
+    configure_logging(Settings(_env_file=None), level="WARNING")
+    before, during = io.StringIO(), io.StringIO()
+    monkeypatch.setattr("sys.stderr", before)
+    logging.getLogger("bot.test").info("not at WARNING")
+    logging.getLogger("bot.test").warning("first")
+    monkeypatch.setattr("sys.stderr", during)
+    logging.getLogger("bot.test").error("second")
+    assert "first" in before.getvalue() and "not at" not in before.getvalue()
+    assert "second" in during.getvalue() and "first" not in during.getvalue()
+
+
+def test_log_file_and_level_from_the_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOG_FILE", str(tmp_path / "logs" / "crmbot.log"))
+    monkeypatch.setenv("LOG_LEVEL", " debug ")
+    settings = Settings(_env_file=None)
+    assert settings.log_level == "DEBUG"
+    configure_logging(settings, level="WARNING")
+    logging.getLogger("bot.test").debug("a detail")
+    assert "DEBUG bot.test: a detail" in (tmp_path / "logs" / "crmbot.log").read_text()
+    # A command line's own file wins over the setting.
+    configure_logging(settings, log_file=tmp_path / "session.log")
+    logging.getLogger("bot.test").info("this session")
+    assert "this session" in (tmp_path / "session.log").read_text()
+
+
+def test_blank_log_settings_are_unset_and_a_wrong_level_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LOG_FILE", "")
+    monkeypatch.setenv("LOG_LEVEL", " ")
+    settings = Settings(_env_file=None)
+    assert settings.log_file is None and settings.log_level is None
+    monkeypatch.setenv("LOG_LEVEL", "loud")
+    with pytest.raises(ValueError, match="log_level"):
+        Settings(_env_file=None)

@@ -13,7 +13,7 @@ def test_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:very-secret")
     monkeypatch.setenv("DEFAULT_CURRENCY", "usd")
     monkeypatch.setenv("OPEN_SIGNUP", "true")
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     assert settings.database_url == "postgresql+psycopg://u:p@db/crm"
     assert settings.telegram_bot_token is not None
     assert settings.telegram_bot_token.get_secret_value() == "123:very-secret"
@@ -23,7 +23,7 @@ def test_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_db_option_takes_a_path_or_a_url() -> None:
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     assert database_url(None, settings) == settings.database_url
     assert database_url("data/crm.db", settings) == "sqlite:///data/crm.db"
     assert database_url("postgresql://x/y", settings) == "postgresql://x/y"

@@ -2,15 +2,38 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
+import re
+import select
+import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+from prompt_toolkit.application import create_app_session
+from prompt_toolkit.completion import CompleteEvent
+from prompt_toolkit.data_structures import Size
+from prompt_toolkit.document import Document
+from prompt_toolkit.input import PipeInput, create_pipe_input
+from prompt_toolkit.output.vt100 import Vt100_Output
 from sqlalchemy import Engine
 
-from bot.console import ConsoleChat, render_text, run_console, save_attachment
+from bot.console import (
+    CommandCompleter,
+    ConsoleChat,
+    command_names,
+    prompt_session,
+    render_text,
+    run_console,
+    save_attachment,
+)
+from bot.senders import ConsoleSender
 from handlers import build_registry
 from handlers.dispatcher import Dispatcher
 from handlers.reply import Attachment, Button, Reply, bold, link
@@ -95,15 +118,13 @@ async def test_a_session_with_buttons_switching_people_and_locations(
 def _crmbot(
     tmp_path: Path, *args: str, stdin: str = "", env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run `python -m bot ARGS` in `tmp_path`, its log kept out of the output."""
-    if args and args[0] == "chat":
-        args = (*args, "--log-file", str(tmp_path / "crm.log"))
+    """Run `python -m bot ARGS` in `tmp_path`, logging as it does by default."""
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         input=stdin,
         capture_output=True,
         text=True,
-        env={**os.environ, **(env or {})},
+        env={**os.environ, "LOG_FILE": "", "LOG_LEVEL": "", **(env or {})},
         timeout=120,
         cwd=tmp_path,
         check=False,
@@ -136,6 +157,7 @@ def test_crmbot_chat_through_a_pipe(tmp_path: Path) -> None:
         },
     )
     assert done.returncode == 0, done.stderr
+    assert "CancelledError" not in done.stderr  # the scheduler stops cleanly at EOF
     blocks = done.stdout.strip().split("\n\n")
     assert len(blocks) == 8
     assert "Added Jane Doe" in blocks[0]
@@ -188,3 +210,243 @@ async def test_location_with_decimal_commas(engine: Engine, clock: Clock) -> Non
     blocks = out.getvalue().strip().split("\n\n")
     assert "Got your location" in blocks[1] and "Got your location" in blocks[2]
     assert "latitude -90..90" in blocks[3]
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_git_ignores_everything_crmbot_chat_writes(tmp_path: Path) -> None:
+    # The repository's own .gitignore, in a folder where crmbot runs as in a fresh clone.
+    shutil.copy(Path(__file__).parents[2] / ".gitignore", tmp_path)
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    env = {"DATABASE_URL": "sqlite:///crm.db", "CHARTS_DIR": "charts"}
+    done = _crmbot(
+        tmp_path, "chat", "--as", "Alice", stdin="/deal Website 12k\n/pipeline\n", env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert list(tmp_path.glob("*.log")) == []  # by default the log is on stderr only
+    logged = {**env, "LOG_FILE": "crmbot.log", "LOG_LEVEL": "info"}
+    assert _crmbot(tmp_path, "chat", "--as", "Bob", stdin="/today\n", env=logged).returncode == 0
+    assert "scheduler running" in (tmp_path / "crmbot.log").read_text()
+    assert (tmp_path / "crm.db").exists() and list((tmp_path / "charts").glob("*.png"))
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert status.stdout.splitlines() == ["?? .gitignore"]
+    # SQLite's companions exist only while a database is open, or after a crash.
+    companions = ["crm.db-wal", "crm.db-shm", "crm.db-journal", ".env"]
+    ignored = subprocess.run(
+        ["git", "check-ignore", "--no-index", *companions],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ignored.stdout.splitlines() == companions
+
+
+# --- the interactive chat: prompt_toolkit reading keys from a pipe, drawing on a screen ----
+
+
+def _plain(raw: str) -> str:
+    """What a terminal shows, near enough to search: escape sequences dropped, except that a
+    cursor move right is a blank (the renderer moves over blanks already on the screen)."""
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", re.sub(r"\x1b\[\d*C", " ", raw)).replace("\r", "")
+
+
+def _find(text: str, screen: str, after: int) -> int:
+    """Where `text` is on `screen` past `after` (a space in it may be any run of blanks
+    there), or -1."""
+    found = re.compile(r"\s*".join(map(re.escape, text.split(" ")))).search(screen, after)
+    return found.start() if found else -1
+
+
+@dataclass
+class Terminal:
+    """What a person types (`keys`) and sees (`screen`)."""
+
+    keys: PipeInput
+    output: io.StringIO
+
+    @property
+    def screen(self) -> str:
+        return _plain(self.output.getvalue())
+
+    async def shows(self, text: str, *, after: int = 0) -> int:
+        """Wait until `text` is on the screen past position `after`; where it starts."""
+        for _ in range(3000):
+            if (found := _find(text, self.screen, after)) >= 0:
+                return found
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"{text!r} never showed; the screen:\n{self.screen[after:]}")
+
+
+@contextmanager
+def terminal() -> Iterator[Terminal]:
+    output = io.StringIO()
+    screen = Vt100_Output(output, lambda: Size(rows=24, columns=100), enable_cpr=False)
+    with create_pipe_input() as keys, create_app_session(input=keys, output=screen):
+        yield Terminal(keys, output)
+
+
+async def test_an_interactive_chat_types_completes_drops_and_quits(
+    engine: Engine, clock: Clock
+) -> None:
+    dispatcher = Dispatcher(engine, build_registry(), clock=clock)
+    chat = ConsoleChat(dispatcher, "Alice")
+    with terminal() as term:
+        session = prompt_session(dispatcher.registry)
+        running = asyncio.create_task(run_console(chat, session=session))
+        await term.shows("Welcome, Alice!")
+        term.keys.send_text("/add Jane Doe company:Acme\r")
+        mark = await term.shows("Added Jane Doe")
+        term.keys.send_text("/fi\t")  # Tab: the one command that starts so
+        mark = await term.shows("/find", after=mark)
+        term.keys.send_text(" Ja")
+        mark = await term.shows("Ja", after=mark)
+        # A reminder falls due while she types; what she typed stays. (That it prints
+        # above the prompt, which is drawn again, needs a real terminal: test_in_a_terminal.)
+        await ConsoleSender(on_reply=chat.delivered).send(
+            "alice", Reply().add("⏰ call Jane").button_row(Button("Done", "rd", (1,)))
+        )
+        mark = await term.shows("→ @alice (direct message): ⏰ call Jane", after=mark)
+        term.keys.send_text("ne\r")
+        mark = await term.shows("Jane Doe · Acme", after=mark)
+        term.keys.send_text("/deal Lost cause 5k\x03")  # Ctrl-C drops the line typed
+        term.keys.send_text("/deals\r")
+        mark = await term.shows("No deals match", after=mark)  # none was opened
+        term.keys.send_text("\x1b[A\x1b[A\r")  # ↑↑: the line before last, again
+        mark = await term.shows("Jane Doe · Acme", after=mark)
+        term.keys.send_text("/de\t")  # several commands start so: a menu, with summaries
+        await term.shows("/deals", after=mark)
+        await term.shows(dispatcher.registry.commands["deal"].summary[:40], after=mark)
+        term.keys.send_text("\x03\x04")  # drop it; Ctrl-D on the empty line quits
+        await asyncio.wait_for(running, timeout=30)
+    dispatcher.close()
+
+
+async def test_ctrl_c_on_an_empty_line_ends_the_chat(engine: Engine, clock: Clock) -> None:
+    dispatcher = Dispatcher(engine, build_registry(), clock=clock)
+    with terminal() as term:
+        chat = ConsoleChat(dispatcher, "Bob")
+        running = asyncio.create_task(
+            run_console(chat, session=prompt_session(dispatcher.registry))
+        )
+        await term.shows("Bob>")
+        term.keys.send_text("\x03")
+        await asyncio.wait_for(running, timeout=30)
+    dispatcher.close()
+
+
+def test_tab_completes_only_the_command_word() -> None:
+    completer = CommandCompleter(command_names(build_registry()))
+
+    def offered(text: str) -> list[str]:
+        event = CompleteEvent(completion_requested=True)
+        return [c.text for c in completer.get_completions(Document(text), event)]
+
+    assert offered("/sta") == ["/stage", "/stages", "/start", "/stats"]
+    assert offered("/lo") == ["/location", "/lose", "/lost"]  # the terminal's own too
+    assert offered("/AS") == ["/as"]
+    assert offered("/note /sta") == [] and offered("Jane") == []
+
+
+class Pty:
+    """A program in a pseudo-terminal, 24 rows by 100 columns, as a person runs it."""
+
+    def __init__(self, args: list[str], *, cwd: Path, env: dict[str, str]) -> None:
+        import fcntl
+        import pty
+        import struct
+        import termios
+
+        self.fd, child = pty.openpty()
+        fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+        self.process = subprocess.Popen(
+            args, stdin=child, stdout=child, stderr=child, cwd=cwd, env=env, start_new_session=True
+        )
+        os.close(child)
+        self.raw = b""
+
+    @property
+    def screen(self) -> str:
+        return _plain(self.raw.decode(errors="replace"))
+
+    def _read(self, wait: float) -> bool:
+        """Read what the program wrote within `wait` seconds; False once it has closed."""
+        if not select.select([self.fd], [], [], wait)[0]:
+            return True
+        try:
+            chunk = os.read(self.fd, 65536)
+        except OSError:  # the program has ended
+            return False
+        self.raw += chunk
+        if b"\x1b[6n" in chunk:  # where is the cursor? (prompt_toolkit asks)
+            os.write(self.fd, b"\x1b[1;1R")
+        return bool(chunk)
+
+    def shows(self, text: str, *, after: int = 0) -> int:
+        """Wait until `text` is on the screen past `after` (startup can take a while on a
+        busy machine); where it starts."""
+        for _ in range(1200):
+            if (found := _find(text, self.screen, after)) >= 0:
+                return found
+            if not self._read(0.1):
+                break
+        raise AssertionError(f"{text!r} never showed; the screen:\n{self.screen[after:]}")
+
+    def type(self, keys: str) -> None:
+        os.write(self.fd, keys.encode())
+
+    def ended(self) -> int:
+        """Read to the end; the exit status."""
+        for _ in range(600):
+            if not self._read(0.1) or self.process.poll() is not None:
+                break
+        code = self.process.wait(timeout=10)
+        os.close(self.fd)
+        return code
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+def test_in_a_terminal(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "TERM": "xterm-256color",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'crm.db'}",
+        "LOG_FILE": "",
+        "LOG_LEVEL": "",
+    }
+    term = Pty([sys.executable, "-m", "bot", "chat", "--as", "Alice"], cwd=tmp_path, env=env)
+    try:
+        mark = term.shows("Alice>")
+        term.type("/add Jane Doe\r")
+        mark = term.shows("Added Jane Doe", after=mark)
+        term.type("/remind in 6 seconds call Jane\r")
+        mark = term.shows("OK, I'll remind you", after=mark)
+        # Half a line typed when the reminder falls due: the reminder prints above it, and
+        # the prompt is drawn again below with what was typed so far.
+        mark = term.shows("Alice>", after=mark)
+        term.type("/fi\t")
+        mark = term.shows("/find", after=mark)
+        term.type(" Ja")
+        mark = term.shows("Ja", after=mark)
+        mark = term.shows("→ @alice (direct message): ⏰ call Jane", after=mark)
+        mark = term.shows("Alice> /find Ja", after=mark)
+        term.type("ne\r")
+        mark = term.shows("Jane Doe · lead (c1)", after=mark)
+        # (Keys typed before the prompt is back would go to the terminal's line editor,
+        # where Ctrl-C interrupts the program, Ctrl-D ends its input: as in any shell.)
+        mark = term.shows("Alice>", after=mark)
+        term.type("/deal Lost cause 5k\x03")  # dropped, as in a shell
+        term.type("/deals\r")
+        mark = term.shows("No deals match", after=mark)
+        term.shows("Alice>", after=mark)
+        term.type("\x04")  # Ctrl-D: the end
+        assert term.ended() == 0
+    finally:
+        if term.process.poll() is None:
+            term.process.kill()
+    assert "Traceback" not in term.screen and "Error" not in term.screen

@@ -4,11 +4,13 @@ the choice of provider from the settings, and the retry of what failed."""
 from __future__ import annotations
 
 import threading
+from types import MethodType
 from typing import Any
 
 import pytest
 from geopy.exc import GeocoderQueryError, GeocoderServiceError, GeocoderTimedOut
 from geopy.extra.rate_limiter import RateLimiter
+from geopy.geocoders import Nominatim, OpenCage
 from geopy.location import Location
 from sqlalchemy import Engine
 from sqlmodel import select
@@ -156,7 +158,7 @@ def test_a_service_that_hangs_is_given_up_on_at_the_deadline() -> None:
 
 
 def _settings(**values: Any) -> Settings:
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 def test_offline_is_the_default() -> None:
@@ -180,7 +182,9 @@ def test_a_self_hosted_nominatim_is_its_own_cache_and_not_rate_limited() -> None
     assert isinstance(geocoder, GeopyGeocoder)
     assert geocoder.name == "nominatim@geo.example.org"
     assert not isinstance(geocoder._geocode, RateLimiter)
-    assert geocoder._geocode.__self__.domain == "geo.example.org"  # type: ignore[attr-defined]
+    assert isinstance(geocoder._geocode, MethodType)  # Nominatim's own, not rate-limited
+    nominatim = geocoder._geocode.__self__
+    assert isinstance(nominatim, Nominatim) and nominatim.domain == "geo.example.org"
 
 
 def test_any_geopy_service_by_name_with_its_key() -> None:
@@ -189,7 +193,9 @@ def test_any_geopy_service_by_name_with_its_key() -> None:
     geocoder = make_geocoder(_settings(geocoder="OpenCage", geocoder_api_key="k3y"))
     assert isinstance(geocoder, GeopyGeocoder)
     assert geocoder.name == "opencage"
-    assert geocoder._geocode.__self__.api_key == "k3y"  # type: ignore[attr-defined]
+    assert isinstance(geocoder._geocode, MethodType)
+    opencage = geocoder._geocode.__self__
+    assert isinstance(opencage, OpenCage) and opencage.api_key == "k3y"
     photon = make_geocoder(_settings(geocoder="photon", geocoder_timeout=1.5))
     assert isinstance(photon, GeopyGeocoder) and photon.budget == 1.5
 
@@ -238,9 +244,13 @@ def team_id(engine: Engine) -> int:
         return team.id
 
 
-def _contact(engine: Engine, team_id: int, geocoder: Flaky, **place: str) -> tuple[int, Located]:
+def _contact(
+    engine: Engine, team_id: int, geocoder: Flaky, *, city: str, country: str | None = None
+) -> tuple[int, Located]:
     with transaction(engine) as session:
-        contact = Contact(team_id=team_id, name="Jane", name_key="jane", **place)
+        contact = Contact(
+            team_id=team_id, name="Jane", name_key="jane", city=city, country=country
+        )
         located = locate(session, geocoder, contact, now=START)
         session.add(contact)
         session.flush()

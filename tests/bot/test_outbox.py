@@ -8,6 +8,7 @@ import itertools
 import threading
 from collections import Counter
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import select
@@ -50,7 +51,7 @@ def _enqueue(
     platform: str = Platform.telegram,
     due: datetime = START,
     key: str = "row",
-    **fields: object,
+    **fields: Any,
 ) -> None:
     with transaction(engine) as session:
         for n in range(count):
@@ -64,7 +65,7 @@ def _enqueue(
                     payload={"reply": Reply().add(f"{key} {n}").to_json()},
                     due_at=due,
                     dedupe_key=f"{key}:{n}",
-                    **fields,  # type: ignore[arg-type]
+                    **fields,
                 ),
             )
 

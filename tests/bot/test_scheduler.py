@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
+import sqlite3
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
 from bot.console import ConsoleChat, run_console
@@ -26,6 +30,7 @@ from handlers import build_registry
 from handlers.context import ChatType, Request
 from handlers.dispatcher import Dispatcher
 from handlers.reply import Reply
+from storage.db import busy
 from storage.models import Contact, Platform
 from tests.conftest import Clock, TestBot
 
@@ -150,3 +155,76 @@ async def test_lead_scores_are_brought_up_to_date_by_a_job(
     assert await scheduler.rescore() >= 1
     await scheduler.stop()
     assert testbot.say("/show c1") != before
+
+
+class Slow(Scheduler):
+    """A scheduler whose rescoring job waits until the test lets it finish."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.started, self.release = asyncio.Event(), asyncio.Event()
+        self.finished = False
+
+    async def rescore(self) -> int:
+        self.started.set()
+        await self.release.wait()
+        self.finished = True
+        return 0
+
+
+async def test_stop_lets_a_running_job_finish_and_logs_no_failure(
+    engine: Engine, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    scheduler = Slow(engine, [], clock=clock)
+    await scheduler.start()
+    await asyncio.wait_for(scheduler.started.wait(), timeout=30)
+    stopping = asyncio.create_task(scheduler.stop())
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert not stopping.done()  # it waits for the job
+    scheduler.release.set()
+    await stopping
+    assert scheduler.finished and not scheduler.scheduler.running
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+async def test_stop_cancels_a_job_that_outlasts_the_grace(
+    engine: Engine, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    scheduler = Slow(engine, [], clock=clock, stop_grace=0.01)
+    await scheduler.start()
+    await asyncio.wait_for(scheduler.started.wait(), timeout=30)
+    await scheduler.stop()  # the job never finishes by itself
+    assert not scheduler.finished and not scheduler.scheduler.running
+    assert "scheduled job(s) still running; stopping them" in caplog.text
+
+
+class Locked(Scheduler):
+    """A scheduler whose digest job finds the database locked, as a busy machine can."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.tried = asyncio.Event()
+
+    async def digests(self) -> None:
+        self.tried.set()
+        locked = sqlite3.OperationalError("database is locked")
+        raise OperationalError("BEGIN IMMEDIATE", {}, locked)
+
+
+async def test_a_job_that_finds_the_database_busy_says_so_in_a_line(
+    engine: Engine, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    scheduler = Locked(engine, [], clock=clock)
+    await scheduler.start()
+    await asyncio.wait_for(scheduler.tried.wait(), timeout=30)
+    await scheduler.stop()
+    (record,) = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert record.getMessage() == "digests: the database was busy; it runs again at its next turn"
+    assert record.exc_info is None  # no traceback on the terminal
+
+
+def test_busy_is_only_a_locked_database() -> None:
+    assert busy(OperationalError("BEGIN", {}, sqlite3.OperationalError("database is locked")))
+    assert not busy(OperationalError("SELECT", {}, sqlite3.OperationalError("no such table")))
+    assert not busy(ValueError("database is locked"))

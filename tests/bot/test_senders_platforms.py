@@ -7,8 +7,11 @@ from datetime import timedelta
 
 import pytest
 from telegram.error import NetworkError, RetryAfter
+from telegram.warnings import PTBDeprecationWarning
 
 from bot.senders import PermanentError, RateLimited, Sender, TransientError, senders_among
+from bot.slack_adapter import SlackAdapter
+from bot.telegram_adapter import TelegramAdapter
 from handlers.reply import Button, Reply, bold
 from tests.bot.conftest import TelegramChat
 from tests.bot.slack_fixtures import (
@@ -28,7 +31,7 @@ WON = (
 
 
 def test_both_adapters_are_senders(telegram: TelegramChat, slack: Slack) -> None:
-    adapters = [telegram.adapter, slack.adapter]
+    adapters: list[TelegramAdapter | SlackAdapter] = [telegram.adapter, slack.adapter]
     assert senders_among(adapters) == adapters
     assert all(isinstance(adapter, Sender) for adapter in adapters)
     assert [a.platform for a in adapters] == ["telegram", "slack"]
@@ -57,6 +60,7 @@ async def test_telegram_refusals_are_permanent(
         await telegram.adapter.send("42", WON)
 
 
+@pytest.mark.filterwarnings("error::telegram.warnings.PTBDeprecationWarning")
 async def test_telegram_rate_limits_and_network_errors(telegram: TelegramChat) -> None:
     # The rate limiter tries 429s again itself (3 times) before giving the outbox the wait.
     wait = timedelta(milliseconds=10)
@@ -69,6 +73,18 @@ async def test_telegram_rate_limits_and_network_errors(telegram: TelegramChat) -
         await telegram.adapter.send("42", WON)
     with pytest.raises(PermanentError, match="not a Telegram chat id"):
         await telegram.adapter.send("general", WON)
+
+
+async def test_telegram_retry_after_in_seconds_where_the_environment_says_so(
+    telegram: TelegramChat, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wait = timedelta(milliseconds=10)
+    telegram.api.fail("sendMessage", *(RetryAfter(wait) for _ in range(4)))
+    # PTB_TIMEDELTA=false: python-telegram-bot 22's deprecated seconds, read all the same.
+    monkeypatch.setenv("PTB_TIMEDELTA", "false")
+    with pytest.raises(RateLimited) as limited, pytest.warns(PTBDeprecationWarning):
+        await telegram.adapter.send("42", WON)
+    assert limited.value.retry_after == pytest.approx(0.01)
 
 
 async def test_slack_posts_to_channels_and_users(slack: Slack) -> None:

@@ -31,12 +31,12 @@ from tests.bot.slack_fixtures import (
 
 def headers(body: str, *, secret: str = SECRET) -> dict[str, str]:
     stamp = str(int(time.time()))
+    signature = SignatureVerifier(secret).generate_signature(timestamp=stamp, body=body)
+    assert signature is not None
     return {
         "Content-Type": "application/x-www-form-urlencoded",
         "X-Slack-Request-Timestamp": stamp,
-        "X-Slack-Signature": SignatureVerifier(secret).generate_signature(
-            timestamp=stamp, body=body
-        ),
+        "X-Slack-Signature": signature,
     }
 
 
@@ -95,7 +95,7 @@ def test_http_mode_needs_the_signing_secret(dispatcher: Dispatcher) -> None:
 
 def test_settings(dispatcher: Dispatcher) -> None:
     settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         slack_bot_token=SecretStr("xoxb-test-token"),
         slack_signing_secret=SecretStr(SECRET),
         slack_api_url="https://slack-gov.com/api/",

@@ -8,7 +8,7 @@ import re
 
 import pytest
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from telegram.error import NetworkError, TimedOut
 from telegram.ext import AIORateLimiter
 
@@ -31,7 +31,7 @@ from tests.phones import LANDLINE, MOBILE
 
 def _contacts(engine: Engine) -> list[Contact]:
     with Session(engine) as session:
-        return list(session.exec(select(Contact).order_by(Contact.id)))
+        return list(session.exec(select(Contact).order_by(col(Contact.id))))
 
 
 async def _join(chat: TelegramChat, user: dict[str, object]) -> None:

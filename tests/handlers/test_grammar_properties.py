@@ -20,12 +20,7 @@ from tests.conftest import TestBot
 from tests.handlers.stored import last_contact, team_of
 from tests.phones import LANDLINE, MOBILE, US, example, typed
 
-ADD = {
-    "keys": frozenset(CONTACT_KEYS),
-    "shapes": frozenset({PHONE, EMAIL}),
-    "region": "DE",
-    "locale": "en_US",
-}
+ADD_KEYS, ADD_SHAPES = frozenset(CONTACT_KEYS), frozenset({PHONE, EMAIL})
 NAMES = [
     "Jane",
     "Doe",
@@ -241,7 +236,7 @@ def test_every_word_is_kept_or_the_message_is_refused(text: str) -> None:
     parser refuses the message with a reason (which names what it refused)."""
     text = normalize(text)
     try:
-        args = parse_args(text, **ADD)
+        args = parse_args(text, keys=ADD_KEYS, shapes=ADD_SHAPES, region="DE")
     except CommandError as refused:
         assert refused.message
         return

@@ -14,7 +14,7 @@ import random
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlmodel import select
+from sqlmodel import col, select
 
 from handlers.location import HOW_TO_SHARE, path_length, plan_route
 from storage.db import transaction
@@ -219,7 +219,7 @@ def test_visit_attaches_a_fresh_location_only(field: TestBot) -> None:
     assert "With your current location." not in field.say("/visit Eva Engel no one home")
     with transaction(field.dispatcher.engine) as session:
         visits = session.exec(
-            select(Activity).where(Activity.kind == ActivityKind.visit).order_by(Activity.id)
+            select(Activity).where(Activity.kind == ActivityKind.visit).order_by(col(Activity.id))
         ).all()
         assert [(v.text, v.lat) for v in visits] == [
             ("signed the order", BERLIN[0]),

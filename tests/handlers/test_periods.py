@@ -18,8 +18,8 @@ BERLIN, NEW_YORK, TOKYO = (
 )
 
 
-def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int) -> datetime:
+    return datetime(year, month, day, hour, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
@@ -121,13 +121,15 @@ def test_periods_that_end_before_they_begin_are_refused() -> None:
 
 def test_numeric_days_in_the_teams_order() -> None:
     dotted = parse_period("01.09.2026 to 15.10.2026", tz=UTC, now=NOW, locale="de_DE")
-    assert (dotted.start, dotted.end) == (utc(2026, 9, 1), utc(2026, 10, 16))
-    us = parse_period("since 9/1/2026", tz=UTC, now=NOW, locale="en_US")
-    assert us.start == utc(2026, 9, 1)
-    gb = parse_period("since 1/9/2026", tz=UTC, now=NOW, locale="en_GB")
-    assert gb.start == utc(2026, 9, 1)
+    assert (dotted.start, dotted.end) == (utc(2026, 9, 1, 0), utc(2026, 10, 16, 0))
+    # Day and month either way round: the one that is a date (the order is babel's, in
+    # test_dates).
+    for locale in ("en_US", "en_GB"):
+        for typed in ("since 9/15/2026", "since 15/9/2026"):
+            period = parse_period(typed, tz=UTC, now=NOW, locale=locale)
+            assert period.start == utc(2026, 9, 15, 0)
     assert parse_period("since 15.12.", tz=UTC, now=NOW, locale="en_US").start == utc(
-        2025, 12, 15
+        2025, 12, 15, 0
     )  # looking back
 
 

@@ -10,15 +10,16 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import partial
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from handlers.context import Request
 from handlers.format import money
 from handlers.periods import Period, parse_period
-from handlers.reply import Reply
+from handlers.reply import Attachment, Reply
 from storage.db import transaction
 from storage.keys import name_key
 from storage.models import Deal, Member, Platform, Stage, StageChange, StageKind, Team
@@ -71,7 +72,7 @@ def world(testbot: TestBot) -> World:
         testbot.join(name, role)
     with transaction(testbot.dispatcher.engine) as session:
         members = {m.name: m for m in session.exec(select(Member))}
-        stages = list(session.exec(select(Stage).order_by(Stage.position)))
+        stages = list(session.exec(select(Stage).order_by(col(Stage.position))))
         deals, moves = _generate(session, list(members.values()), stages, random.Random(8))
     return World(testbot, members, stages, deals, moves)
 
@@ -481,7 +482,8 @@ def test_the_chart_draws_each_currency_from_its_own_deals(world: World) -> None:
     )
     assert reply is not None and not reply.attachments  # drawn after the transaction
     (draw,) = reply.deferred
-    funnel = draw.args[0]  # type: ignore[attr-defined]
+    assert isinstance(draw, partial)
+    funnel = draw.args[0]
     assert [panel.heading for panel in funnel.panels] == [
         "Value in EUR",
         "Value in JPY",
@@ -544,11 +546,11 @@ def test_periods_follow_the_members_timezone(testbot: TestBot) -> None:
 def test_a_chart_that_fails_to_draw_leaves_the_text(world: World) -> None:
     from handlers.dispatcher import finish
 
-    def broken() -> object:
+    def broken() -> Attachment:
         raise RuntimeError("no fonts")
 
     reply = Reply().add("Pipeline")
-    reply.deferred.append(broken)  # type: ignore[arg-type]
+    reply.deferred.append(broken)
     finished = finish(reply)
     assert finished.plain_text.startswith("Pipeline\n(The chart could not be drawn; error ")
     assert not finished.attachments and not finished.deferred

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from handlers.scoring import rescore_all_teams
 from storage.contacts import add_tags
@@ -65,7 +65,7 @@ class Lead:
 def _generate(session: Session, rng: random.Random) -> list[Lead]:
     team = session.exec(select(Team)).one()
     owner = session.exec(select(Member)).first()
-    stages = {s.kind: s for s in session.exec(select(Stage).order_by(Stage.position))}
+    stages = {s.kind: s for s in session.exec(select(Stage).order_by(col(Stage.position)))}
     assert team.id is not None and owner is not None
     # Rows written behind the bot's back: have the next read score everyone, as it does
     # after the upgrade that introduced scores.
@@ -131,7 +131,9 @@ def _tags(session: Session, team_id: int, names: list[str]) -> list[Tag]:
 
 def _score_on_card(text: str) -> tuple[int, int]:
     """The score /show states, and the sum of the reasons it gives."""
-    stated = int(re.search(r"· score (-?\d+)", text).group(1))  # type: ignore[union-attr]
+    score = re.search(r"· score (-?\d+)", text)
+    assert score is not None, text
+    stated = int(score.group(1))
     why = re.search(r"^Score: (.*)$", text, re.MULTILINE)
     parts = re.findall(r" ([+-]\d+)(?:,|$)", why.group(1)) if why else []
     return stated, sum(int(p) for p in parts)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from geopy.distance import geodesic
@@ -289,10 +291,12 @@ def test_the_database_bands_latitudes_as_the_query_does(engine: Engine) -> None:
 def test_the_box_is_searched_through_the_band_index(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'plan.db'}")
     upgrade(engine)
-    statements: list[tuple[str, object]] = []
+    statements: list[tuple[str, Sequence[Any]]] = []  # SQLite's parameters are positional
 
     @event.listens_for(engine, "before_cursor_execute")
-    def capture(conn: object, cursor: object, sql: str, params: object, *rest: object) -> None:
+    def capture(
+        conn: object, cursor: object, sql: str, params: Sequence[Any], *rest: object
+    ) -> None:
         statements.append((sql, params))
 
     with transaction(engine) as session:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import select
 
 from storage.db import transaction
-from storage.models import Outbox, OutboxKind, OutboxStatus, Reminder, ReminderStatus
+from storage.models import Outbox, OutboxKind, OutboxStatus, Reminder, ReminderStatus, Role
 from storage.outbox import (
     claim,
     enqueue,
@@ -36,7 +37,7 @@ def _setup(engine: Engine) -> tuple[int, int]:
             session,
             team_id=team.id or 0,
             name="Ann",
-            role="rep",
+            role=Role.rep,
             platform="telegram",
             external_id="1",
         )
@@ -44,7 +45,7 @@ def _setup(engine: Engine) -> tuple[int, int]:
 
 
 def _row(
-    team_id: int, key: str, *, due: datetime = START, platform: str = "telegram", **fields: object
+    team_id: int, key: str, *, due: datetime = START, platform: str = "telegram", **fields: Any
 ) -> Outbox:
     return Outbox(
         team_id=team_id,
@@ -54,7 +55,7 @@ def _row(
         payload={"reply": {}},
         due_at=due,
         dedupe_key=key,
-        **fields,  # type: ignore[arg-type]
+        **fields,
     )
 
 
@@ -132,7 +133,7 @@ def test_outcomes_and_the_reminder_they_belong_to(engine: Engine) -> None:
 
 def test_a_commit_that_enqueues_wakes_the_dispatcher(engine: Engine) -> None:
     team, _ = _setup(engine)
-    woken = []
+    woken: list[datetime] = []
     unsubscribe = on_enqueue(engine, woken.append)
     with transaction(engine) as session:
         enqueue(session, row=_row(team, "one", due=LATER))

@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from alembic import command
-from sqlalchemy import Engine, select, text
-from sqlmodel import Session
+from sqlalchemy import Engine, text
+from sqlmodel import Session, col, select
 
 from storage.db import alembic_config, transaction, upgrade
 from storage.deals import move_deal, open_deal
-from storage.models import Deal, StageChange, Team
+from storage.models import Deal, Role, StageChange, Team
 from storage.reports import closed_groups, open_groups, stage_moves
 from storage.teams import add_member, create_team, team_stages
 
@@ -25,7 +25,7 @@ def _team(session: Session) -> tuple[Team, int]:
     )
     assert team.id is not None
     member = add_member(
-        session, team_id=team.id, name="M", role="admin", platform="console", external_id="m"
+        session, team_id=team.id, name="M", role=Role.admin, platform="console", external_id="m"
     )
     assert member.id is not None
     return team, member.id
@@ -131,7 +131,7 @@ def test_the_upgrade_fills_in_the_stays_and_cycles_of_existing_history(engine: E
             )
     upgrade(engine)
     with Session(engine) as session:
-        changes = list(session.exec(select(StageChange).order_by(StageChange.id)).scalars())
+        changes = session.exec(select(StageChange).order_by(col(StageChange.id))).all()
     assert {change.id: change.from_entered_at for change in changes} == {
         1: None,
         2: T0,
@@ -157,7 +157,7 @@ def test_groups_per_owner_add_up_to_the_groups_of_the_team(engine: Engine) -> No
         team, first = _team(session)
         team_id = team.id or 0
         second = add_member(
-            session, team_id=team_id, name="N", role="rep", platform="console", external_id="n"
+            session, team_id=team_id, name="N", role=Role.rep, platform="console", external_id="n"
         ).id
         stages = team_stages(session, team_id=team_id)
         for i in range(24):
@@ -174,7 +174,6 @@ def test_groups_per_owner_add_up_to_the_groups_of_the_team(engine: Engine) -> No
             open_deal(session, deal=deal, member_id=first, now=T0)
             if stage is not stages[0]:
                 move_deal(session, deal=deal, stage=stage, member_id=first, now=T0)
-        ask = {"session": session, "team_id": team_id, "now": T0 + timedelta(days=1)}
         later = T0 + timedelta(days=1)
         open_ids = [s.id or 0 for s in stages if s.kind == "open"]
         closed_ids = [s.id or 0 for s in stages if s.kind != "open"]
@@ -187,7 +186,15 @@ def test_groups_per_owner_add_up_to_the_groups_of_the_team(engine: Engine) -> No
                     created_before=later,
                     by_owner=by_owner,
                 ),
-                closed_groups(**ask, stage_ids=closed_ids, start=T0, end=later, by_owner=by_owner),
+                closed_groups(
+                    session,
+                    team_id=team_id,
+                    stage_ids=closed_ids,
+                    start=T0,
+                    end=later,
+                    now=later,
+                    by_owner=by_owner,
+                ),
             )
             for by_owner in (True, False)
         }

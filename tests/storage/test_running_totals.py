@@ -9,11 +9,11 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, delete, text, update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from storage.db import transaction
 from storage.deals import move_deal, open_deal
-from storage.models import Deal, DealTotal, StageChange
+from storage.models import Deal, DealTotal, Role, StageChange
 from storage.reports import MonthPlan, month_plan
 from storage.teams import add_member, create_team, team_stages
 from tests.totals import assert_totals_match, month_of
@@ -34,7 +34,7 @@ def test_the_triggers_keep_the_totals_through_every_kind_of_write(engine: Engine
                     session,
                     team_id=team.id or 0,
                     name=f"{name}{i}",
-                    role="rep",
+                    role=Role.rep,
                     platform="console",
                     external_id=f"{name}{i}",
                 ).id
@@ -76,19 +76,21 @@ def test_the_triggers_keep_the_totals_through_every_kind_of_write(engine: Engine
         assert_totals_match(session)
     with transaction(engine) as session:
         # Writes the application never makes: bulk SQL, and deletes cascading to history.
-        session.execute(update(Deal).where(Deal.id % 7 == 0).values(amount=Deal.amount + 1))
+        session.execute(
+            update(Deal).where(col(Deal.id) % 7 == 0).values(amount=col(Deal.amount) + 1)
+        )
         session.execute(
             text("UPDATE stagechange SET at = at WHERE id % 5 = 0")  # touched, not changed
         )
         session.execute(  # out of one month's totals, into another's
             update(StageChange)
-            .where(StageChange.id % 4 == 0)  # type: ignore[operator]
+            .where(col(StageChange.id) % 4 == 0)
             .values(at=T0 - timedelta(days=40))
             .execution_options(synchronize_session=False)
         )
         gone = [deal.id for deal in rng.sample(deals, 20)]
-        session.execute(delete(StageChange).where(StageChange.deal_id.in_(gone[:10])))  # type: ignore[union-attr]
-        session.execute(delete(Deal).where(Deal.id.in_(gone)))  # type: ignore[union-attr]
+        session.execute(delete(StageChange).where(col(StageChange.deal_id).in_(gone[:10])))
+        session.execute(delete(Deal).where(col(Deal.id).in_(gone)))
         assert_totals_match(session)
 
 
@@ -101,7 +103,7 @@ def test_a_rolled_back_write_leaves_the_totals_as_they_were(engine: Engine) -> N
             session,
             team_id=team.id or 0,
             name="M",
-            role="rep",
+            role=Role.rep,
             platform="console",
             external_id="m",
         ).id

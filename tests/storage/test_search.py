@@ -95,14 +95,13 @@ def test_postgres_trigram_indexes_take_new_rows_at_once(engine: Engine) -> None:
         pytest.skip("SQLite's search index (FTS5) has no pending list")
     team_id, _ = _seed(engine)
     with engine.connect() as conn:
-        options = dict(
-            conn.execute(
-                text(
-                    "SELECT c.relname, array_to_string(c.reloptions, ',') FROM pg_class c "
-                    "WHERE c.relname LIKE '%\\_trgm'"
-                )
-            ).all()
+        rows = conn.execute(
+            text(
+                "SELECT c.relname, array_to_string(c.reloptions, ',') FROM pg_class c "
+                "WHERE c.relname LIKE '%\\_trgm'"
+            )
         )
+        options: dict[str, str | None] = {name: reloptions for name, reloptions in rows}
     assert options == {
         "ix_contact_name_key_trgm": "fastupdate=off",
         "ix_company_name_key_trgm": "fastupdate=off",
