@@ -150,13 +150,14 @@ def add_messages(draw: st.DrawFn) -> Typed:
 
 
 _counter = itertools.count()
-
-
-@settings(
-    max_examples=60,
+# Examples sent through the dispatcher, each to the one database of the test.
+ON_THE_BOT = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
+
+
+@settings(ON_THE_BOT, max_examples=60)
 @given(message=add_messages())
 def test_every_field_lands_where_it_was_typed(
     open_signup_bot: TestBot, engine: Engine, message: Typed
@@ -268,11 +269,7 @@ def test_every_word_is_kept_or_the_message_is_refused(text: str) -> None:
         "pipeline",
     ],
 )
-@settings(
-    max_examples=12,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@settings(ON_THE_BOT, max_examples=12)
 @given(text=messages)
 def test_no_message_ends_in_an_apology(testbot: TestBot, command: str, text: str) -> None:
     """Any words after any command get an answer or a question, never "Sorry, something
@@ -310,11 +307,7 @@ _ADD_FRAGMENTS = st.sampled_from(
 )
 
 
-@settings(
-    max_examples=60,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@settings(ON_THE_BOT, max_examples=60)
 @given(words=st.lists(_ADD_FRAGMENTS, min_size=1, max_size=10))
 def test_every_word_of_an_added_contact_is_on_its_card(
     open_signup_bot: TestBot, engine: Engine, words: list[str]
