@@ -348,6 +348,24 @@ def add_contact(world: World) -> str:
     )
 
 
+@case("/add as typed on a phone", "add", targets=CREATE_COMMAND)
+def add_contact_typed(world: World) -> str:
+    """The same contact as /add contact, typed the way a rep types it: no quotes, values
+    of several words running on, a spaced phone number, an e-mail, two tags. Side by side
+    with /add contact it is what the grammar costs (issue 14: at most 0.3 ms p50 more)."""
+    rng = world.rng
+    first, last = world.contact()[1].split()[0], world.contact()[1].split()[-1]
+    company = rng.choice(world.companies).replace('"', "")
+    email = f"{_slug(first)}.{_slug(last)}.{rng.randrange(10**4)}@example.com"
+    city = rng.choice(world.cities).replace('"', "")
+    tags = rng.sample(world.tags, 2)
+    return (
+        f"/add {first} {last} company:{company} Handels GmbH title:Senior Key Account "
+        f"Manager EMEA city:{city} +49 151 {rng.randrange(10**7, 10**8)} {email} "
+        f"#{tags[0]} #{tags[1]}"
+    )
+
+
 @case("/deal for a contact", "deal", targets=CREATE_COMMAND)
 def open_deal(world: World) -> str:
     contact_id, _ = world.contact()

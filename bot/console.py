@@ -29,6 +29,7 @@ from prompt_toolkit.patch_stdout import patch_stdout
 from bot.runtime import Adapter
 from handlers.context import Request
 from handlers.dispatcher import Dispatcher
+from handlers.grammar import normalize, parse_coordinates
 from handlers.registry import Registry
 from handlers.reply import Attachment, Button, LineRole, Reply, Span, Style
 from storage.keys import name_key
@@ -166,14 +167,13 @@ class ConsoleChat:
         return await self.send(text=line)
 
     async def _location(self, line: str) -> Reply | None:
-        parts = line.split()[1:]
-        try:
-            lat, lon = (float(part.rstrip(",")) for part in parts)
-        except ValueError:
+        point = parse_coordinates(normalize(line[len("/location") :]))
+        if point is None:
             return Reply(error=True).add(
-                "Write it as: /location LAT LON, e.g. /location 52.52 13.40"
+                "Write it as: /location LAT LON, e.g. /location 52.52 13.40 "
+                "(or 52,52 13,40), latitude -90..90, longitude -180..180."
             )
-        return await self.send(location=(lat, lon))
+        return await self.send(location=point)
 
     async def send(self, **event: Any) -> Reply | None:
         request = Request(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from rapidfuzz import fuzz
 
@@ -12,7 +13,7 @@ from handlers.deals import apply_deal_fields
 from handlers.dispatcher import FORCE, pending_command
 from handlers.errors import Forbidden, UsageError, about
 from handlers.format import contact_ref, deal_ref
-from handlers.grammar import QUOTES, Args, limited, parse_args, parse_email, parse_phone
+from handlers.grammar import AMOUNT, EMAIL, PHONE, Args, Money, limited, parse_args, quote
 from handlers.places import Located, locate, place_query
 from handlers.refs import CONTACT, DEAL, Record, resolve, resolve_member, search_score
 from handlers.registry import Registry
@@ -52,7 +53,10 @@ def add_contact(ctx: Context, args: Args) -> Reply:
 
     /add NAME [company:C] [PHONE] [EMAIL] [title:T] [addr:A] [city:C] [#tag] [status:S]
 
-    Example: /add Jane Doe company:Acme +49 30 1234567 jane@acme.de city:Berlin #hot
+    Example: /add Jane Doe company:Acme Corp title:Head of Sales +49 151 2345678
+    jane@acme.de city:San Francisco #hot
+    No quotes needed: a field's value runs on until the next field:, #tag, phone number
+    or e-mail address. The phone and e-mail are found wherever you type them.
     """
     assert ctx.team is not None
     contact = Contact(
@@ -63,16 +67,13 @@ def add_contact(ctx: Context, args: Args) -> Reply:
         created_at=ctx.now,
         updated_at=ctx.now,
     )
-    email = args.option("email")
-    phone = args.option("phone")
     with about("email"):
-        contact.email = parse_email(email) if email is not None else args.take_email()
+        contact.email = args.take_email_field() or args.take_email()
+        _one_only("e-mail address", contact.email, args.take_email())
     with about("phone"):
-        contact.phone = (
-            parse_phone(phone, ctx.team.region)
-            if phone is not None
-            else args.take_phone(ctx.team.region)
-        )
+        region = ctx.team.region
+        contact.phone = args.take_phone_field(region) or args.take_phone(region)
+        _one_only("phone number", contact.phone, args.take_phone(region))
         for word in args.words:
             if _LOOKS_LIKE_PHONE.match(word):
                 raise UsageError(
@@ -80,7 +81,12 @@ def add_contact(ctx: Context, args: Args) -> Reply:
                     "with its country code, e.g. +49 30 1234567."
                 )
     with about("name"):
-        contact.name = limited(args.option("name") or args.rest, 200, "A name")
+        named = args.option("name")
+        if named is not None and args.words:
+            raise UsageError(
+                f"The name is given twice: name:{named} and “{args.rest}”. Give it once."
+            )
+        contact.name = limited(named or args.rest.strip(" ,;"), 200, "A name")
         if not contact.name:
             raise UsageError("Whom should I add? Give a name.")
     company_name = args.option("company")
@@ -227,21 +233,27 @@ def edit(ctx: Context, args: Args) -> Reply:
 
     Contact fields: name, company, phone, email, title, addr, city, country, status, source,
     owner. Deal fields: title, amount, close, contact, owner.
-    Example: /edit Jane Doe phone:+4930999999 status:qualified
+    Example: /edit c5 name:Anna Schmidt company:Bäckerei Schmidt GmbH phone:030 1234567
+    A value runs on until the next field:, so no quotes are needed; a phone number or
+    e-mail address (for a contact) or an amount (for a deal) needs no field: either.
     """
-    if not args.options:
+    unlabelled = _Unlabelled.take(ctx, args)
+    if not args.options and not unlabelled.fields:
         raise UsageError("Which fields? Write them as field:value, e.g. status:qualified.")
-    record, _ = resolve(ctx, args.words, (CONTACT, DEAL), whole=True)
+    record, used = resolve(ctx, args.words, (CONTACT, DEAL), whole=True)
+    _nothing_after(args, used)
     if not ctx.can_change_owned(record.owner_id):
         raise Forbidden(
             f"{_name(record)} belongs to a teammate; only they or a manager can change it."
         )
-    changed = list(args.options)
+    unlabelled.check(record, args)
+    changed = [*args.options, *unlabelled.fields]
     located = None
     if isinstance(record, Contact):
-        located = _edit_contact(ctx, record, args)
+        located = _edit_contact(ctx, record, args, unlabelled)
     else:
-        _edit_deal(ctx, record, args)
+        _edit_deal(ctx, record, args, unlabelled.amount)
+    _nothing_after(args, used)  # words a field's reader gave back (`close:friday Greta`)
     log_activity(
         ctx.session,
         activity=Activity(
@@ -260,17 +272,68 @@ def edit(ctx: Context, args: Args) -> Reply:
     return reply.extend(card(ctx, record))
 
 
-def _edit_contact(ctx: Context, contact: Contact, args: Args) -> Located | None:
+def _nothing_after(args: Args, used: int) -> None:
+    """/edit's words are the record's name or id; any other is named, never dropped."""
+    if used < len(args.words):
+        raise UsageError(
+            f"I don't know what “{' '.join(args.words[used:])}” is for. Write each change "
+            "as field:value, e.g. city:Berlin."
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Unlabelled:
+    """What /edit recognises without its field: a phone number, an e-mail address (for a
+    contact), an amount written as money (for a deal): `/edit c5 +49 30 1234567`."""
+
+    phone: str | None
+    email: str | None
+    amount: Money | None
+
+    @classmethod
+    def take(cls, ctx: Context, args: Args) -> _Unlabelled:
+        assert ctx.team is not None
+        team = ctx.team
+        return cls(
+            phone=args.take_phone(team.region),
+            email=args.take_email(),
+            amount=args.take_amount(
+                team.currency, locale=team.locale, bare=False, picks=ctx.picks
+            ),
+        )
+
+    @property
+    def fields(self) -> list[str]:
+        return [name for name in ("phone", "email", "amount") if getattr(self, name) is not None]
+
+    def check(self, record: Record, args: Args) -> None:
+        for name in self.fields:
+            if name in args.options:
+                raise UsageError(f"The {name} is there twice; give it once.")
+            if (name == "amount") == isinstance(record, Contact):
+                kind = "contact" if isinstance(record, Contact) else "deal"
+                raise UsageError(
+                    f"A {kind} has no {name}; I can't put {getattr(self, name)} there."
+                )
+
+
+def _edit_contact(
+    ctx: Context, contact: Contact, args: Args, unlabelled: _Unlabelled
+) -> Located | None:
     """Apply the changes; the address is geocoded again when it changed."""
     assert ctx.team is not None
+    contact.phone = unlabelled.phone or contact.phone
+    contact.email = unlabelled.email or contact.email
     if (name := args.option("name")) is not None:
         contact.name = limited(name, 200, "A name")
         if not contact.name:
             raise UsageError("A contact needs a name.")
-    if (email := args.option("email")) is not None:
-        contact.email = parse_email(email) if email else None
-    if (phone := args.option("phone")) is not None:
-        contact.phone = parse_phone(phone, ctx.team.region) if phone else None
+    if "email" in args.options:
+        with about("email"):
+            contact.email = args.take_email_field()
+    if "phone" in args.options:
+        with about("phone"):
+            contact.phone = args.take_phone_field(ctx.team.region)
     if (company := args.option("company")) is not None:
         contact.company_id = (
             store.get_or_create_company(
@@ -303,9 +366,11 @@ def _map_note(reply: Reply, contact: Contact, located: Located) -> Reply:
     return reply
 
 
-def _edit_deal(ctx: Context, deal: Deal, args: Args) -> None:
+def _edit_deal(ctx: Context, deal: Deal, args: Args, amount: Money | None) -> None:
     contact_before = deal.contact_id
     apply_deal_fields(ctx, deal, args)
+    if amount is not None:
+        deal.amount, deal.currency = amount.minor, amount.currency
     _reject_unknown(args)
     deal.updated_at = ctx.now
     save_deal(ctx.session, deal=deal)
@@ -453,6 +518,15 @@ def _apply_fields(ctx: Context, contact: Contact, args: Args) -> None:
             contact.owner_id = resolve_member(ctx, owner).id
 
 
+def _one_only(what: str, first: str | None, second: str | None) -> None:
+    """A contact keeps one phone number and one e-mail address: a second is not dropped."""
+    if first and second:
+        raise UsageError(
+            f"I see two of them: {first} and {second}. A contact keeps one {what}; put the "
+            "other in a /note."
+        )
+
+
 def _status(text: str) -> str:
     try:
         return ContactStatus(text.strip().lower()).value
@@ -538,16 +612,8 @@ def _card_command(ctx: Context) -> str:
     for key in ("name", "phone", "email", "company", "title"):
         value = getattr(card_data, key)
         if value:
-            parts.append(f"{key}:{_quoted(value)}")
+            parts.append(f"{key}:{quote(value)}")
     return " ".join(parts)
-
-
-def _quoted(value: str) -> str:
-    """`value` in the first quotes it does not contain, so the grammar reads it back whole."""
-    for opener, closer in QUOTES.items():
-        if closer not in value:
-            return f"{opener}{value}{closer}"
-    return '"' + value.replace('"', "") + '"'
 
 
 def _name(record: Record) -> str:
@@ -555,10 +621,15 @@ def _name(record: Record) -> str:
 
 
 def register(registry: Registry) -> None:
-    registry.command("add", add_contact, keys=CONTACT_KEYS)
+    registry.command("add", add_contact, keys=CONTACT_KEYS, shapes=(PHONE, EMAIL))
     registry.command("find", find, aliases=("search",))
     registry.command("show", show, aliases=("card", "open"))
-    registry.command("edit", edit, keys=(*CONTACT_KEYS, "amount", "close", "contact"))
+    registry.command(
+        "edit",
+        edit,
+        keys=(*CONTACT_KEYS, "amount", "close", "contact"),
+        shapes=(PHONE, EMAIL, AMOUNT),
+    )
     registry.command("tag", tag)
     registry.command("untag", untag)
     registry.command("leads", leads, keys=("city", "status", "limit"))

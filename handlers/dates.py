@@ -1,27 +1,48 @@
-"""Natural-language dates and times, read in the member's timezone."""
+"""Natural-language dates and times, read in the member's timezone.
+
+Numeric dates are read here, in the order the team's locale writes them (babel's short
+date pattern: `M/d/yy` in en_US, `dd/MM/y` in en_GB): `15/12` and `12/15` are both 15
+December, `05/06` is May 6 in en_US and 5 June in en_GB. A date with dots (`15.12.`,
+`15.12.2026`) is day first unless the locale itself writes dates with dots month first
+(hungarian `y. MM. dd.`): no locale writes month.day. Words go to dateparser.
+"""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, tzinfo
+import re
+from datetime import date, datetime, time, timedelta, tzinfo
+from functools import lru_cache
 from typing import Literal
 
 import dateparser
+from babel.dates import get_date_format
 
 from handlers.errors import UsageError
 from handlers.grammar import Args
 
 Prefer = Literal["future", "past"]
-EXAMPLES = "e.g. 2026-12-15, next friday, in 3 weeks, 15 jan"
+EXAMPLES = "e.g. 15.12., 2026-12-15, Dec 15, next friday, in 3 weeks"
 # What `tomorrow morning` and `tonight` mean is ours to say rather than a default that a
 # release of dateparser may change (these are 1.5's): the morning starts the working day at
 # nine, as a day named without a time does.
 PARTS_OF_DAY = dateparser.PartsOfDay(
     morning=time(9), afternoon=time(15), evening=time(18), night=time(20)
 )
+# The years a typed date may name: beyond them, time zones and date arithmetic overflow.
+FIRST_YEAR, LAST_YEAR = 1900, 9000
+# How far an expected close date may be from today.
+CLOSE_WITHIN = timedelta(days=10 * 366)
+_NUMERIC = re.compile(r"(\d{1,4})([./-])(\d{1,2})(?:\2(\d{2}|\d{4}))?\.?")
+_NUMERIC_START = re.compile(r"(\d{1,4}[./-]\d{1,2}(?:[./-](?:\d{4}|\d{2}))?\.?)(?:\s+|$)")
 
 
 def parse_moment(
-    text: str, *, tz: tzinfo, now: datetime, prefer: Prefer = "future"
+    text: str,
+    *,
+    tz: tzinfo,
+    now: datetime,
+    prefer: Prefer = "future",
+    locale: str = "en_US",
 ) -> datetime | None:
     """`tomorrow 9am` -> an aware datetime in UTC terms, or None when unreadable.
 
@@ -30,34 +51,128 @@ def parse_moment(
     text = text.strip()
     if not text:
         return None
-    try:
-        return (
-            datetime.fromisoformat(text).replace(tzinfo=tz)
-            if "T" in text
-            else _natural(text, tz=tz, now=now, prefer=prefer)
-        )
-    except ValueError:
-        return _natural(text, tz=tz, now=now, prefer=prefer)
+    if "T" in text:
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            pass
+        else:
+            return moment.replace(tzinfo=tz) if _sane(moment) else None
+    numeric = _NUMERIC_START.match(text)
+    today = now.astimezone(tz).date()
+    day = (
+        numeric_day(numeric.group(1), locale=locale, today=today, prefer=prefer)
+        if numeric
+        else None
+    )
+    if numeric is None or day is None:
+        return _natural(text, tz=tz, now=now, prefer=prefer)  # `9.30` may be a time
+    midnight = datetime.combine(day, datetime.min.time(), tz)
+    rest = text[numeric.end() :].strip()
+    if not rest:
+        return midnight
+    # The time after the date (`15.12. 3pm`), read as a time on that day.
+    at = _natural(rest, tz=tz, now=midnight, prefer=prefer)
+    return at if at is not None and at.date() == day else None
 
 
-def read_day(text: str, *, tz: tzinfo, now: datetime, prefer: Prefer = "future") -> date | None:
-    """A calendar day (`next friday`, `2026-12-15`), or None when unreadable."""
+def read_day(
+    text: str,
+    *,
+    tz: tzinfo,
+    now: datetime,
+    prefer: Prefer = "future",
+    locale: str = "en_US",
+) -> date | None:
+    """A calendar day (`next friday`, `2026-12-15`, `15.12.`), or None when unreadable. An
+    ISO date is taken as it is, whatever its year, for the caller to judge."""
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
         pass
-    moment = parse_moment(text, tz=tz, now=now, prefer=prefer)
+    moment = parse_moment(text, tz=tz, now=now, prefer=prefer, locale=locale)
     return None if moment is None else moment.astimezone(tz).date()
 
 
-def take_day(args: Args, name: str, *, tz: tzinfo, now: datetime) -> date | None:
-    """Option `name` as a day (`close:next friday`, also unquoted); None when not given."""
+def numeric_day(text: str, *, locale: str, today: date, prefer: Prefer) -> date | None:
+    """`15.12.`, `15/12`, `12/15/2026`, `2026/12/15`, `15-12-26`: a day in the order the
+    locale writes them, or with / and -, the other order when only that one is a date.
+    Without a year, the next such day (or, preferring the past, the last one)."""
+    match = _NUMERIC.fullmatch(text.strip())
+    if match is None:
+        return None
+    first, separator, second, year_text = match.groups()
+    if len(first) == 4:  # year first: 2026/12/15
+        if year_text is None:
+            return None
+        return _day(int(first), int(second), int(year_text))
+    if len(first) == 3:
+        return None
+    orders = [(first, second), (second, first)]
+    if not _day_first(locale, separator):
+        orders.reverse()
+    if separator == ".":
+        del orders[1:]  # `9.30` is half past nine, not the 30th of September
+    for day_text, month_text in orders:
+        day_number, month = int(day_text), int(month_text)
+        if not (1 <= month <= 12 and 1 <= day_number <= 31):
+            continue
+        if year_text is not None:
+            year = int(year_text) + (2000 if len(year_text) == 2 else 0)
+            return _day(year, month, day_number)
+        return _next_day(month, day_number, today, prefer)
+    return None
+
+
+@lru_cache(maxsize=64)
+def _day_first(locale: str, separator: str) -> bool:
+    """Whether `locale` writes the day before the month in numeric dates; with dots, day
+    first unless the locale writes its own dates with dots."""
+    pattern = get_date_format("short", locale=locale).pattern
+    letters = [ch for ch in pattern if ch in "dM"]
+    day_first = letters.index("d") < letters.index("M")
+    if separator == "." and "." not in pattern:
+        return True
+    return day_first
+
+
+def _day(year: int, month: int, day_number: int) -> date | None:
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        return None
+    try:
+        return date(year, month, day_number)
+    except ValueError:
+        return None
+
+
+def _next_day(month: int, day_number: int, today: date, prefer: Prefer) -> date | None:
+    """The day with that month and number nearest `today` going the preferred way (29 Feb:
+    the nearest leap year's)."""
+    step = 1 if prefer == "future" else -1
+    for offset in range(9):
+        candidate = _day(today.year + step * offset, month, day_number)
+        if candidate is not None and (candidate >= today if step > 0 else candidate <= today):
+            return candidate
+    return None
+
+
+def take_day(
+    args: Args, name: str, *, tz: tzinfo, now: datetime, locale: str = "en_US"
+) -> date | None:
+    """Option `name` as a day (`close:next friday`, also unquoted); None when not given.
+    An expected close more than ten years away, either way, is refused."""
     if name not in args.options:
         return None
     typed = args.options[name]
-    day = args.take_phrase(name, lambda text: read_day(text, tz=tz, now=now))
+    day = args.take_phrase(name, lambda text: read_day(text, tz=tz, now=now, locale=locale))
     if day is None:
         raise UsageError(f"I can't read the date “{typed}” ({EXAMPLES}).")
+    today = now.astimezone(tz).date()
+    if abs(day - today) > CLOSE_WITHIN:
+        raise UsageError(
+            f"{day.isoformat()} is more than ten years from today; give a date between "
+            f"{(today - CLOSE_WITHIN).year} and {(today + CLOSE_WITHIN).year}."
+        )
     return day
 
 
@@ -73,6 +188,10 @@ def _natural(text: str, *, tz: tzinfo, now: datetime, prefer: Prefer) -> datetim
             "PARTS_OF_DAY": PARTS_OF_DAY,
         },
     )
-    if parsed is None:
+    if parsed is None or not _sane(parsed):
         return None
     return parsed.replace(tzinfo=tz)
+
+
+def _sane(moment: datetime) -> bool:
+    return FIRST_YEAR <= moment.year <= LAST_YEAR

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
 from handlers.cards import (
     STAGE_BUTTON,
@@ -17,7 +18,7 @@ from handlers.context import Context
 from handlers.dates import take_day
 from handlers.errors import Ambiguous, Candidate, CommandError, Forbidden, UsageError
 from handlers.format import deal_ref, money
-from handlers.grammar import Args, Money, limited, parse_args
+from handlers.grammar import AMOUNT, Args, Money, limited, read_amount
 from handlers.notices import announce_won
 from handlers.refs import CONTACT, DEAL, resolve, resolve_member, resolve_stage
 from handlers.registry import Registry
@@ -44,19 +45,21 @@ def open_deal(ctx: Context, args: Args) -> Reply:
     /deal TITLE [CONTACT] [AMOUNT] [stage:STAGE] [close:DATE] [#tag]
 
     Example: /deal Website redesign Jane Doe 12k close:next friday #web
+    Amounts as you write them: 12k, 12,5k, 12.000 €, 12 000 EUR, €12.000,50, $3,500.
+    Dates too: close:15.12., close:Dec 15, close:in 2 weeks (due: works as well).
     The contact is recognised at the end of the title, or given as contact:NAME.
     """
     assert ctx.team is not None
     stages = team_stages(ctx.session, team_id=ctx.team_id)
-    amount_text = args.option("amount")
-    amount = (
-        _amount(ctx, amount_text)
-        if amount_text is not None
-        else args.take_amount(ctx.team.currency)
+    expected_close = _take_close(ctx, args)
+    team = ctx.team
+    amount = _take_amount_field(ctx, args) or args.take_amount(
+        team.currency, locale=team.locale, bare=False, picks=ctx.picks
     )
-    expected_close = take_day(args, "close", tz=ctx.tz, now=ctx.now)
     contact = _contact_for_deal(ctx, args)
-    title = limited(args.rest, 200, "A deal title")
+    # A bare number counts only as the last word once the contact is off the end.
+    amount = amount or args.take_amount(team.currency, locale=team.locale, picks=ctx.picks)
+    title = limited(args.rest.strip(" ,;"), 200, "A deal title")
     if not title:
         raise UsageError("What is the deal called? Give it a title.")
     stage = _opening_stage(stages, args.option("stage"))
@@ -251,15 +254,12 @@ def apply_deal_fields(ctx: Context, deal: Deal, args: Args) -> None:
         deal.title = limited(title, 200, "A deal title")
         if not deal.title:
             raise UsageError("A deal needs a title.")
-    if (amount := args.option("amount")) is not None:
-        money_value = _amount(ctx, amount) if amount else None
+    if "amount" in args.options:
+        money_value = _take_amount_field(ctx, args)
         deal.amount = money_value.minor if money_value else None
         deal.currency = money_value.currency if money_value else None
-    if args.options.get("close") == "":
-        args.option("close")
-        deal.expected_close = None
-    elif "close" in args.options:
-        deal.expected_close = take_day(args, "close", tz=ctx.tz, now=ctx.now)
+    if "close" in args.options:
+        deal.expected_close = _take_close(ctx, args)
     if (contact_text := args.option("contact")) is not None:
         contact, _ = resolve(ctx, contact_text.split(), (CONTACT,), whole=True)
         assert isinstance(contact, Contact)
@@ -270,13 +270,30 @@ def apply_deal_fields(ctx: Context, deal: Deal, args: Args) -> None:
         deal.owner_id = resolve_member(ctx, owner).id or deal.owner_id
 
 
-def _amount(ctx: Context, text: str) -> Money:
+def _take_amount_field(ctx: Context, args: Args) -> Money | None:
+    """`amount:`, read as far as the amount goes; None when not given or given empty."""
     assert ctx.team is not None
-    parsed = parse_args(text)
-    money_value = parsed.take_amount(ctx.team.currency)
-    if money_value is None or parsed.words:
-        raise UsageError(f"I can't read the amount “{text}” (e.g. 12k, €12,000, 12000 EUR).")
+    team = ctx.team
+    typed = args.options.get("amount", "").strip(" ,;")
+    money_value = args.take_phrase(
+        "amount",
+        lambda text: read_amount(text, team.currency, locale=team.locale, picks=ctx.picks),
+    )
+    if money_value is None and typed:
+        raise UsageError(
+            f"I can't read the amount “{typed}” (e.g. 12k, 12.000 €, $3,500, 12 000 EUR)."
+        )
     return money_value
+
+
+def _take_close(ctx: Context, args: Args) -> date | None:
+    """`close:` (or `due:`) as a day in the member's timezone; None when not given or
+    given empty (which clears it in /edit)."""
+    assert ctx.team is not None
+    if not args.options.get("close", "").strip(" ,;"):
+        args.option("close")
+        return None
+    return take_day(args, "close", tz=ctx.tz, now=ctx.now, locale=ctx.team.locale)
 
 
 def _contact_for_deal(ctx: Context, args: Args) -> Contact | None:
@@ -317,7 +334,7 @@ def _closing_stage(ctx: Context, kind: StageKind) -> Stage:
 
 
 def register(registry: Registry) -> None:
-    registry.command("deal", open_deal, keys=(*DEAL_KEYS,))
+    registry.command("deal", open_deal, keys=DEAL_KEYS, shapes=(AMOUNT,))
     registry.command("deals", list_deals, keys=("stage", "owner", "limit"))
     registry.command("stage", move, aliases=("move",))
     registry.command("won", win, aliases=("win",))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import secrets
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -28,7 +27,7 @@ from sqlmodel import Session
 
 from handlers.context import Context, Request, TeamDefaults
 from handlers.errors import Ambiguous, CommandError
-from handlers.grammar import parse_args, split_command
+from handlers.grammar import Args, invisible_words, normalize, parse_args, split_command
 from handlers.onboarding import SELF_SERVICE, enter_workspace
 from handlers.places import Geocoder
 from handlers.registry import Command, Registry
@@ -48,7 +47,6 @@ NOT_A_MEMBER = (
 STALE_BUTTON = "That button has expired. Please send the command again."
 PICK, FORCE = "pk", "fa"  # buttons that resume a pending command
 PENDING_TTL = timedelta(days=2)
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 UNSUPPORTED = (
     "I understand text commands, locations, contacts and CSV files. Send /help to see "
     "the commands."
@@ -88,7 +86,16 @@ class Dispatcher:
     def respond(self, request: Request) -> Reply | None:
         """The reply, with its deferred attachments (charts) not made yet: the part of
         `handle_sync` that runs in the transaction, which benchmarks time on its own."""
+        typed = request.text
         request = clean_request(request)
+        # Only a word made of nothing but invisible characters changes the count of words.
+        hidden = (
+            invisible_words(typed)
+            if typed
+            and request.text is not None
+            and len(request.text.split()) < len(typed.split())
+            else 0
+        )
         try:
             with transaction(self.engine) as session:
                 # One chat's messages one at a time and in turn, across processes too.
@@ -105,6 +112,11 @@ class Dispatcher:
                 reply = self._route(ctx)
                 if welcome is not None:
                     reply.lines[:0] = [*welcome.lines, Line(())]
+                if hidden:
+                    reply.muted(
+                        f"I left out {hidden} word{'s' if hidden > 1 else ''} made only of "
+                        "invisible characters (zero-width spaces, direction marks)."
+                    )
                 return reply
         except Exception:
             return _apology()
@@ -165,7 +177,17 @@ class Dispatcher:
             return refusal
         ctx.command_text = text
         return self._guarded(
-            ctx, command, lambda: command.func(ctx, parse_args(rest, keys=command.keys)), text
+            ctx, command, lambda: command.func(ctx, self._args(ctx, command, rest)), text
+        )
+
+    def _args(self, ctx: Context, command: Command, rest: str) -> Args:
+        team = ctx.team
+        return parse_args(
+            rest,
+            keys=command.keys,
+            shapes=command.shapes,
+            region=team.region if team else self.defaults.region,
+            locale=team.locale if team else self.defaults.locale,
         )
 
     def _press(self, ctx: Context, encoded: str) -> Reply:
@@ -228,29 +250,26 @@ class Dispatcher:
 
 
 def clean_request(request: Request) -> Request:
-    """Drop control characters (but newlines and tabs) from everything a person typed:
-    PostgreSQL refuses NUL in text, and no CRM field has a use for the others."""
+    """Everything a person typed, normalised once, here (see grammar.normalize): NFKC, and
+    no control characters (but newlines and tabs; PostgreSQL refuses NUL in text), no
+    zero-width or direction-override characters, no lone surrogates."""
     contact = request.contact
     if contact is not None:
         contact = replace(
             contact,
             **{
-                name: _printable(value)
+                name: normalize(value)
                 for name in ("name", "phone", "email", "company", "title")
                 if isinstance(value := getattr(contact, name), str)
             },
         )
     return replace(
         request,
-        text=_printable(request.text) if request.text is not None else None,
-        user_name=_printable(request.user_name),
-        chat_name=_printable(request.chat_name),
+        text=normalize(request.text) if request.text is not None else None,
+        user_name=normalize(request.user_name),
+        chat_name=normalize(request.chat_name),
         contact=contact,
     )
-
-
-def _printable(text: str) -> str:
-    return _CONTROL.sub("", text)
 
 
 def _first_delivery(session: Session, request: Request) -> bool:

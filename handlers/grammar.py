@@ -1,47 +1,164 @@
 """The one argument grammar every command shares.
 
-    /add Jane Doe company:"Acme GmbH" +49 30 1234567 jane@acme.de #hot #berlin
+    /add Hans Müller company:Acme Corp city:San Francisco title:Head of Sales +49 151 2345678
 
-Free words, `#tags`, `key:value` options (the value may be quoted), and on demand: phone
-numbers and e-mail addresses anywhere, money amounts (`12k`, `1.5m`, `€12,000`,
-`12000 EUR`). Commands say which option keys they accept, so `re:pricing` in a note or a
-URL stays an ordinary word.
+The rule a person guesses without reading anything: free words, `#tags`, and `key:value`
+fields whose value runs on over the following words until the next `key:`, the next `#tag`,
+or a word the command recognises by its shape (a phone number, an e-mail address, a money
+amount). Quotes still work, in every pair a phone keyboard types (`"…"` `“…”` `„…“` `‚…‘`
+`‘…’` `«…»` `»…«` `「…」`); an apostrophe inside a word (O’Brien) is a letter. A field the
+command does not know, but that looks like one it does (`compnay:`), is refused with a
+did-you-mean instead of being read as words. Commands say which keys and shapes they take,
+so `re:pricing` in a note or a URL stays an ordinary word.
+
+Amounts are read in the team's locale (`12.000 €`, `12 000 EUR`, `€12.000,50`, `12,5k`,
+`$3,500`); phones in the team's region. All text first goes through `normalize`, once, in
+the dispatcher.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
-from collections.abc import Callable, Iterable
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
+from functools import lru_cache
 from typing import TypeVar
 
 import phonenumbers
-from babel.numbers import get_currency_precision, list_currencies
+from babel import Locale
+from babel.numbers import (
+    format_currency,
+    get_currency_precision,
+    get_decimal_symbol,
+    get_group_symbol,
+    get_territory_currencies,
+    list_currencies,
+)
+from rapidfuzz import process
+from rapidfuzz.distance import DamerauLevenshtein
 
-from handlers.errors import CommandError, UsageError
+from handlers.errors import Ambiguous, Candidate, CommandError, UsageError
 
 MAX_INPUT = 6000
-QUOTES = {'"': '"', "“": "”", "«": "»", "'": "'"}
-_KEY = re.compile(r"^([A-Za-z_]{2,20}):(.*)$", re.DOTALL)
+# The largest amount a deal may have, in minor units (a hundred billion euros, in cents).
+# The running totals (migration 0014) add deals' amounts in 64-bit integers: it would take
+# (2**63 - 1) // MAX_MINOR = 922,337 deals of the largest amount in one total to overflow.
+MAX_MINOR = 10**13
+# Shapes a command can recognise anywhere among its words.
+PHONE, EMAIL, AMOUNT = "phone", "email", "amount"
+# Keys whose value has a shape of its own: their run-on is not cut where that shape starts.
+_OWN_SHAPE = {"phone": PHONE, "email": EMAIL, "amount": AMOUNT}
+# Other spellings of a key, used when the command takes the key they stand for.
+KEY_ALIASES = {
+    "tel": "phone",
+    "telephone": "phone",
+    "telefon": "phone",
+    "mobile": "phone",
+    "cell": "phone",
+    "handy": "phone",
+    "mail": "email",
+    "e-mail": "email",
+    "org": "company",
+    "organisation": "company",
+    "organization": "company",
+    "position": "title",
+    "job": "title",
+    "due": "close",
+}
+# Opening quote -> the closing quotes that end it (phone keyboards and languages differ).
+QUOTES = {
+    '"': '"”“',
+    "“": "”“",
+    "”": "”",
+    "„": "“”",
+    "‚": "‘’",
+    "‘": "’",
+    "«": "»",
+    "»": "«»",
+    "「": "」",
+    "『": "』",
+    "'": "'",
+}
+_KEY = re.compile(r"([A-Za-z][A-Za-z_-]{1,19}):")
 _TAG = re.compile(r"^#([^\W\d_][\w\-.]{0,63}|\d*[^\W\d][\w\-.]{0,62})$")
 _EMAIL = re.compile(
     r"^<?([A-Za-z0-9._%+\-']+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,})>?[,;]?$"
 )
-_SYMBOLS = {"€": "EUR", "$": "USD", "£": "GBP", "¥": "JPY", "₹": "INR", "₽": "RUB", "₩": "KRW"}
-_AMOUNT = re.compile(
-    r"^(?P<pre>[€$£¥₹₽₩]|[A-Za-z]{3})?"
-    r"(?P<num>\d[\d,.'\u00a0\u202f]*)"
-    r"(?P<suffix>k|m|mm|bn)?"
-    r"(?P<post>[€$£¥₹₽₩]|[A-Za-z]{3})?$",
-    re.IGNORECASE,
-)
-_MULTIPLIERS = {"k": 1_000, "m": 1_000_000, "mm": 1_000_000, "bn": 1_000_000_000}
+# After a closing quote: the end, a space, or punctuation then either.
+_AFTER_CLOSER = re.compile(r"[,;.!?)]*(?:\s|$)")
+_TRIM = " \t\n,;"
+# A bare number that is a year of this era is part of a title, never an amount.
+_YEAR = re.compile(r"(?:19|20)\d\d")
+_COORDINATE = re.compile(r"[-+]?\d{1,3}(?:[.,]\d+)?")
+_PHONE_CHARS = re.compile(r"[\d\s+()\-./]+(?:\s*(?:ext\.?|x)\s*\d{1,6})?", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 CURRENCIES = frozenset(list_currencies())
-T = TypeVar("T")
+# Lowercase codes collide with words ("bob", "all", "top"); these are typed that way.
 _LOWERCASE_OK = frozenset(
     {"EUR", "USD", "GBP", "CHF", "JPY", "CAD", "AUD", "SEK", "NOK", "DKK", "PLN"}
 )
+_MULTIPLIERS = {"k": 10**3, "m": 10**6, "mm": 10**6, "mio": 10**6, "bn": 10**9}
+T = TypeVar("T")
+
+
+# Every currency sign Unicode has (category Sc), in the BMP.
+_CURRENCY_SIGNS = "".join(
+    chr(code) for code in range(0x10000) if unicodedata.category(chr(code)) == "Sc"
+)
+
+
+# --- normalisation -------------------------------------------------------------------------
+
+# Characters that show nothing, beyond the format (Cf) category: Hangul fillers, the
+# combining grapheme joiner and the braille blank, which are used to make "empty" names.
+_INVISIBLE = frozenset("\u115f\u1160\u3164\uffa0\u034f\u2800")
+_JOINERS = frozenset("\u200c\u200d")  # meaningful inside emoji and some scripts
+_BLACK_FLAG = "\U0001f3f4"  # subdivision flags (Scotland) follow it with tag characters
+_FLAG_TAGS = ("\U000e0020", "\U000e007f")
+
+
+def normalize(text: str) -> str:
+    """Text as the grammar reads it: NFKC (fullwidth `Ｊａｎｅ` is `Jane`, `１２ ０００` is
+    `12 000`, a no-break space is a space), without control characters, zero-width
+    characters, direction overrides or lone surrogates. A zero-width joiner stays where it
+    joins two visible characters (emoji sequences, Indic and Persian words), and so do the
+    tag characters of a subdivision flag."""
+    text = _CONTROL.sub("", text)
+    if text.isascii():
+        return text
+    text = unicodedata.normalize("NFKC", text)
+    kept: list[str] = []
+    for i, char in enumerate(text):
+        if char.isascii() or not _invisible(char):
+            kept.append(char)
+        elif char in _JOINERS:
+            after = text[i + 1] if i + 1 < len(text) else " "
+            if kept and not kept[-1].isspace() and not after.isspace() and not _invisible(after):
+                kept.append(char)
+        elif (
+            _FLAG_TAGS[0] <= char <= _FLAG_TAGS[1]
+            and kept
+            and (kept[-1] == _BLACK_FLAG or _FLAG_TAGS[0] <= kept[-1] <= _FLAG_TAGS[1])
+        ):
+            kept.append(char)
+    return "".join(kept)
+
+
+def invisible_words(text: str) -> int:
+    """How many of the words of `text` are made only of characters `normalize` removes."""
+    if text.isascii() and not _CONTROL.search(text):
+        return 0
+    return sum(1 for word in text.split() if not normalize(word).strip())
+
+
+def _invisible(char: str) -> bool:
+    return char in _INVISIBLE or unicodedata.category(char) in ("Cf", "Cs", "Cc")
+
+
+# --- money ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,18 +175,278 @@ class Money:
         return Decimal(self.minor).scaleb(-self.precision)
 
 
+@dataclass(frozen=True)
+class _Numbers:
+    """How the team's locale writes numbers and money (babel's data for that locale)."""
+
+    locale: str
+    decimal: str
+    group: str
+    grouping: tuple[int, int]  # the sizes of the last group and of those before (3, 2 in en_IN)
+    symbols: Mapping[str, str]  # currency symbol as typed (NFKC) -> ISO code
+    amount: re.Pattern[str]
+
+    def currency(self, token: str) -> str | None:
+        """The ISO code a word names on its own (`€`, `EUR`, `eur`, `CA$`), or None."""
+        if token in self.symbols:
+            return self.symbols[token]
+        upper = token.upper()
+        if len(token) != 3 or upper not in CURRENCIES:
+            return None
+        return upper if token.isupper() or upper in _LOWERCASE_OK else None
+
+
+@lru_cache(maxsize=64)
+def _numbers(locale: str) -> _Numbers:
+    parsed = Locale.parse(locale)
+    # The single-character symbols of English ($, €, £, ¥, ₹ ...), overridden by the
+    # locale's own (any length: CA$, zł, kr, R$), which win: "$" is CAD in en_CA, "¥" is CNY
+    # in zh_CN. Where the locale gives one symbol to several currencies, its country's wins.
+    symbols = {
+        symbol: code
+        for code, symbol in _symbols(Locale.parse("en"))
+        if len(symbol) == 1 and not symbol.isalnum()
+    }
+    own: dict[str, str] = {}
+    for code, symbol in _symbols(parsed):
+        own.setdefault(symbol, code)
+    for code in get_territory_currencies(parsed.territory)[:1] if parsed.territory else ():
+        own.update((symbol, code) for c, symbol in _symbols(parsed) if c == code)
+    symbols.update(own)
+    decimal = unicodedata.normalize("NFKC", get_decimal_symbol(parsed))
+    group = unicodedata.normalize("NFKC", get_group_symbol(parsed))
+    marks = re.escape("".join(sorted({".", ",", "'", "’", decimal, group} - {" "})))
+    currency = "|".join(
+        [
+            *(re.escape(s) for s in sorted(symbols, key=len, reverse=True)),
+            "[A-Za-z]{3}",
+            f"[{re.escape(_CURRENCY_SIGNS)}]",  # any other, to say it is not known
+        ]
+    )
+    amount = re.compile(
+        rf"(?P<pre>{currency})?\s?"
+        rf"(?P<num>\d{{1,3}}(?:\s\d{{2,3}})+(?:[{marks}]\d+)?|\d[\d{marks}]*(?:[.,][-–])?)"
+        r"(?:\s?(?P<suffix>k|mm|mio|bn|m)\.?)?"
+        rf"(?:\s?(?P<post>{currency}))?",
+        re.IGNORECASE,
+    )
+    return _Numbers(
+        locale=str(parsed),
+        decimal=decimal,
+        group=group,
+        grouping=parsed.decimal_formats[None].grouping,
+        symbols=symbols,
+        amount=amount,
+    )
+
+
+def _symbols(locale: Locale) -> Iterator[tuple[str, str]]:
+    """(ISO code, symbol as typed) for the currencies `locale` has a symbol of its own for."""
+    for code, symbol in locale.currency_symbols.items():
+        symbol = normalize(symbol).strip()
+        if code in CURRENCIES and code != "XXX" and symbol and symbol.upper() != code:
+            yield code, symbol
+
+
+@dataclass(frozen=True, slots=True)
+class _Amount:
+    """An amount among words: words[start:end] as `typed`, its currency (None: the team's),
+    the number and k/m suffix as typed, and whether something besides digits marks it as
+    money (a currency, k/m, thousands groups)."""
+
+    start: int
+    end: int
+    typed: str
+    currency: str | None
+    number: str
+    suffix: str
+    marked: bool
+
+
+def read_amount(
+    text: str, currency: str, *, locale: str, picks: Mapping[str, str] | None = None
+) -> Money | None:
+    """`text` read whole as an amount (`12 000 EUR`, `€12.000,50`, `12,5k`); None when it is
+    not one. Raises a clear UsageError for a figure that is money but cannot be stored, and
+    Ambiguous (buttons) when it could be read two ways."""
+    words = text.split()
+    if not words:
+        return None
+    numbers = _numbers(locale)
+    found = _amount_at(words, 0, numbers)
+    if found is None or found.end != len(words):
+        return None
+    return _money(found, currency, numbers, picks or {})
+
+
+def _amount_at(words: list[str], i: int, numbers: _Numbers) -> _Amount | None:
+    """The longest amount starting at word `i` (`EUR 1 200 000 000`: up to eight words)."""
+    if not any(ch.isdigit() for ch in words[i]) and numbers.currency(words[i]) is None:
+        return None
+    for end in range(min(len(words), i + 8), i, -1):
+        typed = " ".join(words[i:end])
+        # Punctuation after an amount ends the sentence, unless it ends a symbol (د.ك.).
+        match = numbers.amount.fullmatch(typed) or numbers.amount.fullmatch(typed.rstrip(".,;:!?"))
+        if match is None:
+            continue
+        pre, post = match.group("pre"), match.group("post")
+        currency = numbers.currency(pre) if pre else None
+        currency = currency or (numbers.currency(post) if post else None)
+        for sign in (pre, post):
+            if sign and sign in _CURRENCY_SIGNS and not numbers.currency(sign):
+                raise UsageError(
+                    f"I don't know which currency {sign} is here; write its code after "
+                    "the amount, e.g. 5000 RUB."
+                )
+        if (pre and not numbers.currency(pre)) or (post and not numbers.currency(post)):
+            continue  # "abc123" is a word, not an amount
+        suffix = (match.group("suffix") or "").lower()
+        values, grouped = _readings(match.group("num"), suffix, numbers, precision=2)
+        if values:
+            marked = bool(currency or suffix or grouped)
+            return _Amount(i, end, typed, currency, match.group("num"), suffix, marked)
+    return None
+
+
+def _readings(
+    text: str, suffix: str, numbers: _Numbers, *, precision: int
+) -> tuple[list[Decimal], bool]:
+    """The values a number can mean (none when it is not one; two when it could be read
+    either way), and whether it was written with thousands groups.
+
+    Both `.` and `,`: the last is the decimal point. One of them, several times: groups.
+    One of them once, followed by exactly three digits: thousands (`12.000`, `3,500`) for
+    a currency with up to two decimals; with three decimals, as the locale writes them; with
+    k or m after it, either (`1.500k`), so the user is asked. Spaces, apostrophes and the
+    locale's own group symbol (`12’000`) only ever group."""
+    digits = re.sub(r"[,.][-–]$", "", text).rstrip(".,")  # `12,-` is twelve in German
+    # The locale's own decimal symbol (Arabic ٫) is the decimal point wherever it is.
+    certain = numbers.decimal not in ".," and numbers.decimal in digits
+    digits = digits.replace(numbers.decimal, ".") if certain else digits
+    for mark in {" ", "’", numbers.group} - {".", ","}:
+        digits = digits.replace(mark, "'")  # marks that only ever group
+    points = [ch for ch in digits if ch in ".,"]
+    if len(set(points)) == 2 or (len(points) == 1 and ("'" in digits or certain)):
+        whole, _, fraction = digits.rpartition(points[-1])
+        if points[-1] in whole:
+            return [], False
+        options = [(whole.replace("," if points[-1] == "." else ".", "_"), fraction)]
+    elif len(points) > 1:
+        options = [(digits.replace(points[0], "_"), "")]
+    elif points:
+        whole, _, fraction = digits.partition(points[0])
+        as_group = (f"{whole}_{fraction}", "")
+        if len(fraction) != 3 or not 1 <= len(whole) <= 3:
+            options = [(whole, fraction)]
+        elif suffix or (precision == 3 and points[0] not in (numbers.decimal, numbers.group)):
+            options = [(whole, fraction), as_group]
+        elif precision == 3 and points[0] == numbers.decimal:
+            options = [(whole, fraction)]
+        else:
+            options = [as_group]
+    else:
+        options = [(digits, "")]
+    values = []
+    for whole, fraction in options:
+        groups = re.split(r"[_']", whole)
+        # Babel writes Swiss millions 1234567'890: a first group of any size, where only a
+        # mark that never is a decimal point groups.
+        if len(groups) > 1 and not _groups_ok(groups, numbers, any_first="_" not in whole):
+            return [], False
+        plain = "".join(groups)
+        if not re.fullmatch(r"\d+", plain) or not re.fullmatch(r"\d*", fraction):
+            return [], False
+        values.append(Decimal(f"{plain}.{fraction or 0}") * _MULTIPLIERS.get(suffix, 1))
+    return values, any(len(re.split(r"[_']", whole)) > 1 for whole, _ in options)
+
+
+def _groups_ok(parts: list[str], numbers: _Numbers, *, any_first: bool = False) -> bool:
+    """Whether `parts` are digit groups in threes (1,234,567) or as the locale groups them
+    (babel's grouping: 12,34,567 in en_IN)."""
+    return any(
+        (any_first or 1 <= len(parts[0]) <= secondary)
+        and len(parts[-1]) == primary
+        and all(len(part) == secondary for part in parts[1:-1])
+        for primary, secondary in {(3, 3), numbers.grouping}
+    )
+
+
+def _money(
+    found: _Amount, default_currency: str, numbers: _Numbers, picks: Mapping[str, str]
+) -> Money:
+    """The amount as Money; when its figure could be read two ways, the user's pick or the
+    question (Ambiguous, answered with buttons)."""
+    currency, locale = found.currency or default_currency, numbers.locale
+    precision = get_currency_precision(currency)
+    values, _ = _readings(found.number, found.suffix, numbers, precision=precision)
+    if len(values) > 1:
+        picked = _picked(picks, found.typed, len(values))
+        if picked is None:
+            raise Ambiguous(
+                found.typed,
+                [
+                    Candidate(
+                        "amount",
+                        i,
+                        _label(_minor(v, currency, found.typed, locale), currency, locale),
+                    )
+                    for i, v in enumerate(values)
+                ],
+            )
+        values = [values[picked]]
+    return Money(_minor(values[0], currency, found.typed, locale), currency)
+
+
+def _picked(picks: Mapping[str, str], ref: str, count: int) -> int | None:
+    """The button pressed for `ref` among `count` amounts (`a0`, `a1`, ...), if any."""
+    picked = picks.get(ref, "")
+    if picked[:1] == "a" and picked[1:].isdigit() and int(picked[1:]) < count:
+        return int(picked[1:])
+    return None
+
+
+def _minor(value: Decimal, currency: str, typed: str, locale: str) -> int:
+    precision = get_currency_precision(currency)
+    minor = value.scaleb(precision)
+    if minor != minor.to_integral_value():
+        places = f"{precision} decimal{'s' if precision != 1 else ''}" if precision else "none"
+        raise UsageError(
+            f"“{typed}” has more decimals than {currency} has ({places}). "
+            "Write it like 12000, 12.000 or 12,5k."
+        )
+    if minor > MAX_MINOR:
+        raise UsageError(
+            f"“{typed}” is more than one deal can hold: at most "
+            f"{_label(MAX_MINOR, currency, locale)}."
+        )
+    return int(minor)
+
+
+def _label(minor: int, currency: str, locale: str) -> str:
+    major = Decimal(minor).scaleb(-get_currency_precision(currency))
+    return format_currency(major, currency, locale=locale)
+
+
+# --- the parsed arguments ------------------------------------------------------------------
+
+
 @dataclass
 class Args:
-    """Parsed arguments. `take_*` methods consume what they recognise from the free words."""
+    """Parsed arguments. `take_*` methods consume what they recognise from the free words.
+
+    A field's value is its text (`options`); the words it ran on over are kept apart, so a
+    reader that needs only the first of them (`close:next friday Jane Doe`) gives the rest
+    back to the free words, where they were typed."""
 
     raw: str
     words: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     options: dict[str, str] = field(default_factory=dict)
-    # Where each free word ends in `raw` (kept in step with `words`), and where each option
-    # ends: a date option may run on over the words typed after it (`close:next friday`).
+    # Where each free word ends in `raw` (kept in step with `words`).
     word_ends: list[int] = field(default_factory=list)
-    option_ends: dict[str, int] = field(default_factory=dict)
+    # Per option: the text typed right after `key:`, and the words its value ran on over.
+    heads: dict[str, str] = field(default_factory=dict)
+    tails: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
 
     @property
     def rest(self) -> str:
@@ -84,31 +461,52 @@ class Args:
         return self.raw[self.word_ends[n - 1] :].strip()
 
     def option(self, *names: str) -> str | None:
-        """Pop the first of `names` that was given (aliases, e.g. `close` and `due`)."""
+        """Pop the first of `names` that was given (aliases, e.g. `addr` and `address`),
+        with every word its value ran on over."""
         for name in names:
             if name in self.options:
+                self.heads.pop(name, None)
+                self.tails.pop(name, None)
                 return self.options.pop(name).strip()
         return None
 
     def take_phrase(
-        self, name: str, read: Callable[[str], T | None], *, most: int = 4
+        self, name: str, read: Callable[[str], T | None], *, most: int = 6
     ) -> T | None:
-        """Pop option `name` read by `read`, extended over up to `most` of the words typed
-        right after it when that is what makes it readable: `close:next friday`. The longest
-        readable phrase wins; None when the option was not given or is unreadable."""
+        """Pop option `name` read by `read` from the start of its value: the longest
+        readable run of at most `most` words after the text typed with the key
+        (`close:next friday`, `phone:+49 151 23456789`). The words it does not need go back
+        to the free words. None when the option was not given or is unreadable."""
         if name not in self.options:
             return None
-        value = self.options.pop(name).strip()
-        end = self.option_ends.pop(name)
-        first = next(
-            (i for i, word_end in enumerate(self.word_ends) if word_end > end), len(self.words)
-        )
-        for n in range(min(most, len(self.words) - first), -1, -1):
-            parsed = read(" ".join([value, *self.words[first : first + n]]))
+        whole = self.options.pop(name)
+        head = self.heads.pop(name, whole)
+        tail = self.tails.pop(name, [])
+        for n in range(min(most, len(tail)), -1, -1):
+            text = " ".join([head, *(word for word, _ in tail[:n])]).strip(_TRIM)
+            parsed = read(text) if text else None
             if parsed is not None:
-                self._delete(range(first, first + n))
+                self._restore(tail[n:])
                 return parsed
+        self._restore(tail)
         return None
+
+    def take_phone_field(self, region: str) -> str | None:
+        """`phone:` (or `tel:` ...) in E.164, read up to where the number ends; None when not
+        given or given empty; a clear refusal when it is not a phone number."""
+        typed = self.options.get("phone", "").strip(_TRIM)
+        number = self.take_phrase("phone", lambda text: read_phone(text, region))
+        if number is None and typed:
+            raise _not_a_phone(_phone_part(typed))
+        return number
+
+    def take_email_field(self) -> str | None:
+        """`email:` (or `mail:`), its first word; None when not given or given empty."""
+        typed = self.options.get("email", "").strip(_TRIM)
+        email = self.take_phrase("email", _read_email, most=1)
+        if email is None and typed:
+            raise _not_an_email(typed.split()[0])
+        return email
 
     def take_email(self) -> str | None:
         for i, word in enumerate(self.words):
@@ -120,32 +518,106 @@ class Args:
 
     def take_phone(self, region: str) -> str | None:
         """The first phone number among the words, in E.164 (`+4930123456`)."""
-        text, starts = _join_with_offsets(self.words)
-        for match in phonenumbers.PhoneNumberMatcher(text, region, phonenumbers.Leniency.VALID):
-            number = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
-            self._delete(
-                i
-                for i, (word, offset) in enumerate(zip(self.words, starts, strict=True))
-                if offset >= match.start and offset + len(word) <= match.end
-            )
+        for start, end, number in _phones(self.words, region):
+            self._delete(range(start, end))
             return number
         return None
 
-    def take_amount(self, default_currency: str, *, bare: bool = True) -> Money | None:
-        """The last money amount among the words. Bare numbers count when `bare` is true."""
-        for i in range(len(self.words) - 1, -1, -1):
-            found = _amount_at(self.words, i, default_currency, bare=bare)
-            if found is not None:
-                money, start, end = found
-                self._delete(range(start, end))
-                return money
-        return None
+    def take_amount(
+        self,
+        default_currency: str,
+        *,
+        locale: str = "en_US",
+        bare: bool = True,
+        picks: Mapping[str, str] | None = None,
+    ) -> Money | None:
+        """The money amount among the words, read in `locale`: one written as money (with a
+        currency, k/m or thousands groups), or, when `bare` is true, a bare number that is
+        the last word and no year (`Website 12000`, not `Fleet 20 cars` or `Relaunch
+        2026`). Two amounts written as money are asked about."""
+        numbers = _numbers(locale)
+        found = _amounts(self.words, numbers)
+        chosen = [amount for amount in found if amount.marked]
+        last = found[-1] if found else None
+        if (
+            not chosen
+            and bare
+            and last is not None
+            and last.end == len(self.words)
+            and not _YEAR.fullmatch(last.number)
+        ):
+            chosen = [last]
+        if not chosen:
+            return None
+        amount = chosen[0]
+        if len(chosen) > 1:
+            amount = _which_amount(chosen, default_currency, numbers, picks or {})
+        money = _money(amount, default_currency, numbers, picks or {})
+        self._delete(range(amount.start, amount.end))
+        return money
 
     def _delete(self, indices: Iterable[int]) -> None:
         gone = set(indices)
         kept = [i for i in range(len(self.words)) if i not in gone]
         self.words = [self.words[i] for i in kept]
         self.word_ends = [self.word_ends[i] for i in kept]
+
+    def _restore(self, words: list[tuple[str, int]]) -> None:
+        """Give words back to the free words, each where it was typed."""
+        for word, end in words:
+            at = bisect.bisect(self.word_ends, end)
+            self.words.insert(at, word)
+            self.word_ends.insert(at, end)
+
+
+def _which_amount(
+    found: list[_Amount], currency: str, numbers: _Numbers, picks: Mapping[str, str]
+) -> _Amount:
+    """Several figures written as money (`5k then 20k`): the one the user picks."""
+    ref = " / ".join(amount.typed for amount in found)
+    picked = _picked(picks, ref, len(found))
+    if picked is not None:
+        return found[picked]
+    labels = []
+    for amount in found:
+        try:
+            money = _money(amount, currency, numbers, picks)
+            labels.append(_label(money.minor, money.currency, numbers.locale))
+        except (CommandError, Ambiguous):
+            labels.append(amount.typed)
+    raise Ambiguous(ref, [Candidate("amount", i, label) for i, label in enumerate(labels)])
+
+
+def _amounts(words: list[str], numbers: _Numbers) -> list[_Amount]:
+    """The amounts among the words, left to right, none overlapping."""
+    found = []
+    i = 0
+    while i < len(words):
+        amount = _amount_at(words, i, numbers)
+        if amount is None:
+            i += 1
+            continue
+        found.append(amount)
+        i = amount.end
+    return found
+
+
+def _phones(words: list[str], region: str) -> list[tuple[int, int, str]]:
+    """Phone numbers among the words: (first word, after the last, E.164)."""
+    if sum(ch.isdigit() for word in words for ch in word) < 5:
+        return []
+    # Words with letters are never part of a number, and one ending in a digit right before
+    # it (`c5 030 1234567`) would stop phonenumbers from seeing the number at all.
+    text, starts = _join_with_offsets(
+        ["x" * len(word) if any(ch.isalpha() for ch in word) else word for word in words]
+    )
+    found = []
+    for match in phonenumbers.PhoneNumberMatcher(text, region, phonenumbers.Leniency.VALID):
+        number = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+        first = bisect.bisect_right(starts, match.start) - 1
+        last = bisect.bisect_left(starts, match.end)
+        found.append((first, last, number))
+    return found
 
 
 def limited(text: str, limit: int, what: str) -> str:
@@ -157,24 +629,86 @@ def limited(text: str, limit: int, what: str) -> str:
 
 
 def parse_email(text: str) -> str:
+    email = _read_email(text)
+    if email is None:
+        raise _not_an_email(text)
+    return email
+
+
+def _not_an_email(text: str) -> UsageError:
+    return UsageError(f"“{text}” is not an e-mail address I can read, e.g. jane@acme.com.")
+
+
+def _read_email(text: str) -> str | None:
     match = _EMAIL.match(text.strip())
-    if not match:
-        raise UsageError(f"“{text}” is not an e-mail address I can read, e.g. jane@acme.com.")
-    return match.group(1).lower()
+    return match.group(1).lower() if match else None
+
+
+def read_phone(text: str, region: str) -> str | None:
+    """`text` read whole as a phone number in E.164, or None. Only digits and what people
+    put between them: phonenumbers would read letters as a keypad's (`Doe` as 363)."""
+    if not _PHONE_CHARS.fullmatch(text) or not any(ch.isdigit() for ch in text):
+        return None
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def parse_phone(text: str, region: str) -> str:
     """A phone number in E.164, or a clear refusal."""
-    try:
-        number = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException:
-        number = None
-    if number is None or not phonenumbers.is_valid_number(number):
-        raise UsageError(
-            f"“{text}” is not a valid phone number. Write it with its country code, "
-            "e.g. +49 30 1234567."
-        )
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    number = read_phone(text, region)
+    if number is None:
+        raise _not_a_phone(text)
+    return number
+
+
+def _not_a_phone(text: str) -> UsageError:
+    return UsageError(
+        f"“{text}” is not a valid phone number. Write it with its country code, "
+        "e.g. +49 30 1234567."
+    )
+
+
+def _phone_part(text: str) -> str:
+    """The words of `text` that could belong to a phone number (the first word at least)."""
+    words = text.split()
+    n = 1
+    while n < len(words) and _PHONE_CHARS.fullmatch(words[n]):
+        n += 1
+    return " ".join(words[:n])
+
+
+def parse_coordinates(text: str) -> tuple[float, float] | None:
+    """`52.52 13.40`, `52.52, 13.40`, `52.52,13.40`, `52,52 13,40` (decimal commas),
+    `52.52°N 13.40°E`: a latitude and a longitude, or None when `text` is not two such
+    numbers on Earth. `52,5` alone is a number with a decimal comma, not two."""
+    spaced = re.sub(r"\s*;\s*|,\s+|°", " ", text.strip())
+    parts = spaced.split()
+    if len(parts) == 1 and parts[0].count(",") == 1 and parts[0].count(".") == 2:
+        parts = parts[0].split(",")  # 52.52,13.40
+    elif len(parts) == 1 and parts[0].count(",") == 3:
+        numbers = parts[0].split(",")  # 52,52,13,40
+        parts = [",".join(numbers[:2]), ",".join(numbers[2:])]
+    values: list[float] = []
+    for part in parts:
+        hemisphere = part[-1:].upper()
+        sign = -1.0 if hemisphere in ("S", "W") else 1.0
+        if hemisphere in ("N", "S", "E", "W"):
+            part = part[:-1]
+            if not part and values:
+                values[-1] *= sign  # "52.52 N"
+                continue
+        if not _COORDINATE.fullmatch(part):
+            return None
+        values.append(sign * float(part.replace(",", ".")))
+    if len(values) != 2:
+        return None
+    lat, lon = values
+    return (lat, lon) if -90 <= lat <= 90 and -180 <= lon <= 180 else None
 
 
 def split_command(text: str) -> tuple[str, str] | None:
@@ -189,26 +723,135 @@ def split_command(text: str) -> tuple[str, str] | None:
     return name, rest.strip()
 
 
-def parse_args(text: str, *, keys: frozenset[str] = frozenset()) -> Args:
-    """Split `text` into words, tags and the options whose key is in `keys`."""
+# --- parsing -------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Token:
+    text: str  # as typed, or a quoted token's contents
+    start: int
+    end: int
+    quoted: bool = False
+    key: str | None = None  # the key of `key:value`, lowercased, as typed
+
+
+def parse_args(
+    text: str,
+    *,
+    keys: frozenset[str] = frozenset(),
+    shapes: frozenset[str] = frozenset(),
+    region: str = "ZZ",
+    locale: str = "en_US",
+) -> Args:
+    """Split `text` into free words, tags and the options whose key is in `keys`, each
+    option's value running on until the next key, tag or word of one of `shapes` (read with
+    the team's `region` and `locale`)."""
     if len(text) > MAX_INPUT:
         raise CommandError(
             f"That message is too long ({len(text)} characters, at most {MAX_INPUT})."
         )
     args = Args(raw=text)
-    for token, quoted, end in _tokens(text):
-        key_match = _KEY.match(token)
-        if key_match and key_match.group(1).lower() in keys:
-            key = key_match.group(1).lower()
-            args.options[key] = _unquote(key_match.group(2))
-            args.option_ends[key] = end
-        elif not quoted and (name := _tag_name(token)):
+    current: str | None = None  # the option whose value is running on
+    runs: list[tuple[str, list[_Token]]] = []  # option -> the plain words after its key
+    for token in _tokens(text, keys=bool(keys)):
+        key = _known_key(token.key, keys) if token.key is not None else None
+        if token.key is not None and key is None:
+            _refuse_unknown_key(token, keys)
+            token = _Token(text[token.start : token.end], token.start, token.end)  # `Acme:`
+        if key is not None:
+            if key in args.options:
+                raise UsageError(f"{key}: is there twice; give each field once.")
+            args.options[key] = token.text
+            args.heads[key] = token.text
+            current = None if token.quoted else key
+            if not token.quoted:
+                runs.append((key, []))
+        elif not token.quoted and (name := _tag_name(token.text)):
+            current = None
             if name not in args.tags:
                 args.tags.append(name)
-        elif token:
-            args.words.append(_unquote(token) if quoted else token)
-            args.word_ends.append(end)
+        elif current is not None:
+            runs[-1][1].append(token)
+        elif token.text:
+            args.words.append(token.text)
+            args.word_ends.append(token.end)
+    for key, run in runs:
+        words = [t.text for t in run]
+        own = _OWN_SHAPE.get(key)
+        cut = _shape_start(words, shapes - {own or ""}, region, locale)
+        if own is not None:
+            cut = _own_end(args.heads[key], words[:cut], own, region, locale)
+        tail = [(t.text, t.end) for t in run[:cut]]
+        args.tails[key] = tail
+        # A comma after an unquoted value separates it from the next ("Acme, city:Berlin").
+        run_on = " ".join([args.heads[key], *(word for word, _ in tail)])
+        args.options[key] = run_on.strip(_TRIM)
+        args._restore([(t.text, t.end) for t in run[cut:] if t.text])
     return args
+
+
+def _known_key(typed: str, keys: frozenset[str]) -> str | None:
+    if typed in keys:
+        return typed
+    alias = KEY_ALIASES.get(typed)
+    return alias if alias in keys else None
+
+
+def _refuse_unknown_key(token: _Token, keys: frozenset[str]) -> None:
+    """A `word:value` in a command that takes fields, whose word is not one of them: a
+    misspelt field is named with the one meant; a value typed after an unknown key is
+    refused rather than read as words (`position:CTO`). `Acme: …`, with nothing after the
+    colon, stays a word, and so does anything in quotes."""
+    assert token.key is not None
+    names = sorted(keys | {alias for alias, key in KEY_ALIASES.items() if key in keys})
+    # Letters missing, extra, wrong or swapped; fewer when nothing follows the colon, which
+    # is more often a word of its own ("Acme: new website").
+    typos = 1 if len(token.key) <= 3 or not (token.text or token.quoted) else 2
+    match = process.extractOne(
+        token.key, names, scorer=DamerauLevenshtein.distance, score_cutoff=typos
+    )
+    if match is not None:
+        meant = KEY_ALIASES.get(match[0], match[0])
+        raise UsageError(f"I don't know the field {token.key}: — did you mean {meant}:?")
+    if token.text or token.quoted:
+        known = ", ".join(f"{key}:" for key in sorted(keys))
+        raise UsageError(
+            f"I don't know the field {token.key}: here (the fields are {known}). To keep "
+            f"“{token.key}:{token.text}” as words, put it in quotes."
+        )
+
+
+def _shape_start(words: list[str], shapes: frozenset[str], region: str, locale: str) -> int:
+    """Where the first word of one of `shapes` is among `words` (len(words) if none)."""
+    first = len(words)
+    if not words or not shapes:
+        return first
+    if EMAIL in shapes:
+        first = next((i for i, word in enumerate(words) if _EMAIL.match(word)), first)
+    if AMOUNT in shapes:
+        numbers = _numbers(locale)
+        for amount in _amounts(words[:first], numbers):
+            if amount.marked:
+                first = min(first, amount.start)
+                break
+    if PHONE in shapes:
+        for start, _, _ in _phones(words[:first], region):
+            first = min(first, start)
+            break
+    return first
+
+
+def _own_end(head: str, words: list[str], shape: str, region: str, locale: str) -> int:
+    """How many of `words`, typed after `head`, belong to the first value of `shape` there
+    (`phone:+49 30 1234567 Doe`: two; Doe is a word again); all of them when there is none."""
+    together = [head, *words]
+    if shape == EMAIL:
+        ends = [i + 1 for i, word in enumerate(together) if _EMAIL.match(word)]
+    elif shape == PHONE:
+        ends = [end for _, end, _ in _phones(together, region)]
+    else:
+        ends = [amount.end for amount in _amounts(together, _numbers(locale))]
+    return max(0, ends[0] - 1) if ends else len(words)
 
 
 def parse_tags(text: str) -> list[str]:
@@ -231,10 +874,10 @@ def parse_tags(text: str) -> list[str]:
 def quote(value: str) -> str:
     """`value` as a single token of this grammar (a free word or an option's value), with
     whatever spaces, quotes, #, @ or : it holds."""
-    for opener, closer in (('"', '"'), ("“", "”"), ("«", "»")):
-        if closer not in value:
+    for opener, closer in (('"', '"'), ("“", "”"), ("«", "»"), ("「", "」")):
+        if not any(ch in value for ch in QUOTES[opener]):
             return f"{opener}{value}{closer}"
-    return '"' + value.replace('"', "") + '"'
+    return '"' + value.replace('"', "").replace("”", "").replace("“", "") + '"'
 
 
 def _tag_name(token: str) -> str | None:
@@ -242,38 +885,51 @@ def _tag_name(token: str) -> str | None:
     return tag.group(1).lower().rstrip(".") if tag else None
 
 
-def _tokens(text: str) -> list[tuple[str, bool, int]]:
-    """(token, quoted, end offset): whitespace-separated, except that a quote opening a token
-    (or a `key:` value) runs to its closing quote, spaces included. An apostrophe inside a
-    word (O'Brien) is just a letter."""
-    tokens: list[tuple[str, bool, int]] = []
+def _tokens(text: str, *, keys: bool) -> list[_Token]:
+    """Whitespace-separated tokens, each perhaps `key:` first (when the command takes
+    keys); a quote at the start of a token (or of a key's value) runs to its closing quote,
+    spaces included, when a closing quote ends a later word. An apostrophe inside a word
+    (O'Brien, D’Angelo) is a letter, and so is a quote nothing closes."""
+    tokens: list[_Token] = []
     i, n = 0, len(text)
     while i < n:
         if text[i].isspace():
             i += 1
             continue
         start = i
-        key_match = re.match(r"[A-Za-z_]{2,20}:", text[i:])
-        quote_at = i + key_match.end() if key_match else i
-        opener = text[quote_at] if quote_at < n else ""
-        if opener in QUOTES and (opener != "'" or key_match):
-            closer = QUOTES[opener]
-            end = text.find(closer, quote_at + 1)
-            end = n if end == -1 else end + 1
-            tokens.append((text[start:end], not key_match, end))
+        key_match = _KEY.match(text, i) if keys else None
+        if key_match and text.startswith("//", key_match.end()):
+            key_match = None  # a URL
+        value_at = key_match.end() if key_match else i
+        closed = _closing(text, value_at)
+        key = key_match.group(1).lower() if key_match else None
+        if closed is not None:
+            close_at, end = closed
+            inner = text[value_at + 1 : close_at].strip()
+            tokens.append(_Token(inner, start, end, quoted=True, key=key))
             i = end
             continue
         while i < n and not text[i].isspace():
             i += 1
-        tokens.append((text[start:i], False, i))
+        value = text[value_at:i]
+        if value[:1] in QUOTES and value[:1] not in "'‚‘":
+            value = value[1:]  # an unclosed double quote: the words run on as if unquoted
+        tokens.append(_Token(value, start, i, key=key))
     return tokens
 
 
-def _unquote(value: str) -> str:
-    if value and value[0] in QUOTES:
-        closer = QUOTES[value[0]]
-        value = value[1:-1] if len(value) > 1 and value.endswith(closer) else value[1:]
-    return value.strip()
+def _closing(text: str, at: int) -> tuple[int, int] | None:
+    """Where the quote opened at `at` closes, and where its token ends; None when there is
+    no quote there or nothing closes it at the end of a word."""
+    if at >= len(text) or text[at] not in QUOTES:
+        return None
+    closers = QUOTES[text[at]]
+    for close_at in range(at + 1, len(text)):
+        if text[close_at] in closers:
+            after = _AFTER_CLOSER.match(text, close_at + 1)
+            if after is not None:
+                return close_at, after.start() + len(after.group().rstrip())
+    return None
 
 
 def _join_with_offsets(words: list[str]) -> tuple[str, list[int]]:
@@ -282,74 +938,3 @@ def _join_with_offsets(words: list[str]) -> tuple[str, list[int]]:
         starts.append(offset)
         offset += len(word) + 1
     return " ".join(words), starts
-
-
-def _amount_at(
-    words: list[str], i: int, default_currency: str, *, bare: bool
-) -> tuple[Money, int, int] | None:
-    """The amount whose number is word `i`, and the span of words it covers
-    (`12000 EUR` and `EUR 12000` cover two)."""
-    match = _AMOUNT.match(words[i])
-    if not match:
-        return None
-    pre, post = match.group("pre"), match.group("post")
-    currency = _currency(pre) or _currency(post)
-    if pre and not currency:
-        return None  # "abc123" is a word, not an amount
-    start, end = i, i + 1
-    if currency is None and i + 1 < len(words) and (after := _currency(words[i + 1])):
-        currency, end = after, i + 2
-    elif currency is None and i > 0 and (before := _currency(words[i - 1])):
-        currency, start = before, i - 1
-    if currency is None and not match.group("suffix") and not bare:
-        return None
-    value = _number(match.group("num"), match.group("suffix"))
-    if value is None:
-        return None
-    return _money(value, currency or default_currency), start, end
-
-
-def _currency(token: str | None) -> str | None:
-    if not token:
-        return None
-    if token in _SYMBOLS:
-        return _SYMBOLS[token]
-    upper = token.upper()
-    if len(token) != 3 or upper not in CURRENCIES:
-        return None
-    # Lowercase codes collide with words ("bob", "all", "top"); accept them only for the
-    # currencies people actually type that way.
-    return upper if token.isupper() or upper in _LOWERCASE_OK else None
-
-
-def _number(text: str, suffix: str | None) -> Decimal | None:
-    digits = text.replace("'", "").replace("\u00a0", "").replace("\u202f", "").rstrip(".,")
-    if "," in digits and "." in digits:
-        decimal_sep = "," if digits.rfind(",") > digits.rfind(".") else "."
-        thousands = "." if decimal_sep == "," else ","
-        digits = digits.replace(thousands, "").replace(decimal_sep, ".")
-    elif "," in digits:
-        groups = digits.split(",")
-        if len(groups) > 1 and all(len(g) == 3 for g in groups[1:]):
-            digits = digits.replace(",", "")
-        elif len(groups) == 2:
-            digits = digits.replace(",", ".")
-        else:
-            return None
-    elif digits.count(".") > 1:
-        groups = digits.split(".")
-        if not all(len(g) == 3 for g in groups[1:]):
-            return None
-        digits = digits.replace(".", "")
-    try:
-        value = Decimal(digits)
-    except InvalidOperation:
-        return None
-    if suffix:
-        value *= _MULTIPLIERS[suffix.lower()]
-    return value
-
-
-def _money(value: Decimal, currency: str) -> Money:
-    precision = get_currency_precision(currency)
-    return Money(int(value.scaleb(precision).to_integral_value()), currency)

@@ -22,7 +22,7 @@ from handlers.contacts import parse_limit, wanted_statuses
 from handlers.context import Context
 from handlers.errors import CommandError, UsageError
 from handlers.format import ago, contact_ref, distance, map_url, money
-from handlers.grammar import Args
+from handlers.grammar import Args, parse_coordinates
 from handlers.places import GeocoderUnavailable, find_place
 from handlers.refs import CONTACT, resolve
 from handlers.registry import Registry
@@ -68,17 +68,25 @@ def nearby(ctx: Context, args: Args) -> Reply:
     /nearby [RADIUS] [PLACE] [#tag] [status:S] [limit:N]
 
     Around your last shared location (share it in Telegram, or /location LAT LON in the
-    terminal), or around a place: /nearby 20km Munich, /nearby Paris, TX. The radius is
+    terminal), around a place: /nearby 20km Munich, /nearby Paris, TX, or around a point:
+    /nearby 52.52 13.40 (decimal commas work too: 52,52 13,40). The radius is
     10km unless you say (500m, 2.5km, 3mi; at most 500km). Leads and qualified contacts
     unless status: says otherwise (status:all for everyone); the nearest 5 unless limit:.
     """
     words = list(args.words)
+    point = _take_coordinates(words)
     radius = _take_radius(words) or DEFAULT_RADIUS_KM
     if len(args.tags) > 1:
         raise UsageError("One #tag at a time, please.")
     statuses = wanted_statuses(args.option("status"))
     limit = parse_limit(args.option("limit"), default=DEFAULT_LIMIT, most=MOST_RESULTS)
-    if words:
+    if point is not None:
+        if words:
+            raise UsageError(
+                f"Around {point.label} or around “{' '.join(words)}”? Give one of them."
+            )
+        origin = point
+    elif words:
         origin = _place_origin(ctx, " ".join(words))
     else:
         mine = _my_origin(ctx)
@@ -302,6 +310,18 @@ def _what(statuses: Sequence[str], tag: str | None) -> str:
 
 
 # --- where from ------------------------------------------------------------------------
+
+
+def _take_coordinates(words: list[str]) -> Origin | None:
+    """Coordinates typed among the words (`52.52 13.40`, `52,52 13,40`), taken out of them."""
+    for start in range(len(words)):
+        for end in range(min(len(words), start + 4), start, -1):
+            typed = " ".join(words[start:end])
+            found = parse_coordinates(typed)
+            if found is not None:
+                del words[start:end]
+                return Origin(found[0], found[1], typed, typed)
+    return None
 
 
 def _take_radius(words: list[str]) -> float | None:

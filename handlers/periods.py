@@ -48,6 +48,18 @@ _MONTH = re.compile(r"([a-z]+)\.?(?: (\d{4}))?")
 _RANGE = re.compile(r"(?:from |between )?(.+?) (?:to|until|till|and|-|–|\.\.) (.+)")
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _EPOCH = date(1970, 1, 1)
+_LAST_YEAR = 9998
+
+
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    """What a period is read against: today and now in the member's timezone, and the
+    team's locale for numeric days."""
+
+    today: date
+    tz: tzinfo
+    now: datetime
+    locale: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,11 +85,12 @@ class _Days:
     until_now: bool = False
 
 
-def parse_period(text: str, *, tz: tzinfo, now: datetime) -> Period:
-    """The period `text` names, or a UsageError that lists what it understands."""
+def parse_period(text: str, *, tz: tzinfo, now: datetime, locale: str = "en_US") -> Period:
+    """The period `text` names, or a UsageError that lists what it understands. Numeric
+    days are read in the order `locale` writes them (`01.09.2026`, `9/1/2026`)."""
     phrase = " ".join(text.lower().replace(",", " ").split())
     today = now.astimezone(tz).date()
-    days = _phrase(phrase, today, tz, now)
+    days = _phrase(phrase, _Reading(today, tz, now, locale))
     if days is None:
         raise UsageError(f"I can't read the period “{text.strip()}”. Try: {EXAMPLES}.")
     start = _midnight(days.first, tz)
@@ -87,27 +100,29 @@ def parse_period(text: str, *, tz: tzinfo, now: datetime) -> Period:
     return Period(start, end, days.label)
 
 
-def _phrase(phrase: str, today: date, tz: tzinfo, now: datetime) -> _Days | None:
+def _phrase(phrase: str, reading: _Reading) -> _Days | None:
+    today = reading.today
     if phrase.startswith("since "):
-        since = _single(phrase[6:], today, tz, now)
+        since = _single(phrase[6:], reading)
         if since is None:
             return None
         return _Days(since.first, today, f"since {_day_label(since.first)}", until_now=True)
-    single = _single(phrase, today, tz, now)
+    single = _single(phrase, reading)
     if single is not None:
         return single
     ranged = _RANGE.fullmatch(phrase)
     if ranged is None:
         return None
-    first = _single(ranged.group(1), today, tz, now)
-    last = _single(ranged.group(2), today, tz, now)
+    first = _single(ranged.group(1), reading)
+    last = _single(ranged.group(2), reading)
     if first is None or last is None:
         return None
     return _Days(first.first, last.stop, _span_label(first.first, last.stop))
 
 
-def _single(phrase: str, today: date, tz: tzinfo, now: datetime) -> _Days | None:
+def _single(phrase: str, reading: _Reading) -> _Days | None:
     """A period with no `since` or `to`: a named span, a year, quarter, month or day."""
+    today = reading.today
     phrase = phrase.removeprefix("in ").strip()
     if phrase in ("today", "yesterday"):
         day = today - timedelta(days=phrase == "yesterday")
@@ -135,23 +150,34 @@ def _single(phrase: str, today: date, tz: tzinfo, now: datetime) -> _Days | None
         # A month on its own is the latest one that has begun: in November, "december" is
         # last December, because reports look back.
         return _month(today.year if number <= today.month else today.year - 1, number)
-    named = _day(phrase, tz, now)
+    named = _day(phrase, reading)
     if named is None:
         return None
     return _Days(named, named + timedelta(days=1), _day_label(named))
 
 
-def _day(phrase: str, tz: tzinfo, now: datetime) -> date | None:
-    """An ISO date, or a day in words (`1 sep 2026`, `monday`), read looking back."""
+def _day(phrase: str, reading: _Reading) -> date | None:
+    """An ISO date, or a day in words or figures (`1 sep 2026`, `monday`, `01.09.2026`),
+    read looking back. A day outside the years reports cover is refused."""
+    day: date | None
     if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", phrase):
         try:
-            return date.fromisoformat("-".join(part.zfill(2) for part in phrase.split("-")))
+            day = date.fromisoformat("-".join(part.zfill(2) for part in phrase.split("-")))
         except ValueError:
             return None
     # Only phrases with a number or a weekday: a date parser makes a day out of anything.
-    if not re.search(r"\d", phrase) and not any(day in phrase for day in _WEEKDAYS):
+    elif not re.search(r"\d", phrase) and not any(day in phrase for day in _WEEKDAYS):
         return None
-    return read_day(phrase, tz=tz, now=now, prefer="past")
+    else:
+        day = read_day(
+            phrase, tz=reading.tz, now=reading.now, prefer="past", locale=reading.locale
+        )
+    if day is not None and not _EPOCH.year <= day.year <= _LAST_YEAR:
+        raise UsageError(
+            f"Reports cover the years {_EPOCH.year} to {_LAST_YEAR}; {day.isoformat()} is "
+            "outside them."
+        )
+    return day
 
 
 def _relative(which: str, unit: str, today: date) -> _Days | None:
@@ -189,13 +215,13 @@ def _trailing(count: int, unit: str, today: date) -> _Days | None:
 
 
 def _year(year: int) -> _Days | None:
-    if not 1970 <= year <= 9998:
+    if not _EPOCH.year <= year <= _LAST_YEAR:
         return None
     return _Days(date(year, 1, 1), date(year + 1, 1, 1), str(year))
 
 
 def _quarter(year: int, number: int) -> _Days | None:
-    if not 1970 <= year <= 9998:
+    if not _EPOCH.year <= year <= _LAST_YEAR:
         return None
     first = date(year, 3 * number - 2, 1)
     stop_year, stop_month = _add_months(year, first.month, 3)
@@ -203,7 +229,7 @@ def _quarter(year: int, number: int) -> _Days | None:
 
 
 def _month(year: int, month: int) -> _Days | None:
-    if not (1970 <= year <= 9998 and 1 <= month <= 12):
+    if not (_EPOCH.year <= year <= _LAST_YEAR and 1 <= month <= 12):
         return None
     stop_year, stop_month = _add_months(year, month, 1)
     first = date(year, month, 1)

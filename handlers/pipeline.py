@@ -209,7 +209,9 @@ def _scope_and_period(ctx: Context, args: Args, default_period: str) -> tuple[Sc
             asked = word
         else:
             rest.append(word)
-    period = parse_period(" ".join(rest) or default_period, tz=ctx.tz, now=ctx.now)
+    period = parse_period(
+        " ".join(rest) or default_period, tz=ctx.tz, now=ctx.now, locale=_locale(ctx)
+    )
     return _scope(ctx, asked), period
 
 

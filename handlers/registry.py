@@ -34,6 +34,8 @@ class Command:
     role: Role | None = Role.rep
     keys: frozenset[str] = frozenset()
     aliases: tuple[str, ...] = ()
+    # What the command recognises by shape anywhere in its words (grammar.PHONE, ...).
+    shapes: frozenset[str] = frozenset()
 
     @property
     def doc(self) -> str:
@@ -70,13 +72,16 @@ class Registry:
         role: Role | None = Role.rep,
         keys: tuple[str, ...] = (),
         aliases: tuple[str, ...] = (),
+        shapes: tuple[str, ...] = (),
     ) -> None:
         if not func.__doc__:
             raise ValueError(f"/{name} needs a docstring: it is the command's help")
         if name in self.commands or name in self.aliases:
             raise ValueError(f"/{name} is registered twice")
         family = func.__module__.rsplit(".", 1)[-1]
-        self.commands[name] = Command(name, func, family, role, frozenset(keys), aliases)
+        self.commands[name] = Command(
+            name, func, family, role, frozenset(keys), aliases, frozenset(shapes)
+        )
         for alias in aliases:
             self.aliases[alias] = name
 

@@ -61,14 +61,17 @@ def remind(ctx: Context, args: Args) -> Reply:
     /remind [CONTACT_OR_DEAL] WHEN TEXT
 
     Examples: /remind Jane tomorrow 9am call about the renewal · /remind in 2 hours send
-    the quote · /remind Acme renewal next friday follow up. WHEN is read in your timezone
-    (/tz); a day without a time means 09:00.
+    the quote · /remind Acme renewal next friday follow up · /remind 15.12. call Łukasz.
+    WHEN is read in your timezone (/tz), dates like 15/12 in your team's order; a day
+    without a time means 09:00.
     """
     tokens = [(m.group(), m.start(), m.end()) for m in re.finditer(r"\S+", args.raw)]
     words = [token[0] for token in tokens]
     if not words:
         raise UsageError(f"When, and what about? e.g. /remind Jane {EXAMPLES.split(',')[0]} call")
-    found = find_when(words, tz=ctx.tz, now=ctx.now, most_start=MAX_REF_WORDS)
+    found = find_when(
+        words, tz=ctx.tz, now=ctx.now, most_start=MAX_REF_WORDS, locale=_team(ctx).locale
+    )
     if not found:
         raise UsageError(f"I can't tell when from “{args.raw.strip()}”. Say it like: {EXAMPLES}.")
     when, record = _when_and_subject(ctx, words, found)
@@ -173,12 +176,19 @@ def snooze(ctx: Context, args: Args) -> Reply:
     /snooze ID [WHEN]
 
     Examples: /snooze 12 tomorrow 9am · /snooze 12 30m · /snooze 12 friday
+    An hour, 30m or 2d count from when the reminder is due, if that is later than now: a
+    snooze never moves a reminder earlier unless you name an earlier time.
     """
     if not args.words:
         raise UsageError("Which reminder? /reminders shows their numbers.")
     reminder = _own(ctx, args.words[0])
     text = " ".join(args.words[1:])
-    at = read_when(text, tz=ctx.tz, now=ctx.now) if text else ctx.now + timedelta(hours=1)
+    base = _snooze_base(ctx, reminder)
+    at = (
+        read_when(text, tz=ctx.tz, now=ctx.now, locale=_team(ctx).locale, offset_from=base)
+        if text
+        else base + timedelta(hours=1)
+    )
     if at is None:
         raise UsageError(f"I can't read “{text}” as a time. Say it like: {EXAMPLES}.")
     _check_future(ctx, at)
@@ -277,7 +287,7 @@ def press_snooze(ctx: Context, args: tuple[str, ...]) -> Reply:
     reminder = _pressed(ctx, args, 2)
     if not args[1].isdigit() or not 1 <= int(args[1]) <= 7 * 24 * 60:
         raise CommandError("That button is no longer valid.")
-    return _snoozed(ctx, reminder, ctx.now + timedelta(minutes=int(args[1])))
+    return _snoozed(ctx, reminder, _snooze_base(ctx, reminder) + timedelta(minutes=int(args[1])))
 
 
 def press_tomorrow(ctx: Context, args: tuple[str, ...]) -> Reply:
@@ -375,6 +385,11 @@ def _queue(ctx: Context, reminder: Reminder) -> None:
     )
 
 
+def _snooze_base(ctx: Context, reminder: Reminder) -> datetime:
+    """Where "an hour later" counts from: the due time when it is still to come."""
+    return max(ctx.now, reminder.due_at)
+
+
 def _reschedule(ctx: Context, reminder: Reminder, at: datetime) -> None:
     assert reminder.id is not None
     delete_pending(ctx.session, reminder_id=reminder.id)
@@ -417,8 +432,16 @@ def _when_and_subject(
     """Which time phrase is the WHEN, and which contact or deal the words before it name.
 
     A time at the very start means no reference, unless a later time phrase follows words
-    that name a record exactly ("May Smith tomorrow": May is a person, not a month)."""
-    named = [f for f in found if f.start > 0 and _names_exactly(ctx, words[: f.start])]
+    that name a record exactly ("May Smith tomorrow": May is a person, not a month) and are
+    not part of that first time ("15 Dec call": 15 is the day, not deal 15)."""
+    first = found[0]
+    named = [
+        f
+        for f in found
+        if f.start > 0
+        and not (first.start == 0 and first.end > f.start)
+        and _names_exactly(ctx, words[: f.start])
+    ]
     if named:
         chosen = named[0]
     elif found[0].start == 0:

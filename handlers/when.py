@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta, tzinfo
 
-from handlers.dates import parse_moment
+from handlers.dates import numeric_day, parse_moment
 
 EXAMPLES = "tomorrow 9am, in 2 hours, next friday 14:30, 2026-12-15 10:00, 30m"
 DEFAULT_TIME = time(9, 0)
@@ -46,7 +46,7 @@ _UNITS = {
 }
 _UNIT = {alias: unit for unit, aliases in _UNITS.items() for alias in aliases}
 _RELATIVE = re.compile(
-    r"^(?:in\s+)?(?P<n>\d{1,4}|"
+    r"^(?:in\s+)?(?P<n>-?\d{1,4}|"
     + "|".join(_NUMBERS)
     + r")\s*(?P<unit>"
     + "|".join(sorted(_UNIT, key=len, reverse=True))
@@ -57,8 +57,10 @@ _TIME = re.compile(
     r"|\b(?:noon|midnight|morning|afternoon|evening|tonight|night|o'clock)\b"
 )
 _TIME_ONLY = re.compile(
-    r"^(?:at\s+)?(?:\d{1,2}(?::\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.)?|\d{1,2}:\d{2}|noon|midnight)$"
+    r"^(?:at\s+)?(?:\d{1,2}(?::\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.)?|\d{1,2}[:.]\d{2}|noon|midnight)$"
 )
+# `9.30` (half past nine, as many Europeans write it), unless it is a day (`15.12`).
+_DOTTED_TIME = re.compile(r"\b\d{1,2}\.[0-5]\d\b(?!\.)")
 _WEEKDAYS = (
     "monday tuesday wednesday thursday friday saturday sunday "
     "mon tue tues wed thu thur thurs fri sat sun"
@@ -115,30 +117,49 @@ class Found:
     at: datetime
 
 
-def read_when(text: str, *, tz: tzinfo, now: datetime) -> datetime | None:
-    """The moment `text` names, as aware UTC; None when it names none."""
+def read_when(
+    text: str,
+    *,
+    tz: tzinfo,
+    now: datetime,
+    locale: str = "en_US",
+    offset_from: datetime | None = None,
+) -> datetime | None:
+    """The moment `text` names, as aware UTC; None when it names none. An offset (`2h`,
+    `in 3 days`) counts from `offset_from` when given (a snoozed reminder due later than
+    now moves on from its due time), else from now; `in -5 minutes` is in the past."""
     phrase = " ".join(text.lower().split())
     if not phrase:
         return None
     relative = _RELATIVE.match(phrase)
     if relative:
-        return _offset(relative.group("n"), _UNIT[relative.group("unit")], tz=tz, now=now)
+        backwards = relative.group("n").startswith("-")
+        base = now if offset_from is None or backwards else offset_from
+        return _offset(relative.group("n"), _UNIT[relative.group("unit")], tz=tz, now=base)
     if not _plausible(phrase.split()):
         return None
     # dateparser reads "at 9" as September; people mean nine o'clock.
     phrase = _AT_HOUR.sub(r"at \1:00", phrase)
-    moment = parse_moment(phrase, tz=tz, now=now)
+    moment = parse_moment(phrase, tz=tz, now=now, locale=locale)
     if moment is None:
         return None
     local = moment.replace(tzinfo=None)
-    if not _TIME.search(phrase):
+    dotted = _DOTTED_TIME.search(phrase)
+    today = now.astimezone(tz).date()
+    timed = bool(_TIME.search(phrase)) or (
+        dotted is not None
+        and numeric_day(dotted.group(), locale=locale, today=today, prefer="future") is None
+    )
+    if not timed:
         local = datetime.combine(local.date(), DEFAULT_TIME)
-    if _TIME_ONLY.match(phrase) and _utc(local, tz) <= now:
+    elif _TIME_ONLY.match(phrase) and _utc(local, tz) <= now:
         local += timedelta(days=1)
     return _utc(local, tz)
 
 
-def find_when(words: list[str], *, tz: tzinfo, now: datetime, most_start: int) -> list[Found]:
+def find_when(
+    words: list[str], *, tz: tzinfo, now: datetime, most_start: int, locale: str = "en_US"
+) -> list[Found]:
     """For each start position up to `most_start`, the longest readable time phrase there."""
     found = []
     cleaned = [word.lower().rstrip(",.;!") for word in words]
@@ -150,15 +171,17 @@ def find_when(words: list[str], *, tz: tzinfo, now: datetime, most_start: int) -
             phrase = cleaned[start : start + length]
             if not all(_possible_word(word) for word in phrase):
                 continue
-            at = read_when(" ".join(phrase), tz=tz, now=now)
+            at = read_when(" ".join(phrase), tz=tz, now=now, locale=locale)
             if at is not None:
-                length = _without_ignored_tail(phrase, at, tz=tz, now=now)
+                length = _without_ignored_tail(phrase, at, tz=tz, now=now, locale=locale)
                 found.append(Found(start, start + length, at))
                 break
     return found
 
 
-def _without_ignored_tail(phrase: list[str], at: datetime, *, tz: tzinfo, now: datetime) -> int:
+def _without_ignored_tail(
+    phrase: list[str], at: datetime, *, tz: tzinfo, now: datetime, locale: str
+) -> int:
     """How many words of `phrase` make the time: dateparser ignores trailing words it
     cannot place ("in 2 hours second"), which then belong to the text."""
     length = len(phrase)
@@ -166,7 +189,7 @@ def _without_ignored_tail(phrase: list[str], at: datetime, *, tz: tzinfo, now: d
         length > 1
         and not any(ch.isdigit() for ch in phrase[length - 1])
         and phrase[length - 1] not in _TIME_OF_DAY
-        and read_when(" ".join(phrase[: length - 1]), tz=tz, now=now) == at
+        and read_when(" ".join(phrase[: length - 1]), tz=tz, now=now, locale=locale) == at
     ):
         length -= 1
     return length
@@ -193,7 +216,7 @@ def _plausible(words: list[str]) -> bool:
 
 
 def _offset(count: str, unit: str, *, tz: tzinfo, now: datetime) -> datetime:
-    n = int(count) if count.isdigit() else _NUMBERS[count]
+    n = _NUMBERS[count] if count in _NUMBERS else int(count)
     if unit in ("days", "weeks"):
         local = now.astimezone(tz).replace(tzinfo=None) + timedelta(**{unit: n})
         return _utc(local, tz)

@@ -199,6 +199,19 @@ def test_crmbot_run_without_a_platform_says_what_to_set(tmp_path: Path) -> None:
     assert done.returncode == 2 and "TELEGRAM_BOT_TOKEN" in done.stderr
 
 
+async def test_location_with_decimal_commas(engine: Engine, clock: Clock) -> None:
+    """A European keyboard's `52,52 13,40` is the same place as `52.52 13.40`."""
+    dispatcher = Dispatcher(engine, build_registry(), clock=clock)
+    out = io.StringIO()
+    chat = ConsoleChat(dispatcher, "Alice", out=out)
+    script = "/start\n/location 52,52 13,40\n/location 52,52; 13,40\n/location 95,1 13,4\n"
+    await run_console(chat, source=io.StringIO(script))
+    dispatcher.close()
+    blocks = out.getvalue().strip().split("\n\n")
+    assert "Got your location" in blocks[1] and "Got your location" in blocks[2]
+    assert "latitude -90..90" in blocks[3]
+
+
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 def test_git_ignores_everything_crmbot_chat_writes(tmp_path: Path) -> None:
     # The repository's own .gitignore, in a folder where crmbot runs as in a fresh clone.

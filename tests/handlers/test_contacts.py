@@ -131,8 +131,8 @@ def test_edit_contact_fields(testbot: TestBot) -> None:
 def test_edit_refuses_bad_input(testbot: TestBot) -> None:
     testbot.say("/add Jane Doe")
     assert "Which fields" in testbot.say("/edit Jane Doe")
-    assert "don't know the field" not in testbot.say("/edit Jane Doe colour:red")
-    assert "Which fields" in testbot.say("/edit Jane Doe colour:red")
+    assert "I don't know the field colour: here" in testbot.say("/edit Jane Doe colour:red")
+    assert "did you mean city:?" in testbot.say("/edit Jane Doe cyti:Berlin")
     assert "not a valid phone" in testbot.say("/edit Jane Doe phone:1")
     assert "Jane Doe" in testbot.say("/show c1")
 

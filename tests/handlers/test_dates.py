@@ -6,8 +6,10 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from babel import localedata
+from babel.dates import get_date_format
 
-from handlers.dates import parse_moment, read_day, take_day
+from handlers.dates import numeric_day, parse_moment, read_day, take_day
 from handlers.errors import UsageError
 from handlers.grammar import parse_args
 
@@ -44,3 +46,82 @@ def test_take_day_runs_over_the_following_words_only_as_far_as_needed() -> None:
         take_day(
             parse_args("close:soonish", keys=frozenset({"close"})), "close", tz=TOKYO, now=NOW
         )
+
+
+def _month_first(locale: str) -> bool:
+    """What babel says: does the locale's short date pattern put the month first?"""
+    letters = [ch for ch in get_date_format("short", locale=locale).pattern if ch in "dM"]
+    return letters.index("M") < letters.index("d")
+
+
+@pytest.mark.parametrize("locale", ["en_US", "en_GB", "de_DE", "fr_FR", "ja_JP", "en_CA"])
+def test_numeric_days_in_the_order_the_locale_writes_them(locale: str) -> None:
+    today = date(2026, 11, 23)
+    expected = date(2027, 5, 6) if _month_first(locale) else date(2027, 6, 5)
+    assert numeric_day("05/06", locale=locale, today=today, prefer="future") == expected
+    # Where only one order is a date, that one.
+    for typed in ("15/12", "12/15", "15-12", "15/12/2026", "12/15/26"):
+        assert numeric_day(typed, locale=locale, today=today, prefer="future") == date(
+            2026, 12, 15
+        ), typed
+
+
+def test_dotted_days_are_day_first() -> None:
+    today = date(2026, 11, 23)
+    for typed in ("15.12.", "15.12", "15.12.2026", "15.12.26"):
+        for locale in ("en_US", "de_DE", "en_GB"):
+            assert numeric_day(typed, locale=locale, today=today, prefer="future") == date(
+                2026, 12, 15
+            )
+    assert numeric_day("05.06.", locale="en_US", today=today, prefer="future") == date(2027, 6, 5)
+    # `9.30` is half past nine, not a day: no month 30 and no swapping with dots.
+    assert numeric_day("9.30", locale="en_US", today=today, prefer="future") is None
+    # Year first: 2026/12/15.
+    assert numeric_day("2026/12/15", locale="en_US", today=today, prefer="future") == date(
+        2026, 12, 15
+    )
+
+
+def test_no_locale_writes_month_dot_day() -> None:
+    """Why dots mean day first: of babel's locales whose own short dates use dots, those
+    that do not start with the year put the day before the month."""
+    month_dot_day = []
+    for locale in localedata.locale_identifiers():
+        pattern = get_date_format("short", locale=locale).pattern
+        letters = [ch for ch in pattern if ch in "dMy"]
+        if "." in pattern and letters[0] != "y" and _month_first(locale):
+            month_dot_day.append((locale, pattern))
+    assert month_dot_day == []
+
+
+def test_a_day_without_a_year_is_the_next_one_or_the_last_one() -> None:
+    today = date(2026, 11, 23)
+    assert numeric_day("1.1.", locale="de_DE", today=today, prefer="future") == date(2027, 1, 1)
+    assert numeric_day("1.1.", locale="de_DE", today=today, prefer="past") == date(2026, 1, 1)
+    assert numeric_day("23.11.", locale="de_DE", today=today, prefer="future") == today
+    assert numeric_day("29.02.", locale="de_DE", today=today, prefer="future") == date(2028, 2, 29)
+    assert numeric_day("31.02.", locale="de_DE", today=today, prefer="future") is None
+
+
+def test_written_dates_and_times_after_a_numeric_day() -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    for typed, day in [
+        ("15.12.", date(2026, 12, 15)),
+        ("Dec 15", date(2026, 12, 15)),
+        ("15 Dec", date(2026, 12, 15)),
+        ("in 2 weeks", date(2026, 12, 8)),  # it is already Tuesday in Berlin
+        ("next friday", date(2026, 11, 27)),
+    ]:
+        assert read_day(typed, tz=berlin, now=NOW, locale="en_US") == day, typed
+    moment = parse_moment("15.12. 3pm", tz=berlin, now=NOW, locale="de_DE")
+    assert moment == datetime(2026, 12, 15, 15, 0, tzinfo=berlin)
+    assert parse_moment("15.12. tomorrow", tz=berlin, now=NOW, locale="de_DE") is None
+
+
+def test_close_dates_far_away_are_refused_clearly() -> None:
+    for typed in ("0001-01-01", "9999-12-31", "2040-01-01"):
+        args = parse_args(f"close:{typed}", keys=frozenset({"close"}))
+        with pytest.raises(UsageError, match="more than ten years from today"):
+            take_day(args, "close", tz=TOKYO, now=NOW)
+    assert read_day("1.1.0001", tz=TOKYO, now=NOW) is None
+    assert parse_moment("0001-01-01T10:00", tz=TOKYO, now=NOW) is None

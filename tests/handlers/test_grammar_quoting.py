@@ -28,8 +28,9 @@ def test_a_quoted_value_is_read_back_whole(word: str, value: str) -> None:
 
 def test_quote_with_every_kind_of_quote_inside() -> None:
     value = 'a "b" “c” «d»'
-    quoted = quote(value)
-    assert parse_args(quoted).words == ["a b “c” «d»"]  # one token; only " had to go
+    assert parse_args(quote(value)).words == [value]  # in corner brackets, whole
+    every = value + " 「e」"
+    assert parse_args(quote(every)).words == ["a b c «d» 「e」"]  # only " ” “ had to go
 
 
 def test_tags_from_a_form_field() -> None:

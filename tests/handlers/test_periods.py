@@ -117,3 +117,23 @@ def test_periods_that_end_before_they_begin_are_refused() -> None:
         parse_period("2026-10-15 to 2026-09-01", tz=BERLIN, now=NOW)
     with pytest.raises(UsageError, match="ends before it starts"):
         parse_period("since 2027-01-01", tz=BERLIN, now=NOW)
+
+
+def test_numeric_days_in_the_teams_order() -> None:
+    dotted = parse_period("01.09.2026 to 15.10.2026", tz=UTC, now=NOW, locale="de_DE")
+    assert (dotted.start, dotted.end) == (utc(2026, 9, 1, 0), utc(2026, 10, 16, 0))
+    # Day and month either way round: the one that is a date (the order is babel's, in
+    # test_dates).
+    for locale in ("en_US", "en_GB"):
+        for typed in ("since 9/15/2026", "since 15/9/2026"):
+            period = parse_period(typed, tz=UTC, now=NOW, locale=locale)
+            assert period.start == utc(2026, 9, 15, 0)
+    assert parse_period("since 15.12.", tz=UTC, now=NOW, locale="en_US").start == utc(
+        2025, 12, 15, 0
+    )  # looking back
+
+
+@pytest.mark.parametrize("text", ["since 0001-01-01", "0001-01-01 to 9999-12-31"])
+def test_days_at_the_calendars_edges_are_refused_clearly(text: str) -> None:
+    with pytest.raises(UsageError, match="Reports cover the years 1970 to 9998"):
+        parse_period(text, tz=BERLIN, now=NOW)

@@ -127,8 +127,13 @@ def test_reminders_done_and_snooze(testbot: TestBot, engine: Engine) -> None:
     assert "#1 moved to Wed 25 Nov 10:00 (in 2 days): first" in testbot.say(
         "/snooze 1 wednesday 10am"
     )
-    assert "#1 moved to Mon 23 Nov 10:00 (in 1 hour)" in testbot.say("/snooze 1")
+    # An hour later than it was due, not an hour from now, which would be earlier.
+    assert "#1 moved to Wed 25 Nov 11:00 (in 2 days)" in testbot.say("/snooze 1")
+    assert "#1 moved to Wed 25 Nov 11:30 (in 2 days)" in testbot.say("/snooze 1 30m")
+    # A time named outright is taken even when it is earlier.
+    assert "#1 moved to Mon 23 Nov 10:00 (in 1 hour)" in testbot.say("/snooze 1 10am")
     assert "has already passed" in testbot.say("/snooze 1 yesterday")
+    assert "has already passed" in testbot.say("/snooze 1 in -5 minutes")
     assert "can't read “whenever”" in testbot.say("/snooze 1 whenever")
     pending = [row for row in outbox_rows(engine) if row.status == OutboxStatus.pending]
     assert [(row.reminder_id, row.due_at) for row in pending] == [

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
+from sqlalchemy import Engine
+
 from tests.conftest import TestBot
+from tests.handlers.stored import last_contact, last_deal
 from tests.phones import LANDLINE
 
 
@@ -38,3 +44,24 @@ def test_the_whole_tour(testbot: TestBot) -> None:
     refused = testbot.say("/stage 2 proposal", who="Bob")
     assert "belongs to a teammate" in refused
     assert "Lead (10%)" in testbot.say("/show d2")
+
+
+def test_the_readmes_tour_reads_as_it_says(testbot: TestBot, engine: Engine) -> None:
+    """The README's tour, line by line (the comments after two spaces left out): no line
+    is refused, and the unquoted values land where the README says they do."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    tour = readme.split("## A short tour", 1)[1].split("```text", 1)[1].split("```", 1)[0]
+    for line in tour.strip().splitlines():
+        message = re.split(r"\s{2,}", line.strip())[0]
+        # The README's number stands for any; the installed numbering plan's own example
+        # is one that stays valid.
+        message = message.replace("+49 30 1234567", LANDLINE.international)
+        reply = testbot.send(message)
+        assert not reply.error, (message, reply.plain_text)
+    contact = last_contact(engine, 1)
+    assert (contact["company"], contact["title"], contact["city"]) == (
+        "Acme Corp",
+        "Head of Sales",
+        "Frankfurt am Main",
+    )
+    assert last_deal(engine, 1)["amount"] == "12000.00 EUR"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -119,3 +119,27 @@ def test_find_when_gives_the_longest_phrase_at_each_start() -> None:
     assert [
         f.start for f in find_when(["42", "tomorrow", "call"], tz=BERLIN, now=NOW, most_start=6)
     ] == [1]
+
+
+def test_numeric_days_and_the_teams_order() -> None:
+    words = ["15.12.", "call", "Łukasz"]
+    [found] = find_when(words, tz=BERLIN, now=NOW, most_start=6, locale="en_US")
+    assert (found.start, found.end) == (0, 1)
+    assert found.at == datetime(2026, 12, 15, 8, 0, tzinfo=UTC)  # 09:00 in Berlin
+    assert _local("05/06 3pm") == "Thu 2027-05-06 15:00:00"
+    gb = read_when("05/06 3pm", tz=BERLIN, now=NOW, locale="en_GB")
+    assert gb == datetime(2027, 6, 5, 13, 0, tzinfo=UTC)
+
+
+def test_offsets_count_from_a_later_due_time_but_never_backwards() -> None:
+    due = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+    assert read_when("2h", tz=BERLIN, now=NOW, offset_from=due) == due + timedelta(hours=2)
+    assert read_when("in 1 day", tz=BERLIN, now=NOW, offset_from=due) == due + timedelta(days=1)
+    # A named time is that time, earlier or not.
+    assert read_when("tomorrow 9am", tz=BERLIN, now=NOW, offset_from=due) == datetime(
+        2026, 11, 24, 8, 0, tzinfo=UTC
+    )
+    # A negative offset is in the past, whatever it is counted from.
+    assert read_when("in -5 minutes", tz=BERLIN, now=NOW, offset_from=due) == NOW - timedelta(
+        minutes=5
+    )
