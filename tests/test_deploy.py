@@ -1,5 +1,6 @@
-"""The systemd unit in deploy/ is one systemd accepts as it is: every key known, every
-value parsed (`systemd-analyze verify`, where the machine has it)."""
+"""What deploy/ holds is accepted as it is: the systemd unit by `systemd-analyze verify`
+(every key known, every value parsed), the nginx example by `nginx -t`, where the machine
+has them."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 UNIT = Path(__file__).resolve().parents[1] / "deploy" / "crmbot@.service"
+NGINX = UNIT.parent / "nginx.conf"
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="no systemd-analyze here")
@@ -38,3 +40,41 @@ def test_the_systemd_unit_verifies(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stderr.strip() == "", result.stderr
+
+
+@pytest.mark.skipif(
+    shutil.which("nginx") is None or shutil.which("openssl") is None,
+    reason="no nginx (or openssl) here",
+)
+def test_the_nginx_example_is_a_valid_configuration(tmp_path: Path) -> None:
+    # The example's certificate paths pointed at a throwaway self-signed pair, and its
+    # server block put in the http block of a minimal main configuration, as
+    # /etc/nginx/sites-enabled/ would be.
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    openssl = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+    subprocess.run(
+        [*openssl, "-subj", "/CN=crm.example.com", "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    site = (
+        NGINX.read_text()
+        .replace("/etc/letsencrypt/live/crm.example.com/fullchain.pem", str(cert))
+        .replace("/etc/letsencrypt/live/crm.example.com/privkey.pem", str(key))
+    )
+    assert str(cert) in site and str(key) in site
+    (tmp_path / "site.conf").write_text(site)
+    main = tmp_path / "nginx.conf"
+    main.write_text(
+        f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\nevents {{}}\n"
+        f"http {{\n  access_log off;\n  include {tmp_path}/site.conf;\n}}\n"
+    )
+    result = subprocess.run(
+        ["nginx", "-t", "-c", str(main), "-p", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "test is successful" in result.stderr
