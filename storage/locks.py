@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -60,6 +61,11 @@ class Leader:
         self.engine = engine
         self.key = lock_key(f"leader:{name}")
         self._conn: Connection | None = None
+        # try_lead and resign run in worker threads, possibly at once (a stop while a job
+        # asks for the lead): one at a time, and no lead taken after resigning, or the
+        # lock would outlive the scheduler on a connection back in the pool.
+        self._turn = threading.Lock()
+        self._resigned = False
 
     @property
     def leading(self) -> bool:
@@ -69,6 +75,10 @@ class Leader:
         """Blocking (a short query): run it in a worker thread."""
         if not shared(self.engine):
             return True
+        with self._turn:
+            return not self._resigned and self._try_lead()
+
+    def _try_lead(self) -> bool:
         if self._conn is not None:
             if self._alive(self._conn):
                 return True
@@ -90,7 +100,13 @@ class Leader:
         return True
 
     def resign(self) -> None:
-        """Give the lead up (a clean shutdown), so another process takes it at once."""
+        """Give the lead up for good (a clean shutdown), so another process takes it at
+        once."""
+        with self._turn:
+            self._resigned = True
+            self._release()
+
+    def _release(self) -> None:
         if self._conn is None:
             return
         try:

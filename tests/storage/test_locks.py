@@ -89,15 +89,33 @@ def test_one_leader_at_a_time_and_the_next_takes_over(engine: Engine) -> None:
     assert not second.try_lead() and not second.leading
     assert first.try_lead()  # still leading: its connection is alive
     first.resign()
-    assert not first.leading
+    assert not first.leading and not first.try_lead()  # resigned for good
     assert second.try_lead()
     # A leader whose connection is gone (its process died) frees the lead with it.
+    third = Leader(engine, "scheduler")
     assert second._conn is not None
     second._conn.invalidate()
     # The server notices the closed connection a moment later: the lead is free by then.
     for _ in range(3000):
-        if first.try_lead():
+        if third.try_lead():
             break
         time.sleep(0.01)
-    assert first.leading
-    first.resign()
+    assert third.leading
+    third.resign()
+    second.resign()
+
+
+def test_no_lead_is_taken_after_resigning_even_by_a_try_under_way(engine: Engine) -> None:
+    """A scheduler that stops while one of its jobs asks for the lead in a worker thread:
+    the lead must not be left held on a connection that goes back to the pool."""
+    if not shared(engine):
+        pytest.skip("PostgreSQL only")
+    leader = Leader(engine, "scheduler")
+    with leader._turn:  # a try under way...
+        resigning = threading.Thread(target=leader.resign)
+        resigning.start()  # ...when the stop comes: it waits its turn
+    resigning.join(timeout=30)
+    assert not leader.try_lead() and leader._conn is None
+    other = Leader(engine, "scheduler")
+    assert other.try_lead()  # the lead is free for the next process
+    other.resign()
