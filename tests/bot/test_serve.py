@@ -301,6 +301,10 @@ async def test_metrics_count_what_was_done(engine: Engine, botapi: BotApi) -> No
                 )
             )
             session.commit()
+        for _ in range(3000):  # the scheduler's first look at the outbox has ended
+            if serving.scheduler.runs[("outbox", "ok")]:
+                break
+            await asyncio.sleep(0.01)
         status, body = await get(serving, "/metrics")
     assert status == 200
     found = samples(body)
