@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -104,6 +105,9 @@ class ConsoleChat:
     styled: bool = False
     files: Path = Path("charts")
     buttons: list[Button] = field(default_factory=list)
+    # The terminal's clock (by default the dispatcher's): when a line was typed is when its
+    # command happened.
+    clock: Callable[[], datetime] | None = None
 
     def delivered(self, reply: Reply) -> None:
         """A message the bot sent on its own was shown: its buttons are the ones to press."""
@@ -164,6 +168,7 @@ class ConsoleChat:
             user_id=name_key(self.user),
             user_name=self.user,
             chat_id=CONSOLE_CHAT,
+            sent_at=(self.clock or self.dispatcher.clock)(),
             **event,  # type: ignore[arg-type]
         )
         return await self.dispatcher.handle(request)

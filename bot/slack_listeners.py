@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
@@ -90,6 +91,7 @@ async def crm_command(ack: AsyncAck, command: Payload, context: AsyncBoltContext
             workspace_id=_workspace(command, context),
             chat_name=_channel_name(command.get("channel_name", "")),
             text=text,
+            sent_at=crm.clock(),  # a slash command carries no time: it came just now
         )
         reply = await crm.dispatcher.handle(request)
         await crm.answer(origin, reply, public=_for_channel(crm, text))
@@ -113,6 +115,7 @@ async def direct_message(event: Payload, body: Payload, context: AsyncBoltContex
             workspace_id=_workspace(body, context),
             text=await _as_command(crm, event.get("text", "")),
             update_id=body.get("event_id"),
+            sent_at=slack_time(event.get("ts")),
         )
         await crm.answer(origin, await crm.dispatcher.handle(request))
 
@@ -134,6 +137,7 @@ async def mention(event: Payload, body: Payload, context: AsyncBoltContext) -> N
             workspace_id=_workspace(body, context),
             text=command,
             update_id=body.get("event_id"),
+            sent_at=slack_time(event.get("ts")),
         )
         reply = await crm.dispatcher.handle(request)
         await crm.answer(origin, reply, public=_for_channel(crm, command))
@@ -170,7 +174,11 @@ async def button_press(
     )
     async with crm.working(origin):
         request = await _request(
-            crm, origin, workspace_id=_workspace(body, context), button=action["value"]
+            crm,
+            origin,
+            workspace_id=_workspace(body, context),
+            button=action["value"],
+            sent_at=slack_time(action.get("action_ts")),
         )
         await crm.answer(origin, await crm.dispatcher.handle(request))
 
@@ -200,6 +208,7 @@ async def add_form_submitted(
                 workspace_id=_workspace(body, context),
                 chat_name=where.get("chat_name", ""),
                 text=_add_command(fields, tags),
+                sent_at=crm.clock(),
             )
             reply = await crm.dispatcher.handle(request)
             if reply is not None and reply.error and reply.error_field in FORM_FIELDS:
@@ -232,6 +241,15 @@ def _add_command(fields: dict[str, str], tags: list[str]) -> str:
     parts += [f"{key}:{quote(fields[key])}" for key in FORM_OPTIONS if fields[key]]
     parts += [f"#{tag}" for tag in tags]
     return " ".join(parts)
+
+
+def slack_time(ts: object) -> datetime | None:
+    """Slack's timestamp (`"1700000000.000100"`, seconds since 1970 with a sequence
+    number) as a time; None when there is none."""
+    try:
+        return datetime.fromtimestamp(float(str(ts)), UTC) if ts else None
+    except (ValueError, OverflowError):
+        return None
 
 
 def _crm(context: AsyncBoltContext) -> SlackAdapter:

@@ -64,6 +64,12 @@ class Request:
     contact: SharedContact | None = None
     # Platform's id of the update (Telegram update_id, Slack event_id): processed once.
     update_id: str | None = None
+    # When the person sent it, by the platform's clock (Telegram's message date, Slack's
+    # event ts) or, where the platform gives none, when the adapter received it: what
+    # "now" means for the command (see handlers.dispatcher.message_time). None: unknown.
+    sent_at: datetime | None = None
+    # What an unsupported message was, in a few words ("a sticker"), for the reply.
+    other: str | None = None
 
 
 @dataclass

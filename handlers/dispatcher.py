@@ -30,9 +30,9 @@ from handlers.grammar import parse_args, split_command
 from handlers.onboarding import SELF_SERVICE, enter_workspace
 from handlers.places import Geocoder
 from handlers.registry import Command, Registry
-from handlers.reply import Button, Line, Reply, bold
+from handlers.reply import Button, Line, Reply, bold, code
 from storage.db import transaction
-from storage.models import PendingCommand, ProcessedUpdate, Role
+from storage.models import PendingCommand, Platform, ProcessedUpdate, Role
 from storage.teams import member_and_team
 from storage.types import utcnow
 
@@ -46,10 +46,18 @@ STALE_BUTTON = "That button has expired. Please send the command again."
 PICK, FORCE = "pk", "fa"  # buttons that resume a pending command
 PENDING_TTL = timedelta(days=2)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-UNSUPPORTED = (
-    "I understand text commands, locations, contacts and CSV files. Send /help to see "
-    "the commands."
-)
+# How far a message's own time may lie behind the moment it is handled: Telegram keeps
+# undelivered updates for 24 hours, Slack retries an event for minutes. A time further
+# back, or one ahead of the clock, is not believed (a wrong clock, a forged payload).
+MAX_MESSAGE_AGE = timedelta(hours=36)
+# What else than commands each platform's people can send (the reply to anything else).
+_OTHER_INPUT: dict[str, tuple[str, ...]] = {
+    Platform.telegram: (
+        "a location you share (📎 → Location): your prospects nearby",
+        "a contact card you share (📎 → Contact): logged like /add",
+    ),
+    Platform.console: ("/location LAT LON: your prospects near that point",),
+}
 
 
 class Dispatcher:
@@ -122,7 +130,7 @@ class Dispatcher:
         return Context(
             session=session,
             request=request,
-            now=self.clock(),
+            now=message_time(request.sent_at, self.clock()),
             team=team,
             member=member,
             registry=self.registry,
@@ -140,12 +148,12 @@ class Dispatcher:
             return self._event(ctx, "location")
         if request.contact is not None:
             return self._event(ctx, "contact")
-        return Reply().add(UNSUPPORTED)
+        return unsupported(ctx)
 
     def run_text(self, ctx: Context, text: str) -> Reply:
         parsed = split_command(text)
         if parsed is None:
-            return Reply().add(UNSUPPORTED)
+            return unsupported(ctx)
         name, rest = parsed
         command = self.registry.find(name)
         if command is None:
@@ -191,7 +199,7 @@ class Dispatcher:
     def _event(self, ctx: Context, kind: str) -> Reply:
         handler = self.registry.events.get(kind)
         if handler is None:
-            return Reply().add(UNSUPPORTED)
+            return unsupported(ctx)
         refusal = _refusal(ctx, Role.rep)
         if refusal:
             return refusal
@@ -215,6 +223,29 @@ class Dispatcher:
             return _ask_which(ctx, ambiguous, text)
         except Exception:
             return _apology()
+
+
+def message_time(sent_at: datetime | None, now: datetime) -> datetime:
+    """When the command happened: the message's own time, when it is believable (a day's
+    backlog after a restart is stamped as it was sent), else the clock's `now`."""
+    if sent_at is None or not now - MAX_MESSAGE_AGE <= sent_at <= now:
+        return now
+    return sent_at
+
+
+def unsupported(ctx: Context) -> Reply:
+    """The answer to a message the bot cannot read: what it does read, on this platform."""
+    request = ctx.request
+    reply = Reply()
+    if request.other:
+        reply.add(f"I can't read {request.other}.")
+    elif request.text is not None:
+        reply.add("Commands start with a slash, e.g. ", code("/add Jane Doe company:Acme"), ".")
+    reply.add("What I understand:")
+    reply.item("commands: ", code("/help"), " lists them, ", code("/help add"), " explains one")
+    for other in _OTHER_INPUT.get(request.platform, ()):
+        reply.item(other)
+    return reply
 
 
 def clean_request(request: Request) -> Request:

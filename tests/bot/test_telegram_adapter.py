@@ -13,7 +13,7 @@ from telegram.error import NetworkError, TimedOut
 from telegram.ext import AIORateLimiter
 
 from bot.telegram_adapter import TelegramAdapter
-from handlers.dispatcher import NOT_A_MEMBER, STALE_BUTTON, UNSUPPORTED, Dispatcher
+from handlers.dispatcher import NOT_A_MEMBER, STALE_BUTTON, Dispatcher
 from handlers.reply import Attachment, bold, text_reply
 from storage.models import Channel, Contact, Member
 from tests.bot.conftest import (
@@ -292,11 +292,17 @@ _STICKER = {
 }
 
 
-async def test_unsupported_messages_get_a_short_answer(alice: TelegramChat) -> None:
-    assert UNSUPPORTED in await alice.say(sticker=_STICKER)
+async def test_unsupported_messages_say_what_the_bot_reads(alice: TelegramChat) -> None:
+    sticker = await alice.say(sticker=_STICKER)
+    assert sticker.startswith("I can't read stickers.\nWhat I understand:")
+    assert "a location you share" in sticker and "a contact card you share" in sticker
     voice = {"file_id": "v1", "file_unique_id": "v1", "duration": 3}
-    assert UNSUPPORTED in await alice.say(voice=voice)
-    assert UNSUPPORTED in await alice.say("hello there")
+    assert "I can't read voice messages." in await alice.say(voice=voice)
+    document = {"file_id": "d1", "file_unique_id": "d1", "file_name": "leads.csv"}
+    assert "I can't read files." in await alice.say(document=document)
+    photo = [{"file_id": "p1", "file_unique_id": "p1", "width": 9, "height": 9}]
+    assert "I can't read photos." in await alice.say(photo=photo)
+    assert "Commands start with a slash" in await alice.say("hello there")
     assert "I don't know /frobnicate" in await alice.say("/frobnicate")
     assert "Usage:" in await alice.say("/stage")
     # Someone joining, a pinned message: not a message to answer.
