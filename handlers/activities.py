@@ -27,6 +27,12 @@ _PAST = {
     ActivityKind.meeting: "met",
     ActivityKind.visit: "visited",
 }
+_LOGGED = {
+    ActivityKind.note: "a note on",
+    ActivityKind.call: "a call with",
+    ActivityKind.meeting: "a meeting with",
+    ActivityKind.visit: "a visit to",
+}
 
 
 def note(ctx: Context, args: Args) -> Reply:
@@ -98,6 +104,7 @@ def record_activity(ctx: Context, record: Record, kind: ActivityKind, text: str)
     if contact is not None:
         rescore(ctx.session, team_id=ctx.team_id, contact_ids=[contact.id], now=ctx.now)
     reply.add(f"Logged: {_PAST[kind]} ", bold(label(record)), ".")
+    ctx.change_label = f"{_LOGGED[kind]} {label(record)}"
     if activity.lat is not None:
         reply.muted("With your current location.")
     return reply
@@ -156,8 +163,8 @@ def _subjects(ctx: Context, activities: Sequence[Activity]) -> dict[tuple[str, i
 
 
 def register(registry: Registry) -> None:
-    registry.command("note", note)
-    registry.command("call", call)
-    registry.command("meet", meet, aliases=("meeting",))
-    registry.command("visit", visit)
+    registry.command("note", note, undoable=True)
+    registry.command("call", call, undoable=True)
+    registry.command("meet", meet, aliases=("meeting",), undoable=True)
+    registry.command("visit", visit, undoable=True)
     registry.command("feed", feed)

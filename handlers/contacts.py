@@ -7,6 +7,13 @@ import re
 from rapidfuzz import fuzz
 
 from handlers.cards import SHOW_BUTTON, contact_card, deal_amount, deal_card
+from handlers.confirmations import (
+    contact_added,
+    contact_edited,
+    contact_fields,
+    deal_edited,
+    deal_fields,
+)
 from handlers.context import Context, SharedContact
 from handlers.deals import apply_deal_fields
 from handlers.dispatcher import FORCE, pending_command
@@ -118,8 +125,7 @@ def add_contact(ctx: Context, args: Args) -> Reply:
         ),
     )
     rescore(ctx.session, team_id=ctx.team_id, contact_ids=[contact.id], now=ctx.now)
-    reply = Reply().add("Added ", bold(contact.name), ".")
-    return _map_note(reply, contact, located).extend(contact_card(ctx, contact))
+    return _map_note(contact_added(ctx, contact), contact, located)
 
 
 def find(ctx: Context, args: Args) -> Reply:
@@ -239,9 +245,13 @@ def edit(ctx: Context, args: Args) -> Reply:
     changed = list(args.options)
     located = None
     if isinstance(record, Contact):
+        before = contact_fields(ctx, record)
         located = _edit_contact(ctx, record, args)
+        reply = contact_edited(ctx, record, before)
     else:
+        before = deal_fields(ctx, record)
         _edit_deal(ctx, record, args)
+        reply = deal_edited(ctx, record, before)
     log_activity(
         ctx.session,
         activity=Activity(
@@ -254,10 +264,9 @@ def edit(ctx: Context, args: Args) -> Reply:
             at=ctx.now,
         ),
     )
-    reply = Reply().add("Updated ", ", ".join(changed), ".")
     if isinstance(record, Contact) and located is not None:
         _map_note(reply, record, located)
-    return reply.extend(card(ctx, record))
+    return reply
 
 
 def _edit_contact(ctx: Context, contact: Contact, args: Args) -> Located | None:
@@ -365,7 +374,13 @@ def _retag(ctx: Context, args: Args, *, add: bool) -> Reply:
     if isinstance(record, Contact):
         rescore(ctx.session, team_id=ctx.team_id, contact_ids=[record.id], now=ctx.now)
     verb = "Tagged" if add else "Untagged"
-    return Reply().add(f"{verb} ", bold(_name(record)), f": {listed}")
+    ref = contact_ref(record) if isinstance(record, Contact) else deal_ref(record)
+    ctx.change_label = f"{verb.lower()} {_name(record)} ({ref}) {listed}"
+    return (
+        Reply()
+        .add(f"{verb} ", bold(_name(record)), f" ({ref}): {listed}")
+        .button_row(Button(f"Open {ref}", SHOW_BUTTON, (ref,)))
+    )
 
 
 def leads(ctx: Context, args: Args) -> Reply:
@@ -555,12 +570,14 @@ def _name(record: Record) -> str:
 
 
 def register(registry: Registry) -> None:
-    registry.command("add", add_contact, keys=CONTACT_KEYS)
+    registry.command("add", add_contact, keys=CONTACT_KEYS, undoable=True)
     registry.command("find", find, aliases=("search",))
     registry.command("show", show, aliases=("card", "open"))
-    registry.command("edit", edit, keys=(*CONTACT_KEYS, "amount", "close", "contact"))
-    registry.command("tag", tag)
-    registry.command("untag", untag)
+    registry.command(
+        "edit", edit, keys=(*CONTACT_KEYS, "amount", "close", "contact"), undoable=True
+    )
+    registry.command("tag", tag, undoable=True)
+    registry.command("untag", untag, undoable=True)
     registry.command("leads", leads, keys=("city", "status", "limit"))
     registry.button(SHOW_BUTTON, press_show)
-    registry.event("contact", shared_contact)
+    registry.event("contact", shared_contact, undoable=True)

@@ -89,6 +89,8 @@ class Context:
     force: bool = False
     # The command being run (typed, or re-run from a button), to store for a later button.
     command_text: str | None = None
+    # What the command changed, as /undo names it ("added Jane Doe (c3)").
+    change_label: str | None = None
 
     @property
     def team_id(self) -> int:

@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from handlers.cards import (
     STAGE_BUTTON,
     deal_amount,
-    deal_card,
     is_rotting,
     member_names,
     rotting_cutoffs,
     stage_buttons,
 )
+from handlers.confirmations import deal_moved, deal_opened, deal_unmoved
 from handlers.context import Context
 from handlers.dates import take_day
 from handlers.errors import Ambiguous, Candidate, CommandError, Forbidden, UsageError
@@ -94,7 +94,7 @@ def open_deal(ctx: Context, args: Args) -> Reply:
         ),
     )
     rescore(ctx.session, team_id=ctx.team_id, contact_ids=[deal.contact_id], now=ctx.now)
-    return deal_card(ctx, deal, note="Deal opened.")
+    return deal_opened(ctx, deal)
 
 
 def list_deals(ctx: Context, args: Args) -> Reply:
@@ -212,7 +212,8 @@ def _move(ctx: Context, deal: Deal, stage: Stage, *, reason: str | None = None) 
     if not ctx.can_change_owned(deal.owner_id):
         raise Forbidden(f"{deal.title} belongs to a teammate; only they or a manager can move it.")
     if deal.stage_id == stage.id and not reason:
-        return deal_card(ctx, deal, note=f"{deal.title} is already in {stage.name}.")
+        return deal_unmoved(ctx, deal)
+    was = next(s for s in team_stages(ctx.session, team_id=ctx.team_id) if s.id == deal.stage_id)
     change = store.move_deal(
         ctx.session,
         deal=deal,
@@ -241,7 +242,7 @@ def _move(ctx: Context, deal: Deal, stage: Stage, *, reason: str | None = None) 
     note = notes.get(StageKind(stage.kind), f"Moved to {stage.name}.")
     if stage.kind == StageKind.won and (channels := announce_won(ctx, deal, change)):
         note += f" Announced in {channels} channel{'s' if channels != 1 else ''}."
-    return deal_card(ctx, deal, note=note)
+    return deal_moved(ctx, deal, was, note)
 
 
 def apply_deal_fields(ctx: Context, deal: Deal, args: Args) -> None:
@@ -317,9 +318,9 @@ def _closing_stage(ctx: Context, kind: StageKind) -> Stage:
 
 
 def register(registry: Registry) -> None:
-    registry.command("deal", open_deal, keys=(*DEAL_KEYS,))
+    registry.command("deal", open_deal, keys=(*DEAL_KEYS,), undoable=True)
     registry.command("deals", list_deals, keys=("stage", "owner", "limit"))
-    registry.command("stage", move, aliases=("move",))
-    registry.command("won", win, aliases=("win",))
-    registry.command("lost", lose, aliases=("lose",))
-    registry.button(STAGE_BUTTON, press_stage)
+    registry.command("stage", move, aliases=("move",), undoable=True)
+    registry.command("won", win, aliases=("win",), undoable=True)
+    registry.command("lost", lose, aliases=("lose",), undoable=True)
+    registry.button(STAGE_BUTTON, press_stage, undoable=True)

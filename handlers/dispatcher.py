@@ -31,6 +31,7 @@ from handlers.onboarding import SELF_SERVICE, enter_workspace
 from handlers.places import Geocoder
 from handlers.registry import Command, Registry
 from handlers.reply import Button, Line, Reply, bold, code
+from handlers.undo import journaled
 from storage.db import transaction
 from storage.models import PendingCommand, Platform, ProcessedUpdate, Role
 from storage.teams import member_and_team
@@ -163,7 +164,11 @@ class Dispatcher:
             return refusal
         ctx.command_text = text
         return self._guarded(
-            ctx, command, lambda: command.func(ctx, parse_args(rest, keys=command.keys)), text
+            ctx,
+            command,
+            lambda: command.func(ctx, parse_args(rest, keys=command.keys)),
+            text,
+            undoable=command.undoable,
         )
 
     def _press(self, ctx: Context, encoded: str) -> Reply:
@@ -176,7 +181,9 @@ class Dispatcher:
         refusal = _refusal(ctx, action.role)
         if refusal:
             return refusal
-        return self._guarded(ctx, None, lambda: action.func(ctx, tuple(args)), None)
+        return self._guarded(
+            ctx, None, lambda: action.func(ctx, tuple(args)), None, undoable=action.undoable
+        )
 
     def _resume(self, ctx: Context, code: str, args: list[str]) -> Reply:
         """Re-run a command that waited for a button: a pick among candidates, or "add
@@ -197,21 +204,28 @@ class Dispatcher:
         return self.run_text(ctx, pending.text)
 
     def _event(self, ctx: Context, kind: str) -> Reply:
-        handler = self.registry.events.get(kind)
-        if handler is None:
+        event = self.registry.events.get(kind)
+        if event is None:
             return unsupported(ctx)
         refusal = _refusal(ctx, Role.rep)
         if refusal:
             return refusal
-        return self._guarded(ctx, None, lambda: handler(ctx), None)
+        return self._guarded(ctx, None, lambda: event.func(ctx), None, undoable=event.undoable)
 
     def _guarded(
-        self, ctx: Context, command: Command | None, run: Callable[[], Reply], text: str | None
+        self,
+        ctx: Context,
+        command: Command | None,
+        run: Callable[[], Reply],
+        text: str | None,
+        *,
+        undoable: bool = False,
     ) -> Reply:
-        """Run a handler in a savepoint; turn what it raises into a reply."""
+        """Run a handler in a savepoint; turn what it raises into a reply. What an undoable
+        one changes goes into the undo journal."""
         try:
             with ctx.session.begin_nested():
-                return run()
+                return journaled(ctx, run) if undoable else run()
         except CommandError as error:
             reply = Reply(error=True, error_field=error.field).add(error.message)
             if error.show_usage and command is not None:
