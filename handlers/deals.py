@@ -15,18 +15,17 @@ from handlers.cards import (
 from handlers.confirmations import deal_moved, deal_opened, deal_unmoved
 from handlers.context import Context
 from handlers.dates import take_day
-from handlers.errors import Ambiguous, Candidate, CommandError, Forbidden, UsageError
+from handlers.errors import CommandError, Forbidden, UsageError
 from handlers.format import deal_ref, money
 from handlers.grammar import Args, Money, limited, parse_args
 from handlers.notices import announce_won
-from handlers.refs import CONTACT, DEAL, resolve, resolve_member, resolve_stage
+from handlers.refs import CONTACT, DEAL, resolve, resolve_member, resolve_stage, resolve_trailing
 from handlers.registry import Registry
 from handlers.reply import Reply, bold
 from handlers.scoring import rescore
 from storage import contacts as contact_store
 from storage import deals as store
 from storage.activities import log_activity
-from storage.keys import name_key
 from storage.models import Activity, ActivityKind, Contact, Deal, Role, Stage, StageKind
 from storage.teams import team_stages
 
@@ -281,25 +280,20 @@ def _amount(ctx: Context, text: str) -> Money:
 
 
 def _contact_for_deal(ctx: Context, args: Args) -> Contact | None:
-    """`contact:NAME`, or a contact's exact name at the end of the title."""
+    """`contact:NAME`, or a contact named by the last words of the title: in full, or by a
+    word of the name that belongs to one contact (`/deal Consulting Łukasz`)."""
     if (text := args.option("contact")) is not None:
         record, _ = resolve(ctx, text.split(), (CONTACT,), whole=True)
         assert isinstance(record, Contact)
         return record
-    words = args.words
-    suffixes = {name_key(" ".join(words[-n:])): n for n in range(1, min(len(words) - 1, 5) + 1)}
-    matches = contact_store.contacts_named(ctx.session, team_id=ctx.team_id, keys=list(suffixes))
-    if not matches:
+    found = resolve_trailing(ctx, args.words, (CONTACT,))
+    if found is None:
         return None
-    longest = max(suffixes[m.name_key] for m in matches)
-    chosen = [m for m in matches if suffixes[m.name_key] == longest]
-    if len(chosen) > 1:
-        raise Ambiguous(
-            " ".join(words[-longest:]),
-            [Candidate("contact", c.id or 0, f"{c.name} (c{c.id})") for c in chosen],
-        )
-    del words[-longest:]
-    return chosen[0]
+    record, used = found
+    assert isinstance(record, Contact)
+    del args.words[-used:]
+    del args.word_ends[-used:]
+    return record
 
 
 def _opening_stage(stages: Sequence[Stage], text: str | None) -> Stage:

@@ -375,8 +375,11 @@ async def test_a_button_picks_among_look_alikes(slack: Slack) -> None:
     await say(slack, "add Jane Doe company:Globex")
     asked = await say(slack, "note Jane Doe called back")
     assert "Which one do you mean by “*Jane Doe*”?" in asked.text
-    assert asked.buttons == {"Jane Doe (c1)": "pk:1:c1", "Jane Doe (c2)": "pk:1:c2"}
-    await slack.press(asked.buttons["Jane Doe (c2)"])
+    assert asked.buttons == {
+        "Jane Doe · Acme (c1)": "pk:1:c1",
+        "Jane Doe · Globex (c2)": "pk:1:c2",
+    }
+    await slack.press(asked.buttons["Jane Doe · Globex (c2)"])
     assert "Logged: noted *Jane Doe (c2)*." in last(slack).text
 
 

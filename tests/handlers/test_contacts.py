@@ -119,7 +119,11 @@ def test_ambiguous_name_gets_buttons_and_never_a_guess(testbot: TestBot) -> None
     assert len(which.all_buttons) == 2
     assert "noted" not in testbot.say("/feed")
     testbot.send("/note Jane Doe called about the renewal")
-    logged = testbot.press("Jane Doe (c2)").plain_text
+    assert [b.label for b in which.all_buttons] == [
+        "Jane Doe · Acme (c1)",
+        "Jane Doe · Initech (c2)",
+    ]
+    logged = testbot.press("Jane Doe · Initech (c2)").plain_text
     assert "Logged: noted Jane Doe (c2)" in logged
     assert "noted on Jane Doe: called about the renewal" in testbot.say("/feed 1")
 
