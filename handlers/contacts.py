@@ -503,10 +503,17 @@ def _reject_unknown(args: Args) -> None:
 
 
 def _likely_duplicates(ctx: Context, contact: Contact) -> list[Contact]:
+    """Contacts with the same e-mail or phone; with the same name, unless both are at
+    companies and those differ; with a similar name at the same company."""
     found = store.contacts_with(
         ctx.session, team_id=ctx.team_id, email=contact.email, phone=contact.phone
     )
     key = name_key(contact.name)
+    found += [
+        c
+        for c in store.contacts_named(ctx.session, team_id=ctx.team_id, keys=[key])
+        if not (c.company_id and contact.company_id and c.company_id != contact.company_id)
+    ]
     similar = [
         record_id
         for record_id, candidate in trigram_candidates(
@@ -530,6 +537,7 @@ def _duplicate_warning(ctx: Context, contact: Contact, duplicates: list[Contact]
             for what, match in (
                 ("same e-mail", existing.email == contact.email and contact.email),
                 ("same phone", existing.phone == contact.phone and contact.phone),
+                ("same name", existing.name_key == name_key(contact.name)),
             )
             if match
         ] or ["similar name"]

@@ -248,7 +248,7 @@ async def test_user_text_is_escaped(alice: TelegramChat) -> None:
     assert "<b>Bob" not in sent.text and "<i>Berlin" not in sent.text
     card = {"phone_number": LANDLINE.e164, "first_name": "<b>Bob", "last_name": '& "Co"</b>'}
     (warning,) = await alice.send(contact=card)
-    assert '<b>&lt;b&gt;Bob &amp; "Co"&lt;/b&gt;</b> (c1) — similar name' in warning.text
+    assert '<b>&lt;b&gt;Bob &amp; "Co"&lt;/b&gt;</b> (c1) — same name' in warning.text
 
 
 async def test_a_long_reply_is_split_on_line_boundaries(alice: TelegramChat) -> None:

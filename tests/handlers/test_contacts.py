@@ -56,10 +56,26 @@ def test_duplicate_warning_by_email_phone_or_name(testbot: TestBot) -> None:
     assert "already have" in by_email.plain_text and "same e-mail" in by_email.plain_text
     by_phone = testbot.say(f"/add Janet {LANDLINE.international}")
     assert "same phone" in by_phone
-    by_name = testbot.say("/add Jane Doe company:acme")
-    assert "similar name" in by_name
+    assert "same name" in testbot.say("/add Jane Doe company:acme")
+    assert "similar name" in testbot.say("/add Jane Dooe company:acme")
     # Same name at another company is another person.
     assert "Added Jane Doe" in testbot.say("/add Jane Doe company:Initech")
+
+
+def test_the_same_name_warns_like_the_same_email_or_phone(testbot: TestBot) -> None:
+    testbot.say("/add Klaus Weber company:Weber city:Bremen")
+    warning = testbot.send("/add klaus  WEBER")
+    assert warning.plain_text.splitlines() == [
+        "This looks like a contact you already have:",
+        "• Klaus Weber (c1) — same name",
+    ]
+    assert [b.label for b in warning.all_buttons] == ["Add anyway", "Open c1"]
+    assert "Klaus Weber  (c1)" in testbot.press("Open c1").plain_text
+    # Two companies that differ are two people; without a company, it may be either.
+    assert "Added Klaus Weber (c2)" in testbot.say("/add Klaus Weber company:Initech")
+    warning = testbot.send("/add Klaus Weber")
+    assert "• Klaus Weber (c1) — same name\n• Klaus Weber (c2) — same name" in warning.plain_text
+    assert "Added Klaus Weber (c3)" in testbot.press("Add anyway").plain_text
 
 
 def test_add_anyway_and_open_existing(testbot: TestBot) -> None:
