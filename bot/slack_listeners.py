@@ -45,6 +45,7 @@ FORM_FIELDS = frozenset(key for key, *_ in ADD_FIELDS)
 _ENTITY = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
 _USER = re.compile(r"<@([A-Z0-9]+)(?:\|[^<>]*)?>")
 _NAMELESS_CHANNELS = ("directmessage", "privategroup")
+FILE_SHARE = "file_share"
 
 
 @dataclass(frozen=True)
@@ -98,8 +99,14 @@ async def crm_command(ack: AsyncAck, command: Payload, context: AsyncBoltContext
 
 
 async def direct_message(event: Payload, body: Payload, context: AsyncBoltContext) -> None:
-    """A message in the user's conversation with the app: `add Jane Doe` is /add."""
-    if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
+    """A message in the user's conversation with the app: `add Jane Doe` is /add. A file
+    sent there is answered with what the bot does read."""
+    subtype = event.get("subtype")
+    if (
+        event.get("channel_type") != "im"
+        or subtype not in (None, FILE_SHARE)
+        or event.get("bot_id")
+    ):
         return  # edits, deletions, joins, bots: not something the user asked me
     crm = _crm(context)
     origin = Origin(
@@ -109,13 +116,18 @@ async def direct_message(event: Payload, body: Payload, context: AsyncBoltContex
         direct=True,
     )
     async with crm.working(origin):
+        content = (
+            {"other": "files"}
+            if subtype == FILE_SHARE
+            else {"text": await _as_command(crm, event.get("text", ""))}
+        )
         request = await _request(
             crm,
             origin,
             workspace_id=_workspace(body, context),
-            text=await _as_command(crm, event.get("text", "")),
             update_id=body.get("event_id"),
             sent_at=slack_time(event.get("ts")),
+            **content,
         )
         await crm.answer(origin, await crm.dispatcher.handle(request))
 

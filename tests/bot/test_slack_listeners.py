@@ -22,6 +22,7 @@ from tests.bot.slack_fixtures import (
     CARLA,
     CHANNEL,
     DM,
+    WORKSPACE,
     Call,
     Failure,
     Slack,
@@ -413,3 +414,22 @@ async def test_a_change_answers_with_undo_and_open_buttons(slack: Slack) -> None
     await slack.press(added.buttons["Undo"])  # pressed again: one effect
     assert "Already undone" in last(slack).text
     assert "Nothing matches" in (await say(slack, "find Jane")).text
+
+
+async def test_a_file_sent_in_a_direct_message_is_answered_honestly(slack: Slack) -> None:
+    await slack.dm("help")
+    file_share = {
+        "type": "message",
+        "subtype": "file_share",
+        "channel_type": "im",
+        "channel": DM,
+        "user": ALICE,
+        "text": "",
+        "files": [{"id": "F1", "name": "leads.csv", "filetype": "csv"}],
+        "ts": "1700000000.000003",
+        "team": WORKSPACE,
+    }
+    await slack.event(file_share)
+    answer = last(slack)
+    assert answer.text.startswith("I can't read files.\nWhat I understand:")
+    assert "a location you share" not in answer.text  # not something Slack can send

@@ -3,6 +3,8 @@ exactly, once; a change something later depends on is refused and nothing is wri
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import Engine
 from sqlmodel import Session, col, func, select
 
@@ -254,3 +256,25 @@ def test_add_anyway_and_a_shared_card_are_undone_too(testbot: TestBot, engine: E
     assert _contact(engine, 2) is None
     with Session(engine) as session:
         assert session.exec(select(func.count()).select_from(Outbox)).one() == 0
+
+
+async def test_two_presses_at_once_have_one_effect(testbot: TestBot, engine: Engine) -> None:
+    testbot.say("/deal Website 12k close:2026-12-15")
+    testbot.say("/won Website")
+    press = Request(
+        platform=Platform.telegram,
+        user_id="alice",
+        user_name="Alice",
+        chat_id="alice",
+        button=testbot.button("Undo").encode(),
+    )
+    replies = await asyncio.gather(*(testbot.dispatcher.handle(press) for _ in range(3)))
+    assert sorted(reply.plain_text for reply in replies if reply is not None) == [
+        "Already undone: moved Website (d1) to Won.",
+        "Already undone: moved Website (d1) to Won.",
+        "Undone: moved Website (d1) to Won.",
+    ]
+    assert _count(engine, StageChange) == 1
+    testbot.say("/deal Hosting 1k")
+    testbot.say("/won Hosting")
+    _totals_match(engine)
