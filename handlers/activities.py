@@ -49,6 +49,8 @@ def call(ctx: Context, args: Args) -> Reply:
     """Log a call with a contact (or about a deal).
 
     /call CONTACT_OR_DEAL [WHAT WAS SAID]
+
+    Example: /call Jane about the renewal
     """
     return _log(ctx, args, ActivityKind.call)
 
@@ -57,6 +59,8 @@ def meet(ctx: Context, args: Args) -> Reply:
     """Log a meeting.
 
     /meet CONTACT_OR_DEAL [WHAT WAS SAID]
+
+    Example: /meet Jane Doe lunch, wants two more seats
     """
     return _log(ctx, args, ActivityKind.meeting)
 
@@ -65,6 +69,9 @@ def visit(ctx: Context, args: Args) -> Reply:
     """Log a visit; your shared location is attached when it is fresh.
 
     /visit CONTACT_OR_DEAL [WHAT WAS SAID]
+
+    Example: /visit Łukasz showroom tour. It is stamped when you sent it, even if I read it
+    later.
     """
     return _log(ctx, args, ActivityKind.visit)
 

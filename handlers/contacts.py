@@ -60,6 +60,9 @@ def add_contact(ctx: Context, args: Args) -> Reply:
     /add NAME [company:C] [PHONE] [EMAIL] [title:T] [addr:A] [city:C] [#tag] [status:S]
 
     Example: /add Jane Doe company:Acme +49 30 1234567 jane@acme.de city:Berlin #hot
+    The answer shows each field as it was stored, so a misread shows at once: press Undo,
+    or fix it with /edit. The same name, e-mail or phone as a contact you have gets a
+    warning with Add anyway / Open instead.
     """
     assert ctx.team is not None
     contact = Contact(
@@ -132,6 +135,8 @@ def find(ctx: Context, args: Args) -> Reply:
     """Search contacts, companies and deals by name, even misspelt, or by e-mail or phone.
 
     /find TEXT
+
+    Examples: /find jnae doe · /find acme · /find +49 30 1234567
     """
     assert ctx.team is not None
     query = limited(args.raw, 200, "A search")
@@ -210,7 +215,9 @@ def show(ctx: Context, args: Args) -> Reply:
 
     /show CONTACT_OR_DEAL
 
-    By id (c12, d42) or by name: /show Jane Doe
+    By id (c12, d42) or by name, whole or a word of it: /show Jane Doe · /show c12 · /show
+    Jane. A name that fits several records gets a button for each, saying what tells them
+    apart. The card has everything, and how the lead score adds up.
     """
     record, _ = resolve(ctx, args.words, (CONTACT, DEAL), whole=True)
     return card(ctx, record)
@@ -234,6 +241,7 @@ def edit(ctx: Context, args: Args) -> Reply:
     Contact fields: name, company, phone, email, title, addr, city, country, status, source,
     owner. Deal fields: title, amount, close, contact, owner.
     Example: /edit Jane Doe phone:+4930999999 status:qualified
+    The answer shows each field that changed and what it was; Undo puts them back.
     """
     if not args.options:
         raise UsageError("Which fields? Write them as field:value, e.g. status:qualified.")
@@ -332,7 +340,7 @@ def tag(ctx: Context, args: Args) -> Reply:
 
     /tag CONTACT_OR_DEAL #tag [#tag ...]
 
-    Example: /tag Jane Doe #hot #berlin
+    Examples: /tag Jane Doe #hot #berlin · /tag d42 #q4
     """
     return _retag(ctx, args, add=True)
 
@@ -341,6 +349,8 @@ def untag(ctx: Context, args: Args) -> Reply:
     """Remove tags from a contact or deal.
 
     /untag CONTACT_OR_DEAL #tag [#tag ...]
+
+    Example: /untag Jane Doe #hot
     """
     return _retag(ctx, args, add=False)
 

@@ -43,7 +43,10 @@ def open_deal(ctx: Context, args: Args) -> Reply:
     /deal TITLE [CONTACT] [AMOUNT] [stage:STAGE] [close:DATE] [#tag]
 
     Example: /deal Website redesign Jane Doe 12k close:next friday #web
-    The contact is recognised at the end of the title, or given as contact:NAME.
+    The contact is recognised at the end of the title, by name or by a word of the name
+    that belongs to one contact (/deal Consulting Łukasz 3.5k), or given as contact:NAME.
+    The answer shows what was stored (amount, contact, stage, close) and buttons to move
+    the deal on.
     """
     assert ctx.team is not None
     stages = team_stages(ctx.session, team_id=ctx.team_id)
@@ -156,7 +159,7 @@ def move(ctx: Context, args: Args) -> Reply:
 
     /stage DEAL [STAGE]
 
-    Example: /stage 42 proposal
+    Examples: /stage 42 proposal · /stage Website redesign negotiation · /stage d42
     """
     deal, used = resolve(ctx, args.words, (DEAL,))
     assert isinstance(deal, Deal)
@@ -174,6 +177,9 @@ def win(ctx: Context, args: Args) -> Reply:
     """Mark a deal as won.
 
     /won DEAL
+
+    Example: /won Website redesign. The team's announcement chats hear about it; Undo
+    takes it back (and tells them).
     """
     deal, _ = resolve(ctx, args.words, (DEAL,), whole=True)
     assert isinstance(deal, Deal)

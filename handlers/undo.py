@@ -91,10 +91,11 @@ def undo(ctx: Context, args: Args) -> Reply:
 
     /undo
 
-    An added contact or deal disappears; an edit, a stage move, a tag or a note is put
-    back as it was. The Undo button under an answer does the same for that change. Only
-    your own changes, each once; when something done since depends on it (a note on the
-    contact you added, a later move of the deal), I say what and change nothing.
+    Example: /undo right after /add Jane Doe. An added contact or deal disappears; an
+    edit, a stage move, a tag or a note is put back as it was. The Undo button under an
+    answer does the same for that change. Only your own changes, each once; when something
+    done since depends on it (a note on the contact you added, a later move of the deal),
+    I say what and change nothing.
     """
     if args.words or args.tags or args.options:
         raise UsageError("/undo takes nothing: it undoes your last change.")
