@@ -8,11 +8,18 @@ deal the stages to move it on to; the dispatcher adds Undo in front (handlers/un
 
 from __future__ import annotations
 
-from handlers.cards import SHOW_BUTTON, deal_amount, member_names, phone_display, stage_buttons
+from handlers.cards import (
+    SHOW_BUTTON,
+    deal_amount,
+    deal_parties,
+    member_names,
+    phone_display,
+    stage_buttons,
+)
 from handlers.context import Context
 from handlers.format import contact_ref, day, deal_ref, map_url
 from handlers.reply import Button, Reply, SpanLike, bold, italic, link
-from storage.contacts import get_company, get_contact, tags_of
+from storage.contacts import get_company, tags_of
 from storage.models import Contact, Deal, Stage
 from storage.teams import team_stages
 
@@ -53,16 +60,7 @@ def contact_fields(ctx: Context, contact: Contact) -> Fields:
 
 def deal_fields(ctx: Context, deal: Deal) -> Fields:
     """The deal's stored fields, as shown; a missing amount or contact says so."""
-    contact = (
-        get_contact(ctx.session, team_id=ctx.team_id, contact_id=deal.contact_id)
-        if deal.contact_id
-        else None
-    )
-    company = (
-        get_company(ctx.session, team_id=ctx.team_id, company_id=deal.company_id)
-        if deal.company_id
-        else None
-    )
+    contact, company = deal_parties(ctx, deal)
     stage = _stage(ctx, deal)
     tags = tags_of(ctx.session, team_id=ctx.team_id, target="deal", ids=[deal.id or 0]).get(
         deal.id or 0, []
@@ -99,19 +97,16 @@ def contact_added(ctx: Context, contact: Contact) -> Reply:
     return reply.button_row(_open(contact_ref(contact)))
 
 
-def contact_edited(ctx: Context, contact: Contact, before: Fields) -> Reply:
-    """`Updated Jane Doe (c3)`, then each field that changed, with what it was."""
-    after = contact_fields(ctx, contact)
-    ctx.change_label = f"edited {contact.name} ({contact_ref(contact)})"
-    reply = Reply().add("Updated ", bold(contact.name), f" ({contact_ref(contact)})")
-    return _changes(reply, before, after).button_row(_open(contact_ref(contact)))
-
-
-def deal_edited(ctx: Context, deal: Deal, before: Fields) -> Reply:
-    after = deal_fields(ctx, deal)
-    ctx.change_label = f"edited {deal.title} ({deal_ref(deal)})"
-    reply = Reply().add("Updated ", bold(deal.title), f" ({deal_ref(deal)})")
-    return _changes(reply, before, after).button_row(_open(deal_ref(deal)))
+def edited(ctx: Context, record: Contact | Deal, before: Fields) -> Reply:
+    """`Updated Jane Doe (c3)`, then each field that changed, with what it was (`before`:
+    the record's fields before the edit)."""
+    if isinstance(record, Contact):
+        name, ref, after = record.name, contact_ref(record), contact_fields(ctx, record)
+    else:
+        name, ref, after = record.title, deal_ref(record), deal_fields(ctx, record)
+    ctx.change_label = f"edited {name} ({ref})"
+    reply = Reply().add("Updated ", bold(name), f" ({ref})")
+    return _changes(reply, before, after).button_row(_open(ref))
 
 
 def deal_opened(ctx: Context, deal: Deal) -> Reply:

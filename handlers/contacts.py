@@ -7,13 +7,7 @@ import re
 from rapidfuzz import fuzz
 
 from handlers.cards import SHOW_BUTTON, contact_card, deal_amount, deal_card
-from handlers.confirmations import (
-    contact_added,
-    contact_edited,
-    contact_fields,
-    deal_edited,
-    deal_fields,
-)
+from handlers.confirmations import contact_added, contact_fields, deal_fields, edited
 from handlers.context import Context, SharedContact
 from handlers.deals import apply_deal_fields
 from handlers.dispatcher import FORCE, pending_command
@@ -255,11 +249,10 @@ def edit(ctx: Context, args: Args) -> Reply:
     if isinstance(record, Contact):
         before = contact_fields(ctx, record)
         located = _edit_contact(ctx, record, args)
-        reply = contact_edited(ctx, record, before)
     else:
         before = deal_fields(ctx, record)
         _edit_deal(ctx, record, args)
-        reply = deal_edited(ctx, record, before)
+    reply = edited(ctx, record, before)
     log_activity(
         ctx.session,
         activity=Activity(
