@@ -326,13 +326,15 @@ def _plan(session: Session, rows: Sequence[ChangeRow]) -> list[_Plan]:
             _Plan(row, table, key, current.get(key))
             for row, key in zip(table_rows, keys, strict=True)
         ]
-    made = {(p.table.name, p.key) for p in plans if p.row.before is None}
+    used = _users(session, plans)
     for plan in plans:
-        _check(session, plan, made, plans)
+        _check(plan, used.get((plan.table.name, plan.key), {}))
     return plans
 
 
-def _check(session: Session, plan: _Plan, made: set[tuple[str, Key]], plans: list[_Plan]) -> None:
+def _check(plan: _Plan, used: dict[str, int]) -> None:
+    """Whether the row can be taken back (`used`: rows outside the change that refer to
+    it, by table); sets `plan.conflict` when it cannot, `plan.keep` when it stays."""
     row, current, policy = plan.row, plan.current, JOURNALED[plan.table.name]
     # The row as the change left it: what the conflict names it by.
     left = _decoded(
@@ -353,7 +355,6 @@ def _check(session: Session, plan: _Plan, made: set[tuple[str, Key]], plans: lis
             return
         assert row.after is not None
         edited = _edited(row.after, current, row.after)
-        used = _used_by(session, plan, made, plans)
         if policy is Policy.shared:
             plan.keep = bool(edited or used)
         elif edited:
@@ -374,42 +375,47 @@ def _edited(after: Values, current: Values, columns: Iterable[str]) -> tuple[str
     return tuple(c for c in columns if c not in SOFT and current.get(c) != after.get(c))
 
 
-def _used_by(
-    session: Session, plan: _Plan, made: set[tuple[str, Key]], plans: list[_Plan]
-) -> dict[str, int]:
-    """Rows outside the change that refer to the row it made (by foreign key), by table.
-    Rows the change made go with it, and rows it changed to refer to it go back."""
-    if len(plan.table.primary_key.columns) != 1:
-        return {}  # nothing refers to a link row
-    (pk,) = plan.table.primary_key.columns
-    value = plan.key[0]
+def _users(session: Session, plans: list[_Plan]) -> dict[tuple[str, Key], dict[str, int]]:
+    """For each row the change made, the rows outside it that refer to it by foreign key,
+    counted by table. Rows the change made go with it, and rows it changed to refer to it
+    go back, so neither counts. One query per foreign key (and 500 rows), whatever the
+    size of the change."""
+    made = {(p.table.name, p.key) for p in plans if p.row.before is None}
     leaving = {
-        (p.table.name, p.key)
+        (p.table.name, p.key, column, value)
         for p in plans
-        if p.row.before is not None
-        and p.row.after is not None
-        and any(
-            p.row.after.get(fk.parent.name) == value and p.row.before.get(fk.parent.name) != value
-            for fk in p.table.foreign_keys
-            if fk.column is pk
-        )
+        if p.row.before is not None and p.row.after is not None
+        for column, value in p.row.after.items()
+        if p.row.before.get(column) != value
     }
-    used: dict[str, int] = {}
+    ids: dict[str, list[Any]] = {}
+    for p in plans:
+        # Rows with a composite key (tag links) are never referred to.
+        if p.row.before is None and p.current is not None and len(p.key) == 1:
+            ids.setdefault(p.table.name, []).append(p.key[0])
+    used: dict[tuple[str, Key], dict[str, int]] = {}
     for table in SQLModel.metadata.sorted_tables:
         for fk in table.foreign_keys:
-            if fk.column is not pk:
+            target = fk.column.table.name
+            if target not in ids:
                 continue
-            pk_columns = list(table.primary_key.columns)
-            referring = session.connection().execute(
-                select_columns(*pk_columns).where(fk.parent == value).limit(len(plans) + 1)
-            )
-            others = [
-                key
-                for key in (tuple(r) for r in referring)
-                if (table.name, key) not in made and (table.name, key) not in leaving
-            ]
-            if others:
-                used[table.name] = used.get(table.name, 0) + len(others)
+            pk = list(table.primary_key.columns)
+            for start in range(0, len(ids[target]), _CHUNK):
+                chunk = ids[target][start : start + _CHUNK]
+                referring = session.connection().execute(
+                    select_columns(*pk, fk.parent).where(fk.parent.in_(chunk))
+                )
+                for *key_values, value in referring:
+                    key = tuple(key_values)
+                    if (table.name, key) in made or (
+                        table.name,
+                        key,
+                        fk.parent.name,
+                        _encode(value),
+                    ) in leaving:
+                        continue
+                    counts = used.setdefault((target, (value,)), {})
+                    counts[table.name] = counts.get(table.name, 0) + 1
     return used
 
 
