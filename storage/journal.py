@@ -22,7 +22,8 @@ How each table is taken back:
 - `shared` (companies, tags: made on the way by `company:` or `#tag`): a row the change
   made is removed when nothing uses it any more, and quietly kept when something does.
 - `unsent` (the outbox): a message the change queued is withdrawn while it waits; one
-  already sent or being sent is kept, and the result says so (`Undone.kept`).
+  already sent or being sent is kept, and the result says so (`Undone.kept`); it gives up
+  its dedupe key, so that the same event, made again, is announced again.
 
 Some columns move on by themselves (`SOFT`: last activity, score, geocoding, updated at):
 a later change to them does not block an undo, and they are put back only when nothing
@@ -44,7 +45,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import UOWTransaction
 from sqlmodel import Session, SQLModel, col, select
 
-from storage.models import Change, ChangeRow
+from storage.models import Change, ChangeRow, Outbox
 from storage.types import UTCDateTime
 
 
@@ -287,7 +288,7 @@ def undo_change(session: Session, *, change: Change, now: datetime) -> Undone | 
     conflicts = [plan.conflict for plan in plans if plan.conflict is not None]
     if conflicts:
         raise UndoConflict(conflicts)
-    _apply(session, plans)
+    _apply(session, plans, change.id)
     change.undone_at = now
     session.add(change)
     session.flush()
@@ -419,7 +420,7 @@ def _users(session: Session, plans: list[_Plan]) -> dict[tuple[str, Key], dict[s
     return used
 
 
-def _apply(session: Session, plans: list[_Plan]) -> None:
+def _apply(session: Session, plans: list[_Plan], change_id: int) -> None:
     order = {table.name: i for i, table in enumerate(SQLModel.metadata.sorted_tables)}
     deleted = sorted((p for p in plans if p.row.after is None), key=lambda p: order[p.table.name])
     updated = [p for p in plans if p.row.before is not None and p.row.after is not None]
@@ -445,6 +446,16 @@ def _apply(session: Session, plans: list[_Plan]) -> None:
         if obj is not None:
             session.delete(obj)
             session.flush()
+    for plan in plans:
+        if plan.keep and plan.current is not None and JOURNALED[plan.table.name] is Policy.unsent:
+            # A message already sent stays sent, but what it was about was taken back: the
+            # same event made again (a new win, under ids the database may hand out again)
+            # is a new message, so the sent one gives up its dedupe key.
+            outbox = session.get(Outbox, plan.key)
+            assert outbox is not None
+            outbox.dedupe_key = f"{outbox.dedupe_key[:150]}~undone:{change_id}"
+            session.add(outbox)
+    session.flush()
 
 
 # --- rows as JSON -----------------------------------------------------------------------------

@@ -143,6 +143,10 @@ def test_a_win_goes_back_and_its_announcement_is_withdrawn_or_corrected(
     texts = [reply.plain_text for reply in sender.to("-100")]
     assert "won Website" in texts[0]
     assert texts[1] == "Correction: Website (d1) is not won after all; Alice took it back."
+    # Won for real at last: announced again, though SQLite may hand out the same ids.
+    testbot.say("/won 1")
+    deliver(engine, testbot.clock, sender)
+    assert len(sender.to("-100")) == 3 and "won Website" in sender.to("-100")[2].plain_text
     testbot.say("/deal Hosting 1k")
     testbot.say("/lost Hosting")
     _totals_match(engine)
