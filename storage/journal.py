@@ -33,16 +33,30 @@ changed them since.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Column, Date, Table, delete, event, inspect, tuple_
+from sqlalchemy import (
+    Column,
+    Date,
+    Select,
+    Table,
+    bindparam,
+    delete,
+    event,
+    insert,
+    inspect,
+    tuple_,
+)
 from sqlalchemy import select as select_columns
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import UOWTransaction
+from sqlalchemy.orm.base import NO_VALUE
+from sqlalchemy.sql.elements import BindParameter
 from sqlmodel import Session, SQLModel, col, select
 
 from storage.models import Change, ChangeRow, Outbox
@@ -69,9 +83,10 @@ JOURNALED: dict[str, Policy] = {
 SOFT = frozenset(
     {"updated_at", "last_activity_at", "score", "lat", "lon", "geocoded_from", "geocode_pending"}
 )
-# A member's journal is kept this long (undo itself allows minutes; an import may allow
-# more), and pruned as they make new changes.
+# A team's journal is kept this long (undo itself allows minutes; an import may allow
+# more): every PRUNE_EVERY-th change saved deletes the team's older ones.
 KEEP = timedelta(days=1)
+PRUNE_EVERY = 32
 _KEY = "undo_journal"
 _CHUNK = 500
 
@@ -122,6 +137,9 @@ class _Touched:
     table: Table
     key: Key
     before: Values | None
+    # The ORM object written: its state is the row after the change. None: a row written
+    # by a statement, read back from the database.
+    obj: object | None = None
 
 
 @dataclass
@@ -129,11 +147,9 @@ class Recorder:
     """The rows a recording has seen written, in the order it first saw them."""
 
     touched: dict[tuple[str, Key], _Touched] = field(default_factory=dict)
-    # Rows written past the ORM (`note_insert`).
-    inserted: list[tuple[Table, Key]] = field(default_factory=list)
 
-    def see(self, table: Table, key: Key, before: Values | None) -> None:
-        self.touched.setdefault((table.name, key), _Touched(table, key, before))
+    def see(self, table: Table, key: Key, before: Values | None, obj: object = None) -> None:
+        self.touched.setdefault((table.name, key), _Touched(table, key, before, obj))
 
     def seen(self, table: Table, key: Key) -> bool:
         return (table.name, key) in self.touched
@@ -163,21 +179,25 @@ def _before_flush(session: OrmSession, _context: UOWTransaction, _instances: obj
     recorder: Recorder | None = session.info.get(_KEY)
     if recorder is None:
         return
-    wanted: dict[str, list[Key]] = {}
+    unknown: dict[str, dict[Key, object]] = {}
     tables: dict[str, Table] = {}
     for obj in [*session.dirty, *session.deleted]:
         table = _journaled(obj)
         if table is None or (obj in session.dirty and not session.is_modified(obj)):
             continue
         key = _key_of(obj)
-        if not recorder.seen(table, key):
-            wanted.setdefault(table.name, []).append(key)
+        if recorder.seen(table, key):
+            continue
+        if (before := _loaded(obj, table)) is not None:
+            recorder.see(table, key, before, obj)
+        else:
+            unknown.setdefault(table.name, {})[key] = obj
             tables[table.name] = table
     # Read before the flush writes: the database still holds the values before the change.
-    for name, keys in wanted.items():
-        found = _read(session, tables[name], keys)
-        for key in keys:
-            recorder.see(tables[name], key, found.get(key))
+    for name, objects in unknown.items():
+        found = _read(session, tables[name], list(objects))
+        for key, obj in objects.items():
+            recorder.see(tables[name], key, found.get(key), obj)
 
 
 @event.listens_for(OrmSession, "after_flush")
@@ -188,7 +208,7 @@ def _after_flush(session: OrmSession, _context: UOWTransaction) -> None:
     for obj in session.new:
         table = _journaled(obj)
         if table is not None:
-            recorder.see(table, _key_of(obj), None)
+            recorder.see(table, _key_of(obj), None, obj)
 
 
 def save_change(
@@ -205,45 +225,48 @@ def save_change(
     by_table: dict[str, list[_Touched]] = {}
     for touched in recorder.touched.values():
         by_table.setdefault(touched.table.name, []).append(touched)
-    rows: list[ChangeRow] = []
+    rows: list[dict[str, Any]] = []
     for touched_rows in by_table.values():
         table = touched_rows[0].table
-        now = _read(session, table, [t.key for t in touched_rows])
+        held: dict[Key, Values | None] = {}
         for touched in touched_rows:
-            before, after = touched.before, now.get(touched.key)
+            if touched.obj is not None:
+                with suppress(_NotHeld):
+                    held[touched.key] = _state(touched.obj, table)
+        now = _read(session, table, [t.key for t in touched_rows if t.key not in held])
+        for touched in touched_rows:
+            before = touched.before
+            after = held[touched.key] if touched.key in held else now.get(touched.key)
             if before == after:
                 continue
             if before is not None and after is not None:
                 changed = [c for c in after if before.get(c) != after[c]]
                 before = {c: before.get(c) for c in changed}
                 after = {c: after[c] for c in changed}
+            row_key = _key_values(table, touched.key)
             rows.append(
-                ChangeRow(
-                    change_id=0,
-                    table_name=table.name,
-                    row_key=_key_values(table, touched.key),
-                    before=before,
-                    after=after,
-                )
+                {"table_name": table.name, "row_key": row_key, "before": before, "after": after}
             )
     if not rows:
         return None
+    # Statements, not ORM objects: they cost less, and an import has thousands of rows.
+    connection = session.connection()
     change = Change(team_id=team_id, member_id=member_id, label=label[:500], at=at)
-    session.add(change)
-    session.flush()
-    assert change.id is not None
-    for row in rows:
-        row.change_id = change.id
-    session.add_all(rows)
-    session.execute(
-        delete(Change).where(
-            col(Change.team_id) == team_id,
-            col(Change.member_id) == member_id,
-            col(Change.at) < at - KEEP,
-        )
-    )
-    session.flush()
+    change_id = connection.execute(_INSERT_CHANGE, change.model_dump(exclude={"id"})).scalar_one()
+    assert change_id is not None
+    change.id = change_id
+    connection.execute(_INSERT_ROWS, [{**row, "change_id": change_id} for row in rows])
+    if change_id % PRUNE_EVERY == 0:
+        connection.execute(_PRUNE, {"team_id": team_id, "before": at - KEEP})
     return change
+
+
+_INSERT_CHANGE = insert(Change).returning(col(Change.id))
+_INSERT_ROWS = insert(ChangeRow)
+# Its rows go with it (ON DELETE CASCADE).
+_PRUNE = delete(Change).where(
+    col(Change.team_id) == bindparam("team_id"), col(Change.at) < bindparam("before")
+)
 
 
 def latest_change(session: Session, *, team_id: int, member_id: int) -> Change | None:
@@ -479,6 +502,42 @@ def _model(table: Table) -> type[SQLModel]:
     raise LookupError(table.name)
 
 
+def _loaded(obj: object, table: Table) -> Values | None:
+    """The row's values before the session's pending changes to it, from what the session
+    loaded; None when one of them never was (then the database is asked)."""
+    state = inspect(obj)
+    # What the session loaded, and the first value of each attribute changed since.
+    held = {**state.dict, **state.committed_state}
+    values = {}
+    for column in _columns(table):
+        value = held.get(column.key, NO_VALUE)
+        if value is NO_VALUE:
+            return None
+        values[column.name] = _encode(value)
+    return values
+
+
+class _NotHeld(Exception):
+    """The session does not hold a column of the row: the database is asked."""
+
+
+def _state(obj: object, table: Table) -> Values | None:
+    """The row as the session wrote it; None when it deleted it. A SOFT column the session
+    does not hold (the score, expired by the statement that rescored it) is left out,
+    which means it is never put back; any other raises _NotHeld."""
+    state = inspect(obj)
+    if state.was_deleted:
+        return None
+    held = state.dict
+    values = {}
+    for column in _columns(table):
+        if column.key in held:
+            values[column.name] = _encode(held[column.key])
+        elif column.name not in SOFT:
+            raise _NotHeld(column.name)
+    return values
+
+
 def _key_of(obj: object) -> Key:
     return tuple(inspect(obj).mapper.primary_key_from_instance(obj))
 
@@ -498,14 +557,24 @@ def _read(
     unique = list(dict.fromkeys(keys))
     for start in range(0, len(unique), _CHUNK):
         chunk = unique[start : start + _CHUNK]
-        where = pk[0].in_([k[0] for k in chunk]) if len(pk) == 1 else tuple_(*pk).in_(chunk)
-        query = select_columns(*columns).where(where)
-        if lock:
-            query = query.with_for_update()
-        for row in session.connection().execute(query).mappings():
+        wanted = [key[0] for key in chunk] if len(pk) == 1 else chunk
+        rows = session.connection().execute(_select_rows(table, lock), {"keys": wanted})
+        for row in rows.mappings():
             values = {c.name: _encode(row[c.name]) for c in columns}
             found[tuple(row[c.name] for c in pk)] = values
     return found
+
+
+@cache
+def _select_rows(table: Table, lock: bool) -> Select[Any]:
+    """Rows of `table` by primary key (`keys`), built once per table: every journaled
+    command reads a few."""
+    pk = list(table.primary_key.columns)
+    keys: BindParameter[Any] = bindparam("keys", expanding=True)
+    query = select_columns(*_columns(table)).where(
+        pk[0].in_(keys) if len(pk) == 1 else tuple_(*pk).in_(keys)
+    )
+    return query.with_for_update() if lock else query
 
 
 def _key_values(table: Table, key: Key) -> Values:
@@ -518,7 +587,9 @@ def _key_from(table: Table, values: Values) -> Key:
 
 
 def _encode(value: Any) -> Any:
-    if isinstance(value, datetime | date):
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, date):
         return value.isoformat()
     return value
 
