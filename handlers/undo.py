@@ -91,11 +91,11 @@ def undo(ctx: Context, args: Args) -> Reply:
 
     /undo
 
-    Example: /undo right after /add Jane Doe. An added contact or deal disappears; an
-    edit, a stage move, a tag or a note is put back as it was. The Undo button under an
-    answer does the same for that change. Only your own changes, each once; when something
-    done since depends on it (a note on the contact you added, a later move of the deal),
-    I say what and change nothing.
+    Example: /undo right after /add Jane Doe. An added contact, deal or reminder
+    disappears; an edit, a stage move, a tag or a note is put back as it was. The Undo
+    button under an answer does the same for that change. Only your own changes, each
+    once; when something done since depends on it (a note on the contact you added, a
+    later move of the deal), I say what and change nothing.
     """
     if args.words or args.tags or args.options:
         raise UsageError("/undo takes nothing: it undoes your last change.")
@@ -178,6 +178,8 @@ def _describe(table: str, values: dict[str, object]) -> str:
         return f"{values.get('name')} (c{values.get('id')})"
     if table == "deal":
         return f"{values.get('title')} (d{values.get('id')})"
+    if table == "reminder":
+        return f"Reminder #{values.get('id')}"
     noun = _NOUNS.get(table, (f"a {table}", ""))[0]
     return noun[0].upper() + noun[1:]
 

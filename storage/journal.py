@@ -18,7 +18,8 @@ as they would for any other write.
 
 How each table is taken back:
 
-- `strict` (contacts, deals, stage changes, activities, tag links): exactly, or refused.
+- `strict` (contacts, deals, stage changes, activities, tag links, reminders): exactly,
+  or refused.
 - `shared` (companies, tags: made on the way by `company:` or `#tag`): a row the change
   made is removed when nothing uses it any more, and quietly kept when something does.
 - `unsent` (the outbox): a message the change queued is withdrawn while it waits; one
@@ -78,6 +79,7 @@ JOURNALED: dict[str, Policy] = {
     "dealtag": Policy.strict,
     "company": Policy.shared,
     "tag": Policy.shared,
+    "reminder": Policy.strict,
     "outbox": Policy.unsent,
 }
 SOFT = frozenset(
@@ -464,21 +466,22 @@ def _apply(session: Session, plans: list[_Plan], change_id: int) -> None:
                 setattr(obj, column, value)
         session.add(obj)
     session.flush()
-    for plan in made:  # gone, children first
-        obj = session.get(_model(plan.table), plan.key)
-        if obj is not None:
-            session.delete(obj)
-            session.flush()
     for plan in plans:
         if plan.keep and plan.current is not None and JOURNALED[plan.table.name] is Policy.unsent:
             # A message already sent stays sent, but what it was about was taken back: the
             # same event made again (a new win, under ids the database may hand out again)
-            # is a new message, so the sent one gives up its dedupe key.
+            # is a new message, so the sent one gives up its dedupe key. (Before the rows
+            # go: one may take the message with it, a reminder's.)
             outbox = session.get(Outbox, plan.key)
             assert outbox is not None
             outbox.dedupe_key = f"{outbox.dedupe_key[:150]}~undone:{change_id}"
             session.add(outbox)
     session.flush()
+    for plan in made:  # gone, children first
+        obj = session.get(_model(plan.table), plan.key)
+        if obj is not None:
+            session.delete(obj)
+            session.flush()
 
 
 # --- rows as JSON -----------------------------------------------------------------------------

@@ -28,6 +28,7 @@ def test_every_command_has_a_summary_and_usage() -> None:
         *("add", "edit", "tag", "untag"),
         *("deal", "stage", "won", "lost"),
         *("note", "call", "meet", "visit"),
+        "remind",
     }
 
 

@@ -282,3 +282,18 @@ async def test_two_presses_at_once_have_one_effect(testbot: TestBot, engine: Eng
     testbot.say("/deal Hosting 1k")
     testbot.say("/won Hosting")
     _totals_match(engine)
+
+
+def test_a_reminder_is_undone_with_its_delivery(testbot: TestBot, engine: Engine) -> None:
+    testbot.say("/add Jane Doe")
+    reply = testbot.send("/remind Jane tomorrow 9am call back")
+    assert [b.label for b in reply.all_buttons] == ["Undo"]
+    assert testbot.say("/undo") == "Undone: reminder #1 for Tue 24 Nov 09:00: call back."
+    assert outbox_rows(engine) == []
+    assert "call back" not in testbot.say("/reminders")
+    # Delivered already: that is a change since, said as it is.
+    testbot.say("/remind Jane in 1 minute call back")
+    testbot.clock.advance(minutes=2)
+    deliver(engine, testbot.clock, telegram())
+    refused = testbot.say("/undo")
+    assert "Reminder #1 has been changed since (status). Nothing was changed." in refused
