@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from handlers.dispatcher import MAX_MESSAGE_AGE, message_time
-from storage.models import Activity, Contact, Reminder
+from storage.models import Activity, Contact, Reminder, StageChange
 from tests.conftest import START, TestBot
 
 
@@ -63,3 +63,15 @@ def test_message_time_bounds() -> None:
     assert message_time(START - MAX_MESSAGE_AGE - timedelta(seconds=1), START) == START
     assert message_time(START + timedelta(seconds=1), START) == START
     assert message_time(START - timedelta(minutes=5), START) == START - timedelta(minutes=5)
+
+
+def test_a_late_message_never_moves_a_deal_before_its_last_move(
+    testbot: TestBot, engine: Engine
+) -> None:
+    testbot.say("/deal Website 5k")
+    testbot.clock.advance(hours=20)
+    testbot.say("/stage 1 qualified")  # a button pressed in the backlog: dated on arrival
+    testbot.say("/stage 1 proposal", sent_at=START + timedelta(hours=1))  # sent before that
+    with Session(engine) as session:
+        stays = [c.stay_seconds for c in session.exec(select(StageChange)) if c.from_stage_id]
+    assert stays == [20 * 3600, 0]
