@@ -81,11 +81,8 @@ def deal_fields(ctx: Context, deal: Deal) -> Fields:
 
 def contact_added(ctx: Context, contact: Contact) -> Reply:
     """`Added Jane Doe (c3)`, then each field stored."""
-    ctx.change_label = f"added {contact.name} ({contact_ref(contact)})"
-    reply = Reply().add("Added ", bold(contact.name), f" ({contact_ref(contact)})")
     fields = contact_fields(ctx, contact)
-    if contact.owner_id == ctx.member_id:
-        fields.pop("owner", None)
+    reply = _made(ctx, "Added", contact.name, contact_ref(contact), fields, contact.owner_id)
     place = [key for key in ("addr", "city", "country") if key in fields]
     for key, value in fields.items():
         if key == "name":
@@ -111,11 +108,8 @@ def edited(ctx: Context, record: Contact | Deal, before: Fields) -> Reply:
 
 def deal_opened(ctx: Context, deal: Deal) -> Reply:
     """`Opened Website (d7)`, each field stored, and the stages to move it on to."""
-    ctx.change_label = f"opened {deal.title} ({deal_ref(deal)})"
-    reply = Reply().add("Opened ", bold(deal.title), f" ({deal_ref(deal)})")
     fields = deal_fields(ctx, deal)
-    if deal.owner_id == ctx.member_id:
-        fields.pop("owner", None)
+    reply = _made(ctx, "Opened", deal.title, deal_ref(deal), fields, deal.owner_id)
     for key, value in fields.items():
         if key != "title":
             reply.add(f"{key}: ", bold(value))
@@ -142,6 +136,17 @@ def deal_unmoved(ctx: Context, deal: Deal) -> Reply:
     stage = _stage(ctx, deal)
     reply = Reply().add(bold(deal.title), f" ({deal_ref(deal)}) is already in {stage.name}.")
     return _deal_buttons(ctx, reply, deal)
+
+
+def _made(
+    ctx: Context, verb: str, name: str, ref: str, fields: Fields, owner_id: int | None
+) -> Reply:
+    """`Added Jane Doe (c3)`, the change named so for /undo; the owner is left out of
+    `fields` when it is the sender."""
+    ctx.change_label = f"{verb.lower()} {name} ({ref})"
+    if owner_id == ctx.member_id:
+        fields.pop("owner", None)
+    return Reply().add(f"{verb} ", bold(name), f" ({ref})")
 
 
 def _deal_buttons(ctx: Context, reply: Reply, deal: Deal) -> Reply:
