@@ -15,6 +15,7 @@ import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -81,13 +82,17 @@ class SlackAdapter:
         api_url: str | None = None,
         host: str = "0.0.0.0",
         port: int = 3000,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
+        """`clock` (by default the dispatcher's) stamps what Slack sends without a time of
+        its own, a slash command or a form, with when it arrived."""
         if not app_token and not signing_secret:
             raise ValueError(
                 "Slack HTTP mode needs SLACK_SIGNING_SECRET (or set SLACK_APP_TOKEN for "
                 "Socket Mode)."
             )
         self.dispatcher = dispatcher
+        self.clock = clock or dispatcher.clock
         self.client = AsyncWebClient(
             token=token,
             base_url=api_url or AsyncWebClient.BASE_URL,
