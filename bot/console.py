@@ -14,9 +14,10 @@ from __future__ import annotations
 import asyncio
 import re
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -124,6 +125,9 @@ class ConsoleChat:
     styled: bool = False
     files: Path = Path("charts")
     buttons: list[Button] = field(default_factory=list)
+    # The terminal's clock (by default the dispatcher's): when a line was typed is when its
+    # command happened.
+    clock: Callable[[], datetime] | None = None
 
     def delivered(self, reply: Reply) -> None:
         """A message the bot sent on its own was shown: its buttons are the ones to press."""
@@ -181,6 +185,7 @@ class ConsoleChat:
             user_id=name_key(self.user),
             user_name=self.user,
             chat_id=CONSOLE_CHAT,
+            sent_at=(self.clock or self.dispatcher.clock)(),
             **event,
         )
         return await self.dispatcher.handle(request)

@@ -16,6 +16,7 @@ import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -85,17 +86,21 @@ class SlackAdapter:
         api_url: str | None = None,
         host: str = "0.0.0.0",
         port: int | None = 3000,
+        clock: Callable[[], datetime] | None = None,
         throttle: Throttle | None = None,
     ) -> None:
         """`port` None: no server of its own, `register` adds the route to another (and
-        the app token is not used). `throttle`: send slots for chat.postMessage, one a
-        second per channel (shared by several processes)."""
+        the app token is not used). `clock` (by default the dispatcher's) stamps what Slack
+        sends without a time of its own, a slash command or a form, with when it arrived.
+        `throttle`: send slots for chat.postMessage, one a second per channel (shared by
+        several processes)."""
         if not app_token and not signing_secret:
             raise ValueError(
                 "Slack HTTP mode needs SLACK_SIGNING_SECRET (or set SLACK_APP_TOKEN for "
                 "Socket Mode)."
             )
         self.dispatcher = dispatcher
+        self.clock = clock or dispatcher.clock
         self.client = AsyncWebClient(
             token=token,
             base_url=api_url or AsyncWebClient.BASE_URL,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
@@ -44,6 +45,7 @@ FORM_FIELDS = frozenset(key for key, *_ in ADD_FIELDS)
 _ENTITY = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
 _USER = re.compile(r"<@([A-Z0-9]+)(?:\|[^<>]*)?>")
 _NAMELESS_CHANNELS = ("directmessage", "privategroup")
+FILE_SHARE = "file_share"
 
 
 @dataclass(frozen=True)
@@ -90,14 +92,21 @@ async def crm_command(ack: AsyncAck, command: Payload, context: AsyncBoltContext
             workspace_id=_workspace(command, context),
             chat_name=_channel_name(command.get("channel_name", "")),
             text=text,
+            sent_at=crm.clock(),  # a slash command carries no time: it came just now
         )
         reply = await crm.dispatcher.handle(request)
         await crm.answer(origin, reply, public=_for_channel(crm, text))
 
 
 async def direct_message(event: Payload, body: Payload, context: AsyncBoltContext) -> None:
-    """A message in the user's conversation with the app: `add Jane Doe` is /add."""
-    if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
+    """A message in the user's conversation with the app: `add Jane Doe` is /add. A file
+    sent there is answered with what the bot does read."""
+    subtype = event.get("subtype")
+    if (
+        event.get("channel_type") != "im"
+        or subtype not in (None, FILE_SHARE)
+        or event.get("bot_id")
+    ):
         return  # edits, deletions, joins, bots: not something the user asked me
     crm = _crm(context)
     origin = Origin(
@@ -107,12 +116,18 @@ async def direct_message(event: Payload, body: Payload, context: AsyncBoltContex
         direct=True,
     )
     async with crm.working(origin):
+        content = (
+            {"other": "files"}
+            if subtype == FILE_SHARE
+            else {"text": await _as_command(crm, event.get("text", ""))}
+        )
         request = await _request(
             crm,
             origin,
             workspace_id=_workspace(body, context),
-            text=await _as_command(crm, event.get("text", "")),
             update_id=body.get("event_id"),
+            sent_at=slack_time(event.get("ts")),
+            **content,
         )
         await crm.answer(origin, await crm.dispatcher.handle(request))
 
@@ -134,6 +149,7 @@ async def mention(event: Payload, body: Payload, context: AsyncBoltContext) -> N
             workspace_id=_workspace(body, context),
             text=command,
             update_id=body.get("event_id"),
+            sent_at=slack_time(event.get("ts")),
         )
         reply = await crm.dispatcher.handle(request)
         await crm.answer(origin, reply, public=_for_channel(crm, command))
@@ -170,7 +186,11 @@ async def button_press(
     )
     async with crm.working(origin):
         request = await _request(
-            crm, origin, workspace_id=_workspace(body, context), button=action["value"]
+            crm,
+            origin,
+            workspace_id=_workspace(body, context),
+            button=action["value"],
+            sent_at=slack_time(action.get("action_ts")),
         )
         await crm.answer(origin, await crm.dispatcher.handle(request))
 
@@ -200,6 +220,7 @@ async def add_form_submitted(
                 workspace_id=_workspace(body, context),
                 chat_name=where.get("chat_name", ""),
                 text=_add_command(fields, tags),
+                sent_at=crm.clock(),
             )
             reply = await crm.dispatcher.handle(request)
             if reply is not None and reply.error and reply.error_field in FORM_FIELDS:
@@ -232,6 +253,15 @@ def _add_command(fields: dict[str, str], tags: list[str]) -> str:
     parts += [f"{key}:{quote(fields[key])}" for key in FORM_OPTIONS if fields[key]]
     parts += [f"#{tag}" for tag in tags]
     return " ".join(parts)
+
+
+def slack_time(ts: object) -> datetime | None:
+    """Slack's timestamp (`"1700000000.000100"`, seconds since 1970 with a sequence
+    number) as a time; None when there is none."""
+    try:
+        return datetime.fromtimestamp(float(str(ts)), UTC) if ts else None
+    except (ValueError, OverflowError):
+        return None
 
 
 def _crm(context: AsyncBoltContext) -> SlackAdapter:

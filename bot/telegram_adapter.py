@@ -30,7 +30,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType as TelegramChatType
-from telegram.constants import ParseMode
+from telegram.constants import MessageAttachmentType, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
     AIORateLimiter,
@@ -69,6 +69,19 @@ MAX_CAPTION = 1024
 MAX_MENU_COMMANDS = 100
 MAX_MENU_DESCRIPTION = 256
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+# What the bot cannot read, as its answer names it ("I can't read stickers.").
+_ATTACHMENTS = {
+    MessageAttachmentType.ANIMATION: "GIFs",
+    MessageAttachmentType.AUDIO: "audio files",
+    MessageAttachmentType.DOCUMENT: "files",
+    MessageAttachmentType.LIVE_PHOTO: "photos",
+    MessageAttachmentType.PHOTO: "photos",
+    MessageAttachmentType.POLL: "polls",
+    MessageAttachmentType.STICKER: "stickers",
+    MessageAttachmentType.VIDEO: "videos",
+    MessageAttachmentType.VIDEO_NOTE: "video messages",
+    MessageAttachmentType.VOICE: "voice messages",
+}
 
 Sleep = Callable[[float], Awaitable[None]]
 TelegramApp = Application[Any, Any, Any, Any, Any, Any]
@@ -294,16 +307,25 @@ def request_from_update(update: Update, *, bot_id: int, bot_username: str) -> Re
         update_id=f"{bot_id}:{update.update_id}",
     )
     if update.callback_query is not None:
+        # A button press has no time of its own (its message's date is when the bot wrote
+        # that message): the dispatcher's clock stands in for it.
         data = update.callback_query.data
         return replace(base, button=data) if data else None
     if update.edited_message is not None:
-        location = update.edited_message.location
+        edited = update.edited_message
+        location = edited.location
         if private and location is not None:
-            return replace(base, location=(location.latitude, location.longitude))
+            # A live location moves with edits: it is where the rep was at the edit.
+            return replace(
+                base,
+                location=(location.latitude, location.longitude),
+                sent_at=edited.edit_date or edited.date,
+            )
         return None
     message = update.message
     if message is None:
         return None
+    base = replace(base, sent_at=message.date)
     if message.text is not None:
         if not _addressed_to_me(message.text, bot_username, private=private):
             return None
@@ -315,7 +337,9 @@ def request_from_update(update: Update, *, bot_id: int, bot_username: str) -> Re
     if message.contact is not None:
         return replace(base, contact=shared_contact(message.contact))
     if message.effective_attachment is not None:
-        return base  # a sticker, photo, voice note...: the dispatcher says what it reads
+        # A sticker, photo, voice note...: the dispatcher says what it reads instead.
+        kind = next((kind for kind in _ATTACHMENTS if message[kind]), None)
+        return replace(base, other=_ATTACHMENTS[kind] if kind else "that kind of message")
     return None
 
 

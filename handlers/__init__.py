@@ -15,6 +15,7 @@ from handlers import (
     reminders,
     scoring,
     team,
+    undo,
 )
 from handlers.registry import Registry
 
@@ -31,6 +32,7 @@ FAMILIES = (
     channels,
     notices,
     home,
+    undo,
 )
 
 

@@ -27,6 +27,12 @@ _PAST = {
     ActivityKind.meeting: "met",
     ActivityKind.visit: "visited",
 }
+_LOGGED = {
+    ActivityKind.note: "a note on",
+    ActivityKind.call: "a call with",
+    ActivityKind.meeting: "a meeting with",
+    ActivityKind.visit: "a visit to",
+}
 
 
 def note(ctx: Context, args: Args) -> Reply:
@@ -43,6 +49,8 @@ def call(ctx: Context, args: Args) -> Reply:
     """Log a call with a contact (or about a deal).
 
     /call CONTACT_OR_DEAL [WHAT WAS SAID]
+
+    Example: /call Jane about the renewal
     """
     return _log(ctx, args, ActivityKind.call)
 
@@ -51,6 +59,8 @@ def meet(ctx: Context, args: Args) -> Reply:
     """Log a meeting.
 
     /meet CONTACT_OR_DEAL [WHAT WAS SAID]
+
+    Example: /meet Jane Doe lunch, wants two more seats
     """
     return _log(ctx, args, ActivityKind.meeting)
 
@@ -59,6 +69,9 @@ def visit(ctx: Context, args: Args) -> Reply:
     """Log a visit; your shared location is attached when it is fresh.
 
     /visit CONTACT_OR_DEAL [WHAT WAS SAID]
+
+    Example: /visit Łukasz showroom tour. It is stamped when you sent it, even if I read it
+    later.
     """
     return _log(ctx, args, ActivityKind.visit)
 
@@ -98,6 +111,7 @@ def record_activity(ctx: Context, record: Record, kind: ActivityKind, text: str)
     if contact is not None:
         rescore(ctx.session, team_id=ctx.team_id, contact_ids=[contact.id], now=ctx.now)
     reply.add(f"Logged: {_PAST[kind]} ", bold(label(record)), ".")
+    ctx.change_label = f"{_LOGGED[kind]} {label(record)}"
     if activity.lat is not None:
         reply.muted("With your current location.")
     return reply
@@ -156,8 +170,8 @@ def _subjects(ctx: Context, activities: Sequence[Activity]) -> dict[tuple[str, i
 
 
 def register(registry: Registry) -> None:
-    registry.command("note", note)
-    registry.command("call", call)
-    registry.command("meet", meet, aliases=("meeting",))
-    registry.command("visit", visit)
+    registry.command("note", note, undoable=True)
+    registry.command("call", call, undoable=True)
+    registry.command("meet", meet, aliases=("meeting",), undoable=True)
+    registry.command("visit", visit, undoable=True)
     registry.command("feed", feed)

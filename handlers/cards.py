@@ -16,7 +16,7 @@ from storage import teams
 from storage.activities import timeline
 from storage.contacts import get_company, get_contact, tags_of
 from storage.deals import list_deals
-from storage.models import Activity, ActivityKind, Contact, Deal, Stage, StageKind
+from storage.models import Activity, ActivityKind, Company, Contact, Deal, Stage, StageKind
 from storage.scoring import contact_tag_points
 from storage.teams import team_stages
 
@@ -153,16 +153,7 @@ def deal_card(ctx: Context, deal: Deal, *, note: str | None = None) -> Reply:
         f"{deal_amount(ctx, deal)} · {stage.name} ({stage.probability}%) · owner "
         f"{names.get(deal.owner_id, '?')}"
     )
-    contact = (
-        get_contact(ctx.session, team_id=ctx.team_id, contact_id=deal.contact_id)
-        if deal.contact_id
-        else None
-    )
-    company = (
-        get_company(ctx.session, team_id=ctx.team_id, company_id=deal.company_id)
-        if deal.company_id
-        else None
-    )
+    contact, company = deal_parties(ctx, deal)
     who = [f"{contact.name} ({contact_ref(contact)})"] if contact else []
     if company:
         who.append(company.name)
@@ -184,6 +175,21 @@ def deal_card(ctx: Context, deal: Deal, *, note: str | None = None) -> Reply:
     if ctx.can_change_owned(deal.owner_id):
         reply.buttons.extend(stage_buttons(deal, stages))
     return reply
+
+
+def deal_parties(ctx: Context, deal: Deal) -> tuple[Contact | None, Company | None]:
+    """The deal's contact and company, each None when it has none."""
+    contact = (
+        get_contact(ctx.session, team_id=ctx.team_id, contact_id=deal.contact_id)
+        if deal.contact_id
+        else None
+    )
+    company = (
+        get_company(ctx.session, team_id=ctx.team_id, company_id=deal.company_id)
+        if deal.company_id
+        else None
+    )
+    return contact, company
 
 
 def stage_buttons(deal: Deal, stages: Sequence[Stage]) -> list[list[Button]]:

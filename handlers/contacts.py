@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz
 
 from handlers.cards import SHOW_BUTTON, contact_card, deal_amount, deal_card
+from handlers.confirmations import contact_added, contact_fields, deal_fields, edited
 from handlers.context import Context, SharedContact
 from handlers.deals import apply_deal_fields
 from handlers.dispatcher import FORCE, pending_command
@@ -57,6 +58,9 @@ def add_contact(ctx: Context, args: Args) -> Reply:
     jane@acme.de city:San Francisco #hot
     No quotes needed: a field's value runs on until the next field:, #tag, phone number
     or e-mail address. The phone and e-mail are found wherever you type them.
+    The answer shows each field as it was stored, so a misread shows at once: press Undo,
+    or fix it with /edit. The same name, e-mail or phone as a contact you have gets a
+    warning with Add anyway / Open instead.
     """
     assert ctx.team is not None
     contact = Contact(
@@ -124,14 +128,15 @@ def add_contact(ctx: Context, args: Args) -> Reply:
         ),
     )
     rescore(ctx.session, team_id=ctx.team_id, contact_ids=[contact.id], now=ctx.now)
-    reply = Reply().add("Added ", bold(contact.name), ".")
-    return _map_note(reply, contact, located).extend(contact_card(ctx, contact))
+    return _map_note(contact_added(ctx, contact), contact, located)
 
 
 def find(ctx: Context, args: Args) -> Reply:
     """Search contacts, companies and deals by name, even misspelt, or by e-mail or phone.
 
     /find TEXT
+
+    Examples: /find jnae doe · /find acme · /find +49 30 1234567
     """
     assert ctx.team is not None
     query = limited(args.raw, 200, "A search")
@@ -210,7 +215,9 @@ def show(ctx: Context, args: Args) -> Reply:
 
     /show CONTACT_OR_DEAL
 
-    By id (c12, d42) or by name: /show Jane Doe
+    By id (c12, d42) or by name, whole or a word of it: /show Jane Doe · /show c12 · /show
+    Jane. A name that fits several records gets a button for each, saying what tells them
+    apart. The card has everything, and how the lead score adds up.
     """
     record, _ = resolve(ctx, args.words, (CONTACT, DEAL), whole=True)
     return card(ctx, record)
@@ -236,6 +243,7 @@ def edit(ctx: Context, args: Args) -> Reply:
     Example: /edit c5 name:Anna Schmidt company:Bäckerei Schmidt GmbH phone:030 1234567
     A value runs on until the next field:, so no quotes are needed; a phone number or
     e-mail address (for a contact) or an amount (for a deal) needs no field: either.
+    The answer shows each field that changed and what it was; Undo puts them back.
     """
     unlabelled = _Unlabelled.take(ctx, args)
     if not args.options and not unlabelled.fields:
@@ -250,10 +258,13 @@ def edit(ctx: Context, args: Args) -> Reply:
     changed = [*args.options, *unlabelled.fields]
     located = None
     if isinstance(record, Contact):
+        before = contact_fields(ctx, record)
         located = _edit_contact(ctx, record, args, unlabelled)
     else:
+        before = deal_fields(ctx, record)
         _edit_deal(ctx, record, args, unlabelled.amount)
     _nothing_after(args, used)  # words a field's reader gave back (`close:friday Greta`)
+    reply = edited(ctx, record, before)
     log_activity(
         ctx.session,
         activity=Activity(
@@ -266,10 +277,9 @@ def edit(ctx: Context, args: Args) -> Reply:
             at=ctx.now,
         ),
     )
-    reply = Reply().add("Updated ", ", ".join(changed), ".")
     if isinstance(record, Contact) and located is not None:
         _map_note(reply, record, located)
-    return reply.extend(card(ctx, record))
+    return reply
 
 
 def _nothing_after(args: Args, used: int) -> None:
@@ -388,7 +398,7 @@ def tag(ctx: Context, args: Args) -> Reply:
 
     /tag CONTACT_OR_DEAL #tag [#tag ...]
 
-    Example: /tag Jane Doe #hot #berlin
+    Examples: /tag Jane Doe #hot #berlin · /tag d42 #q4
     """
     return _retag(ctx, args, add=True)
 
@@ -397,6 +407,8 @@ def untag(ctx: Context, args: Args) -> Reply:
     """Remove tags from a contact or deal.
 
     /untag CONTACT_OR_DEAL #tag [#tag ...]
+
+    Example: /untag Jane Doe #hot
     """
     return _retag(ctx, args, add=False)
 
@@ -430,7 +442,13 @@ def _retag(ctx: Context, args: Args, *, add: bool) -> Reply:
     if isinstance(record, Contact):
         rescore(ctx.session, team_id=ctx.team_id, contact_ids=[record.id], now=ctx.now)
     verb = "Tagged" if add else "Untagged"
-    return Reply().add(f"{verb} ", bold(_name(record)), f": {listed}")
+    ref = contact_ref(record) if isinstance(record, Contact) else deal_ref(record)
+    ctx.change_label = f"{verb.lower()} {_name(record)} ({ref}) {listed}"
+    return (
+        Reply()
+        .add(f"{verb} ", bold(_name(record)), f" ({ref}): {listed}")
+        .button_row(Button(f"Open {ref}", SHOW_BUTTON, (ref,)))
+    )
 
 
 def leads(ctx: Context, args: Args) -> Reply:
@@ -562,10 +580,17 @@ def _reject_unknown(args: Args) -> None:
 
 
 def _likely_duplicates(ctx: Context, contact: Contact) -> list[Contact]:
+    """Contacts with the same e-mail or phone; with the same name, unless both are at
+    companies and those differ; with a similar name at the same company."""
     found = store.contacts_with(
         ctx.session, team_id=ctx.team_id, email=contact.email, phone=contact.phone
     )
     key = name_key(contact.name)
+    found += [
+        c
+        for c in store.contacts_named(ctx.session, team_id=ctx.team_id, keys=[key])
+        if not (c.company_id and contact.company_id and c.company_id != contact.company_id)
+    ]
     similar = [
         record_id
         for record_id, candidate in trigram_candidates(
@@ -589,6 +614,7 @@ def _duplicate_warning(ctx: Context, contact: Contact, duplicates: list[Contact]
             for what, match in (
                 ("same e-mail", existing.email == contact.email and contact.email),
                 ("same phone", existing.phone == contact.phone and contact.phone),
+                ("same name", existing.name_key == name_key(contact.name)),
             )
             if match
         ] or ["similar name"]
@@ -621,7 +647,7 @@ def _name(record: Record) -> str:
 
 
 def register(registry: Registry) -> None:
-    registry.command("add", add_contact, keys=CONTACT_KEYS, shapes=(PHONE, EMAIL))
+    registry.command("add", add_contact, keys=CONTACT_KEYS, shapes=(PHONE, EMAIL), undoable=True)
     registry.command("find", find, aliases=("search",))
     registry.command("show", show, aliases=("card", "open"))
     registry.command(
@@ -629,9 +655,10 @@ def register(registry: Registry) -> None:
         edit,
         keys=(*CONTACT_KEYS, "amount", "close", "contact"),
         shapes=(PHONE, EMAIL, AMOUNT),
+        undoable=True,
     )
-    registry.command("tag", tag)
-    registry.command("untag", untag)
+    registry.command("tag", tag, undoable=True)
+    registry.command("untag", untag, undoable=True)
     registry.command("leads", leads, keys=("city", "status", "limit"))
     registry.button(SHOW_BUTTON, press_show)
-    registry.event("contact", shared_contact)
+    registry.event("contact", shared_contact, undoable=True)

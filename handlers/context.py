@@ -64,6 +64,12 @@ class Request:
     contact: SharedContact | None = None
     # Platform's id of the update (Telegram update_id, Slack event_id): processed once.
     update_id: str | None = None
+    # When the person sent it, by the platform's clock (Telegram's message date, Slack's
+    # event ts) or, where the platform gives none, when the adapter received it: what
+    # "now" means for the command (see handlers.dispatcher.message_time). None: unknown.
+    sent_at: datetime | None = None
+    # What an unsupported message was, in a few words ("a sticker"), for the reply.
+    other: str | None = None
 
 
 @dataclass
@@ -83,6 +89,8 @@ class Context:
     force: bool = False
     # The command being run (typed, or re-run from a button), to store for a later button.
     command_text: str | None = None
+    # What the command changed, as /undo names it ("added Jane Doe (c3)").
+    change_label: str | None = None
 
     @property
     def team_id(self) -> int:

@@ -8,26 +8,25 @@ from datetime import date
 from handlers.cards import (
     STAGE_BUTTON,
     deal_amount,
-    deal_card,
     is_rotting,
     member_names,
     rotting_cutoffs,
     stage_buttons,
 )
+from handlers.confirmations import deal_moved, deal_opened, deal_unmoved
 from handlers.context import Context
 from handlers.dates import take_day
-from handlers.errors import Ambiguous, Candidate, CommandError, Forbidden, UsageError
+from handlers.errors import CommandError, Forbidden, UsageError
 from handlers.format import deal_ref, money
 from handlers.grammar import AMOUNT, Args, Money, limited, read_amount
 from handlers.notices import announce_won
-from handlers.refs import CONTACT, DEAL, resolve, resolve_member, resolve_stage
+from handlers.refs import CONTACT, DEAL, resolve, resolve_member, resolve_stage, resolve_trailing
 from handlers.registry import Registry
 from handlers.reply import Reply, bold
 from handlers.scoring import rescore
 from storage import contacts as contact_store
 from storage import deals as store
 from storage.activities import log_activity
-from storage.keys import name_key
 from storage.models import Activity, ActivityKind, Contact, Deal, Role, Stage, StageKind
 from storage.teams import team_stages
 
@@ -47,7 +46,10 @@ def open_deal(ctx: Context, args: Args) -> Reply:
     Example: /deal Website redesign Jane Doe 12k close:next friday #web
     Amounts as you write them: 12k, 12,5k, 12.000 €, 12 000 EUR, €12.000,50, $3,500.
     Dates too: close:15.12., close:Dec 15, close:in 2 weeks (due: works as well).
-    The contact is recognised at the end of the title, or given as contact:NAME.
+    The contact is recognised at the end of the title, by name or by a word of the name
+    that belongs to one contact (/deal Consulting Łukasz 3.5k), or given as contact:NAME.
+    The answer shows what was stored (amount, contact, stage, close) and buttons to move
+    the deal on.
     """
     assert ctx.team is not None
     stages = team_stages(ctx.session, team_id=ctx.team_id)
@@ -97,7 +99,7 @@ def open_deal(ctx: Context, args: Args) -> Reply:
         ),
     )
     rescore(ctx.session, team_id=ctx.team_id, contact_ids=[deal.contact_id], now=ctx.now)
-    return deal_card(ctx, deal, note="Deal opened.")
+    return deal_opened(ctx, deal)
 
 
 def list_deals(ctx: Context, args: Args) -> Reply:
@@ -160,7 +162,7 @@ def move(ctx: Context, args: Args) -> Reply:
 
     /stage DEAL [STAGE]
 
-    Example: /stage 42 proposal
+    Examples: /stage 42 proposal · /stage Website redesign negotiation · /stage d42
     """
     deal, used = resolve(ctx, args.words, (DEAL,))
     assert isinstance(deal, Deal)
@@ -178,6 +180,9 @@ def win(ctx: Context, args: Args) -> Reply:
     """Mark a deal as won.
 
     /won DEAL
+
+    Example: /won Website redesign. The team's announcement chats hear about it; Undo
+    takes it back (and tells them).
     """
     deal, _ = resolve(ctx, args.words, (DEAL,), whole=True)
     assert isinstance(deal, Deal)
@@ -215,7 +220,8 @@ def _move(ctx: Context, deal: Deal, stage: Stage, *, reason: str | None = None) 
     if not ctx.can_change_owned(deal.owner_id):
         raise Forbidden(f"{deal.title} belongs to a teammate; only they or a manager can move it.")
     if deal.stage_id == stage.id and not reason:
-        return deal_card(ctx, deal, note=f"{deal.title} is already in {stage.name}.")
+        return deal_unmoved(ctx, deal)
+    was = next(s for s in team_stages(ctx.session, team_id=ctx.team_id) if s.id == deal.stage_id)
     change = store.move_deal(
         ctx.session,
         deal=deal,
@@ -244,7 +250,7 @@ def _move(ctx: Context, deal: Deal, stage: Stage, *, reason: str | None = None) 
     note = notes.get(StageKind(stage.kind), f"Moved to {stage.name}.")
     if stage.kind == StageKind.won and (channels := announce_won(ctx, deal, change)):
         note += f" Announced in {channels} channel{'s' if channels != 1 else ''}."
-    return deal_card(ctx, deal, note=note)
+    return deal_moved(ctx, deal, was, note)
 
 
 def apply_deal_fields(ctx: Context, deal: Deal, args: Args) -> None:
@@ -297,25 +303,20 @@ def _take_close(ctx: Context, args: Args) -> date | None:
 
 
 def _contact_for_deal(ctx: Context, args: Args) -> Contact | None:
-    """`contact:NAME`, or a contact's exact name at the end of the title."""
+    """`contact:NAME`, or a contact named by the last words of the title: in full, or by a
+    word of the name that belongs to one contact (`/deal Consulting Łukasz`)."""
     if (text := args.option("contact")) is not None:
         record, _ = resolve(ctx, text.split(), (CONTACT,), whole=True)
         assert isinstance(record, Contact)
         return record
-    words = args.words
-    suffixes = {name_key(" ".join(words[-n:])): n for n in range(1, min(len(words) - 1, 5) + 1)}
-    matches = contact_store.contacts_named(ctx.session, team_id=ctx.team_id, keys=list(suffixes))
-    if not matches:
+    found = resolve_trailing(ctx, args.words, (CONTACT,))
+    if found is None:
         return None
-    longest = max(suffixes[m.name_key] for m in matches)
-    chosen = [m for m in matches if suffixes[m.name_key] == longest]
-    if len(chosen) > 1:
-        raise Ambiguous(
-            " ".join(words[-longest:]),
-            [Candidate("contact", c.id or 0, f"{c.name} (c{c.id})") for c in chosen],
-        )
-    del words[-longest:]
-    return chosen[0]
+    record, used = found
+    assert isinstance(record, Contact)
+    del args.words[-used:]
+    del args.word_ends[-used:]
+    return record
 
 
 def _opening_stage(stages: Sequence[Stage], text: str | None) -> Stage:
@@ -334,9 +335,9 @@ def _closing_stage(ctx: Context, kind: StageKind) -> Stage:
 
 
 def register(registry: Registry) -> None:
-    registry.command("deal", open_deal, keys=DEAL_KEYS, shapes=(AMOUNT,))
+    registry.command("deal", open_deal, keys=DEAL_KEYS, shapes=(AMOUNT,), undoable=True)
     registry.command("deals", list_deals, keys=("stage", "owner", "limit"))
-    registry.command("stage", move, aliases=("move",))
-    registry.command("won", win, aliases=("win",))
-    registry.command("lost", lose, aliases=("lose",))
-    registry.button(STAGE_BUTTON, press_stage)
+    registry.command("stage", move, aliases=("move",), undoable=True)
+    registry.command("won", win, aliases=("win",), undoable=True)
+    registry.command("lost", lose, aliases=("lose",), undoable=True)
+    registry.button(STAGE_BUTTON, press_stage, undoable=True)

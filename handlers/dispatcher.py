@@ -31,10 +31,11 @@ from handlers.grammar import Args, invisible_words, normalize, parse_args, split
 from handlers.onboarding import SELF_SERVICE, enter_workspace
 from handlers.places import Geocoder
 from handlers.registry import Command, Registry
-from handlers.reply import Button, Line, Reply, bold
+from handlers.reply import Button, Line, Reply, bold, code
+from handlers.undo import journaled
 from storage.db import transaction
 from storage.locks import lock_chat
-from storage.models import PendingCommand, ProcessedUpdate, Role
+from storage.models import PendingCommand, Platform, ProcessedUpdate, Role
 from storage.teams import member_and_team
 from storage.types import utcnow
 
@@ -47,10 +48,18 @@ NOT_A_MEMBER = (
 STALE_BUTTON = "That button has expired. Please send the command again."
 PICK, FORCE = "pk", "fa"  # buttons that resume a pending command
 PENDING_TTL = timedelta(days=2)
-UNSUPPORTED = (
-    "I understand text commands, locations, contacts and CSV files. Send /help to see "
-    "the commands."
-)
+# How far a message's own time may lie behind the moment it is handled: Telegram keeps
+# undelivered updates for 24 hours, Slack retries an event for minutes. A time further
+# back, or one ahead of the clock, is not believed (a wrong clock, a forged payload).
+MAX_MESSAGE_AGE = timedelta(hours=36)
+# What else than commands each platform's people can send (the reply to anything else).
+_OTHER_INPUT: dict[str, tuple[str, ...]] = {
+    Platform.telegram: (
+        "a location you share (📎 → Location): your prospects nearby",
+        "a contact card you share (📎 → Contact): logged like /add",
+    ),
+    Platform.console: ("/location LAT LON: your prospects near that point",),
+}
 
 
 class Dispatcher:
@@ -144,7 +153,7 @@ class Dispatcher:
         return Context(
             session=session,
             request=request,
-            now=self.clock(),
+            now=message_time(request.sent_at, self.clock()),
             team=team,
             member=member,
             registry=self.registry,
@@ -162,12 +171,12 @@ class Dispatcher:
             return self._event(ctx, "location")
         if request.contact is not None:
             return self._event(ctx, "contact")
-        return Reply().add(UNSUPPORTED)
+        return unsupported(ctx)
 
     def run_text(self, ctx: Context, text: str) -> Reply:
         parsed = split_command(text)
         if parsed is None:
-            return Reply().add(UNSUPPORTED)
+            return unsupported(ctx)
         name, rest = parsed
         command = self.registry.find(name)
         if command is None:
@@ -177,7 +186,11 @@ class Dispatcher:
             return refusal
         ctx.command_text = text
         return self._guarded(
-            ctx, command, lambda: command.func(ctx, self._args(ctx, command, rest)), text
+            ctx,
+            command,
+            lambda: command.func(ctx, self._args(ctx, command, rest)),
+            text,
+            undoable=command.undoable,
         )
 
     def _args(self, ctx: Context, command: Command, rest: str) -> Args:
@@ -200,7 +213,9 @@ class Dispatcher:
         refusal = _refusal(ctx, action.role)
         if refusal:
             return refusal
-        return self._guarded(ctx, None, lambda: action.func(ctx, tuple(args)), None)
+        return self._guarded(
+            ctx, None, lambda: action.func(ctx, tuple(args)), None, undoable=action.undoable
+        )
 
     def _resume(self, ctx: Context, code: str, args: list[str]) -> Reply:
         """Re-run a command that waited for a button: a pick among candidates, or "add
@@ -221,21 +236,28 @@ class Dispatcher:
         return self.run_text(ctx, pending.text)
 
     def _event(self, ctx: Context, kind: str) -> Reply:
-        handler = self.registry.events.get(kind)
-        if handler is None:
-            return Reply().add(UNSUPPORTED)
+        event = self.registry.events.get(kind)
+        if event is None:
+            return unsupported(ctx)
         refusal = _refusal(ctx, Role.rep)
         if refusal:
             return refusal
-        return self._guarded(ctx, None, lambda: handler(ctx), None)
+        return self._guarded(ctx, None, lambda: event.func(ctx), None, undoable=event.undoable)
 
     def _guarded(
-        self, ctx: Context, command: Command | None, run: Callable[[], Reply], text: str | None
+        self,
+        ctx: Context,
+        command: Command | None,
+        run: Callable[[], Reply],
+        text: str | None,
+        *,
+        undoable: bool = False,
     ) -> Reply:
-        """Run a handler in a savepoint; turn what it raises into a reply."""
+        """Run a handler in a savepoint; turn what it raises into a reply. What an undoable
+        one changes goes into the undo journal."""
         try:
             with ctx.session.begin_nested():
-                return run()
+                return journaled(ctx, run) if undoable else run()
         except CommandError as error:
             reply = Reply(error=True, error_field=error.field).add(error.message)
             if error.show_usage and command is not None:
@@ -247,6 +269,29 @@ class Dispatcher:
             return _ask_which(ctx, ambiguous, text)
         except Exception:
             return _apology()
+
+
+def message_time(sent_at: datetime | None, now: datetime) -> datetime:
+    """When the command happened: the message's own time, when it is believable (a day's
+    backlog after a restart is stamped as it was sent), else the clock's `now`."""
+    if sent_at is None or not now - MAX_MESSAGE_AGE <= sent_at <= now:
+        return now
+    return sent_at
+
+
+def unsupported(ctx: Context) -> Reply:
+    """The answer to a message the bot cannot read: what it does read, on this platform."""
+    request = ctx.request
+    reply = Reply()
+    if request.other:
+        reply.add(f"I can't read {request.other}.")
+    elif request.text is not None:
+        reply.add("Commands start with a slash, e.g. ", code("/add Jane Doe company:Acme"), ".")
+    reply.add("What I understand:")
+    reply.item("commands: ", code("/help"), " lists them, ", code("/help add"), " explains one")
+    for other in _OTHER_INPUT.get(request.platform, ()):
+        reply.item(other)
+    return reply
 
 
 def clean_request(request: Request) -> Request:

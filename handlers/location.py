@@ -461,6 +461,6 @@ def _two_opt(matrix: Sequence[Sequence[float]], order: list[int]) -> list[int]:
 def register(registry: Registry) -> None:
     registry.command("nearby", nearby, keys=("status", "limit"), aliases=("near",))
     registry.command("route", route)
-    registry.button(VISIT_BUTTON, press_visit)
+    registry.button(VISIT_BUTTON, press_visit, undoable=True)
     registry.button(ROUTE_BUTTON, press_route)
     registry.event("location", shared_location)

@@ -37,6 +37,7 @@ _FAMILY_TITLES = {
     "home": "Your desk",
     "reminders": "Reminders and your day",
     "notices": "Digests",
+    "undo": "Undo",
 }
 
 
@@ -196,6 +197,9 @@ def show_help(ctx: Context, args: Args) -> Reply:
     """Show the commands, or everything about one of them.
 
     /help [COMMAND]
+
+    Without a command: one line per family of commands. With one: what it does, how to
+    write it, and examples. Example: /help add
     """
     registry = ctx.registry
     if args.words:
@@ -210,6 +214,8 @@ def show_help(ctx: Context, args: Args) -> Reply:
         reply = Reply().heading(f"/{command.name}")
         for line in command.doc.splitlines():
             reply.add(line)
+        if command.aliases:
+            reply.muted("Also: " + ", ".join(f"/{alias}" for alias in command.aliases))
         return reply
     reply = Reply()
     if ctx.member is None:
@@ -220,10 +226,9 @@ def show_help(ctx: Context, args: Args) -> Reply:
             continue
         families.setdefault(command.family, []).append(command.name)
     for family, names in families.items():
-        reply.heading(_FAMILY_TITLES.get(family, family.capitalize()))
-        for name in names:
-            reply.item(bold(f"/{name}"), " — ", registry.commands[name].summary)
-    return reply.muted("Send /help COMMAND for details, e.g. /help add.")
+        title = _FAMILY_TITLES.get(family, family.capitalize())
+        reply.item(bold(title), ": ", " ".join(f"/{name}" for name in names))
+    return reply.muted("/help COMMAND says what one does, with examples: /help add")
 
 
 def _join(ctx: Context, *, team_id: int, role: Role) -> Member:

@@ -2,8 +2,13 @@
 
 By id (`42`, `c42`, `d42`), by exact name, or by a misspelt name: exact names are looked up
 for every leading run of words in one indexed query; failing that, a trigram index gives a
-few dozen candidates that rapidfuzz scores. One clear winner is taken; several plausible
-ones raise Ambiguous, which the dispatcher turns into one button per candidate.
+few dozen candidates that rapidfuzz scores. An exact full name wins over names it is part
+of; one clear winner, or the only plausible candidate, is taken; several plausible ones
+raise Ambiguous, which the dispatcher turns into one button per candidate, labelled with
+what tells them apart. Emoji and punctuation after a name (`José 🍷`, `Jane Doe,`) are not
+part of it. A word of a name (`Łukasz` for Łukasz Kowalski) names the one contact it
+belongs to, whether it leads the words (`/visit Łukasz`) or ends them (`/deal Consulting
+Łukasz`).
 """
 
 from __future__ import annotations
@@ -16,12 +21,13 @@ from rapidfuzz import fuzz, process
 
 from handlers.context import Context
 from handlers.errors import Ambiguous, Candidate, CommandError, UsageError
+from handlers.format import money
 from storage import contacts as contact_store
 from storage import deals as deal_store
 from storage.keys import name_key
 from storage.models import Contact, Deal, Member, Stage
 from storage.search import Searchable, trigram_candidates
-from storage.teams import team_members
+from storage.teams import member_names, team_members, team_stages
 
 Record = Contact | Deal
 MAX_REF_WORDS = 6
@@ -29,6 +35,7 @@ SURE = 85  # a fuzzy match this good, with no rival close to it, is taken
 RIVAL = 75
 PLAUSIBLE = 55
 WHOLE_WORDS = 90
+MAX_DETAILS = 2  # what a "which one" button shows besides the name
 _ID = re.compile(r"^(?P<kind>[cd#]?)(?P<id>\d{1,12})$", re.IGNORECASE)
 
 
@@ -58,20 +65,65 @@ def resolve(
 
     `whole`: every word is part of the reference (`/show Jane Doe`).
     """
-    if not words:
+    named = list(words)
+    if whole:
+        while named and not _has_text(named[-1]):
+            named.pop()  # `/tag José #vip 🍷`: the emoji is not part of the name
+    if not named:
         raise UsageError(f"Say which {_kind_names(kinds)}: an id or a name.")
-    lengths = [len(words)] if whole else list(range(min(len(words), MAX_REF_WORDS), 0, -1))
-    for n in lengths:
-        picked = ctx.picks.get(" ".join(words[:n]))
-        if picked:
-            record = _by_id(ctx, KINDS[picked[0]], int(picked[1:]))
-            if record is not None:
-                return record, n
-    if (by_id := _resolve_id(ctx, words[0], kinds)) is not None:
-        return by_id, 1
-    if (exact := _resolve_exact(ctx, words, kinds, lengths)) is not None:
+    lengths = [len(named)] if whole else list(range(min(len(named), MAX_REF_WORDS), 0, -1))
+    used = len(words) if whole else None
+    if (picked := _picked(ctx, [" ".join(named[:n]) for n in lengths], lengths)) is not None:
+        return picked[0], used or picked[1]
+    if (by_id := _resolve_id(ctx, _bare(named[0]), kinds)) is not None:
+        # An id is one word: only what is no name (an emoji) may follow it as part of it.
+        return by_id, used if used is not None and len(named) == 1 else 1
+    runs = {n: named[:n] for n in lengths}
+    if (exact := _resolve_exact(ctx, runs, kinds)) is not None:
+        return exact[0], used or exact[1]
+    record, n = _resolve_fuzzy(ctx, named, kinds, lengths)
+    return record, used or n
+
+
+def resolve_trailing(
+    ctx: Context, words: Sequence[str], kinds: Sequence[Kind], *, keep: int = 1
+) -> tuple[Record, int] | None:
+    """The record named by the last words, and how many words that took; None when they
+    name none. At least `keep` words are left (a deal's title before its contact).
+
+    The same names as `resolve`, without guessing at typos: free words before a name are a
+    title, and a misspelt word in a title must not turn into someone's name."""
+    longest = min(len(words) - keep, MAX_REF_WORDS)
+    if longest < 1:
+        return None
+    lengths = list(range(longest, 0, -1))
+    runs = {n: list(words[-n:]) for n in lengths}
+    if (picked := _picked(ctx, [" ".join(run) for run in runs.values()], lengths)) is not None:
+        return picked
+    if (exact := _resolve_exact(ctx, runs, kinds)) is not None:
         return exact
-    return _resolve_fuzzy(ctx, words, kinds, lengths)
+    for n, run in runs.items():
+        if not _has_text(run[0]):
+            continue
+        typed = set(_key(run).split())
+        found = [
+            (kind, record_id)
+            for kind in kinds
+            for record_id, key in trigram_candidates(
+                ctx.session,
+                table=kind.table,
+                team_id=ctx.team_id,
+                query=_key(run),
+                any_typo=False,
+            )
+            if typed <= set(key.split())
+        ]
+        records = [r for kind, i in found if (r := _by_id(ctx, kind, i)) is not None]
+        if len(records) == 1:
+            return records[0], n
+        if records:
+            raise Ambiguous(" ".join(run), candidates(ctx, records))
+    return None
 
 
 def contact_of(ctx: Context, record: Record) -> Contact | None:
@@ -88,6 +140,41 @@ def label(record: Record) -> str:
     if isinstance(record, Contact):
         return f"{record.name} (c{record.id})"
     return f"{record.title} (d{record.id})"
+
+
+def _has_text(word: str) -> bool:
+    return any(ch.isalnum() for ch in word)
+
+
+def _bare(text: str) -> str:
+    """Without the emoji and punctuation typed after it: `José 🍷` -> `José`."""
+    end = len(text)
+    while end and not text[end - 1].isalnum():
+        end -= 1
+    return text[:end]
+
+
+def _key(words: Sequence[str]) -> str:
+    return name_key(_bare(" ".join(words)))
+
+
+def _keys(words: Sequence[str]) -> set[str]:
+    """What a run of words may be the name key of: as typed (`Website (phase 2)`), and
+    without what trails the name (`Jane Doe,` `José 🍷`)."""
+    return {name_key(" ".join(words)), _key(words)} - {""}
+
+
+def _picked(
+    ctx: Context, refs: Sequence[str], lengths: Sequence[int]
+) -> tuple[Record, int] | None:
+    """A record chosen with a "which one" button for one of these runs of words."""
+    for ref, n in zip(refs, lengths, strict=True):
+        picked = ctx.picks.get(ref)
+        if picked:
+            record = _by_id(ctx, KINDS[picked[0]], int(picked[1:]))
+            if record is not None:
+                return record, n
+    return None
 
 
 def _kind_names(kinds: Sequence[Kind]) -> str:
@@ -111,14 +198,17 @@ def _resolve_id(ctx: Context, word: str, kinds: Sequence[Kind]) -> Record | None
     if not found:
         raise CommandError(f"There is no {_kind_names(wanted)} {word} in your team.")
     if len(found) > 1:
-        raise Ambiguous(word, [_candidate(record) for record in found])
+        raise Ambiguous(word, candidates(ctx, found))
     return found[0]
 
 
 def _resolve_exact(
-    ctx: Context, words: Sequence[str], kinds: Sequence[Kind], lengths: list[int]
+    ctx: Context, runs: dict[int, list[str]], kinds: Sequence[Kind]
 ) -> tuple[Record, int] | None:
-    keys = {name_key(" ".join(words[:n])): n for n in lengths}
+    """The record whose whole name is the longest of the runs of words (`n: words`)."""
+    keys: dict[str, int] = {}
+    for n, run in sorted(runs.items()):
+        keys.update(dict.fromkeys(_keys(run), n))
     hits: dict[int, list[Record]] = {}
     for kind in kinds:
         for record in kind.by_keys(ctx.session, team_id=ctx.team_id, keys=list(keys)):
@@ -127,7 +217,7 @@ def _resolve_exact(
         return None
     n = max(hits)
     if len(hits[n]) > 1:
-        raise Ambiguous(" ".join(words[:n]), [_candidate(record) for record in hits[n][:8]])
+        raise Ambiguous(" ".join(runs[n]), candidates(ctx, hits[n][:8]))
     return hits[n][0], n
 
 
@@ -136,7 +226,7 @@ def _resolve_fuzzy(
 ) -> tuple[Record, int]:
     scored: list[tuple[float, int, Kind, int]] = []  # score, words used, kind, id
     for kind, record_id, key in _candidates(ctx, words, kinds, lengths):
-        score, n = max((_score(name_key(" ".join(words[:n])), key), n) for n in lengths)
+        score, n = max((_score(_key(words[:n]), key), n) for n in lengths)
         scored.append((score, n, kind, record_id))
     scored.sort(key=lambda item: (-item[0], -item[1]))
     plausible = [item for item in scored if item[0] >= PLAUSIBLE]
@@ -148,11 +238,12 @@ def _resolve_fuzzy(
     best_score, best_n, best_kind, best_id = plausible[0]
     rivals = [item for item in plausible[1:] if item[0] >= RIVAL]
     best = _by_id(ctx, best_kind, best_id)
-    if best is not None and best_score >= SURE and not rivals:
+    # The only plausible record is taken: a choice of one is no choice.
+    if best is not None and (len(plausible) == 1 or (best_score >= SURE and not rivals)):
         return best, best_n
     ref = " ".join(words[:best_n])
     records = [_by_id(ctx, kind, record_id) for _, _, kind, record_id in plausible[:6]]
-    raise Ambiguous(ref, [_candidate(record) for record in records if record is not None])
+    raise Ambiguous(ref, candidates(ctx, [record for record in records if record is not None]))
 
 
 def _candidates(
@@ -169,7 +260,7 @@ def _candidates(
                     ctx.session,
                     table=kind.table,
                     team_id=ctx.team_id,
-                    query=" ".join(words[:n]),
+                    query=_bare(" ".join(words[:n])),
                     any_typo=any_typo,
                 ):
                     found[(kind.name, record_id)] = (kind, record_id, key)
@@ -198,10 +289,89 @@ def search_score(typed: str, key: str) -> float:
     return max(fuzz.ratio(typed, key), by_word / len(typed_words))
 
 
-def _candidate(record: Record) -> Candidate:
-    kind = "contact" if isinstance(record, Contact) else "deal"
-    assert record.id is not None
-    return Candidate(kind, record.id, label(record))
+def candidates(ctx: Context, records: Sequence[Record]) -> list[Candidate]:
+    """One button label per record, with what tells them apart: `José García · Acme ·
+    Madrid (c3)` beside `José García · Initech · Sevilla (c9)`; for deals, their contact,
+    amount or stage. Details all the records share are left out."""
+    owners = member_names(
+        ctx.session, team_id=ctx.team_id, ids=[r.owner_id for r in records if r.owner_id]
+    )
+    details = {
+        **_contact_details(ctx, [r for r in records if isinstance(r, Contact)], owners),
+        **_deal_details(ctx, [r for r in records if isinstance(r, Deal)], owners),
+    }
+    result = []
+    for record in records:
+        assert record.id is not None
+        parts = [_short(_name(record)), *(_short(d) for d in details[_ref(record)])]
+        kind = "contact" if isinstance(record, Contact) else "deal"
+        result.append(Candidate(kind, record.id, f"{' · '.join(parts)} ({_ref(record)})"))
+    return result
+
+
+def _contact_details(
+    ctx: Context, contacts: list[Contact], owners: dict[int, str]
+) -> dict[str, list[str]]:
+    companies = contact_store.companies_by_ids(
+        ctx.session, team_id=ctx.team_id, ids=[c.company_id for c in contacts if c.company_id]
+    )
+    return _telling(
+        {
+            _ref(c): [
+                companies[c.company_id].name if c.company_id in companies else None,
+                c.city,
+                c.title,
+                c.email,
+                owners.get(c.owner_id or 0),
+            ]
+            for c in contacts
+        }
+    )
+
+
+def _deal_details(ctx: Context, deals: list[Deal], owners: dict[int, str]) -> dict[str, list[str]]:
+    if not deals:
+        return {}
+    assert ctx.team is not None
+    people = contact_store.contacts_by_ids(
+        ctx.session, team_id=ctx.team_id, ids=[d.contact_id for d in deals if d.contact_id]
+    )
+    names = {c.id: c.name for c in people}
+    stages = {s.id: s.name for s in team_stages(ctx.session, team_id=ctx.team_id)}
+    return _telling(
+        {
+            _ref(d): [
+                names.get(d.contact_id or 0),
+                money(d.amount, d.currency, ctx.team.locale) if d.amount is not None else None,
+                stages.get(d.stage_id),
+                owners.get(d.owner_id),
+            ]
+            for d in deals
+        }
+    )
+
+
+def _telling(details: dict[str, list[str | None]]) -> dict[str, list[str]]:
+    """Of each record's details, those that differ between the records (at most
+    MAX_DETAILS of them)."""
+    rows = list(details.values())
+    differ = [i for i in range(len(rows[0])) if len({row[i] for row in rows}) > 1] if rows else []
+    return {
+        ref: [value for i in differ if (value := row[i])][:MAX_DETAILS]
+        for ref, row in details.items()
+    }
+
+
+def _short(text: str, most: int = 24) -> str:
+    return text if len(text) <= most else text[: most - 1] + "…"
+
+
+def _name(record: Record) -> str:
+    return record.name if isinstance(record, Contact) else record.title
+
+
+def _ref(record: Record) -> str:
+    return f"c{record.id}" if isinstance(record, Contact) else f"d{record.id}"
 
 
 def resolve_member(ctx: Context, text: str) -> Member:

@@ -36,6 +36,8 @@ class Command:
     aliases: tuple[str, ...] = ()
     # What the command recognises by shape anywhere in its words (grammar.PHONE, ...).
     shapes: frozenset[str] = frozenset()
+    # Its changes go into the undo journal, and its reply gets an Undo button.
+    undoable: bool = False
 
     @property
     def doc(self) -> str:
@@ -55,6 +57,14 @@ class ButtonAction:
     code: str
     func: ButtonFunc
     role: Role | None = Role.rep
+    undoable: bool = False
+
+
+@dataclass(frozen=True)
+class EventAction:
+    kind: str
+    func: EventFunc
+    undoable: bool = False
 
 
 @dataclass
@@ -62,7 +72,7 @@ class Registry:
     commands: dict[str, Command] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)
     buttons: dict[str, ButtonAction] = field(default_factory=dict)
-    events: dict[str, EventFunc] = field(default_factory=dict)
+    events: dict[str, EventAction] = field(default_factory=dict)
 
     def command(
         self,
@@ -73,6 +83,7 @@ class Registry:
         keys: tuple[str, ...] = (),
         aliases: tuple[str, ...] = (),
         shapes: tuple[str, ...] = (),
+        undoable: bool = False,
     ) -> None:
         if not func.__doc__:
             raise ValueError(f"/{name} needs a docstring: it is the command's help")
@@ -80,20 +91,27 @@ class Registry:
             raise ValueError(f"/{name} is registered twice")
         family = func.__module__.rsplit(".", 1)[-1]
         self.commands[name] = Command(
-            name, func, family, role, frozenset(keys), aliases, frozenset(shapes)
+            name, func, family, role, frozenset(keys), aliases, frozenset(shapes), undoable
         )
         for alias in aliases:
             self.aliases[alias] = name
 
-    def button(self, code: str, func: ButtonFunc, *, role: Role | None = Role.rep) -> None:
+    def button(
+        self,
+        code: str,
+        func: ButtonFunc,
+        *,
+        role: Role | None = Role.rep,
+        undoable: bool = False,
+    ) -> None:
         if code in self.buttons:
             raise ValueError(f"button action {code!r} is registered twice")
-        self.buttons[code] = ButtonAction(code, func, role)
+        self.buttons[code] = ButtonAction(code, func, role, undoable)
 
-    def event(self, kind: str, func: EventFunc) -> None:
+    def event(self, kind: str, func: EventFunc, *, undoable: bool = False) -> None:
         if kind in self.events:
             raise ValueError(f"event {kind!r} is registered twice")
-        self.events[kind] = func
+        self.events[kind] = EventAction(kind, func, undoable)
 
     def find(self, name: str) -> Command | None:
         return self.commands.get(self.aliases.get(name, name))

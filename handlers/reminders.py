@@ -100,6 +100,8 @@ def remind(ctx: Context, args: Args) -> Reply:
         ),
     )
     _queue(ctx, reminder)
+    due = local_time(reminder.due_at, ctx.tz)
+    ctx.change_label = f"reminder #{reminder.id} for {due}: {reminder.text[:60]}"
     return (
         Reply()
         .add(
@@ -499,7 +501,7 @@ def _team(ctx: Context) -> Team:
 
 
 def register(registry: Registry) -> None:
-    registry.command("remind", remind)
+    registry.command("remind", remind, undoable=True)
     registry.command("reminders", list_reminders)
     registry.command("done", done)
     registry.command("snooze", snooze)

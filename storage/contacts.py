@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
-from sqlalchemy import bindparam, delete
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select
 
@@ -256,7 +256,10 @@ def remove_tags(
     if not tag_ids:
         return []
     link, owner = _link(target)
-    session.execute(delete(link).where(owner == target_id, col(link.tag_id).in_(tag_ids)))
+    # Row by row through the ORM, not one DELETE statement: the undo journal sees each.
+    for row in session.exec(select(link).where(owner == target_id, col(link.tag_id).in_(tag_ids))):
+        session.delete(row)
+    session.flush()
     return [name for name in names if name in current]
 
 

@@ -91,6 +91,9 @@ def move_deal(
 ) -> StageChange:
     """Put `deal` in `stage`, closing or reopening it as the stage's kind says."""
     assert deal.id is not None and stage.id is not None
+    # Never before the deal entered its stage: a message read late is dated when it was
+    # sent, and a button pressed before it, which has no date, when it arrived.
+    now = max(now, deal.stage_entered_at)
     change = StageChange(
         team_id=deal.team_id,
         deal_id=deal.id,

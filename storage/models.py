@@ -3,7 +3,8 @@
 Families: the team and its people (Team, Member, Identity, Workspace, Invite), what the
 team sells to (Company, Contact, Tag and its links), the pipeline (Stage, Deal,
 StageChange), the timeline (Activity), what the bot says first (Reminder, Outbox), and
-the bot's own bookkeeping (GeocodeCache, ProcessedUpdate, PendingCommand).
+the bot's own bookkeeping (GeocodeCache, ProcessedUpdate, PendingCommand), and the undo
+journal (Change, ChangeRow).
 """
 
 from __future__ import annotations
@@ -622,3 +623,34 @@ class PendingCommand(SQLModel, table=True):
     ref: str = Field(default="", max_length=500)
     picks: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = _ts(index=True)
+
+
+# --- the undo journal (storage/journal.py) -----------------------------------------------
+
+
+class Change(SQLModel, table=True):
+    """One change a member made to the team's data (a command, and later an import or a
+    deletion), as /undo takes it back: what it did is in its ChangeRows."""
+
+    __table_args__ = (Index("ix_change_team_member_at", "team_id", "member_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id")
+    member_id: int = Field(foreign_key="member.id")
+    # What it was, as /undo names it: "added Jane Doe (c3)".
+    label: str = Field(max_length=500)
+    at: datetime = _ts()
+    undone_at: datetime | None = _ts(nullable=True)
+
+
+class ChangeRow(SQLModel, table=True):
+    """One row a Change inserted, updated or deleted: its primary key and its values
+    before and after (JSON, by column; None: the row did not exist). An update keeps only
+    the columns it changed."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    change_id: int = Field(foreign_key="change.id", index=True, ondelete="CASCADE")
+    table_name: str = Field(max_length=64)
+    row_key: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))

@@ -24,6 +24,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, select
 
+from storage.journal import note_insert
 from storage.models import Identity, Outbox, OutboxStatus, Reminder, ReminderStatus
 
 WakeCallback = Callable[[datetime], None]
@@ -46,11 +47,13 @@ def enqueue(session: Session, *, row: Outbox) -> bool:
         .returning(col(Outbox.id))
     )
     # RETURNING, not rowcount: psycopg reports -1 for this statement.
-    inserted = session.execute(statement).first() is not None
-    if inserted:
-        earliest = session.info.get(_DUE_KEY)
-        session.info[_DUE_KEY] = row.due_at if earliest is None else min(earliest, row.due_at)
-    return inserted
+    returned = session.execute(statement).first()
+    if returned is None:
+        return False
+    note_insert(session, Outbox, (returned[0],))
+    earliest = session.info.get(_DUE_KEY)
+    session.info[_DUE_KEY] = row.due_at if earliest is None else min(earliest, row.due_at)
+    return True
 
 
 def on_enqueue(engine: Engine, callback: WakeCallback) -> Callable[[], None]:

@@ -1,4 +1,4 @@
-"""Send slots shared by the bot processes on one PostgreSQL database (migration 0015): the
+"""Send slots shared by the bot processes on one PostgreSQL database (migration 0016): the
 platforms' rate limits for the whole installation.
 
 A sender asks for a slot before each message (`reserve`) and waits the seconds it is told;

@@ -116,14 +116,15 @@ class TestBot:
             self.last[who] = reply
         return reply
 
-    def send(self, text: str, *, who: str = "Alice") -> Reply:
-        reply = self.request(who, text=text)
+    def send(self, text: str, *, who: str = "Alice", sent_at: datetime | None = None) -> Reply:
+        """`sent_at`: when the platform says the message was sent (None: unknown)."""
+        reply = self.request(who, text=text, sent_at=sent_at)
         assert reply is not None
         return reply
 
-    def say(self, text: str, *, who: str = "Alice") -> str:
+    def say(self, text: str, *, who: str = "Alice", sent_at: datetime | None = None) -> str:
         """The reply's plain text."""
-        return self.send(text, who=who).plain_text
+        return self.send(text, who=who, sent_at=sent_at).plain_text
 
     def press(self, label: str, *, who: str = "Alice") -> Reply:
         """Press the button of `who`'s last reply whose label starts with `label`."""

@@ -17,7 +17,7 @@ def include_object(
     obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
 ) -> bool:
     """Leave the tables made by hand out of autogenerate: the full-text search tables
-    (0001) and PostgreSQL's shared send slots (0015)."""
+    (0001) and PostgreSQL's shared send slots (0016)."""
     by_hand = name is not None and ("_fts" in name or name == "send_slot")
     return not (type_ == "table" and reflected and by_hand)
 

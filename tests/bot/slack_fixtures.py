@@ -299,14 +299,16 @@ class Slack:
         user: str = ALICE,
         event_id: str | None = None,
         retry: int | None = None,
+        ts: str = "1700000000.000001",
     ) -> BoltResponse:
+        """A direct message; `ts` is when it was sent (Slack's seconds.sequence)."""
         event = {
             "type": "message",
             "channel_type": "im",
             "channel": DM,
             "user": user,
             "text": text,
-            "ts": "1700000000.000001",
+            "ts": ts,
             "team": WORKSPACE,
         }
         return await self.event(event, event_id=event_id, retry=retry)

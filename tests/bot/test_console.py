@@ -104,7 +104,7 @@ async def test_a_session_with_buttons_switching_people_and_locations(
     dispatcher.close()
     blocks = out.getvalue().strip().split("\n\n")
     assert len(blocks) == 9  # one block per non-empty line
-    assert "Website  (d1)" in blocks[0]
+    assert "Opened Website (d1)" in blocks[0]
     assert "[1] Qualified  [2] Proposal" in blocks[1]
     assert "Moved to Proposal" in blocks[2]
     assert "no button with that number" in blocks[3]

@@ -7,23 +7,29 @@ from __future__ import annotations
 import json
 import logging
 import time
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from slack_sdk.http_retry import builtin_async_handlers
+from sqlalchemy import Engine
+from sqlmodel import Session, select
 
+from storage.models import Activity
 from tests.bot.slack_fixtures import (
     ALICE,
     BOB,
     CARLA,
     CHANNEL,
     DM,
+    WORKSPACE,
     Call,
     Failure,
     Slack,
     signed,
     slack_fixture,  # noqa: F401  (the `slack` fixture)
 )
+from tests.conftest import START
 from tests.phones import LANDLINE
 
 
@@ -57,7 +63,7 @@ async def test_the_first_person_creates_the_team_and_the_workspace_joins_it(
 
     helped = await say(slack, "", user=CARLA)  # a bare /crm is /crm help
     assert "You joined *Acme Sales* as a rep" in helped.text
-    assert "*/crm add* — Log a contact" in helped.text
+    assert "/crm add /crm find" in helped.text
     assert "/crm help COMMAND" in helped.text
 
 
@@ -72,8 +78,8 @@ async def test_an_invite_code_joins_with_its_role(slack: Slack) -> None:
 
 async def test_contacts(slack: Slack) -> None:
     added = await say(slack, "add Jane Doe company:Acme jane@acme.de city:Berlin #hot")
-    assert "Added *Jane Doe*." in added.text
-    assert "<mailto:jane@acme.de|jane@acme.de>" in added.text
+    assert "Added *Jane Doe* (c1)" in added.text
+    assert "email: *jane@acme.de*" in added.text
     found = await say(slack, "find jnae doe")
     assert "*Jane Doe* · Acme · lead (c1)" in found.text
     assert found.buttons == {"Jane Doe": "sh:c1"}
@@ -90,8 +96,8 @@ async def test_activities(slack: Slack) -> None:
 async def test_deals_and_a_stage_button(slack: Slack) -> None:
     await say(slack, "add Jane Doe")
     opened = await say(slack, "deal Website redesign Jane Doe 12k")
-    assert "Website redesign  (d1)" in opened.text
-    assert "€12,000 · Lead (10%)" in opened.text
+    assert "Opened *Website redesign* (d1)" in opened.text
+    assert "amount: *€12,000*\ncontact: *Jane Doe (c1)*\nstage: *Lead (10%)*" in opened.text
     qualified = opened.buttons["Qualified"]
 
     response = await slack.press(qualified)
@@ -190,7 +196,7 @@ async def test_add_with_no_arguments_opens_the_form(slack: Slack) -> None:
     added = last(slack)
     assert added.method == "response_url"  # where /crm add was typed, only to the sender
     assert added.data["response_type"] == "ephemeral"
-    assert "Added *Jane Doe*." in added.text
+    assert "Added *Jane Doe* (c1)" in added.text
     assert "Acme GmbH" in added.text and "Berlin" in added.text
     assert LANDLINE.international in added.text and "#hot #trade-fair" in added.text
 
@@ -199,7 +205,7 @@ async def test_add_with_no_arguments_opens_the_form(slack: Slack) -> None:
     warned = last(slack)
     assert "This looks like a contact you already have" in warned.text
     await slack.press(warned.buttons["Add anyway"])
-    assert "Added *Jane Doe*." in last(slack).text
+    assert "Added *Jane Doe* (c2)" in last(slack).text
     assert "Leads (2)" in (await say(slack, "leads")).text
 
 
@@ -252,7 +258,7 @@ async def test_a_stale_timestamp_is_refused(slack: Slack) -> None:
 
 async def test_a_redelivered_event_changes_nothing_twice(slack: Slack) -> None:
     await slack.dm("add Jane Doe", event_id="Ev0REDELIVER")
-    assert "Added *Jane Doe*." in last(slack).text
+    assert "Added *Jane Doe* (c1)" in last(slack).text
     answered = len(slack.api.answers())
 
     again = await slack.dm("add Jane Doe", event_id="Ev0REDELIVER", retry=1)
@@ -265,7 +271,7 @@ async def test_a_redelivered_event_changes_nothing_twice(slack: Slack) -> None:
 async def test_user_text_is_escaped_so_channel_pings_no_one(slack: Slack) -> None:
     # Typed as `/crm add <!channel> & Co`; Slack sends the three characters escaped.
     added = await say(slack, "add &lt;!channel&gt; &amp; Co company:&lt;b&gt;Acme")
-    assert "Added *&lt;!channel&gt; &amp; Co*." in added.text
+    assert "Added *&lt;!channel&gt; &amp; Co* (c1)" in added.text
     assert "&lt;b&gt;Acme" in added.text
     assert "&lt;!channel&gt; &amp; Co" in added.data["text"]  # the notification text too
     assert_nothing_parsed(added.data["blocks"], "<!channel>")
@@ -302,7 +308,7 @@ async def test_direct_messages_are_commands(slack: Slack) -> None:
     )
     added = last(slack)
     assert added.method == "chat.postMessage" and added.data["channel"] == DM
-    assert "Added *Jane Doe*." in added.text
+    assert "Added *Jane Doe* (c1)" in added.text
     assert "jane@acme.de" in added.text and LANDLINE.international in added.text
 
     await slack.dm("/show Jane Doe")
@@ -370,6 +376,60 @@ async def test_a_button_picks_among_look_alikes(slack: Slack) -> None:
     await say(slack, "add Jane Doe company:Globex")
     asked = await say(slack, "note Jane Doe called back")
     assert "Which one do you mean by “*Jane Doe*”?" in asked.text
-    assert asked.buttons == {"Jane Doe (c1)": "pk:1:c1", "Jane Doe (c2)": "pk:1:c2"}
-    await slack.press(asked.buttons["Jane Doe (c2)"])
+    assert asked.buttons == {
+        "Jane Doe · Acme (c1)": "pk:1:c1",
+        "Jane Doe · Globex (c2)": "pk:1:c2",
+    }
+    await slack.press(asked.buttons["Jane Doe · Globex (c2)"])
     assert "Logged: noted *Jane Doe (c2)*." in last(slack).text
+
+
+def _visits(engine: Engine) -> list[datetime]:
+    with Session(engine) as session:
+        return [a.at for a in session.exec(select(Activity).where(Activity.kind == "visit"))]
+
+
+async def test_a_message_is_dated_by_its_ts_a_slash_command_on_arrival(
+    slack: Slack, engine: Engine
+) -> None:
+    await say(slack, "add Jane Doe")
+    # A direct message Slack delivers late (a retry after the bot came back): its `ts`.
+    sent = START - timedelta(hours=3, seconds=0.25)
+    await slack.dm("visit Jane Doe", ts=f"{sent.timestamp():.6f}")
+    assert _visits(engine) == [sent]
+    # A slash command has no time of its own: when it arrived, by the adapter's clock.
+    await say(slack, "visit Jane Doe")
+    assert _visits(engine) == [sent, START]
+
+
+async def test_a_change_answers_with_undo_and_open_buttons(slack: Slack) -> None:
+    await say(slack, "start")
+    added = await say(slack, "add Jane Doe company:Acme")
+    assert added.text == "Added *Jane Doe* (c1)\ncompany: *Acme*\nstatus: *lead*\n"
+    assert added.buttons == {"Undo": "un:1", "Open c1": "sh:c1"}
+    await slack.press(added.buttons["Undo"])
+    undone = last(slack)
+    assert undone.data["replace_original"] is True  # the confirmation gives way
+    assert undone.text.startswith("Undone: *added Jane Doe (c1)*.")
+    await slack.press(added.buttons["Undo"])  # pressed again: one effect
+    assert "Already undone" in last(slack).text
+    assert "Nothing matches" in (await say(slack, "find Jane")).text
+
+
+async def test_a_file_sent_in_a_direct_message_is_answered_honestly(slack: Slack) -> None:
+    await slack.dm("help")
+    file_share = {
+        "type": "message",
+        "subtype": "file_share",
+        "channel_type": "im",
+        "channel": DM,
+        "user": ALICE,
+        "text": "",
+        "files": [{"id": "F1", "name": "leads.csv", "filetype": "csv"}],
+        "ts": "1700000000.000003",
+        "team": WORKSPACE,
+    }
+    await slack.event(file_share)
+    answer = last(slack)
+    assert answer.text.startswith("I can't read files.\nWhat I understand:")
+    assert "a location you share" not in answer.text  # not something Slack can send

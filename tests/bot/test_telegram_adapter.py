@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine
@@ -13,9 +14,9 @@ from telegram.error import NetworkError, TimedOut
 from telegram.ext import AIORateLimiter
 
 from bot.telegram_adapter import TelegramAdapter
-from handlers.dispatcher import NOT_A_MEMBER, STALE_BUTTON, UNSUPPORTED, Dispatcher
+from handlers.dispatcher import NOT_A_MEMBER, STALE_BUTTON, Dispatcher
 from handlers.reply import Attachment, bold, text_reply
-from storage.models import Channel, Contact, Member
+from storage.models import Activity, Channel, Contact, Member
 from tests.bot.conftest import (
     ALICE,
     BOB,
@@ -26,6 +27,7 @@ from tests.bot.conftest import (
     TelegramChat,
     private_chat,
 )
+from tests.conftest import START
 from tests.phones import LANDLINE, MOBILE
 
 
@@ -56,7 +58,7 @@ async def test_start_creates_the_team_and_offers_a_share_location_button(
 
 # One step per command, every family: (who, message, what the answer contains).
 TOUR = [
-    ("alice", "/help", "<b>/add</b>"),
+    ("alice", "/help", "/add /find /show"),
     ("alice", "/help stage", "/stage DEAL [STAGE]"),
     (
         "alice",
@@ -241,12 +243,12 @@ async def test_a_group_registers_as_the_announcement_channel(
 async def test_user_text_is_escaped(alice: TelegramChat) -> None:
     name = '<b>Bob & "Co"</b>'
     (sent,) = await alice.send(f"/add name:'{name}' city:<i>Berlin</i>")
-    assert 'Added <b>&lt;b&gt;Bob &amp; "Co"&lt;/b&gt;</b>.' in sent.text
+    assert 'Added <b>&lt;b&gt;Bob &amp; "Co"&lt;/b&gt;</b> (c1)' in sent.text
     assert "&lt;i&gt;Berlin&lt;/i&gt;" in sent.text
     assert "<b>Bob" not in sent.text and "<i>Berlin" not in sent.text
     card = {"phone_number": LANDLINE.e164, "first_name": "<b>Bob", "last_name": '& "Co"</b>'}
     (warning,) = await alice.send(contact=card)
-    assert '<b>&lt;b&gt;Bob &amp; "Co"&lt;/b&gt;</b> (c1) — similar name' in warning.text
+    assert '<b>&lt;b&gt;Bob &amp; "Co"&lt;/b&gt;</b> (c1) — same name' in warning.text
 
 
 async def test_a_long_reply_is_split_on_line_boundaries(alice: TelegramChat) -> None:
@@ -292,11 +294,17 @@ _STICKER = {
 }
 
 
-async def test_unsupported_messages_get_a_short_answer(alice: TelegramChat) -> None:
-    assert UNSUPPORTED in await alice.say(sticker=_STICKER)
+async def test_unsupported_messages_say_what_the_bot_reads(alice: TelegramChat) -> None:
+    sticker = await alice.say(sticker=_STICKER)
+    assert sticker.startswith("I can't read stickers.\nWhat I understand:")
+    assert "a location you share" in sticker and "a contact card you share" in sticker
     voice = {"file_id": "v1", "file_unique_id": "v1", "duration": 3}
-    assert UNSUPPORTED in await alice.say(voice=voice)
-    assert UNSUPPORTED in await alice.say("hello there")
+    assert "I can't read voice messages." in await alice.say(voice=voice)
+    document = {"file_id": "d1", "file_unique_id": "d1", "file_name": "leads.csv"}
+    assert "I can't read files." in await alice.say(document=document)
+    photo = [{"file_id": "p1", "file_unique_id": "p1", "width": 9, "height": 9}]
+    assert "I can't read photos." in await alice.say(photo=photo)
+    assert "Commands start with a slash" in await alice.say("hello there")
     assert "I don't know /frobnicate" in await alice.say("/frobnicate")
     assert "Usage:" in await alice.say("/stage")
     # Someone joining, a pinned message: not a message to answer.
@@ -304,7 +312,7 @@ async def test_unsupported_messages_get_a_short_answer(alice: TelegramChat) -> N
 
 
 async def test_commands_addressed_to_the_bot_work_in_private_too(alice: TelegramChat) -> None:
-    assert "<b>/add</b>" in await alice.say("/help@CRM_test_bot")
+    assert "/add /find /show" in await alice.say("/help@CRM_test_bot")
     assert await alice.send("/help@other_bot") == []
 
 
@@ -315,7 +323,7 @@ async def test_a_user_who_blocked_the_bot_is_logged(
     calls = await alice.send("/help")
     assert [call.method for call in calls] == ["sendMessage"]
     assert "cannot write to chat 111" in caplog.text
-    assert "<b>/add</b>" in await alice.say("/help")  # and it carries on
+    assert "/add /find /show" in await alice.say("/help")  # and it carries on
 
 
 async def test_network_errors_and_server_errors_are_retried(alice: TelegramChat) -> None:
@@ -324,7 +332,7 @@ async def test_network_errors_and_server_errors_are_retried(alice: TelegramChat)
     )
     calls = await alice.send("/help")
     assert [call.method for call in calls] == ["sendMessage"] * 4
-    assert "<b>/add</b>" in calls[-1].text
+    assert "/add /find /show" in calls[-1].text
     assert alice.slept == [1.0, 2.0, 4.0]
 
 
@@ -335,7 +343,7 @@ async def test_retries_give_up_and_are_logged(
     calls = await alice.send("/help")
     assert len(calls) == 4
     assert "could not deliver the reply to chat 111" in caplog.text
-    assert "<b>/add</b>" in await alice.say("/help")
+    assert "/add /find /show" in await alice.say("/help")
 
 
 async def test_attachments_are_sent_as_photo_and_document(alice: TelegramChat) -> None:
@@ -360,7 +368,7 @@ async def test_one_slow_chat_does_not_stall_the_others(alice: TelegramChat) -> N
     slow = asyncio.create_task(alice.send("/help", user=BOB))
     # Bob's answer is stuck on his network; Alice is answered meanwhile.
     answer = await asyncio.wait_for(alice.say("/help"), timeout=10)
-    assert "<b>/add</b>" in answer
+    assert "/add /find /show" in answer
     assert not slow.done()
     release.set()
     await asyncio.wait_for(slow, timeout=10)
@@ -410,3 +418,44 @@ async def test_start_polls_publishes_the_menu_and_stops(
     assert all(call.url.startswith(base_url + TOKEN + "/") for call in api.calls)
     # python-telegram-bot logs its API URL at DEBUG; the token never reaches the log.
     assert TOKEN not in caplog.text and "[bot token]" in caplog.text
+
+
+async def test_a_message_is_dated_by_telegram_a_live_location_by_its_edit(
+    alice: TelegramChat, engine: Engine
+) -> None:
+    await alice.send("/add Jane Doe")
+    # Read the morning after: the bot was down when these were sent.
+    sent = int((START - timedelta(hours=20)).timestamp())
+    location = {"latitude": 52.520008, "longitude": 13.404954, "live_period": 900}
+    live = alice.message_update(location=location)
+    live["message"]["date"] = sent - 600
+    await alice.feed(live)
+    moved = live["message"] | {"edit_date": sent - 60}
+    await alice.feed({"update_id": 96_001, "edited_message": moved})
+    visit = alice.message_update(text="/visit Jane Doe")
+    visit["message"]["date"] = sent
+    assert "With your current location." in "".join(c.text for c in await alice.feed(visit))
+    with Session(engine) as session:
+        member = session.exec(select(Member).where(Member.name == "Alice Adams")).one()
+        assert member.located_at == datetime.fromtimestamp(sent - 60, UTC)
+        activity = session.exec(select(Activity).where(Activity.kind == "visit")).one()
+        assert activity.at == datetime.fromtimestamp(sent, UTC)
+
+
+async def test_a_change_answers_with_undo_and_open_buttons(alice: TelegramChat) -> None:
+    (added,) = await alice.send("/add Jane Doe company:Acme #hot")
+    assert added.text == (
+        "Added <b>Jane Doe</b> (c1)\ncompany: <b>Acme</b>\nstatus: <b>lead</b>\ntags: <b>#hot</b>"
+    )
+    assert added.markup["inline_keyboard"] == [
+        [{"text": "Undo", "callback_data": "un:1"}, {"text": "Open c1", "callback_data": "sh:c1"}]
+    ]
+    calls = await alice.press("Undo")
+    assert [call.method for call in calls] == ["answerCallbackQuery", "editMessageText"]
+    undone = calls[1]
+    assert undone.params["message_id"] == added.result["message_id"]
+    assert undone.text == "Undone: <b>added Jane Doe (c1)</b>."
+    assert "inline_keyboard" not in undone.markup  # nothing left to press on it
+    again = await alice.feed(alice.callback_update(added.result, "un:1"))
+    assert "Already undone" in again[-1].text
+    assert "No contact or deal matches" in await alice.say("/show Jane Doe")

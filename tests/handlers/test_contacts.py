@@ -12,12 +12,26 @@ def test_add_reads_every_field(testbot: TestBot) -> None:
         f'/add Jane Doe company:"Acme GmbH" title:CTO {LANDLINE.international} jane@acme.de '
         'addr:"Unter den Linden 1" city:Berlin country:Germany status:qualified source:fair #hot'
     )
-    assert "Added Jane Doe" in reply
-    assert "CTO at Acme GmbH" in reply
-    assert f"{LANDLINE.international} · jane@acme.de" in reply
-    assert "Unter den Linden 1, Berlin, Germany" in reply
-    assert "Status qualified · owner Alice" in reply
-    assert "Tags: #hot" in reply
+    # The answer: what was stored, field by field, as the fields are typed.
+    assert reply.splitlines() == [
+        "Added Jane Doe (c1)",
+        "company: Acme GmbH",
+        "title: CTO",
+        f"phone: {LANDLINE.international}",
+        "email: jane@acme.de",
+        "addr: Unter den Linden 1",
+        "city: Berlin",
+        "country: Germany · map",
+        "status: qualified",
+        "source: fair",
+        "tags: #hot",
+    ]
+    card = testbot.say("/show c1")
+    assert "CTO at Acme GmbH" in card
+    assert f"{LANDLINE.international} · jane@acme.de" in card
+    assert "Unter den Linden 1, Berlin, Germany" in card
+    assert "Status qualified · owner Alice" in card
+    assert "Tags: #hot" in card
 
 
 def test_add_needs_a_name_and_says_how(testbot: TestBot) -> None:
@@ -42,10 +56,26 @@ def test_duplicate_warning_by_email_phone_or_name(testbot: TestBot) -> None:
     assert "already have" in by_email.plain_text and "same e-mail" in by_email.plain_text
     by_phone = testbot.say(f"/add Janet {LANDLINE.international}")
     assert "same phone" in by_phone
-    by_name = testbot.say("/add Jane Doe company:acme")
-    assert "similar name" in by_name
+    assert "same name" in testbot.say("/add Jane Doe company:acme")
+    assert "similar name" in testbot.say("/add Jane Dooe company:acme")
     # Same name at another company is another person.
     assert "Added Jane Doe" in testbot.say("/add Jane Doe company:Initech")
+
+
+def test_the_same_name_warns_like_the_same_email_or_phone(testbot: TestBot) -> None:
+    testbot.say("/add Klaus Weber company:Weber city:Bremen")
+    warning = testbot.send("/add klaus  WEBER")
+    assert warning.plain_text.splitlines() == [
+        "This looks like a contact you already have:",
+        "• Klaus Weber (c1) — same name",
+    ]
+    assert [b.label for b in warning.all_buttons] == ["Add anyway", "Open c1"]
+    assert "Klaus Weber  (c1)" in testbot.press("Open c1").plain_text
+    # Two companies that differ are two people; without a company, it may be either.
+    assert "Added Klaus Weber (c2)" in testbot.say("/add Klaus Weber company:Initech")
+    warning = testbot.send("/add Klaus Weber")
+    assert "• Klaus Weber (c1) — same name\n• Klaus Weber (c2) — same name" in warning.plain_text
+    assert "Added Klaus Weber (c3)" in testbot.press("Add anyway").plain_text
 
 
 def test_add_anyway_and_open_existing(testbot: TestBot) -> None:
@@ -105,7 +135,11 @@ def test_ambiguous_name_gets_buttons_and_never_a_guess(testbot: TestBot) -> None
     assert len(which.all_buttons) == 2
     assert "noted" not in testbot.say("/feed")
     testbot.send("/note Jane Doe called about the renewal")
-    logged = testbot.press("Jane Doe (c2)").plain_text
+    assert [b.label for b in which.all_buttons] == [
+        "Jane Doe · Acme (c1)",
+        "Jane Doe · Initech (c2)",
+    ]
+    logged = testbot.press("Jane Doe · Initech (c2)").plain_text
     assert "Logged: noted Jane Doe (c2)" in logged
     assert "noted on Jane Doe: called about the renewal" in testbot.say("/feed 1")
 
@@ -122,9 +156,20 @@ def test_edit_contact_fields(testbot: TestBot) -> None:
         f"/edit Jane Doe phone:{MOBILE.e164} email:jane@initech.com company:Initech "
         "city:Munich status:customer title:CEO"
     )
-    assert "Updated phone, email, company, city, status, title" in reply
-    assert "CEO at Initech" in reply and "Munich" in reply and "Status customer" in reply
-    assert "Jane Smith" in testbot.say("/edit c1 name:'Jane Smith'")
+    assert reply.splitlines() == [
+        "Updated Jane Doe (c1)",
+        "company: Initech",
+        "title: CEO",
+        f"phone: {MOBILE.international}",
+        "email: jane@initech.com",
+        "city: Munich",
+        "status: customer, was lead",
+    ]
+    card = testbot.say("/show c1")
+    assert "CEO at Initech" in card and "Munich" in card and "Status customer" in card
+    renamed = testbot.say("/edit c1 name:'Jane Smith'")
+    assert "name: Jane Smith, was Jane Doe" in renamed
+    assert "Nothing changed" in testbot.say("/edit c1 city:Munich")
     assert "Jane Smith" in testbot.say("/find jane smith")
 
 
@@ -143,18 +188,18 @@ def test_edit_permissions(testbot: TestBot) -> None:
     assert "belongs to a teammate" in testbot.say("/edit Jane Doe city:Rome", who="Bob")
     assert "Only managers and admins" in testbot.say("/add Max owner:Alice", who="Bob")
     testbot.join("Carla", "manager")
-    assert "Updated city" in testbot.say("/edit Jane Doe city:Rome", who="Carla")
-    assert "owner Bob" in testbot.say("/edit Jane Doe owner:@bob", who="Carla")
-    assert "Updated city" in testbot.say("/edit Jane Doe city:Paris", who="Bob")
+    assert "city: Rome" in testbot.say("/edit Jane Doe city:Rome", who="Carla")
+    assert "owner: Bob, was Alice" in testbot.say("/edit Jane Doe owner:@bob", who="Carla")
+    assert "city: Paris, was Rome" in testbot.say("/edit Jane Doe city:Paris", who="Bob")
 
 
 def test_tag_and_untag_contacts_and_deals(testbot: TestBot) -> None:
     testbot.say("/add Jane Doe")
     testbot.say("/deal Website Jane Doe")
-    assert "Tagged Jane Doe: #hot #vip" in testbot.say("/tag Jane Doe #hot #vip")
+    assert "Tagged Jane Doe (c1): #hot #vip" in testbot.say("/tag Jane Doe #hot #vip")
     assert "already has those tags" in testbot.say("/tag Jane Doe #hot")
-    assert "Tagged Website: #q4" in testbot.say("/tag d1 #q4")
-    assert "Untagged Jane Doe: #vip" in testbot.say("/untag c1 #vip #nope")
+    assert "Tagged Website (d1): #q4" in testbot.say("/tag d1 #q4")
+    assert "Untagged Jane Doe (c1): #vip" in testbot.say("/untag c1 #vip #nope")
     assert "has none of those tags" in testbot.say("/untag c1 #vip")
     assert "Tags: #hot" in testbot.say("/show c1")
     assert "Tags: #q4" in testbot.say("/show d1")
@@ -187,7 +232,7 @@ def test_shared_contact_card_is_logged_with_duplicate_check(testbot: TestBot) ->
         title="CTO",
     )
     logged = testbot.contact_card(card).plain_text
-    assert "Added Jane Doe" in logged and "CTO at Acme" in logged
+    assert "Added Jane Doe" in logged and "company: Acme" in logged and "title: CTO" in logged
     again = testbot.contact_card(card)
     assert "already have" in again.plain_text
     added = testbot.press("Add anyway").plain_text

@@ -10,7 +10,16 @@ def test_deal_with_contact_amount_stage_close_and_tags(testbot: TestBot) -> None
     card = testbot.say(
         "/deal Website redesign Jane Doe €12,000 stage:proposal close:2026-12-15 #web"
     )
-    assert "Deal opened." in card
+    assert card.splitlines() == [
+        "Opened Website redesign (d1)",
+        "amount: €12,000",
+        "contact: Jane Doe (c1)",
+        "company: Acme",
+        "stage: Proposal (50%)",
+        "close: Tue 15 Dec",
+        "tags: #web",
+    ]
+    card = testbot.say("/show d1")
     assert "Website redesign  (d1)" in card
     assert "€12,000 · Proposal (50%) · owner Alice" in card
     assert "Contact: Jane Doe (c1) · Acme" in card
@@ -21,13 +30,14 @@ def test_deal_with_contact_amount_stage_close_and_tags(testbot: TestBot) -> None
 def test_deal_contact_option_currency_and_natural_close(testbot: TestBot) -> None:
     testbot.say("/add Jane Doe")
     card = testbot.say("/deal Support contract contact:jane 1.5k USD close:next friday")
-    assert "Support contract  (d1)" in card and "Jane Doe (c1)" in card
-    assert "$1,500" in card
-    assert "Expected close: Fri 27 Nov" in card  # the clock says Monday 23 Nov 2026
+    assert "Opened Support contract (d1)" in card and "contact: Jane Doe (c1)" in card
+    assert "amount: $1,500" in card
+    assert "close: Fri 27 Nov" in card  # the clock says Monday 23 Nov 2026
 
 
 def test_deal_without_contact_and_bad_input(testbot: TestBot) -> None:
-    assert "Contact: none" in testbot.say("/deal Cold outreach")
+    cold = testbot.say("/deal Cold outreach")
+    assert "amount: none\ncontact: none" in cold and "/edit d1 contact:NAME" in cold
     assert "Give it a title" in testbot.say("/deal 12k")
     assert "can't read the date" in testbot.say("/deal X close:someday-ish")
     assert "no stage “Nowhere”" in testbot.say("/deal X stage:Nowhere")
@@ -63,9 +73,11 @@ def test_won_and_lost_close_deals(testbot: TestBot) -> None:
     testbot.say("/deal Website 12k")
     testbot.say("/deal Hosting 2k")
     won = testbot.say("/won Website")
-    assert "Won €12,000! Congratulations." in won and "Closed just now" in won
+    assert "Won €12,000! Congratulations." in won and "stage: Won (100%), was Lead" in won
+    assert "Closed just now" in testbot.say("/show Website")
     lost = testbot.say("/lost Hosting went with a cheaper vendor")
-    assert "Marked as lost." in lost and "Closed just now: went with a cheaper vendor" in lost
+    assert "Marked as lost." in lost and "reason: went with a cheaper vendor" in lost
+    assert "Closed just now: went with a cheaper vendor" in testbot.say("/show Hosting")
     assert "No deals match" in testbot.say("/deals")
     assert "Website" in testbot.say("/deals won")
     assert "Hosting" in testbot.say("/deals lost")
@@ -113,7 +125,7 @@ def test_reps_move_only_their_own_deals(testbot: TestBot) -> None:
     # The card shows no stage buttons to someone who may not move the deal.
     assert not testbot.send("/show 1", who="Bob").buttons
     assert "Moved to Qualified" in testbot.say("/stage 1 qualified", who="Carla")
-    assert "Updated amount" in testbot.say("/edit d1 amount:2k", who="Carla")
+    assert "amount: €2,000, was €1,000" in testbot.say("/edit d1 amount:2k", who="Carla")
     assert "belongs to a teammate" in testbot.say("/edit d1 amount:3k", who="Bob")
 
 
@@ -123,6 +135,14 @@ def test_edit_deal_fields(testbot: TestBot) -> None:
     card = testbot.say(
         "/edit d1 title:'Website relaunch' amount:12000EUR close:2027-01-31 contact:'Jane Doe'"
     )
+    assert card.splitlines() == [
+        "Updated Website relaunch (d1)",
+        "title: Website relaunch, was Website",
+        "amount: €12,000, was none",
+        "contact: Jane Doe (c1), was none",
+        "close: Sun 31 Jan 2027",
+    ]
+    card = testbot.say("/show d1")
     assert "Website relaunch  (d1)" in card and "€12,000" in card
     assert "Expected close: Sun 31 Jan 2027" in card and "Jane Doe (c1)" in card
-    assert "no amount" in testbot.say("/edit d1 amount:")
+    assert "amount: none, was €12,000" in testbot.say("/edit d1 amount:")

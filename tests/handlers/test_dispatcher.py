@@ -103,7 +103,14 @@ def test_unsupported_messages_get_a_helpful_line(testbot: TestBot) -> None:
     reply = testbot.dispatcher.handle_sync(
         Request(platform=Platform.telegram, user_id="alice", user_name="Alice")
     )
-    assert reply is not None and "I understand text commands, locations" in reply.plain_text
+    assert reply is not None
+    assert reply.plain_text.splitlines() == [
+        "What I understand:",
+        "• commands: /help lists them, /help add explains one",
+        "• a location you share (📎 → Location): your prospects nearby",
+        "• a contact card you share (📎 → Contact): logged like /add",
+    ]
+    assert "CSV" not in reply.plain_text  # nothing reads files yet
 
 
 async def test_handle_runs_off_the_event_loop(testbot: TestBot) -> None:

@@ -83,3 +83,77 @@ def test_misspelt_reference_with_a_clear_winner_is_taken(testbot: TestBot) -> No
 def test_references_by_prefixed_id_check_the_kind(testbot: TestBot) -> None:
     testbot.say("/add Jane Doe")
     assert "c1 is a contact; this needs a deal" in testbot.say("/won c1")
+
+
+# --- the examples, and the rules behind them --------------------------------------
+
+
+def test_a_trailing_emoji_is_not_part_of_the_name(testbot: TestBot) -> None:
+    testbot.say("/add José García")
+    reply = testbot.send("/tag José #vip 🍷")
+    assert reply.plain_text == "Tagged José García (c1): #vip"  # not a choice of one
+    assert "Logged: noted José García (c1)" in testbot.say("/note José 👍 great meeting")
+    assert "noted on José García: great meeting" in testbot.say("/feed 1")
+    assert "Logged: called José García (c1)" in testbot.say("/call José García, about the wine")
+    assert "José García  (c1)" in testbot.say("/show José García!")
+
+
+def test_a_deal_finds_its_contact_by_first_name_as_visit_does(testbot: TestBot) -> None:
+    testbot.say("/add Łukasz Kowalski company:Nowak")
+    assert "Logged: visited Łukasz Kowalski (c1)" in testbot.say("/visit Łukasz")
+    opened = testbot.say("/deal Consulting Łukasz $3,500")
+    assert "Opened Consulting (d1)" in opened
+    assert "amount: $3,500\ncontact: Łukasz Kowalski (c1)\ncompany: Nowak" in opened
+    # In lower case, by the last name, or the whole name: the same contact.
+    for typed, deal in (("łukasz", "d2"), ("Kowalski", "d3"), ("Łukasz Kowalski", "d4")):
+        opened = testbot.say(f"/deal Audit {typed} 2k")
+        assert f"Opened Audit ({deal})" in opened and "contact: Łukasz Kowalski (c1)" in opened
+    # Title words that are not a name stay in the title.
+    opened = testbot.say("/deal Office chairs 12k")
+    assert "Opened Office chairs (d5)" in opened and "contact: none" in opened
+
+
+def test_a_first_name_two_contacts_share_asks_with_what_tells_them_apart(
+    testbot: TestBot,
+) -> None:
+    testbot.say("/add Łukasz Kowalski company:Nowak city:Warsaw")
+    testbot.say("/add Łukasz Zieliński company:Nowak city:Kraków")
+    which = testbot.send("/deal Consulting Łukasz 3.5k")
+    assert "Which one do you mean by “Łukasz”?" in which.plain_text
+    # The company is the same, the city is not: the buttons show the city.
+    assert [b.label for b in which.all_buttons] == [
+        "Łukasz Kowalski · Warsaw (c1)",
+        "Łukasz Zieliński · Kraków (c2)",
+    ]
+    opened = testbot.press("Łukasz Zieliński").plain_text
+    assert "Opened Consulting (d1)" in opened and "contact: Łukasz Zieliński (c2)" in opened
+
+
+def test_which_deal_buttons_show_contact_amount_or_stage(testbot: TestBot) -> None:
+    testbot.say("/add Jane Doe")
+    testbot.say("/add Max Mustermann")
+    testbot.say("/deal Website Jane Doe 5k")
+    testbot.say("/deal Website Max Mustermann 5k")
+    which = testbot.send("/won Website")
+    assert [b.label for b in which.all_buttons] == [
+        "Website · Jane Doe (d1)",
+        "Website · Max Mustermann (d2)",
+    ]
+
+
+def test_an_exact_full_name_wins_over_names_it_is_part_of(testbot: TestBot) -> None:
+    testbot.say("/add José García")
+    testbot.say("/add José")
+    assert "Tagged José (c2): #vip" in testbot.say("/tag José #vip")
+    assert "Tagged José García (c1): #wine" in testbot.say("/tag José García #wine")
+    testbot.say("/add Anna Schmidt")
+    testbot.say("/add Anna Schmidtke")
+    assert "Logged: called Anna Schmidt (c3)" in testbot.say("/call Anna Schmidt about it")
+
+
+def test_the_only_plausible_record_is_taken_without_asking(testbot: TestBot) -> None:
+    testbot.say("/add Hans Müller")
+    testbot.say("/add Jane Doe")
+    reply = testbot.send("/call Mueller about the quote")
+    assert reply.plain_text == "Logged: called Hans Müller (c1)."
+    assert "No contact or deal matches “Xylophone”" in testbot.say("/call Xylophone")

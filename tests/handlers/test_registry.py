@@ -16,8 +16,20 @@ def test_every_command_has_a_summary_and_usage() -> None:
     for command in registry.commands.values():
         assert command.summary and command.summary.endswith("."), command.name
         assert command.usage and command.usage[0].startswith(f"/{command.name}"), command.name
+        # A docstring line that starts with a slash is usage: prose must not (a wrapped
+        # "/edit" would be shown as /add's usage after a mistake).
+        names = (command.name, *command.aliases)
+        for usage in command.usage:
+            assert usage.split()[0].lstrip("/") in names, (command.name, usage)
     assert registry.find("search") is registry.commands["find"]
     assert set(registry.events) == {"location", "contact"}
+    undoable = {name for name, command in registry.commands.items() if command.undoable}
+    assert undoable == {
+        *("add", "edit", "tag", "untag"),
+        *("deal", "stage", "won", "lost"),
+        *("note", "call", "meet", "visit"),
+        "remind",
+    }
 
 
 def _undocumented(ctx: Context, args: Args) -> Reply:

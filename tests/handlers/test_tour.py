@@ -25,7 +25,7 @@ def test_the_whole_tour(testbot: TestBot) -> None:
     assert "Jane Doe" in found and "Acme" in found
 
     opened = testbot.say("/deal Website redesign Jane Doe 12k")
-    assert "Website redesign  (d1)" in opened
+    assert "Opened Website redesign (d1)" in opened
     assert "€12,000" in opened and "Lead" in opened and "Jane Doe (c1)" in opened
 
     assert "Moved to Qualified" in testbot.press("Qualified").plain_text

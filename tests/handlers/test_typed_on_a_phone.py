@@ -23,7 +23,7 @@ def test_a_value_runs_on_over_several_words(testbot: TestBot, engine: Engine) ->
     reply = testbot.say(
         "/add Hans Müller company:Acme Corp city:San Francisco title:Head of Sales"
     )
-    assert "Added Hans Müller." in reply
+    assert "Added Hans Müller (c1)" in reply
     assert last_contact(engine, TEAM) == {
         "name": "Hans Müller",
         "company": "Acme Corp",
@@ -37,7 +37,8 @@ def test_a_value_runs_on_over_several_words(testbot: TestBot, engine: Engine) ->
 def test_edit_runs_on_too(testbot: TestBot, engine: Engine) -> None:
     testbot.say("/add Anna company:Foo")
     reply = testbot.say("/edit c1 name:Anna Schmidt company:Bäckerei Schmidt GmbH")
-    assert "Updated name, company." in reply
+    assert "name: Anna Schmidt, was Anna" in reply
+    assert "company: Bäckerei Schmidt GmbH, was" in reply
     stored = last_contact(engine, TEAM)
     assert (stored["name"], stored["company"]) == ("Anna Schmidt", "Bäckerei Schmidt GmbH")
 
@@ -139,11 +140,13 @@ def test_a_misspelt_field_is_named_not_dropped(testbot: TestBot, engine: Engine)
 
 def test_unlabelled_phone_email_and_amount_in_edit(testbot: TestBot, engine: Engine) -> None:
     testbot.say("/add Jane Doe")
-    assert "Updated phone, email." in testbot.say(f"/edit c1 {MOBILE.international} jane@doe.de")
+    edited = testbot.say(f"/edit c1 {MOBILE.international} jane@doe.de")
+    assert f"phone: {MOBILE.international}" in edited
+    assert "email: jane@doe.de" in edited
     stored = last_contact(engine, TEAM)
     assert (stored["phone"], stored["email"]) == (MOBILE.e164, "jane@doe.de")
     testbot.say("/deal Website 5k")
-    assert "Updated amount." in testbot.say("/edit d1 12.000 €")
+    assert "amount: €12,000, was €5,000" in testbot.say("/edit d1 12.000 €")
     assert last_deal(engine, TEAM)["amount"] == "12000.00 EUR"
     assert "A deal has no phone" in testbot.say(f"/edit d1 {LANDLINE.national}")
     assert "don't know what “Doe” is for" in testbot.say("/edit c1 Doe city:Rome")

@@ -25,7 +25,8 @@ EXPECTED = [
     "0012_stored_seconds_and_forecast_index",
     "0013_search_index_without_pending_list",
     "0014_pipeline_running_totals",
-    "0015_shared_send_slots",
+    "0015_undo_journal",
+    "0016_shared_send_slots",
 ]
 
 

@@ -10,8 +10,8 @@ one round trip, the rows locked in key order so that two reservations never wait
 other in a circle. The table is UNLOGGED: slots matter for seconds, so a crash that empties
 it loses nothing worth writing ahead to the log for. SQLite is one process: nothing here.
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-11-25 09:00:00.000000
 """
 
@@ -20,8 +20,8 @@ from collections.abc import Sequence
 import sqlmodel  # noqa: F401  (every migration imports it, as the template does)
 from alembic import op
 
-revision: str = '0015'
-down_revision: str | None = '0014'
+revision: str = '0016'
+down_revision: str | None = '0015'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
