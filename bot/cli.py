@@ -331,6 +331,70 @@ def run(
         engine.dispose()
 
 
+@app.command(
+    cls=_Command,
+    rich_help_panel="Chat",
+    epilog=_examples(
+        ("crmbot serve --port 8081", "behind your TLS proxy (README: Production)"),
+        ("crmbot serve --port 8081 --workers 2", "two processes on one port (PostgreSQL)"),
+    ),
+)
+def serve(
+    db: DbOption = None,
+    host: Annotated[str, typer.Option(metavar="ADDRESS", help="Address to listen on.")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(metavar="PORT", help="Port to listen on.")] = 8080,
+    workers: Annotated[
+        int,
+        typer.Option(min=1, metavar="N", help="Processes sharing the port (PostgreSQL only)."),
+    ] = 1,
+) -> None:
+    """Production: Telegram's webhook, Slack's events, /healthz and /metrics over HTTP.
+
+    Any number of these processes may share one PostgreSQL database (SQLite: one).
+    SIGTERM stops it cleanly: requests in flight are finished, outbox claims given back.
+    """
+    from bot.serve import supervise, workers_refused
+
+    settings = get_settings()
+    configure_logging(settings)
+    url = database_url(db, settings)
+    refusal = workers_refused(url, workers)
+    if refusal:
+        typer.echo(refusal, err=True)
+        raise typer.Exit(2)
+    engine = make_engine(url)
+    upgrade(engine)  # once, before the workers start
+    engine.dispose()
+    if workers == 1:
+        serve_process(url, host, port, False)
+    else:
+        supervise(workers, serve_process, url, host, port, True)
+
+
+def serve_process(url: str, host: str, port: int, reuse_port: bool) -> None:
+    """One `crmbot serve` process (also the workers' entry point)."""
+    from bot.logs import use_format
+    from bot.serve import Listen, build
+
+    settings = get_settings()
+    configure_logging(settings)
+    use_format(settings.log_format)
+    engine = make_engine(url)
+    serving = build(
+        settings,
+        engine,
+        listen=Listen(host, port, reuse_port),
+        defaults=team_defaults(settings),
+        geocoder=geocoder(settings),
+    )
+    try:
+        asyncio.run(serving.run())
+    finally:
+        engine.dispose()
+
+
 @db_app.command("upgrade", cls=_Command)
 def db_upgrade(db: DbOption = None) -> None:
     """Create the database or bring its schema up to date (chat and run do it too)."""

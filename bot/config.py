@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     telegram_api_base_url: str | None = None
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: SecretStr | None = None
+    telegram_messages_per_second: float = Field(
+        default=30, gt=0, description="the bot's send limit (Telegram raises it on request)"
+    )
 
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
@@ -50,6 +53,10 @@ class Settings(BaseSettings):
     # systemd and containers collect it. LOG_FILE writes the log to that file instead.
     log_level: LogLevel | None = None
     log_file: Path | None = None
+    log_format: Literal["text", "json"] = "text"
+    outbox_claim_seconds: float = Field(
+        default=120, gt=0, description="how long a process may hold an outbox row it sends"
+    )
     charts_dir: Path = Field(
         default=Path("charts"), description="where `crmbot chat` saves the charts it is sent"
     )

@@ -106,6 +106,10 @@ class OutboxDispatcher:
         self.on_failed = on_failed
         self.stats = Stats()
         self._tasks: set[asyncio.Task[None]] = set()
+        # Rows claimed and waiting for their send time: given back on close.
+        self._queued: set[asyncio.Task[Any]] = set()
+        # The event loop's time of the latest claim round (the health check's heartbeat).
+        self.last_round: float | None = None
         self._again = False
         self._closing = False
         self._lock = asyncio.Lock()
@@ -147,9 +151,12 @@ class OutboxDispatcher:
         return await self._db(store.next_due, platforms=self.platforms)
 
     async def close(self) -> None:
-        """A clean shutdown: claim nothing more, let the sends in flight complete. Rows
-        not claimed yet stay pending for the next start (or another process)."""
+        """A clean shutdown: claim nothing more, give back the rows still waiting for their
+        send time, let the sends under way complete. What is pending stays for the next
+        start, or for another process at once."""
         self._closing = True
+        for task in self._queued:
+            task.cancel()
         async with self._lock:
             if self._tasks:
                 await asyncio.wait(set(self._tasks))
@@ -160,6 +167,7 @@ class OutboxDispatcher:
             task.cancel()
 
     async def _claim_round(self) -> int:
+        self.last_round = asyncio.get_running_loop().time()
         now = self.clock()
         await self._db(store.release_expired, now=now)
         claimed = 0
@@ -204,12 +212,33 @@ class OutboxDispatcher:
         at = self.pacer.reserve(row.platform, row.chat_id, now)
         task = asyncio.create_task(self._deliver(sender, row, at))
         self._tasks.add(task)
+        self._queued.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def _deliver(self, sender: Sender, row: Outbox, at: float) -> None:
         loop = asyncio.get_running_loop()
-        if at > loop.time():
-            await asyncio.sleep(at - loop.time())
+        task = asyncio.current_task()
+        assert task is not None
+        try:
+            if self._closing:
+                raise asyncio.CancelledError
+            if at > loop.time():
+                await asyncio.sleep(at - loop.time())
+        except asyncio.CancelledError:
+            if not self._closing:
+                raise  # abandoned: a killed process records nothing
+            # Given back unclaimed and due now, not counted as a try.
+            await self._db(
+                store.retry_later,
+                row=row,
+                due_at=self.clock(),
+                error=None,
+                worker=self.worker,
+                attempt=False,
+            )
+            return
+        finally:
+            self._queued.discard(task)
         try:
             reply = Reply.of_message(row.payload)
         except (KeyError, TypeError, ValueError) as error:

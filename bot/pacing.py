@@ -8,15 +8,16 @@ Both run a little under the published figure (`MARGIN`), since the platform's cl
 ours never agree exactly. Times are the event loop's clock (seconds), so a simulated
 loop paces in simulated time.
 
-Limits hold per process: several bot processes sharing one token each pace themselves,
-and the 429 handling in the dispatcher catches what that misses.
+The pacer paces one process's outbox; `crmbot serve` also passes every send through
+bot/throttle.py's slots, which several processes share (the 429 handling in the dispatcher
+catches what the two miss).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 MARGIN = 0.02
 _PRUNE_AT = 4096
@@ -52,6 +53,11 @@ LIMITS: Mapping[str, Limits] = {
     "telegram": Limits(per_bot=30, per_chat=1, per_group=20 / 60, is_group=telegram_group),
     "slack": Limits(per_chat=1),
 }
+
+
+def with_telegram_rate(per_second: float) -> Mapping[str, Limits]:
+    """LIMITS for a bot whose limit Telegram raised (TELEGRAM_MESSAGES_PER_SECOND)."""
+    return {**LIMITS, "telegram": replace(LIMITS["telegram"], per_bot=per_second)}
 
 
 class Pacer:

@@ -16,8 +16,11 @@
 APScheduler down, which would cancel them: a job cancelled mid-transaction is logged as a
 failure with a CancelledError traceback, on the terminal at every other exit.
 
-The jobs keep no state: the database does. After a restart nothing is lost, and two
-processes running the same jobs only collide on dedupe keys (one row each).
+The jobs keep no state: the database does. After a restart nothing is lost. Several
+processes on one PostgreSQL database all drain the outbox (claims keep them apart), but
+only one of them, the leader (storage/locks.py, an advisory lock), runs the scans; the
+others try for the lead before each run and take over within a run of the leader's end.
+Were two ever to run one, they would only collide on dedupe keys (one row each).
 `Scheduler` has the adapter shape (`start`, `stop`), so `crmbot run` starts it along with
 the chat platforms and `crmbot chat` along with the terminal.
 """
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -41,7 +45,9 @@ from bot.senders import Sender
 from handlers.notices import queue_agendas, queue_weekly_digests
 from handlers.places import Geocoder
 from handlers.scoring import rescore_all_teams
+from storage import send_slots
 from storage.db import busy, checkpoint, transaction
+from storage.locks import Leader
 from storage.outbox import on_enqueue, prune_sent
 from storage.types import utcnow
 
@@ -49,6 +55,7 @@ log = logging.getLogger(__name__)
 
 TICK_SECONDS = 5.0
 KEEP_SENT = timedelta(days=30)
+KEEP_SEND_SLOTS = timedelta(hours=1)
 GEOCODE_EVERY = timedelta(minutes=10)
 RESCORE_EVERY = timedelta(hours=1)
 CHECKPOINT_EVERY = timedelta(seconds=5)
@@ -78,6 +85,9 @@ class Scheduler:
         self.tick_seconds = tick_seconds
         self.outbox = outbox or OutboxDispatcher(engine, senders, clock=clock)
         self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self.leader = Leader(engine, "scheduler")
+        # (job, "ok" | "failed" | "skipped"): skipped when another process leads.
+        self.runs: Counter[tuple[str, str]] = Counter()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self._runs: set[asyncio.Task[Any]] = set()
@@ -86,7 +96,12 @@ class Scheduler:
         self._loop = asyncio.get_running_loop()
         now = datetime.now(UTC)
         self._every(
-            self.tick, "interval", OUTBOX_JOB, seconds=self.tick_seconds, next_run_time=now
+            self.tick,
+            "interval",
+            OUTBOX_JOB,
+            seconds=self.tick_seconds,
+            next_run_time=now,
+            scan=False,
         )
         # Catch up at once after a restart.
         self._every(
@@ -115,13 +130,19 @@ class Scheduler:
         log.info("scheduler running: outbox for %s", ", ".join(self.outbox.platforms) or "none")
 
     def _every(
-        self, job: Callable[[], Awaitable[Any]], trigger: Any, job_id: str, **options: Any
+        self,
+        job: Callable[[], Awaitable[Any]],
+        trigger: Any,
+        job_id: str,
+        *,
+        scan: bool = True,
+        **options: Any,
     ) -> None:
         # One run at a time; runs missed while the loop was busy become one, however late.
         self.scheduler.add_job(
             self._run,
             trigger,
-            args=(job_id, job),
+            args=(job_id, job, scan),
             id=job_id,
             name=job_id,
             max_instances=1,
@@ -130,22 +151,45 @@ class Scheduler:
             **options,
         )
 
-    async def _run(self, job_id: str, job: Callable[[], Awaitable[Any]]) -> Any:
-        """One run of a job, as a task that `stop` can wait for."""
+    async def _run(self, job_id: str, job: Callable[[], Awaitable[Any]], scan: bool) -> Any:
+        """One run of a job, as a task that `stop` can wait for: a scan only in the leading
+        process, and every run counted by its outcome (for /metrics)."""
         task = asyncio.current_task()
         assert task is not None
         self._runs.add(task)
         try:
-            return await job()
+            if scan and not await self.lead():
+                self.runs[(job_id, "skipped")] += 1
+                return None
+            result = await job()
         except OperationalError as error:
+            self.runs[(job_id, "failed")] += 1
             if not busy(error):
                 raise
             # SQLite stayed locked by commands and other jobs past its busy timeout (a busy
             # or slow machine): nothing was written, and the job's next run does the work.
             log.warning("%s: the database was busy; it runs again at its next turn", job_id)
             return None
+        except Exception:
+            self.runs[(job_id, "failed")] += 1
+            raise
         finally:
             self._runs.discard(task)
+        self.runs[(job_id, "ok")] += 1
+        return result
+
+    async def lead(self) -> bool:
+        """Whether this process runs the scans now (taking the lead when it is free)."""
+        try:
+            return await asyncio.to_thread(self.leader.try_lead)
+        except Exception:
+            log.exception("could not ask the database who runs the scans")
+            return False
+
+    @property
+    def heartbeat(self) -> float | None:
+        """The event loop's time when the outbox last looked for work (None: not yet)."""
+        return self.outbox.last_round
 
     async def stop(self) -> None:
         if self._unsubscribe is not None:
@@ -161,6 +205,7 @@ class Scheduler:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)  # cancels what still runs
             await asyncio.sleep(0)  # the shutdown runs as a callback on this loop
+        await asyncio.to_thread(self.leader.resign)
 
     async def tick(self) -> None:
         """Send what is due, then set the next tick for when something next falls due."""
@@ -201,6 +246,7 @@ class Scheduler:
             written += queue_weekly_digests(session, now=now)
         with transaction(self.engine) as session:
             prune_sent(session, before=now - KEEP_SENT)
+            send_slots.prune(session, before=now - KEEP_SEND_SLOTS)
         if written:
             log.info("queued %d agendas and digests", written)
         return written

@@ -1,7 +1,8 @@
 """The Slack adapter: a Bolt `AsyncApp` on the bot's event loop.
 
 Socket Mode when an app-level token is configured, otherwise HTTP mode serving
-`POST /slack/events` (request signatures checked by Bolt with the signing secret). The
+`POST /slack/events` (request signatures checked by Bolt with the signing secret): on a
+server of its own (`crmbot run`), or as a route of `crmbot serve`'s (`register`). The
 listeners (bot/slack_listeners.py) turn Slack payloads into `Request`s; this module holds
 what they share: the dispatcher, the Web API client (retrying rate-limited, failed and
 dropped calls), display names, and delivering a `Reply` back to where the request came
@@ -20,6 +21,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_sdk.errors import SlackApiError
@@ -37,6 +39,8 @@ from bot.config import Settings
 from bot.senders import DeliveryError, PermanentError, RateLimited, TransientError
 from bot.slack_listeners import Origin
 from bot.slack_render import Message, messages, slash_commands
+from bot.throttle import Throttle
+from bot.web import Server, request_work
 from handlers.dispatcher import Dispatcher
 from handlers.reply import Reply
 from storage.models import Platform
@@ -81,11 +85,15 @@ class SlackAdapter:
         app_token: str | None = None,
         api_url: str | None = None,
         host: str = "0.0.0.0",
-        port: int = 3000,
+        port: int | None = 3000,
         clock: Callable[[], datetime] | None = None,
+        throttle: Throttle | None = None,
     ) -> None:
-        """`clock` (by default the dispatcher's) stamps what Slack sends without a time of
-        its own, a slash command or a form, with when it arrived."""
+        """`port` None: no server of its own, `register` adds the route to another (and
+        the app token is not used). `clock` (by default the dispatcher's) stamps what Slack
+        sends without a time of its own, a slash command or a form, with when it arrived.
+        `throttle`: send slots for chat.postMessage, one a second per channel (shared by
+        several processes)."""
         if not app_token and not signing_secret:
             raise ValueError(
                 "Slack HTTP mode needs SLACK_SIGNING_SECRET (or set SLACK_APP_TOKEN for "
@@ -103,6 +111,7 @@ class SlackAdapter:
         slack_listeners.register(self.app)
         self.app_token = app_token
         self.host, self.port = host, port
+        self.throttle = throttle
         self._names: dict[str, str] = {}
         self._busy: set[asyncio.Task[Any]] = set()
         self._socket: AsyncSocketModeHandler | None = None
@@ -110,7 +119,12 @@ class SlackAdapter:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, dispatcher: Dispatcher, *, port: int = 3000
+        cls,
+        settings: Settings,
+        dispatcher: Dispatcher,
+        *,
+        port: int | None = 3000,
+        throttle: Throttle | None = None,
     ) -> SlackAdapter:
         assert settings.slack_bot_token is not None
         secret, app_token = settings.slack_signing_secret, settings.slack_app_token
@@ -118,10 +132,21 @@ class SlackAdapter:
             dispatcher,
             token=settings.slack_bot_token.get_secret_value(),
             signing_secret=secret.get_secret_value() if secret else "",
-            app_token=app_token.get_secret_value() if app_token else None,
+            app_token=app_token.get_secret_value() if app_token and port is not None else None,
             api_url=settings.slack_api_url,
             port=port,
+            throttle=throttle,
         )
+
+    def register(self, server: Server) -> None:
+        """Serve Slack's requests at `POST /slack/events` on `server`."""
+        server.app.router.add_post(EVENTS_PATH, self.handle_http)
+
+    async def handle_http(self, request: web.Request) -> web.Response:
+        """One request from Slack: Bolt checks its signature, acknowledges it and runs the
+        listener on in a task of its own."""
+        response = await self.app.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(response)
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -131,6 +156,8 @@ class SlackAdapter:
             await self._socket.connect_async()
             log.info("Slack: connected in Socket Mode")
             return
+        if self.port is None:
+            return  # `register`ed on another server
         self._runner = web.AppRunner(self.app.web_app(path=EVENTS_PATH, port=self.port))
         await self._runner.setup()
         await web.TCPSite(self._runner, self.host, self.port).start()
@@ -165,7 +192,8 @@ class SlackAdapter:
         if task is not None:
             self._busy.add(task)
         try:
-            yield
+            with request_work():
+                yield
         except Exception:
             error_id = secrets.token_hex(4)
             log.exception("Slack: unexpected error %s", error_id)
@@ -225,9 +253,7 @@ class SlackAdapter:
         one workspace, so `workspace_id` only names it in errors."""
         try:
             for message in messages(self.slack_way(reply)):
-                await self.client.chat_postMessage(
-                    channel=chat_id, text=message.text, blocks=message.blocks
-                )
+                await self._post(channel=chat_id, text=message.text, blocks=message.blocks)
         except SlackApiError as error:
             raise delivery_error(error, workspace_id) from error
         except (aiohttp.ClientError, TimeoutError) as error:
@@ -254,11 +280,9 @@ class SlackAdapter:
             log.warning("Slack: response_url answered %s; posting instead", response.status_code)
         if not origin.channel_id:
             # No conversation (a button in the Home tab): the user's DM with the app.
-            await self.client.chat_postMessage(
-                channel=origin.user_id, text=message.text, blocks=message.blocks
-            )
+            await self._post(channel=origin.user_id, text=message.text, blocks=message.blocks)
         elif visible:
-            await self.client.chat_postMessage(
+            await self._post(
                 channel=origin.channel_id,
                 text=message.text,
                 blocks=message.blocks,
@@ -272,3 +296,9 @@ class SlackAdapter:
                 blocks=message.blocks,
                 thread_ts=origin.thread_ts,
             )
+
+    async def _post(self, *, channel: str, **message: Any) -> None:
+        """chat.postMessage, one a second per channel when a throttle is set."""
+        if self.throttle is not None:
+            await self.throttle.wait(self.throttle.keys(Platform.slack, channel, per_chat=True))
+        await self.client.chat_postMessage(channel=channel, **message)

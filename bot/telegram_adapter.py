@@ -1,4 +1,5 @@
-"""The Telegram adapter: python-telegram-bot long polling on the bot's event loop.
+"""The Telegram adapter: python-telegram-bot on the bot's event loop, fed by long polling
+(`crmbot run`) or by the webhook of `crmbot serve` (bot/telegram_webhook.py).
 
 It only converts: an Update becomes a `Request` for the dispatcher, the `Reply` becomes
 Telegram messages (rendered by bot/telegram_render.py). What only Telegram has lives
@@ -11,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -31,11 +32,22 @@ from telegram import (
 from telegram.constants import ChatType as TelegramChatType
 from telegram.constants import MessageAttachmentType, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
-from telegram.request import BaseRequest, HTTPXRequest, RequestData
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    BaseRateLimiter,
+    ContextTypes,
+    TypeHandler,
+)
+from telegram.request import BaseRequest, RequestData
 
+from bot.logs import Redaction
+from bot.pacing import telegram_group
 from bot.senders import PermanentError, RateLimited, TransientError
 from bot.telegram_render import MAX_MESSAGE, escape_text, inline_keyboard, render_html
+from bot.telegram_request import AiohttpRequest
+from bot.throttle import Throttle, bot_key, chat_key
 from bot.vcard import VCard, parse_vcard
 from handlers.context import ChatType, Request, SharedContact
 from handlers.dispatcher import Dispatcher
@@ -73,10 +85,15 @@ _ATTACHMENTS = {
 
 Sleep = Callable[[float], Awaitable[None]]
 TelegramApp = Application[Any, Any, Any, Any, Any, Any]
+# What a send tells the rate limiter: a proactive message keeps to the chat's own limit too.
+PROACTIVE = {"proactive": True}
+RETRIES_AFTER_429 = 3
 
 
 class TelegramAdapter:
-    """Long polling for one bot token; `start` returns once polling runs."""
+    """One bot token. `start` returns once updates come in: by long polling, or, with
+    `webhook=True`, once the bot is ready for the updates `crmbot serve` hands it
+    (`process`); the server then calls `set_webhook`."""
 
     name = "telegram"
     platform = Platform.telegram
@@ -90,18 +107,28 @@ class TelegramAdapter:
         transport: BaseRequest | None = None,
         polling_transport: BaseRequest | None = None,
         sleep: Sleep = asyncio.sleep,
+        throttle: Throttle | None = None,
+        webhook: bool = False,
     ) -> None:
-        """`transport` carries the bot's calls (default: HTTPX), `polling_transport` its
-        getUpdates; tests put a recording Bot API in both."""
+        """`transport` carries the bot's calls (default: aiohttp), `polling_transport` its
+        getUpdates; tests put a recording Bot API in both. `throttle`: send slots shared
+        with other processes (default: python-telegram-bot's limiter, for this process)."""
         self.dispatcher = dispatcher
+        self.webhook = webhook
+        self._proactive = PROACTIVE if throttle is not None else None
         # Before the Bot exists: python-telegram-bot logs its API URL, token included.
-        self._redaction = TokenRedaction(token)
+        self._redaction = Redaction({token: "[bot token]"})
         self._redaction.install()
+        limiter: BaseRateLimiter[Any] = (
+            AIORateLimiter(max_retries=RETRIES_AFTER_429)
+            if throttle is None
+            else ThrottledRateLimiter(throttle, sleep=sleep)
+        )
         builder = (
             ApplicationBuilder()
             .token(token)
-            .request(RetryingRequest(transport or HTTPXRequest(), sleep=sleep))
-            .rate_limiter(AIORateLimiter(max_retries=3))
+            .request(RetryingRequest(transport or AiohttpRequest(), sleep=sleep))
+            .rate_limiter(limiter)
             # Each update runs in its own task: a slow command never stalls other chats.
             .concurrent_updates(True)
             .job_queue(None)
@@ -119,9 +146,25 @@ class TelegramAdapter:
         await app.initialize()
         await self.publish_commands()
         await app.start()
+        if self.webhook:
+            return
         assert app.updater is not None
         await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
         log.info("telegram: polling as @%s", app.bot.username)
+
+    async def set_webhook(self, url: str, secret: str) -> None:
+        """Have Telegram post updates to `url` with `secret` in each request's header. Every
+        process sets the same, so this is safe to repeat; it is never deleted on stop, since
+        other processes may still be serving (Telegram keeps the updates while none is)."""
+        await self.application.bot.set_webhook(
+            url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
+        )
+        log.info("telegram: webhook set for @%s", self.application.bot.username)
+
+    async def process(self, data: dict[str, Any]) -> None:
+        """Handle one update posted to the webhook, as polling would have."""
+        app = self.application
+        await app.process_update(Update.de_json(data, app.bot))
 
     async def stop(self) -> None:
         app = self.application
@@ -183,10 +226,13 @@ class TelegramAdapter:
         edit: Message | None = None,
         thread_id: int | None = None,
         keyboard: ReplyKeyboardMarkup | None = None,
+        proactive: bool = False,
     ) -> None:
         """Send `reply` to a chat as one or more messages (plus its attachments); `edit`
-        names the message a button press came from, replaced by the first message."""
+        names the message a button press came from, replaced by the first message;
+        `proactive`: not an answer (the outbox's), paced by the chat's own limit too."""
         bot = self.application.bot
+        limits = self._proactive if proactive else None
         chunks = render_html(reply, limit=MAX_MESSAGE)
         buttons = inline_keyboard(reply)
         for index, chunk in enumerate(chunks):
@@ -201,6 +247,7 @@ class TelegramAdapter:
                 link_preview_options=_NO_PREVIEW,
                 message_thread_id=thread_id,
                 reply_markup=(inline or keyboard) if last else None,
+                rate_limit_args=limits,
             )
         for attachment in reply.attachments:
             send = bot.send_photo if attachment.mime_type == "image/png" else bot.send_document
@@ -211,13 +258,14 @@ class TelegramAdapter:
                 caption=escape_text(attachment.caption[:MAX_CAPTION]) or None,
                 parse_mode=ParseMode.HTML,
                 message_thread_id=thread_id,
+                rate_limit_args=limits,
             )
 
     async def send(self, chat_id: str, reply: Reply, *, workspace_id: str = "") -> None:
         """The outbox's way out (bot/senders.py): a proactive message to a chat, with
         Telegram's refusals told apart, so a blocked user is not retried forever."""
         try:
-            await self.deliver(int(chat_id), reply)
+            await self.deliver(int(chat_id), reply, proactive=True)
         except RetryAfter as error:
             raise RateLimited(_seconds(error.retry_after)) from error
         except Forbidden as error:  # blocked by the user, kicked from the group
@@ -436,23 +484,52 @@ class RetryingRequest(BaseRequest):
             attempt += 1
 
 
-class TokenRedaction(logging.Filter):
-    """Keeps the bot token out of every log line, whichever library writes it."""
+class ThrottledRateLimiter(BaseRateLimiter[dict[str, bool]]):
+    """python-telegram-bot's rate limiter on a `Throttle`: every call that names a chat
+    waits for its send slot (bot/throttle.py); a 429 holds the group it was about, or the
+    whole bot, for as long as Telegram asks, and the call is tried again."""
 
-    def __init__(self, token: str) -> None:
-        super().__init__()
-        self.token = token
+    def __init__(
+        self, throttle: Throttle, *, retries: int = RETRIES_AFTER_429, sleep: Sleep
+    ) -> None:
+        self.throttle = throttle
+        self.retries = retries
+        self.sleep = sleep
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if self.token in message:
-            record.msg, record.args = message.replace(self.token, "[bot token]"), None
-        return True
+    async def initialize(self) -> None:
+        pass
 
-    def install(self) -> None:
-        for handler in logging.getLogger().handlers:
-            handler.addFilter(self)
+    async def shutdown(self) -> None:
+        pass  # the throttle belongs to whoever made it
 
-    def remove(self) -> None:
-        for handler in logging.getLogger().handlers:
-            handler.removeFilter(self)
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: dict[str, bool] | None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        chat = data.get("chat_id")
+        proactive = bool(rate_limit_args and rate_limit_args.get("proactive"))
+        platform = Platform.telegram
+        keys = [] if chat is None else self.throttle.keys(platform, str(chat), per_chat=proactive)
+        attempt = 0
+        while True:
+            if keys:
+                await self.throttle.wait(keys)
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as error:
+                if attempt >= self.retries:
+                    raise
+                attempt += 1
+                seconds = _seconds(error.retry_after) + 0.1
+                log.info("telegram: %s rate limited; retry in %.1f s", endpoint, seconds)
+                if chat is None:
+                    await self.sleep(seconds)
+                elif telegram_group(str(chat)):
+                    await self.throttle.hold(chat_key(platform, str(chat)), seconds)
+                else:
+                    await self.throttle.hold(bot_key(platform), seconds)

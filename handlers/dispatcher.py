@@ -2,8 +2,10 @@
 
 Each request is handled in a worker thread with one Session and one transaction, so the
 chat loop never blocks on the database and a command pays one thread hop, not one per
-query. The update id is recorded in the same transaction (at most once); the command runs
-in a savepoint, so a refused or failed command leaves nothing half-written.
+query. The update id is recorded in the same transaction (at most once), after a lock on
+the chat (storage/locks.py: on PostgreSQL the chat's next message waits for this one, in
+whichever process it arrives); the command runs in a savepoint, so a refused or failed
+command leaves nothing half-written.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from handlers.registry import Command, Registry
 from handlers.reply import Button, Line, Reply, bold, code
 from handlers.undo import journaled
 from storage.db import transaction
+from storage.locks import lock_chat
 from storage.models import PendingCommand, Platform, ProcessedUpdate, Role
 from storage.teams import member_and_team
 from storage.types import utcnow
@@ -104,6 +107,13 @@ class Dispatcher:
         )
         try:
             with transaction(self.engine) as session:
+                # One chat's messages one at a time and in turn, across processes too.
+                lock_chat(
+                    session,
+                    platform=request.platform,
+                    workspace_id=request.workspace_id,
+                    chat_id=request.chat_id,
+                )
                 if request.update_id is not None and not _first_delivery(session, request):
                     return None
                 ctx = self._context(session, request)
@@ -398,7 +408,7 @@ def finish(reply: Reply) -> Reply:
 def _apology() -> Reply:
     error_id = secrets.token_hex(4)
     log.exception("unexpected error %s", error_id)
-    return Reply(error=True).add(
+    return Reply(error=True, failed=True).add(
         f"Sorry, something went wrong on my side (error {error_id}). Nothing was changed."
     )
 

@@ -103,6 +103,8 @@ class Reply:
     edit: bool = False
     # True for an error reply; adapters may show it only to the sender (Slack ephemeral).
     error: bool = False
+    # True for the apology after an unexpected error (counted apart from refusals).
+    failed: bool = False
     # The input an error reply is about (an option key such as "email"), for forms.
     error_field: str | None = None
     # Attachments that take a while to make (a chart), made by `finish()` once the

@@ -21,6 +21,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
+from storage.locks import migrating
+
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -135,8 +137,14 @@ def schema_is_current(engine: Engine) -> bool:
 
 
 def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest migration (a no-op when it already is)."""
+    """Bring the schema to the newest migration (a no-op when it already is). Processes
+    starting together on one PostgreSQL database take turns: the first upgrades, the
+    others find the schema current."""
     if schema_is_current(engine):
         return
-    log.info("upgrading database schema at %s", engine.url.render_as_string(hide_password=True))
-    command.upgrade(alembic_config(engine), "head")
+    with migrating(engine):
+        if schema_is_current(engine):
+            return
+        url = engine.url.render_as_string(hide_password=True)
+        log.info("upgrading database schema at %s", url)
+        command.upgrade(alembic_config(engine), "head")

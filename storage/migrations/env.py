@@ -16,8 +16,10 @@ target_metadata = SQLModel.metadata
 def include_object(
     obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
 ) -> bool:
-    """Leave the full-text search tables (made by hand in 0001) out of autogenerate."""
-    return not (type_ == "table" and reflected and name is not None and "_fts" in name)
+    """Leave the tables made by hand out of autogenerate: the full-text search tables
+    (0001) and PostgreSQL's shared send slots (0016)."""
+    by_hand = name is not None and ("_fts" in name or name == "send_slot")
+    return not (type_ == "table" and reflected and by_hand)
 
 
 def _engine() -> Engine:

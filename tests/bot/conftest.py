@@ -16,20 +16,11 @@ from telegram import Update
 from telegram.error import NetworkError
 from telegram.request import BaseRequest, RequestData
 
+from bench.botapi import BOT_USER
 from bot.telegram_adapter import TelegramAdapter
 from handlers.dispatcher import Dispatcher
 
 TOKEN = "7000001:AAFakeTokenForTestsOnly-0123456789ab"
-# Bot API JSON, as Telegram sends it.
-BOT_USER: dict[str, Any] = {
-    "id": 7000001,
-    "is_bot": True,
-    "first_name": "CRM",
-    "username": "crm_test_bot",
-    "can_join_groups": True,
-    "can_read_all_group_messages": False,
-    "supports_inline_queries": False,
-}
 DATE = 1_795_000_000  # 2026-11-17, any fixed time will do
 ALICE: dict[str, Any] = {"id": 111, "is_bot": False, "first_name": "Alice", "last_name": "Adams"}
 BOB: dict[str, Any] = {"id": 222, "is_bot": False, "first_name": "Bob"}

@@ -327,3 +327,28 @@ def test_two_dispatchers_on_one_database_send_each_row_once(engine: Engine) -> N
     assert len(texts) == 1000 and set(texts.values()) == {1}
     assert all(sender.sent for sender in senders)  # both took part
     assert {row.status for row in outbox_rows(engine)} == {OutboxStatus.sent}
+
+
+def test_a_clean_shutdown_gives_back_the_rows_waiting_for_their_send_time(
+    engine: Engine,
+) -> None:
+    # Five messages to one chat: one goes at once, the others wait a second each.
+    _enqueue(engine, _team(engine), 5)
+    sender = RecordingSender(latency=0.2)
+
+    async def main(clock: VirtualClock) -> None:
+        dispatcher = OutboxDispatcher(engine, [sender], clock=clock, run_sync=inline)
+        draining = asyncio.create_task(dispatcher.drain())
+        while not sender.tries:  # the first one is on its way
+            await asyncio.sleep(0.01)
+        await dispatcher.close()
+        await draining
+
+    run_virtual(main, start=START)
+    rows = sorted(outbox_rows(engine), key=lambda row: row.id or 0)
+    assert [r.plain_text for r in sender.to("1")] == ["row 0"]  # the send under way finished
+    assert [row.status for row in rows] == [OutboxStatus.sent] + [OutboxStatus.pending] * 4
+    # Given back unclaimed, for any process to send at once, and not counted as a try.
+    assert {(row.claimed_by, row.claimed_until, row.attempts) for row in rows[1:]} == {
+        (None, None, 0)
+    }

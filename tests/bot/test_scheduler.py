@@ -228,3 +228,31 @@ def test_busy_is_only_a_locked_database() -> None:
     assert busy(OperationalError("BEGIN", {}, sqlite3.OperationalError("database is locked")))
     assert not busy(OperationalError("SELECT", {}, sqlite3.OperationalError("no such table")))
     assert not busy(ValueError("database is locked"))
+
+
+async def test_the_scans_run_in_the_leading_process_only(engine: Engine, clock: Clock) -> None:
+    """Two processes' schedulers on one database: one runs the digests, the other skips them
+    until the first is gone. On SQLite (one process) every scheduler leads."""
+    ran: list[str] = []
+    first = Scheduler(engine, [], clock=clock)
+    second = Scheduler(engine, [], clock=clock)
+
+    async def scan(name: str) -> None:
+        ran.append(name)
+
+    try:
+        await first._run(DIGESTS_JOB, lambda: scan("first"), True)
+        await second._run(DIGESTS_JOB, lambda: scan("second"), True)
+        await second._run(OUTBOX_JOB, lambda: scan("second's outbox"), False)  # everyone
+        if engine.dialect.name == "sqlite":
+            assert ran == ["first", "second", "second's outbox"]
+            return
+        assert ran == ["first", "second's outbox"]
+        assert second.runs[(DIGESTS_JOB, "skipped")] == 1
+        assert first.runs[(DIGESTS_JOB, "ok")] == 1
+        await first.stop()  # a clean stop gives the lead up at once
+        await second._run(DIGESTS_JOB, lambda: scan("second"), True)
+        assert ran[-1] == "second" and second.runs[(DIGESTS_JOB, "ok")] == 1
+    finally:
+        await first.stop()
+        await second.stop()

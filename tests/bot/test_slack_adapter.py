@@ -4,13 +4,11 @@ when the usual way back is closed."""
 from __future__ import annotations
 
 import json
-import time
 from urllib.parse import urlencode
 
 import aiohttp
 import pytest
 from pydantic import SecretStr
-from slack_sdk.signature import SignatureVerifier
 
 from bot.config import Settings
 from bot.slack_adapter import SlackAdapter
@@ -25,19 +23,9 @@ from tests.bot.slack_fixtures import (
     Failure,
     Slack,
     SlackApi,
+    signed_headers,
     slack_fixture,  # noqa: F401  (the `slack` fixture)
 )
-
-
-def headers(body: str, *, secret: str = SECRET) -> dict[str, str]:
-    stamp = str(int(time.time()))
-    signature = SignatureVerifier(secret).generate_signature(timestamp=stamp, body=body)
-    assert signature is not None
-    return {
-        "Content-Type": "application/x-www-form-urlencoded",
-        "X-Slack-Request-Timestamp": stamp,
-        "X-Slack-Signature": signature,
-    }
 
 
 async def test_http_mode_serves_slack_events(dispatcher: Dispatcher) -> None:
@@ -68,13 +56,13 @@ async def test_http_mode_serves_slack_events(dispatcher: Dispatcher) -> None:
             }
         )
         async with aiohttp.ClientSession() as session:
-            async with session.post(url, data=body, headers=headers(body)) as response:
+            async with session.post(url, data=body, headers=signed_headers(body)) as response:
                 assert response.status == 200
-            forged = headers(body, secret="wrong")
+            forged = signed_headers(body, secret="wrong")
             async with session.post(url, data=body, headers=forged) as response:
                 assert response.status == 401
             challenge = json.dumps({"type": "url_verification", "challenge": "c-123"})
-            signed_challenge = {**headers(challenge), "Content-Type": "application/json"}
+            signed_challenge = {**signed_headers(challenge), "Content-Type": "application/json"}
             async with session.post(url, data=challenge, headers=signed_challenge) as response:
                 assert response.status == 200
                 assert await response.text() == '{"challenge": "c-123"}'

@@ -26,6 +26,7 @@ EXPECTED = [
     "0013_search_index_without_pending_list",
     "0014_pipeline_running_totals",
     "0015_undo_journal",
+    "0016_shared_send_slots",
 ]
 
 

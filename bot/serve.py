@@ -1,0 +1,223 @@
+"""`crmbot serve`: the production runtime, one HTTP server per process (bot/web.py) with
+
+- `POST /telegram/webhook` (bot/telegram_webhook.py) when TELEGRAM_WEBHOOK_URL is set,
+- `POST /slack/events` (bot/slack_adapter.py) when Slack is configured,
+- `GET /healthz` (bot/health.py) and `GET /metrics` (bot/metrics.py),
+
+plus the scheduler (outbox, agendas, digests, ...). Any number of these processes may share
+one PostgreSQL database: updates are handled once (ProcessedUpdate), a chat's messages one
+at a time and in order (a chat lock, storage/locks.py), sends within the platforms' limits
+for the whole installation (bot/throttle.py), the scans in one process at a time (the
+scheduler's leader lock) and the outbox drained by all (its claims).
+
+`--workers N` runs N such processes on one port (SO_REUSEPORT: the kernel spreads the
+connections) under a small supervisor that restarts one that dies and passes SIGTERM on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from multiprocessing.connection import wait
+from multiprocessing.process import BaseProcess
+from types import FrameType
+
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+
+from bot.config import Settings
+from bot.health import Health
+from bot.logs import Redaction
+from bot.metrics import Metrics, ObservedDispatcher
+from bot.outbox import OutboxDispatcher
+from bot.pacing import Pacer, with_telegram_rate
+from bot.runtime import Adapter, run_adapters
+from bot.scheduler import Scheduler
+from bot.senders import senders_among
+from bot.throttle import Throttle, make_throttle
+from bot.web import Server
+from handlers import build_registry
+from handlers.context import TeamDefaults
+from handlers.places import Geocoder
+
+log = logging.getLogger(__name__)
+
+RESTART_AFTER = 1.0
+
+
+@dataclass(frozen=True)
+class Listen:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    reuse_port: bool = False
+
+
+def workers_refused(url: str, workers: int) -> str | None:
+    """Why `--workers` cannot be this many on this database (None: it can)."""
+    if workers > 1 and make_url(url).get_backend_name() == "sqlite":
+        return (
+            f"--workers {workers} needs PostgreSQL: SQLite is one process's database. "
+            "Set DATABASE_URL=postgresql+psycopg://... or run one worker."
+        )
+    return None
+
+
+def secrets_of(settings: Settings, engine: Engine) -> dict[str, str]:
+    """Every secret in the settings, with the label that replaces it in the logs."""
+    found = {
+        "[telegram webhook secret]": settings.telegram_webhook_secret,
+        "[slack bot token]": settings.slack_bot_token,
+        "[slack signing secret]": settings.slack_signing_secret,
+        "[slack app token]": settings.slack_app_token,
+        "[geocoder key]": settings.geocoder_api_key,
+        "[bot token]": settings.telegram_bot_token,
+    }
+    secrets = {value.get_secret_value(): label for label, value in found.items() if value}
+    if engine.url.password:
+        secrets[str(engine.url.password)] = "[database password]"
+    return secrets
+
+
+@dataclass
+class Serving:
+    """One server process's parts, built from the settings (`build`), run by `run`."""
+
+    server: Server
+    scheduler: Scheduler
+    dispatcher: ObservedDispatcher
+    metrics: Metrics
+    adapters: list[Adapter]
+    throttle: Throttle
+    redaction: Redaction
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Until `stop` is set or SIGTERM/SIGINT arrives. Started in this order and stopped
+        in reverse: the server stops taking requests and finishes those it has first, then
+        the outbox gives its claims back, then the platforms disconnect."""
+        self.redaction.install()
+        try:
+            await run_adapters([*self.adapters, self.scheduler, self.server], stop=stop)
+        finally:
+            await self.throttle.close()
+            self.dispatcher.close()
+            self.redaction.remove()
+
+
+def build(
+    settings: Settings,
+    engine: Engine,
+    *,
+    listen: Listen,
+    defaults: TeamDefaults,
+    geocoder: Geocoder | None,
+) -> Serving:
+    limits = with_telegram_rate(settings.telegram_messages_per_second)
+    throttle = make_throttle(engine, limits)
+    metrics = Metrics()
+    dispatcher = ObservedDispatcher(
+        engine, build_registry(), defaults=defaults, geocoder=geocoder, metrics=metrics
+    )
+    server = Server(host=listen.host, port=listen.port, reuse_port=listen.reuse_port)
+    adapters = _adapters(settings, server, dispatcher, throttle)
+    senders = senders_among(adapters)
+    claim_for = timedelta(seconds=settings.outbox_claim_seconds)
+    outbox = OutboxDispatcher(engine, senders, pacer=Pacer(limits), claim_for=claim_for)
+    scheduler = Scheduler(engine, senders, geocoder=geocoder, outbox=outbox)
+    Health(server, engine, heartbeat=lambda: scheduler.heartbeat).register()
+    metrics.register(server)
+    metrics.watch(engine, scheduler)
+    return Serving(
+        server=server,
+        scheduler=scheduler,
+        dispatcher=dispatcher,
+        metrics=metrics,
+        adapters=adapters,
+        throttle=throttle,
+        redaction=Redaction(secrets_of(settings, engine)),
+    )
+
+
+def _adapters(
+    settings: Settings, server: Server, dispatcher: ObservedDispatcher, throttle: Throttle
+) -> list[Adapter]:
+    adapters: list[Adapter] = []
+    token = settings.telegram_bot_token
+    if token is not None:
+        from bot.telegram_adapter import TelegramAdapter
+        from bot.telegram_webhook import TelegramWebhook, webhook_secret
+
+        telegram = TelegramAdapter(
+            dispatcher,
+            token.get_secret_value(),
+            base_url=settings.telegram_api_base_url,
+            throttle=throttle,
+            webhook=True,
+        )
+        adapters.append(telegram)
+        if settings.telegram_webhook_url:
+            configured = settings.telegram_webhook_secret
+            secret = webhook_secret(
+                token.get_secret_value(), configured.get_secret_value() if configured else None
+            )
+            TelegramWebhook(
+                server, telegram, url=settings.telegram_webhook_url, secret=secret
+            ).register()
+        else:
+            log.warning(
+                "TELEGRAM_WEBHOOK_URL is not set: this process receives no Telegram updates "
+                "(it still sends Telegram's reminders and announcements)"
+            )
+    if settings.slack_bot_token is not None:
+        from bot.slack_adapter import SlackAdapter  # Bolt is slow to import: only when used
+
+        slack = SlackAdapter.from_settings(settings, dispatcher, port=None, throttle=throttle)
+        slack.register(server)
+        adapters.append(slack)
+    return adapters
+
+
+def supervise(workers: int, target: Callable[..., None], *args: object) -> None:
+    """Run `target(*args)` in `workers` processes until SIGTERM or SIGINT, restarting any
+    that dies meanwhile; on the signal, pass SIGTERM on and wait for them to finish."""
+    context = multiprocessing.get_context("spawn")
+    stopping = False
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+        for process in list(running):
+            if process.is_alive() and process.pid is not None:
+                process.terminate()  # SIGTERM: a graceful stop
+
+    def spawn() -> BaseProcess:
+        process = context.Process(target=target, args=args, daemon=False)
+        process.start()
+        return process
+
+    running: list[BaseProcess] = []
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        running.extend(spawn() for _ in range(workers))
+        while running:
+            wait([process.sentinel for process in running], timeout=1.0)
+            for process in [process for process in running if not process.is_alive()]:
+                running.remove(process)
+                process.join()
+                if stopping:
+                    continue
+                log.error(
+                    "worker %s ended (exit code %s); starting another",
+                    process.pid,
+                    process.exitcode,
+                )
+                time.sleep(RESTART_AFTER)
+                running.append(spawn())
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
