@@ -613,10 +613,18 @@ def _phones(words: list[str], region: str) -> list[tuple[int, int, str]]:
     )
     found = []
     for match in phonenumbers.PhoneNumberMatcher(text, region, phonenumbers.Leniency.VALID):
-        number = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+        number: str | None = phonenumbers.format_number(
+            match.number, phonenumbers.PhoneNumberFormat.E164
+        )
         first = bisect.bisect_right(starts, match.start) - 1
         last = bisect.bisect_left(starts, match.end)
-        found.append((first, last, number))
+        if match.end < len(text) and not text[match.end].isspace():
+            # The match ends inside a word (`+49 30 123456 01512/3456789` read as one number
+            # running into the next): only the whole words before it can be the number.
+            last -= 1
+            number = read_phone(" ".join(words[first:last]), region) if last > first else None
+        if number is not None:
+            found.append((first, last, number))
     return found
 
 

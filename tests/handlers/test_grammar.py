@@ -78,6 +78,15 @@ def test_phones_are_found_anywhere(text: str, region: str, expected: str | None)
         assert not any(ch.isdigit() for ch in args.rest)
 
 
+def test_two_phones_side_by_side_stay_two() -> None:
+    """phonenumbers' matcher can run a number on into the first digits of the next word
+    (found by the property test: `+49 30 123456 01512/3456789`); only whole words count."""
+    args = parse_args(f"Jane {LANDLINE.international} {typed(MOBILE, 'slash')}")
+    assert args.take_phone("DE") == LANDLINE.e164
+    assert args.take_phone("DE") == MOBILE.e164
+    assert args.words == ["Jane"]
+
+
 def test_email_is_found_and_lowercased() -> None:
     args = parse_args("Jane <Jane.Doe@Acme.de>, Doe")
     assert args.take_email() == "jane.doe@acme.de"
