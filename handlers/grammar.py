@@ -618,7 +618,7 @@ def _phones(words: list[str], region: str) -> list[tuple[int, int, str]]:
         )
         first = bisect.bisect_right(starts, match.start) - 1
         last = bisect.bisect_left(starts, match.end)
-        if match.end < len(text) and not text[match.end].isspace():
+        if _runs_into_word(text, match.end):
             # The match ends inside a word (`+49 30 123456 01512/3456789` read as one number
             # running into the next): only the whole words before it can be the number.
             last -= 1
@@ -626,6 +626,14 @@ def _phones(words: list[str], region: str) -> list[tuple[int, int, str]]:
         if number is not None:
             found.append((first, last, number))
     return found
+
+
+def _runs_into_word(text: str, end: int) -> bool:
+    """Whether a match ending at `end` stops inside a word; punctuation closing the word
+    (`+49 30 123456;`, `…123456),`) does not count."""
+    if end >= len(text) or text[end].isspace():
+        return False
+    return text[end:].split(maxsplit=1)[0].strip(".,;:!?)]}»”’\"'") != ""
 
 
 def limited(text: str, limit: int, what: str) -> str:

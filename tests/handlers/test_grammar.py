@@ -387,3 +387,9 @@ def test_normalize_is_idempotent_and_leaves_nothing_invisible(text: str) -> None
 )
 def test_coordinates(text: str, point: tuple[float, float] | None) -> None:
     assert parse_coordinates(text) == point
+
+
+def test_a_phone_before_punctuation_is_whole() -> None:
+    """Punctuation closing the word after a number is not more of the number."""
+    args = parse_args(f"Jane Doe; {LANDLINE.international}; jane@doe.de")
+    assert args.take_phone("DE") == LANDLINE.e164
