@@ -229,8 +229,9 @@ def chat(
     engine = make_engine(database_url(db, settings))
     upgrade(engine)
     defaults = team_defaults(settings)
+    clock = settings.clock()
     if demo:
-        admin = seed_demo(engine, defaults=defaults)
+        admin = seed_demo(engine, defaults=defaults, now=clock())
         if admin is None:
             typer.echo("The database already has a team; not adding demo data.", err=True)
         user = user or admin
@@ -238,12 +239,14 @@ def chat(
     interactive = sys.stdin.isatty()
     places = geocoder(settings)
     registry = build_registry()
-    dispatcher = Dispatcher(engine, registry, defaults=defaults, geocoder=places)
+    dispatcher = Dispatcher(engine, registry, defaults=defaults, geocoder=places, clock=clock)
     console = ConsoleChat(
         dispatcher, name, styled=interactive and sys.stdout.isatty(), files=settings.charts_dir
     )
     # Reminders and announcements print here while the session is open.
-    scheduler = Scheduler(engine, [ConsoleSender(on_reply=console.delivered)], geocoder=places)
+    scheduler = Scheduler(
+        engine, [ConsoleSender(on_reply=console.delivered)], geocoder=places, clock=clock
+    )
     if interactive:
         typer.echo(CONSOLE_HELP)
     try:
@@ -292,8 +295,9 @@ def run(
     engine = make_engine(database_url(db, settings))
     upgrade(engine)
     places = geocoder(settings)
+    clock = settings.clock()
     dispatcher = Dispatcher(
-        engine, build_registry(), defaults=team_defaults(settings), geocoder=places
+        engine, build_registry(), defaults=team_defaults(settings), geocoder=places, clock=clock
     )
     adapters: list[Adapter] = []
     if settings.telegram_bot_token:
@@ -323,7 +327,10 @@ def run(
         raise typer.Exit(2)
     # The scheduler sends reminders, announcements and digests through the adapters
     # that can speak first; it starts after them and stops before them.
-    services = [*adapters, Scheduler(engine, senders_among(adapters), geocoder=places)]
+    services = [
+        *adapters,
+        Scheduler(engine, senders_among(adapters), geocoder=places, clock=clock),
+    ]
     try:
         asyncio.run(run_adapters(services))
     finally:

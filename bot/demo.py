@@ -17,7 +17,6 @@ from storage.db import transaction
 from storage.deals import move_deal, open_deal
 from storage.models import Activity, ActivityKind, Contact, ContactStatus, Deal, Role, StageKind
 from storage.teams import add_member, create_team, first_team, team_stages
-from storage.types import utcnow
 
 MEMBERS = (
     ("Alice Meyer", Role.admin),
@@ -123,10 +122,12 @@ NOTES = (
 )
 
 
-def seed_demo(engine: Engine, *, defaults: TeamDefaults, seed: int = 7) -> str | None:
-    """Seed an empty database; returns the admin's name, or None if a team already exists."""
+def seed_demo(
+    engine: Engine, *, defaults: TeamDefaults, now: datetime, seed: int = 7
+) -> str | None:
+    """Seed an empty database, its history laid out before `now`; returns the admin's name,
+    or None if a team already exists."""
     rng = random.Random(seed)
-    now = utcnow()
     with transaction(engine) as session:
         if first_team(session) is not None:
             return None

@@ -37,7 +37,7 @@ from bot.senders import ConsoleSender
 from handlers import build_registry
 from handlers.dispatcher import Dispatcher
 from handlers.reply import Attachment, Button, Reply, bold, link
-from tests.conftest import Clock
+from tests.conftest import START, Clock
 
 
 def test_render_plain_and_styled() -> None:
@@ -115,16 +115,20 @@ async def test_a_session_with_buttons_switching_people_and_locations(
     assert "/as NAME" in blocks[8]
 
 
+_SETTINGS = {"LOG_FILE": "", "LOG_LEVEL": "", "CRMBOT_NOW": START.isoformat()}
+
+
 def _crmbot(
     tmp_path: Path, *args: str, stdin: str = "", env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run `python -m bot ARGS` in `tmp_path`, logging as it does by default."""
+    """Run `python -m bot ARGS` in `tmp_path`, logging as it does by default, its clock
+    starting at the tests' START."""
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         input=stdin,
         capture_output=True,
         text=True,
-        env={**os.environ, "LOG_FILE": "", "LOG_LEVEL": "", **(env or {})},
+        env={**os.environ, **_SETTINGS, **(env or {})},
         timeout=120,
         cwd=tmp_path,
         check=False,
@@ -416,8 +420,7 @@ def test_in_a_terminal(tmp_path: Path) -> None:
         **os.environ,
         "TERM": "xterm-256color",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'crm.db'}",
-        "LOG_FILE": "",
-        "LOG_LEVEL": "",
+        **_SETTINGS,
     }
     term = Pty([sys.executable, "-m", "bot", "chat", "--as", "Alice"], cwd=tmp_path, env=env)
     try:
