@@ -15,7 +15,7 @@ from typer.core import TyperCommand, TyperGroup
 
 from bot.config import LogLevel, Settings, get_settings
 from bot.console import CONSOLE_HELP, ConsoleChat, prompt_session, run_console
-from bot.demo import seed_demo
+from bot.demo import DemoRefused, enter_demo
 from bot.geocoding import GeocoderConfigError, make_geocoder, preload
 from bot.runtime import Adapter, run_adapters
 from bot.scheduler import Scheduler
@@ -231,10 +231,10 @@ def chat(
     defaults = team_defaults(settings)
     clock = settings.clock()
     if demo:
-        admin = seed_demo(engine, defaults=defaults, now=clock())
-        if admin is None:
-            typer.echo("The database already has a team; not adding demo data.", err=True)
-        user = user or admin
+        try:
+            user = enter_demo(engine, defaults=defaults, now=clock(), name=user)
+        except DemoRefused as refused:
+            typer.echo(str(refused), err=True)
     name = user or getpass.getuser().capitalize() or "Me"
     interactive = sys.stdin.isatty()
     places = geocoder(settings)

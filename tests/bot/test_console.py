@@ -188,8 +188,15 @@ def test_crmbot_db_upgrade_and_demo(tmp_path: Path) -> None:
     for stage in ("Lead", "Qualified", "Proposal", "Negotiation"):
         assert f"· {stage} ·" in demo.stdout
     assert "4 deals" in demo.stdout
-    again = _crmbot(tmp_path, "chat", "--demo", "--db", db)
-    assert again.returncode == 0 and "already has a team" in again.stderr
+    # The second run as the first: the demo's admin (only admins invite admins), or the
+    # name given, who joins as an admin; the demo is seeded once.
+    for who in ((), ("--as", "Zoë Park"), ("--as", "Zoë Park")):
+        again = _crmbot(
+            tmp_path, "chat", "--demo", *who, "--db", db, stdin="/invite admin\n/team\n"
+        )
+        assert again.returncode == 0 and again.stderr == "", again.stderr
+        assert "/join " in again.stdout and "Alice Meyer · admin" in again.stdout
+    assert "Demo Sales (5)" in again.stdout and "Zoë Park · admin" in again.stdout
 
 
 def test_crmbot_run_without_a_platform_says_what_to_set(tmp_path: Path) -> None:
