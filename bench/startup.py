@@ -1,0 +1,162 @@
+"""Start-up and memory of whole `crmbot` processes, each case over several fresh ones:
+
+- `crmbot --help`: wall time to exit;
+- `crmbot chat` (piped) on a database: from the start of the process to its first reply
+  (`/leads`, which reads the team's contacts);
+- `crmbot run` (Telegram, long polling, against the stand-in Bot API): from the start of
+  the process to its first getUpdates, then its resident memory once it has idled.
+
+    python -m bench.startup --db bench/data/run-startup.db --json bench/startup.json
+    python -m bench.startup --code /tmp/baseline ...   # another checkout, same interpreter
+
+`--code` runs the processes from another checkout of the repository (its `bot` package
+comes first on the path), so that a baseline is measured side by side on one machine.
+The offline gazetteer is assumed built (it is, after the first start of an installation).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bench.botapi import BotApi
+from bench.processes import TOKEN
+
+CHAT_LINE = "/leads\n"
+IDLE_SECONDS = 5.0
+TIMEOUT = 120.0
+
+
+def _env(code: Path, **settings: str) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("CRM_", "TELEGRAM_", "SLACK_", "DATABASE_URL"))
+    }
+    env["PYTHONPATH"] = str(code)  # the checkout measured, before the installed one
+    env.update(settings)
+    return env
+
+
+def _command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "bot", *args]
+
+
+def help_seconds(code: Path) -> float:
+    started = time.perf_counter()
+    subprocess.run(
+        _command("--help"), cwd=code, env=_env(code), stdout=subprocess.DEVNULL, check=True
+    )
+    return time.perf_counter() - started
+
+
+def chat_first_reply_seconds(code: Path, url: str, user: str) -> float:
+    started = time.perf_counter()
+    chat = subprocess.Popen(
+        _command("chat", "--db", url, "--as", user),
+        cwd=code,
+        env=_env(code, LOG_LEVEL="ERROR"),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert chat.stdin is not None and chat.stdout is not None
+    chat.stdin.write(CHAT_LINE)
+    chat.stdin.flush()
+    first = chat.stdout.readline()
+    seconds = time.perf_counter() - started
+    chat.stdin.close()
+    chat.stdout.read()
+    if chat.wait(TIMEOUT) != 0 or not first.strip():
+        raise RuntimeError(f"crmbot chat failed (exit {chat.returncode})")
+    return seconds
+
+
+async def run_first_poll(code: Path, url: str, idle: float) -> tuple[float, float]:
+    """Seconds from the start of `crmbot run` to its first getUpdates, and its resident
+    memory (MB) after `idle` seconds more of polling and nothing to do."""
+    api = BotApi()
+    await api.start()
+    run: asyncio.subprocess.Process | None = None
+    try:
+        started = time.perf_counter()
+        run = await asyncio.create_subprocess_exec(
+            *_command("run", "--db", url),
+            cwd=code,
+            env=_env(
+                code,
+                TELEGRAM_BOT_TOKEN=TOKEN,
+                TELEGRAM_API_BASE_URL=api.base_url("run"),
+                LOG_LEVEL="WARNING",
+            ),
+        )
+        await api.until(lambda: bool(api.of("getUpdates")), timeout=TIMEOUT)
+        seconds = time.perf_counter() - started
+        await asyncio.sleep(idle)
+        return seconds, _rss_mb(run.pid)
+    finally:
+        if run is not None and run.returncode is None:
+            run.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(run.wait(), TIMEOUT)
+        await api.stop()
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+def measure(code: Path, url: str, user: str, *, runs: int) -> dict[str, Any]:
+    """Each case `runs` times, interleaved (a burst of load on the machine hits all cases
+    alike); the medians, and every sample."""
+    samples: dict[str, list[float]] = {
+        "help_s": [],
+        "chat_first_reply_s": [],
+        "run_first_poll_s": [],
+        "run_idle_rss_mb": [],
+    }
+    for _ in range(runs):
+        samples["help_s"].append(help_seconds(code))
+        samples["chat_first_reply_s"].append(chat_first_reply_seconds(code, url, user))
+        poll, rss = asyncio.run(run_first_poll(code, url, IDLE_SECONDS))
+        samples["run_first_poll_s"].append(poll)
+        samples["run_idle_rss_mb"].append(rss)
+    return {
+        "medians": {name: round(statistics.median(values), 3) for name, values in samples.items()},
+        "samples": {name: [round(v, 3) for v in values] for name, values in samples.items()},
+        "load average": round(os.getloadavg()[0], 2),
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.startup", description=__doc__)
+    parser.add_argument("--db", type=Path, required=True, help="a SQLite database (a copy)")
+    parser.add_argument("--as", dest="user", default="Bench", help="who chats")
+    parser.add_argument("--code", type=Path, default=Path(__file__).parent.parent)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--label", default="this checkout")
+    parser.add_argument("--json", type=Path, help="add the results to this JSON file")
+    args = parser.parse_args(argv)
+    url = f"sqlite:///{args.db.resolve()}"
+    result = measure(args.code.resolve(), url, args.user, runs=args.runs)
+    print(json.dumps({args.label: result}, indent=2))
+    if args.json:
+        saved = json.loads(args.json.read_text()) if args.json.exists() else {}
+        saved[args.label] = result
+        args.json.write_text(json.dumps(saved, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
