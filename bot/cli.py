@@ -227,7 +227,7 @@ def chat(
     import getpass
 
     from bot.config import get_settings
-    from bot.console import CONSOLE_HELP, ConsoleChat, prompt_session, run_console
+    from bot.console import CONSOLE_HELP, ConsoleChat, run_console
     from bot.scheduler import Scheduler
     from bot.senders import ConsoleSender
     from handlers import build_registry
@@ -256,13 +256,17 @@ def chat(
     )
     # Reminders and announcements print here while the session is open.
     scheduler = Scheduler(engine, [ConsoleSender(on_reply=console.delivered)], geocoder=places)
+    session = None
     if interactive:
+        from bot.prompt import prompt_session
+
         typer.echo(CONSOLE_HELP)
+        session = prompt_session(registry)
     try:
         asyncio.run(
             run_console(
                 console,
-                session=prompt_session(registry) if interactive else None,
+                session=session,
                 services=[scheduler],
             )
         )

