@@ -11,7 +11,12 @@
 
 `--code` runs the processes from another checkout of the repository (its `bot` package
 comes first on the path), so that a baseline is measured side by side on one machine.
-The offline gazetteer is assumed built (it is, after the first start of an installation).
+The offline gazetteer is assumed built (it is, after the first start of an installation),
+and so is Python's bytecode: a round of every case runs untimed first, with
+PYTHONDONTWRITEBYTECODE unset, as after the first start of any installation.
+
+Beside each wall time, the CPU time the process had used at that moment (from /proc): the
+machine is shared, and the CPU time is what another process's load does not stretch.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import signal
 import statistics
 import subprocess
@@ -42,6 +48,7 @@ def _env(code: Path, **settings: str) -> dict[str, str]:
         key: value
         for key, value in os.environ.items()
         if not key.startswith(("CRM_", "TELEGRAM_", "SLACK_", "DATABASE_URL"))
+        and key != "PYTHONDONTWRITEBYTECODE"
     }
     env["PYTHONPATH"] = str(code)  # the checkout measured, before the installed one
     env.update(settings)
@@ -52,15 +59,26 @@ def _command(*args: str) -> list[str]:
     return [sys.executable, "-m", "bot", *args]
 
 
-def help_seconds(code: Path) -> float:
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a running process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def help_seconds(code: Path) -> tuple[float, float]:
+    """Wall and CPU seconds of `crmbot --help`."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run(
         _command("--help"), cwd=code, env=_env(code), stdout=subprocess.DEVNULL, check=True
     )
-    return time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return seconds, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
 
 
-def chat_first_reply_seconds(code: Path, url: str, user: str) -> float:
+def chat_first_reply_seconds(code: Path, url: str, user: str) -> tuple[float, float]:
+    """Wall and CPU seconds from the start of a piped `crmbot chat` to its first reply."""
     started = time.perf_counter()
     chat = subprocess.Popen(
         _command("chat", "--db", url, "--as", user),
@@ -75,16 +93,17 @@ def chat_first_reply_seconds(code: Path, url: str, user: str) -> float:
     chat.stdin.flush()
     first = chat.stdout.readline()
     seconds = time.perf_counter() - started
+    cpu = _cpu_seconds(chat.pid)  # it waits for the next line: alive, and idle
     chat.stdin.close()
     chat.stdout.read()
     if chat.wait(TIMEOUT) != 0 or not first.strip():
         raise RuntimeError(f"crmbot chat failed (exit {chat.returncode})")
-    return seconds
+    return seconds, cpu
 
 
-async def run_first_poll(code: Path, url: str, idle: float) -> tuple[float, float]:
-    """Seconds from the start of `crmbot run` to its first getUpdates, and its resident
-    memory (MB) after `idle` seconds more of polling and nothing to do."""
+async def run_first_poll(code: Path, url: str, idle: float) -> tuple[float, float, float]:
+    """Wall and CPU seconds from the start of `crmbot run` to its first getUpdates, and its
+    resident memory (MB) after `idle` seconds more of polling and nothing to do."""
     api = BotApi()
     await api.start()
     run: asyncio.subprocess.Process | None = None
@@ -102,8 +121,9 @@ async def run_first_poll(code: Path, url: str, idle: float) -> tuple[float, floa
         )
         await api.until(lambda: bool(api.of("getUpdates")), timeout=TIMEOUT)
         seconds = time.perf_counter() - started
+        cpu = _cpu_seconds(run.pid)
         await asyncio.sleep(idle)
-        return seconds, _rss_mb(run.pid)
+        return seconds, cpu, _rss_mb(run.pid)
     finally:
         if run is not None and run.returncode is None:
             run.send_signal(signal.SIGTERM)
@@ -120,19 +140,25 @@ def _rss_mb(pid: int) -> float:
 
 def measure(code: Path, url: str, user: str, *, runs: int) -> dict[str, Any]:
     """Each case `runs` times, interleaved (a burst of load on the machine hits all cases
-    alike); the medians, and every sample."""
-    samples: dict[str, list[float]] = {
-        "help_s": [],
-        "chat_first_reply_s": [],
-        "run_first_poll_s": [],
-        "run_idle_rss_mb": [],
-    }
-    for _ in range(runs):
-        samples["help_s"].append(help_seconds(code))
-        samples["chat_first_reply_s"].append(chat_first_reply_seconds(code, url, user))
-        poll, rss = asyncio.run(run_first_poll(code, url, IDLE_SECONDS))
-        samples["run_first_poll_s"].append(poll)
-        samples["run_idle_rss_mb"].append(rss)
+    alike), after an untimed round; the medians, and every sample."""
+    samples: dict[str, list[float]] = {}
+    for round_ in range(runs + 1):
+        help_wall, help_cpu = help_seconds(code)
+        chat_wall, chat_cpu = chat_first_reply_seconds(code, url, user)
+        poll_wall, poll_cpu, idle_rss = asyncio.run(run_first_poll(code, url, IDLE_SECONDS))
+        figures = {
+            "help_s": help_wall,
+            "help_cpu_s": help_cpu,
+            "chat_first_reply_s": chat_wall,
+            "chat_first_reply_cpu_s": chat_cpu,
+            "run_first_poll_s": poll_wall,
+            "run_first_poll_cpu_s": poll_cpu,
+            "run_idle_rss_mb": idle_rss,
+        }
+        if round_ == 0:
+            continue  # bytecode written, caches warm: as any start after the first
+        for name, value in figures.items():
+            samples.setdefault(name, []).append(value)
     return {
         "medians": {name: round(statistics.median(values), 3) for name, values in samples.items()},
         "samples": {name: [round(v, 3) for v in values] for name, values in samples.items()},

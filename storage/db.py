@@ -23,6 +23,7 @@ from storage.locks import migrating
 
 if TYPE_CHECKING:
     from alembic.config import Config
+    from sqlalchemy.dialects import postgresql, sqlite
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,19 @@ def _configure_sqlite(engine: Engine) -> None:
         # IMMEDIATE takes the write lock up front: a deferred transaction that reads and then
         # writes can fail at once with SQLITE_BUSY when another writer got in between.
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def upsert_into(dialect: str, table: Any) -> sqlite.Insert | postgresql.Insert:
+    """An INSERT that can say ON CONFLICT (SQLite and PostgreSQL spell it alike), from the
+    module of the dialect in use only: PostgreSQL's takes a SQLite start 0.05-0.1 s to
+    import."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)
 
 
 @contextmanager
