@@ -7,10 +7,11 @@
   the process to its first getUpdates, then its resident memory once it has idled.
 
     python -m bench.startup --db bench/data/run-startup.db --json bench/startup.json
-    python -m bench.startup --code /tmp/baseline ...   # another checkout, same interpreter
+    python -m bench.startup --db ... --code baseline=/tmp/base --code new=.   # side by side
 
-`--code` runs the processes from another checkout of the repository (its `bot` package
-comes first on the path), so that a baseline is measured side by side on one machine.
+`--code` runs the processes from a checkout of the repository (its `bot` package comes
+first on the path, the interpreter is this one); several are measured round by round,
+interleaved, so that a baseline and a change see the same load.
 The offline gazetteer is assumed built (it is, after the first start of an installation),
 and so is Python's bytecode: a round of every case runs untimed first, with
 PYTHONDONTWRITEBYTECODE unset, as after the first start of any installation.
@@ -138,50 +139,73 @@ def _rss_mb(pid: int) -> float:
     raise RuntimeError(f"no VmRSS for process {pid}")
 
 
-def measure(code: Path, url: str, user: str, *, runs: int) -> dict[str, Any]:
-    """Each case `runs` times, interleaved (a burst of load on the machine hits all cases
-    alike), after an untimed round; the medians, and every sample."""
-    samples: dict[str, list[float]] = {}
-    for round_ in range(runs + 1):
-        help_wall, help_cpu = help_seconds(code)
-        chat_wall, chat_cpu = chat_first_reply_seconds(code, url, user)
-        poll_wall, poll_cpu, idle_rss = asyncio.run(run_first_poll(code, url, IDLE_SECONDS))
-        figures = {
-            "help_s": help_wall,
-            "help_cpu_s": help_cpu,
-            "chat_first_reply_s": chat_wall,
-            "chat_first_reply_cpu_s": chat_cpu,
-            "run_first_poll_s": poll_wall,
-            "run_first_poll_cpu_s": poll_cpu,
-            "run_idle_rss_mb": idle_rss,
-        }
-        if round_ == 0:
-            continue  # bytecode written, caches warm: as any start after the first
-        for name, value in figures.items():
-            samples.setdefault(name, []).append(value)
+def _one_round(code: Path, url: str, user: str) -> dict[str, float]:
+    help_wall, help_cpu = help_seconds(code)
+    chat_wall, chat_cpu = chat_first_reply_seconds(code, url, user)
+    poll_wall, poll_cpu, idle_rss = asyncio.run(run_first_poll(code, url, IDLE_SECONDS))
     return {
-        "medians": {name: round(statistics.median(values), 3) for name, values in samples.items()},
-        "samples": {name: [round(v, 3) for v in values] for name, values in samples.items()},
-        "load average": round(os.getloadavg()[0], 2),
+        "help_s": help_wall,
+        "help_cpu_s": help_cpu,
+        "chat_first_reply_s": chat_wall,
+        "chat_first_reply_cpu_s": chat_cpu,
+        "run_first_poll_s": poll_wall,
+        "run_first_poll_cpu_s": poll_cpu,
+        "run_idle_rss_mb": idle_rss,
     }
 
 
+def measure(codes: dict[str, Path], url: str, user: str, *, runs: int) -> dict[str, Any]:
+    """Each case of each checkout `runs` times, interleaved (a burst of load on the machine
+    hits all alike), after an untimed round; per checkout the medians and every sample."""
+    samples: dict[str, dict[str, list[float]]] = {label: {} for label in codes}
+    loads = []
+    for round_ in range(runs + 1):
+        for label, code in codes.items():
+            figures = _one_round(code, url, user)
+            if round_ == 0:
+                continue  # bytecode written, caches warm: as any start after the first
+            for name, value in figures.items():
+                samples[label].setdefault(name, []).append(value)
+        loads.append(os.getloadavg()[0])
+    return {
+        label: {
+            "medians": {name: round(statistics.median(v), 3) for name, v in figures.items()},
+            "samples": {name: [round(x, 3) for x in v] for name, v in figures.items()},
+            "load average": [round(min(loads), 2), round(max(loads), 2)],
+        }
+        for label, figures in samples.items()
+    }
+
+
+def _code(text: str) -> tuple[str, Path]:
+    label, _, path = text.rpartition("=")
+    return label or path, Path(path).resolve()
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.startup", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.startup",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--db", type=Path, required=True, help="a SQLite database (a copy)")
     parser.add_argument("--as", dest="user", default="Bench", help="who chats")
-    parser.add_argument("--code", type=Path, default=Path(__file__).parent.parent)
+    parser.add_argument(
+        "--code",
+        type=_code,
+        action="append",
+        help="LABEL=PATH of a checkout to measure (repeat to compare; default: this one)",
+    )
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--label", default="this checkout")
     parser.add_argument("--json", type=Path, help="add the results to this JSON file")
     args = parser.parse_args(argv)
+    codes = dict(args.code or [_code(f"this checkout={Path(__file__).parent.parent}")])
     url = f"sqlite:///{args.db.resolve()}"
-    result = measure(args.code.resolve(), url, args.user, runs=args.runs)
-    print(json.dumps({args.label: result}, indent=2))
+    results = measure(codes, url, args.user, runs=args.runs)
+    print(json.dumps(results, indent=2))
     if args.json:
         saved = json.loads(args.json.read_text()) if args.json.exists() else {}
-        saved[args.label] = result
-        args.json.write_text(json.dumps(saved, indent=2) + "\n")
+        args.json.write_text(json.dumps(saved | results, indent=2) + "\n")
 
 
 if __name__ == "__main__":
