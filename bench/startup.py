@@ -4,10 +4,13 @@
 - `crmbot chat` (piped) on a database: from the start of the process to its first reply
   (`/leads`, which reads the team's contacts);
 - `crmbot run` (Telegram, long polling, against the stand-in Bot API): from the start of
-  the process to its first getUpdates, then its resident memory once it has idled.
+  the process to its first getUpdates, then its resident memory once it has idled;
+- with `--peak-db`: the peak RSS of the latency bench (`python -m bench`, every case, its
+  measuring process alone) on that database, e.g. the 1M one.
 
     python -m bench.startup --db bench/data/run-startup.db --json bench/startup.json
     python -m bench.startup --db ... --code baseline=/tmp/base --code new=.   # side by side
+    python -m bench.startup --db ... --peak-db bench/data/run-1000000.db --peak-calls 20
 
 `--code` runs the processes from a checkout of the repository (its `bot` package comes
 first on the path, the interpreter is this one); several are measured round by round,
@@ -31,6 +34,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -132,6 +136,21 @@ async def run_first_poll(code: Path, url: str, idle: float) -> tuple[float, floa
         await api.stop()
 
 
+def bench_peak_rss_mb(code: Path, db: Path, *, calls: int) -> float:
+    """The peak RSS of `python -m bench` measuring every case on `db` (in place)."""
+    with tempfile.TemporaryDirectory() as folder:
+        results = Path(folder) / "results.json"
+        options = ["--calls", str(calls), "--warmup", "2", "--json", str(results)]
+        subprocess.run(
+            [sys.executable, "-m", "bench", "--db", f"sqlite:///{db.resolve()}", *options],
+            cwd=code,
+            env=_env(code),
+            stdout=subprocess.DEVNULL,
+            check=True,
+        )
+        return float(json.loads(results.read_text())["runs"][0]["peak_rss_mb"])
+
+
 def _rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -197,11 +216,18 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="LABEL=PATH of a checkout to measure (repeat to compare; default: this one)",
     )
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--peak-db", type=Path, help="also the bench's peak RSS on this")
+    parser.add_argument("--peak-calls", type=int, default=20, help="calls a case for it")
     parser.add_argument("--json", type=Path, help="add the results to this JSON file")
     args = parser.parse_args(argv)
     codes = dict(args.code or [_code(f"this checkout={Path(__file__).parent.parent}")])
     url = f"sqlite:///{args.db.resolve()}"
     results = measure(codes, url, args.user, runs=args.runs)
+    if args.peak_db:
+        for label, code in codes.items():
+            peak = bench_peak_rss_mb(code, args.peak_db, calls=args.peak_calls)
+            results[label]["medians"]["bench_peak_rss_mb"] = peak
+            results[label]["peak_db"] = args.peak_db.name
     print(json.dumps(results, indent=2))
     if args.json:
         saved = json.loads(args.json.read_text()) if args.json.exists() else {}
