@@ -215,23 +215,26 @@ def main(argv: Sequence[str] | None = None) -> None:
         action="append",
         help="LABEL=PATH of a checkout to measure (repeat to compare; default: this one)",
     )
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=5, help="0: only the peak RSS")
     parser.add_argument("--peak-db", type=Path, help="also the bench's peak RSS on this")
     parser.add_argument("--peak-calls", type=int, default=20, help="calls a case for it")
     parser.add_argument("--json", type=Path, help="add the results to this JSON file")
     args = parser.parse_args(argv)
     codes = dict(args.code or [_code(f"this checkout={Path(__file__).parent.parent}")])
     url = f"sqlite:///{args.db.resolve()}"
-    results = measure(codes, url, args.user, runs=args.runs)
+    results = measure(codes, url, args.user, runs=args.runs) if args.runs else {}
     if args.peak_db:
         for label, code in codes.items():
             peak = bench_peak_rss_mb(code, args.peak_db, calls=args.peak_calls)
-            results[label]["medians"]["bench_peak_rss_mb"] = peak
+            results.setdefault(label, {"medians": {}})["medians"]["bench_peak_rss_mb"] = peak
             results[label]["peak_db"] = args.peak_db.name
     print(json.dumps(results, indent=2))
     if args.json:
         saved = json.loads(args.json.read_text()) if args.json.exists() else {}
-        args.json.write_text(json.dumps(saved | results, indent=2) + "\n")
+        for label, result in results.items():  # figures measured now replace their own
+            medians = {**saved.get(label, {}).get("medians", {}), **result["medians"]}
+            saved[label] = {**saved.get(label, {}), **result, "medians": medians}
+        args.json.write_text(json.dumps(saved, indent=2) + "\n")
 
 
 if __name__ == "__main__":
