@@ -9,7 +9,6 @@ matplotlib is imported on first use, so starting the bot does not pay for it.
 
 from __future__ import annotations
 
-import gc
 import io
 import threading
 from dataclasses import dataclass
@@ -54,16 +53,6 @@ class Funnel:
 
 def funnel_png(funnel: Funnel) -> bytes:
     """The funnel as a PNG: per panel, one centred bar per row, widest row full width."""
-    png = _drawn(funnel)
-    # The figure, its canvas and renderer (a 5 MB pixel buffer) hold each other in cycles,
-    # which only the garbage collector frees: left to its own pace, a bot drawing charts
-    # grew by about 6 MB a chart. The young generations are all it takes (1-10 ms; a full
-    # collection is 70-150 ms).
-    gc.collect(1)
-    return png
-
-
-def _drawn(funnel: Funnel) -> bytes:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
