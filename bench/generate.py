@@ -148,7 +148,7 @@ def generate(
     upgrade(engine)
     now = (now or datetime.now(UTC)).replace(microsecond=0)
     gazetteer = Gazetteer()
-    team = _Team.create(engine, gazetteer, contacts=contacts, seed=seed)
+    team = _Team.create(engine, gazetteer, contacts=contacts, seed=seed, now=now)
     loader = _loader(engine)
     with loader:
         if bulk:
@@ -190,7 +190,9 @@ class _Team:
     tag_ids: list[int]
 
     @classmethod
-    def create(cls, engine: Engine, gazetteer: Gazetteer, *, contacts: int, seed: int) -> _Team:
+    def create(
+        cls, engine: Engine, gazetteer: Gazetteer, *, contacts: int, seed: int, now: datetime
+    ) -> _Team:
         rng = random.Random(seed)
         names = gazetteer.names["DE"]
         with transaction(engine) as session:
@@ -203,6 +205,7 @@ class _Team:
                 timezone="Europe/Berlin",
                 locale="en_US",
                 region="DE",
+                now=now,
             )
             assert team.id is not None
             member_ids: list[int] = []
@@ -226,6 +229,7 @@ class _Team:
                     role=role,
                     platform=Platform.telegram,
                     external_id=str(700_000_000 + len(member_ids)),
+                    now=now,
                 )
                 assert member.id is not None
                 session.add(

@@ -49,6 +49,7 @@ from bot.telegram_webhook import SECRET_HEADER
 from storage.db import make_engine, transaction
 from storage.models import Activity, ProcessedUpdate, Role
 from storage.teams import add_member, first_team
+from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +116,7 @@ def fresh_database(url: str, *, contacts: int, users: int) -> Engine:
                 role=Role.rep,
                 platform="telegram",
                 external_id=str(FIRST_USER + n),
+                now=utcnow(),
             )
     return engine
 

@@ -239,23 +239,26 @@ def chat(
     engine = make_engine(database_url(db, settings))
     upgrade(engine)
     defaults = team_defaults(settings)
+    clock = settings.clock()
     if demo:
-        from bot.demo import seed_demo
+        from bot.demo import DemoRefused, enter_demo
 
-        admin = seed_demo(engine, defaults=defaults)
-        if admin is None:
-            typer.echo("The database already has a team; not adding demo data.", err=True)
-        user = user or admin
+        try:
+            user = enter_demo(engine, defaults=defaults, now=clock(), name=user)
+        except DemoRefused as refused:
+            typer.echo(str(refused), err=True)
     name = user or getpass.getuser().capitalize() or "Me"
     interactive = sys.stdin.isatty()
     places = geocoder(settings)
     registry = build_registry()
-    dispatcher = Dispatcher(engine, registry, defaults=defaults, geocoder=places)
+    dispatcher = Dispatcher(engine, registry, defaults=defaults, geocoder=places, clock=clock)
     console = ConsoleChat(
         dispatcher, name, styled=interactive and sys.stdout.isatty(), files=settings.charts_dir
     )
     # Reminders and announcements print here while the session is open.
-    scheduler = Scheduler(engine, [ConsoleSender(on_reply=console.delivered)], geocoder=places)
+    scheduler = Scheduler(
+        engine, [ConsoleSender(on_reply=console.delivered)], geocoder=places, clock=clock
+    )
     session = None
     if interactive:
         from bot.prompt import prompt_session
@@ -318,8 +321,9 @@ def run(
     engine = make_engine(database_url(db, settings))
     upgrade(engine)
     places = geocoder(settings)
+    clock = settings.clock()
     dispatcher = Dispatcher(
-        engine, build_registry(), defaults=team_defaults(settings), geocoder=places
+        engine, build_registry(), defaults=team_defaults(settings), geocoder=places, clock=clock
     )
     adapters: list[Adapter] = []
     if settings.telegram_bot_token:
@@ -349,7 +353,10 @@ def run(
         raise typer.Exit(2)
     # The scheduler sends reminders, announcements and digests through the adapters
     # that can speak first; it starts after them and stops before them.
-    services = [*adapters, Scheduler(engine, senders_among(adapters), geocoder=places)]
+    services = [
+        *adapters,
+        Scheduler(engine, senders_among(adapters), geocoder=places, clock=clock),
+    ]
     try:
         asyncio.run(run_adapters(services))
     finally:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from storage.types import utcnow
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
@@ -61,7 +67,22 @@ class Settings(BaseSettings):
         default=Path("charts"), description="where `crmbot chat` saves the charts it is sent"
     )
 
-    @field_validator("log_level", "log_file", mode="before")
+    # For tests and reproducible demos: the processes' clock starts at this moment (an ISO
+    # datetime, UTC unless it says otherwise) and runs on from there; unset, the real time.
+    crmbot_now: datetime | None = None
+
+    @field_validator("crmbot_now", mode="after")
+    @classmethod
+    def _utc_unless_said(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+    def clock(self) -> Callable[[], datetime]:
+        """What every part of a process asks for "now": CRMBOT_NOW's clock, else the real one."""
+        return utcnow if self.crmbot_now is None else RunningClock(self.crmbot_now)
+
+    @field_validator("crmbot_now", "log_level", "log_file", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         # `.env.example` lists them blank.
@@ -71,6 +92,18 @@ class Settings(BaseSettings):
     @classmethod
     def _any_case(cls, value: object) -> object:
         return value.strip().upper() if isinstance(value, str) else value
+
+
+@dataclass(frozen=True)
+class RunningClock:
+    """A clock that reads `start` when made and advances at the pace of real time
+    (so reminders still fall due and "in 2 hours" is two hours on)."""
+
+    start: datetime
+    _origin: float = field(default_factory=time.monotonic)
+
+    def __call__(self) -> datetime:
+        return self.start.astimezone(UTC) + timedelta(seconds=time.monotonic() - self._origin)
 
 
 @lru_cache(maxsize=1)

@@ -15,9 +15,18 @@ from storage.activities import log_activity
 from storage.contacts import add_tags, get_or_create_company, save_contact
 from storage.db import transaction
 from storage.deals import move_deal, open_deal
-from storage.models import Activity, ActivityKind, Contact, ContactStatus, Deal, Role, StageKind
-from storage.teams import add_member, create_team, first_team, team_stages
-from storage.types import utcnow
+from storage.keys import name_key
+from storage.models import (
+    Activity,
+    ActivityKind,
+    Contact,
+    ContactStatus,
+    Deal,
+    Platform,
+    Role,
+    StageKind,
+)
+from storage.teams import add_member, create_team, first_team, member_and_team, team_stages
 
 MEMBERS = (
     ("Alice Meyer", Role.admin),
@@ -123,20 +132,59 @@ NOTES = (
 )
 
 
-def seed_demo(engine: Engine, *, defaults: TeamDefaults, seed: int = 7) -> str | None:
-    """Seed an empty database; returns the admin's name, or None if a team already exists."""
+DEMO_TEAM = "Demo Sales"
+# Of the 16 open deals (four rounds of the four open stages), these rot: a healthy team
+# with a few deals to chase, in different stages.
+ROTTING = frozenset((1, 7, 14))
+
+
+def enter_demo(engine: Engine, *, defaults: TeamDefaults, now: datetime, name: str | None) -> str:
+    """Who `crmbot chat --demo` chats as: `name` (default: the demo's admin), in the demo team,
+    seeded first when the database is empty. A name new to the team joins it as an admin;
+    a demo member's name is that member. Raises `DemoRefused` when the database holds
+    another team."""
+    seed_demo(engine, defaults=defaults, now=now)
+    with transaction(engine) as session:
+        team = first_team(session)
+        assert team is not None and team.id is not None
+        if team.name != DEMO_TEAM:
+            raise DemoRefused(
+                f"The database already has a team ({team.name}); not adding demo data."
+            )
+        admin = MEMBERS[0][0]
+        if name is None or name_key(name) == name_key(admin):
+            return admin
+        if member_and_team(session, platform=Platform.console, external_id=name_key(name)) is None:
+            add_member(
+                session,
+                team_id=team.id,
+                name=name,
+                role=Role.admin,
+                platform=Platform.console,
+                external_id=name_key(name),
+                now=now,
+            )
+        return name
+
+
+class DemoRefused(Exception):
+    """The database holds a team that is not the demo's."""
+
+
+def seed_demo(engine: Engine, *, defaults: TeamDefaults, now: datetime, seed: int = 7) -> bool:
+    """Seed an empty database, its history laid out before `now`; False when it has a team."""
     rng = random.Random(seed)
-    now = utcnow()
     with transaction(engine) as session:
         if first_team(session) is not None:
-            return None
+            return False
         team = create_team(
             session,
-            name="Demo Sales",
+            name=DEMO_TEAM,
             currency=defaults.currency,
             timezone=defaults.timezone,
             locale=defaults.locale,
             region=defaults.region,
+            now=now - timedelta(days=400),
         )
         assert team.id is not None
         members = [
@@ -145,8 +193,9 @@ def seed_demo(engine: Engine, *, defaults: TeamDefaults, seed: int = 7) -> str |
                 team_id=team.id,
                 name=name,
                 role=role,
-                platform="console",
-                external_id=name.lower(),
+                platform=Platform.console,
+                external_id=name_key(name),
+                now=now - timedelta(days=400),
             )
             for name, role in MEMBERS
         ]
@@ -157,8 +206,9 @@ def seed_demo(engine: Engine, *, defaults: TeamDefaults, seed: int = 7) -> str |
             city, country, lat, lon, prefix = CITIES[i % len(CITIES)]
             first, last = FIRST[i % len(FIRST)], LAST[(i * 7) % len(LAST)]
             company = get_or_create_company(
-                session, team_id=team.id, name=COMPANIES[i % len(COMPANIES)]
+                session, team_id=team.id, name=COMPANIES[i % len(COMPANIES)], now=now
             )
+            created = now - timedelta(days=rng.randint(150, 400))
             contact = Contact(
                 team_id=team.id,
                 owner_id=rng.choice(member_ids),
@@ -173,8 +223,8 @@ def seed_demo(engine: Engine, *, defaults: TeamDefaults, seed: int = 7) -> str |
                 country=country,
                 lat=lat + rng.uniform(-0.06, 0.06),
                 lon=lon + rng.uniform(-0.09, 0.09),
-                created_at=now - timedelta(days=rng.randint(20, 400)),
-                updated_at=now,
+                created_at=created,
+                updated_at=created,
             )
             save_contact(session, contact=contact)
             assert contact.id is not None
@@ -194,10 +244,33 @@ def seed_demo(engine: Engine, *, defaults: TeamDefaults, seed: int = 7) -> str |
                 contact,
                 contact.created_at,
             )
+        open_seen = 0
         for i, stage in enumerate(stages * 4):
             contact = contacts[(i * 5) % len(contacts)]
             owner = contact.owner_id or member_ids[0]
-            opened = now - timedelta(days=rng.randint(15, 120))
+            # Laid out backwards from when the deal reached its stage: recently for a
+            # healthy open deal, longer ago than the stage's rot days for a rotting one.
+            if stage.kind == StageKind.open:
+                rotting = open_seen in ROTTING
+                open_seen += 1
+                days = (
+                    rng.randint(stage.rot_days + 3, stage.rot_days + 20)
+                    if rotting
+                    else rng.randint(0, max(0, stage.rot_days - 4))
+                )
+            else:
+                days = rng.randint(0, 30)
+            entered = now - timedelta(days=days, hours=rng.randint(1, 8))
+            path = [
+                step
+                for step in stages[1 : stages.index(stage) + 1]
+                if step.kind == StageKind.open or step is stage
+            ]
+            # A deal still in the first stage entered it when it was opened.
+            moves = [entered] if path else []
+            for _ in path[1:]:
+                moves.insert(0, moves[0] - timedelta(days=rng.randint(2, 12)))
+            opened = moves[0] - timedelta(days=rng.randint(2, 12)) if moves else entered
             deal = Deal(
                 team_id=team.id,
                 owner_id=owner,
@@ -211,17 +284,13 @@ def seed_demo(engine: Engine, *, defaults: TeamDefaults, seed: int = 7) -> str |
                 expected_close=(now + timedelta(days=rng.randint(5, 90))).date(),
             )
             open_deal(session, deal=deal, member_id=owner, now=opened)
-            moved = opened
-            for step in stages[1 : stages.index(stage) + 1]:
-                if step.kind != StageKind.open and step is not stage:
-                    continue
-                moved += timedelta(days=rng.randint(2, 12))
+            for step, moved in zip(path, moves, strict=True):
                 move_deal(
                     session,
                     deal=deal,
                     stage=step,
                     member_id=owner,
-                    now=min(moved, now),
+                    now=moved,
                     lost_reason="Went with a cheaper vendor"
                     if step.kind == StageKind.lost
                     else None,
@@ -241,7 +310,7 @@ def seed_demo(engine: Engine, *, defaults: TeamDefaults, seed: int = 7) -> str |
                 rng.choice(NOTES),
             )
         rescore(session, team_id=team.id, contact_ids=[c.id for c in contacts], now=now)
-        return members[0].name
+        return True
 
 
 def _activity(

@@ -154,7 +154,13 @@ def _fill(engine: Engine, *, reminders: int, people: int, spread: float, seed: i
     rng = random.Random(seed)
     with transaction(engine) as session:
         team = create_team(
-            session, name="Burst", currency="EUR", timezone="UTC", locale="en_US", region="DE"
+            session,
+            name="Burst",
+            currency="EUR",
+            timezone="UTC",
+            locale="en_US",
+            region="DE",
+            now=BURST_AT,
         )
         assert team.id is not None
         members = [

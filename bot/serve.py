@@ -120,15 +120,23 @@ def build(
     limits = with_telegram_rate(settings.telegram_messages_per_second)
     throttle = make_throttle(engine, limits)
     metrics = Metrics()
+    clock = settings.clock()
     dispatcher = ObservedDispatcher(
-        engine, build_registry(), defaults=defaults, geocoder=geocoder, metrics=metrics
+        engine,
+        build_registry(),
+        defaults=defaults,
+        geocoder=geocoder,
+        metrics=metrics,
+        clock=clock,
     )
     server = Server(host=listen.host, port=listen.port, reuse_port=listen.reuse_port)
     adapters = _adapters(settings, server, dispatcher, throttle)
     senders = senders_among(adapters)
     claim_for = timedelta(seconds=settings.outbox_claim_seconds)
-    outbox = OutboxDispatcher(engine, senders, pacer=Pacer(limits), claim_for=claim_for)
-    scheduler = Scheduler(engine, senders, geocoder=geocoder, outbox=outbox)
+    outbox = OutboxDispatcher(
+        engine, senders, pacer=Pacer(limits), claim_for=claim_for, clock=clock
+    )
+    scheduler = Scheduler(engine, senders, geocoder=geocoder, outbox=outbox, clock=clock)
     Health(server, engine, heartbeat=lambda: scheduler.heartbeat).register()
     metrics.register(server)
     metrics.watch(engine, scheduler)

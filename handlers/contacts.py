@@ -99,7 +99,7 @@ def add_contact(ctx: Context, args: Args) -> Reply:
         with about("company"):
             name = limited(company_name, 200, "A company name")
         contact.company_id = store.get_or_create_company(
-            ctx.session, team_id=ctx.team_id, name=name
+            ctx.session, team_id=ctx.team_id, name=name, now=ctx.now
         ).id
     _reject_unknown(args)
     if not ctx.force:
@@ -347,7 +347,10 @@ def _edit_contact(
     if (company := args.option("company")) is not None:
         contact.company_id = (
             store.get_or_create_company(
-                ctx.session, team_id=ctx.team_id, name=limited(company, 200, "A company name")
+                ctx.session,
+                team_id=ctx.team_id,
+                name=limited(company, 200, "A company name"),
+                now=ctx.now,
             ).id
             if company
             else None

@@ -79,7 +79,10 @@ def open_deal(ctx: Context, args: Args) -> Reply:
         deal.contact_id, deal.company_id = contact.id, contact.company_id
     if (company := args.option("company")) is not None:
         deal.company_id = contact_store.get_or_create_company(
-            ctx.session, team_id=ctx.team_id, name=limited(company, 200, "A company name")
+            ctx.session,
+            team_id=ctx.team_id,
+            name=limited(company, 200, "A company name"),
+            now=ctx.now,
         ).id
     store.open_deal(ctx.session, deal=deal, member_id=ctx.member_id, now=ctx.now)
     assert deal.id is not None

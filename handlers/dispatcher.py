@@ -112,7 +112,9 @@ class Dispatcher:
                     workspace_id=request.workspace_id,
                     chat_id=request.chat_id,
                 )
-                if request.update_id is not None and not _first_delivery(session, request):
+                if request.update_id is not None and not _first_delivery(
+                    session, request, now=self.clock()
+                ):
                     return None
                 ctx = self._context(session, request)
                 welcome = self._newcomer(ctx)
@@ -315,11 +317,11 @@ def clean_request(request: Request) -> Request:
     )
 
 
-def _first_delivery(session: Session, request: Request) -> bool:
+def _first_delivery(session: Session, request: Request, *, now: datetime) -> bool:
     """Record the update; False when it was recorded before (a redelivery)."""
     recorded = session.connection().execute(
         _record_update(session.get_bind().dialect.name),
-        {"u_platform": request.platform, "u_external_id": request.update_id, "u_at": utcnow()},
+        {"u_platform": request.platform, "u_external_id": request.update_id, "u_at": now},
     )
     if recorded.first() is None:
         log.info("ignoring redelivered %s update %s", request.platform, request.update_id)

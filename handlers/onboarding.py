@@ -125,6 +125,7 @@ def _found_team(ctx: Context, name: str) -> Reply:
         timezone=defaults.timezone,
         locale=defaults.locale,
         region=defaults.region,
+        now=ctx.now,
     )
     team.scores_at = ctx.now  # its contacts will be scored as they are written
     ctx.team = team
@@ -242,6 +243,7 @@ def _join(ctx: Context, *, team_id: int, role: Role) -> Member:
         platform=request.platform,
         external_id=request.user_id,
         workspace_id=request.workspace_id,
+        now=ctx.now,
     )
     ctx.member = member
     if ctx.team is None or ctx.team.id != team_id:

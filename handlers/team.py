@@ -60,6 +60,7 @@ def invite(ctx: Context, args: Args) -> Reply:
         team_id=ctx.team_id,
         role=role,
         created_by=ctx.member_id,
+        now=ctx.now,
         expires_at=ctx.now + INVITE_TTL,
     )
     return (

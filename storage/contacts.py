@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import bindparam
@@ -143,11 +144,11 @@ def company_named(session: Session, *, team_id: int, name: str) -> Company | Non
     ).first()
 
 
-def get_or_create_company(session: Session, *, team_id: int, name: str) -> Company:
+def get_or_create_company(session: Session, *, team_id: int, name: str, now: datetime) -> Company:
     existing = company_named(session, team_id=team_id, name=name)
     if existing is not None:
         return existing
-    company = Company(team_id=team_id, name=name.strip(), name_key=name_key(name))
+    company = Company(team_id=team_id, name=name.strip(), name_key=name_key(name), created_at=now)
     session.add(company)
     session.flush()
     return company

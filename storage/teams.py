@@ -40,10 +40,24 @@ def first_team(session: Session) -> Team | None:
 
 
 def create_team(
-    session: Session, *, name: str, currency: str, timezone: str, locale: str, region: str
+    session: Session,
+    *,
+    name: str,
+    currency: str,
+    timezone: str,
+    locale: str,
+    region: str,
+    now: datetime,
 ) -> Team:
     """A new team with the default pipeline."""
-    team = Team(name=name, currency=currency, timezone=timezone, locale=locale, region=region)
+    team = Team(
+        name=name,
+        currency=currency,
+        timezone=timezone,
+        locale=locale,
+        region=region,
+        created_at=now,
+    )
     session.add(team)
     session.flush()
     assert team.id is not None
@@ -102,9 +116,10 @@ def add_member(
     role: Role,
     platform: str,
     external_id: str,
+    now: datetime,
     workspace_id: str = "",
 ) -> Member:
-    member = Member(team_id=team_id, name=name, name_key=name_key(name), role=role)
+    member = Member(team_id=team_id, name=name, name_key=name_key(name), role=role, created_at=now)
     session.add(member)
     session.flush()
     assert member.id is not None
@@ -114,6 +129,7 @@ def add_member(
             platform=platform,
             external_id=external_id,
             workspace_id=workspace_id,
+            created_at=now,
         )
     )
     session.flush()
@@ -179,11 +195,22 @@ def count_admins(session: Session, *, team_id: int) -> int:
 
 
 def create_invite(
-    session: Session, *, team_id: int, role: Role, created_by: int, expires_at: datetime
+    session: Session,
+    *,
+    team_id: int,
+    role: Role,
+    created_by: int,
+    now: datetime,
+    expires_at: datetime,
 ) -> Invite:
     code = "".join(secrets.choice(_INVITE_ALPHABET) for _ in range(8))
     invite = Invite(
-        code=code, team_id=team_id, role=role, created_by=created_by, expires_at=expires_at
+        code=code,
+        team_id=team_id,
+        role=role,
+        created_by=created_by,
+        created_at=now,
+        expires_at=expires_at,
     )
     session.add(invite)
     session.flush()

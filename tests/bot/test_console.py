@@ -36,7 +36,7 @@ from bot.senders import ConsoleSender
 from handlers import build_registry
 from handlers.dispatcher import Dispatcher
 from handlers.reply import Attachment, Button, Reply, bold, link
-from tests.conftest import Clock
+from tests.conftest import START, Clock
 
 
 def test_render_plain_and_styled() -> None:
@@ -114,16 +114,20 @@ async def test_a_session_with_buttons_switching_people_and_locations(
     assert "/as NAME" in blocks[8]
 
 
+_SETTINGS = {"LOG_FILE": "", "LOG_LEVEL": "", "CRMBOT_NOW": START.isoformat()}
+
+
 def _crmbot(
     tmp_path: Path, *args: str, stdin: str = "", env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run `python -m bot ARGS` in `tmp_path`, logging as it does by default."""
+    """Run `python -m bot ARGS` in `tmp_path`, logging as it does by default, its clock
+    starting at the tests' START."""
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         input=stdin,
         capture_output=True,
         text=True,
-        env={**os.environ, "LOG_FILE": "", "LOG_LEVEL": "", **(env or {})},
+        env={**os.environ, **_SETTINGS, **(env or {})},
         timeout=120,
         cwd=tmp_path,
         check=False,
@@ -183,8 +187,15 @@ def test_crmbot_db_upgrade_and_demo(tmp_path: Path) -> None:
     for stage in ("Lead", "Qualified", "Proposal", "Negotiation"):
         assert f"· {stage} ·" in demo.stdout
     assert "4 deals" in demo.stdout
-    again = _crmbot(tmp_path, "chat", "--demo", "--db", db)
-    assert again.returncode == 0 and "already has a team" in again.stderr
+    # The second run as the first: the demo's admin (only admins invite admins), or the
+    # name given, who joins as an admin; the demo is seeded once.
+    for who in ((), ("--as", "Zoë Park"), ("--as", "Zoë Park")):
+        again = _crmbot(
+            tmp_path, "chat", "--demo", *who, "--db", db, stdin="/invite admin\n/team\n"
+        )
+        assert again.returncode == 0 and again.stderr == "", again.stderr
+        assert "/join " in again.stdout and "Alice Meyer · admin" in again.stdout
+    assert "Demo Sales (5)" in again.stdout and "Zoë Park · admin" in again.stdout
 
 
 def test_crmbot_run_without_a_platform_says_what_to_set(tmp_path: Path) -> None:
@@ -415,8 +426,7 @@ def test_in_a_terminal(tmp_path: Path) -> None:
         **os.environ,
         "TERM": "xterm-256color",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'crm.db'}",
-        "LOG_FILE": "",
-        "LOG_LEVEL": "",
+        **_SETTINGS,
     }
     term = Pty([sys.executable, "-m", "bot", "chat", "--as", "Alice"], cwd=tmp_path, env=env)
     try:

@@ -238,7 +238,13 @@ class Flaky:
 def team_id(engine: Engine) -> int:
     with transaction(engine) as session:
         team = create_team(
-            session, name="Acme", currency="EUR", timezone="UTC", locale="en_US", region="DE"
+            session,
+            name="Acme",
+            currency="EUR",
+            timezone="UTC",
+            locale="en_US",
+            region="DE",
+            now=START,
         )
         assert team.id is not None
         return team.id

@@ -36,7 +36,13 @@ from tests.delivery import deliver, outbox_rows
 def _team(engine: Engine) -> int:
     with transaction(engine) as session:
         team = create_team(
-            session, name="T", currency="EUR", timezone="UTC", locale="en_US", region="DE"
+            session,
+            name="T",
+            currency="EUR",
+            timezone="UTC",
+            locale="en_US",
+            region="DE",
+            now=START,
         )
         assert team.id is not None
         return team.id

@@ -23,6 +23,7 @@ from storage.db import (
 )
 from storage.models import Team
 from storage.teams import create_team
+from tests.conftest import START
 
 
 def test_sqlite_runs_in_wal_with_foreign_keys_and_a_busy_timeout(tmp_path: Path) -> None:
@@ -47,7 +48,13 @@ def test_the_log_is_checkpointed_in_the_background_not_by_commits(tmp_path: Path
     for i in range(300):
         with transaction(engine) as session:
             create_team(
-                session, name=f"T{i}", currency="EUR", timezone="UTC", locale="en", region="DE"
+                session,
+                name=f"T{i}",
+                currency="EUR",
+                timezone="UTC",
+                locale="en",
+                region="DE",
+                now=START,
             )
     # The commits only appended to the log: the database file has not grown yet.
     assert database.stat().st_size == size
@@ -69,6 +76,7 @@ def test_timestamps_come_back_aware_utc(engine: Engine) -> None:
             timezone="Europe/Berlin",
             locale="de_DE",
             region="DE",
+            now=START,
         )
         team.created_at = datetime(2026, 3, 29, 1, 30, tzinfo=berlin)
         session.add(team)
@@ -82,7 +90,7 @@ def test_timestamps_come_back_aware_utc(engine: Engine) -> None:
 def test_naive_timestamps_are_refused(engine: Engine) -> None:
     with pytest.raises(Exception, match="naive datetime"), transaction(engine) as session:
         team = create_team(
-            session, name="T", currency="EUR", timezone="UTC", locale="en", region="DE"
+            session, name="T", currency="EUR", timezone="UTC", locale="en", region="DE", now=START
         )
         team.created_at = datetime(2026, 1, 1)  # naive on purpose
         session.add(team)
@@ -92,7 +100,13 @@ def test_naive_timestamps_are_refused(engine: Engine) -> None:
 def test_a_failed_transaction_leaves_nothing(engine: Engine) -> None:
     with pytest.raises(RuntimeError), transaction(engine) as session:
         create_team(
-            session, name="Ghost", currency="EUR", timezone="UTC", locale="en", region="DE"
+            session,
+            name="Ghost",
+            currency="EUR",
+            timezone="UTC",
+            locale="en",
+            region="DE",
+            now=START,
         )
         raise RuntimeError
     with engine.connect() as conn:

@@ -72,7 +72,13 @@ class Team:
 def team(engine: Engine) -> Iterator[Team]:
     with transaction(engine) as session:
         made = create_team(
-            session, name="Acme", currency="EUR", timezone="UTC", locale="en_US", region="DE"
+            session,
+            name="Acme",
+            currency="EUR",
+            timezone="UTC",
+            locale="en_US",
+            region="DE",
+            now=START,
         )
         assert made.id is not None
         member = add_member(
@@ -82,6 +88,7 @@ def team(engine: Engine) -> Iterator[Team]:
             role=Role.admin,
             platform="console",
             external_id="alice",
+            now=START,
         )
         assert member.id is not None
     yield Team(engine, made.id, member.id)
@@ -190,14 +197,14 @@ def test_columns_that_move_on_by_themselves_do_not_block(team: Team) -> None:
 
 def test_a_company_it_made_stays_when_someone_else_uses_it(team: Team) -> None:
     def add(session: Session) -> None:
-        company = get_or_create_company(session, team_id=team.team_id, name="Initech")
+        company = get_or_create_company(session, team_id=team.team_id, name="Initech", now=START)
         team.contact(session, "Jane Doe", company_id=company.id)
 
     change = team.change(add)
     assert change is not None
 
     def colleague(session: Session) -> None:
-        company = get_or_create_company(session, team_id=team.team_id, name="Initech")
+        company = get_or_create_company(session, team_id=team.team_id, name="Initech", now=START)
         team.contact(session, "Max Mustermann", company_id=company.id)
 
     team.change(colleague)

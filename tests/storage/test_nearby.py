@@ -29,6 +29,7 @@ from storage.nearby import (
     nearby,
 )
 from storage.teams import create_team
+from tests.conftest import START
 
 PROSPECTS = ("lead", "qualified")
 
@@ -125,7 +126,13 @@ def test_the_lower_bound_never_exceeds_the_distance(
 def _team(engine: Engine, name: str = "Acme") -> int:
     with transaction(engine) as session:
         team = create_team(
-            session, name=name, currency="EUR", timezone="UTC", locale="en_US", region="DE"
+            session,
+            name=name,
+            currency="EUR",
+            timezone="UTC",
+            locale="en_US",
+            region="DE",
+            now=START,
         )
         assert team.id is not None
         return team.id

@@ -31,7 +31,13 @@ LATER = START + timedelta(minutes=5)
 def _setup(engine: Engine) -> tuple[int, int]:
     with transaction(engine) as session:
         team = create_team(
-            session, name="T", currency="EUR", timezone="UTC", locale="en_US", region="DE"
+            session,
+            name="T",
+            currency="EUR",
+            timezone="UTC",
+            locale="en_US",
+            region="DE",
+            now=START,
         )
         member = add_member(
             session,
@@ -40,6 +46,7 @@ def _setup(engine: Engine) -> tuple[int, int]:
             role=Role.rep,
             platform="telegram",
             external_id="1",
+            now=START,
         )
         return team.id or 0, member.id or 0
 

@@ -15,17 +15,24 @@ from storage.deals import move_deal, open_deal
 from storage.models import Deal, Role, StageChange, Team
 from storage.reports import closed_groups, open_groups, stage_moves
 from storage.teams import add_member, create_team, team_stages
+from tests.conftest import START
 
 T0 = datetime(2026, 3, 28, 23, 59, 59, 250_000, tzinfo=UTC)
 
 
 def _team(session: Session) -> tuple[Team, int]:
     team = create_team(
-        session, name="T", currency="EUR", timezone="UTC", locale="en_US", region="DE"
+        session, name="T", currency="EUR", timezone="UTC", locale="en_US", region="DE", now=START
     )
     assert team.id is not None
     member = add_member(
-        session, team_id=team.id, name="M", role=Role.admin, platform="console", external_id="m"
+        session,
+        team_id=team.id,
+        name="M",
+        role=Role.admin,
+        platform="console",
+        external_id="m",
+        now=START,
     )
     assert member.id is not None
     return team, member.id
@@ -157,7 +164,13 @@ def test_groups_per_owner_add_up_to_the_groups_of_the_team(engine: Engine) -> No
         team, first = _team(session)
         team_id = team.id or 0
         second = add_member(
-            session, team_id=team_id, name="N", role=Role.rep, platform="console", external_id="n"
+            session,
+            team_id=team_id,
+            name="N",
+            role=Role.rep,
+            platform="console",
+            external_id="n",
+            now=START,
         ).id
         stages = team_stages(session, team_id=team_id)
         for i in range(24):

@@ -16,6 +16,7 @@ from storage.deals import move_deal, open_deal
 from storage.models import Deal, DealTotal, Role, StageChange
 from storage.reports import MonthPlan, month_plan
 from storage.teams import add_member, create_team, team_stages
+from tests.conftest import START
 from tests.totals import assert_totals_match, month_of
 
 T0 = datetime(2026, 1, 30, 22, 0, tzinfo=UTC)
@@ -27,7 +28,13 @@ def test_the_triggers_keep_the_totals_through_every_kind_of_write(engine: Engine
         teams = []
         for name in ("A", "B"):
             team = create_team(
-                session, name=name, currency="EUR", timezone="UTC", locale="en_US", region="DE"
+                session,
+                name=name,
+                currency="EUR",
+                timezone="UTC",
+                locale="en_US",
+                region="DE",
+                now=START,
             )
             members = [
                 add_member(
@@ -37,6 +44,7 @@ def test_the_triggers_keep_the_totals_through_every_kind_of_write(engine: Engine
                     role=Role.rep,
                     platform="console",
                     external_id=f"{name}{i}",
+                    now=START,
                 ).id
                 or 0
                 for i in range(3)
@@ -97,7 +105,13 @@ def test_the_triggers_keep_the_totals_through_every_kind_of_write(engine: Engine
 def test_a_rolled_back_write_leaves_the_totals_as_they_were(engine: Engine) -> None:
     with transaction(engine) as session:
         team = create_team(
-            session, name="T", currency="EUR", timezone="UTC", locale="en_US", region="DE"
+            session,
+            name="T",
+            currency="EUR",
+            timezone="UTC",
+            locale="en_US",
+            region="DE",
+            now=START,
         )
         member = add_member(
             session,
@@ -106,6 +120,7 @@ def test_a_rolled_back_write_leaves_the_totals_as_they_were(engine: Engine) -> N
             role=Role.rep,
             platform="console",
             external_id="m",
+            now=START,
         ).id
     with pytest.raises(RuntimeError), transaction(engine) as session:
         stage = team_stages(session, team_id=team.id or 0)[0]

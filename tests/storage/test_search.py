@@ -10,6 +10,7 @@ from storage.db import transaction
 from storage.models import Contact
 from storage.search import query_grams, trigram_candidates
 from storage.teams import create_team
+from tests.conftest import START
 
 NAMES = ["Jane Doe", "John Smith", "Janet Dorsey", "Max Mustermann", "Zoë Ångström", "Al Li"]
 
@@ -18,7 +19,13 @@ def _seed(engine: Engine) -> tuple[int, int]:
     with transaction(engine) as session:
         teams = [
             create_team(
-                session, name=n, currency="EUR", timezone="UTC", locale="en", region="DE"
+                session,
+                name=n,
+                currency="EUR",
+                timezone="UTC",
+                locale="en",
+                region="DE",
+                now=START,
             ).id
             or 0
             for n in ("A", "B")

@@ -10,12 +10,19 @@ from storage.db import optimize, transaction
 from storage.models import Contact
 from storage.search import swaps, trigram_candidates
 from storage.teams import create_team
+from tests.conftest import START
 
 
 def _team_with(engine: Engine, names: list[str]) -> int:
     with transaction(engine) as session:
         team = create_team(
-            session, name="T", currency="EUR", timezone="UTC", locale="en_US", region="DE"
+            session,
+            name="T",
+            currency="EUR",
+            timezone="UTC",
+            locale="en_US",
+            region="DE",
+            now=START,
         )
         assert team.id is not None
         for name in names:
