@@ -1,7 +1,8 @@
 """A stand-in Telegram Bot API on a loopback port, for the server's tests and load bench.
 
 It answers the calls `crmbot serve` makes (getMe, setMyCommands, setWebhook, sendMessage,
-sendPhoto, sendDocument, editMessageText, answerCallbackQuery) as Telegram would, and
+sendPhoto, sendDocument, editMessageText, answerCallbackQuery), and `crmbot run`'s
+getUpdates (with nothing to deliver), as Telegram would, and
 records every message it accepts with the time it did. Each bot process may be given a
 base URL of its own (`base_url(name)`), so that what a process sent can be told apart and
 one process's sends can be held (a slow network) while the others' go through.
@@ -34,6 +35,7 @@ BOT_USER = {
 }
 SENDS = ("sendMessage", "sendPhoto", "sendDocument", "editMessageText")
 SENT_AT = 1_795_000_000
+POLL_HOLD_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,11 @@ class BotApi:
         }
         self.calls.append((process, method, params))
         await self._notify()
+        if method == "getUpdates":
+            # Long polling with nothing to deliver: held for the poll's timeout, as Telegram
+            # holds it, then no updates.
+            await asyncio.sleep(min(float(params.get("timeout") or 0), POLL_HOLD_SECONDS))
+            return _ok([])
         if method not in SENDS:
             return _ok(_result(method))
         hold = self._holds.get(process)

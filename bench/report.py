@@ -28,6 +28,21 @@ from bench.runner import BASELINE, Run
 HERE = Path(__file__).parent
 GROWTH_LIMIT = 3.0  # p50 at 1M contacts over p50 at 10k
 RSS_LIMIT_MB = 300
+# Whole processes (bench/startup.py, startup.json): figure, what it is, its limit, unit,
+# and the CPU-time figure measured beside it.
+STARTUP_TARGETS = (
+    ("help_s", "`crmbot --help`, wall time", 0.4, "s", "help_cpu_s"),
+    (
+        "chat_first_reply_s",
+        "`crmbot chat` (piped), first reply",
+        1.0,
+        "s",
+        "chat_first_reply_cpu_s",
+    ),
+    ("run_first_poll_s", "`crmbot run`, start to first poll", 1.0, "s", "run_first_poll_cpu_s"),
+    ("run_idle_rss_mb", "`crmbot run`, idle RSS", 120, "MB", None),
+    ("bench_peak_rss_mb", "peak RSS of the bench (every case)", 150, "MB", None),
+)
 SMALL, LARGE = 10_000, 1_000_000
 
 
@@ -114,8 +129,10 @@ def load(path: Path) -> list[Run]:
 # --- RESULTS.md --------------------------------------------------------------------------
 
 
-def results_markdown(data: dict[str, Any], *, plot: str | None, notes: str) -> str:
-    """RESULTS.md from the JSON `data`."""
+def results_markdown(
+    data: dict[str, Any], *, plot: str | None, notes: str, startup: dict[str, Any] | None = None
+) -> str:
+    """RESULTS.md from the JSON `data` (and bench/startup.py's, `startup`)."""
     runs = [Run.from_json(run) for run in data["runs"]]
     info = data["machine"]
     out = [
@@ -161,6 +178,9 @@ def results_markdown(data: dict[str, Any], *, plot: str | None, notes: str) -> s
     out += ["", "## Targets", ""]
     out += _targets(runs)
     out += _naive(runs)
+    if startup:
+        out += ["", "## Start-up and memory (whole processes)", ""]
+        out += startup_table(startup)
     if plot:
         out += ["", "## p50 against data size", "", f"![p50 latency against data size]({plot})"]
     for run in runs:
@@ -194,6 +214,46 @@ def results_markdown(data: dict[str, Any], *, plot: str | None, notes: str) -> s
     if notes.strip():
         out += ["", notes.strip()]
     return "\n".join(out) + "\n"
+
+
+def startup_table(startup: dict[str, Any]) -> list[str]:
+    """Checkouts side by side (bench/startup.py): medians, CPU time beside wall time; the
+    targets judged on the last checkout."""
+    labels = list(startup)
+    lines = [
+        "| figure | target | " + " | ".join(labels) + " | met |",
+        "|---|--:|" + "--:|" * len(labels) + ":-:|",
+    ]
+    for key, name, limit, unit, cpu_key in STARTUP_TARGETS:
+        values = [startup[label]["medians"].get(key) for label in labels]
+        if values[-1] is None:
+            continue
+        if key == "bench_peak_rss_mb":
+            name += f" on {startup[labels[-1]].get('peak_db', 'its database')}"
+        cells = []
+        for label, value in zip(labels, values, strict=True):
+            cpu = startup[label]["medians"].get(cpu_key) if cpu_key else None
+            cell = "–" if value is None else f"{value:g} {unit}"
+            cells.append(cell + (f" (CPU {cpu:g} s)" if cpu is not None else ""))
+        lines.append(
+            f"| {name} | ≤ {limit:g} {unit} | "
+            + " | ".join(cells)
+            + f" | {_mark(values[-1] <= limit)} |"
+        )
+    runs = {len(next(iter(r["samples"].values()))) for r in startup.values()}
+    loads = [startup[label].get("load average") for label in labels]
+    lines += [
+        "",
+        f"Medians of {', '.join(map(str, sorted(runs)))} fresh processes a figure, the "
+        "checkouts measured round by round in turn; load average (1 min) over the rounds: "
+        + ", ".join(
+            f"{label} {load[0]}–{load[1]}"
+            for label, load in zip(labels, loads, strict=True)
+            if load
+        )
+        + ".",
+    ]
+    return lines
 
 
 def _p50_table(runs: Sequence[Run]) -> list[str]:
@@ -410,7 +470,13 @@ def write_results(json_path: Path, out: Path) -> None:
     plot([Run.from_json(run) for run in data["runs"]], png)
     notes_path = out.parent / "NOTES.md"
     notes = notes_path.read_text(encoding="utf-8") if notes_path.exists() else ""
-    out.write_text(results_markdown(data, plot=png.name, notes=notes), encoding="utf-8")
+    startup_path = out.parent / "startup.json"
+    startup = (
+        json.loads(startup_path.read_text(encoding="utf-8")) if startup_path.exists() else None
+    )
+    out.write_text(
+        results_markdown(data, plot=png.name, notes=notes, startup=startup), encoding="utf-8"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:

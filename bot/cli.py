@@ -1,30 +1,23 @@
-"""`crmbot`: the command line (typer; `crmbot --help` and each command's `--help`)."""
+"""`crmbot`: the command line (typer; `crmbot --help` and each command's `--help`).
+
+Each command imports what it runs when it runs: `crmbot --help` loads typer and nothing of
+the bot, `crmbot chat` no Telegram, Slack or web server (tests/bot/test_startup.py).
+"""
 
 from __future__ import annotations
 
-import asyncio
-import getpass
 import logging
 import sys
-from importlib.metadata import version
 from pathlib import Path
-from typing import Annotated, Any, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-from bot.config import LogLevel, Settings, get_settings
-from bot.console import CONSOLE_HELP, ConsoleChat, prompt_session, run_console
-from bot.demo import DemoRefused, enter_demo
-from bot.geocoding import GeocoderConfigError, make_geocoder, preload
-from bot.runtime import Adapter, run_adapters
-from bot.scheduler import Scheduler
-from bot.senders import ConsoleSender, senders_among
-from handlers import build_registry
-from handlers.context import TeamDefaults
-from handlers.dispatcher import Dispatcher
-from handlers.places import Geocoder
-from storage.db import make_engine, optimize, upgrade
+if TYPE_CHECKING:
+    from bot.config import LogLevel, Settings
+    from handlers.context import TeamDefaults
+    from handlers.places import Geocoder
 
 
 def _untyped_flags(params: list[Any]) -> list[Any]:
@@ -96,6 +89,8 @@ DbOption = Annotated[
 
 def _show_version(show: bool) -> None:
     if show:
+        from importlib.metadata import version
+
         typer.echo(f"crmbot {version('crmbot')}")
         raise typer.Exit()
 
@@ -123,6 +118,8 @@ def database_url(db: str | None, settings: Settings) -> str:
 
 
 def team_defaults(settings: Settings) -> TeamDefaults:
+    from handlers.context import TeamDefaults
+
     return TeamDefaults(
         currency=settings.default_currency.upper(),
         timezone=settings.default_timezone,
@@ -134,6 +131,8 @@ def team_defaults(settings: Settings) -> TeamDefaults:
 
 def geocoder(settings: Settings) -> Geocoder:
     """The GEOCODER provider, or a clear exit when its settings do not fit."""
+    from bot.geocoding import GeocoderConfigError, make_geocoder, preload
+
     try:
         chosen = make_geocoder(settings)
     except GeocoderConfigError as error:
@@ -224,6 +223,17 @@ def chat(
     Ctrl-C drops the line being typed, Ctrl-D (or Ctrl-C on an empty line) quits. Piped,
     it reads stdin to the end and prints one reply block a line, blank-line separated.
     """
+    import asyncio
+    import getpass
+
+    from bot.config import get_settings
+    from bot.console import CONSOLE_HELP, ConsoleChat, run_console
+    from bot.scheduler import Scheduler
+    from bot.senders import ConsoleSender
+    from handlers import build_registry
+    from handlers.dispatcher import Dispatcher
+    from storage.db import make_engine, upgrade
+
     settings = get_settings()
     configure_logging(settings, level="WARNING", log_file=log_file)
     engine = make_engine(database_url(db, settings))
@@ -231,6 +241,8 @@ def chat(
     defaults = team_defaults(settings)
     clock = settings.clock()
     if demo:
+        from bot.demo import DemoRefused, enter_demo
+
         try:
             user = enter_demo(engine, defaults=defaults, now=clock(), name=user)
         except DemoRefused as refused:
@@ -247,13 +259,17 @@ def chat(
     scheduler = Scheduler(
         engine, [ConsoleSender(on_reply=console.delivered)], geocoder=places, clock=clock
     )
+    session = None
     if interactive:
+        from bot.prompt import prompt_session
+
         typer.echo(CONSOLE_HELP)
+        session = prompt_session(registry)
     try:
         asyncio.run(
             run_console(
                 console,
-                session=prompt_session(registry) if interactive else None,
+                session=session,
                 services=[scheduler],
             )
         )
@@ -290,6 +306,16 @@ def run(
     in Socket Mode with SLACK_APP_TOKEN, else over HTTP on --port. Reminders,
     announcements and digests go out from here too. Ctrl-C or SIGTERM stops it cleanly.
     """
+    import asyncio
+
+    from bot.config import get_settings
+    from bot.runtime import Adapter, run_adapters
+    from bot.scheduler import Scheduler
+    from bot.senders import senders_among
+    from handlers import build_registry
+    from handlers.dispatcher import Dispatcher
+    from storage.db import make_engine, upgrade
+
     settings = get_settings()
     configure_logging(settings)
     engine = make_engine(database_url(db, settings))
@@ -362,7 +388,9 @@ def serve(
     Any number of these processes may share one PostgreSQL database (SQLite: one).
     SIGTERM stops it cleanly: requests in flight are finished, outbox claims given back.
     """
+    from bot.config import get_settings
     from bot.serve import supervise, workers_refused
+    from storage.db import make_engine, upgrade
 
     settings = get_settings()
     configure_logging(settings)
@@ -382,8 +410,12 @@ def serve(
 
 def serve_process(url: str, host: str, port: int, reuse_port: bool) -> None:
     """One `crmbot serve` process (also the workers' entry point)."""
+    import asyncio
+
+    from bot.config import get_settings
     from bot.logs import use_format
     from bot.serve import Listen, build
+    from storage.db import make_engine
 
     settings = get_settings()
     configure_logging(settings)
@@ -405,6 +437,9 @@ def serve_process(url: str, host: str, port: int, reuse_port: bool) -> None:
 @db_app.command("upgrade", cls=_Command)
 def db_upgrade(db: DbOption = None) -> None:
     """Create the database or bring its schema up to date (chat and run do it too)."""
+    from bot.config import get_settings
+    from storage.db import make_engine, upgrade
+
     settings = get_settings()
     configure_logging(settings)
     engine = make_engine(database_url(db, settings))
@@ -416,6 +451,9 @@ def db_upgrade(db: DbOption = None) -> None:
 @db_app.command("optimize", cls=_Command)
 def db_optimize(db: DbOption = None) -> None:
     """Compact the search indexes (SQLite), so name searches stay fast: run it nightly."""
+    from bot.config import get_settings
+    from storage.db import make_engine, optimize
+
     settings = get_settings()
     configure_logging(settings)
     engine = make_engine(database_url(db, settings))

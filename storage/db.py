@@ -7,21 +7,23 @@ in a worker thread with one Session and one transaction (see design.md for the n
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from storage.locks import migrating
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from sqlalchemy.dialects import postgresql, sqlite
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,19 @@ def _configure_sqlite(engine: Engine) -> None:
         # IMMEDIATE takes the write lock up front: a deferred transaction that reads and then
         # writes can fail at once with SQLITE_BUSY when another writer got in between.
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def upsert_into(dialect: str, table: Any) -> sqlite.Insert | postgresql.Insert:
+    """An INSERT that can say ON CONFLICT (SQLite and PostgreSQL spell it alike), from the
+    module of the dialect in use only: PostgreSQL's takes a SQLite start 0.05-0.1 s to
+    import."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)
 
 
 @contextmanager
@@ -119,6 +134,8 @@ def optimize(engine: Engine) -> None:
 
 def alembic_config(engine: Engine) -> Config:
     """Alembic's config pointing at our migrations, bound to `engine`."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option(
@@ -128,12 +145,49 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
+_REVISION = re.compile(r"^(down_revision|revision)\b[^=\n]*=\s*(.+)$", re.MULTILINE)
+
+
+@cache
+def head_revision() -> str:
+    """The newest migration: the one no other migration follows. Read from the files'
+    `revision` and `down_revision` lines, because importing alembic to ask it costs a
+    start-up 0.2 s; alembic answers when the files are not a plain chain."""
+    revisions: set[str] = set()
+    followed: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        fields = dict(_REVISION.findall(path.read_text(encoding="utf-8")))
+        revisions.add(fields.get("revision", "").strip("'\" "))
+        followed.add(fields.get("down_revision", "").strip("'\" "))
+    heads = revisions - followed
+    if len(heads) == 1 and all(_plain(r) for r in revisions | followed - {"None"}):
+        return heads.pop()
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    if head is None:
+        raise RuntimeError(f"no migrations in {MIGRATIONS}")
+    return head
+
+
+def _plain(revision: str) -> bool:
+    return re.fullmatch(r"\w+", revision) is not None
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The migration the database is at (alembic's own table), None when it has none."""
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        versions = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    if len(versions) > 1:
+        raise RuntimeError(f"the database is at several migrations at once: {versions}")
+    return versions[0] if versions else None
+
+
 def schema_is_current(engine: Engine) -> bool:
     """True when the database is at the newest migration."""
-    head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
-    with engine.connect() as conn:
-        current = MigrationContext.configure(conn).get_current_revision()
-    return current == head
+    return current_revision(engine) == head_revision()
 
 
 def upgrade(engine: Engine) -> None:
@@ -147,4 +201,6 @@ def upgrade(engine: Engine) -> None:
             return
         url = engine.url.render_as_string(hide_password=True)
         log.info("upgrading database schema at %s", url)
+        from alembic import command
+
         command.upgrade(alembic_config(engine), "head")

@@ -5,7 +5,7 @@
    in the box. Across the antimeridian the box is split in two; when the circle reaches a
    pole it spans every longitude.
 2. A cheap lower bound of the distance (great circle on a sphere of the Earth's smallest
-   radius of curvature) ranks the candidates, and the exact geodesic distance (geopy) is
+   radius of curvature) ranks the candidates, and the exact geodesic distance (geographiclib) is
    computed only for those that can still make the cut.
 3. The box starts small and grows to the asked radius only while it holds too few
    results, so a dense city answers from a few hundred index entries.
@@ -23,7 +23,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from geopy.distance import geodesic
+from geographiclib.geodesic import Geodesic
 from sqlalchemy import and_, exists, select
 from sqlmodel import Session, col
 
@@ -81,9 +81,14 @@ def lower_bound_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * MIN_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
 
 
+# WGS84 with its axis in kilometres, as geopy's `geodesic` has it (and computes with this
+# same library): geopy itself would import every network geocoder it has, aiohttp with them.
+_WGS84_KM = Geodesic(6378.137, 1 / 298.257223563)
+
+
 def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """The geodesic distance on the WGS84 ellipsoid."""
-    return float(geodesic((lat1, lon1), (lat2, lon2)).km)
+    return float(_WGS84_KM.Inverse(lat1, lon1, lat2, lon2, Geodesic.DISTANCE)["s12"])
 
 
 def nearby(

@@ -19,11 +19,10 @@ from threading import Lock
 from typing import Any
 
 from sqlalchemy import Engine, delete, event, func, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, select
 
+from storage.db import upsert_into
 from storage.journal import note_insert
 from storage.models import Identity, Outbox, OutboxStatus, Reminder, ReminderStatus
 
@@ -39,9 +38,8 @@ def enqueue(session: Session, *, row: Outbox) -> bool:
 
     Jobs that fire twice (two processes, a restart) therefore write one row."""
     values = row.model_dump(exclude={"id"})
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = (
-        insert(Outbox)
+        upsert_into(session.get_bind().dialect.name, Outbox)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
         .returning(col(Outbox.id))

@@ -13,12 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-import psycopg
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
-Connection = psycopg.AsyncConnection[tuple[object, ...]]
+if TYPE_CHECKING:
+    import psycopg
+
+    Connection = psycopg.AsyncConnection[tuple[object, ...]]
 _RESERVE = "SELECT slot, wait FROM reserve_send(%s, %s)"
 _HOLD = (
     "INSERT INTO send_slot (key, next_at)"
@@ -29,6 +32,8 @@ _HOLD = (
 
 async def connect(engine: Engine) -> Connection:
     """A connection for slots to the engine's PostgreSQL database."""
+    import psycopg  # only with PostgreSQL: 0.1 s that a SQLite installation does not pay
+
     url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     return await psycopg.AsyncConnection.connect(
         url, autocommit=True, options="-c synchronous_commit=off"

@@ -129,3 +129,28 @@ def test_results_with_the_plot(tmp_path: Path) -> None:
     write_results(source, tmp_path / "RESULTS.md")
     assert (tmp_path / "RESULTS.png").read_bytes().startswith(b"\x89PNG")
     assert "Hand-written." in (tmp_path / "RESULTS.md").read_text()
+
+
+def test_start_up_side_by_side_judged_on_the_last_checkout() -> None:
+    def measured(help_s: float, rss: float, peak: float | None) -> dict[str, Any]:
+        medians = {"help_s": help_s, "help_cpu_s": help_s / 2, "run_idle_rss_mb": rss}
+        if peak is not None:
+            medians["bench_peak_rss_mb"] = peak
+        samples = {name: [value] * 5 for name, value in medians.items()}
+        return {"medians": medians, "samples": samples, "load average": [1.5, 2.5]}
+
+    startup = {"baseline": measured(2.9, 334, None), "change": measured(0.3, 130, 140)}
+    startup["change"]["peak_db"] = "run-1000000.db"
+    text = results_markdown(
+        _data(_run("sqlite", 10_000, 0.4)), plot=None, notes="", startup=startup
+    )
+    assert "| figure | target | baseline | change | met |" in text
+    assert (
+        "| `crmbot --help`, wall time | ≤ 0.4 s | 2.9 s (CPU 1.45 s) | 0.3 s (CPU 0.15 s) | ✅ |"
+        in text
+    )
+    assert "| `crmbot run`, idle RSS | ≤ 120 MB | 334 MB | 130 MB | ❌ |" in text
+    peak = "| peak RSS of the bench (every case) on run-1000000.db | ≤ 150 MB | – | 140 MB | ✅ |"
+    assert peak in text
+    assert "chat" not in text.split("## Start-up")[1].split("\n\n")[1]  # not measured: no row
+    assert "Medians of 5 fresh processes" in text and "baseline 1.5–2.5" in text

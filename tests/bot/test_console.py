@@ -25,14 +25,13 @@ from prompt_toolkit.output.vt100 import Vt100_Output
 from sqlalchemy import Engine
 
 from bot.console import (
-    CommandCompleter,
     ConsoleChat,
     command_names,
-    prompt_session,
     render_text,
     run_console,
     save_attachment,
 )
+from bot.prompt import CommandCompleter, prompt_session
 from bot.senders import ConsoleSender
 from handlers import build_registry
 from handlers.dispatcher import Dispatcher

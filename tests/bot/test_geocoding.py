@@ -82,7 +82,7 @@ def test_the_gazetteer_prefers_a_towns_own_name_over_a_far_bigger_towns_other_na
             "alternatenames": list(others),
         }
 
-    gazetteer = Gazetteer(
+    gazetteer = Gazetteer.from_data(
         [
             town("Milan", "IT", 1_400_000),
             town("Syracuse", "US", 2_000_000, "Milan"),  # an old name, ten times less

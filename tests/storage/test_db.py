@@ -10,9 +10,12 @@ from alembic import command
 from sqlalchemy import Engine, inspect, text
 
 from storage.db import (
+    MIGRATIONS,
     WAL_AUTOCHECKPOINT_PAGES,
     alembic_config,
     checkpoint,
+    current_revision,
+    head_revision,
     make_engine,
     schema_is_current,
     transaction,
@@ -121,6 +124,30 @@ def test_migrations_go_down_and_up_again(engine: Engine) -> None:
     tables = set(inspect(engine).get_table_names())
     assert {"team", "member", "contact", "deal", "activity", "channel"} <= tables
     upgrade(engine)  # a no-op when current
+
+
+def test_the_schema_check_reads_what_alembic_reads(engine: Engine) -> None:
+    """Start-up checks the schema without importing alembic: the same head, the same
+    revision of the database, at the head and below it."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    assert head_revision() == ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    config = alembic_config(engine)
+
+    def same_revision() -> bool:
+        with engine.connect() as conn:
+            return (
+                current_revision(engine) == MigrationContext.configure(conn).get_current_revision()
+            )
+
+    assert same_revision() and current_revision(engine) == head_revision()
+    command.downgrade(config, "0010")
+    assert same_revision() and current_revision(engine) == "0010"
+    command.downgrade(config, "base")
+    assert same_revision() and current_revision(engine) is None
+    upgrade(engine)
+    assert same_revision() and current_revision(engine) == head_revision()
 
 
 def test_a_new_database_is_created_with_its_folder(tmp_path: Path) -> None:

