@@ -217,6 +217,7 @@ def press_stage(ctx: Context, args: tuple[str, ...]) -> Reply:
 
 
 def _move(ctx: Context, deal: Deal, stage: Stage, *, reason: str | None = None) -> Reply:
+    store.lock_deal(ctx.session, deal=deal)
     if not ctx.can_change_owned(deal.owner_id):
         raise Forbidden(f"{deal.title} belongs to a teammate; only they or a manager can move it.")
     if deal.stage_id == stage.id and not reason:

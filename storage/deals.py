@@ -80,6 +80,13 @@ def open_deal(session: Session, *, deal: Deal, member_id: int, now: datetime) ->
     return deal
 
 
+def lock_deal(session: Session, *, deal: Deal) -> None:
+    """Hold `deal`'s row until the transaction ends and read it afresh: what it is now,
+    after any move another process committed meanwhile (PostgreSQL; SQLite's writers
+    are one at a time anyway). Two "Won" presses at once: the second sees it won."""
+    session.refresh(deal, with_for_update=True)
+
+
 def move_deal(
     session: Session,
     *,

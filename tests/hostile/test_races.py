@@ -1,0 +1,71 @@
+"""N identical presses, commands and first /starts at once: one effect each.
+
+Every test runs on SQLite too (where BEGIN IMMEDIATE serialises the writers) but is
+written for PostgreSQL, where several processes' transactions really interleave."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from handlers.context import ChatType, Request
+from storage.models import Outbox, Platform, StageChange
+from tests.conftest import TestBot
+from tests.hostile.conftest import RACERS, count, no_apology, race, same_press, same_text
+
+
+def _announce_in_group(bot: TestBot) -> None:
+    reply = bot.dispatcher.handle_sync(
+        Request(
+            platform=Platform.telegram,
+            user_id="alice",
+            user_name="Alice",
+            chat_id="-100",
+            chat_type=ChatType.group,
+            chat_name="Sales",
+            text="/announce here",
+        )
+    )
+    assert reply is not None and "hears about every won deal" in reply.plain_text
+
+
+def test_won_sent_at_once_from_several_chats_wins_the_deal_once(
+    testbot: TestBot, engine: Engine
+) -> None:
+    _announce_in_group(testbot)
+    testbot.say("/deal Website 12k")
+    replies = race(testbot, "Alice", same_text("/won d1"))
+    no_apology(replies)
+    assert sum("Congratulations" in r for r in replies) == 1, replies
+    assert count(engine, StageChange) == 2  # opened, won
+    assert count(engine, Outbox) == 1
+
+
+def test_one_stage_button_pressed_at_once_moves_the_deal_once(
+    testbot: TestBot, engine: Engine
+) -> None:
+    _announce_in_group(testbot)
+    testbot.say("/deal Website 12k")
+    won = testbot.button("Won")  # under /deal's answer
+    replies = race(testbot, "Alice", same_press(won.encode()))
+    no_apology(replies)
+    assert sum("Congratulations" in r for r in replies) == 1, replies
+    assert count(engine, StageChange) == 2
+    assert count(engine, Outbox) == 1
+
+
+def test_a_deal_moved_to_different_stages_at_once_keeps_one_history(
+    testbot: TestBot, engine: Engine
+) -> None:
+    """Every move's history starts where the previous one ended."""
+    testbot.say("/deal Website 12k")
+    stages = ["qualified", "proposal", "negotiation", "won", "lost"]
+    replies = race(testbot, "Alice", [{"text": f"/stage d1 {s}"} for s in stages])
+    no_apology(replies)
+    with Session(engine) as session:
+        changes = session.exec(select(StageChange).order_by(col(StageChange.id))).all()
+    assert len(changes) == 1 + RACERS
+    for before, after in pairwise(changes):
+        assert after.from_stage_id == before.to_stage_id
