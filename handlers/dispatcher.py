@@ -34,7 +34,7 @@ from handlers.registry import Command, Registry
 from handlers.reply import Button, Line, Reply, bold, code
 from handlers.undo import journaled
 from storage.db import transaction
-from storage.locks import lock_chat
+from storage.locks import lock_chat, lock_person
 from storage.models import PendingCommand, Platform, ProcessedUpdate, Role
 from storage.pending import take_pending
 from storage.teams import member_and_team
@@ -145,12 +145,22 @@ class Dispatcher:
         return enter_workspace(ctx)
 
     def _context(self, session: Session, request: Request) -> Context:
-        found = member_and_team(
-            session,
-            platform=request.platform,
-            external_id=request.user_id,
-            workspace_id=request.workspace_id,
-        )
+        who = {
+            "platform": request.platform,
+            "external_id": request.user_id,
+            "workspace_id": request.workspace_id,
+        }
+        found = member_and_team(session, **who)
+        if found is None:
+            # Not registered, or being registered right now by another of their messages
+            # (two chats at once): wait for that one, then look again.
+            lock_person(
+                session,
+                platform=request.platform,
+                workspace_id=request.workspace_id,
+                user_id=request.user_id,
+            )
+            found = member_and_team(session, **who)
         member, team = found if found else (None, None)
         return Context(
             session=session,

@@ -12,6 +12,7 @@ from handlers.errors import CommandError, UsageError
 from handlers.grammar import Args, limited
 from handlers.registry import Registry
 from handlers.reply import Reply, bold, code
+from storage.locks import lock_signup
 from storage.models import Activity, ActivityKind, Member, Platform, Role, Team
 from storage.teams import (
     add_member,
@@ -67,6 +68,7 @@ def start(ctx: Context, args: Args) -> Reply:
         entered = enter_workspace(ctx, team_name=args.rest)
         if entered is not None:
             return entered.add("Send /help to see what I can do.")
+    lock_signup(ctx.session)  # several first /starts at once: one team
     team = first_team(ctx.session)
     terminal = ctx.request.platform == Platform.console
     if team is not None and not ctx.defaults.open_signup and not terminal:
@@ -97,6 +99,7 @@ def enter_workspace(ctx: Context, *, team_name: str = "") -> Reply | None:
     otherwise None: they need an invite code, and /join CODE claims the workspace.
     """
     request = ctx.request
+    lock_signup(ctx.session)  # a workspace's first people at once: one team for it
     team = workspace_team(
         ctx.session, platform=request.platform, workspace_id=request.workspace_id
     )

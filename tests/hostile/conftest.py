@@ -24,19 +24,22 @@ RACERS = 5
 
 
 def race(bot: TestBot, who: str, events: Sequence[dict[str, Any]]) -> list[str]:
-    """Send every event at once (one thread each, released together); their replies."""
+    """Send every event at once (one thread each, released together), each from a chat of
+    its own; their replies."""
     start = threading.Barrier(len(events))
     replies: list[str] = [""] * len(events)
     failures: list[BaseException] = []
 
     def run(index: int, event: dict[str, Any]) -> None:
+        # An event may name its own sender, platform and workspace (other people at once).
+        fields = {"platform": bot.platform, "who": who, **event}
+        person = fields.pop("who")
         request = Request(
-            platform=bot.platform,
-            user_id=who.lower(),
-            user_name=who,
-            chat_id=f"{who.lower()}-chat-{index}",
+            user_id=person.lower(),
+            user_name=person,
+            chat_id=f"{person.lower()}-chat-{index}",
             chat_type=ChatType.private if index == 0 else ChatType.group,
-            **event,
+            **fields,
         )
         start.wait()
         try:
