@@ -17,6 +17,7 @@ from bot.config import LogLevel, Settings, get_settings
 from bot.console import CONSOLE_HELP, ConsoleChat, prompt_session, run_console
 from bot.demo import seed_demo
 from bot.geocoding import GeocoderConfigError, make_geocoder, preload
+from bot.logs import Redaction, secrets_of
 from bot.runtime import Adapter, run_adapters
 from bot.scheduler import Scheduler
 from bot.senders import ConsoleSender, senders_among
@@ -153,10 +154,15 @@ class _StderrHandler(logging.StreamHandler[TextIO]):
 
 
 def configure_logging(
-    settings: Settings, *, level: LogLevel = "INFO", log_file: Path | None = None
+    settings: Settings,
+    *,
+    level: LogLevel = "INFO",
+    log_file: Path | None = None,
+    database: str | None = None,
 ) -> None:
     """The log goes to `log_file`, else LOG_FILE, else stderr; at LOG_LEVEL, else `level`
-    (each command's own default; see `Settings.log_level`)."""
+    (each command's own default; see `Settings.log_level`). No secret of the settings, nor
+    the password of `database` (by default DATABASE_URL), appears in it."""
     target = log_file or settings.log_file
     handler: logging.Handler
     if target is None:
@@ -170,6 +176,7 @@ def configure_logging(
         handlers=[handler],
         force=True,
     )
+    Redaction(secrets_of(settings, database)).install()
     # Request logs of HTTP clients can carry bot tokens in their URLs.
     for noisy in ("httpx", "httpcore", "sqlalchemy.engine", "alembic", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -225,7 +232,9 @@ def chat(
     it reads stdin to the end and prints one reply block a line, blank-line separated.
     """
     settings = get_settings()
-    configure_logging(settings, level="WARNING", log_file=log_file)
+    configure_logging(
+        settings, level="WARNING", log_file=log_file, database=database_url(db, settings)
+    )
     engine = make_engine(database_url(db, settings))
     upgrade(engine)
     defaults = team_defaults(settings)
@@ -288,8 +297,9 @@ def run(
     announcements and digests go out from here too. Ctrl-C or SIGTERM stops it cleanly.
     """
     settings = get_settings()
-    configure_logging(settings)
-    engine = make_engine(database_url(db, settings))
+    url = database_url(db, settings)
+    configure_logging(settings, database=url)
+    engine = make_engine(url)
     upgrade(engine)
     places = geocoder(settings)
     dispatcher = Dispatcher(
@@ -358,8 +368,8 @@ def serve(
     from bot.serve import supervise, workers_refused
 
     settings = get_settings()
-    configure_logging(settings)
     url = database_url(db, settings)
+    configure_logging(settings, database=url)
     refusal = workers_refused(url, workers)
     if refusal:
         typer.echo(refusal, err=True)
@@ -379,7 +389,7 @@ def serve_process(url: str, host: str, port: int, reuse_port: bool) -> None:
     from bot.serve import Listen, build
 
     settings = get_settings()
-    configure_logging(settings)
+    configure_logging(settings, database=url)
     use_format(settings.log_format)
     engine = make_engine(url)
     serving = build(
@@ -399,8 +409,9 @@ def serve_process(url: str, host: str, port: int, reuse_port: bool) -> None:
 def db_upgrade(db: DbOption = None) -> None:
     """Create the database or bring its schema up to date (chat and run do it too)."""
     settings = get_settings()
-    configure_logging(settings)
-    engine = make_engine(database_url(db, settings))
+    url = database_url(db, settings)
+    configure_logging(settings, database=url)
+    engine = make_engine(url)
     upgrade(engine)
     typer.echo("Database schema is up to date.")
     engine.dispose()
@@ -410,8 +421,9 @@ def db_upgrade(db: DbOption = None) -> None:
 def db_optimize(db: DbOption = None) -> None:
     """Compact the search indexes (SQLite), so name searches stay fast: run it nightly."""
     settings = get_settings()
-    configure_logging(settings)
-    engine = make_engine(database_url(db, settings))
+    url = database_url(db, settings)
+    configure_logging(settings, database=url)
+    engine = make_engine(url)
     optimize(engine)
     typer.echo("Search indexes compacted.")
     engine.dispose()
