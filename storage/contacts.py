@@ -10,7 +10,8 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select
 
 from storage.keys import name_key
-from storage.models import Company, Contact, ContactTag, DealTag, Tag
+from storage.locks import lock_team_part
+from storage.models import Company, Contact, ContactTag, Deal, DealTag, Tag
 
 # --- contacts ------------------------------------------------------------------------------
 
@@ -177,12 +178,12 @@ def ensure_tags(session: Session, *, team_id: int, names: Sequence[str]) -> list
     """The team's tags with these names, creating the missing ones."""
     if not names:
         return []
-    existing = {
-        tag.name: tag
-        for tag in session.exec(
-            select(Tag).where(Tag.team_id == team_id, col(Tag.name).in_(names))
-        )
-    }
+    existing = _tags_named(session, team_id=team_id, names=names)
+    if len(existing) < len(set(names)):
+        # Some are new: made one command at a time (two at once would make one twice),
+        # after a second look at what the command before made.
+        lock_team_part(session, team_id=team_id, part="tags")
+        existing = _tags_named(session, team_id=team_id, names=names)
     for tag_name in names:
         if tag_name not in existing:
             tag = Tag(team_id=team_id, name=tag_name)
@@ -192,6 +193,11 @@ def ensure_tags(session: Session, *, team_id: int, names: Sequence[str]) -> list
     return [existing[tag_name] for tag_name in names]
 
 
+def _tags_named(session: Session, *, team_id: int, names: Sequence[str]) -> dict[str, Tag]:
+    query = select(Tag).where(Tag.team_id == team_id, col(Tag.name).in_(names))
+    return {tag.name: tag for tag in session.exec(query)}
+
+
 TagTarget = Literal["contact", "deal"]
 
 
@@ -199,6 +205,13 @@ def _link(target: TagTarget) -> tuple[type[ContactTag] | type[DealTag], Any]:
     if target == "contact":
         return ContactTag, col(ContactTag.contact_id)
     return DealTag, col(DealTag.deal_id)
+
+
+def _lock_target(session: Session, *, target: TagTarget, target_id: int) -> None:
+    """Hold the tagged record's row: two commands tagging it at once take turns, and the
+    second reads the tags the first left (PostgreSQL; SQLite's writers take turns)."""
+    model = Contact if target == "contact" else Deal
+    session.exec(select(model.id).where(model.id == target_id).with_for_update()).all()
 
 
 def _tags_of(target: TagTarget) -> Select[Any, str]:
@@ -231,6 +244,7 @@ def add_tags(
     session: Session, *, team_id: int, target: TagTarget, target_id: int, names: Sequence[str]
 ) -> list[str]:
     """Tag a contact or deal; returns the names that were new on it."""
+    _lock_target(session, target=target, target_id=target_id)
     current = set(
         tags_of(session, team_id=team_id, target=target, ids=[target_id]).get(target_id, [])
     )
@@ -249,6 +263,7 @@ def remove_tags(
     session: Session, *, team_id: int, target: TagTarget, target_id: int, names: Sequence[str]
 ) -> list[str]:
     """Untag a contact or deal; returns the names that were on it."""
+    _lock_target(session, target=target, target_id=target_id)
     current = set(
         tags_of(session, team_id=team_id, target=target, ids=[target_id]).get(target_id, [])
     )

@@ -5,6 +5,8 @@
 - `lock_signup`, `lock_person`: registering people and founding teams, one at a time
   (the single-team installation's first /start founds one team; a person's first
   messages, sent at once from two chats, register them once).
+- `lock_team_part`: one part of a team's setup (its tags, its stages) changed by one
+  command at a time, so two at once making the same tag make it once.
 - `Leader`: the one process that runs the scheduler's scans (agendas, digests, rescoring,
   geocoding), held on a connection of its own for as long as the process lives; when the
   process dies, PostgreSQL drops its connection and the lock with it, and another process
@@ -64,6 +66,12 @@ def lock_person(session: Session, *, platform: str, workspace_id: str, user_id: 
     """Hold one platform account until this transaction ends: its registration, by any
     command from any chat, is then read after another registering it has committed."""
     _hold(session, f"person:{platform}:{workspace_id}:{user_id}")
+
+
+def lock_team_part(session: Session, *, team_id: int, part: str) -> None:
+    """Hold a part of the team's setup ("tags", "stages") until this transaction ends:
+    what it is, is then read after another command changing it has committed."""
+    _hold(session, f"team:{team_id}:{part}")
 
 
 def _hold(session: Session, name: str) -> None:
