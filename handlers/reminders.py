@@ -440,7 +440,7 @@ def _own(ctx: Context, word: str) -> Reminder:
 
 
 def _pressed(ctx: Context, args: tuple[str, ...], count: int) -> Reminder:
-    if len(args) != count or not args[0].isdigit():
+    if len(args) != count or not args or not args[0].isdigit():
         raise CommandError("That button is no longer valid.")
     return _own(ctx, args[0])
 
