@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import io
 import logging
 import sys
 from importlib.metadata import version
@@ -11,6 +12,9 @@ from pathlib import Path
 from typing import Annotated, Any, TextIO
 
 import typer
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from typer.core import TyperCommand, TyperGroup
 
 from bot.config import LogLevel, Settings, get_settings
@@ -25,7 +29,7 @@ from handlers import build_registry
 from handlers.context import TeamDefaults
 from handlers.dispatcher import Dispatcher
 from handlers.places import Geocoder
-from storage.db import make_engine, optimize, upgrade
+from storage.db import check_writable, make_engine, optimize, upgrade
 
 
 def _untyped_flags(params: list[Any]) -> list[Any]:
@@ -153,6 +157,26 @@ class _StderrHandler(logging.StreamHandler[TextIO]):
         super().emit(record)
 
 
+def open_database(url: str) -> Engine:
+    """The engine for `url`, its schema upgraded and known to be writable; a database
+    that cannot be opened or written ends the command with one line saying why."""
+    parsed = make_url(url)
+    where = url if parsed.password is None else parsed.render_as_string(hide_password=True)
+    try:
+        engine = make_engine(url)  # makes a SQLite file's directory
+    except OSError as error:
+        typer.echo(f"crmbot: cannot use the database {where}: {error}", err=True)
+        raise typer.Exit(1) from None
+    try:
+        upgrade(engine)
+        check_writable(engine)
+    except DBAPIError as error:
+        engine.dispose()
+        typer.echo(f"crmbot: cannot use the database {where}: {error.orig}", err=True)
+        raise typer.Exit(1) from None
+    return engine
+
+
 def configure_logging(
     settings: Settings,
     *,
@@ -235,8 +259,7 @@ def chat(
     configure_logging(
         settings, level="WARNING", log_file=log_file, database=database_url(db, settings)
     )
-    engine = make_engine(database_url(db, settings))
-    upgrade(engine)
+    engine = open_database(database_url(db, settings))
     defaults = team_defaults(settings)
     if demo:
         admin = seed_demo(engine, defaults=defaults)
@@ -245,6 +268,10 @@ def chat(
         user = user or admin
     name = user or getpass.getuser().capitalize() or "Me"
     interactive = sys.stdin.isatty()
+    if isinstance(sys.stdin, io.TextIOWrapper):
+        # Bytes that are not UTF-8 (a script's Latin-1) become characters the dispatcher
+        # drops, with a word in the answer, instead of ending the chat with an error.
+        sys.stdin.reconfigure(errors="surrogateescape")
     places = geocoder(settings)
     registry = build_registry()
     dispatcher = Dispatcher(engine, registry, defaults=defaults, geocoder=places)
@@ -299,8 +326,7 @@ def run(
     settings = get_settings()
     url = database_url(db, settings)
     configure_logging(settings, database=url)
-    engine = make_engine(url)
-    upgrade(engine)
+    engine = open_database(url)
     places = geocoder(settings)
     dispatcher = Dispatcher(
         engine, build_registry(), defaults=team_defaults(settings), geocoder=places
@@ -374,9 +400,7 @@ def serve(
     if refusal:
         typer.echo(refusal, err=True)
         raise typer.Exit(2)
-    engine = make_engine(url)
-    upgrade(engine)  # once, before the workers start
-    engine.dispose()
+    open_database(url).dispose()  # upgraded once, before the workers start
     if workers == 1:
         serve_process(url, host, port, False)
     else:
@@ -411,8 +435,7 @@ def db_upgrade(db: DbOption = None) -> None:
     settings = get_settings()
     url = database_url(db, settings)
     configure_logging(settings, database=url)
-    engine = make_engine(url)
-    upgrade(engine)
+    engine = open_database(url)
     typer.echo("Database schema is up to date.")
     engine.dispose()
 
