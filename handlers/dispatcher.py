@@ -28,6 +28,7 @@ from sqlmodel import Session
 from handlers.context import Context, Request, TeamDefaults
 from handlers.errors import Ambiguous, CommandError
 from handlers.grammar import Args, invisible_words, normalize, parse_args, split_command
+from handlers.guesses import Guesses
 from handlers.onboarding import SELF_SERVICE, enter_workspace
 from handlers.places import Geocoder
 from handlers.registry import Command, Registry
@@ -80,6 +81,7 @@ class Dispatcher:
         self.defaults = defaults or TeamDefaults()
         self.clock = clock
         self.geocoder = geocoder
+        self.guesses = Guesses()
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="crm-cmd")
 
     async def handle(self, request: Request) -> Reply | None:
@@ -171,6 +173,7 @@ class Dispatcher:
             registry=self.registry,
             defaults=self.defaults,
             geocoder=self.geocoder,
+            guesses=self.guesses,
         )
 
     def _route(self, ctx: Context) -> Reply:

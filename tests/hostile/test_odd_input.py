@@ -8,7 +8,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from storage.models import Contact
-from tests.conftest import TestBot
+from tests.conftest import Clock, TestBot
 
 
 def test_a_name_of_invisible_characters_is_no_name(testbot: TestBot, engine: Engine) -> None:
@@ -58,3 +58,18 @@ def test_figures_and_dates_past_the_edges_get_a_clear_answer(
     reply = testbot.send(text)
     assert not reply.failed, reply.plain_text
     assert answer in reply.plain_text
+
+
+def test_guessing_invite_codes_is_throttled(testbot: TestBot, clock: Clock) -> None:
+    """Five wrong codes in a quarter of an hour, then a pause: 31 guesses a second were
+    answered before."""
+    for guess in range(5):
+        assert "There is no invite code" in testbot.say(f"/join GUESS{guess}", who="Mallory")
+    invite = testbot.send("/invite")
+    code = next(s.text for line in invite.lines for s in line.spans if s.style == "code")
+    refused = testbot.say(f"/join {code}", who="Mallory")  # even the right one waits
+    assert "Too many wrong invite codes. Try again in 15 minutes" in refused
+    assert "Welcome" in testbot.say(f"/join {code}", who="Bob")  # others are not held up
+    clock.advance(minutes=15)  # the wrong ones have aged out: answered again
+    assert "That invite code has already been used" in testbot.say(f"/join {code}", who="Mallory")
+    assert "There is no invite code" in testbot.say("/join GUESS6", who="Mallory")
