@@ -16,20 +16,7 @@ from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
 from handlers import build_registry
-from storage.models import (
-    Activity,
-    Change,
-    Contact,
-    ContactTag,
-    Deal,
-    DealTag,
-    Member,
-    Outbox,
-    Reminder,
-    StageChange,
-    Tag,
-    Team,
-)
+from storage import models
 from tests.conftest import TestBot
 
 HOSTILE_WORDS = [
@@ -107,18 +94,18 @@ ARGS = st.one_of(
     st.text(max_size=6),
 )
 COUNTED = (
-    Activity,
-    Change,
-    Contact,
-    ContactTag,
-    Deal,
-    DealTag,
-    Member,
-    Outbox,
-    Reminder,
-    StageChange,
-    Tag,
-    Team,
+    models.Activity,
+    models.Change,
+    models.Contact,
+    models.ContactTag,
+    models.Deal,
+    models.DealTag,
+    models.Member,
+    models.Outbox,
+    models.Reminder,
+    models.StageChange,
+    models.Tag,
+    models.Team,
 )
 ON_THE_BOT = settings(
     deadline=None,

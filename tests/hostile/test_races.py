@@ -10,32 +10,16 @@ from itertools import pairwise
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from handlers.context import ChatType, Request
 from handlers.dispatcher import Dispatcher
 from storage.models import Identity, Member, Outbox, Platform, StageChange, Team
 from tests.conftest import Clock, TestBot
 from tests.hostile.conftest import RACERS, count, no_apology, race, same_press, same_text
 
 
-def _announce_in_group(bot: TestBot) -> None:
-    reply = bot.dispatcher.handle_sync(
-        Request(
-            platform=Platform.telegram,
-            user_id="alice",
-            user_name="Alice",
-            chat_id="-100",
-            chat_type=ChatType.group,
-            chat_name="Sales",
-            text="/announce here",
-        )
-    )
-    assert reply is not None and "hears about every won deal" in reply.plain_text
-
-
 def test_won_sent_at_once_from_several_chats_wins_the_deal_once(
     testbot: TestBot, engine: Engine
 ) -> None:
-    _announce_in_group(testbot)
+    assert "hears about every won deal" in testbot.in_group("/announce here")
     testbot.say("/deal Website 12k")
     replies = race(testbot, "Alice", same_text("/won d1"))
     no_apology(replies)
@@ -47,7 +31,7 @@ def test_won_sent_at_once_from_several_chats_wins_the_deal_once(
 def test_one_stage_button_pressed_at_once_moves_the_deal_once(
     testbot: TestBot, engine: Engine
 ) -> None:
-    _announce_in_group(testbot)
+    assert "hears about every won deal" in testbot.in_group("/announce here")
     testbot.say("/deal Website 12k")
     won = testbot.button("Won")  # under /deal's answer
     replies = race(testbot, "Alice", same_press(won.encode()))
