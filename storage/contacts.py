@@ -207,9 +207,10 @@ def _link(target: TagTarget) -> tuple[type[ContactTag] | type[DealTag], Any]:
     return DealTag, col(DealTag.deal_id)
 
 
-def _lock_target(session: Session, *, target: TagTarget, target_id: int) -> None:
-    """Hold the tagged record's row: two commands tagging it at once take turns, and the
-    second reads the tags the first left (PostgreSQL; SQLite's writers take turns)."""
+def lock_record(session: Session, *, target: TagTarget, target_id: int) -> None:
+    """Hold a contact's or deal's row until the transaction ends: two commands changing
+    it at once (tagging it, logging a visit) take turns, the second reading what the
+    first left (PostgreSQL; SQLite's writers take turns)."""
     model = Contact if target == "contact" else Deal
     session.exec(select(model.id).where(model.id == target_id).with_for_update()).all()
 
@@ -244,7 +245,7 @@ def add_tags(
     session: Session, *, team_id: int, target: TagTarget, target_id: int, names: Sequence[str]
 ) -> list[str]:
     """Tag a contact or deal; returns the names that were new on it."""
-    _lock_target(session, target=target, target_id=target_id)
+    lock_record(session, target=target, target_id=target_id)
     current = set(
         tags_of(session, team_id=team_id, target=target, ids=[target_id]).get(target_id, [])
     )
@@ -263,7 +264,7 @@ def remove_tags(
     session: Session, *, team_id: int, target: TagTarget, target_id: int, names: Sequence[str]
 ) -> list[str]:
     """Untag a contact or deal; returns the names that were on it."""
-    _lock_target(session, target=target, target_id=target_id)
+    lock_record(session, target=target, target_id=target_id)
     current = set(
         tags_of(session, team_id=team_id, target=target, ids=[target_id]).get(target_id, [])
     )

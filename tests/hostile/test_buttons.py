@@ -73,3 +73,19 @@ def test_a_forged_button_is_refused_calmly(testbot: TestBot, data: str) -> None:
     testbot.say("/deal Website 12k")
     reply = testbot.press_encoded(data)
     assert not reply.failed, reply.plain_text
+
+
+def test_log_visit_pressed_twice_or_at_once_logs_one_visit(
+    testbot: TestBot, engine: Engine
+) -> None:
+    testbot.say("/add Jane Doe city:Berlin")
+    testbot.location(52.52, 13.40)
+    testbot.send("/nearby")
+    visit = testbot.button("Log visit c1").encode()
+    replies = race(testbot, "Alice", same_press(visit))
+    no_apology(replies)
+    assert (
+        "Your visit to Jane Doe today is logged already."
+        in testbot.press_encoded(visit).plain_text
+    )
+    assert count(engine, Activity, Activity.kind == ActivityKind.visit) == 1
