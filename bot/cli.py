@@ -15,6 +15,8 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from bot.config import LogLevel, Settings
     from handlers.context import TeamDefaults
     from handlers.places import Geocoder
@@ -151,11 +153,43 @@ class _StderrHandler(logging.StreamHandler[TextIO]):
         super().emit(record)
 
 
+def open_database(url: str) -> Engine:
+    """The engine for `url`, its schema upgraded and known to be writable; a database
+    that cannot be opened or written ends the command with one line saying why."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import DBAPIError
+
+    from storage.db import check_writable, make_engine, upgrade
+
+    parsed = make_url(url)
+    where = url if parsed.password is None else parsed.render_as_string(hide_password=True)
+    try:
+        engine = make_engine(url)  # makes a SQLite file's directory
+    except OSError as error:
+        typer.echo(f"crmbot: cannot use the database {where}: {error}", err=True)
+        raise typer.Exit(1) from None
+    try:
+        upgrade(engine)
+        check_writable(engine)
+    except DBAPIError as error:
+        engine.dispose()
+        typer.echo(f"crmbot: cannot use the database {where}: {error.orig}", err=True)
+        raise typer.Exit(1) from None
+    return engine
+
+
 def configure_logging(
-    settings: Settings, *, level: LogLevel = "INFO", log_file: Path | None = None
+    settings: Settings,
+    *,
+    level: LogLevel = "INFO",
+    log_file: Path | None = None,
+    database: str | None = None,
 ) -> None:
     """The log goes to `log_file`, else LOG_FILE, else stderr; at LOG_LEVEL, else `level`
-    (each command's own default; see `Settings.log_level`)."""
+    (each command's own default; see `Settings.log_level`). No secret of the settings, nor
+    the password of `database` (by default DATABASE_URL), appears in it."""
+    from bot.logs import Redaction, secrets_of
+
     target = log_file or settings.log_file
     handler: logging.Handler
     if target is None:
@@ -169,6 +203,7 @@ def configure_logging(
         handlers=[handler],
         force=True,
     )
+    Redaction(secrets_of(settings, database)).install()
     # Request logs of HTTP clients can carry bot tokens in their URLs.
     for noisy in ("httpx", "httpcore", "sqlalchemy.engine", "alembic", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -225,6 +260,7 @@ def chat(
     """
     import asyncio
     import getpass
+    import io
 
     from bot.config import get_settings
     from bot.console import CONSOLE_HELP, ConsoleChat, run_console
@@ -232,12 +268,12 @@ def chat(
     from bot.senders import ConsoleSender
     from handlers import build_registry
     from handlers.dispatcher import Dispatcher
-    from storage.db import make_engine, upgrade
 
     settings = get_settings()
-    configure_logging(settings, level="WARNING", log_file=log_file)
-    engine = make_engine(database_url(db, settings))
-    upgrade(engine)
+    configure_logging(
+        settings, level="WARNING", log_file=log_file, database=database_url(db, settings)
+    )
+    engine = open_database(database_url(db, settings))
     defaults = team_defaults(settings)
     clock = settings.clock()
     if demo:
@@ -249,6 +285,10 @@ def chat(
             typer.echo(str(refused), err=True)
     name = user or getpass.getuser().capitalize() or "Me"
     interactive = sys.stdin.isatty()
+    if isinstance(sys.stdin, io.TextIOWrapper):
+        # Bytes that are not UTF-8 (a script's Latin-1) become characters the dispatcher
+        # drops, with a word in the answer, instead of ending the chat with an error.
+        sys.stdin.reconfigure(errors="surrogateescape")
     places = geocoder(settings)
     registry = build_registry()
     dispatcher = Dispatcher(engine, registry, defaults=defaults, geocoder=places, clock=clock)
@@ -314,12 +354,11 @@ def run(
     from bot.senders import senders_among
     from handlers import build_registry
     from handlers.dispatcher import Dispatcher
-    from storage.db import make_engine, upgrade
 
     settings = get_settings()
-    configure_logging(settings)
-    engine = make_engine(database_url(db, settings))
-    upgrade(engine)
+    url = database_url(db, settings)
+    configure_logging(settings, database=url)
+    engine = open_database(url)
     places = geocoder(settings)
     clock = settings.clock()
     dispatcher = Dispatcher(
@@ -390,18 +429,15 @@ def serve(
     """
     from bot.config import get_settings
     from bot.serve import supervise, workers_refused
-    from storage.db import make_engine, upgrade
 
     settings = get_settings()
-    configure_logging(settings)
     url = database_url(db, settings)
+    configure_logging(settings, database=url)
     refusal = workers_refused(url, workers)
     if refusal:
         typer.echo(refusal, err=True)
         raise typer.Exit(2)
-    engine = make_engine(url)
-    upgrade(engine)  # once, before the workers start
-    engine.dispose()
+    open_database(url).dispose()  # upgraded once, before the workers start
     if workers == 1:
         serve_process(url, host, port, False)
     else:
@@ -418,7 +454,7 @@ def serve_process(url: str, host: str, port: int, reuse_port: bool) -> None:
     from storage.db import make_engine
 
     settings = get_settings()
-    configure_logging(settings)
+    configure_logging(settings, database=url)
     use_format(settings.log_format)
     engine = make_engine(url)
     serving = build(
@@ -438,12 +474,11 @@ def serve_process(url: str, host: str, port: int, reuse_port: bool) -> None:
 def db_upgrade(db: DbOption = None) -> None:
     """Create the database or bring its schema up to date (chat and run do it too)."""
     from bot.config import get_settings
-    from storage.db import make_engine, upgrade
 
     settings = get_settings()
-    configure_logging(settings)
-    engine = make_engine(database_url(db, settings))
-    upgrade(engine)
+    url = database_url(db, settings)
+    configure_logging(settings, database=url)
+    engine = open_database(url)
     typer.echo("Database schema is up to date.")
     engine.dispose()
 
@@ -455,8 +490,9 @@ def db_optimize(db: DbOption = None) -> None:
     from storage.db import make_engine, optimize
 
     settings = get_settings()
-    configure_logging(settings)
-    engine = make_engine(database_url(db, settings))
+    url = database_url(db, settings)
+    configure_logging(settings, database=url)
+    engine = make_engine(url)
     optimize(engine)
     typer.echo("Search indexes compacted.")
     engine.dispose()

@@ -3,15 +3,21 @@
 `LOG_FORMAT=json` writes one JSON object a line (python-json-logger) for log collectors,
 with the request log's fields (request_id, platform, command, outcome, duration_ms, ...)
 as keys of their own; the default is one readable line. `Redaction` replaces secrets
-(tokens, signing secrets, passwords) in every line, whichever library writes it.
+(tokens, signing secrets, passwords) in every line, whichever library writes it, at any
+level: also written into a URL (geopy logs its request URLs, API key included, at
+DEBUG), and in the tracebacks of logged exceptions.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from urllib.parse import quote, quote_plus
 
 from pythonjsonlogger.json import JsonFormatter
+from sqlalchemy.engine import URL, make_url
+
+from bot.config import Settings
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -31,22 +37,60 @@ def use_format(name: str) -> None:
         handler.setFormatter(formatter)
 
 
+def secrets_of(settings: Settings, database: URL | str | None = None) -> dict[str, str]:
+    """Every secret in the settings, and the password of `database` (by default
+    DATABASE_URL's), with the label that replaces it in the logs."""
+    found = {
+        "[telegram webhook secret]": settings.telegram_webhook_secret,
+        "[slack bot token]": settings.slack_bot_token,
+        "[slack signing secret]": settings.slack_signing_secret,
+        "[slack app token]": settings.slack_app_token,
+        "[geocoder key]": settings.geocoder_api_key,
+        "[bot token]": settings.telegram_bot_token,
+    }
+    secrets = {value.get_secret_value(): label for label, value in found.items() if value}
+    password = make_url(database or settings.database_url).password
+    if password:
+        secrets[str(password)] = "[database password]"
+    return secrets
+
+
 class Redaction(logging.Filter):
     """Keeps secrets out of every log line: each is replaced by its label."""
 
     def __init__(self, secrets: Mapping[str, str]) -> None:
         super().__init__()
-        # Short values would match by accident (and are no secrets worth the name).
-        self.secrets = {secret: label for secret, label in secrets.items() if len(secret) >= 8}
+        # Short values would match by accident (and are no secrets worth the name). Each
+        # also as a URL's query or path carries it; the longest first, so that a secret
+        # inside another does not leave the rest of the longer one behind.
+        written = {
+            form: label
+            for secret, label in secrets.items()
+            if len(secret) >= 8
+            for form in (secret, quote_plus(secret), quote(secret, safe=""), quote(secret))
+        }
+        self.secrets = dict(sorted(written.items(), key=lambda item: -len(item[0])))
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        found = [secret for secret in self.secrets if secret in message]
-        if found:
-            for secret in found:
-                message = message.replace(secret, self.secrets[secret])
-            record.msg, record.args = message, None
+        if self._found(message):
+            record.msg, record.args = self.redact(message), None
+        if record.exc_info and not record.exc_text:
+            # The traceback as the handler's formatter would write it, redacted.
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text and self._found(record.exc_text):
+            record.exc_text = self.redact(record.exc_text)
+            # Formatters that format exc_info themselves (JSON's) take exc_text instead.
+            record.exc_info = None
         return True
+
+    def redact(self, text: str) -> str:
+        for secret, label in self.secrets.items():
+            text = text.replace(secret, label)
+        return text
+
+    def _found(self, text: str) -> bool:
+        return any(secret in text for secret in self.secrets)
 
     def install(self) -> None:
         for handler in logging.getLogger().handlers:

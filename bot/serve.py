@@ -33,7 +33,7 @@ from sqlalchemy.engine import make_url
 
 from bot.config import Settings
 from bot.health import Health
-from bot.logs import Redaction
+from bot.logs import Redaction, secrets_of
 from bot.metrics import Metrics, ObservedDispatcher
 from bot.outbox import OutboxDispatcher
 from bot.pacing import Pacer, with_telegram_rate
@@ -66,22 +66,6 @@ def workers_refused(url: str, workers: int) -> str | None:
             "Set DATABASE_URL=postgresql+psycopg://... or run one worker."
         )
     return None
-
-
-def secrets_of(settings: Settings, engine: Engine) -> dict[str, str]:
-    """Every secret in the settings, with the label that replaces it in the logs."""
-    found = {
-        "[telegram webhook secret]": settings.telegram_webhook_secret,
-        "[slack bot token]": settings.slack_bot_token,
-        "[slack signing secret]": settings.slack_signing_secret,
-        "[slack app token]": settings.slack_app_token,
-        "[geocoder key]": settings.geocoder_api_key,
-        "[bot token]": settings.telegram_bot_token,
-    }
-    secrets = {value.get_secret_value(): label for label, value in found.items() if value}
-    if engine.url.password:
-        secrets[str(engine.url.password)] = "[database password]"
-    return secrets
 
 
 @dataclass
@@ -147,7 +131,7 @@ def build(
         metrics=metrics,
         adapters=adapters,
         throttle=throttle,
-        redaction=Redaction(secrets_of(settings, engine)),
+        redaction=Redaction(secrets_of(settings, engine.url)),
     )
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -21,7 +22,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_sdk.errors import SlackApiError
@@ -37,6 +38,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from bot import slack_listeners
 from bot.config import Settings
 from bot.senders import DeliveryError, PermanentError, RateLimited, TransientError
+from bot.slack_http import Refusal, bolt_request, read_body, verified
 from bot.slack_listeners import Origin
 from bot.slack_render import Message, messages, slash_commands
 from bot.throttle import Throttle
@@ -100,6 +102,7 @@ class SlackAdapter:
                 "Socket Mode)."
             )
         self.dispatcher = dispatcher
+        self.signing_secret = signing_secret
         self.clock = clock or dispatcher.clock
         self.client = AsyncWebClient(
             token=token,
@@ -145,7 +148,17 @@ class SlackAdapter:
     async def handle_http(self, request: web.Request) -> web.Response:
         """One request from Slack: Bolt checks its signature, acknowledges it and runs the
         listener on in a task of its own."""
-        response = await self.app.async_dispatch(await to_bolt_request(request))
+        try:
+            body = verified(
+                await read_body(request),
+                request.headers,
+                secret=self.signing_secret,
+                now=time.time(),  # the clock Slack signs with, as Bolt checks it
+            )
+            bolt = bolt_request(body, request)
+        except Refusal as refusal:
+            return refusal.response()
+        response = await self.app.async_dispatch(bolt)
         return await to_aiohttp_response(response)
 
     # --- lifecycle -------------------------------------------------------------------
@@ -158,7 +171,9 @@ class SlackAdapter:
             return
         if self.port is None:
             return  # `register`ed on another server
-        self._runner = web.AppRunner(self.app.web_app(path=EVENTS_PATH, port=self.port))
+        app = web.Application()
+        app.router.add_post(EVENTS_PATH, self.handle_http)
+        self._runner = web.AppRunner(app)
         await self._runner.setup()
         await web.TCPSite(self._runner, self.host, self.port).start()
         log.info("Slack: HTTP mode, listening on %s:%s%s", self.host, self.port, EVENTS_PATH)

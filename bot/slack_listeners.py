@@ -6,6 +6,8 @@ the text command `/<command> ...`. Button presses carry the encoded `Button` as 
 value; `/crm add` with nothing after it opens a form whose submission is an /add command;
 the Home tab shows /home. Events carry an `event_id` that Slack repeats when it redelivers
 (`X-Slack-Retry-Num`), so it is the request's update id: a redelivery changes nothing.
+Slash commands, button presses and forms have none: their signature is their update id
+over HTTP (bot/slack_http.py), so a replayed request changes nothing either.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_bolt.request.async_request import AsyncBoltRequest
 
+from bot.slack_http import replay_key
 from bot.slack_render import (
     ACTION_PREFIX,
     ADD_FIELDS,
@@ -71,7 +75,9 @@ def register(app: AsyncApp) -> None:
     app.view(ADD_FORM)(add_form_submitted)
 
 
-async def crm_command(ack: AsyncAck, command: Payload, context: AsyncBoltContext) -> None:
+async def crm_command(
+    ack: AsyncAck, command: Payload, context: AsyncBoltContext, req: AsyncBoltRequest
+) -> None:
     """`/crm add Jane Doe company:Acme`: acknowledged at once, answered through the
     command's response URL."""
     await ack()
@@ -93,6 +99,7 @@ async def crm_command(ack: AsyncAck, command: Payload, context: AsyncBoltContext
             chat_name=_channel_name(command.get("channel_name", "")),
             text=text,
             sent_at=crm.clock(),  # a slash command carries no time: it came just now
+            update_id=replay_key(req.headers),
         )
         reply = await crm.dispatcher.handle(request)
         await crm.answer(origin, reply, public=_for_channel(crm, text))
@@ -170,7 +177,11 @@ async def home_opened(event: Payload, body: Payload, context: AsyncBoltContext) 
 
 
 async def button_press(
-    ack: AsyncAck, action: Payload, body: Payload, context: AsyncBoltContext
+    ack: AsyncAck,
+    action: Payload,
+    body: Payload,
+    context: AsyncBoltContext,
+    req: AsyncBoltRequest,
 ) -> None:
     await ack()
     crm = _crm(context)
@@ -191,12 +202,13 @@ async def button_press(
             workspace_id=_workspace(body, context),
             button=action["value"],
             sent_at=slack_time(action.get("action_ts")),
+            update_id=replay_key(req.headers),
         )
         await crm.answer(origin, await crm.dispatcher.handle(request))
 
 
 async def add_form_submitted(
-    ack: AsyncAck, view: Payload, body: Payload, context: AsyncBoltContext
+    ack: AsyncAck, view: Payload, body: Payload, context: AsyncBoltContext, req: AsyncBoltRequest
 ) -> None:
     """The add form: run as /add; a bad field is shown on the field and the form stays."""
     crm = _crm(context)
@@ -221,6 +233,7 @@ async def add_form_submitted(
                 chat_name=where.get("chat_name", ""),
                 text=_add_command(fields, tags),
                 sent_at=crm.clock(),
+                update_id=replay_key(req.headers),
             )
             reply = await crm.dispatcher.handle(request)
             if reply is not None and reply.error and reply.error_field in FORM_FIELDS:

@@ -250,10 +250,7 @@ def edit(ctx: Context, args: Args) -> Reply:
         raise UsageError("Which fields? Write them as field:value, e.g. status:qualified.")
     record, used = resolve(ctx, args.words, (CONTACT, DEAL), whole=True)
     _nothing_after(args, used)
-    if not ctx.can_change_owned(record.owner_id):
-        raise Forbidden(
-            f"{_name(record)} belongs to a teammate; only they or a manager can change it."
-        )
+    _check_owned(ctx, record, "change")
     unlabelled.check(record, args)
     changed = [*args.options, *unlabelled.fields]
     located = None
@@ -416,10 +413,19 @@ def untag(ctx: Context, args: Args) -> Reply:
     return _retag(ctx, args, add=False)
 
 
+def _check_owned(ctx: Context, record: Contact | Deal, verb: str) -> None:
+    if not ctx.can_change_owned(record.owner_id):
+        raise Forbidden(
+            f"{_name(record)} belongs to a teammate; only they or a manager can {verb} it."
+        )
+
+
 def _retag(ctx: Context, args: Args, *, add: bool) -> Reply:
     if not args.tags:
         raise UsageError("Which tags? Write them with #, e.g. #hot.")
     record, _ = resolve(ctx, args.words, (CONTACT, DEAL), whole=True)
+    # Tags move a lead's score: reps tag their own records, like any other change.
+    _check_owned(ctx, record, "tag" if add else "untag")
     target: TagTarget = "contact" if isinstance(record, Contact) else "deal"
     assert record.id is not None
     change = store.add_tags if add else store.remove_tags

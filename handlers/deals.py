@@ -31,6 +31,10 @@ from storage.models import Activity, ActivityKind, Contact, Deal, Role, Stage, S
 from storage.teams import team_stages
 
 DEAL_KEYS = ("stage", "close", "contact", "company", "amount")
+# What one team's deals in one currency may add up to, in minor units. Every running
+# total and every sum a report makes is a part of it, so none can pass a 64-bit integer
+# (9.2 * 10^18), however many deals of the largest amount (grammar.MAX_MINOR) there are.
+MAX_TEAM_TOTAL = 10**18
 _KIND_ACTIVITY = {
     StageKind.open: ActivityKind.stage,
     StageKind.won: ActivityKind.won,
@@ -74,6 +78,7 @@ def open_deal(ctx: Context, args: Args) -> Reply:
         expected_close=expected_close,
     )
     if amount is not None:
+        _check_team_total(ctx, amount, replacing=None)
         deal.amount, deal.currency = amount.minor, amount.currency
     if contact is not None:
         deal.contact_id, deal.company_id = contact.id, contact.company_id
@@ -220,6 +225,7 @@ def press_stage(ctx: Context, args: tuple[str, ...]) -> Reply:
 
 
 def _move(ctx: Context, deal: Deal, stage: Stage, *, reason: str | None = None) -> Reply:
+    store.lock_deal(ctx.session, deal=deal)
     if not ctx.can_change_owned(deal.owner_id):
         raise Forbidden(f"{deal.title} belongs to a teammate; only they or a manager can move it.")
     if deal.stage_id == stage.id and not reason:
@@ -265,6 +271,8 @@ def apply_deal_fields(ctx: Context, deal: Deal, args: Args) -> None:
             raise UsageError("A deal needs a title.")
     if "amount" in args.options:
         money_value = _take_amount_field(ctx, args)
+        if money_value is not None:
+            _check_team_total(ctx, money_value, replacing=deal)
         deal.amount = money_value.minor if money_value else None
         deal.currency = money_value.currency if money_value else None
     if "close" in args.options:
@@ -277,6 +285,21 @@ def apply_deal_fields(ctx: Context, deal: Deal, args: Args) -> None:
         if ctx.role.rank < Role.manager.rank:
             raise Forbidden("Only managers and admins can hand deals to someone else.")
         deal.owner_id = resolve_member(ctx, owner).id or deal.owner_id
+
+
+def _check_team_total(ctx: Context, amount: Money, *, replacing: Deal | None) -> None:
+    """Refuse an amount that would take the team's deals in its currency past
+    MAX_TEAM_TOTAL; `replacing`: the deal whose stored amount it replaces."""
+    assert ctx.team is not None
+    total = store.currency_total(ctx.session, team_id=ctx.team_id, currency=amount.currency)
+    if replacing is not None and replacing.currency == amount.currency:
+        total -= replacing.amount or 0
+    if total + amount.minor > MAX_TEAM_TOTAL:
+        room = money(max(MAX_TEAM_TOTAL - total, 0), amount.currency, ctx.team.locale)
+        raise CommandError(
+            f"The team's deals in {amount.currency} would add up to more than this "
+            f"installation counts: this deal can be at most {room}."
+        )
 
 
 def _take_amount_field(ctx: Context, args: Args) -> Money | None:

@@ -26,14 +26,16 @@ from sqlmodel import Session
 from handlers.context import Context, Request, TeamDefaults
 from handlers.errors import Ambiguous, CommandError
 from handlers.grammar import Args, invisible_words, normalize, parse_args, split_command
+from handlers.guesses import Guesses
 from handlers.onboarding import SELF_SERVICE, enter_workspace
 from handlers.places import Geocoder
 from handlers.registry import Command, Registry
 from handlers.reply import Button, Line, Reply, bold, code
 from handlers.undo import journaled
 from storage.db import transaction, upsert_into
-from storage.locks import lock_chat
+from storage.locks import lock_chat, lock_person
 from storage.models import PendingCommand, Platform, ProcessedUpdate, Role
+from storage.pending import take_pending
 from storage.teams import member_and_team
 from storage.types import utcnow
 
@@ -43,9 +45,10 @@ NOT_A_MEMBER = (
     "You are not in a team yet. Send /start to set one up, or /join CODE with an invite "
     "code from a teammate."
 )
-STALE_BUTTON = "That button has expired. Please send the command again."
+STALE_BUTTON = "That button has expired or was used already. Please send the command again."
 PICK, FORCE = "pk", "fa"  # buttons that resume a pending command
 PENDING_TTL = timedelta(days=2)
+MAX_BUTTON_ARG = 64  # Telegram's whole callback data is at most 64 bytes
 # How far a message's own time may lie behind the moment it is handled: Telegram keeps
 # undelivered updates for 24 hours, Slack retries an event for minutes. A time further
 # back, or one ahead of the clock, is not believed (a wrong clock, a forged payload).
@@ -76,6 +79,7 @@ class Dispatcher:
         self.defaults = defaults or TeamDefaults()
         self.clock = clock
         self.geocoder = geocoder
+        self.guesses = Guesses()
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="crm-cmd")
 
     async def handle(self, request: Request) -> Reply | None:
@@ -143,12 +147,22 @@ class Dispatcher:
         return enter_workspace(ctx)
 
     def _context(self, session: Session, request: Request) -> Context:
-        found = member_and_team(
-            session,
-            platform=request.platform,
-            external_id=request.user_id,
-            workspace_id=request.workspace_id,
-        )
+        who = {
+            "platform": request.platform,
+            "external_id": request.user_id,
+            "workspace_id": request.workspace_id,
+        }
+        found = member_and_team(session, **who)
+        if found is None:
+            # Not registered, or being registered right now by another of their messages
+            # (two chats at once): wait for that one, then look again.
+            lock_person(
+                session,
+                platform=request.platform,
+                workspace_id=request.workspace_id,
+                user_id=request.user_id,
+            )
+            found = member_and_team(session, **who)
         member, team = found if found else (None, None)
         return Context(
             session=session,
@@ -159,6 +173,7 @@ class Dispatcher:
             registry=self.registry,
             defaults=self.defaults,
             geocoder=self.geocoder,
+            guesses=self.guesses,
         )
 
     def _route(self, ctx: Context) -> Reply:
@@ -205,6 +220,8 @@ class Dispatcher:
 
     def _press(self, ctx: Context, encoded: str) -> Reply:
         code, *args = encoded.split(":")
+        if _forged(args):
+            return Reply(error=True).add(STALE_BUTTON)
         if code in (PICK, FORCE):
             return self._resume(ctx, code, args)
         action = self.registry.buttons.get(code)
@@ -222,12 +239,12 @@ class Dispatcher:
         anyway" after a duplicate warning."""
         if _refusal(ctx, Role.rep) or not args or not args[0].isdigit():
             return Reply(error=True).add(STALE_BUTTON)
-        pending = ctx.session.get(PendingCommand, int(args[0]))
-        if (
-            pending is None
-            or pending.member_id != ctx.member_id
-            or pending.created_at < ctx.now - PENDING_TTL
-        ):
+        # Taken, not read: a second press of the button, or of another of its row, finds
+        # nothing, so "Add anyway" adds once and a pick logs one note.
+        pending = take_pending(
+            ctx.session, pending_id=int(args[0]), team_id=ctx.team_id, member_id=ctx.member_id
+        )
+        if pending is None or pending.created_at < ctx.now - PENDING_TTL:
             return Reply(error=True).add(STALE_BUTTON)
         ctx.picks = dict(pending.picks)
         if code == PICK and len(args) > 1:
@@ -269,6 +286,16 @@ class Dispatcher:
             return _ask_which(ctx, ambiguous, text)
         except Exception:
             return _apology()
+
+
+def _forged(args: list[str]) -> bool:
+    """Whether a button's arguments cannot be ours: buttons carry short ASCII words and
+    row ids, and no id reaches 2^63 (a 23-digit one is refused here, not by the database,
+    nor by `int()` of a superscript digit that `str.isdigit` lets through)."""
+    return any(
+        len(arg) > MAX_BUTTON_ARG or not arg.isascii() or (arg.isdigit() and int(arg) >= 2**63)
+        for arg in args
+    )
 
 
 def message_time(sent_at: datetime | None, now: datetime) -> datetime:

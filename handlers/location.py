@@ -27,7 +27,7 @@ from handlers.refs import CONTACT, resolve
 from handlers.registry import Registry
 from handlers.reply import Button, Reply, bold, link
 from storage.activities import latest_touches, visited_since
-from storage.contacts import companies_by_ids, contacts_by_ids, tags_of
+from storage.contacts import companies_by_ids, contacts_by_ids, lock_record, tags_of
 from storage.deals import open_value_by_contact
 from storage.models import ActivityKind, Contact, ContactStatus
 from storage.nearby import MAX_RADIUS_KM, Near, distance_km
@@ -143,10 +143,21 @@ def route(ctx: Context, args: Args) -> Reply:
 def press_visit(ctx: Context, args: tuple[str, ...]) -> Reply:
     """The "Log visit" button: a visit to that contact, now, where you are."""
     record, _ = resolve(ctx, list(args[:1]), (CONTACT,), whole=True)
-    assert isinstance(record, Contact)
+    assert isinstance(record, Contact) and record.id is not None
+    # A second tap (or one at once from another chat) is the same visit, logged once.
+    lock_record(ctx.session, target="contact", target_id=record.id)
+    visited = visited_since(
+        ctx.session, team_id=ctx.team_id, member_id=ctx.member_id, since=_start_of_today(ctx)
+    )
+    if record.id in visited:
+        return Reply().add(f"Your visit to {record.name} today is logged already.")
     reply = record_activity(ctx, record, ActivityKind.visit, "")
     reply.muted(f"Add what was said with /note {contact_ref(record)} …")
     return reply.button_row(Button("Route through the rest", ROUTE_BUTTON))
+
+
+def _start_of_today(ctx: Context) -> datetime:
+    return datetime.combine(ctx.now.astimezone(ctx.tz).date(), time(), ctx.tz)
 
 
 def press_route(ctx: Context, args: tuple[str, ...]) -> Reply:
@@ -196,9 +207,8 @@ def _route_reply(ctx: Context, stops: int, tag: str | None) -> Reply:
     origin = _my_origin(ctx)
     if origin is None:
         return Reply().add(HOW_TO_SHARE)
-    start_of_day = datetime.combine(ctx.now.astimezone(ctx.tz).date(), time(), ctx.tz)
     visited = visited_since(
-        ctx.session, team_id=ctx.team_id, member_id=ctx.member_id, since=start_of_day
+        ctx.session, team_id=ctx.team_id, member_id=ctx.member_id, since=_start_of_today(ctx)
     )
     found = nearby_contacts(
         ctx.session,

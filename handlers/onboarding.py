@@ -12,6 +12,7 @@ from handlers.errors import CommandError, UsageError
 from handlers.grammar import Args, limited
 from handlers.registry import Registry
 from handlers.reply import Reply, bold, code
+from storage.locks import lock_signup
 from storage.models import Activity, ActivityKind, Member, Platform, Role, Team
 from storage.teams import (
     add_member,
@@ -67,6 +68,7 @@ def start(ctx: Context, args: Args) -> Reply:
         entered = enter_workspace(ctx, team_name=args.rest)
         if entered is not None:
             return entered.add("Send /help to see what I can do.")
+    lock_signup(ctx.session)  # several first /starts at once: one team
     team = first_team(ctx.session)
     terminal = ctx.request.platform == Platform.console
     if team is not None and not ctx.defaults.open_signup and not terminal:
@@ -97,6 +99,7 @@ def enter_workspace(ctx: Context, *, team_name: str = "") -> Reply | None:
     otherwise None: they need an invite code, and /join CODE claims the workspace.
     """
     request = ctx.request
+    lock_signup(ctx.session)  # a workspace's first people at once: one team for it
     team = workspace_team(
         ctx.session, platform=request.platform, workspace_id=request.workspace_id
     )
@@ -156,18 +159,32 @@ def join(ctx: Context, args: Args) -> Reply:
     """
     if not args.words:
         raise UsageError("Which invite code? Ask a teammate to send /invite.")
+    request = ctx.request
+    sender = (request.platform, request.workspace_id, request.user_id)
+    wait = ctx.guesses.wait(sender, ctx.now)
+    if wait is not None:
+        minutes = max(1, -(-int(wait.total_seconds()) // 60))
+        raise CommandError(
+            f"Too many wrong invite codes. Try again in {minutes} minute"
+            f"{'s' if minutes != 1 else ''}, with the code exactly as your teammate sent it."
+        )
     invite = invite_by_code(ctx.session, code=args.words[0])
     if ctx.member is not None:
         if invite is not None and invite.team_id == ctx.member.team_id:
             raise CommandError("You are already in this team.")
         raise CommandError("You are already a member of a team; one account, one team.")
-    if invite is None:
-        raise CommandError(f"There is no invite code {args.words[0]!r}. Check the spelling.")
-    if invite.used_by is not None:
-        raise CommandError("That invite code has already been used. Ask for a new one.")
-    if invite.expires_at < ctx.now:
-        raise CommandError("That invite code has expired. Ask for a new one.")
-    request = ctx.request
+    refusal = (
+        f"There is no invite code {args.words[0]!r}. Check the spelling."
+        if invite is None
+        else "That invite code has already been used. Ask for a new one."
+        if invite.used_by is not None
+        else "That invite code has expired. Ask for a new one."
+        if invite.expires_at < ctx.now
+        else None
+    )
+    if refusal is not None or invite is None:
+        ctx.guesses.failed(sender, ctx.now)
+        raise CommandError(refusal or "")
     owner = (
         workspace_team(ctx.session, platform=request.platform, workspace_id=request.workspace_id)
         if request.workspace_id

@@ -286,10 +286,26 @@ def press_done(ctx: Context, args: tuple[str, ...]) -> Reply:
 
 
 def press_snooze(ctx: Context, args: tuple[str, ...]) -> Reply:
-    reminder = _pressed(ctx, args, 2)
+    # Two arguments: a button delivered before buttons carried the due time.
+    reminder = _pressed(ctx, args, len(args) if len(args) in (2, 3) else 0)
     if not args[1].isdigit() or not 1 <= int(args[1]) <= 7 * 24 * 60:
         raise CommandError("That button is no longer valid.")
+    if len(args) == 3 and args[2] != str(_stamp(reminder)):
+        # Pressed twice (or after another snooze): once is what the button means.
+        return Reply(edit=True).add(
+            "⏰ ",
+            bold(reminder.text),
+            _subject_suffix(ctx, reminder),
+            " — already moved, to ",
+            bold(_when_text(ctx, reminder.due_at)),
+            ".",
+        )
     return _snoozed(ctx, reminder, _snooze_base(ctx, reminder) + timedelta(minutes=int(args[1])))
+
+
+def _stamp(reminder: Reminder) -> int:
+    """The reminder's due time in whole minutes since 1970, as a button carries it."""
+    return int(reminder.due_at.timestamp()) // 60
 
 
 def press_tomorrow(ctx: Context, args: tuple[str, ...]) -> Reply:
@@ -356,7 +372,8 @@ def reminder_message(ctx: Context, reminder: Reminder) -> Reply:
     reply.muted(f"Reminder #{reminder.id}, set {local_time(reminder.created_at, ctx.tz)}.")
     return reply.button_row(
         Button("Done", DONE_BUTTON, (reminder.id,)),
-        Button("Snooze 1h", SNOOZE_BUTTON, (reminder.id, SNOOZE_MINUTES)),
+        # With the due time it snoozes from: pressed again, it finds the reminder moved.
+        Button("Snooze 1h", SNOOZE_BUTTON, (reminder.id, SNOOZE_MINUTES, _stamp(reminder))),
         Button("Tomorrow 9:00", TOMORROW_BUTTON, (reminder.id,)),
     )
 
@@ -423,7 +440,7 @@ def _own(ctx: Context, word: str) -> Reminder:
 
 
 def _pressed(ctx: Context, args: tuple[str, ...], count: int) -> Reminder:
-    if len(args) != count or not args[0].isdigit():
+    if len(args) != count or not args or not args[0].isdigit():
         raise CommandError("That button is no longer valid.")
     return _own(ctx, args[0])
 

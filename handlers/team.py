@@ -13,6 +13,7 @@ from handlers.refs import resolve_member, resolve_stage
 from handlers.registry import Registry
 from handlers.reply import Reply, bold, code
 from storage.keys import name_key
+from storage.locks import lock_team_part
 from storage.models import Role, Stage, StageKind
 from storage.teams import (
     count_admins,
@@ -108,11 +109,10 @@ def stages(ctx: Context, args: Args) -> Reply:
 
     Rot days: a deal with no activity for that long is flagged as rotting (0: never).
     """
-    current = team_stages(ctx.session, team_id=ctx.team_id)
     if not args.words:
         if args.options:
             raise UsageError("Options go with a change, e.g. /stages add Demo prob:40.")
-        return _stage_table(ctx, current)
+        return _stage_table(ctx, team_stages(ctx.session, team_id=ctx.team_id))
     action, rest = args.words[0].lower(), args.words[1:]
     edits = {
         "add": _add_stage,
@@ -125,6 +125,9 @@ def stages(ctx: Context, args: Args) -> Reply:
     if action not in edits:
         raise UsageError(f"I can't “{action}” stages.")
     ctx.require(Role.admin, "change the stages")
+    # Two edits at once take turns, the second reading the stages the first left.
+    lock_team_part(ctx.session, team_id=ctx.team_id, part="stages")
+    current = team_stages(ctx.session, team_id=ctx.team_id)
     note = edits[action](ctx, current, rest, args)
     return (
         Reply().add(note).extend(_stage_table(ctx, team_stages(ctx.session, team_id=ctx.team_id)))

@@ -37,13 +37,14 @@ def find_zone(text: str) -> Zone | None:
     offset = _OFFSET.match(key.replace(" ", ""))
     if offset:
         hours = int(offset.group("hours"))
-        if hours > 14:
-            return None
         if hours == 0:
             return Zone("UTC", "UTC")
-        # The Etc/ zones count the other way round: UTC+2 is Etc/GMT-2.
+        # The Etc/ zones count the other way round: UTC+2 is Etc/GMT-2. They run from
+        # UTC-12 to UTC+14, as the clocks of the world do: UTC-13 is no zone.
         sign = "-" if offset.group("sign") == "+" else "+"
-        return Zone(f"Etc/GMT{sign}{hours}", f"UTC{offset.group('sign')}{hours}")
+        name = f"Etc/GMT{sign}{hours}"
+        known = name_key(name) in zones
+        return Zone(name, f"UTC{offset.group('sign')}{hours}") if known else None
     city = _cities().get(key)
     return Zone(city[1], city[2]) if city else None
 

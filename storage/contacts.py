@@ -11,7 +11,8 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select
 
 from storage.keys import name_key
-from storage.models import Company, Contact, ContactTag, DealTag, Tag
+from storage.locks import lock_team_part
+from storage.models import Company, Contact, ContactTag, Deal, DealTag, Tag
 
 # --- contacts ------------------------------------------------------------------------------
 
@@ -178,12 +179,12 @@ def ensure_tags(session: Session, *, team_id: int, names: Sequence[str]) -> list
     """The team's tags with these names, creating the missing ones."""
     if not names:
         return []
-    existing = {
-        tag.name: tag
-        for tag in session.exec(
-            select(Tag).where(Tag.team_id == team_id, col(Tag.name).in_(names))
-        )
-    }
+    existing = _tags_named(session, team_id=team_id, names=names)
+    if len(existing) < len(set(names)):
+        # Some are new: made one command at a time (two at once would make one twice),
+        # after a second look at what the command before made.
+        lock_team_part(session, team_id=team_id, part="tags")
+        existing = _tags_named(session, team_id=team_id, names=names)
     for tag_name in names:
         if tag_name not in existing:
             tag = Tag(team_id=team_id, name=tag_name)
@@ -193,6 +194,11 @@ def ensure_tags(session: Session, *, team_id: int, names: Sequence[str]) -> list
     return [existing[tag_name] for tag_name in names]
 
 
+def _tags_named(session: Session, *, team_id: int, names: Sequence[str]) -> dict[str, Tag]:
+    query = select(Tag).where(Tag.team_id == team_id, col(Tag.name).in_(names))
+    return {tag.name: tag for tag in session.exec(query)}
+
+
 TagTarget = Literal["contact", "deal"]
 
 
@@ -200,6 +206,14 @@ def _link(target: TagTarget) -> tuple[type[ContactTag] | type[DealTag], Any]:
     if target == "contact":
         return ContactTag, col(ContactTag.contact_id)
     return DealTag, col(DealTag.deal_id)
+
+
+def lock_record(session: Session, *, target: TagTarget, target_id: int) -> None:
+    """Hold a contact's or deal's row until the transaction ends: two commands changing
+    it at once (tagging it, logging a visit) take turns, the second reading what the
+    first left (PostgreSQL; SQLite's writers take turns)."""
+    model = Contact if target == "contact" else Deal
+    session.exec(select(model.id).where(model.id == target_id).with_for_update()).all()
 
 
 def _tags_of(target: TagTarget) -> Select[Any, str]:
@@ -232,6 +246,7 @@ def add_tags(
     session: Session, *, team_id: int, target: TagTarget, target_id: int, names: Sequence[str]
 ) -> list[str]:
     """Tag a contact or deal; returns the names that were new on it."""
+    lock_record(session, target=target, target_id=target_id)
     current = set(
         tags_of(session, team_id=team_id, target=target, ids=[target_id]).get(target_id, [])
     )
@@ -250,6 +265,7 @@ def remove_tags(
     session: Session, *, team_id: int, target: TagTarget, target_id: int, names: Sequence[str]
 ) -> list[str]:
     """Untag a contact or deal; returns the names that were on it."""
+    lock_record(session, target=target, target_id=target_id)
     current = set(
         tags_of(session, team_id=team_id, target=target, ids=[target_id]).get(target_id, [])
     )

@@ -93,6 +93,18 @@ def transaction(engine: Engine) -> Iterator[Session]:
         yield session
 
 
+def check_writable(engine: Engine) -> None:
+    """Raise the database's own error when it cannot be written (a read-only SQLite file,
+    or one in a directory where its journal cannot be made): said at start, in one line,
+    rather than as every command's failure. PostgreSQL says so at the first write."""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.begin() as conn:
+        # Writing the header's user version as it is: a write that changes nothing.
+        version = conn.exec_driver_sql("PRAGMA user_version").scalar_one()
+        conn.exec_driver_sql(f"PRAGMA user_version = {int(version)}")
+
+
 def busy(error: BaseException) -> bool:
     """Whether `error` is SQLite's write lock still taken when the busy timeout ran out:
     others were writing, and the same work can succeed a moment later."""

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from storage.keys import name_key
-from storage.models import Deal, Stage, StageChange, StageKind
+from storage.models import Deal, DealTotal, Stage, StageChange, StageKind
 
 
 def get_deal(session: Session, *, team_id: int, deal_id: int) -> Deal | None:
@@ -78,6 +78,23 @@ def open_deal(session: Session, *, deal: Deal, member_id: int, now: datetime) ->
     )
     session.flush()
     return deal
+
+
+def currency_total(session: Session, *, team_id: int, currency: str) -> int:
+    """What all the team's deals in `currency` add up to (from the running totals)."""
+    total = session.exec(
+        select(func.coalesce(func.sum(DealTotal.amount), 0)).where(
+            DealTotal.team_id == team_id, DealTotal.currency == currency
+        )
+    ).one()
+    return int(total)
+
+
+def lock_deal(session: Session, *, deal: Deal) -> None:
+    """Hold `deal`'s row until the transaction ends and read it afresh: what it is now,
+    after any move another process committed meanwhile (PostgreSQL; SQLite's writers
+    are one at a time anyway). Two "Won" presses at once: the second sees it won."""
+    session.refresh(deal, with_for_update=True)
 
 
 def move_deal(

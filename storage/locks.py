@@ -2,6 +2,11 @@
 
 - `lock_chat`: one chat's commands one at a time, whichever process runs them; taken in
   the command's transaction and released by its commit or rollback.
+- `lock_signup`, `lock_person`: registering people and founding teams, one at a time
+  (the single-team installation's first /start founds one team; a person's first
+  messages, sent at once from two chats, register them once).
+- `lock_team_part`: one part of a team's setup (its tags, its stages) changed by one
+  command at a time, so two at once making the same tag make it once.
 - `Leader`: the one process that runs the scheduler's scans (agendas, digests, rescoring,
   geocoding), held on a connection of its own for as long as the process lives; when the
   process dies, PostgreSQL drops its connection and the lock with it, and another process
@@ -47,10 +52,31 @@ def shared(engine: Engine) -> bool:
 
 def lock_chat(session: Session, *, platform: str, workspace_id: str, chat_id: str) -> None:
     """Wait until no other transaction holds this chat, then hold it until this one ends."""
-    if not chat_id or not shared(session.get_bind()):  # type: ignore[arg-type]
-        return
-    key = lock_key(f"chat:{platform}:{workspace_id}:{chat_id}")
-    session.connection().execute(_XACT_LOCK, {"key": key})
+    if chat_id:
+        _hold(session, f"chat:{platform}:{workspace_id}:{chat_id}")
+
+
+def lock_signup(session: Session) -> None:
+    """Hold the installation's sign-up until this transaction ends: whether a team exists
+    yet, or a workspace has one, is then read after any other founding has committed."""
+    _hold(session, "signup")
+
+
+def lock_person(session: Session, *, platform: str, workspace_id: str, user_id: str) -> None:
+    """Hold one platform account until this transaction ends: its registration, by any
+    command from any chat, is then read after another registering it has committed."""
+    _hold(session, f"person:{platform}:{workspace_id}:{user_id}")
+
+
+def lock_team_part(session: Session, *, team_id: int, part: str) -> None:
+    """Hold a part of the team's setup ("tags", "stages") until this transaction ends:
+    what it is, is then read after another command changing it has committed."""
+    _hold(session, f"team:{team_id}:{part}")
+
+
+def _hold(session: Session, name: str) -> None:
+    if shared(session.get_bind()):  # type: ignore[arg-type]
+        session.connection().execute(_XACT_LOCK, {"key": lock_key(name)})
 
 
 class Leader:

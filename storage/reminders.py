@@ -22,8 +22,10 @@ def add_reminder(session: Session, *, reminder: Reminder) -> Reminder:
 def get_reminder(
     session: Session, *, team_id: int, member_id: int, reminder_id: int
 ) -> Reminder | None:
-    """One of the member's own reminders."""
-    reminder = session.get(Reminder, reminder_id)
+    """One of the member's own reminders, its row held until the transaction ends and read
+    afresh: two presses of Done or Snooze at once take turns, the second seeing the
+    first's change."""
+    reminder = session.get(Reminder, reminder_id, with_for_update=True, populate_existing=True)
     if reminder is None or reminder.team_id != team_id or reminder.member_id != member_id:
         return None
     return reminder

@@ -271,6 +271,8 @@ def tag_weights(session: Session, *, team_id: int) -> list[TagPoints]:
 def set_tag_weight(session: Session, *, team_id: int, tag: Tag, points: int | None) -> None:
     """Give `tag` a weight, or take it away (None)."""
     assert tag.id is not None
+    # The tag's row held: two weights set at once take turns (one TagWeight per tag).
+    session.execute(select(col(Tag.id)).where(col(Tag.id) == tag.id).with_for_update()).all()
     current = session.execute(
         select(TagWeight).where(col(TagWeight.tag_id) == tag.id, col(TagWeight.team_id) == team_id)
     ).scalar_one_or_none()

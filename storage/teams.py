@@ -218,8 +218,11 @@ def create_invite(
 
 
 def invite_by_code(session: Session, *, code: str) -> Invite | None:
-    """The invite for `code` (codes are global: the code is what says which team)."""
-    return session.exec(select(Invite).where(Invite.code == code.strip().upper())).first()
+    """The invite for `code` (codes are global: the code is what says which team), locked
+    until the transaction ends and read afresh: of several people redeeming one code at
+    once, the second sees it used."""
+    query = select(Invite).where(Invite.code == code.strip().upper()).with_for_update()
+    return session.exec(query.execution_options(populate_existing=True)).first()
 
 
 # --- stages ------------------------------------------------------------------------------

@@ -145,6 +145,24 @@ class TestBot:
         assert matches, f"no button {label!r} in {[b.label for b in buttons]}"
         return matches[0]
 
+    def in_group(
+        self, text: str, *, who: str = "Alice", chat_id: str = "-100", chat_name: str = "Sales"
+    ) -> str:
+        """Send `text` in a group chat (`/announce here` makes it an announcement chat)."""
+        reply = self.dispatcher.handle_sync(
+            Request(
+                platform=self.platform,
+                user_id=who.lower(),
+                user_name=who,
+                chat_id=chat_id,
+                chat_type=ChatType.group,
+                chat_name=chat_name,
+                text=text,
+            )
+        )
+        assert reply is not None
+        return reply.plain_text
+
     def location(self, lat: float, lon: float, *, who: str = "Alice") -> Reply:
         reply = self.request(who, location=(lat, lon))
         assert reply is not None

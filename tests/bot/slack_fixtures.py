@@ -214,6 +214,13 @@ class Slack:
     adapter: SlackAdapter
     api: SlackApi
     events: int = 0
+    interactions: int = 0
+
+    def trigger_id(self) -> str:
+        """A new interaction's trigger id: Slack's is unique to each command, press and
+        submission, so no two of their signed bodies are alike."""
+        self.interactions += 1
+        return f"1337.{self.interactions}.abcd"
 
     async def dispatch(self, request: AsyncBoltRequest) -> BoltResponse:
         loop = asyncio.get_running_loop()
@@ -258,7 +265,7 @@ class Slack:
                 "text": text,
                 "api_app_id": "A0CRM",
                 "response_url": response_url or self.api.response_url(),
-                "trigger_id": "1337.42.abcd",
+                "trigger_id": self.trigger_id(),
             }
         )
         return await self.dispatch(signed(body))
@@ -344,7 +351,7 @@ class Slack:
             "team": {"id": WORKSPACE, "domain": "acme"},
             "container": {"type": "message", "channel_id": channel, "is_ephemeral": ephemeral},
             "channel": {"id": channel, "name": "sales"},
-            "trigger_id": "1337.43.abcd",
+            "trigger_id": self.trigger_id(),
             "response_url": response_url or self.api.response_url("press"),
             "actions": [
                 {
@@ -371,7 +378,7 @@ class Slack:
             "team": {"id": WORKSPACE, "domain": "acme"},
             "user": {"id": user, "team_id": WORKSPACE},
             "api_app_id": "A0CRM",
-            "trigger_id": "1337.44.abcd",
+            "trigger_id": self.trigger_id(),
             "view": {**view, "id": "V0FORM", "team_id": WORKSPACE, "state": {"values": state}},
         }
         return await self.dispatch(signed(urlencode({"payload": json.dumps(payload)})))

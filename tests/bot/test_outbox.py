@@ -23,7 +23,6 @@ from bot.senders import (
     TransientError,
 )
 from bot.virtual_time import VirtualClock, run_virtual
-from handlers.context import ChatType, Request
 from handlers.reply import Reply
 from storage.db import transaction
 from storage.models import Identity, Outbox, OutboxKind, OutboxStatus, Platform
@@ -219,17 +218,7 @@ def test_a_blocked_bot_fails_the_reminder_and_says_where_possible(
 def test_a_channel_gone_tells_whoever_set_it_up(
     testbot: TestBot, engine: Engine, clock: Clock
 ) -> None:
-    testbot.dispatcher.handle_sync(
-        Request(
-            platform=Platform.telegram,
-            user_id="alice",
-            user_name="Alice",
-            chat_id="-100",
-            chat_type=ChatType.group,
-            chat_name="Sales",
-            text="/announce here",
-        )
-    )
+    testbot.in_group("/announce here")
     testbot.say("/deal Website 5k")
     testbot.say("/won 1")
     sender = RecordingSender(

@@ -169,7 +169,7 @@ async def test_the_messages_tab_is_not_the_home_tab(slack: Slack) -> None:
 async def test_add_with_no_arguments_opens_the_form(slack: Slack) -> None:
     await slack.command("add")
     opened = slack.api.sent("views.open")[-1]
-    assert opened.data["trigger_id"] == "1337.42.abcd"
+    assert opened.data["trigger_id"] == f"1337.{slack.interactions}.abcd"  # the command's
     view = opened.data["view"]
     assert view["callback_id"] == "crm_add"
     assert [block["block_id"] for block in view["blocks"]] == [

@@ -193,6 +193,20 @@ def test_edit_permissions(testbot: TestBot) -> None:
     assert "city: Paris, was Rome" in testbot.say("/edit Jane Doe city:Paris", who="Bob")
 
 
+def test_reps_tag_only_their_own_records(testbot: TestBot) -> None:
+    """Tags move a lead's score: a rep cannot tag or untag a teammate's contact or deal."""
+    testbot.say("/add Jane Doe #hot")
+    testbot.say("/deal Website Jane Doe")
+    testbot.join("Bob")
+    for text in ("/tag Jane Doe #cold", "/untag Jane Doe #hot", "/tag d1 #q4", "/untag d1 #q4"):
+        assert "belongs to a teammate; only they or a manager can" in testbot.say(text, who="Bob")
+    assert "Tags: #hot" in testbot.say("/show c1")
+    testbot.say("/add Max Muster", who="Bob")
+    assert "Tagged Max Muster" in testbot.say("/tag Max Muster #warm", who="Bob")
+    testbot.join("Carla", "manager")
+    assert "Tagged Jane Doe (c1): #vip" in testbot.say("/tag Jane Doe #vip", who="Carla")
+
+
 def test_tag_and_untag_contacts_and_deals(testbot: TestBot) -> None:
     testbot.say("/add Jane Doe")
     testbot.say("/deal Website Jane Doe")

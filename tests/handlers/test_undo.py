@@ -9,7 +9,7 @@ import re
 from sqlalchemy import Engine
 from sqlmodel import Session, col, func, select
 
-from handlers.context import ChatType, Request
+from handlers.context import Request
 from storage.models import (
     Activity,
     Change,
@@ -115,18 +115,7 @@ def test_a_stage_move_goes_back_and_the_totals_follow(testbot: TestBot, engine: 
 def test_a_win_goes_back_and_its_announcement_is_withdrawn_or_corrected(
     testbot: TestBot, engine: Engine, clock: object
 ) -> None:
-    reply = testbot.dispatcher.handle_sync(
-        Request(
-            platform=Platform.telegram,
-            user_id="alice",
-            user_name="Alice",
-            chat_id="-100",
-            chat_type=ChatType.group,
-            chat_name="Sales",
-            text="/announce here",
-        )
-    )
-    assert reply is not None and "hears about every won deal" in reply.plain_text
+    assert "hears about every won deal" in testbot.in_group("/announce here")
     testbot.say("/deal Website 12k close:2026-12-15")
     testbot.say("/won 1")
     assert [row.status for row in outbox_rows(engine)] == [OutboxStatus.pending]

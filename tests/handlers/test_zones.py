@@ -21,6 +21,8 @@ from tests import towns
         ("UTC+2", "Etc/GMT-2", "UTC+2"),
         ("gmt-5", "Etc/GMT+5", "UTC-5"),
         ("+0", "UTC", "UTC"),
+        ("UTC+14", "Etc/GMT-14", "UTC+14"),
+        ("UTC-12", "Etc/GMT+12", "UTC-12"),
     ],
 )
 def test_zone_names_cities_and_offsets(typed: str, zone: str, place: str) -> None:
@@ -39,6 +41,6 @@ def test_cities_by_their_own_and_other_names(typed: str, geonameid: int) -> None
     assert (found.name, found.place) == (towns.town(geonameid)["timezone"], towns.city(geonameid))
 
 
-@pytest.mark.parametrize("typed", ["", "Narnia", "UTC+15", "+05:30"])
+@pytest.mark.parametrize("typed", ["", "Narnia", "UTC+15", "+05:30", "UTC-13", "UTC-14", "UTC+99"])
 def test_unknown_zones(typed: str) -> None:
     assert find_zone(typed) is None
