@@ -129,6 +129,8 @@ def team_defaults(settings: Settings) -> TeamDefaults:
         locale=settings.default_locale,
         region=settings.default_region.upper(),
         open_signup=settings.open_signup,
+        import_max_bytes=int(settings.import_max_mb * 1024 * 1024),
+        import_max_rows=settings.import_max_rows,
     )
 
 

@@ -8,6 +8,7 @@ from handlers import (
     contacts,
     deals,
     home,
+    imports,
     location,
     notices,
     onboarding,
@@ -32,6 +33,7 @@ FAMILIES = (
     channels,
     notices,
     home,
+    imports,
     undo,
 )
 

@@ -171,6 +171,8 @@ class Dispatcher:
             return self._event(ctx, "location")
         if request.contact is not None:
             return self._event(ctx, "contact")
+        if request.file is not None:
+            return self._event(ctx, "file")
         return unsupported(ctx)
 
     def run_text(self, ctx: Context, text: str) -> Reply:
