@@ -319,6 +319,9 @@ def guess_mapping(header: tuple[str, ...]) -> Mapping:
         # A deals export without prefixes (`Title`, `Value`, `Stage`): its title is the
         # deal's, not a person's job title.
         fields = ["deal" if key == "title" else f for key, f in zip(keys, fields, strict=True)]
+    if any(key == "job title" for key in keys):
+        # Outlook's `Title` is the salutation (Mr., Dr.) when `Job Title` is there too.
+        fields = [None if key == "title" else f for key, f in zip(keys, fields, strict=True)]
     return Mapping(header, tuple(fields))
 
 

@@ -12,6 +12,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from functools import lru_cache
+
+from babel import Locale
 
 from handlers.columns import Mapping
 from handlers.dates import read_day
@@ -107,7 +110,9 @@ class Reader:
         emails = [v for cell in self._values(row, "email") for v in _MULTI.split(cell) if v]
         phones = [v for cell in self._values(row, "phone") for v in _MULTI.split(cell) if v]
         email = parse_email(emails[0]) if emails else None
-        phone = parse_phone(phones[0], self.region) if phones else None
+        country = self._first(row, "country")
+        region = region_of(country) if country else None
+        phone = parse_phone(phones[0], region or self.region) if phones else None
         extra += [f"Other e-mail: {e}" for e in dict.fromkeys(emails[1:]) if e != emails[0]]
         extra += [f"Other phone: {p}" for p in dict.fromkeys(phones[1:]) if p != phones[0]]
         name = self._first(row, "name") or " ".join(
@@ -217,6 +222,25 @@ class Reader:
                     return next(s for s in self.stages if s.kind == kind)
             names = ", ".join(s.name for s in self.stages)
             raise CommandError(f"There is no stage “{text}” in the pipeline ({names}).") from None
+
+
+@lru_cache(maxsize=1)
+def _regions() -> dict[str, str]:
+    """Country names in English and German, and ISO codes, as a phone region."""
+    regions: dict[str, str] = {}
+    for language in ("en", "de"):
+        for code, name in Locale(language).territories.items():
+            if len(code) == 2 and code.isalpha():
+                regions[name_key(name)] = code
+                regions[code.lower()] = code
+    regions.update({"usa": "US", "uk": "GB", "england": "GB"})
+    return regions
+
+
+def region_of(country: str) -> str | None:
+    """The phone region of a row's country (`United States`, `Deutschland`, `DE`): a
+    national number there is read as that country's, not the team's."""
+    return _regions().get(name_key(country))
 
 
 def _status(text: str) -> str:
