@@ -97,9 +97,15 @@ class Reader:
         except Ambiguous as ambiguous:
             return Reject(row.line, f"“{ambiguous.ref}” can be read more than one way.", row.cells)
 
+    def __post_init__(self) -> None:
+        self._columns: dict[str, list[int]] = {}
+        for i, name in enumerate(self.mapping.fields):
+            if name is not None:
+                self._columns.setdefault(name, []).append(i)
+
     def _values(self, row: Row, name: str) -> list[str]:
         cells = row.cells
-        return [cells[i] for i in self.mapping.columns(name) if i < len(cells) and cells[i]]
+        return [cells[i] for i in self._columns.get(name, ()) if i < len(cells) and cells[i]]
 
     def _first(self, row: Row, name: str) -> str | None:
         values = self._values(row, name)

@@ -17,9 +17,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, insert, or_, tuple_
+from sqlalchemy import Connection, Table, func, insert, text, tuple_
 from sqlmodel import Session, SQLModel, col, select
 
 from storage.contacts import ensure_tags
@@ -64,6 +65,13 @@ class ContactRow:
     tags: list[str] = field(default_factory=list)
     note: str | None = None
     deal: DealRow | None = None
+    # The search keys of the name and company, made once (an import compares them often).
+    key: str = field(init=False)
+    company_key: str | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.key = name_key(self.name)
+        self.company_key = name_key(self.company) if self.company else None
 
 
 @dataclass
@@ -158,7 +166,7 @@ class _Writer:
     # --- companies and tags -----------------------------------------------------------
 
     def _companies(self, rows: Sequence[ContactRow], *, create: bool = True) -> None:
-        wanted = {name_key(r.company): r.company for r in rows if r.company}
+        wanted = {r.company_key: r.company for r in rows if r.company_key and r.company}
         missing = [key for key in wanted if key not in self.companies]
         if not missing:
             return
@@ -185,7 +193,7 @@ class _Writer:
 
     def _company_id(self, row: ContactRow) -> int | None:
         # None too for a company not made yet (a preview): no contact can be at it.
-        return self.companies.get(name_key(row.company)) if row.company else None
+        return self.companies.get(row.company_key) if row.company_key else None
 
     # --- contacts ------------------------------------------------------------------------
 
@@ -193,27 +201,26 @@ class _Writer:
         """The team's contacts these rows could match, loaded (to be filled in)."""
         emails = [r.fields["email"] for r in rows if r.fields.get("email")]
         phones = [r.fields["phone"] for r in rows if r.fields.get("phone")]
-        keys = [name_key(r.name) for r in rows if r.name]
-        conditions = [
-            condition
-            for values, column in (
-                (emails, col(Contact.email)),
-                (phones, col(Contact.phone)),
-                (keys, col(Contact.name_key)),
-            )
-            if values
-            for condition in [column.in_(values)]
-        ]
-        if not conditions:
-            return {}
-        found = self.session.exec(
-            select(Contact).where(
-                Contact.team_id == self.team_id,
-                col(Contact.archived).is_(False),
-                or_(*conditions),
-            )
-        ).all()
-        for contact in sorted(found, key=lambda c: c.id or 0, reverse=True):
+        keys = [r.key for r in rows if r.key]
+        found: dict[int, Contact] = {}
+        for values, column in (
+            (emails, col(Contact.email)),
+            (phones, col(Contact.phone)),
+            (keys, col(Contact.name_key)),
+        ):
+            # One indexed lookup each, rather than an OR that SQLite may answer by a scan.
+            if values:
+                found.update(
+                    (c.id or 0, c)
+                    for c in self.session.exec(
+                        select(Contact).where(
+                            Contact.team_id == self.team_id,
+                            col(Contact.archived).is_(False),
+                            column.in_(values),
+                        )
+                    )
+                )
+        for contact in sorted(found.values(), key=lambda c: c.id or 0, reverse=True):
             # The oldest contact wins where several share an e-mail, phone or name.
             assert contact.id is not None
             if contact.email:
@@ -221,7 +228,7 @@ class _Writer:
             if contact.phone:
                 self.by_phone[contact.phone] = contact.id
             self.by_name[(contact.name_key, contact.company_id)] = contact.id
-        return {c.id: c for c in found if c.id is not None}
+        return found
 
     def _match(self, row: ContactRow) -> int | None:
         email, phone = row.fields.get("email"), row.fields.get("phone")
@@ -230,13 +237,13 @@ class _Writer:
         if phone and phone in self.by_phone:
             return self.by_phone[phone]
         if row.name:
-            return self.by_name.get((name_key(row.name), self._company_id(row)))
+            return self.by_name.get((row.key, self._company_id(row)))
         return None
 
     def _remember(self, row: ContactRow, contact_id: int) -> list[tuple[dict[Any, int], Any]]:
         """Index a new contact by its e-mail, phone and name; the entries made."""
         entries: list[tuple[dict[Any, int], Any]] = [
-            (self.by_name, (name_key(row.name), self._company_id(row)))
+            (self.by_name, (row.key, self._company_id(row)))
         ]
         if email := row.fields.get("email"):
             entries.append((self.by_email, email))
@@ -258,7 +265,7 @@ class _Writer:
                     "owner_id": row.owner_id,
                     "company_id": self._company_id(row),
                     "name": row.name,
-                    "name_key": name_key(row.name),
+                    "name_key": row.key,
                     **{k: fields.get(k) for k in _FILLED},
                     "status": fields.get("status") or "lead",
                     "city_key": name_key(city) if city else None,
@@ -323,7 +330,7 @@ class _Writer:
         if links:
             self.connection.execute(insert(ContactTag), links)
             for link in links:
-                note_insert(self.session, ContactTag, (link["contact_id"], link["tag_id"]))
+                note_insert(self.session, ContactTag, (link["contact_id"], link["tag_id"]), link)
 
     def _notes(self, rows: Sequence[ContactRow], ids: list[int | None]) -> None:
         wanted = {
@@ -418,18 +425,56 @@ class _Writer:
         self.written.deals += len(deal_ids)
 
     def _insert(self, model: type[SQLModel], values: list[dict[str, Any]]) -> list[int]:
-        """Insert the rows in multi-row statements; their ids, in order (journaled)."""
+        """Insert the rows in multi-row statements; their ids, in order (journaled).
+
+        The ids are taken first (`reserve_ids`) and written with the rows: RETURNING on
+        a multi-row INSERT does not promise the rows' order, and SQLAlchemy, asked to
+        keep it, sends SQLite one statement per row."""
         if not values:
             return []
         table: Table = model.__table__  # type: ignore[attr-defined]
-        ids = list(
-            self.connection.execute(
-                insert(table).returning(table.c.id, sort_by_parameter_order=True), values
+        ids = reserve_ids(self.connection, table, len(values))
+        # Every column given (its default where the row has none), so that the journal
+        # knows the rows as written without reading them back.
+        defaults = _defaults(table)
+        rows = [{**defaults, **v, "id": i} for v, i in zip(values, ids, strict=True)]
+        self.connection.execute(insert(table), rows)
+        for row in rows:
+            note_insert(self.session, model, (row["id"],), row)
+        return ids
+
+
+@cache
+def _defaults(table: Table) -> dict[str, Any]:
+    """Each written column's value when a row gives none: its scalar default, or NULL.
+    A column whose default is made when written (a timestamp) must be given."""
+    defaults: dict[str, Any] = {}
+    for column in table.columns:
+        if column.computed is not None or column.primary_key:
+            continue
+        default = column.default
+        if default is not None and not default.is_scalar:
+            continue  # the caller gives it
+        defaults[column.name] = default.arg if default is not None else None  # type: ignore[attr-defined]
+    return defaults
+
+
+def reserve_ids(connection: Connection, table: Table, count: int) -> list[int]:
+    """`count` new ids for `table`: from its sequence on PostgreSQL; on SQLite, past the
+    largest id, which no other writer can take meanwhile (the transaction holds SQLite's
+    one write lock from its start, BEGIN IMMEDIATE)."""
+    if connection.dialect.name == "postgresql":
+        return list(
+            connection.execute(
+                text(
+                    "SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
+                    "FROM generate_series(1, :count)"
+                ),
+                {"table": table.name, "count": count},
             ).scalars()
         )
-        for row_id in ids:
-            note_insert(self.session, model, (row_id,))
-        return ids
+    largest = connection.execute(select(func.max(table.c.id))).scalar() or 0
+    return list(range(largest + 1, largest + count + 1))
 
 
 def import_file(session: Session, *, team_id: int, import_id: int) -> ImportFile | None:

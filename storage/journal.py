@@ -142,6 +142,8 @@ class _Touched:
     # The ORM object written: its state is the row after the change. None: a row written
     # by a statement, read back from the database.
     obj: object | None = None
+    # Or the row as a statement wrote it, every column (JSON-ready): not read back.
+    written: Values | None = None
 
 
 @dataclass
@@ -150,8 +152,15 @@ class Recorder:
 
     touched: dict[tuple[str, Key], _Touched] = field(default_factory=dict)
 
-    def see(self, table: Table, key: Key, before: Values | None, obj: object = None) -> None:
-        self.touched.setdefault((table.name, key), _Touched(table, key, before, obj))
+    def see(
+        self,
+        table: Table,
+        key: Key,
+        before: Values | None,
+        obj: object = None,
+        written: Values | None = None,
+    ) -> None:
+        self.touched.setdefault((table.name, key), _Touched(table, key, before, obj, written))
 
     def seen(self, table: Table, key: Key) -> bool:
         return (table.name, key) in self.touched
@@ -168,12 +177,20 @@ def recording(session: Session) -> Iterator[Recorder]:
         session.info.pop(_KEY, None)
 
 
-def note_insert(session: Session, model: type[SQLModel], key: Key) -> None:
-    """A row inserted with a statement rather than the ORM (the outbox's upsert): journal
-    it too, when something is recording."""
+def note_insert(
+    session: Session, model: type[SQLModel], key: Key, row: dict[str, Any] | None = None
+) -> None:
+    """A row inserted with a statement rather than the ORM (the outbox's upsert, an
+    import): journal it too, when something is recording. `row`, when given, is every
+    column as the statement wrote it, so that it need not be read back (an import's
+    hundred thousand rows)."""
     recorder: Recorder | None = session.info.get(_KEY)
     if recorder is not None:
-        recorder.see(_table(model), key, None)
+        table = _table(model)
+        written = None
+        if row is not None:
+            written = {c.name: _encode(row[c.name]) for c in _columns(table)}
+        recorder.see(table, key, None, written=written)
 
 
 @event.listens_for(OrmSession, "before_flush")
@@ -232,7 +249,9 @@ def save_change(
         table = touched_rows[0].table
         held: dict[Key, Values | None] = {}
         for touched in touched_rows:
-            if touched.obj is not None:
+            if touched.written is not None:
+                held[touched.key] = touched.written
+            elif touched.obj is not None:
                 with suppress(_NotHeld):
                     held[touched.key] = _state(touched.obj, table)
         now = _read(session, table, [t.key for t in touched_rows if t.key not in held])
