@@ -6,12 +6,13 @@ import asyncio
 import getpass
 import logging
 import sys
+from dataclasses import replace
 from importlib.metadata import version
 from pathlib import Path
 from typing import Annotated, Any, TextIO
 
 import typer
-from typer.core import TyperCommand, TyperGroup
+from typer.core import TyperArgument, TyperCommand, TyperGroup
 
 from bot.config import LogLevel, Settings, get_settings
 from bot.console import CONSOLE_HELP, ConsoleChat, prompt_session, run_console
@@ -24,6 +25,7 @@ from handlers import build_registry
 from handlers.context import TeamDefaults
 from handlers.dispatcher import Dispatcher
 from handlers.places import Geocoder
+from handlers.reply import Reply
 from storage.db import make_engine, optimize, upgrade
 
 
@@ -33,6 +35,9 @@ def _untyped_flags(params: list[Any]) -> list[Any]:
     for param in params:
         if getattr(param, "is_flag", False):
             param.metavar = ""
+        elif isinstance(param, TyperArgument):
+            # An argument's metavar (FILE) says what goes in it; `<str>` beside it, nothing.
+            param.display_type_rich = lambda ctx: None  # type: ignore[method-assign]
     return params
 
 
@@ -395,6 +400,93 @@ def serve_process(url: str, host: str, port: int, reuse_port: bool) -> None:
         asyncio.run(serving.run())
     finally:
         engine.dispose()
+
+
+@app.command(
+    "import",
+    cls=_Command,
+    rich_help_panel="Data",
+    epilog=_examples(
+        ("crmbot import contacts.csv --as Alice", "preview, confirm, import"),
+        ("crmbot import hubspot.xlsx --yes", "no question (scripts)"),
+        ("crmbot import phone.vcf --db postgresql+psycopg://crm@db/crm", "into PostgreSQL"),
+    ),
+)
+def import_file(
+    file: Annotated[
+        str, typer.Argument(metavar="FILE", help="A CSV, Excel (.xlsx) or vCard (.vcf) file.")
+    ],
+    user: Annotated[
+        str | None,
+        typer.Option(
+            "--as",
+            metavar="MEMBER",
+            help="Whose import it is (default: your login name).",
+            rich_help_panel=_SESSION,
+        ),
+    ] = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Import without asking after the preview.")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Import contacts and deals from a file, after a preview, as /import does in a chat.
+
+    Columns are recognised by their names (English, German, and the exports of HubSpot,
+    Pipedrive, Salesforce, Zoho, Google Contacts and Outlook). Rows that match contacts
+    you have fill in their empty fields; the rows left out are saved as a CSV file to fix.
+    """
+    from rich.progress import Progress
+
+    from bot.console import render_text, save_attachment
+    from bot.transfer import import_path
+
+    settings = get_settings()
+    configure_logging(settings, level="WARNING")
+    engine = make_engine(database_url(db, settings))
+    upgrade(engine)
+    path = Path(file).expanduser()
+    if not path.is_file():
+        typer.echo(f"There is no file {file}.", err=True)
+        raise typer.Exit(2)
+
+    def confirm(preview: Reply) -> bool:
+        typer.echo(render_text(replace(preview, buttons=[])))
+        if yes:
+            return True
+        if not sys.stdin.isatty():
+            typer.echo("Not importing: add --yes to import without being asked.", err=True)
+            return False
+        return typer.confirm("Import these rows?")
+
+    try:
+        with Progress(transient=True) as bar:
+            task = bar.add_task("Importing", total=None)
+            reply, imported = import_path(
+                engine,
+                path=path,
+                user=user or getpass.getuser().capitalize() or "Me",
+                defaults=team_defaults(settings),
+                confirm=lambda preview: _paused(bar, confirm, preview),
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+    finally:
+        engine.dispose()
+    if imported:
+        saved = [save_attachment(a, settings.charts_dir) for a in reply.attachments]
+        typer.echo(render_text(replace(reply, buttons=[]), saved=saved))
+    elif reply.error:
+        typer.echo(render_text(reply), err=True)
+    raise typer.Exit(0 if imported else 1)
+
+
+def _paused(bar: Any, confirm: Any, preview: Reply) -> bool:
+    """Ask with the progress bar stopped, so the question is not drawn over."""
+    bar.stop()
+    try:
+        return bool(confirm(preview))
+    finally:
+        bar.start()
 
 
 @db_app.command("upgrade", cls=_Command)

@@ -124,3 +124,27 @@ def test_blank_log_settings_are_unset_and_a_wrong_level_is_refused(
     monkeypatch.setenv("LOG_LEVEL", "loud")
     with pytest.raises(ValueError, match="log_level"):
         Settings(_env_file=None)
+
+
+def test_import_shows_the_preview_then_imports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.cli.get_settings", lambda: Settings(charts_dir=tmp_path / "files"))
+    db = str(tmp_path / "crm.db")
+    sheet = tmp_path / "contacts.csv"
+    sheet.write_text("Name;E-Mail\nJane Doe;jane@acme.de\nNo Mail;not-an-email\n", "utf-8")
+    runner = CliRunner()
+    # Piped, without --yes, it previews and imports nothing.
+    asked = runner.invoke(app, ["import", str(sheet), "--db", db, "--as", "Alice"])
+    assert asked.exit_code == 1
+    assert "contacts.csv: 2 rows (CSV, utf-8)" in asked.output
+    assert "add --yes" in asked.output
+    done = runner.invoke(app, ["import", str(sheet), "--db", db, "--as", "Alice", "--yes"])
+    assert done.exit_code == 0, done.output
+    assert "1 contacts added" in done.output and "[1]" not in done.output
+    rejected = tmp_path / "files" / "contacts-rejected.csv"
+    assert "not-an-email" in rejected.read_text("utf-8-sig")
+    again = runner.invoke(app, ["import", str(sheet), "--db", db, "--as", "Alice", "--yes"])
+    assert "0 contacts added" in again.output
+    missing = runner.invoke(app, ["import", str(tmp_path / "nope.csv"), "--db", db])
+    assert missing.exit_code == 2 and "There is no file" in missing.output
