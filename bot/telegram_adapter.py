@@ -230,9 +230,7 @@ class TelegramAdapter:
             return replace(request, other=f"files over {limit // (1024 * 1024)} MB")
         telegram_file = await document.get_file()
         content = bytes(await telegram_file.download_as_bytearray())
-        return replace(
-            request, other=None, file=SharedFile(document.file_name or "file", content)
-        )
+        return replace(request, other=None, file=SharedFile(document.file_name or "file", content))
 
     async def deliver(
         self,

@@ -53,12 +53,18 @@ PENDING_TTL = timedelta(days=2)
 # back, or one ahead of the clock, is not believed (a wrong clock, a forged payload).
 MAX_MESSAGE_AGE = timedelta(hours=36)
 # What else than commands each platform's people can send (the reply to anything else).
+_IMPORT_FILE = "a CSV, Excel or vCard file you send: imported after a preview (/import)"
 _OTHER_INPUT: dict[str, tuple[str, ...]] = {
     Platform.telegram: (
         "a location you share (📎 → Location): your prospects nearby",
         "a contact card you share (📎 → Contact): logged like /add",
+        _IMPORT_FILE,
     ),
-    Platform.console: ("/location LAT LON: your prospects near that point",),
+    Platform.slack: (_IMPORT_FILE,),
+    Platform.console: (
+        "/location LAT LON: your prospects near that point",
+        "/import PATH: contacts and deals from a CSV, Excel or vCard file",
+    ),
 }
 
 

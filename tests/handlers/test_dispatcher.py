@@ -109,6 +109,7 @@ def test_unsupported_messages_get_a_helpful_line(testbot: TestBot) -> None:
         "• commands: /help lists them, /help add explains one",
         "• a location you share (📎 → Location): your prospects nearby",
         "• a contact card you share (📎 → Contact): logged like /add",
+        "• a CSV, Excel or vCard file you send: imported after a preview (/import)",
     ]
     assert "CSV" not in reply.plain_text  # nothing reads files yet
 
