@@ -300,7 +300,7 @@ async def test_unsupported_messages_say_what_the_bot_reads(alice: TelegramChat) 
     assert "a location you share" in sticker and "a contact card you share" in sticker
     voice = {"file_id": "v1", "file_unique_id": "v1", "duration": 3}
     assert "I can't read voice messages." in await alice.say(voice=voice)
-    big = {"file_id": "d1", "file_unique_id": "d1", "file_name": "leads.csv"}
+    big: dict[str, Any] = {"file_id": "d1", "file_unique_id": "d1", "file_name": "leads.csv"}
     big["file_size"] = 30 * 1024 * 1024
     assert "I can't read files over 20 MB." in await alice.say(document=big)
     assert not alice.api.of("getFile")  # not even fetched
