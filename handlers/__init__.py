@@ -7,6 +7,7 @@ from handlers import (
     channels,
     contacts,
     deals,
+    exports,
     home,
     imports,
     location,
@@ -34,6 +35,7 @@ FAMILIES = (
     notices,
     home,
     imports,
+    exports,
     undo,
 )
 

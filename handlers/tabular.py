@@ -15,9 +15,11 @@ import codecs
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import BinaryIO
 
 from handlers.errors import UsageError
 from handlers.grammar import normalize
@@ -187,15 +189,62 @@ def _too_many(max_rows: int) -> UsageError:
     )
 
 
-def rows_as_csv(header: tuple[str, ...], rows: Iterator[tuple[str, ...]]) -> bytes:
-    """Rows as a CSV file Excel opens (UTF-8 with a BOM), with every cell a spreadsheet
-    would run as a formula neutralised."""
-    out = io.StringIO()
-    writer = csv.writer(out)
+def rows_as_csv(header: tuple[str, ...], rows: Iterable[Sequence[object]]) -> bytes:
+    """Rows as a CSV file in memory (see `write_csv`)."""
+    out = io.BytesIO()
+    write_csv(out, header, rows)
+    return out.getvalue()
+
+
+def write_csv(out: BinaryIO, header: Sequence[str], rows: Iterable[Sequence[object]]) -> int:
+    """Rows as a CSV file Excel opens (UTF-8 with a BOM), written as they come (constant
+    memory), every cell a spreadsheet would run as a formula neutralised; how many rows."""
+    text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="", write_through=True)
+    writer = csv.writer(text)
     writer.writerow([safe_cell(h) for h in header])
+    count = 0
     for row in rows:
-        writer.writerow([safe_cell(c) for c in row])
-    return codecs.BOM_UTF8 + out.getvalue().encode("utf-8")
+        writer.writerow([safe_cell(_text(c)) for c in row])
+        count += 1
+    text.flush()
+    text.detach()  # the caller's file stays open
+    return count
+
+
+def write_xlsx(
+    out: BinaryIO, sheets: Sequence[tuple[str, Sequence[str], Iterable[Sequence[object]]]]
+) -> int:
+    """Sheets (name, header, rows) as an Excel workbook, streamed (xlsxwriter's constant
+    memory mode writes each row as it comes). Text goes in as text, never as a formula;
+    amounts as numbers. How many rows in all."""
+    import xlsxwriter  # only when someone exports
+
+    workbook = xlsxwriter.Workbook(out, {"constant_memory": True, "in_memory": False})
+    bold = workbook.add_format({"bold": True})
+    count = 0
+    for name, header, rows in sheets:
+        sheet = workbook.add_worksheet(name)
+        for column, title in enumerate(header):
+            sheet.write_string(0, column, title, bold)
+        for line, row in enumerate(rows, start=1):
+            for column, value in enumerate(row):
+                if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+                    sheet.write_number(line, column, float(value))
+                elif value is not None and value != "":
+                    sheet.write_string(line, column, _text(value))
+            count += 1
+    workbook.close()
+    return count
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
