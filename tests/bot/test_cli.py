@@ -148,3 +148,23 @@ def test_import_shows_the_preview_then_imports(
     assert "0 contacts added" in again.output
     missing = runner.invoke(app, ["import", str(tmp_path / "nope.csv"), "--db", db])
     assert missing.exit_code == 2 and "There is no file" in missing.output
+
+
+def test_export_writes_files_for_a_member(tmp_path: Path) -> None:
+    db = str(tmp_path / "crm.db")
+    sheet = tmp_path / "in.csv"
+    sheet.write_text("Name,Email\nJane Doe,jane@acme.de\n", "utf-8")
+    runner = CliRunner()
+    runner.invoke(app, ["import", str(sheet), "--db", db, "--as", "Alice", "--yes"])
+    out = tmp_path / "out"
+    done = runner.invoke(
+        app,
+        ["export", "contacts", "--format", "csv", "--out", str(out), "--db", db, "--as", "Alice"],
+    )
+    assert done.exit_code == 0, done.output
+    [written] = out.iterdir()
+    assert "contacts.csv: 1 rows" in done.output
+    assert "jane@acme.de" in written.read_text("utf-8-sig")
+    nobody = runner.invoke(app, ["export", "--db", db, "--as", "Nobody", "--out", str(out)])
+    assert nobody.exit_code == 1 and "not a member" in nobody.output
+    assert runner.invoke(app, ["export", "everything", "--db", db]).exit_code == 2
