@@ -5,6 +5,7 @@ from __future__ import annotations
 from handlers import (
     activities,
     channels,
+    cleanup,
     contacts,
     deals,
     exports,
@@ -36,6 +37,7 @@ FAMILIES = (
     home,
     imports,
     exports,
+    cleanup,
     undo,
 )
 

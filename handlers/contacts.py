@@ -205,6 +205,8 @@ def _found(ctx: Context, query: str, hits: list[tuple[str, int]]) -> Reply:
             )
             who = ", ".join(f"{c.name} ({contact_ref(c)})" for c in people) or "no contacts yet"
             reply.item(bold(company.name), f" (company): {who}")
+    if len(reply.lines) == 1:  # every hit was a deleted contact, still in the index
+        return Reply().add(f"Nothing matches “{query}”. Add it with /add.")
     for i in range(0, min(len(buttons), 6), 2):
         reply.button_row(*buttons[i : i + 2])
     return reply

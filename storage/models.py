@@ -689,3 +689,14 @@ class ImportFile(SQLModel, table=True):
     change_id: int | None = Field(default=None, foreign_key="change.id", ondelete="SET NULL")
     created_at: datetime = _ts()
     done_at: datetime | None = _ts(nullable=True)
+
+
+class Erasure(SQLModel, table=True):
+    """That a person's data was erased on request (/forget), when and by whom: the audit
+    trail, which holds nothing of the person (the contact row that is left is emptied)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id", index=True)
+    member_id: int = Field(foreign_key="member.id")
+    contact_id: int | None = Field(default=None, foreign_key="contact.id")
+    at: datetime = _ts()

@@ -29,6 +29,7 @@ def test_every_command_has_a_summary_and_usage() -> None:
         *("deal", "stage", "won", "lost"),
         *("note", "call", "meet", "visit"),
         "remind",
+        "delete",
     }
 
 

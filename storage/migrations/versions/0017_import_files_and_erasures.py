@@ -1,5 +1,6 @@
 """Files sent to import (ImportFile): held from the preview until Import or Cancel, then
-emptied, keeping the counts, the undo journal's change and the rejected rows.
+emptied, keeping the counts, the undo journal's change and the rejected rows. And the
+audit trail of erasures on request (Erasure, /forget).
 
 Revision ID: 0017
 Revises: 0016
@@ -46,7 +47,25 @@ def upgrade() -> None:
         batch_op.create_index('ix_importfile_team_member_at', ['team_id', 'member_id', 'created_at'], unique=False)
 
 
+    op.create_table('erasure',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('team_id', sa.Integer(), nullable=False),
+    sa.Column('member_id', sa.Integer(), nullable=False),
+    sa.Column('contact_id', sa.Integer(), nullable=True),
+    sa.Column('at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['contact_id'], ['contact.id'], ),
+    sa.ForeignKeyConstraint(['member_id'], ['member.id'], ),
+    sa.ForeignKeyConstraint(['team_id'], ['team.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('erasure', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_erasure_team_id'), ['team_id'], unique=False)
+
+
 def downgrade() -> None:
+    with op.batch_alter_table('erasure', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_erasure_team_id'))
+    op.drop_table('erasure')
     with op.batch_alter_table('importfile', schema=None) as batch_op:
         batch_op.drop_index('ix_importfile_team_member_at')
     op.drop_table('importfile')
