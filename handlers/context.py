@@ -100,6 +100,8 @@ class Context:
     picks: dict[str, str] = field(default_factory=dict)
     # Set by "add anyway": skip the duplicate warning.
     force: bool = False
+    # Set by "Merge" under a duplicate warning: the contact /add fills in instead.
+    merge_into: int | None = None
     # The command being run (typed, or re-run from a button), to store for a later button.
     command_text: str | None = None
     # What the command changed, as /undo names it ("added Jane Doe (c3)").

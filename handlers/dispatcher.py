@@ -19,6 +19,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from rapidfuzz import process
+from rapidfuzz.distance import DamerauLevenshtein
 from sqlalchemy import Engine, Executable, Table, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -46,7 +47,7 @@ NOT_A_MEMBER = (
     "code from a teammate."
 )
 STALE_BUTTON = "That button has expired. Please send the command again."
-PICK, FORCE = "pk", "fa"  # buttons that resume a pending command
+PICK, FORCE, MERGE_INTO = "pk", "fa", "mi"  # buttons that resume a pending command
 PENDING_TTL = timedelta(days=2)
 # How far a message's own time may lie behind the moment it is handled: Telegram keeps
 # undelivered updates for 24 hours, Slack retries an event for minutes. A time further
@@ -213,7 +214,7 @@ class Dispatcher:
 
     def _press(self, ctx: Context, encoded: str) -> Reply:
         code, *args = encoded.split(":")
-        if code in (PICK, FORCE):
+        if code in (PICK, FORCE, MERGE_INTO):
             return self._resume(ctx, code, args)
         action = self.registry.buttons.get(code)
         if action is None:
@@ -227,7 +228,7 @@ class Dispatcher:
 
     def _resume(self, ctx: Context, code: str, args: list[str]) -> Reply:
         """Re-run a command that waited for a button: a pick among candidates, or "add
-        anyway" after a duplicate warning."""
+        anyway" or "merge" after a duplicate warning."""
         if _refusal(ctx, Role.rep) or not args or not args[0].isdigit():
             return Reply(error=True).add(STALE_BUTTON)
         pending = ctx.session.get(PendingCommand, int(args[0]))
@@ -241,6 +242,8 @@ class Dispatcher:
         if code == PICK and len(args) > 1:
             ctx.picks[pending.ref] = args[1]
         ctx.force = code == FORCE
+        if code == MERGE_INTO and len(args) > 1 and args[1].isdigit():
+            ctx.merge_into = int(args[1])
         return self.run_text(ctx, pending.text)
 
     def _event(self, ctx: Context, kind: str) -> Reply:
@@ -395,7 +398,10 @@ def _ask_which(ctx: Context, ambiguous: Ambiguous, text: str | None) -> Reply:
 
 def _unknown(name: str, registry: Registry) -> Reply:
     reply = Reply(error=True).add(f"I don't know /{name}.")
-    match = process.extractOne(name, registry.names(), score_cutoff=60)
+    # Edits, not shared letters: `/dael` is /deal (a swap), not /delete.
+    match = process.extractOne(
+        name, registry.names(), scorer=DamerauLevenshtein.normalized_similarity, score_cutoff=0.5
+    )
     if match is not None:
         reply.add("Did you mean ", bold(f"/{match[0]}"), "?")
     return reply.add("Send /help for the list of commands.")

@@ -143,3 +143,18 @@ def traces(engine: Engine, needles: list[str]) -> list[tuple[str, str, str]]:
                         if needle.casefold() in text.casefold():
                             found.append((table.name, column.name, text[:80]))
     return found
+
+
+def test_the_duplicate_warning_offers_merge(testbot: TestBot, engine: Engine) -> None:
+    testbot.say("/add Jane Doe company:Acme")
+    warning = testbot.send("/add Jane Doe jane@acme.de +49 30 1234567 #hot")
+    assert "This looks like a contact you already have" in warning.plain_text
+    merged = testbot.press("Merge into c1")
+    assert "Updated Jane Doe (c1)" in merged.plain_text and "jane@acme.de" in merged.plain_text
+    jane = contact(engine, 1)
+    assert (jane.email, jane.phone) == ("jane@acme.de", "+49301234567")
+    assert "#hot" in testbot.say("/show c1")
+    with Session(engine) as session:
+        assert session.execute(select(func.count()).select_from(Contact)).one() == (1,)
+    assert testbot.say("/undo") == "Undone: merged into Jane Doe (c1)."
+    assert contact(engine, 1).email is None
