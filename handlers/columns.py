@@ -300,13 +300,6 @@ class Mapping:
     header: tuple[str, ...]
     fields: tuple[str | None, ...]
 
-    def columns(self, field: str) -> list[int]:
-        return [i for i, f in enumerate(self.fields) if f == field]
-
-    @property
-    def has_deals(self) -> bool:
-        return "deal" in self.fields
-
     @property
     def ignored(self) -> list[str]:
         return [h for h, f in zip(self.header, self.fields, strict=True) if f is None and h]

@@ -31,6 +31,7 @@ from storage.imports import (
     ContactRow,
     Written,
     claim_import,
+    drop_stale_previews,
     import_file,
     matching_contacts,
     recent_imports,
@@ -90,6 +91,7 @@ def file_sent(ctx: Context) -> Reply:
             "or “First Name” and “Last Name”."
         )
     good, rejects = read_rows(ctx, sheet, mapping)
+    drop_stale_previews(ctx.session, team_id=ctx.team_id, before=ctx.now - PENDING_FOR)
     pending = ImportFile(
         team_id=ctx.team_id,
         member_id=ctx.member_id,

@@ -29,7 +29,6 @@ MAX_CELL = 4000
 VCARD_COLUMNS = ("Name", "Phone", "E-mail", "Company", "Title")
 _DELIMITERS = ",;\t"
 _CARD = re.compile(r"BEGIN:VCARD.*?END:VCARD", re.IGNORECASE | re.DOTALL)
-KINDS = ("csv", "tsv", "txt", "xlsx", "vcf")
 
 
 @dataclass(frozen=True, slots=True)

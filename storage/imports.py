@@ -20,7 +20,7 @@ from datetime import date, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Table, func, insert, text, tuple_
+from sqlalchemy import Connection, Table, func, insert, text, tuple_, update
 from sqlmodel import Session, SQLModel, col, select
 
 from storage.contacts import ensure_tags
@@ -495,6 +495,20 @@ def claim_import(session: Session, *, team_id: int, import_id: int) -> ImportFil
         .with_for_update()
     ).first()
     return found
+
+
+def drop_stale_previews(session: Session, *, team_id: int, before: datetime) -> None:
+    """Files previewed before `before` and never imported nor cancelled: emptied, so the
+    rows of a file nobody acted on are not kept."""
+    session.execute(
+        update(ImportFile)
+        .where(
+            col(ImportFile.team_id) == team_id,
+            col(ImportFile.status) == ImportStatus.pending,
+            col(ImportFile.created_at) < before,
+        )
+        .values(status=ImportStatus.cancelled, content=b"")
+    )
 
 
 def recent_imports(

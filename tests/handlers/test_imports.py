@@ -330,3 +330,16 @@ def test_what_is_not_a_table_is_refused_clearly(testbot: TestBot, engine: Engine
     noise = bytes(range(256)) * 4
     assert send_file(testbot, "noise.csv", b"Name,Phone\n" + noise).plain_text
     assert count(engine, Contact) == 0
+
+
+def test_a_preview_nobody_acts_on_is_emptied_after_two_days(
+    testbot: TestBot, engine: Engine
+) -> None:
+    send_file(testbot, "kontakte.csv", GERMAN.encode("utf-8"))
+    old = testbot.button("Import")
+    testbot.clock.advance(days=3)
+    send_file(testbot, "other.csv", b"Name\nSomeone\n")
+    with Session(engine) as session:
+        first = session.get(ImportFile, 1)
+        assert first is not None and first.content == b"" and first.status == "cancelled"
+    assert "cancelled" in testbot.press_encoded(old.encode()).plain_text
