@@ -343,3 +343,38 @@ def test_a_preview_nobody_acts_on_is_emptied_after_two_days(
         first = session.get(ImportFile, 1)
         assert first is not None and first.content == b"" and first.status == "cancelled"
     assert "cancelled" in testbot.press_encoded(old.encode()).plain_text
+
+
+def test_imports_lists_them_with_undo_for_a_day(testbot: TestBot, engine: Engine) -> None:
+    testbot.join("Bob")
+    send_file(testbot, "kontakte.csv", GERMAN.encode("utf-8"), who="Bob")
+    testbot.press("Import", who="Bob")
+    mine = testbot.send("/imports", who="Bob")
+    assert "kontakte.csv (#1): 2 added, 0 filled in, 0 deals, 1 left out" in mine.plain_text
+    assert [b.label for b in mine.all_buttons] == ["Undo #1", "Rejects #1"]
+    team = testbot.send("/imports")  # the admin sees the team's, but undoes only her own
+    assert "kontakte.csv (#1)" in team.plain_text
+    assert [b.label for b in team.all_buttons] == ["Rejects #1"]
+    rejects = testbot.press("Rejects #1")
+    assert rejects.attachments[0].filename == "kontakte-rejected.csv"
+    assert "Only who made an import" in testbot.press_encoded("iu:1").plain_text
+    testbot.clock.advance(hours=3)  # past /undo's 10 minutes, within the import's day
+    assert "Nothing to undo" in testbot.say("/undo", who="Bob")
+    undone = testbot.press("Undo #1", who="Bob")
+    assert undone.plain_text == "Undone: the import of kontakte.csv."
+    assert count(engine, Contact) == 0
+    assert "undone" in testbot.say("/imports", who="Bob")
+
+
+def test_another_teams_imports_are_out_of_reach(open_signup_bot: TestBot) -> None:
+    bot = open_signup_bot
+    bot.say("/start Team A", who="Alice")
+    bot.request("Alice", file=SharedFile("kontakte.csv", GERMAN.encode("utf-8")))
+    bot.press("Import", who="Alice")
+    bot.say("/start Team B", who="Zed")
+    assert "No imports yet" in bot.say("/imports", who="Zed")
+    for button in ("im:1", "ic:1", "iu:1", "ir:1"):
+        reply = bot.press_encoded(button, who="Zed").plain_text
+        assert "kontakte" not in reply and (
+            "not yours" in reply or "no longer" in reply or "Only" in reply
+        ), reply
