@@ -360,6 +360,7 @@ def test_imports_lists_them_with_undo_for_a_day(testbot: TestBot, engine: Engine
     assert "Only who made an import" in testbot.press_encoded("iu:1").plain_text
     testbot.clock.advance(hours=3)  # past /undo's 10 minutes, within the import's day
     assert "Nothing to undo" in testbot.say("/undo", who="Bob")
+    testbot.say("/imports", who="Bob")
     undone = testbot.press("Undo #1", who="Bob")
     assert undone.plain_text == "Undone: the import of kontakte.csv."
     assert count(engine, Contact) == 0
