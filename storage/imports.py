@@ -328,7 +328,7 @@ class _Writer:
         )
         links = [{"contact_id": c, "tag_id": t} for c, t in sorted(wanted - have)]
         if links:
-            self.connection.execute(insert(ContactTag), links)
+            insert_rows(self.connection, ContactTag.__table__, links)  # type: ignore[attr-defined]
             for link in links:
                 note_insert(self.session, ContactTag, (link["contact_id"], link["tag_id"]), link)
 
@@ -438,7 +438,7 @@ class _Writer:
         # knows the rows as written without reading them back.
         defaults = _defaults(table)
         rows = [{**defaults, **v, "id": i} for v, i in zip(values, ids, strict=True)]
-        self.connection.execute(insert(table), rows)
+        insert_rows(self.connection, table, rows)
         for row in rows:
             note_insert(self.session, model, (row["id"],), row)
         return ids
@@ -457,6 +457,16 @@ def _defaults(table: Table) -> dict[str, Any]:
             continue  # the caller gives it
         defaults[column.name] = default.arg if default is not None else None  # type: ignore[attr-defined]
     return defaults
+
+
+def insert_rows(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """The rows in multi-row INSERTs of a thousand. A plain executemany would not do:
+    psycopg sends it as one INSERT per row, and PostgreSQL would run the running totals'
+    statement triggers once for each. Asking for RETURNING makes SQLAlchemy batch the rows
+    into multi-row statements (its "insertmanyvalues") on both databases; the ids it
+    returns are known already."""
+    primary_key = list(table.primary_key.columns)
+    connection.execute(insert(table).returning(*primary_key), rows).all()
 
 
 def reserve_ids(connection: Connection, table: Table, count: int) -> list[int]:
