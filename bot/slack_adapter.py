@@ -247,15 +247,15 @@ class SlackAdapter:
                 origin, message, visible=visible, replace=reply.edit and not number
             )
         for attachment in reply.attachments:
-            # Files go only where everybody may see them: the DM, or a public answer.
-            if visible:
-                await self.client.files_upload_v2(
-                    channel=origin.channel_id or origin.user_id,
-                    content=attachment.content,
-                    filename=attachment.filename,
-                    title=attachment.caption or attachment.filename,
-                    thread_ts=origin.thread_ts,
-                )
+            # A file answering only the sender (an export asked for in a channel) goes to
+            # their DM with the app: a channel would show it to everyone.
+            await self.client.files_upload_v2(
+                channel=(origin.channel_id if visible else "") or origin.user_id,
+                content=attachment.content,
+                filename=attachment.filename,
+                title=attachment.caption or attachment.filename,
+                thread_ts=origin.thread_ts if visible else None,
+            )
 
     async def download(self, url: str, *, limit: int) -> bytes | None:
         """A file people shared (its url_private), with the bot token; None when it is

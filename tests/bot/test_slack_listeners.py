@@ -455,3 +455,12 @@ async def test_a_file_shared_in_a_direct_message_is_previewed_and_imported(
     assert "a location you share" not in too_big  # not something Slack can send
     assert "a CSV, Excel or vCard file" in too_big
     assert len(slack.api.sent("download")) == 1
+
+
+async def test_an_export_asked_for_in_a_channel_arrives_in_the_dm(slack: Slack) -> None:
+    await slack.dm("add Jane Doe")
+    answer = await say(slack, "export contacts csv")
+    assert "contacts.csv: 1 rows" in answer.text
+    [complete] = slack.api.sent("files.completeUploadExternal")
+    assert complete.data["channel_id"] == ALICE  # her DM, not the channel
+    assert b"Jane Doe" in slack.api.uploads["Fcrm-2026-11-23-contacts.csv"]
