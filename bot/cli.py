@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
-from typer.core import TyperCommand, TyperGroup
+from typer.core import TyperArgument, TyperCommand, TyperGroup
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from bot.config import LogLevel, Settings
     from handlers.context import TeamDefaults
     from handlers.places import Geocoder
+    from handlers.reply import Reply
 
 
 def _untyped_flags(params: list[Any]) -> list[Any]:
@@ -28,6 +29,9 @@ def _untyped_flags(params: list[Any]) -> list[Any]:
     for param in params:
         if getattr(param, "is_flag", False):
             param.metavar = ""
+        elif isinstance(param, TyperArgument):
+            # An argument's metavar (FILE) says what goes in it; `<str>` beside it, nothing.
+            param.display_type_rich = lambda ctx: None  # type: ignore[method-assign]
     return params
 
 
@@ -128,6 +132,8 @@ def team_defaults(settings: Settings) -> TeamDefaults:
         locale=settings.default_locale,
         region=settings.default_region.upper(),
         open_signup=settings.open_signup,
+        import_max_bytes=int(settings.import_max_mb * 1024 * 1024),
+        import_max_rows=settings.import_max_rows,
     )
 
 
@@ -468,6 +474,162 @@ def serve_process(url: str, host: str, port: int, reuse_port: bool) -> None:
         asyncio.run(serving.run())
     finally:
         engine.dispose()
+
+
+@app.command(
+    "import",
+    cls=_Command,
+    rich_help_panel="Data",
+    epilog=_examples(
+        ("crmbot import contacts.csv --as Alice", "preview, confirm, import"),
+        ("crmbot import hubspot.xlsx --yes", "no question (scripts)"),
+        ("crmbot import phone.vcf --db postgresql+psycopg://crm@db/crm", "into PostgreSQL"),
+    ),
+)
+def import_file(
+    file: Annotated[
+        str, typer.Argument(metavar="FILE", help="A CSV, Excel (.xlsx) or vCard (.vcf) file.")
+    ],
+    user: Annotated[
+        str | None,
+        typer.Option(
+            "--as",
+            metavar="MEMBER",
+            help="Whose import it is (default: your login name).",
+            rich_help_panel=_SESSION,
+        ),
+    ] = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Import without asking after the preview.")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Import contacts and deals from a file, after a preview, as /import does in a chat.
+
+    Columns are recognised by their names (English, German, and the exports of HubSpot,
+    Pipedrive, Salesforce, Zoho, Google Contacts and Outlook). Rows that match contacts
+    you have fill in their empty fields; the rows left out are saved as a CSV file to fix.
+    """
+    import getpass
+    from dataclasses import replace
+
+    from rich.progress import Progress
+
+    from bot.config import get_settings
+    from bot.console import render_text, save_attachment
+    from bot.transfer import import_path
+
+    settings = get_settings()
+    url = database_url(db, settings)
+    configure_logging(settings, level="WARNING", database=url)
+    engine = open_database(url)
+    path = Path(file).expanduser()
+    if not path.is_file():
+        typer.echo(f"There is no file {file}.", err=True)
+        raise typer.Exit(2)
+
+    def confirm(preview: Reply) -> bool:
+        typer.echo(render_text(replace(preview, buttons=[])))
+        if yes:
+            return True
+        if not sys.stdin.isatty():
+            typer.echo("Not importing: add --yes to import without being asked.", err=True)
+            return False
+        return typer.confirm("Import these rows?")
+
+    try:
+        with Progress(transient=True) as bar:
+            task = bar.add_task("Importing", total=None)
+            reply, imported = import_path(
+                engine,
+                path=path,
+                user=user or getpass.getuser().capitalize() or "Me",
+                defaults=team_defaults(settings),
+                confirm=lambda preview: _paused(bar, confirm, preview),
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+    finally:
+        engine.dispose()
+    if imported:
+        saved = [save_attachment(a, settings.charts_dir) for a in reply.attachments]
+        typer.echo(render_text(replace(reply, buttons=[]), saved=saved))
+    elif reply.error:
+        typer.echo(render_text(reply), err=True)
+    raise typer.Exit(0 if imported else 1)
+
+
+@app.command(
+    "export",
+    cls=_Command,
+    rich_help_panel="Data",
+    epilog=_examples(
+        ("crmbot export --as Alice", "everything, as an Excel workbook, in this folder"),
+        ("crmbot export deals --format csv --out backups", "the deals as CSV"),
+    ),
+)
+def export_records(
+    what: Annotated[
+        str, typer.Argument(metavar="WHAT", help="contacts, deals, activities or all.")
+    ] = "all",
+    fmt: Annotated[
+        str, typer.Option("--format", metavar="xlsx|csv", help="The file format.")
+    ] = "xlsx",
+    out: Annotated[
+        str, typer.Option("--out", metavar="FOLDER", help="Where to write the files.")
+    ] = ".",
+    user: Annotated[
+        str | None,
+        typer.Option(
+            "--as",
+            metavar="MEMBER",
+            help="Whose export (a rep gets their own records; default: your login name).",
+            rich_help_panel=_SESSION,
+        ),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Export contacts, deals and activities to Excel or CSV files, as /export does.
+
+    Managers and admins get the team's records, reps their own. The rows are written as
+    they are read, so a million contacts take no more memory than a thousand.
+    """
+    import getpass
+
+    from bot.config import get_settings
+    from bot.transfer import export_to
+    from handlers.exports import FORMATS, KINDS
+
+    if what not in (*KINDS, "all") or fmt not in FORMATS:
+        typer.echo("WHAT is contacts, deals, activities or all; --format xlsx or csv.", err=True)
+        raise typer.Exit(2)
+    settings = get_settings()
+    url = database_url(db, settings)
+    configure_logging(settings, level="WARNING", database=url)
+    engine = open_database(url)
+    try:
+        written = export_to(
+            engine,
+            folder=Path(out).expanduser(),
+            user=user or getpass.getuser().capitalize() or "Me",
+            kind=what,
+            fmt=fmt,
+        )
+    finally:
+        engine.dispose()
+    if isinstance(written, str):
+        typer.echo(written, err=True)
+        raise typer.Exit(1)
+    for path, count in written:
+        typer.echo(f"{path}: {count:,} rows")
+
+
+def _paused(bar: Any, confirm: Any, preview: Reply) -> bool:
+    """Ask with the progress bar stopped, so the question is not drawn over."""
+    bar.stop()
+    try:
+        return bool(confirm(preview))
+    finally:
+        bar.start()
 
 
 @db_app.command("upgrade", cls=_Command)

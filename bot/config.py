@@ -51,6 +51,9 @@ class Settings(BaseSettings):
         default="DE", description="ISO country used to read phone numbers written without +"
     )
     open_signup: bool = False
+    # The largest file `/import` takes, in megabytes and in rows.
+    import_max_mb: float = Field(default=20, gt=0, le=1024)
+    import_max_rows: int = Field(default=200_000, gt=0)
     # Unset, the log goes to stderr only, and `crmbot chat` logs just WARNING and worse:
     # the terminal chat is for trying crmbot and for scripts, so a log file nobody asked
     # for would be litter in whatever folder it runs in (often the source tree), while a

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.runtime import Adapter
-from handlers.context import Request
+from handlers.context import Request, SharedFile
 from handlers.dispatcher import Dispatcher
 from handlers.grammar import normalize, parse_coordinates
 from handlers.registry import Registry
@@ -37,12 +37,14 @@ if TYPE_CHECKING:
 CONSOLE_CHAT = "terminal"
 CONSOLE_HELP = (
     "Terminal extras: /as NAME switches who you are, /location LAT LON shares a location, "
+    "/import PATH sends a file to import, "
     "a number presses a button, Tab completes a command, Ctrl-C drops a line, Ctrl-D quits."
 )
 # The terminal's own commands, beside the bot's (what Tab offers).
 TERMINAL_COMMANDS = {
     "/as": "switch who you are: /as NAME",
     "/location": "share a location: /location LAT LON",
+    "/import": "import a file: /import PATH (CSV, XLSX, VCF)",
     "/terminal": "what the terminal adds",
 }
 
@@ -158,6 +160,8 @@ class ConsoleChat:
             return await self.send(text="/start")
         if lowered.startswith("/location"):
             return await self._location(line)
+        if lowered.startswith("/import "):
+            return await self._import(line[len("/import ") :].strip())
         if line.isdigit():
             index = int(line) - 1
             if not 0 <= index < len(self.buttons):
@@ -175,6 +179,21 @@ class ConsoleChat:
                 "(or 52,52 13,40), latitude -90..90, longitude -180..180."
             )
         return await self.send(location=point)
+
+    async def _import(self, typed: str) -> Reply | None:
+        """`/import PATH`: the file, read here, goes to the bot as a file sent to it."""
+        path = Path(typed.strip("\"'")).expanduser()
+        limit = self.dispatcher.defaults.import_max_bytes
+        try:
+            if path.stat().st_size > limit:
+                return Reply(error=True).add(
+                    f"{path.name} is over {limit // (1024 * 1024)} MB, more than I import at "
+                    "once. Split it into smaller files."
+                )
+            content = path.read_bytes()
+        except OSError as error:
+            return Reply(error=True).add(f"I can't read {path}: {error.strerror or error}.")
+        return await self.send(file=SharedFile(path.name, content))
 
     async def send(self, **event: Any) -> Reply | None:
         request = Request(

@@ -261,6 +261,32 @@ class SlackAdapter:
             await self._deliver(
                 origin, message, visible=visible, replace=reply.edit and not number
             )
+        for attachment in reply.attachments:
+            # A file answering only the sender (an export asked for in a channel) goes to
+            # their DM with the app: a channel would show it to everyone.
+            await self.client.files_upload_v2(
+                channel=(origin.channel_id if visible else "") or origin.user_id,
+                content=attachment.content,
+                filename=attachment.filename,
+                title=attachment.caption or attachment.filename,
+                thread_ts=origin.thread_ts if visible else None,
+            )
+
+    async def download(self, url: str, *, limit: int) -> bytes | None:
+        """A file people shared (its url_private), with the bot token; None when it is
+        larger than `limit` bytes."""
+        headers = {"Authorization": f"Bearer {self.client.token}"}
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as http,
+            http.get(url, headers=headers) as response,
+        ):
+            response.raise_for_status()
+            content = bytearray()
+            async for chunk in response.content.iter_chunked(1 << 16):
+                content += chunk
+                if len(content) > limit:
+                    return None
+        return bytes(content)
 
     async def send(self, chat_id: str, reply: Reply, *, workspace_id: str = "") -> None:
         """The outbox's way out (bot/senders.py): post to a channel (`C...`), or to a user

@@ -30,7 +30,7 @@ from bot.slack_render import (
     form_values,
     home_view,
 )
-from handlers.context import ChatType, Request
+from handlers.context import ChatType, Request, SharedFile
 from handlers.errors import CommandError
 from handlers.grammar import parse_tags, quote, split_command
 from storage.models import Platform
@@ -107,7 +107,7 @@ async def crm_command(
 
 async def direct_message(event: Payload, body: Payload, context: AsyncBoltContext) -> None:
     """A message in the user's conversation with the app: `add Jane Doe` is /add. A file
-    sent there is answered with what the bot does read."""
+    shared there is downloaded and previewed for /import."""
     subtype = event.get("subtype")
     if (
         event.get("channel_type") != "im"
@@ -124,7 +124,7 @@ async def direct_message(event: Payload, body: Payload, context: AsyncBoltContex
     )
     async with crm.working(origin):
         content = (
-            {"other": "files"}
+            await _shared_file(crm, event)
             if subtype == FILE_SHARE
             else {"text": await _as_command(crm, event.get("text", ""))}
         )
@@ -137,6 +137,26 @@ async def direct_message(event: Payload, body: Payload, context: AsyncBoltContex
             **content,
         )
         await crm.answer(origin, await crm.dispatcher.handle(request))
+
+
+async def _shared_file(crm: SlackAdapter, event: Payload) -> dict[str, Any]:
+    """The first file of a file_share message, downloaded (the request's `file`); one over
+    the import limit is named, not fetched."""
+    files = event.get("files") or []
+    if not files:
+        return {"other": "that kind of message"}
+    shared = files[0]
+    limit = crm.dispatcher.defaults.import_max_bytes
+    if int(shared.get("size") or 0) > limit:
+        return {"other": f"files over {limit // (1024 * 1024)} MB"}
+    url = shared.get("url_private_download") or shared.get("url_private")
+    if not url:  # Slack leaves it out of some events: files.info has it
+        info = await crm.client.files_info(file=shared["id"])
+        url = info["file"].get("url_private_download") or info["file"]["url_private"]
+    content = await crm.download(url, limit=limit)
+    if content is None:
+        return {"other": f"files over {limit // (1024 * 1024)} MB"}
+    return {"file": SharedFile(str(shared.get("name") or "file"), content)}
 
 
 async def mention(event: Payload, body: Payload, context: AsyncBoltContext) -> None:

@@ -22,6 +22,7 @@ from telegram import (
     BotCommand,
     CallbackQuery,
     Contact,
+    Document,
     InlineKeyboardMarkup,
     KeyboardButton,
     LinkPreviewOptions,
@@ -49,7 +50,7 @@ from bot.telegram_render import MAX_MESSAGE, escape_text, inline_keyboard, rende
 from bot.telegram_request import AiohttpRequest
 from bot.throttle import Throttle, bot_key, chat_key
 from bot.vcard import VCard, parse_vcard
-from handlers.context import ChatType, Request, SharedContact
+from handlers.context import ChatType, Request, SharedContact, SharedFile
 from handlers.dispatcher import Dispatcher
 from handlers.grammar import split_command
 from handlers.reply import Reply
@@ -192,6 +193,9 @@ class TelegramAdapter:
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         bot = context.bot
         request = request_from_update(update, bot_id=bot.id, bot_username=bot.username)
+        document = update.message.document if update.message is not None else None
+        if request is not None and request.other is not None and document is not None:
+            request = await self._with_document(request, document)
         query = update.callback_query
         reply: Reply | None = None
         try:
@@ -217,6 +221,16 @@ class TelegramAdapter:
             log.warning("telegram: cannot write to chat %s (%s); reply dropped", chat_id, error)
         except TelegramError:
             log.exception("telegram: could not deliver the reply to chat %s", chat_id)
+
+    async def _with_document(self, request: Request, document: Document) -> Request:
+        """A file sent in a private chat, downloaded for /import; one over the import
+        limit (the Bot API serves files up to 20 MB anyway) is named, not fetched."""
+        limit = self.dispatcher.defaults.import_max_bytes
+        if document.file_size is not None and document.file_size > limit:
+            return replace(request, other=f"files over {limit // (1024 * 1024)} MB")
+        telegram_file = await document.get_file()
+        content = bytes(await telegram_file.download_as_bytearray())
+        return replace(request, other=None, file=SharedFile(document.file_name or "file", content))
 
     async def deliver(
         self,

@@ -5,9 +5,12 @@ from __future__ import annotations
 from handlers import (
     activities,
     channels,
+    cleanup,
     contacts,
     deals,
+    exports,
     home,
+    imports,
     location,
     notices,
     onboarding,
@@ -32,6 +35,9 @@ FAMILIES = (
     channels,
     notices,
     home,
+    imports,
+    exports,
+    cleanup,
     undo,
 )
 

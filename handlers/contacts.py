@@ -11,7 +11,7 @@ from handlers.cards import SHOW_BUTTON, contact_card, deal_amount, deal_card
 from handlers.confirmations import contact_added, contact_fields, deal_fields, edited
 from handlers.context import Context, SharedContact
 from handlers.deals import apply_deal_fields
-from handlers.dispatcher import FORCE, pending_command
+from handlers.dispatcher import FORCE, MERGE_INTO, pending_command
 from handlers.errors import Forbidden, UsageError, about
 from handlers.format import contact_ref, deal_ref
 from handlers.grammar import AMOUNT, EMAIL, PHONE, Args, Money, limited, parse_args, quote
@@ -102,6 +102,8 @@ def add_contact(ctx: Context, args: Args) -> Reply:
             ctx.session, team_id=ctx.team_id, name=name, now=ctx.now
         ).id
     _reject_unknown(args)
+    if ctx.merge_into is not None:
+        return _merge_into(ctx, contact, args.tags)
     if not ctx.force:
         duplicates = _likely_duplicates(ctx, contact)
         if duplicates:
@@ -129,6 +131,36 @@ def add_contact(ctx: Context, args: Args) -> Reply:
     )
     rescore(ctx.session, team_id=ctx.team_id, contact_ids=[contact.id], now=ctx.now)
     return _map_note(contact_added(ctx, contact), contact, located)
+
+
+_MERGED_FIELDS = ("email", "phone", "title", "company_id", "address", "city", "country", "source")
+
+
+def _merge_into(ctx: Context, new: Contact, tags: list[str]) -> Reply:
+    """ "Merge" under /add's duplicate warning: the contact it warned about gets the new
+    details where it has none, and the tags; nothing is added."""
+    existing = store.get_contact(ctx.session, team_id=ctx.team_id, contact_id=ctx.merge_into or 0)
+    if existing is None:
+        raise UsageError("That contact is no longer there; nothing was merged.")
+    if not ctx.can_change_owned(existing.owner_id):
+        raise Forbidden(
+            f"{existing.name} belongs to a teammate; only they or a manager can change it."
+        )
+    before = contact_fields(ctx, existing)
+    for field in _MERGED_FIELDS:
+        if getattr(existing, field) is None and getattr(new, field) is not None:
+            setattr(existing, field, getattr(new, field))
+    existing.updated_at = ctx.now
+    store.save_contact(ctx.session, contact=existing)
+    assert existing.id is not None
+    if tags:
+        store.add_tags(
+            ctx.session, team_id=ctx.team_id, target="contact", target_id=existing.id, names=tags
+        )
+    rescore(ctx.session, team_id=ctx.team_id, contact_ids=[existing.id], now=ctx.now)
+    reply = edited(ctx, existing, before)
+    ctx.change_label = f"merged into {existing.name} ({contact_ref(existing)})"
+    return reply
 
 
 def find(ctx: Context, args: Args) -> Reply:
@@ -205,6 +237,8 @@ def _found(ctx: Context, query: str, hits: list[tuple[str, int]]) -> Reply:
             )
             who = ", ".join(f"{c.name} ({contact_ref(c)})" for c in people) or "no contacts yet"
             reply.item(bold(company.name), f" (company): {who}")
+    if len(reply.lines) == 1:  # every hit was a deleted contact, still in the index
+        return Reply().add(f"Nothing matches “{query}”. Add it with /add.")
     for i in range(0, min(len(buttons), 6), 2):
         reply.button_row(*buttons[i : i + 2])
     return reply
@@ -635,6 +669,12 @@ def _duplicate_warning(ctx: Context, contact: Contact, duplicates: list[Contact]
             Button(f"Open {contact_ref(c)}", SHOW_BUTTON, (contact_ref(c),))
             for c in duplicates[:2]
         ),
+    )
+    reply.button_row(
+        *(
+            Button(f"Merge into {contact_ref(c)}", MERGE_INTO, (pending, c.id or 0))
+            for c in duplicates[:2]
+        )
     )
     return reply
 

@@ -26,6 +26,9 @@ class TeamDefaults:
     locale: str = "en_US"
     region: str = "DE"
     open_signup: bool = False
+    # What a file sent to import may hold at most (IMPORT_MAX_MB, IMPORT_MAX_ROWS).
+    import_max_bytes: int = 20 * 1024 * 1024
+    import_max_rows: int = 200_000
 
 
 class ChatType(StrEnum):
@@ -44,11 +47,20 @@ class SharedContact:
     title: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class SharedFile:
+    """A file sent to the bot (a document in Telegram, a file shared in Slack, a path in
+    the terminal), downloaded by the adapter."""
+
+    name: str
+    content: bytes
+
+
 @dataclass(frozen=True)
 class Request:
     """One platform event, already translated by an adapter.
 
-    Exactly one of `text`, `button`, `location` or `contact` is set (or none: an
+    Exactly one of `text`, `button`, `location`, `contact` or `file` is set (or none: an
     unsupported message such as a sticker).
     """
 
@@ -63,6 +75,7 @@ class Request:
     button: str | None = None  # encoded Button: "st:42:3"
     location: tuple[float, float] | None = None
     contact: SharedContact | None = None
+    file: SharedFile | None = None
     # Platform's id of the update (Telegram update_id, Slack event_id): processed once.
     update_id: str | None = None
     # When the person sent it, by the platform's clock (Telegram's message date, Slack's
@@ -88,6 +101,8 @@ class Context:
     picks: dict[str, str] = field(default_factory=dict)
     # Set by "add anyway": skip the duplicate warning.
     force: bool = False
+    # Set by "Merge" under a duplicate warning: the contact /add fills in instead.
+    merge_into: int | None = None
     # The command being run (typed, or re-run from a button), to store for a later button.
     command_text: str | None = None
     # What the command changed, as /undo names it ("added Jane Doe (c3)").

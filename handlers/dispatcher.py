@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from functools import cache
 
 from rapidfuzz import process
+from rapidfuzz.distance import DamerauLevenshtein
 from sqlalchemy import Engine, Executable, bindparam
 from sqlmodel import Session
 
@@ -46,7 +47,7 @@ NOT_A_MEMBER = (
     "code from a teammate."
 )
 STALE_BUTTON = "That button has expired or was used already. Please send the command again."
-PICK, FORCE = "pk", "fa"  # buttons that resume a pending command
+PICK, FORCE, MERGE_INTO = "pk", "fa", "mi"  # buttons that resume a pending command
 PENDING_TTL = timedelta(days=2)
 MAX_BUTTON_ARG = 64  # Telegram's whole callback data is at most 64 bytes
 # How far a message's own time may lie behind the moment it is handled: Telegram keeps
@@ -54,12 +55,18 @@ MAX_BUTTON_ARG = 64  # Telegram's whole callback data is at most 64 bytes
 # back, or one ahead of the clock, is not believed (a wrong clock, a forged payload).
 MAX_MESSAGE_AGE = timedelta(hours=36)
 # What else than commands each platform's people can send (the reply to anything else).
+_IMPORT_FILE = "a CSV, Excel or vCard file you send: imported after a preview (/import)"
 _OTHER_INPUT: dict[str, tuple[str, ...]] = {
     Platform.telegram: (
         "a location you share (📎 → Location): your prospects nearby",
         "a contact card you share (📎 → Contact): logged like /add",
+        _IMPORT_FILE,
     ),
-    Platform.console: ("/location LAT LON: your prospects near that point",),
+    Platform.slack: (_IMPORT_FILE,),
+    Platform.console: (
+        "/location LAT LON: your prospects near that point",
+        "/import PATH: contacts and deals from a CSV, Excel or vCard file",
+    ),
 }
 
 
@@ -186,6 +193,8 @@ class Dispatcher:
             return self._event(ctx, "location")
         if request.contact is not None:
             return self._event(ctx, "contact")
+        if request.file is not None:
+            return self._event(ctx, "file")
         return unsupported(ctx)
 
     def run_text(self, ctx: Context, text: str) -> Reply:
@@ -222,7 +231,7 @@ class Dispatcher:
         code, *args = encoded.split(":")
         if _forged(args):
             return Reply(error=True).add(STALE_BUTTON)
-        if code in (PICK, FORCE):
+        if code in (PICK, FORCE, MERGE_INTO):
             return self._resume(ctx, code, args)
         action = self.registry.buttons.get(code)
         if action is None:
@@ -236,7 +245,7 @@ class Dispatcher:
 
     def _resume(self, ctx: Context, code: str, args: list[str]) -> Reply:
         """Re-run a command that waited for a button: a pick among candidates, or "add
-        anyway" after a duplicate warning."""
+        anyway" or "merge" after a duplicate warning."""
         if _refusal(ctx, Role.rep) or not args or not args[0].isdigit():
             return Reply(error=True).add(STALE_BUTTON)
         # Taken, not read: a second press of the button, or of another of its row, finds
@@ -250,6 +259,8 @@ class Dispatcher:
         if code == PICK and len(args) > 1:
             ctx.picks[pending.ref] = args[1]
         ctx.force = code == FORCE
+        if code == MERGE_INTO and len(args) > 1 and args[1].isdigit():
+            ctx.merge_into = int(args[1])
         return self.run_text(ctx, pending.text)
 
     def _event(self, ctx: Context, kind: str) -> Reply:
@@ -407,7 +418,10 @@ def _ask_which(ctx: Context, ambiguous: Ambiguous, text: str | None) -> Reply:
 
 def _unknown(name: str, registry: Registry) -> Reply:
     reply = Reply(error=True).add(f"I don't know /{name}.")
-    match = process.extractOne(name, registry.names(), score_cutoff=60)
+    # Edits, not shared letters: `/dael` is /deal (a swap), not /delete.
+    match = process.extractOne(
+        name, registry.names(), scorer=DamerauLevenshtein.normalized_similarity, score_cutoff=0.5
+    )
     if match is not None:
         reply.add("Did you mean ", bold(f"/{match[0]}"), "?")
     return reply.add("Send /help for the list of commands.")

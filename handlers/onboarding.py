@@ -38,6 +38,9 @@ _FAMILY_TITLES = {
     "home": "Your desk",
     "reminders": "Reminders and your day",
     "notices": "Digests",
+    "imports": "Your data",
+    "exports": "Your data",
+    "cleanup": "Your data",
     "undo": "Undo",
 }
 
@@ -238,13 +241,13 @@ def show_help(ctx: Context, args: Args) -> Reply:
     reply = Reply()
     if ctx.member is None:
         reply.add("You are not in a team yet. Send /start to set one up, or /join CODE.")
-    families: dict[str, list[str]] = {}
+    families: dict[str, list[str]] = {}  # by title: several modules may share one line
     for command in registry.commands.values():
         if ctx.member is None and command.role is not None:
             continue
-        families.setdefault(command.family, []).append(command.name)
-    for family, names in families.items():
-        title = _FAMILY_TITLES.get(family, family.capitalize())
+        title = _FAMILY_TITLES.get(command.family, command.family.capitalize())
+        families.setdefault(title, []).append(command.name)
+    for title, names in families.items():
         reply.item(bold(title), ": ", " ".join(f"/{name}" for name in names))
     return reply.muted("/help COMMAND says what one does, with examples: /help add")
 

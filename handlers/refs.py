@@ -229,7 +229,12 @@ def _resolve_fuzzy(
         score, n = max((_score(_key(words[:n]), key), n) for n in lengths)
         scored.append((score, n, kind, record_id))
     scored.sort(key=lambda item: (-item[0], -item[1]))
-    plausible = [item for item in scored if item[0] >= PLAUSIBLE]
+    # A deleted (archived) record is still in the search index, but no candidate.
+    plausible = [
+        item
+        for item in scored
+        if item[0] >= PLAUSIBLE and _by_id(ctx, item[2], item[3]) is not None
+    ]
     what = " ".join(words[: lengths[0]]) if len(lengths) == 1 else words[0]
     if not plausible:
         raise CommandError(

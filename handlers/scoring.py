@@ -77,19 +77,27 @@ def rules(session: Session, team: Team) -> store.ScoreRules:
     )
 
 
+RESCORE_CHUNK = 5000
+
+
 def rescore(
     session: Session, *, team_id: int, contact_ids: Iterable[int | None], now: datetime
 ) -> None:
     """Store these contacts' current scores (after any change that moves them)."""
-    ids = [i for i in contact_ids if i is not None]
+    ids = sorted({i for i in contact_ids if i is not None})
     team = session.get(Team, team_id)
-    if ids and team is not None:
+    if not ids or team is None:
+        return
+    team_rules = rules(session, team)
+    # A few thousand at a time: an import's hundred thousand would pass PostgreSQL's
+    # 65,535 parameters in one statement.
+    for start in range(0, len(ids), RESCORE_CHUNK):
         store.rescore_contacts(
             session,
             team_id=team_id,
-            rules=rules(session, team),
+            rules=team_rules,
             now=now,
-            scope=store.these_contacts(ids),
+            scope=store.these_contacts(ids[start : start + RESCORE_CHUNK]),
         )
 
 

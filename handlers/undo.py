@@ -121,12 +121,17 @@ def press_undo(ctx: Context, args: tuple[str, ...]) -> Reply:
 
 
 def _undo(ctx: Context, change: Change) -> Reply:
+    return undo_with_window(ctx, change, UNDO_WINDOW)
+
+
+def undo_with_window(ctx: Context, change: Change, window: timedelta) -> Reply:
+    """Take `change` back if it is no older than `window` (an import's is longer)."""
     if change.undone_at is not None:
         return Reply().add("Already undone: ", bold(change.label), ".")
-    if change.at < ctx.now - UNDO_WINDOW:
+    if change.at < ctx.now - window:
         raise CommandError(
             f"It is too late to undo “{change.label}”: that was {ago(change.at, ctx.now)}, "
-            "and undo works for 10 minutes."
+            f"and it can be undone for {_span(window)}."
         )
     try:
         undone = undo_change(ctx.session, change=change, now=ctx.now)
@@ -151,6 +156,14 @@ def _undo(ctx: Context, change: Change) -> Reply:
             f"chat{'s' if corrected != 1 else ''}."
         )
     return reply
+
+
+def _span(window: timedelta) -> str:
+    minutes = int(window.total_seconds() // 60)
+    if minutes % (24 * 60) == 0:
+        days = minutes // (24 * 60)
+        return "a day" if days == 1 else f"{days} days"
+    return f"{minutes} minutes"
 
 
 def _reason(conflict: Conflict) -> str:

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Computed,
     Index,
     Integer,
+    LargeBinary,
     UniqueConstraint,
     true,
 )
@@ -654,3 +655,48 @@ class ChangeRow(SQLModel, table=True):
     row_key: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+# --- imports (handlers/imports.py) --------------------------------------------------------
+
+
+class ImportStatus(StrEnum):
+    pending = "pending"  # previewed, waiting for the Import button
+    done = "done"
+    cancelled = "cancelled"
+
+
+class ImportFile(SQLModel, table=True):
+    """A file sent to import: kept from the preview until Import or Cancel is pressed (the
+    button carries only this row's id), then emptied; what stays is the count, the change
+    that undoes it and the rejected rows to send back."""
+
+    __table_args__ = (Index("ix_importfile_team_member_at", "team_id", "member_id", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id")
+    member_id: int = Field(foreign_key="member.id")
+    filename: str = Field(max_length=200)
+    content: bytes = Field(default=b"", sa_type=LargeBinary)
+    status: str = Field(default=ImportStatus.pending, max_length=16)
+    rows: int = 0
+    added: int = 0
+    updated: int = 0
+    deals: int = 0
+    rejected: int = 0
+    # The rejected rows as a CSV file, with the reason in a last column.
+    rejects: bytes | None = Field(default=None, sa_type=LargeBinary)
+    change_id: int | None = Field(default=None, foreign_key="change.id", ondelete="SET NULL")
+    created_at: datetime = _ts()
+    done_at: datetime | None = _ts(nullable=True)
+
+
+class Erasure(SQLModel, table=True):
+    """That a person's data was erased on request (/forget), when and by whom: the audit
+    trail, which holds nothing of the person (the contact row that is left is emptied)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id", index=True)
+    member_id: int = Field(foreign_key="member.id")
+    contact_id: int | None = Field(default=None, foreign_key="contact.id")
+    at: datetime = _ts()

@@ -67,6 +67,8 @@ class FakeBotApi(BaseRequest):
         self.held: dict[int, asyncio.Event] = {}
         self._failures: dict[str, list[tuple[int, str] | Exception]] = {}
         self._message_ids = itertools.count(500)
+        # Files people sent, by file_id: what getFile describes and the download serves.
+        self.documents: dict[str, bytes] = {}
 
     @property
     def read_timeout(self) -> float | None:
@@ -96,6 +98,9 @@ class FakeBotApi(BaseRequest):
         pool_timeout: Any = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
         name = url.rsplit("/", 1)[-1]
+        if "/file/bot" in url:  # a file's download (getFile gave its path)
+            self.calls.append(Call("download", {}, url))
+            return 200, self.documents[name]
         params = dict(request_data.parameters) if request_data else {}
         files = {
             part: (content[0], content[1], content[2])
@@ -126,6 +131,14 @@ class FakeBotApi(BaseRequest):
             return True
         if name == "getUpdates":
             return await self._poll(params)
+        if name == "getFile":
+            file_id = str(params["file_id"])
+            return {
+                "file_id": file_id,
+                "file_unique_id": file_id,
+                "file_size": len(self.documents[file_id]),
+                "file_path": f"documents/{file_id}",
+            }
         if name in ("sendMessage", "sendPhoto", "sendDocument", "editMessageText"):
             return self._message(name, params)
         raise NetworkError(f"FakeBotApi does not know {name}")

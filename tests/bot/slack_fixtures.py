@@ -84,6 +84,10 @@ class SlackApi:
 
     def __init__(self) -> None:
         self.calls: list[Call] = []
+        # Files people shared, by name (served at /files/NAME with the bot token), and
+        # files the app uploaded, by id.
+        self.files: dict[str, bytes] = {}
+        self.uploads: dict[str, bytes] = {}
         self.failures: dict[str, list[Failure]] = {}
         self.url = ""
         self._runner: web.AppRunner | None = None
@@ -92,6 +96,8 @@ class SlackApi:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/respond/{key}", self._respond)
+        app.router.add_get("/files/{name}", self._file)
+        app.router.add_post("/upload/{file_id}", self._upload)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", 0).start()
@@ -127,7 +133,20 @@ class SlackApi:
             failure = self.failures[method].pop(0)
             return web.json_response(failure.body, status=failure.status, headers=failure.headers)
         self.calls.append(Call(method, data))
-        return web.json_response(self._answer(method, data))
+        return web.json_response(self._answer(method, data, self.url))
+
+    def file_url(self, name: str) -> str:
+        return f"{self.url}/files/{name}"
+
+    async def _file(self, request: web.Request) -> web.Response:
+        self.calls.append(
+            Call("download", {"authorization": request.headers.get("Authorization", "")})
+        )
+        return web.Response(body=self.files[request.match_info["name"]])
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        self.uploads[request.match_info["file_id"]] = await request.read()
+        return web.Response(text="OK")
 
     async def _respond(self, request: web.Request) -> web.Response:
         data = await request.json()
@@ -139,7 +158,7 @@ class SlackApi:
         return web.Response(text="ok")
 
     @staticmethod
-    def _answer(method: str, data: dict[str, Any]) -> dict[str, Any]:
+    def _answer(method: str, data: dict[str, Any], url: str) -> dict[str, Any]:
         if method == "auth.test":
             return {
                 "ok": True,
@@ -168,6 +187,11 @@ class SlackApi:
             return {"ok": True, "channel": data["channel"], "ts": "1700000000.000100"}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": "1700000000.000200"}
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{data['filename']}"
+            return {"ok": True, "upload_url": f"{url}/upload/{file_id}", "file_id": file_id}
+        if method == "files.completeUploadExternal":
+            return {"ok": True, "files": [{"id": f["id"]} for f in json.loads(data["files"])]}
         return {"ok": True}
 
 

@@ -124,3 +124,47 @@ def test_blank_log_settings_are_unset_and_a_wrong_level_is_refused(
     monkeypatch.setenv("LOG_LEVEL", "loud")
     with pytest.raises(ValueError, match="log_level"):
         Settings(_env_file=None)
+
+
+def test_import_shows_the_preview_then_imports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.cli.get_settings", lambda: Settings(charts_dir=tmp_path / "files"))
+    db = str(tmp_path / "crm.db")
+    sheet = tmp_path / "contacts.csv"
+    sheet.write_text("Name;E-Mail\nJane Doe;jane@acme.de\nNo Mail;not-an-email\n", "utf-8")
+    runner = CliRunner()
+    # Piped, without --yes, it previews and imports nothing.
+    asked = runner.invoke(app, ["import", str(sheet), "--db", db, "--as", "Alice"])
+    assert asked.exit_code == 1
+    assert "contacts.csv: 2 rows (CSV, utf-8)" in asked.output
+    assert "add --yes" in asked.output
+    done = runner.invoke(app, ["import", str(sheet), "--db", db, "--as", "Alice", "--yes"])
+    assert done.exit_code == 0, done.output
+    assert "1 contacts added" in done.output and "[1]" not in done.output
+    rejected = tmp_path / "files" / "contacts-rejected.csv"
+    assert "not-an-email" in rejected.read_text("utf-8-sig")
+    again = runner.invoke(app, ["import", str(sheet), "--db", db, "--as", "Alice", "--yes"])
+    assert "0 contacts added" in again.output
+    missing = runner.invoke(app, ["import", str(tmp_path / "nope.csv"), "--db", db])
+    assert missing.exit_code == 2 and "There is no file" in missing.output
+
+
+def test_export_writes_files_for_a_member(tmp_path: Path) -> None:
+    db = str(tmp_path / "crm.db")
+    sheet = tmp_path / "in.csv"
+    sheet.write_text("Name,Email\nJane Doe,jane@acme.de\n", "utf-8")
+    runner = CliRunner()
+    runner.invoke(app, ["import", str(sheet), "--db", db, "--as", "Alice", "--yes"])
+    out = tmp_path / "out"
+    done = runner.invoke(
+        app,
+        ["export", "contacts", "--format", "csv", "--out", str(out), "--db", db, "--as", "Alice"],
+    )
+    assert done.exit_code == 0, done.output
+    [written] = out.iterdir()
+    assert "contacts.csv: 1 rows" in done.output
+    assert "jane@acme.de" in written.read_text("utf-8-sig")
+    nobody = runner.invoke(app, ["export", "--db", db, "--as", "Nobody", "--out", str(out)])
+    assert nobody.exit_code == 1 and "not a member" in nobody.output
+    assert runner.invoke(app, ["export", "everything", "--db", db]).exit_code == 2

@@ -461,3 +461,23 @@ def test_in_a_terminal(tmp_path: Path) -> None:
         if term.process.poll() is None:
             term.process.kill()
     assert "Traceback" not in term.screen and "Error" not in term.screen
+
+
+async def test_import_a_file_by_its_path(engine: Engine, clock: Clock, tmp_path: Path) -> None:
+    """`/import PATH`: the terminal reads the file and sends it, then 1 presses Import;
+    the rejected rows are saved beside the charts."""
+    sheet = tmp_path / "my contacts.csv"
+    sheet.write_text("Name;Phone\nJane Doe;+49 30 1234567\nBad Phone;12\n", encoding="utf-8")
+    dispatcher = Dispatcher(engine, build_registry(), clock=clock)
+    out = io.StringIO()
+    chat = ConsoleChat(dispatcher, "Alice", out=out, files=tmp_path / "files")
+    script = f"/start\n/import '{sheet}'\n1\n/import {tmp_path}/missing.csv\n"
+    await run_console(chat, source=io.StringIO(script))
+    dispatcher.close()
+    blocks = out.getvalue().strip().split("\n\n")
+    assert "my contacts.csv: 2 rows (CSV, utf-8)" in blocks[1]
+    assert "[1] Import  [2] Cancel" in blocks[1]
+    assert "1 contacts added" in blocks[2]
+    saved = tmp_path / "files" / "my-contacts-rejected.csv"
+    assert f"saved to {saved}" in blocks[2] and "Bad Phone" in saved.read_text("utf-8-sig")
+    assert "I can't read" in blocks[3] and "missing.csv" in blocks[3]

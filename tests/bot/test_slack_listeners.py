@@ -416,20 +416,51 @@ async def test_a_change_answers_with_undo_and_open_buttons(slack: Slack) -> None
     assert "Nothing matches" in (await say(slack, "find Jane")).text
 
 
-async def test_a_file_sent_in_a_direct_message_is_answered_honestly(slack: Slack) -> None:
-    await slack.dm("help")
-    file_share = {
+def file_share(files: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
         "type": "message",
         "subtype": "file_share",
         "channel_type": "im",
         "channel": DM,
         "user": ALICE,
         "text": "",
-        "files": [{"id": "F1", "name": "leads.csv", "filetype": "csv"}],
+        "files": files,
         "ts": "1700000000.000003",
         "team": WORKSPACE,
     }
-    await slack.event(file_share)
-    answer = last(slack)
-    assert answer.text.startswith("I can't read files.\nWhat I understand:")
-    assert "a location you share" not in answer.text  # not something Slack can send
+
+
+async def test_a_file_shared_in_a_direct_message_is_previewed_and_imported(
+    slack: Slack,
+) -> None:
+    await slack.dm("help")
+    slack.api.files["leads.csv"] = b"Name,Phone\nJane Doe,030 1234567\nBad,12\n"
+    shared = {"id": "F1", "name": "leads.csv", "size": 40}
+    await slack.event(file_share([{**shared, "url_private": slack.api.file_url("leads.csv")}]))
+    [download] = slack.api.sent("download")
+    assert download.data["authorization"].startswith("Bearer xoxb-")
+    preview = last(slack)
+    assert "leads.csv: 2 rows (CSV, utf-8)" in preview.text
+    await slack.press(preview.buttons["Import"], channel=DM, ephemeral=False)
+    assert "1 contacts added" in last(slack).text
+    # The rejected rows come back as a file, uploaded to the conversation.
+    [complete] = slack.api.sent("files.completeUploadExternal")
+    assert complete.data["channel_id"] == DM
+    assert b"Bad" in slack.api.uploads["Fleads-rejected.csv"]
+    # A file over the limit is named, not fetched.
+    big = {**shared, "size": 50 * 1024 * 1024, "url_private": slack.api.file_url("leads.csv")}
+    await slack.event(file_share([big]))
+    too_big = last(slack).text
+    assert too_big.startswith("I can't read files over 20 MB.\nWhat I understand:")
+    assert "a location you share" not in too_big  # not something Slack can send
+    assert "a CSV, Excel or vCard file" in too_big
+    assert len(slack.api.sent("download")) == 1
+
+
+async def test_an_export_asked_for_in_a_channel_arrives_in_the_dm(slack: Slack) -> None:
+    await slack.dm("add Jane Doe")
+    answer = await say(slack, "export contacts csv")
+    assert "contacts.csv: 1 rows" in answer.text
+    [complete] = slack.api.sent("files.completeUploadExternal")
+    assert complete.data["channel_id"] == ALICE  # her DM, not the channel
+    assert b"Jane Doe" in slack.api.uploads["Fcrm-2026-11-23-contacts.csv"]

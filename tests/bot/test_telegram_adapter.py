@@ -6,6 +6,7 @@ import asyncio
 import logging
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -300,8 +301,10 @@ async def test_unsupported_messages_say_what_the_bot_reads(alice: TelegramChat) 
     assert "a location you share" in sticker and "a contact card you share" in sticker
     voice = {"file_id": "v1", "file_unique_id": "v1", "duration": 3}
     assert "I can't read voice messages." in await alice.say(voice=voice)
-    document = {"file_id": "d1", "file_unique_id": "d1", "file_name": "leads.csv"}
-    assert "I can't read files." in await alice.say(document=document)
+    big: dict[str, Any] = {"file_id": "d1", "file_unique_id": "d1", "file_name": "leads.csv"}
+    big["file_size"] = 30 * 1024 * 1024
+    assert "I can't read files over 20 MB." in await alice.say(document=big)
+    assert not alice.api.of("getFile")  # not even fetched
     photo = [{"file_id": "p1", "file_unique_id": "p1", "width": 9, "height": 9}]
     assert "I can't read photos." in await alice.say(photo=photo)
     assert "Commands start with a slash" in await alice.say("hello there")
@@ -459,3 +462,19 @@ async def test_a_change_answers_with_undo_and_open_buttons(alice: TelegramChat) 
     again = await alice.feed(alice.callback_update(added.result, "un:1"))
     assert "Already undone" in again[-1].text
     assert "No contact or deal matches" in await alice.say("/show Jane Doe")
+
+
+async def test_a_document_sent_is_previewed_and_imported(alice: TelegramChat) -> None:
+    await alice.send("/start")
+    alice.api.documents["doc1"] = "Name;Phone\nJane Doe;030 1234567\nBad;12\n".encode("cp1252")
+    document = {"file_id": "doc1", "file_unique_id": "doc1", "file_name": "leads.csv"}
+    *fetched, preview = await alice.send(document=document)
+    assert [c.method for c in [*fetched, preview]] == ["getFile", "download", "sendMessage"]
+    assert "leads.csv: 2 rows (CSV, utf-8)" in preview.text
+    assert set(preview.button_data) == {"Import", "Cancel"}
+    calls = await alice.press("Import")
+    methods = [call.method for call in calls]
+    assert methods == ["answerCallbackQuery", "editMessageText", "sendDocument"]
+    assert "1 contacts added" in calls[1].text
+    assert calls[2].files["document"][0] == "leads-rejected.csv"
+    assert "Bad" in calls[2].files["document"][1].decode("utf-8-sig")

@@ -69,7 +69,7 @@ def test_the_same_name_warns_like_the_same_email_or_phone(testbot: TestBot) -> N
         "This looks like a contact you already have:",
         "• Klaus Weber (c1) — same name",
     ]
-    assert [b.label for b in warning.all_buttons] == ["Add anyway", "Open c1"]
+    assert [b.label for b in warning.all_buttons] == ["Add anyway", "Open c1", "Merge into c1"]
     assert "Klaus Weber  (c1)" in testbot.press("Open c1").plain_text
     # Two companies that differ are two people; without a company, it may be either.
     assert "Added Klaus Weber (c2)" in testbot.say("/add Klaus Weber company:Initech")

@@ -22,13 +22,14 @@ def test_every_command_has_a_summary_and_usage() -> None:
         for usage in command.usage:
             assert usage.split()[0].lstrip("/") in names, (command.name, usage)
     assert registry.find("search") is registry.commands["find"]
-    assert set(registry.events) == {"location", "contact"}
+    assert set(registry.events) == {"location", "contact", "file"}
     undoable = {name for name, command in registry.commands.items() if command.undoable}
     assert undoable == {
         *("add", "edit", "tag", "untag"),
         *("deal", "stage", "won", "lost"),
         *("note", "call", "meet", "visit"),
         "remind",
+        "delete",
     }
 
 

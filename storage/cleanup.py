@@ -1,0 +1,235 @@
+"""Clean-up writes: archived contacts, merging two contacts, erasing a person on request.
+
+Merging and archiving go through the ORM, row by row, so the undo journal sees them.
+Erasing must not be journaled (the journal would keep what it erases) and takes the
+person's data out of every table that holds it: the contact's fields, the texts of
+activities and reminders about them or naming them, messages waiting in the outbox, the
+geocoding cache entry made from their address, the stored rows of imports, commands
+waiting for a button, and the undo journal's copies. Their deals stay, as figures.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, or_, update
+from sqlalchemy import select as select_columns
+from sqlmodel import Session, col, select
+
+from storage.models import (
+    Activity,
+    Change,
+    ChangeRow,
+    Contact,
+    ContactTag,
+    Deal,
+    GeocodeCache,
+    ImportFile,
+    Outbox,
+    OutboxStatus,
+    PendingCommand,
+    Reminder,
+    ReminderStatus,
+)
+
+ERASED = "(erased)"
+
+
+def archived_contacts(session: Session, *, team_id: int, limit: int = 20) -> list[Contact]:
+    return list(
+        session.exec(
+            select(Contact)
+            .where(Contact.team_id == team_id, col(Contact.archived).is_(True))
+            .order_by(col(Contact.updated_at).desc())
+            .limit(limit)
+        )
+    )
+
+
+def archived_contact(session: Session, *, team_id: int, contact_id: int) -> Contact | None:
+    found = session.get(Contact, contact_id)
+    return found if found and found.team_id == team_id and found.archived else None
+
+
+def merge_contacts(session: Session, *, keep: Contact, other: Contact, now: datetime) -> None:
+    """Move `other`'s deals, activities, reminders and tags to `keep`, fill `keep`'s empty
+    fields from it, and archive it."""
+    assert keep.id is not None and other.id is not None
+    for model in (Deal, Activity, Reminder):
+        for row in session.exec(select(model).where(model.contact_id == other.id)):
+            row.contact_id = keep.id
+            session.add(row)
+    have = set(session.exec(select(ContactTag.tag_id).where(ContactTag.contact_id == keep.id)))
+    for link in session.exec(select(ContactTag).where(ContactTag.contact_id == other.id)):
+        if link.tag_id not in have:
+            session.add(ContactTag(contact_id=keep.id, tag_id=link.tag_id))
+        session.delete(link)
+    for field in (
+        "email",
+        "phone",
+        "title",
+        "company_id",
+        "address",
+        "city",
+        "city_key",
+        "country",
+        "source",
+        "lat",
+        "lon",
+        "geocoded_from",
+    ):
+        if getattr(keep, field) is None and getattr(other, field) is not None:
+            setattr(keep, field, getattr(other, field))
+    if other.last_activity_at and (
+        keep.last_activity_at is None or keep.last_activity_at < other.last_activity_at
+    ):
+        keep.last_activity_at = other.last_activity_at
+    keep.updated_at = other.updated_at = now
+    other.archived = True
+    session.add(keep)
+    session.add(other)
+    session.flush()
+
+
+def erase_contact(
+    session: Session, *, team_id: int, contact: Contact, place_key: str | None
+) -> None:
+    """Take the person's data out of every table (see the module's doc). `place_key` is
+    the geocoding cache's key of their address, if they had one."""
+    assert contact.id is not None
+    traces = [t for t in (contact.name, contact.email, contact.phone) if t and len(t) >= 3]
+    deal_ids = list(session.exec(select(Deal.id).where(Deal.contact_id == contact.id)))
+    # Their deals' titles that name them ("Quixote website") are renamed, and looked for
+    # wherever the person is (an announcement of the deal's win names it).
+    words = [w.casefold() for w in contact.name.split() if len(w) >= 4]
+    for deal in session.exec(select(Deal).where(col(Deal.id).in_(deal_ids))):
+        if any(w in deal.title.casefold() for w in words):
+            traces.append(deal.title)
+            deal.title = deal.title_key = f"deal d{deal.id}"
+            session.add(deal)
+    mentions = [col(Activity.text).contains(t, autoescape=True) for t in traces]
+    session.execute(
+        update(Activity)
+        .where(
+            col(Activity.team_id) == team_id,
+            or_(
+                col(Activity.contact_id) == contact.id,
+                col(Activity.deal_id).in_(deal_ids),
+                *mentions,
+            ),
+        )
+        .values(text=None)
+    )
+    session.execute(
+        update(Reminder)
+        .where(
+            col(Reminder.team_id) == team_id,
+            or_(
+                col(Reminder.contact_id) == contact.id,
+                col(Reminder.deal_id).in_(deal_ids),
+                *[col(Reminder.text).contains(t, autoescape=True) for t in traces],
+            ),
+        )
+        .values(text=ERASED, status=ReminderStatus.cancelled)
+    )
+    _erase_outbox(session, team_id=team_id, traces=traces)
+    if place_key:
+        session.execute(delete(GeocodeCache).where(col(GeocodeCache.query) == place_key))
+    _erase_imports(session, team_id=team_id, traces=traces)
+    session.execute(
+        delete(PendingCommand).where(
+            col(PendingCommand.team_id) == team_id,
+            or_(*[col(PendingCommand.text).contains(t, autoescape=True) for t in traces]),
+        )
+    )
+    _erase_journal(session, team_id=team_id, contact_id=contact.id, traces=traces)
+    for field in (
+        "email",
+        "phone",
+        "title",
+        "address",
+        "city",
+        "city_key",
+        "country",
+        "source",
+        "lat",
+        "lon",
+        "geocoded_from",
+    ):
+        setattr(contact, field, None)
+    contact.name = contact.name_key = f"erased c{contact.id}"
+    contact.geocode_pending = False
+    contact.archived = True
+    session.add(contact)
+    session.flush()
+
+
+def _mentions(text: str, traces: Sequence[str]) -> bool:
+    folded = text.casefold()
+    return any(t.casefold() in folded for t in traces)
+
+
+def _erase_outbox(session: Session, *, team_id: int, traces: Sequence[str]) -> None:
+    """Messages naming the person: withdrawn while they wait, emptied once sent."""
+    for row in session.exec(select(Outbox).where(Outbox.team_id == team_id)):
+        if not _mentions(json.dumps(row.payload, ensure_ascii=False), traces):
+            continue
+        if row.status in (OutboxStatus.pending, OutboxStatus.failed):
+            session.delete(row)
+        else:
+            row.payload = {}
+            session.add(row)
+
+
+def _erase_imports(session: Session, *, team_id: int, traces: Sequence[str]) -> None:
+    """Rows of imports naming the person: out of the stored rejects; a file still waiting
+    for its Import button is dropped whole."""
+    for done in session.exec(select(ImportFile).where(ImportFile.team_id == team_id)):
+        if done.content and _mentions(done.content.decode("utf-8", "replace"), traces):
+            done.content = b""
+            done.status = "cancelled"
+        if done.rejects and _mentions(done.rejects.decode("utf-8-sig", "replace"), traces):
+            rows = list(csv.reader(io.StringIO(done.rejects.decode("utf-8-sig"))))
+            out = io.StringIO()
+            csv.writer(out).writerows(
+                [rows[0], *(r for r in rows[1:] if not _mentions(",".join(r), traces))]
+            )
+            done.rejects = b"\xef\xbb\xbf" + out.getvalue().encode("utf-8")
+        session.add(done)
+
+
+def _erase_journal(
+    session: Session, *, team_id: int, contact_id: int, traces: Sequence[str]
+) -> None:
+    """Changes that hold the person's data (their rows' values before and after): gone,
+    with their rows. They can no longer be undone, which is the point."""
+    changes = list(session.exec(select(Change.id).where(Change.team_id == team_id)))
+    doomed: set[int] = set()
+    for start in range(0, len(changes), 500):
+        chunk = changes[start : start + 500]
+        for change_id, table, row_key, before, after in session.execute(
+            select_columns(
+                col(ChangeRow.change_id),
+                col(ChangeRow.table_name),
+                col(ChangeRow.row_key),
+                col(ChangeRow.before),
+                col(ChangeRow.after),
+            ).where(col(ChangeRow.change_id).in_(chunk))
+        ):
+            values = {**(before or {}), **(after or {})}
+            if (
+                (table == "contact" and row_key.get("id") == contact_id)
+                or values.get("contact_id") == contact_id
+                or _mentions(json.dumps(values, ensure_ascii=False), traces)
+            ):
+                doomed.add(change_id)
+    if doomed:
+        session.execute(
+            update(ImportFile).where(col(ImportFile.change_id).in_(doomed)).values(change_id=None)
+        )
+        session.execute(delete(ChangeRow).where(col(ChangeRow.change_id).in_(doomed)))
+        session.execute(delete(Change).where(col(Change.id).in_(doomed)))
