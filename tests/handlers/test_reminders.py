@@ -174,14 +174,20 @@ def test_delivery_with_buttons_snooze_and_done(
     text = message.plain_text
     assert text.startswith("⏰ call about the renewal")
     assert f"Contact: Jane Doe (c1) · Acme · {LANDLINE.international}" in text
+    # Snooze carries the due time it snoozes from (minutes since 1970): pressed twice,
+    # it snoozes once.
+    due = int(clock.now.timestamp()) // 60
     assert [(b.label, b.encode()) for b in message.all_buttons] == [
         ("Done", "rd:1"),
-        ("Snooze 1h", "rz:1:60"),
+        ("Snooze 1h", f"rz:1:60:{due}"),
         ("Tomorrow 9:00", "rt:1"),
     ]
     assert "Delivered, not done yet" in testbot.say("/reminders")
 
-    snoozed = testbot.press_encoded("rz:1:60")
+    snoozed = testbot.press_encoded(f"rz:1:60:{due}")
+    assert (
+        "already moved, to Mon 23 Nov 10:10" in testbot.press_encoded(f"rz:1:60:{due}").plain_text
+    )
     assert snoozed.edit and "snoozed until Mon 23 Nov 10:10" in snoozed.plain_text
     clock.advance(minutes=59)
     deliver(engine, clock, sender)
