@@ -648,8 +648,8 @@ def _name(record: Record) -> str:
 
 def register(registry: Registry) -> None:
     registry.command("add", add_contact, keys=CONTACT_KEYS, shapes=(PHONE, EMAIL), undoable=True)
-    registry.command("find", find, aliases=("search",))
-    registry.command("show", show, aliases=("card", "open"))
+    registry.command("find", find, aliases=("search",), writes=False)
+    registry.command("show", show, aliases=("card", "open"), writes=False)
     registry.command(
         "edit",
         edit,
@@ -659,6 +659,6 @@ def register(registry: Registry) -> None:
     )
     registry.command("tag", tag, undoable=True)
     registry.command("untag", untag, undoable=True)
-    registry.command("leads", leads, keys=("city", "status", "limit"))
-    registry.button(SHOW_BUTTON, press_show)
+    registry.command("leads", leads, keys=("city", "status", "limit"), writes=False)
+    registry.button(SHOW_BUTTON, press_show, writes=False)
     registry.event("contact", shared_contact, undoable=True)

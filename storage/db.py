@@ -7,10 +7,12 @@ in a worker thread with one Session and one transaction (see design.md for the n
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import random
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -25,6 +27,7 @@ from storage.locks import migrating
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 5000
 # SQLite copies the write-ahead log back into the database (a checkpoint, with an fsync)
@@ -33,6 +36,13 @@ SQLITE_BUSY_TIMEOUT_MS = 5000
 # the background every few seconds (`checkpoint`), so a command pays for one only when
 # that job has not run and the log has grown past ~40 MB.
 WAL_AUTOCHECKPOINT_PAGES = 10_000
+# A connection's execution option: its transactions only read (as far as anyone knows),
+# and on SQLite begin DEFERRED, taking no lock (see _configure_sqlite).
+READS = "crm_reads"
+# How often work that found SQLite locked runs again (each try waits out the busy timeout
+# first, when it asked for the write lock at BEGIN), and the pause between tries.
+BUSY_TRIES = 4
+BUSY_PAUSE_SECONDS = 0.05
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -66,16 +76,56 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(conn: Any) -> None:
-        # IMMEDIATE takes the write lock up front: a deferred transaction that reads and then
-        # writes can fail at once with SQLITE_BUSY when another writer got in between.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A read begins DEFERRED: it takes no lock, and readers and the one writer of a WAL
+        # database never wait for each other. Anything else takes the write lock up front
+        # (IMMEDIATE, waiting up to the busy timeout for it): a deferred transaction that
+        # reads and then writes fails at once with SQLITE_BUSY when another writer got in
+        # between, and that is left to reads that turn out to write (`retry_busy`).
+        if conn.get_execution_options().get(READS):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 @contextmanager
-def transaction(engine: Engine) -> Iterator[Session]:
-    """One session, one transaction: committed on success, rolled back on any exception."""
+def transaction(engine: Engine, *, reads: bool = False) -> Iterator[Session]:
+    """One session, one transaction: committed on success, rolled back on any exception.
+    `reads`: the work is expected only to read; on SQLite it then holds no lock until it
+    writes, if it does (and may fail with `busy` there: see `retry_busy`)."""
     with Session(engine, expire_on_commit=False) as session, session.begin():
+        if reads:
+            # The options apply to the connection the session procures now, before BEGIN.
+            session.connection(execution_options={READS: True})
         yield session
+
+
+def in_transaction(engine: Engine, work: Callable[[Session], T], *, reads: bool = False) -> T:
+    """`work(session)` in one transaction, run again (a few times) while SQLite is busy;
+    a read that had to write is run again as a writer. `work` must do nothing but
+    database work, since it may run more than once."""
+    return retry_busy(lambda tries: _run_in_transaction(engine, work, reads=reads and tries == 0))
+
+
+def _run_in_transaction(engine: Engine, work: Callable[[Session], T], *, reads: bool) -> T:
+    with transaction(engine, reads=reads) as session:
+        return work(session)
+
+
+def retry_busy(attempt: Callable[[int], T], *, tries: int = BUSY_TRIES) -> T:
+    """`attempt(n)` for n = 0, 1, ... until it does not fail with SQLite's `busy`; the
+    last try's error is raised. An attempt must be a whole transaction (rolled back when
+    it raises), so that running it again is safe."""
+    n = 0
+    while True:
+        try:
+            return attempt(n)
+        except OperationalError as error:
+            if not busy(error) or n == tries - 1:
+                raise
+        n += 1
+        log.info("the database was busy; trying again (%d of %d)", n + 1, tries)
+        # Writers that collided should not collide again at the same instant.
+        time.sleep(BUSY_PAUSE_SECONDS * n * random.uniform(0.5, 1.5))
 
 
 def busy(error: BaseException) -> bool:
@@ -131,7 +181,8 @@ def alembic_config(engine: Engine) -> Config:
 def schema_is_current(engine: Engine) -> bool:
     """True when the database is at the newest migration."""
     head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
-    with engine.connect() as conn:
+    # A read: no write lock, so no wait on (or failure because of) other processes' writes.
+    with engine.connect().execution_options(**{READS: True}) as conn:
         current = MigrationContext.configure(conn).get_current_revision()
     return current == head
 
