@@ -581,28 +581,48 @@ def _reject_unknown(args: Args) -> None:
 
 def _likely_duplicates(ctx: Context, contact: Contact) -> list[Contact]:
     """Contacts with the same e-mail or phone; with the same name, unless both are at
-    companies and those differ; with a similar name at the same company."""
-    found = store.contacts_with(
-        ctx.session, team_id=ctx.team_id, email=contact.email, phone=contact.phone
-    )
+    companies and those differ; with a similar name at the same company. The exact keys
+    and the company's people come in one statement; only a contact without a company (or
+    at one too big to compare name by name) needs the name search for similar names."""
     key = name_key(contact.name)
+    candidates = store.duplicate_candidates(
+        ctx.session,
+        team_id=ctx.team_id,
+        email=contact.email,
+        phone=contact.phone,
+        key=key,
+        company_id=contact.company_id,
+    )
+    by_id = sorted(candidates, key=lambda c: c.id or 0)
+    found = [c for c in by_id if contact.email and c.email == contact.email]
+    found += [c for c in by_id if contact.phone and c.phone == contact.phone]
     found += [
         c
-        for c in store.contacts_named(ctx.session, team_id=ctx.team_id, keys=[key])
-        if not (c.company_id and contact.company_id and c.company_id != contact.company_id)
+        for c in by_id
+        if c.name_key == key
+        and not (c.company_id and contact.company_id and c.company_id != contact.company_id)
     ]
-    similar = [
-        record_id
-        for record_id, candidate in trigram_candidates(
-            ctx.session, table="contact", team_id=ctx.team_id, query=contact.name, limit=20
-        )
-        if fuzz.ratio(key, candidate) >= DUPLICATE_NAME_SCORE
-    ]
-    found += [
-        c
-        for c in store.contacts_by_ids(ctx.session, team_id=ctx.team_id, ids=similar)
-        if c.company_id == contact.company_id
-    ]
+    peers = [c for c in by_id if contact.company_id and c.company_id == contact.company_id]
+    if contact.company_id and len(peers) < store.COMPANY_PEERS:
+        scored = [(fuzz.ratio(key, c.name_key), c) for c in peers]
+        found += [
+            c
+            for score, c in sorted(scored, key=lambda pair: -pair[0])
+            if score >= DUPLICATE_NAME_SCORE
+        ]
+    else:
+        similar = [
+            record_id
+            for record_id, candidate in trigram_candidates(
+                ctx.session, table="contact", team_id=ctx.team_id, query=contact.name, limit=20
+            )
+            if fuzz.ratio(key, candidate) >= DUPLICATE_NAME_SCORE
+        ]
+        found += [
+            c
+            for c in store.contacts_by_ids(ctx.session, team_id=ctx.team_id, ids=similar)
+            if c.company_id == contact.company_id
+        ]
     return list({c.id: c for c in found}.values())[:3]
 
 

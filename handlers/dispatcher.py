@@ -19,7 +19,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from rapidfuzz import process
-from sqlalchemy import Engine, Executable, Table, bindparam
+from sqlalchemy import Connection, Engine, Executable, Table, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -139,8 +139,9 @@ class Dispatcher:
         return False
 
     def _record_delivery(self, request: Request) -> bool:
-        with transaction(self.engine) as session:
-            return _first_delivery(session, request)
+        # A connection, not a session: one statement needs none of a session's set-up.
+        with self.engine.begin() as connection:
+            return _first_delivery(connection, request)
 
     def _respond_once(self, request: Request, hidden: int, *, reads: bool) -> Reply | None:
         with transaction(self.engine, reads=reads) as session:
@@ -151,7 +152,9 @@ class Dispatcher:
                 workspace_id=request.workspace_id,
                 chat_id=request.chat_id,
             )
-            if request.update_id is not None and not _first_delivery(session, request):
+            if request.update_id is not None and not _first_delivery(
+                session.connection(), request
+            ):
                 return None
             ctx = self._context(session, request)
             welcome = self._newcomer(ctx)
@@ -356,10 +359,10 @@ def clean_request(request: Request) -> Request:
     )
 
 
-def _first_delivery(session: Session, request: Request) -> bool:
+def _first_delivery(connection: Connection, request: Request) -> bool:
     """Record the update; False when it was recorded before (a redelivery)."""
-    recorded = session.connection().execute(
-        _RECORD_UPDATE[session.get_bind().dialect.name],
+    recorded = connection.execute(
+        _RECORD_UPDATE[connection.dialect.name],
         {"u_platform": request.platform, "u_external_id": request.update_id, "u_at": utcnow()},
     )
     if recorded.first() is None:

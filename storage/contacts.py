@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, union_all
 from sqlmodel import Session, col, select
-from sqlmodel.sql.expression import Select
+from sqlmodel.sql.expression import Select, SelectOfScalar
 
+from storage import core
 from storage.keys import name_key
 from storage.models import Company, Contact, ContactTag, DealTag, Tag
 
@@ -83,6 +84,60 @@ def contacts_with(
     return list({contact.id: contact for contact in results}.values())
 
 
+# How many contacts of one company the duplicate check compares by name; past it, the
+# name search finds the similar ones (`duplicate_candidates`).
+COMPANY_PEERS = 200
+
+
+def duplicate_candidates(
+    session: Session,
+    *,
+    team_id: int,
+    email: str | None,
+    phone: str | None,
+    key: str,
+    company_id: int | None,
+) -> list[Contact]:
+    """In one statement, the contacts a new one may duplicate: the same e-mail, the same
+    phone, the same normalised name (`key`), and the people of the same company (at most
+    COMPANY_PEERS: whether a name is similar is for the caller to say)."""
+    params = {
+        "team_id": team_id,
+        "email": email,
+        "phone": phone,
+        "key": key,
+        "company_id": company_id,
+    }
+    return list(session.exec(_DUPLICATE_CANDIDATES, params=params))
+
+
+def _ids_where(condition: Any, limit: int) -> SelectOfScalar[Any]:
+    matching = (
+        select(col(Contact.id))
+        .where(
+            col(Contact.team_id) == bindparam("team_id"),
+            condition,
+            col(Contact.archived).is_(False),
+        )
+        .limit(limit)
+        .subquery()
+    )
+    return select(matching.c.id)
+
+
+# Each branch one index lookup (an OR of them may scan the team's contacts); built once.
+_DUPLICATE_CANDIDATES = select(Contact).where(
+    col(Contact.id).in_(
+        union_all(
+            _ids_where(col(Contact.email) == bindparam("email"), 10),
+            _ids_where(col(Contact.phone) == bindparam("phone"), 10),
+            _ids_where(col(Contact.name_key) == bindparam("key"), 50),
+            _ids_where(col(Contact.company_id) == bindparam("company_id"), COMPANY_PEERS),
+        )
+    )
+)
+
+
 def save_contact(session: Session, *, contact: Contact) -> Contact:
     """Insert or update a contact, keeping its search keys in step with its fields."""
     contact.name_key = name_key(contact.name)
@@ -138,9 +193,15 @@ def companies_by_ids(session: Session, *, team_id: int, ids: Iterable[int]) -> d
 
 
 def company_named(session: Session, *, team_id: int, name: str) -> Company | None:
-    return session.exec(
-        select(Company).where(Company.team_id == team_id, Company.name_key == name_key(name))
-    ).first()
+    return session.exec(_COMPANY_NAMED, params={"team_id": team_id, "key": name_key(name)}).first()
+
+
+# Built once: /add and /deal with a company ask on every call.
+_COMPANY_NAMED = (
+    select(Company)
+    .where(col(Company.team_id) == bindparam("team_id"), col(Company.name_key) == bindparam("key"))
+    .limit(1)
+)
 
 
 def get_or_create_company(session: Session, *, team_id: int, name: str) -> Company:
@@ -179,9 +240,7 @@ def ensure_tags(session: Session, *, team_id: int, names: Sequence[str]) -> list
         return []
     existing = {
         tag.name: tag
-        for tag in session.exec(
-            select(Tag).where(Tag.team_id == team_id, col(Tag.name).in_(names))
-        )
+        for tag in session.exec(_TAGS_NAMED, params={"team_id": team_id, "names": list(names)})
     }
     for tag_name in names:
         if tag_name not in existing:
@@ -191,6 +250,10 @@ def ensure_tags(session: Session, *, team_id: int, names: Sequence[str]) -> list
     session.flush()
     return [existing[tag_name] for tag_name in names]
 
+
+_TAGS_NAMED = select(Tag).where(
+    col(Tag.team_id) == bindparam("team_id"), col(Tag.name).in_(bindparam("names", expanding=True))
+)
 
 TagTarget = Literal["contact", "deal"]
 
@@ -221,7 +284,7 @@ def tags_of(
     tags: dict[int, list[str]] = {}
     if not ids:
         return tags
-    rows = session.exec(_TAGS_OF[target], params={"team_id": team_id, "ids": list(ids)})
+    rows = core.execute(session, _TAGS_OF[target], {"team_id": team_id, "ids": list(ids)})
     for owner_id, tag_name in rows:
         tags.setdefault(owner_id, []).append(tag_name)
     return tags
