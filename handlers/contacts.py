@@ -475,19 +475,15 @@ def leads(ctx: Context, args: Args) -> Reply:
     )
     if not found:
         return Reply().add("No leads match. Add some with /add.")
-    companies = store.companies_by_ids(
-        ctx.session, team_id=ctx.team_id, ids=[c.company_id for c in found if c.company_id]
-    )
     tags = store.tags_of(
-        ctx.session, team_id=ctx.team_id, target="contact", ids=[c.id for c in found if c.id]
+        ctx.session, team_id=ctx.team_id, target="contact", ids=[c.id for c in found]
     )
     reply = Reply().heading(f"Leads ({len(found)})")
     for contact in found:
-        company = companies.get(contact.company_id or 0)
         reply.item(
             bold(contact.name),
-            f" ({contact_ref(contact)})",
-            f" · {company.name}" if company else "",
+            f" (c{contact.id})",
+            f" · {contact.company}" if contact.company else "",
             f" · {contact.city}" if contact.city else "",
             f" · {contact.status} · score {contact.score}",
             "".join(f" #{t}" for t in tags.get(contact.id or 0, [])),

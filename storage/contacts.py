@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, Literal
+from functools import cache
+from typing import Any, Literal, NamedTuple
 
-from sqlalchemy import bindparam, union_all
+from sqlalchemy import Executable, bindparam, union_all
+from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select, SelectOfScalar
 
@@ -147,6 +149,17 @@ def save_contact(session: Session, *, contact: Contact) -> Contact:
     return contact
 
 
+class Lead(NamedTuple):
+    """A row of /leads: the contact's columns it shows, and its company's name."""
+
+    id: int
+    name: str
+    city: str | None
+    status: str
+    score: int
+    company: str | None
+
+
 def leads(
     session: Session,
     *,
@@ -155,23 +168,49 @@ def leads(
     tag: str | None = None,
     city: str | None = None,
     limit: int = 20,
-) -> list[Contact]:
+) -> list[Lead]:
     """Best score first, then the most recently active."""
-    query = select(Contact).where(
-        Contact.team_id == team_id,
-        col(Contact.status).in_(statuses),
-        col(Contact.archived).is_(False),
+    params = {
+        "team_id": team_id,
+        "statuses": list(statuses),
+        "city_key": name_key(city) if city else None,
+        "tag": tag,
+        "limit": limit,
+    }
+    rows = core.execute(session, _leads(city is not None, tag is not None), params)
+    return [Lead(*row) for row in rows]
+
+
+@cache
+def _leads(by_city: bool, by_tag: bool) -> Executable:
+    # Built once per shape, rows with the company's name: /leads is a hot list.
+    query = (
+        select_columns(
+            col(Contact.id),
+            col(Contact.name),
+            col(Contact.city),
+            col(Contact.status),
+            col(Contact.score),
+            col(Company.name),
+        )
+        .outerjoin(Company, col(Company.id) == col(Contact.company_id))
+        .where(
+            col(Contact.team_id) == bindparam("team_id"),
+            col(Contact.status).in_(bindparam("statuses", expanding=True)),
+            col(Contact.archived).is_(False),
+        )
     )
-    if city:
-        query = query.where(Contact.city_key == name_key(city))
-    if tag:
+    if by_city:
+        query = query.where(col(Contact.city_key) == bindparam("city_key"))
+    if by_tag:
         query = (
             query.join(ContactTag, col(ContactTag.contact_id) == col(Contact.id))
             .join(Tag, col(Tag.id) == col(ContactTag.tag_id))
-            .where(Tag.team_id == team_id, Tag.name == tag)
+            .where(col(Tag.team_id) == bindparam("team_id"), col(Tag.name) == bindparam("tag"))
         )
-    query = query.order_by(col(Contact.score).desc(), col(Contact.id).desc()).limit(limit)
-    return list(session.exec(query))
+    return query.order_by(col(Contact.score).desc(), col(Contact.id).desc()).limit(
+        bindparam("limit")
+    )
 
 
 # --- companies -----------------------------------------------------------------------------
