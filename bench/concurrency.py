@@ -114,6 +114,8 @@ def measure(database: Path, *, mix: str, processes: int, shared: bool, seconds: 
         copies = [Path(folder) / f"run-{i}.db" for i in range(1 if shared else processes)]
         for copy in copies:
             shutil.copyfile(database, copy)
+        # The copies' writes reach the disk now, not during the measurement.
+        os.sync()
         context = multiprocessing.get_context("spawn")
         start = context.Barrier(processes)
         out: multiprocessing.Queue[tuple[int, int]] = context.Queue()
