@@ -1,8 +1,8 @@
 """A stand-in Telegram Bot API on a loopback port, for the server's tests and load bench.
 
 It answers the calls `crmbot serve` makes (getMe, setMyCommands, setWebhook, sendMessage,
-sendPhoto, sendDocument, editMessageText, answerCallbackQuery), and `crmbot run`'s
-getUpdates (with nothing to deliver), as Telegram would, and
+sendPhoto, sendDocument, editMessageText, answerCallbackQuery) as Telegram would, hands
+what is `push`ed to a bot that long-polls (getUpdates, `crmbot run`), and
 records every message it accepts with the time it did. Each bot process may be given a
 base URL of its own (`base_url(name)`), so that what a process sent can be told apart and
 one process's sends can be held (a slow network) while the others' go through.
@@ -14,6 +14,7 @@ bot's (per_second + 1)-th in the last second, across all processes; None accepts
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import time
@@ -55,6 +56,7 @@ class BotApi:
     calls: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     refused: int = 0
     url: str = ""
+    updates: list[dict[str, Any]] = field(default_factory=list)
     _holds: dict[str, asyncio.Event] = field(default_factory=dict)
     _held: dict[str, list[web.Request]] = field(default_factory=dict)
     _recent: deque[float] = field(default_factory=deque)
@@ -102,6 +104,25 @@ class BotApi:
         if event is not None:
             event.set()
 
+    async def push(self, update: dict[str, Any]) -> None:
+        """An update for the next getUpdates (`message_update` makes one)."""
+        self.updates.append(update)
+        await self._notify()
+
+    async def _poll(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """As Telegram's long polling: the updates from `offset` on, waiting up to the
+        poll's timeout (at most a second here, so that a stop is not held up) for one."""
+        offset = int(params.get("offset") or 0)
+        waiting = min(float(params.get("timeout") or 0), 1.0)
+
+        def pending() -> list[dict[str, Any]]:
+            return [update for update in self.updates if update["update_id"] >= offset]
+
+        if not pending() and waiting > 0:
+            with contextlib.suppress(TimeoutError):
+                await self.until(lambda: bool(pending()) or self._stopped, timeout=waiting)
+        return pending()
+
     def to(self, chat_id: int) -> list[Sent]:
         return [sent for sent in self.sent if sent.chat_id == chat_id]
 
@@ -131,10 +152,7 @@ class BotApi:
         self.calls.append((process, method, params))
         await self._notify()
         if method == "getUpdates":
-            # Long polling with nothing to deliver: held for the poll's timeout, as Telegram
-            # holds it, then no updates.
-            await asyncio.sleep(min(float(params.get("timeout") or 0), POLL_HOLD_SECONDS))
-            return _ok([])
+            return _ok(await self._poll(params))
         if method not in SENDS:
             return _ok(_result(method))
         hold = self._holds.get(process)

@@ -39,7 +39,7 @@ from bot.senders import PermanentError, RateLimited, Sender, TransientError
 from handlers.notices import tell_failure
 from handlers.reply import Reply
 from storage import outbox as store
-from storage.db import transaction
+from storage.db import in_transaction
 from storage.models import Outbox
 from storage.types import utcnow
 
@@ -296,8 +296,9 @@ class OutboxDispatcher:
 
 
 def _in_transaction(engine: Engine, func: Callable[..., T], kwargs: dict[str, Any]) -> T:
-    with transaction(engine) as session:
-        return func(session, **kwargs)
+    # Database work only (sending happens between these calls): safe to run again while
+    # SQLite is busy.
+    return in_transaction(engine, partial(func, **kwargs))
 
 
 async def inline(func: Callable[[], T]) -> T:

@@ -38,6 +38,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
+from sqlmodel import Session
 
 from bot.geocoding import geocode_pending
 from bot.outbox import OutboxDispatcher
@@ -46,7 +47,7 @@ from handlers.notices import queue_agendas, queue_weekly_digests
 from handlers.places import Geocoder
 from handlers.scoring import rescore_all_teams
 from storage import send_slots
-from storage.db import busy, checkpoint, transaction
+from storage.db import busy, checkpoint, in_transaction
 from storage.locks import Leader
 from storage.outbox import on_enqueue, prune_sent
 from storage.types import utcnow
@@ -222,8 +223,11 @@ class Scheduler:
         return await asyncio.to_thread(self._rescore)
 
     def _rescore(self) -> int:
-        with transaction(self.engine) as session:
-            return rescore_all_teams(session, now=self.clock())
+        now = self.clock()
+        # Reads, as a rule (writes only the scores that moved): no lock while it looks.
+        return in_transaction(
+            self.engine, lambda session: rescore_all_teams(session, now=now), reads=True
+        )
 
     async def checkpoint(self) -> None:
         await asyncio.to_thread(checkpoint, self.engine)
@@ -240,13 +244,15 @@ class Scheduler:
         """Write the agendas and weekly digests due now, and forget long-sent messages;
         returns how many messages were written."""
         now = self.clock()
-        with transaction(self.engine) as session:
-            written = queue_agendas(session, now=now)
-        with transaction(self.engine) as session:
-            written += queue_weekly_digests(session, now=now)
-        with transaction(self.engine) as session:
-            prune_sent(session, before=now - KEEP_SENT)
-            send_slots.prune(session, before=now - KEEP_SEND_SLOTS)
+        # Each a transaction of its own, run again while SQLite is busy; the scans write
+        # only what has fallen due, and take no lock while they look.
+        written = in_transaction(
+            self.engine, lambda session: queue_agendas(session, now=now), reads=True
+        )
+        written += in_transaction(
+            self.engine, lambda session: queue_weekly_digests(session, now=now), reads=True
+        )
+        in_transaction(self.engine, lambda session: _prune(session, now=now))
         if written:
             log.info("queued %d agendas and digests", written)
         return written
@@ -272,3 +278,8 @@ class Scheduler:
         at = datetime.now(UTC) + max(timedelta(0), due - self.clock())
         if at < job.next_run_time:
             job.modify(next_run_time=at)
+
+
+def _prune(session: Session, *, now: datetime) -> None:
+    prune_sent(session, before=now - KEEP_SENT)
+    send_slots.prune(session, before=now - KEEP_SEND_SLOTS)

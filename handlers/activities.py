@@ -174,4 +174,4 @@ def register(registry: Registry) -> None:
     registry.command("call", call, undoable=True)
     registry.command("meet", meet, aliases=("meeting",), undoable=True)
     registry.command("visit", visit, undoable=True)
-    registry.command("feed", feed)
+    registry.command("feed", feed, writes=False)

@@ -11,7 +11,7 @@ import phonenumbers
 from handlers.context import Context
 from handlers.format import ago, contact_ref, day, deal_ref, map_url, money
 from handlers.reply import Button, Reply, SpanLike, bold, italic, link
-from handlers.scoring import score_reasons
+from handlers.scoring import card_figures, score_reasons
 from storage import teams
 from storage.activities import timeline
 from storage.contacts import get_company, get_contact, tags_of
@@ -78,14 +78,8 @@ def contact_card(ctx: Context, contact: Contact) -> Reply:
     activities = timeline(ctx.session, team_id=ctx.team_id, contact_id=contact.id)
     names = member_names(ctx, [contact.owner_id, *(a.member_id for a in activities)])
     reply = Reply().heading(contact.name, f"  ({contact_ref(contact)})")
-    company = (
-        get_company(ctx.session, team_id=ctx.team_id, company_id=contact.company_id)
-        if contact.company_id
-        else None
-    )
-    role_line = " at ".join(
-        part for part in (contact.title, company.name if company else None) if part
-    )
+    figures = card_figures(ctx, contact)
+    role_line = " at ".join(part for part in (contact.title, figures.company) if part)
     if role_line:
         reply.add(role_line)
     reach: list[SpanLike] = []
@@ -106,7 +100,7 @@ def contact_card(ctx: Context, contact: Contact) -> Reply:
     tags = [tag.name for tag in tagged]
     # The score as of now and the parts it adds up to (what /leads sorts by is stored, and
     # at most READ_REFRESH behind).
-    reasons = score_reasons(ctx, contact, tagged)
+    reasons = score_reasons(ctx, contact, tagged, figures)
     why = ", ".join(f"{reason} {points:+d}" for reason, points in reasons)
     owner = names.get(contact.owner_id or 0, "nobody")
     score = sum(points for _, points in reasons)

@@ -518,19 +518,15 @@ def leads(ctx: Context, args: Args) -> Reply:
     )
     if not found:
         return Reply().add("No leads match. Add some with /add.")
-    companies = store.companies_by_ids(
-        ctx.session, team_id=ctx.team_id, ids=[c.company_id for c in found if c.company_id]
-    )
     tags = store.tags_of(
-        ctx.session, team_id=ctx.team_id, target="contact", ids=[c.id for c in found if c.id]
+        ctx.session, team_id=ctx.team_id, target="contact", ids=[c.id for c in found]
     )
     reply = Reply().heading(f"Leads ({len(found)})")
     for contact in found:
-        company = companies.get(contact.company_id or 0)
         reply.item(
             bold(contact.name),
-            f" ({contact_ref(contact)})",
-            f" · {company.name}" if company else "",
+            f" (c{contact.id})",
+            f" · {contact.company}" if contact.company else "",
             f" · {contact.city}" if contact.city else "",
             f" · {contact.status} · score {contact.score}",
             "".join(f" #{t}" for t in tags.get(contact.id or 0, [])),
@@ -624,28 +620,48 @@ def _reject_unknown(args: Args) -> None:
 
 def _likely_duplicates(ctx: Context, contact: Contact) -> list[Contact]:
     """Contacts with the same e-mail or phone; with the same name, unless both are at
-    companies and those differ; with a similar name at the same company."""
-    found = store.contacts_with(
-        ctx.session, team_id=ctx.team_id, email=contact.email, phone=contact.phone
-    )
+    companies and those differ; with a similar name at the same company. The exact keys
+    and the company's people come in one statement; only a contact without a company (or
+    at one too big to compare name by name) needs the name search for similar names."""
     key = name_key(contact.name)
+    candidates = store.duplicate_candidates(
+        ctx.session,
+        team_id=ctx.team_id,
+        email=contact.email,
+        phone=contact.phone,
+        key=key,
+        company_id=contact.company_id,
+    )
+    by_id = sorted(candidates, key=lambda c: c.id or 0)
+    found = [c for c in by_id if contact.email and c.email == contact.email]
+    found += [c for c in by_id if contact.phone and c.phone == contact.phone]
     found += [
         c
-        for c in store.contacts_named(ctx.session, team_id=ctx.team_id, keys=[key])
-        if not (c.company_id and contact.company_id and c.company_id != contact.company_id)
+        for c in by_id
+        if c.name_key == key
+        and not (c.company_id and contact.company_id and c.company_id != contact.company_id)
     ]
-    similar = [
-        record_id
-        for record_id, candidate in trigram_candidates(
-            ctx.session, table="contact", team_id=ctx.team_id, query=contact.name, limit=20
-        )
-        if fuzz.ratio(key, candidate) >= DUPLICATE_NAME_SCORE
-    ]
-    found += [
-        c
-        for c in store.contacts_by_ids(ctx.session, team_id=ctx.team_id, ids=similar)
-        if c.company_id == contact.company_id
-    ]
+    peers = [c for c in by_id if contact.company_id and c.company_id == contact.company_id]
+    if contact.company_id and len(peers) < store.COMPANY_PEERS:
+        scored = [(fuzz.ratio(key, c.name_key), c) for c in peers]
+        found += [
+            c
+            for score, c in sorted(scored, key=lambda pair: -pair[0])
+            if score >= DUPLICATE_NAME_SCORE
+        ]
+    else:
+        similar = [
+            record_id
+            for record_id, candidate in trigram_candidates(
+                ctx.session, table="contact", team_id=ctx.team_id, query=contact.name, limit=20
+            )
+            if fuzz.ratio(key, candidate) >= DUPLICATE_NAME_SCORE
+        ]
+        found += [
+            c
+            for c in store.contacts_by_ids(ctx.session, team_id=ctx.team_id, ids=similar)
+            if c.company_id == contact.company_id
+        ]
     return list({c.id: c for c in found}.values())[:3]
 
 
@@ -697,8 +713,8 @@ def _name(record: Record) -> str:
 
 def register(registry: Registry) -> None:
     registry.command("add", add_contact, keys=CONTACT_KEYS, shapes=(PHONE, EMAIL), undoable=True)
-    registry.command("find", find, aliases=("search",))
-    registry.command("show", show, aliases=("card", "open"))
+    registry.command("find", find, aliases=("search",), writes=False)
+    registry.command("show", show, aliases=("card", "open"), writes=False)
     registry.command(
         "edit",
         edit,
@@ -708,6 +724,6 @@ def register(registry: Registry) -> None:
     )
     registry.command("tag", tag, undoable=True)
     registry.command("untag", untag, undoable=True)
-    registry.command("leads", leads, keys=("city", "status", "limit"))
-    registry.button(SHOW_BUTTON, press_show)
+    registry.command("leads", leads, keys=("city", "status", "limit"), writes=False)
+    registry.button(SHOW_BUTTON, press_show, writes=False)
     registry.event("contact", shared_contact, undoable=True)

@@ -362,7 +362,7 @@ def _closing_stage(ctx: Context, kind: StageKind) -> Stage:
 
 def register(registry: Registry) -> None:
     registry.command("deal", open_deal, keys=DEAL_KEYS, shapes=(AMOUNT,), undoable=True)
-    registry.command("deals", list_deals, keys=("stage", "owner", "limit"))
+    registry.command("deals", list_deals, keys=("stage", "owner", "limit"), writes=False)
     registry.command("stage", move, aliases=("move",), undoable=True)
     registry.command("won", win, aliases=("win",), undoable=True)
     registry.command("lost", lose, aliases=("lose",), undoable=True)

@@ -21,7 +21,8 @@ from functools import cache
 
 from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
-from sqlalchemy import Engine, Executable, bindparam
+from sqlalchemy import Connection, Engine, Executable, bindparam
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from handlers.context import Context, Request, TeamDefaults
@@ -33,7 +34,7 @@ from handlers.places import Geocoder
 from handlers.registry import Command, Registry
 from handlers.reply import Button, Line, Reply, bold, code
 from handlers.undo import journaled
-from storage.db import transaction, upsert_into
+from storage.db import busy, retry_busy, transaction, upsert_into
 from storage.locks import lock_chat, lock_person
 from storage.models import PendingCommand, Platform, ProcessedUpdate, Role
 from storage.pending import take_pending
@@ -47,6 +48,7 @@ NOT_A_MEMBER = (
     "code from a teammate."
 )
 STALE_BUTTON = "That button has expired or was used already. Please send the command again."
+BUSY = "Too much is going on at once right now; nothing was changed. Please send that again."
 PICK, FORCE, MERGE_INTO = "pk", "fa", "mi"  # buttons that resume a pending command
 PENDING_TTL = timedelta(days=2)
 MAX_BUTTON_ARG = 64  # Telegram's whole callback data is at most 64 bytes
@@ -114,32 +116,66 @@ class Dispatcher:
             and len(request.text.split()) < len(typed.split())
             else 0
         )
+        reads = self._reads(request)
         try:
-            with transaction(self.engine) as session:
-                # One chat's messages one at a time and in turn, across processes too.
-                lock_chat(
-                    session,
-                    platform=request.platform,
-                    workspace_id=request.workspace_id,
-                    chat_id=request.chat_id,
-                )
-                if request.update_id is not None and not _first_delivery(
-                    session, request, now=self.clock()
-                ):
+            # A read on SQLite records its update id on its own first (one short write), and
+            # then reads without the write lock: a redelivery of it is already answered.
+            if reads and request.update_id is not None and self.engine.dialect.name == "sqlite":
+                if not retry_busy(lambda _: self._record_delivery(request)):
                     return None
-                ctx = self._context(session, request)
-                welcome = self._newcomer(ctx)
-                reply = self._route(ctx)
-                if welcome is not None:
-                    reply.lines[:0] = [*welcome.lines, Line(())]
-                if hidden:
-                    reply.muted(
-                        f"I left out {hidden} word{'s' if hidden > 1 else ''} made only of "
-                        "invisible characters (zero-width spaces, direction marks)."
-                    )
-                return reply
+                request = replace(request, update_id=None)
+            return retry_busy(
+                lambda tries: self._respond_once(request, hidden, reads=reads and tries == 0)
+            )
+        except OperationalError as error:
+            if not busy(error):
+                return _apology()
+            # SQLite stayed locked through every try: nothing was written.
+            log.warning("the database stayed busy; a %s message was not handled", request.platform)
+            return Reply(error=True).add(BUSY)
         except Exception:
             return _apology()
+
+    def _reads(self, request: Request) -> bool:
+        """Whether the request only reads, as its command or button is registered."""
+        if request.text is not None:
+            parsed = split_command(request.text)
+            command = self.registry.find(parsed[0]) if parsed else None
+            return command is not None and not command.writes
+        if request.button is not None:
+            action = self.registry.buttons.get(request.button.split(":", 1)[0])
+            return action is not None and not action.writes
+        return False
+
+    def _record_delivery(self, request: Request) -> bool:
+        # A connection, not a session: one statement needs none of a session's set-up.
+        with self.engine.begin() as connection:
+            return _first_delivery(connection, request, now=self.clock())
+
+    def _respond_once(self, request: Request, hidden: int, *, reads: bool) -> Reply | None:
+        with transaction(self.engine, reads=reads) as session:
+            # One chat's messages one at a time and in turn, across processes too.
+            lock_chat(
+                session,
+                platform=request.platform,
+                workspace_id=request.workspace_id,
+                chat_id=request.chat_id,
+            )
+            if request.update_id is not None and not _first_delivery(
+                session.connection(), request, now=self.clock()
+            ):
+                return None
+            ctx = self._context(session, request)
+            welcome = self._newcomer(ctx)
+            reply = self._route(ctx)
+            if welcome is not None:
+                reply.lines[:0] = [*welcome.lines, Line(())]
+            if hidden:
+                reply.muted(
+                    f"I left out {hidden} word{'s' if hidden > 1 else ''} made only of "
+                    "invisible characters (zero-width spaces, direction marks)."
+                )
+            return reply
 
     def _newcomer(self, ctx: Context) -> Reply | None:
         """Someone new in a chat workspace (Slack) joins the workspace's team on first use,
@@ -295,6 +331,10 @@ class Dispatcher:
             return reply
         except Ambiguous as ambiguous:
             return _ask_which(ctx, ambiguous, text)
+        except OperationalError as error:
+            if busy(error):
+                raise  # the whole request runs again (respond)
+            return _apology()
         except Exception:
             return _apology()
 
@@ -355,10 +395,10 @@ def clean_request(request: Request) -> Request:
     )
 
 
-def _first_delivery(session: Session, request: Request, *, now: datetime) -> bool:
+def _first_delivery(connection: Connection, request: Request, *, now: datetime) -> bool:
     """Record the update; False when it was recorded before (a redelivery)."""
-    recorded = session.connection().execute(
-        _record_update(session.get_bind().dialect.name),
+    recorded = connection.execute(
+        _record_update(connection.dialect.name),
         {"u_platform": request.platform, "u_external_id": request.update_id, "u_at": now},
     )
     if recorded.first() is None:

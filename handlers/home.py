@@ -97,4 +97,4 @@ def _summary(ctx: Context, rows: Sequence[StageTotal]) -> str:
 
 
 def register(registry: Registry) -> None:
-    registry.command("home", home, aliases=("desk",))
+    registry.command("home", home, aliases=("desk",), writes=False)

@@ -474,8 +474,8 @@ def _two_opt(matrix: Sequence[Sequence[float]], order: list[int]) -> list[int]:
 
 
 def register(registry: Registry) -> None:
-    registry.command("nearby", nearby, keys=("status", "limit"), aliases=("near",))
-    registry.command("route", route)
+    registry.command("nearby", nearby, keys=("status", "limit"), aliases=("near",), writes=False)
+    registry.command("route", route, writes=False)
     registry.button(VISIT_BUTTON, press_visit, undoable=True)
-    registry.button(ROUTE_BUTTON, press_route)
+    registry.button(ROUTE_BUTTON, press_route, writes=False)
     registry.event("location", shared_location)

@@ -277,4 +277,4 @@ def _join(ctx: Context, *, team_id: int, role: Role) -> Member:
 def register(registry: Registry) -> None:
     registry.command("start", start, role=None)
     registry.command("join", join, role=None)
-    registry.command("help", show_help, role=None)
+    registry.command("help", show_help, role=None, writes=False)

@@ -558,5 +558,5 @@ def _days(seconds: float) -> str:
 
 
 def register(registry: Registry) -> None:
-    registry.command("pipeline", pipeline)
-    registry.command("stats", stats)
+    registry.command("pipeline", pipeline, writes=False)
+    registry.command("stats", stats, writes=False)

@@ -38,6 +38,9 @@ class Command:
     shapes: frozenset[str] = frozenset()
     # Its changes go into the undo journal, and its reply gets an Undo button.
     undoable: bool = False
+    # False: it only reads, as a rule (dispatcher.py: on SQLite it then takes no lock, and
+    # when it does write after all, it is run again as a writer if it has to).
+    writes: bool = True
 
     @property
     def doc(self) -> str:
@@ -58,6 +61,7 @@ class ButtonAction:
     func: ButtonFunc
     role: Role | None = Role.rep
     undoable: bool = False
+    writes: bool = True
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,7 @@ class Registry:
         aliases: tuple[str, ...] = (),
         shapes: tuple[str, ...] = (),
         undoable: bool = False,
+        writes: bool = True,
     ) -> None:
         if not func.__doc__:
             raise ValueError(f"/{name} needs a docstring: it is the command's help")
@@ -91,7 +96,15 @@ class Registry:
             raise ValueError(f"/{name} is registered twice")
         family = func.__module__.rsplit(".", 1)[-1]
         self.commands[name] = Command(
-            name, func, family, role, frozenset(keys), aliases, frozenset(shapes), undoable
+            name,
+            func,
+            family,
+            role,
+            frozenset(keys),
+            aliases,
+            frozenset(shapes),
+            undoable,
+            writes,
         )
         for alias in aliases:
             self.aliases[alias] = name
@@ -103,10 +116,11 @@ class Registry:
         *,
         role: Role | None = Role.rep,
         undoable: bool = False,
+        writes: bool = True,
     ) -> None:
         if code in self.buttons:
             raise ValueError(f"button action {code!r} is registered twice")
-        self.buttons[code] = ButtonAction(code, func, role, undoable)
+        self.buttons[code] = ButtonAction(code, func, role, undoable, writes)
 
     def event(self, kind: str, func: EventFunc, *, undoable: bool = False) -> None:
         if kind in self.events:

@@ -519,10 +519,10 @@ def _team(ctx: Context) -> Team:
 
 def register(registry: Registry) -> None:
     registry.command("remind", remind, undoable=True)
-    registry.command("reminders", list_reminders)
+    registry.command("reminders", list_reminders, writes=False)
     registry.command("done", done)
     registry.command("snooze", snooze)
-    registry.command("today", today, aliases=("agenda",))
+    registry.command("today", today, aliases=("agenda",), writes=False)
     registry.command("tz", set_timezone, aliases=("timezone",))
     registry.button(DONE_BUTTON, press_done)
     registry.button(SNOOZE_BUTTON, press_snooze)

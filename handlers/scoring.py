@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from babel.numbers import get_currency_precision
 from sqlmodel import Session, select
@@ -60,8 +61,18 @@ READ_REFRESH = timedelta(minutes=1)
 
 def rules(session: Session, team: Team) -> store.ScoreRules:
     assert team.id is not None
-    scale = 10 ** get_currency_precision(team.currency)
     stages = team_stages(session, team_id=team.id)
+    return _rules(
+        team.currency,
+        tuple(s.id for s in stages if s.kind == StageKind.open and s.id is not None),
+    )
+
+
+@lru_cache(maxsize=256)
+def _rules(currency: str, open_stage_ids: tuple[int, ...]) -> store.ScoreRules:
+    # Cached: a card and every write that rescores ask, and babel's precision lookup
+    # alone is worth skipping.
+    scale = 10 ** get_currency_precision(currency)
     return store.ScoreRules(
         status=tuple((status.value, points) for status, points in STATUS_POINTS.items()),
         tag_points=TAG_POINTS,
@@ -70,10 +81,8 @@ def rules(session: Session, team: Team) -> store.ScoreRules:
         recency=RECENCY,
         open_deal=OPEN_DEAL_POINTS,
         value=tuple((major * scale, points) for major, points in VALUE_POINTS),
-        currency=team.currency,
-        open_stage_ids=tuple(
-            s.id for s in stages if s.kind == StageKind.open and s.id is not None
-        ),
+        currency=currency,
+        open_stage_ids=open_stage_ids,
     )
 
 
@@ -135,13 +144,15 @@ def rescore_all_teams(session: Session, *, now: datetime) -> int:
 
 
 def score_reasons(
-    ctx: Context, contact: Contact, tags: Sequence[store.TagPoints]
+    ctx: Context,
+    contact: Contact,
+    tags: Sequence[store.TagPoints],
+    figures: store.ContactFigures,
 ) -> list[tuple[str, int]]:
     """Each part of the contact's current score that counts: (why, points); `tags` are
-    the contact's (`contact_tag_points`)."""
+    the contact's (`contact_tag_points`), `figures` its card's (`card_figures`)."""
     assert ctx.team is not None and contact.id is not None
-    team_rules = rules(ctx.session, ctx.team)
-    parts = store.score_of(ctx.session, contact_id=contact.id, rules=team_rules, now=ctx.now)
+    parts = figures.parts
     reasons = [(f"status {contact.status}", parts["status"])]
     reasons += [(f"#{tag.name}", tag.points) for tag in tags if tag.points is not None]
     others = sum(1 for tag in tags if tag.points is None)
@@ -152,11 +163,23 @@ def score_reasons(
         reasons.append((what + (f" (of {others})" if others > counted else ""), parts["tags"]))
     reasons += [("has an e-mail", parts["email"]), ("has a phone", parts["phone"])]
     reasons.append((f"last activity {ago(contact.last_activity_at, ctx.now)}", parts["recency"]))
-    count, value = store.open_deal_figures(ctx.session, contact_id=contact.id, rules=team_rules)
+    count = figures.open_deals
     reasons.append((f"{count} open deal{'' if count == 1 else 's'}", parts["deals"]))
-    open_value = money(value, ctx.team.currency, ctx.team.locale)
+    open_value = money(figures.open_value, ctx.team.currency, ctx.team.locale)
     reasons.append((f"{open_value} in open deals", parts["value"]))
     return [(why, points) for why, points in reasons if points]
+
+
+def card_figures(ctx: Context, contact: Contact) -> store.ContactFigures:
+    """The figures a contact card shows beside the contact: one statement."""
+    assert ctx.team is not None and contact.id is not None
+    return store.contact_figures(
+        ctx.session,
+        team_id=ctx.team_id,
+        contact_id=contact.id,
+        rules=rules(ctx.session, ctx.team),
+        now=ctx.now,
+    )
 
 
 def scoring(ctx: Context, args: Args) -> Reply:

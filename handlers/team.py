@@ -292,7 +292,7 @@ def _days(text: str) -> int:
 
 
 def register(registry: Registry) -> None:
-    registry.command("team", show_team)
+    registry.command("team", show_team, writes=False)
     registry.command("invite", invite)
     registry.command("role", set_role, role=Role.admin)
     registry.command("stages", stages, keys=STAGE_KEYS)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, Literal
+from functools import cache
+from typing import Any, Literal, NamedTuple
 
-from sqlalchemy import bindparam
+from sqlalchemy import Executable, bindparam, union_all
+from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
-from sqlmodel.sql.expression import Select
+from sqlmodel.sql.expression import Select, SelectOfScalar
 
+from storage import core
 from storage.keys import name_key
 from storage.locks import lock_team_part
 from storage.models import Company, Contact, ContactTag, Deal, DealTag, Tag
@@ -85,6 +88,60 @@ def contacts_with(
     return list({contact.id: contact for contact in results}.values())
 
 
+# How many contacts of one company the duplicate check compares by name; past it, the
+# name search finds the similar ones (`duplicate_candidates`).
+COMPANY_PEERS = 200
+
+
+def duplicate_candidates(
+    session: Session,
+    *,
+    team_id: int,
+    email: str | None,
+    phone: str | None,
+    key: str,
+    company_id: int | None,
+) -> list[Contact]:
+    """In one statement, the contacts a new one may duplicate: the same e-mail, the same
+    phone, the same normalised name (`key`), and the people of the same company (at most
+    COMPANY_PEERS: whether a name is similar is for the caller to say)."""
+    params = {
+        "team_id": team_id,
+        "email": email,
+        "phone": phone,
+        "key": key,
+        "company_id": company_id,
+    }
+    return list(session.exec(_DUPLICATE_CANDIDATES, params=params))
+
+
+def _ids_where(condition: Any, limit: int) -> SelectOfScalar[Any]:
+    matching = (
+        select(col(Contact.id))
+        .where(
+            col(Contact.team_id) == bindparam("team_id"),
+            condition,
+            col(Contact.archived).is_(False),
+        )
+        .limit(limit)
+        .subquery()
+    )
+    return select(matching.c.id)
+
+
+# Each branch one index lookup (an OR of them may scan the team's contacts); built once.
+_DUPLICATE_CANDIDATES = select(Contact).where(
+    col(Contact.id).in_(
+        union_all(
+            _ids_where(col(Contact.email) == bindparam("email"), 10),
+            _ids_where(col(Contact.phone) == bindparam("phone"), 10),
+            _ids_where(col(Contact.name_key) == bindparam("key"), 50),
+            _ids_where(col(Contact.company_id) == bindparam("company_id"), COMPANY_PEERS),
+        )
+    )
+)
+
+
 def save_contact(session: Session, *, contact: Contact) -> Contact:
     """Insert or update a contact, keeping its search keys in step with its fields."""
     contact.name_key = name_key(contact.name)
@@ -92,6 +149,17 @@ def save_contact(session: Session, *, contact: Contact) -> Contact:
     session.add(contact)
     session.flush()
     return contact
+
+
+class Lead(NamedTuple):
+    """A row of /leads: the contact's columns it shows, and its company's name."""
+
+    id: int
+    name: str
+    city: str | None
+    status: str
+    score: int
+    company: str | None
 
 
 def leads(
@@ -102,23 +170,49 @@ def leads(
     tag: str | None = None,
     city: str | None = None,
     limit: int = 20,
-) -> list[Contact]:
+) -> list[Lead]:
     """Best score first, then the most recently active."""
-    query = select(Contact).where(
-        Contact.team_id == team_id,
-        col(Contact.status).in_(statuses),
-        col(Contact.archived).is_(False),
+    params = {
+        "team_id": team_id,
+        "statuses": list(statuses),
+        "city_key": name_key(city) if city else None,
+        "tag": tag,
+        "limit": limit,
+    }
+    rows = core.execute(session, _leads(city is not None, tag is not None), params)
+    return [Lead(*row) for row in rows]
+
+
+@cache
+def _leads(by_city: bool, by_tag: bool) -> Executable:
+    # Built once per shape, rows with the company's name: /leads is a hot list.
+    query = (
+        select_columns(
+            col(Contact.id),
+            col(Contact.name),
+            col(Contact.city),
+            col(Contact.status),
+            col(Contact.score),
+            col(Company.name),
+        )
+        .outerjoin(Company, col(Company.id) == col(Contact.company_id))
+        .where(
+            col(Contact.team_id) == bindparam("team_id"),
+            col(Contact.status).in_(bindparam("statuses", expanding=True)),
+            col(Contact.archived).is_(False),
+        )
     )
-    if city:
-        query = query.where(Contact.city_key == name_key(city))
-    if tag:
+    if by_city:
+        query = query.where(col(Contact.city_key) == bindparam("city_key"))
+    if by_tag:
         query = (
             query.join(ContactTag, col(ContactTag.contact_id) == col(Contact.id))
             .join(Tag, col(Tag.id) == col(ContactTag.tag_id))
-            .where(Tag.team_id == team_id, Tag.name == tag)
+            .where(col(Tag.team_id) == bindparam("team_id"), col(Tag.name) == bindparam("tag"))
         )
-    query = query.order_by(col(Contact.score).desc(), col(Contact.id).desc()).limit(limit)
-    return list(session.exec(query))
+    return query.order_by(col(Contact.score).desc(), col(Contact.id).desc()).limit(
+        bindparam("limit")
+    )
 
 
 # --- companies -----------------------------------------------------------------------------
@@ -140,9 +234,15 @@ def companies_by_ids(session: Session, *, team_id: int, ids: Iterable[int]) -> d
 
 
 def company_named(session: Session, *, team_id: int, name: str) -> Company | None:
-    return session.exec(
-        select(Company).where(Company.team_id == team_id, Company.name_key == name_key(name))
-    ).first()
+    return session.exec(_COMPANY_NAMED, params={"team_id": team_id, "key": name_key(name)}).first()
+
+
+# Built once: /add and /deal with a company ask on every call.
+_COMPANY_NAMED = (
+    select(Company)
+    .where(col(Company.team_id) == bindparam("team_id"), col(Company.name_key) == bindparam("key"))
+    .limit(1)
+)
 
 
 def get_or_create_company(session: Session, *, team_id: int, name: str, now: datetime) -> Company:
@@ -195,9 +295,13 @@ def ensure_tags(session: Session, *, team_id: int, names: Sequence[str]) -> list
 
 
 def _tags_named(session: Session, *, team_id: int, names: Sequence[str]) -> dict[str, Tag]:
-    query = select(Tag).where(Tag.team_id == team_id, col(Tag.name).in_(names))
-    return {tag.name: tag for tag in session.exec(query)}
+    params = {"team_id": team_id, "names": list(names)}
+    return {tag.name: tag for tag in session.exec(_TAGS_NAMED, params=params)}
 
+
+_TAGS_NAMED = select(Tag).where(
+    col(Tag.team_id) == bindparam("team_id"), col(Tag.name).in_(bindparam("names", expanding=True))
+)
 
 TagTarget = Literal["contact", "deal"]
 
@@ -236,7 +340,7 @@ def tags_of(
     tags: dict[int, list[str]] = {}
     if not ids:
         return tags
-    rows = session.exec(_TAGS_OF[target], params={"team_id": team_id, "ids": list(ids)})
+    rows = core.execute(session, _TAGS_OF[target], {"team_id": team_id, "ids": list(ids)})
     for owner_id, tag_name in rows:
         tags.setdefault(owner_id, []).append(tag_name)
     return tags

@@ -7,12 +7,14 @@ in a worker thread with one Session and one transaction (see design.md for the n
 from __future__ import annotations
 
 import logging
+import random
 import re
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 5000
 # SQLite copies the write-ahead log back into the database (a checkpoint, with an fsync)
@@ -35,6 +38,13 @@ SQLITE_BUSY_TIMEOUT_MS = 5000
 # the background every few seconds (`checkpoint`), so a command pays for one only when
 # that job has not run and the log has grown past ~40 MB.
 WAL_AUTOCHECKPOINT_PAGES = 10_000
+# A connection's execution option: its transactions only read (as far as anyone knows),
+# and on SQLite begin DEFERRED, taking no lock (see _configure_sqlite).
+READS = "crm_reads"
+# How often work that found SQLite locked runs again (each try waits out the busy timeout
+# first, when it asked for the write lock at BEGIN), and the pause between tries.
+BUSY_TRIES = 4
+BUSY_PAUSE_SECONDS = 0.05
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -68,9 +78,15 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(conn: Any) -> None:
-        # IMMEDIATE takes the write lock up front: a deferred transaction that reads and then
-        # writes can fail at once with SQLITE_BUSY when another writer got in between.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A read begins DEFERRED: it takes no lock, and readers and the one writer of a WAL
+        # database never wait for each other. Anything else takes the write lock up front
+        # (IMMEDIATE, waiting up to the busy timeout for it): a deferred transaction that
+        # reads and then writes fails at once with SQLITE_BUSY when another writer got in
+        # between, and that is left to reads that turn out to write (`retry_busy`).
+        if conn.get_execution_options().get(READS):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def upsert_into(dialect: str, table: Any) -> sqlite.Insert | postgresql.Insert:
@@ -87,9 +103,14 @@ def upsert_into(dialect: str, table: Any) -> sqlite.Insert | postgresql.Insert:
 
 
 @contextmanager
-def transaction(engine: Engine) -> Iterator[Session]:
-    """One session, one transaction: committed on success, rolled back on any exception."""
+def transaction(engine: Engine, *, reads: bool = False) -> Iterator[Session]:
+    """One session, one transaction: committed on success, rolled back on any exception.
+    `reads`: the work is expected only to read; on SQLite it then holds no lock until it
+    writes, if it does (and may fail with `busy` there: see `retry_busy`)."""
     with Session(engine, expire_on_commit=False) as session, session.begin():
+        if reads:
+            # The options apply to the connection the session procures now, before BEGIN.
+            session.connection(execution_options={READS: True})
         yield session
 
 
@@ -99,10 +120,44 @@ def check_writable(engine: Engine) -> None:
     rather than as every command's failure. PostgreSQL says so at the first write."""
     if engine.dialect.name != "sqlite":
         return
+    # Another process writing at that moment is waited for, not taken for a read-only file.
+    retry_busy(lambda _: _rewrite_user_version(engine))
+
+
+def _rewrite_user_version(engine: Engine) -> None:
     with engine.begin() as conn:
         # Writing the header's user version as it is: a write that changes nothing.
         version = conn.exec_driver_sql("PRAGMA user_version").scalar_one()
         conn.exec_driver_sql(f"PRAGMA user_version = {int(version)}")
+
+
+def in_transaction(engine: Engine, work: Callable[[Session], T], *, reads: bool = False) -> T:
+    """`work(session)` in one transaction, run again (a few times) while SQLite is busy;
+    a read that had to write is run again as a writer. `work` must do nothing but
+    database work, since it may run more than once."""
+    return retry_busy(lambda tries: _run_in_transaction(engine, work, reads=reads and tries == 0))
+
+
+def _run_in_transaction(engine: Engine, work: Callable[[Session], T], *, reads: bool) -> T:
+    with transaction(engine, reads=reads) as session:
+        return work(session)
+
+
+def retry_busy(attempt: Callable[[int], T], *, tries: int = BUSY_TRIES) -> T:
+    """`attempt(n)` for n = 0, 1, ... until it does not fail with SQLite's `busy`; the
+    last try's error is raised. An attempt must be a whole transaction (rolled back when
+    it raises), so that running it again is safe."""
+    n = 0
+    while True:
+        try:
+            return attempt(n)
+        except OperationalError as error:
+            if not busy(error) or n == tries - 1:
+                raise
+        n += 1
+        log.info("the database was busy; trying again (%d of %d)", n + 1, tries)
+        # Writers that collided should not collide again at the same instant.
+        time.sleep(BUSY_PAUSE_SECONDS * n * random.uniform(0.5, 1.5))
 
 
 def busy(error: BaseException) -> bool:
@@ -188,7 +243,8 @@ def _plain(revision: str) -> bool:
 
 def current_revision(engine: Engine) -> str | None:
     """The migration the database is at (alembic's own table), None when it has none."""
-    with engine.connect() as conn:
+    # A read: no write lock, so no wait on (or failure because of) other processes' writes.
+    with engine.connect().execution_options(**{READS: True}) as conn:
         if not inspect(conn).has_table("alembic_version"):
             return None
         versions = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()

@@ -27,7 +27,8 @@ from sqlalchemy import (
 )
 from sqlmodel import Session, col
 
-from storage.models import Contact, ContactTag, Deal, Tag, TagWeight
+from storage import core
+from storage.models import Company, Contact, ContactTag, Deal, Tag, TagWeight
 
 # The parts of a score, in the order they are explained.
 PARTS = ("status", "weighted_tags", "tags", "email", "phone", "recency", "deals", "value")
@@ -214,6 +215,50 @@ def score_of(
     return {name: int(points or 0) for name, points in zip(PARTS, row, strict=True)}
 
 
+@dataclass(frozen=True)
+class ContactFigures:
+    """What a contact card shows beside the contact's own columns."""
+
+    parts: dict[str, int]  # the points of each part of the score (`score_of`)
+    open_deals: int  # how many open deals (`open_deal_figures`)
+    open_value: int  # their value in the rules' currency, minor units
+    company: str | None  # the company's name
+
+
+def contact_figures(
+    session: Session, *, team_id: int, contact_id: int, rules: ScoreRules, now: datetime
+) -> ContactFigures:
+    """A card's figures for one contact of the team, in one statement."""
+    row = core.execute(
+        session,
+        _figures_statement(rules),
+        {"s_contact": contact_id, "s_team": team_id, **recency_values(rules, now)},
+    ).one()
+    *points, count, value, company = row
+    parts = {name: int(p or 0) for name, p in zip(PARTS, points, strict=True)}
+    return ContactFigures(parts, int(count), int(value), company)
+
+
+@lru_cache(maxsize=128)
+def _figures_statement(rules: ScoreRules) -> Executable:
+    open_deals = (
+        col(Deal.contact_id) == col(Contact.id),
+        col(Deal.stage_id).in_(rules.open_stage_ids),
+    )
+    in_currency = case((col(Deal.currency) == rules.currency, col(Deal.amount)), else_=0)
+    return select(
+        *score_parts(rules).values(),
+        select(func.count()).where(*open_deals).scalar_subquery(),
+        select(func.coalesce(func.sum(in_currency), 0)).where(*open_deals).scalar_subquery(),
+        select(col(Company.name))
+        .where(
+            col(Company.id) == col(Contact.company_id),
+            col(Company.team_id) == col(Contact.team_id),
+        )
+        .scalar_subquery(),
+    ).where(col(Contact.id) == bindparam("s_contact"), col(Contact.team_id) == bindparam("s_team"))
+
+
 def open_deal_figures(session: Session, *, contact_id: int, rules: ScoreRules) -> tuple[int, int]:
     """How many open deals a contact has, and their value in the rules' currency."""
     count, value = session.execute(
@@ -252,7 +297,7 @@ _CONTACT_TAG_POINTS = (
 
 def contact_tag_points(session: Session, *, team_id: int, contact_id: int) -> list[TagPoints]:
     """A contact's tags with the weight the team gave each (None: no weight)."""
-    rows = session.execute(_CONTACT_TAG_POINTS, {"s_contact": contact_id, "s_team": team_id})
+    rows = core.execute(session, _CONTACT_TAG_POINTS, {"s_contact": contact_id, "s_team": team_id})
     return [TagPoints(name, points) for name, points in rows]
 
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, event, func, or_
 from sqlmodel import Session, col, select
 
+from storage import core
 from storage.keys import name_key
 from storage.models import (
     Deal,
@@ -164,7 +165,7 @@ def member_names(session: Session, *, team_id: int, ids: Iterable[int | None]) -
     wanted = sorted({i for i in ids if i is not None})
     if not wanted:
         return {}
-    rows = session.exec(_MEMBER_NAMES, params={"team_id": team_id, "ids": wanted})
+    rows = core.execute(session, _MEMBER_NAMES, {"team_id": team_id, "ids": wanted})
     return {member_id: name for member_id, name in rows if member_id is not None}
 
 

@@ -1,9 +1,17 @@
-"""The dispatcher's door: a redelivered update is answered once."""
+"""The dispatcher's door: a redelivered update is answered once; reads do not wait for
+writers, and a read that writes after all is run again when it has to."""
 
 from __future__ import annotations
 
-from handlers.context import Request
+import time
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlmodel import Session
+
+from handlers.context import Context, Request
 from handlers.dispatcher import Dispatcher
+from storage.db import SQLITE_BUSY_TIMEOUT_MS, transaction
 from storage.models import Platform
 from tests.conftest import TestBot
 
@@ -29,3 +37,61 @@ def test_a_redelivered_update_changes_nothing(testbot: TestBot, dispatcher: Disp
         platform=Platform.slack, user_id="U1", user_name="Alice", text="/help", update_id="u-1"
     )
     assert dispatcher.handle_sync(other) is not None
+
+
+def _show(update_id: str | None) -> Request:
+    return Request(
+        platform=Platform.telegram,
+        user_id="alice",
+        user_name="Alice",
+        text="/show Jane",
+        update_id=update_id,
+    )
+
+
+def test_a_redelivered_read_is_answered_once(testbot: TestBot, dispatcher: Dispatcher) -> None:
+    testbot.say("/add Jane Doe")
+    first = dispatcher.handle_sync(_show("u-7"))
+    assert first is not None and "Jane Doe" in first.plain_text
+    assert dispatcher.handle_sync(_show("u-7")) is None
+
+
+def test_reads_are_answered_while_another_connection_writes(
+    testbot: TestBot, dispatcher: Dispatcher, engine: Engine
+) -> None:
+    testbot.say("/add Jane Doe")
+    testbot.say("/leads")  # brings the scores' recency up to date: a write, once a minute
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's database-wide write lock")
+    with engine.connect() as writer, writer.begin():  # holds the write lock throughout
+        writer.execute(text("UPDATE contact SET title = 'CEO'"))
+        started = time.monotonic()
+        for command in ("/show Jane", "/find Jane", "/leads", "/deals", "/help"):
+            assert not testbot.send(command).error, command
+        # No read waited for the lock (the busy timeout is 5 s).
+        assert time.monotonic() - started < SQLITE_BUSY_TIMEOUT_MS / 1000
+    assert "CEO" in testbot.say("/show Jane")
+
+
+def test_a_read_that_writes_runs_again_when_another_wrote_first(
+    testbot: TestBot, dispatcher: Dispatcher, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`/show` of an ambiguous name stores the question (a write): when another process
+    wrote after the read began, the read is run again as a writer, unseen."""
+    testbot.say("/add Jane Doe")
+    testbot.say("/add Jane Roe")
+    context = Dispatcher._context
+    interrupted: list[bool] = []
+
+    def other_process_writes(self: Dispatcher, session: Session, request: Request) -> Context:
+        found = context(self, session, request)
+        if not interrupted:
+            interrupted.append(True)
+            with transaction(engine) as other:
+                other.execute(text("UPDATE contact SET title = 'CEO'"))
+        return found
+
+    monkeypatch.setattr(Dispatcher, "_context", other_process_writes)
+    reply = testbot.send("/show Jane")
+    assert "Which one do you mean" in reply.plain_text
+    assert "Jane Roe" in testbot.press("Jane Roe").plain_text

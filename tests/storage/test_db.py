@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine, func, inspect, text
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session, select
 
 from storage.db import (
+    BUSY_TRIES,
     MIGRATIONS,
+    READS,
     WAL_AUTOCHECKPOINT_PAGES,
     alembic_config,
     checkpoint,
     current_revision,
     head_revision,
+    in_transaction,
     make_engine,
+    retry_busy,
     schema_is_current,
     transaction,
     upgrade,
@@ -155,3 +162,54 @@ def test_a_new_database_is_created_with_its_folder(tmp_path: Path) -> None:
     upgrade(engine)
     assert schema_is_current(engine)
     engine.dispose()
+
+
+def test_a_read_goes_ahead_while_another_connection_writes(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    upgrade(engine)
+    with engine.connect() as writer, writer.begin():  # BEGIN IMMEDIATE: the write lock
+        _team(Session(writer), "Uncommitted")
+        with transaction(engine, reads=True) as session:
+            assert session.exec(select(func.count()).select_from(Team)).one() == 0
+        assert schema_is_current(engine)
+    engine.dispose()
+
+
+def test_a_read_that_had_to_write_runs_again_as_a_writer(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    upgrade(engine)
+    tries: list[bool] = []
+
+    def work(session: Session) -> int:
+        reads = bool(session.connection().get_execution_options().get(READS))
+        tries.append(reads)
+        session.exec(select(func.count()).select_from(Team)).one()
+        if reads:
+            # Another process writes between this read and this transaction's first write.
+            with transaction(engine) as other:
+                _team(other, "Elsewhere")
+        return _team(session, "Here").id or 0
+
+    assert in_transaction(engine, work, reads=True)
+    assert tries == [True, False]
+    with transaction(engine) as session:
+        assert sorted(session.exec(select(Team.name)).all()) == ["Elsewhere", "Here"]
+    engine.dispose()
+
+
+def test_busy_work_is_tried_a_bounded_number_of_times() -> None:
+    tries: list[int] = []
+
+    def locked(n: int) -> None:
+        tries.append(n)
+        raise OperationalError("BEGIN", {}, sqlite3.OperationalError("database is locked"))
+
+    with pytest.raises(OperationalError):
+        retry_busy(locked)
+    assert tries == list(range(BUSY_TRIES))
+
+
+def _team(session: Session, name: str) -> Team:
+    return create_team(
+        session, name=name, currency="EUR", timezone="UTC", locale="en", region="DE", now=START
+    )
