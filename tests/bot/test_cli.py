@@ -129,7 +129,8 @@ def test_blank_log_settings_are_unset_and_a_wrong_level_is_refused(
 def test_import_shows_the_preview_then_imports(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("bot.cli.get_settings", lambda: Settings(charts_dir=tmp_path / "files"))
+    # bot.cli imports it when a command runs.
+    monkeypatch.setattr("bot.config.get_settings", lambda: Settings(charts_dir=tmp_path / "files"))
     db = str(tmp_path / "crm.db")
     sheet = tmp_path / "contacts.csv"
     sheet.write_text("Name;E-Mail\nJane Doe;jane@acme.de\nNo Mail;not-an-email\n", "utf-8")
