@@ -182,7 +182,8 @@ def member_platforms(
         .order_by(col(Identity.id))
     )
     for member_id, platform in rows:
-        platforms[member_id].append(platform)
+        if platform not in platforms[member_id]:
+            platforms[member_id].append(platform)
     return platforms
 
 

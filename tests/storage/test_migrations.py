@@ -27,6 +27,7 @@ EXPECTED = [
     "0014_pipeline_running_totals",
     "0015_undo_journal",
     "0016_shared_send_slots",
+    "0017_linked_platforms",
 ]
 
 
