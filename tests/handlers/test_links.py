@@ -4,11 +4,15 @@ limited), merging two teammates, /unlink, and /notify choosing where reminders g
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import col, func, select
 
+from bot.senders import PermanentError, RecordingSender
+from handlers.context import ChatType, Request
+from handlers.notices import queue_agendas
 from handlers.reply import Reply
 from storage.db import transaction
 from storage.links import CODE_LENGTH
@@ -18,13 +22,14 @@ from storage.models import (
     Deal,
     DealTotal,
     Member,
+    OutboxKind,
     OutboxStatus,
     Platform,
     Reminder,
     StageChange,
 )
 from tests.conftest import Clock, TestBot
-from tests.delivery import outbox_rows
+from tests.delivery import deliver, outbox_rows
 
 
 @pytest.fixture
@@ -231,3 +236,45 @@ def test_notify_moves_reminders_and_both_platforms_share_done(
     # Automatic again: wherever she was last active (Telegram, just now).
     assert "on Telegram (wherever you were last active)" in testbot.say("/notify auto")
     assert "on Slack (wherever" in slack.say("/notify", who="Alice S")
+
+
+def test_the_agenda_and_failure_notices_follow_notify(
+    testbot: TestBot, slack: TestBot, engine: Engine, clock: Clock
+) -> None:
+    slack.say(f"/link {link_code(testbot.send('/link'))}", who="Alice S")
+    testbot.say("/remind tomorrow 3pm call Jane")
+    testbot.say("/notify both")
+    with transaction(engine) as session:
+        assert queue_agendas(session, now=datetime(2026, 11, 24, 8, 0, tzinfo=UTC)) == 2
+    agendas = [r for r in outbox_rows(engine) if r.kind == OutboxKind.digest]
+    assert sorted((r.platform, r.chat_id, r.dedupe_key) for r in agendas) == [
+        ("slack", "alice s", "agenda:1:2026-11-24:slack"),
+        ("telegram", "alice", "agenda:1:2026-11-24:telegram"),
+    ]
+
+    # The Telegram group refuses the announcement: Alice, who set it up, hears it on Slack,
+    # where she asked to be reached, not in her Telegram chat.
+    group = Request(
+        platform=Platform.telegram,
+        user_id="alice",
+        user_name="Alice",
+        chat_id="-100",
+        chat_type=ChatType.group,
+        chat_name="Sales",
+        text="/announce here",
+    )
+    assert testbot.dispatcher.handle_sync(group) is not None
+    testbot.say("/notify slack")
+    testbot.say("/deal Website 12k")
+    testbot.say("/won Website")
+    gone = RecordingSender(
+        platform=Platform.telegram,
+        answer=lambda chat, _: PermanentError("chat not found") if chat == "-100" else None,
+    )
+    deliver(engine, clock, gone, RecordingSender(platform=Platform.slack))
+    [notice] = [r for r in outbox_rows(engine) if r.kind == OutboxKind.notice]
+    assert (notice.platform, notice.chat_id) == ("slack", "alice s")
+    assert (
+        "could not deliver the announcement of Website"
+        in Reply.of_message(notice.payload).plain_text
+    )
