@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from handlers.context import Context
+from handlers.context import ChatType, Context
 from handlers.errors import CommandError, UsageError
 from handlers.format import local_time
 from handlers.grammar import Args
@@ -79,11 +79,13 @@ def link(ctx: Context, args: Args) -> Reply:
         return Reply(error=True).add("That code's member has left the team.")
     if ctx.member is not None and ctx.member.id == owner.id:
         return Reply().add("This account already is ", bold(owner.name), ".")
-    taken = {i.platform for i in member_identities(ctx.session, member_id=owner.id or 0)}
-    if request.platform in taken:
+    # One identity per platform for a member, so /unlink PLATFORM means one account.
+    mine = set(_platforms(ctx, ctx.member)) if ctx.member is not None else {request.platform}
+    clash = sorted(mine & set(_platforms(ctx, owner)))
+    if clash:
         return Reply(error=True).add(
-            f"{owner.name} already uses crmbot on {request.platform.capitalize()}. "
-            f"Send the code from your other platform, or /unlink {request.platform} there first."
+            f"{owner.name} already uses crmbot on {clash[0].capitalize()}. "
+            f"Send the code from your other platform, or /unlink {clash[0]} there first."
         )
     if ctx.member is None:
         return _attach(ctx, found, owner)
@@ -93,6 +95,9 @@ def link(ctx: Context, args: Args) -> Reply:
 def _new_code(ctx: Context) -> Reply:
     if ctx.member is None or not ctx.member.active:
         raise CommandError("Send /link where you already use crmbot; it gives you a code.")
+    if ctx.request.chat_type == ChatType.group:
+        # Whoever sends the code becomes this member: it must not be shown to a group.
+        raise CommandError("Send /link to me in a direct message: the code is yours alone.")
     made = create_link_code(
         ctx.session,
         team_id=ctx.team_id,

@@ -114,6 +114,16 @@ def test_codes_come_from_members_and_go_to_the_other_platform(
     testbot: TestBot, slack: TestBot
 ) -> None:
     assert "where you already use crmbot" in slack.say("/link", who="Stranger")
+    in_group = Request(
+        platform=Platform.telegram,
+        user_id="alice",
+        user_name="Alice",
+        chat_id="-100",
+        chat_type=ChatType.group,
+        text="/link",
+    )
+    shown = testbot.dispatcher.handle_sync(in_group)
+    assert shown is not None and "in a direct message" in shown.plain_text
     code = link_code(testbot.send("/link"))
     assert "already is Alice" in testbot.say(f"/link {code}")
     assert "Linked" in slack.say(f"/link {code}", who="Alice S")
@@ -278,3 +288,13 @@ def test_the_agenda_and_failure_notices_follow_notify(
         "could not deliver the announcement of Website"
         in Reply.of_message(notice.payload).plain_text
     )
+
+
+def test_a_merge_never_gives_a_member_two_accounts_on_one_platform(
+    testbot: TestBot, slack: TestBot
+) -> None:
+    slack.say(f"/link {link_code(testbot.send('/link'))}", who="Alice S")
+    join_on(slack, "Bob", testbot)
+    refused = testbot.say(f"/link {link_code(slack.send('/link', who='Bob'))}")
+    assert "Bob already uses crmbot on Slack" in refused and "/unlink slack" in refused
+    assert "(2)" in testbot.say("/team")
