@@ -20,7 +20,6 @@ from handlers.registry import Registry
 from handlers.reminders import requeue_reminders
 from handlers.reply import Button, Reply, bold, code
 from storage.links import (
-    add_identity,
     consume_link_code,
     create_link_code,
     failed_attempts,
@@ -33,7 +32,7 @@ from storage.links import (
 )
 from storage.models import LinkCode, Member, Platform, Role, Team
 from storage.outbox import NOTIFY_BOTH, member_identities, notify_targets
-from storage.teams import claim_workspace, workspace_team
+from storage.teams import add_identity, claim_workspace, workspace_team
 
 LINK_TTL = timedelta(minutes=10)
 ATTEMPT_WINDOW = timedelta(minutes=15)

@@ -115,27 +115,6 @@ def failed_attempts(
     ).one()
 
 
-def add_identity(
-    session: Session,
-    *,
-    member_id: int,
-    platform: str,
-    external_id: str,
-    workspace_id: str,
-    now: datetime,
-) -> Identity:
-    identity = Identity(
-        member_id=member_id,
-        platform=platform,
-        external_id=external_id,
-        workspace_id=workspace_id,
-        created_at=now,
-    )
-    session.add(identity)
-    session.flush()
-    return identity
-
-
 def remove_identities(session: Session, *, member_id: int, platform: str) -> int:
     """Detach the member's identities on `platform`; returns how many."""
     result = session.execute(

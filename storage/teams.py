@@ -123,17 +123,36 @@ def add_member(
     session.add(member)
     session.flush()
     assert member.id is not None
-    session.add(
-        Identity(
-            member_id=member.id,
-            platform=platform,
-            external_id=external_id,
-            workspace_id=workspace_id,
-            created_at=now,
-        )
+    add_identity(
+        session,
+        member_id=member.id,
+        platform=platform,
+        external_id=external_id,
+        workspace_id=workspace_id,
+        now=now,
     )
-    session.flush()
     return member
+
+
+def add_identity(
+    session: Session,
+    *,
+    member_id: int,
+    platform: str,
+    external_id: str,
+    workspace_id: str,
+    now: datetime,
+) -> Identity:
+    identity = Identity(
+        member_id=member_id,
+        platform=platform,
+        external_id=external_id,
+        workspace_id=workspace_id,
+        created_at=now,
+    )
+    session.add(identity)
+    session.flush()
+    return identity
 
 
 def workspace_team(session: Session, *, platform: str, workspace_id: str) -> Team | None:

@@ -52,6 +52,22 @@ def join_on(bot: TestBot, who: str, inviter: TestBot, role: str = "rep") -> None
     assert "Welcome" in bot.say(f"/join {invite}", who=who)
 
 
+def in_telegram_group(bot: TestBot, text: str) -> str:
+    """What Alice is answered in the Telegram group "Sales"."""
+    request = Request(
+        platform=Platform.telegram,
+        user_id="alice",
+        user_name="Alice",
+        chat_id="-100",
+        chat_type=ChatType.group,
+        chat_name="Sales",
+        text=text,
+    )
+    reply = bot.dispatcher.handle_sync(request)
+    assert reply is not None
+    return reply.plain_text
+
+
 def test_a_new_account_joins_the_member_who_asked(testbot: TestBot, slack: TestBot) -> None:
     asked = testbot.send("/link")
     code = link_code(asked)
@@ -114,16 +130,7 @@ def test_codes_come_from_members_and_go_to_the_other_platform(
     testbot: TestBot, slack: TestBot
 ) -> None:
     assert "where you already use crmbot" in slack.say("/link", who="Stranger")
-    in_group = Request(
-        platform=Platform.telegram,
-        user_id="alice",
-        user_name="Alice",
-        chat_id="-100",
-        chat_type=ChatType.group,
-        text="/link",
-    )
-    shown = testbot.dispatcher.handle_sync(in_group)
-    assert shown is not None and "in a direct message" in shown.plain_text
+    assert "in a direct message" in in_telegram_group(testbot, "/link")
     code = link_code(testbot.send("/link"))
     assert "already is Alice" in testbot.say(f"/link {code}")
     assert "Linked" in slack.say(f"/link {code}", who="Alice S")
@@ -264,16 +271,7 @@ def test_the_agenda_and_failure_notices_follow_notify(
 
     # The Telegram group refuses the announcement: Alice, who set it up, hears it on Slack,
     # where she asked to be reached, not in her Telegram chat.
-    group = Request(
-        platform=Platform.telegram,
-        user_id="alice",
-        user_name="Alice",
-        chat_id="-100",
-        chat_type=ChatType.group,
-        chat_name="Sales",
-        text="/announce here",
-    )
-    assert testbot.dispatcher.handle_sync(group) is not None
+    assert "hears about every won deal" in in_telegram_group(testbot, "/announce here")
     testbot.say("/notify slack")
     testbot.say("/deal Website 12k")
     testbot.say("/won Website")
