@@ -3,7 +3,6 @@ taken apart, and two members of a team merged into one."""
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -27,10 +26,10 @@ from storage.models import (
     Role,
     StageChange,
 )
+from storage.teams import one_time_code
 
 # 10 characters of 32: 50 bits. With a handful of attempts per sender per window, guessing
 # one of the few codes alive at any moment is hopeless.
-_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # nothing that reads as 0/O or 1/I
 CODE_LENGTH = 10
 
 
@@ -55,7 +54,7 @@ def create_link_code(
         execution_options={"synchronize_session": False},
     )
     code = LinkCode(
-        code="".join(secrets.choice(_ALPHABET) for _ in range(CODE_LENGTH)),
+        code=one_time_code(CODE_LENGTH),
         team_id=team_id,
         member_id=member_id,
         platform=platform,

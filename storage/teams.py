@@ -32,7 +32,13 @@ DEFAULT_STAGES: tuple[tuple[str, int, StageKind, int], ...] = (
     ("Won", 100, StageKind.won, 0),
     ("Lost", 0, StageKind.lost, 0),
 )
-_INVITE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # nothing that reads as 0/O or 1/I
+_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # nothing that reads as 0/O or 1/I
+
+
+def one_time_code(length: int) -> str:
+    """A random code to type from one device into another (invites, /link): 5 bits a
+    character, from the operating system's secure source."""
+    return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(length))
 
 
 def first_team(session: Session) -> Team | None:
@@ -223,9 +229,8 @@ def create_invite(
     now: datetime,
     expires_at: datetime,
 ) -> Invite:
-    code = "".join(secrets.choice(_INVITE_ALPHABET) for _ in range(8))
     invite = Invite(
-        code=code,
+        code=one_time_code(8),
         team_id=team_id,
         role=role,
         created_by=created_by,
