@@ -557,7 +557,8 @@ class Reminder(SQLModel, table=True):
     text: str = Field(max_length=500)
     due_at: datetime = _ts()
     status: str = Field(default=ReminderStatus.pending, max_length=16)
-    # Where it is delivered: the platform it was set from (a direct message there).
+    # The platform it was set from; it is delivered where the member hears from the bot
+    # (Member.notify, storage/outbox.notify_targets).
     platform: str = Field(max_length=16)
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
