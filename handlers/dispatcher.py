@@ -207,6 +207,11 @@ class Dispatcher:
             )
             found = member_and_team(session, **who)
         member, team = found if found else (None, None)
+        if member is not None and member.last_platform != request.platform:
+            # Where they were last active is where the bot reaches them by default
+            # (/notify); written only when it changes, not on every message.
+            member.last_platform = request.platform
+            session.add(member)
         return Context(
             session=session,
             request=request,

@@ -39,7 +39,7 @@ from storage.models import (
     StageKind,
     Team,
 )
-from storage.outbox import dm_target, enqueue, member_identities
+from storage.outbox import enqueue, member_identities, notify_targets
 from storage.reminders import OPEN, member_reminders
 from storage.teams import team_members, team_stages
 
@@ -235,24 +235,29 @@ def queue_agendas(session: Session, *, now: datetime) -> int:
         if keys[member.id] in taken:
             continue
         reply = agenda(session, team=team, member=member, now=now, greeting=True)
-        target = dm_target(session, member_id=member.id)
-        if reply is None or target is None:
+        targets = notify_targets(session, member=member)
+        if reply is None:
             continue
-        written += enqueue(
-            session,
-            row=Outbox(
-                team_id=member.team_id,
-                kind=OutboxKind.digest,
-                platform=target.platform,
-                workspace_id=target.workspace_id,
-                chat_id=target.external_id,
-                payload=reply.as_message("your morning agenda"),
-                due_at=now,
-                member_id=member.id,
-                dedupe_key=keys[member.id],
-                created_at=now,
-            ),
-        )
+        for target in targets:
+            written += enqueue(
+                session,
+                row=Outbox(
+                    team_id=member.team_id,
+                    kind=OutboxKind.digest,
+                    platform=target.platform,
+                    workspace_id=target.workspace_id,
+                    chat_id=target.external_id,
+                    payload=reply.as_message("your morning agenda"),
+                    due_at=now,
+                    member_id=member.id,
+                    dedupe_key=(
+                        keys[member.id]
+                        if len(targets) == 1
+                        else f"{keys[member.id]}:{target.platform}"
+                    ),
+                    created_at=now,
+                ),
+            )
     return written
 
 
@@ -425,9 +430,14 @@ def tell_failure(session: Session, *, row: Outbox, reason: str, now: datetime) -
     member = session.get(Member, row.member_id)
     if member is None or not member.active or member.team_id != row.team_id:
         return False
+    # Where they chose to hear from the bot first, then anywhere else they are.
+    candidates = [
+        *notify_targets(session, member=member),
+        *member_identities(session, member_id=member.id or 0),
+    ]
     reachable = [
         identity
-        for identity in member_identities(session, member_id=member.id or 0)
+        for identity in candidates
         # The failed message was a direct message to this very chat: try elsewhere.
         if not (identity.platform == row.platform and identity.external_id == row.chat_id)
     ]

@@ -25,7 +25,7 @@ from storage.teams import (
 
 INVITE_TTL = timedelta(days=7)
 # Commands that register their sender themselves (the dispatcher does not do it first).
-SELF_SERVICE = frozenset({"start", "join"})
+SELF_SERVICE = frozenset({"start", "join", "link"})
 _FAMILY_TITLES = {
     "onboarding": "Getting started",
     "contacts": "Contacts",
@@ -33,6 +33,7 @@ _FAMILY_TITLES = {
     "deals": "Deals",
     "pipeline": "Pipeline and stats",
     "team": "Team and settings",
+    "links": "Your platforms",
     "scoring": "Lead scoring",
     "channels": "Announcements",
     "home": "Your desk",

@@ -1,9 +1,10 @@
 """Reminders and your day: /remind, /reminders, /done, /snooze, /today, /tz, and the
 Done / Snooze buttons on a delivered reminder.
 
-A reminder is delivered as a direct message on the platform it was set from (Telegram
-private chat, Slack DM, terminal): setting it writes the outbox row in the same
-transaction, so it goes out even if the bot restarts in between.
+A reminder is delivered as a direct message where the member hears from the bot (/notify:
+Telegram, Slack or both; by default where they were last active): setting it writes the
+outbox rows in the same transaction, so it goes out even if the bot restarts in between.
+Its Done / Snooze buttons work from any of the member's platforms.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from storage.models import (
     Role,
     Team,
 )
-from storage.outbox import delete_pending, dm_target, enqueue
+from storage.outbox import delete_pending, enqueue, notify_targets
 from storage.reminders import (
     add_reminder,
     delivery_errors,
@@ -379,29 +380,50 @@ def reminder_message(ctx: Context, reminder: Reminder) -> Reply:
 
 
 def _queue(ctx: Context, reminder: Reminder) -> None:
-    """The outbox row that delivers `reminder` at its due time."""
+    """The outbox rows that deliver `reminder` at its due time, wherever the member hears
+    from the bot (/notify): one per platform."""
     assert reminder.id is not None
-    target = dm_target(ctx.session, member_id=ctx.member_id, platform=reminder.platform)
-    if target is None:
+    targets = notify_targets(ctx.session, member=ctx.me)
+    if not targets:
         raise CommandError("I don't know where to reach you; send /start first.")
-    enqueue(
-        ctx.session,
-        row=Outbox(
-            team_id=ctx.team_id,
-            kind=OutboxKind.reminder,
-            platform=target.platform,
-            workspace_id=target.workspace_id,
-            chat_id=target.external_id,
-            payload=reminder_message(ctx, reminder).as_message(
-                f"your reminder #{reminder.id} “{reminder.text[:60]}”"
-            ),
-            due_at=reminder.due_at,
-            member_id=ctx.member_id,
-            reminder_id=reminder.id,
-            dedupe_key=f"reminder:{reminder.id}:{int(reminder.due_at.timestamp())}",
-            created_at=ctx.now,
-        ),
+    payload = reminder_message(ctx, reminder).as_message(
+        f"your reminder #{reminder.id} “{reminder.text[:60]}”"
     )
+    key = f"reminder:{reminder.id}:{int(reminder.due_at.timestamp())}"
+    for target in targets:
+        enqueue(
+            ctx.session,
+            row=Outbox(
+                team_id=ctx.team_id,
+                kind=OutboxKind.reminder,
+                platform=target.platform,
+                workspace_id=target.workspace_id,
+                chat_id=target.external_id,
+                payload=payload,
+                due_at=reminder.due_at,
+                member_id=ctx.member_id,
+                reminder_id=reminder.id,
+                dedupe_key=key if len(targets) == 1 else f"{key}:{target.platform}",
+                created_at=ctx.now,
+            ),
+        )
+
+
+def requeue_reminders(ctx: Context) -> int:
+    """Send the member's coming reminders where they now hear from the bot (after /notify
+    or /unlink); returns how many."""
+    coming = member_reminders(
+        ctx.session,
+        team_id=ctx.team_id,
+        member_id=ctx.member_id,
+        statuses=(ReminderStatus.pending,),
+        limit=10_000,
+    )
+    for reminder in coming:
+        assert reminder.id is not None
+        delete_pending(ctx.session, reminder_id=reminder.id)
+        _queue(ctx, reminder)
+    return len(coming)
 
 
 def _snooze_base(ctx: Context, reminder: Reminder) -> datetime:

@@ -123,6 +123,10 @@ class Member(SQLModel, table=True):
     active: bool = True
     # The 08:00 agenda in a direct message.
     morning_agenda: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
+    # Where the bot reaches them first (/notify): a platform, "both", or None: wherever
+    # they were last active (`last_platform`).
+    notify: str | None = Field(default=None, max_length=16)
+    last_platform: str | None = Field(default=None, max_length=16)
     created_at: datetime = _ts()
 
 
@@ -174,6 +178,36 @@ class Channel(SQLModel, table=True):
     purpose: str = Field(default=ChannelPurpose.announcements, max_length=32)
     added_by: int | None = Field(default=None, foreign_key="member.id")
     created_at: datetime = _ts()
+
+
+class LinkCode(SQLModel, table=True):
+    """A one-time code from /link: sent from another platform, it joins that identity to
+    `member_id` (or, when the sender is a teammate already, merges them after a preview:
+    `claimed_by` holds the sender's member while the Link / Cancel buttons wait)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, unique=True)
+    team_id: int = Field(foreign_key="team.id", index=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    platform: str = Field(max_length=16)
+    expires_at: datetime = _ts()
+    claimed_by: int | None = Field(default=None, foreign_key="member.id")
+    used_at: datetime | None = _ts(nullable=True)
+    created_at: datetime = _ts()
+
+
+class LinkAttempt(SQLModel, table=True):
+    """A /link CODE that matched no usable code: counted per sender to stop guessing."""
+
+    __table_args__ = (
+        Index("ix_linkattempt_sender_at", "platform", "workspace_id", "external_id", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    workspace_id: str = Field(default="", max_length=128)
+    external_id: str = Field(max_length=128)
+    at: datetime = _ts()
 
 
 class Invite(SQLModel, table=True):
@@ -524,7 +558,8 @@ class Reminder(SQLModel, table=True):
     text: str = Field(max_length=500)
     due_at: datetime = _ts()
     status: str = Field(default=ReminderStatus.pending, max_length=16)
-    # Where it is delivered: the platform it was set from (a direct message there).
+    # The platform it was set from; it is delivered where the member hears from the bot
+    # (Member.notify, storage/outbox.notify_targets).
     platform: str = Field(max_length=16)
     created_at: datetime = _ts()
     updated_at: datetime = _ts()

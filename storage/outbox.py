@@ -24,7 +24,10 @@ from sqlmodel import Session, col, select
 
 from storage.db import upsert_into
 from storage.journal import note_insert
-from storage.models import Identity, Outbox, OutboxStatus, Reminder, ReminderStatus
+from storage.models import Identity, Member, Outbox, OutboxStatus, Reminder, ReminderStatus
+
+# Member.notify: every platform the member is on.
+NOTIFY_BOTH = "both"
 
 WakeCallback = Callable[[datetime], None]
 _wakers: dict[int, list[WakeCallback]] = {}
@@ -268,13 +271,20 @@ def delete_pending(session: Session, *, reminder_id: int) -> None:
     session.flush()
 
 
-def dm_target(session: Session, *, member_id: int, platform: str | None = None) -> Identity | None:
-    """Where a member gets direct messages: their identity on `platform` when they have one,
-    else the one they joined with."""
-    identities = member_identities(session, member_id=member_id)
-    preferred = [i for i in identities if i.platform == platform]
-    chosen = preferred or identities
-    return chosen[0] if chosen else None
+def notify_targets(session: Session, *, member: Member) -> list[Identity]:
+    """Where the bot reaches the member on its own (reminders, the agenda, failure notices):
+    the platform they chose with /notify, every one for "both", else the platform they were
+    last active on; an identity they no longer have falls back to the one they joined with."""
+    identities = member_identities(session, member_id=member.id or 0)
+    by_platform: dict[str, Identity] = {}
+    for identity in identities:
+        by_platform.setdefault(identity.platform, identity)
+    if not by_platform:
+        return []
+    if member.notify == NOTIFY_BOTH:
+        return list(by_platform.values())
+    chosen = by_platform.get(member.notify or "") or by_platform.get(member.last_platform or "")
+    return [chosen or identities[0]]
 
 
 def member_identities(session: Session, *, member_id: int) -> list[Identity]:

@@ -33,7 +33,13 @@ DEFAULT_STAGES: tuple[tuple[str, int, StageKind, int], ...] = (
     ("Won", 100, StageKind.won, 0),
     ("Lost", 0, StageKind.lost, 0),
 )
-_INVITE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # nothing that reads as 0/O or 1/I
+_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # nothing that reads as 0/O or 1/I
+
+
+def one_time_code(length: int) -> str:
+    """A random code to type from one device into another (invites, /link): 5 bits a
+    character, from the operating system's secure source."""
+    return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(length))
 
 
 def first_team(session: Session) -> Team | None:
@@ -124,17 +130,36 @@ def add_member(
     session.add(member)
     session.flush()
     assert member.id is not None
-    session.add(
-        Identity(
-            member_id=member.id,
-            platform=platform,
-            external_id=external_id,
-            workspace_id=workspace_id,
-            created_at=now,
-        )
+    add_identity(
+        session,
+        member_id=member.id,
+        platform=platform,
+        external_id=external_id,
+        workspace_id=workspace_id,
+        now=now,
     )
-    session.flush()
     return member
+
+
+def add_identity(
+    session: Session,
+    *,
+    member_id: int,
+    platform: str,
+    external_id: str,
+    workspace_id: str,
+    now: datetime,
+) -> Identity:
+    identity = Identity(
+        member_id=member_id,
+        platform=platform,
+        external_id=external_id,
+        workspace_id=workspace_id,
+        created_at=now,
+    )
+    session.add(identity)
+    session.flush()
+    return identity
 
 
 def workspace_team(session: Session, *, platform: str, workspace_id: str) -> Team | None:
@@ -183,7 +208,8 @@ def member_platforms(
         .order_by(col(Identity.id))
     )
     for member_id, platform in rows:
-        platforms[member_id].append(platform)
+        if platform not in platforms[member_id]:
+            platforms[member_id].append(platform)
     return platforms
 
 
@@ -204,9 +230,8 @@ def create_invite(
     now: datetime,
     expires_at: datetime,
 ) -> Invite:
-    code = "".join(secrets.choice(_INVITE_ALPHABET) for _ in range(8))
     invite = Invite(
-        code=code,
+        code=one_time_code(8),
         team_id=team_id,
         role=role,
         created_by=created_by,

@@ -28,6 +28,7 @@ EXPECTED = [
     "0015_undo_journal",
     "0016_shared_send_slots",
     "0017_import_files_and_erasures",
+    "0018_linked_platforms",
 ]
 
 

@@ -1,0 +1,101 @@
+"""One team across Telegram and Slack, through both real adapters on one database: a
+Telegram rep links their Slack account, hears their reminders in Slack after /notify
+slack, finishes one there and is told so on Telegram; a deal won on Telegram is announced
+in a Slack channel and a Telegram group, each rendered for its platform."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from sqlalchemy import Engine
+
+from bot.outbox import OutboxDispatcher, inline
+from bot.senders import senders_among
+from tests.bot.conftest import ALICE as TG_ALICE
+from tests.bot.conftest import GROUP, TelegramChat
+from tests.bot.slack_fixtures import (
+    ALICE,
+    CHANNEL,
+    DM,
+    Slack,
+    slack_fixture,  # noqa: F401  (the `slack` fixture)
+)
+from tests.conftest import Clock
+
+
+def _code(text: str) -> str:
+    found = re.search(r"<code>([A-Z2-9]{10})</code>", text)
+    assert found, text
+    return found.group(1)
+
+
+async def test_a_telegram_rep_and_their_slack_are_one_member(
+    telegram: TelegramChat, slack: Slack, engine: Engine, clock: Clock
+) -> None:
+    assert "created the team" in await telegram.say("/start Acme Sales")
+    code = _code(await telegram.say("/link"))
+    await slack.command(f"link {code}")
+    linked = slack.api.answers()[-1].text
+    assert "Linked: you are *Alice Adams* (admin) in *Acme Sales* on Telegram and Slack." in (
+        linked
+    )
+    await slack.command("team")
+    assert "Alice Adams* · admin · telegram, slack" in slack.api.answers()[-1].text
+
+    # The team's channels on both platforms, set up from each.
+    await slack.command("announce here")
+    assert "hears about every won deal" in slack.api.answers()[-1].text
+    assert "hears about every won deal" in await telegram.say("/announce here", chat=GROUP)
+
+    # A reminder set on Telegram, then "reach me on Slack".
+    assert "OK, I'll remind you" in await telegram.say("/remind in 2 hours call Jane back")
+    assert "I reach you on <b>Slack</b>" in await telegram.say("/notify slack")
+
+    # A won deal on Telegram, with a name to escape on each platform.
+    await telegram.say("/deal Website <redesign> & *co* 12.000 €")
+    assert "Won" in await telegram.say("/won Website")
+
+    outbox = OutboxDispatcher(
+        engine, senders_among([telegram.adapter, slack.adapter]), clock=clock, run_sync=inline
+    )
+    await outbox.drain()
+    to_group = [c for c in telegram.api.of("sendMessage") if c.params["chat_id"] == GROUP["id"]]
+    [in_group] = [c for c in to_group if "🎉" in c.text]
+    assert "<b>🎉 Alice Adams won Website &lt;redesign&gt; &amp; *co* (d1) for €12,000</b>" in (
+        in_group.text
+    )
+    to_channel = [c for c in slack.api.sent("chat.postMessage") if c.data["channel"] == CHANNEL]
+    [in_channel] = [c for c in to_channel if "🎉" in c.text]
+    # Slack: a header block (plain text: nothing to escape), the notification text escaped.
+    [header, *_] = in_channel.data["blocks"]
+    assert header == {
+        "type": "header",
+        "text": {
+            "type": "plain_text",
+            "text": "🎉 Alice Adams won Website <redesign> & *co* (d1) for €12,000",
+            "emoji": True,
+        },
+    }
+    assert in_channel.data["text"].startswith(
+        "🎉 Alice Adams won Website &lt;redesign&gt; &amp; *co* (d1)"
+    )
+
+    clock.advance(hours=2)
+    before = len(telegram.api.calls)
+    await outbox.drain()
+    assert not [c for c in telegram.api.calls[before:] if c.method == "sendMessage"]
+    [reminder] = [c for c in slack.api.sent("chat.postMessage") if c.data["channel"] == ALICE]
+    assert "call Jane back" in reminder.text
+    done = reminder.buttons["Done"]
+
+    await slack.press(done, channel=DM, ephemeral=False)
+    assert "✓ Done: *call Jane back*" in slack.api.answers()[-1].text
+
+    # The same Done pressed on Telegram (where an earlier delivery carried it).
+    [latest] = [c for c in telegram.api.of("sendMessage")][-1:]
+    calls = await telegram.feed(telegram.callback_update(latest.result, done, TG_ALICE))
+    said = " ".join(
+        str(c.params.get("text", "")) for c in calls if c.method != "answerCallbackQuery"
+    ) + " ".join(json.dumps(c.params) for c in calls if c.method == "answerCallbackQuery")
+    assert "already done" in said
