@@ -34,7 +34,7 @@ from handlers.places import Geocoder
 from handlers.registry import Command, Registry
 from handlers.reply import Button, Line, Reply, bold, code
 from handlers.undo import journaled
-from storage.db import busy, retry_busy, transaction, upsert_into
+from storage.db import busy, full, retry_busy, transaction, upsert_into
 from storage.locks import lock_chat, lock_person
 from storage.models import PendingCommand, Platform, ProcessedUpdate, Role
 from storage.pending import take_pending
@@ -48,6 +48,10 @@ NOT_A_MEMBER = (
     "code from a teammate."
 )
 STALE_BUTTON = "That button has expired or was used already. Please send the command again."
+DISK_FULL = (
+    "The server's disk is full, so I can't save anything right now; nothing was changed. "
+    "Please tell your admin. (Looking things up still works.)"
+)
 BUSY = "Too much is going on at once right now; nothing was changed. Please send that again."
 PICK, FORCE, MERGE_INTO = "pk", "fa", "mi"  # buttons that resume a pending command
 PENDING_TTL = timedelta(days=2)
@@ -121,13 +125,18 @@ class Dispatcher:
             # A read on SQLite records its update id on its own first (one short write), and
             # then reads without the write lock: a redelivery of it is already answered.
             if reads and request.update_id is not None and self.engine.dialect.name == "sqlite":
-                if not retry_busy(lambda _: self._record_delivery(request)):
+                if not self._first_read(request):
                     return None
                 request = replace(request, update_id=None)
             return retry_busy(
                 lambda tries: self._respond_once(request, hidden, reads=reads and tries == 0)
             )
         except OperationalError as error:
+            if full(error):
+                log.error(
+                    "the database's disk is full: a %s message changed nothing", request.platform
+                )
+                return Reply(error=True).add(DISK_FULL)
             if not busy(error):
                 return _apology()
             # SQLite stayed locked through every try: nothing was written.
@@ -146,6 +155,18 @@ class Dispatcher:
             action = self.registry.buttons.get(request.button.split(":", 1)[0])
             return action is not None and not action.writes
         return False
+
+    def _first_read(self, request: Request) -> bool:
+        """Record a read's update id (False: a redelivery). With the disk full it is
+        answered unrecorded: a read changes nothing, so at worst a redelivery is answered
+        twice, while /find and the cards keep working until someone makes room."""
+        try:
+            return retry_busy(lambda _: self._record_delivery(request))
+        except OperationalError as error:
+            if not full(error):
+                raise
+            log.warning("the database's disk is full: a %s read is not recorded", request.platform)
+            return True
 
     def _record_delivery(self, request: Request) -> bool:
         # A connection, not a session: one statement needs none of a session's set-up.
@@ -337,8 +358,8 @@ class Dispatcher:
         except Ambiguous as ambiguous:
             return _ask_which(ctx, ambiguous, text)
         except OperationalError as error:
-            if busy(error):
-                raise  # the whole request runs again (respond)
+            if busy(error) or full(error):
+                raise  # the whole request runs again, or is answered as such (respond)
             return _apology()
         except Exception:
             return _apology()

@@ -166,6 +166,22 @@ def busy(error: BaseException) -> bool:
     return isinstance(error, OperationalError) and "database is locked" in str(error.orig)
 
 
+def full(error: BaseException | None) -> bool:
+    """Whether `error` says the database's disk (or SQLite's page limit) is full: nothing
+    can be written until an operator makes room. SQLite ends the whole transaction when
+    it is full, so the error a savepoint's rollback raises then ("no such savepoint") is
+    judged by the one it was raised over."""
+    while error is not None:
+        if isinstance(error, OperationalError) and (
+            # PostgreSQL's disk_full (53100); SQLite's SQLITE_FULL.
+            getattr(error.orig, "sqlstate", None) == "53100"
+            or "database or disk is full" in str(error.orig)
+        ):
+            return True
+        error = error.__context__
+    return False
+
+
 def checkpoint(engine: Engine) -> None:
     """Copy SQLite's write-ahead log into the database without waiting for readers or
     writers (PASSIVE), outside any transaction, so that commands do not have to. Nothing

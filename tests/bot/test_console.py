@@ -437,14 +437,14 @@ def test_in_a_terminal(tmp_path: Path) -> None:
         mark = term.shows("OK, I'll remind you", after=mark)
         # Half a line typed when the reminder falls due: the reminder prints above it, and
         # the prompt is drawn again below with what was typed so far.
-        mark = term.shows("Alice>", after=mark)
+        prompt = term.shows("Alice>", after=mark)
         term.type("/fi\t")
-        mark = term.shows("/find", after=mark)
+        term.shows("/find", after=prompt)
         term.type(" Ja")
-        # The reminder may come before or after " Ja" is echoed (on a slow machine the six
-        # seconds pass while the completion is drawn): either way the line typed so far is
-        # drawn again below it.
-        mark = term.shows("→ @alice (direct message): ⏰ call Jane", after=mark)
+        # The reminder may come at any point of the typing (on a slow machine the six
+        # seconds pass while the completion is drawn): whenever it does, the line typed so
+        # far is drawn again below it.
+        mark = term.shows("→ @alice (direct message): ⏰ call Jane", after=prompt)
         mark = term.shows("Alice> /find Ja", after=mark)
         term.type("ne\r")
         mark = term.shows("Jane Doe · lead (c1)", after=mark)

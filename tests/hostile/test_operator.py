@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+
+from handlers import build_registry
+from handlers.context import TeamDefaults
+from handlers.dispatcher import Dispatcher
+from handlers.reply import Reply
+from storage.db import make_engine, upgrade
+from tests.conftest import Clock, TestBot
+
+DEFAULTS = TeamDefaults(open_signup=True)
 
 
 def _chat(tmp_path: Path, db: str, stdin: bytes, **env: str) -> subprocess.CompletedProcess[bytes]:
@@ -49,3 +62,50 @@ def test_bytes_that_are_not_utf8_on_stdin_do_not_end_the_chat(tmp_path: Path) ->
     out = done.stdout.decode()
     assert "Added Jane Doe (c1)" in out and "Results for “Jane”" in out
     assert b"Traceback" not in done.stderr
+
+
+def _unlike(n: int) -> str:
+    """A name no other `n` gives one alike (no duplicate warnings)."""
+    letters = (
+        hashlib.sha1(str(n).encode())
+        .hexdigest()
+        .translate(str.maketrans("0123456789", "ghijklmnop"))
+    )
+    return f"{letters[:6].title()} {letters[6:14].title()}"
+
+
+def test_with_the_disk_full_reads_still_answer_and_writes_say_why(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'crm.db'}")
+    upgrade(engine)
+    bot = TestBot(Dispatcher(engine, build_registry(), defaults=DEFAULTS, clock=Clock()), Clock())
+    bot.say("/start Acme")
+    bot.say("/add Jane Doe")
+    with engine.connect() as conn:
+        pages = conn.exec_driver_sql("PRAGMA page_count").scalar_one()
+    engine.dispose()
+
+    @event.listens_for(engine, "connect")
+    def no_room(connection: Any, _: Any) -> None:
+        # SQLite's own "database or disk is full", as on a full disk.
+        connection.execute(f"PRAGMA max_page_count = {pages}")
+
+    updates = iter(range(1000, 2000))
+
+    def send(text: str) -> Reply:
+        reply = bot.request("Alice", text=text, update_id=next(updates))
+        assert reply is not None
+        return reply
+
+    # Writes fill the pages' free room, then one needs a page more.
+    for added_before in range(500):
+        added = send(f"/add {_unlike(added_before)} #neu")
+        if added.error:
+            break
+    assert added.error and not added.failed, added.plain_text
+    assert "disk is full" in added.plain_text and "nothing was changed" in added.plain_text
+    found = send("/find Jane")
+    assert "Jane Doe" in found.plain_text and not found.error
+    with engine.connect() as conn:
+        count = conn.exec_driver_sql("SELECT count(*) FROM contact").scalar_one()
+    assert count == 1 + added_before
+    engine.dispose()
