@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, make_url, text
 
 from bot.geocoding import OfflineGeocoder
 from handlers import build_registry
@@ -23,7 +23,29 @@ from handlers.reply import Button, Reply
 from storage.db import make_engine, upgrade
 from storage.models import Platform
 
-POSTGRES_URL = os.environ.get("CRM_TEST_POSTGRES_URL")
+
+
+def _worker_database(url: str | None) -> str | None:
+    """Under pytest-xdist, each worker gets a database of its own next to the given one
+    (tests truncate every table between them, which two workers on one database would
+    do to each other); the processes tests start read the variable, so it is set too."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    given = make_url(url)
+    name = f"{given.database}_{worker}"
+    admin = make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        known = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+        if known.first() is None:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    mine = given.set(database=name).render_as_string(hide_password=False)
+    os.environ["CRM_TEST_POSTGRES_URL"] = mine
+    return mine
+
+
+POSTGRES_URL = _worker_database(os.environ.get("CRM_TEST_POSTGRES_URL"))
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday
 
 
