@@ -36,6 +36,8 @@ def test_admins_see_deleted_contacts_and_restore_them(testbot: TestBot, engine: 
     testbot.say("/add Jane Doe", who="Bob")
     testbot.say("/add Alices Own")
     assert "belongs to a teammate" in testbot.say("/delete Alices Own", who="Bob")
+    assert "belongs to a teammate" in testbot.say("/merge c1 c2", who="Bob")
+    assert "belongs to a teammate" in testbot.press_encoded("mg:1:2", who="Bob").plain_text
     testbot.say("/delete Jane Doe", who="Bob")
     assert "Only admins" in testbot.say("/deleted", who="Bob")
     listing = testbot.send("/deleted")
