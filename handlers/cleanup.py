@@ -22,13 +22,13 @@ MERGE_COMPANIES_BUTTON, RESTORE_DEAL_BUTTON = "mco", "rsd"
 
 
 def delete(ctx: Context, args: Args) -> Reply:
-    """Delete (archive) a contact or a deal: gone from lists, search and reports; /undo
-    brings it back.
+    """Delete (archive) a contact or a deal; /undo brings it back.
 
     /delete CONTACT · /delete DEAL
 
-    Reps delete their own contacts and deals, managers and admins anyone's. Admins see
-    deleted records with /deleted, and can restore them from there.
+    It leaves lists, search and the pipeline's figures. Reps delete their own contacts
+    and deals, managers and admins anyone's. Admins see deleted records with /deleted, and
+    can restore them from there.
     """
     record, _ = resolve(ctx, args.words, (CONTACT, DEAL), whole=True)
     _may_change(ctx, record)
