@@ -93,6 +93,10 @@ def write_rows(
     progress: Callable[[int], None] | None = None,
 ) -> Written:
     writer = _Writer(session, team_id, member_id, now)
+    # Every lookup of the team's contacts before the first insert: the statistics of a
+    # table that the import's own transaction is filling still say it is as it was, and
+    # PostgreSQL then answers a lookup by reading every row written so far (quadratic).
+    writer.look_up(rows)
     for start in range(0, len(rows), CHUNK):
         writer.chunk(rows[start : start + CHUNK])
         if progress is not None:
@@ -104,11 +108,11 @@ def matching_contacts(session: Session, *, team_id: int, rows: Sequence[ContactR
     """How many of the rows match a contact the team has, as `write_rows` would match
     them (writing nothing)."""
     writer = _Writer(session, team_id, 0, datetime.min)
+    writer.look_up(rows)
     count = 0
     for start in range(0, len(rows), CHUNK):
         chunk = rows[start : start + CHUNK]
         writer._companies(chunk, create=False)
-        writer._existing(chunk)
         count += sum(1 for row in chunk if writer._match(row) is not None)
     return count
 
@@ -128,11 +132,18 @@ class _Writer:
         self.by_phone: dict[str, int] = {}
         self.by_name: dict[tuple[str, int | None], int] = {}
         self.made: set[int] = set()  # contacts this import added
+        self.existing: dict[int, Contact] = {}  # the team's contacts rows matched, loaded
+
+    def look_up(self, rows: Sequence[ContactRow]) -> None:
+        """Load the team's contacts that any of the rows could match (`existing`)."""
+        for start in range(0, len(rows), CHUNK):
+            self.existing.update(self._found(rows[start : start + CHUNK]))
+        self._index(self.existing)
 
     def chunk(self, rows: Sequence[ContactRow]) -> None:
         self._companies(rows)
         self._tags(rows)
-        existing = self._existing(rows)
+        existing = self.existing
         new: list[ContactRow] = []
         ids: list[int | None] = []  # per row: the contact it matched or made
         placeholders: list[list[tuple[dict[Any, int], Any]]] = []
@@ -197,7 +208,7 @@ class _Writer:
 
     # --- contacts ------------------------------------------------------------------------
 
-    def _existing(self, rows: Sequence[ContactRow]) -> dict[int, Contact]:
+    def _found(self, rows: Sequence[ContactRow]) -> dict[int, Contact]:
         """The team's contacts these rows could match, loaded (to be filled in)."""
         emails = [r.fields["email"] for r in rows if r.fields.get("email")]
         phones = [r.fields["phone"] for r in rows if r.fields.get("phone")]
@@ -220,6 +231,9 @@ class _Writer:
                         )
                     )
                 )
+        return found
+
+    def _index(self, found: dict[int, Contact]) -> None:
         for contact in sorted(found.values(), key=lambda c: c.id or 0, reverse=True):
             # The oldest contact wins where several share an e-mail, phone or name.
             assert contact.id is not None
@@ -228,7 +242,6 @@ class _Writer:
             if contact.phone:
                 self.by_phone[contact.phone] = contact.id
             self.by_name[(contact.name_key, contact.company_id)] = contact.id
-        return found
 
     def _match(self, row: ContactRow) -> int | None:
         email, phone = row.fields.get("email"), row.fields.get("phone")
