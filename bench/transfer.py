@@ -1,7 +1,7 @@
 """Import and export at scale: rows a second and peak memory.
 
-    python -m bench.transfer import --rows 100000 --format csv [--db URL]
-    python -m bench.transfer export --contacts 100000 [--db URL]
+    python -m bench.transfer import --file FILE --db URL
+    python -m bench.transfer export --db URL [--format csv|xlsx] --out DIR [--via file|chat]
     python -m bench.transfer all [--rows 100000] [--contacts 100000] [--postgres URL]
 
 `import` writes a realistic file (Faker names, a company for every eight people, valid
@@ -9,9 +9,10 @@ phone numbers, tags, statuses, a deal on every fifth row with an amount as peopl
 it and a close date), then runs `crmbot import`'s own path (`bot.transfer.import_path`:
 the preview, then the rows written in one transaction) on an empty database and times
 each part; `export` fills a database with bench.generate's team and writes the contacts
-as CSV and XLSX with `bot.transfer.export_to`. Each measurement runs in a process of its
-own, so its peak RSS is its own. `all` runs them on SQLite (and PostgreSQL) and prints a
-Markdown table for bench/NOTES.md.
+as CSV and XLSX with `bot.transfer.export_to` (`crmbot export`) and as `/export` in a
+chat makes them (through the dispatcher, into the reply's temporary file). Each
+measurement runs in a process of its own, so its peak RSS is its own. `all` runs them on
+SQLite (and PostgreSQL) and prints a Markdown table for bench/NOTES.md.
 """
 
 from __future__ import annotations
@@ -179,6 +180,46 @@ def measure_export(url: str, fmt: str, folder: Path) -> dict[str, Any]:
     }
 
 
+def measure_chat_export(url: str, fmt: str) -> dict[str, Any]:
+    """`/export contacts FMT` as a chat sends it: through the dispatcher, the file in the
+    reply's temporary file (what the adapters send from)."""
+    from handlers import build_registry
+    from handlers.context import Request
+    from handlers.dispatcher import Dispatcher
+    from storage.models import Platform
+
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        admin = connection.execute(
+            text(
+                "SELECT i.external_id, m.name FROM member m JOIN identity i "
+                "ON i.member_id = m.id AND i.platform = 'console' "
+                "WHERE m.role = 'admin' ORDER BY m.id LIMIT 1"
+            )
+        ).one()
+    dispatcher = Dispatcher(engine, build_registry())
+    start = time.perf_counter()
+    reply = dispatcher.handle_sync(
+        Request(
+            platform=Platform.console,
+            user_id=admin[0],
+            user_name=admin[1],
+            text=f"/export contacts {fmt}",
+        )
+    )
+    elapsed = time.perf_counter() - start
+    dispatcher.close()
+    engine.dispose()
+    assert reply is not None and reply.attachments, reply
+    [attachment] = reply.attachments
+    return {
+        "rows": int(reply.plain_text.rsplit(": ", 1)[-1].split()[0].replace(",", "")),
+        "seconds": elapsed,
+        "mb": attachment.size / 1e6,
+        "peak_rss_mb": _peak_rss_mb(),
+    }
+
+
 def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -227,12 +268,15 @@ def run_all(rows: int, contacts: int, postgres: str | None, folder: Path) -> str
             _reset_postgres(url)
         _generate(target, contacts)
         for fmt in ("csv", "xlsx"):
-            result = _child("export", "--db", target, "--format", fmt, "--out", str(folder))
-            lines.append(
-                f"| contacts as {fmt} | {name} | {result['rows']:,} | "
-                f"{result['seconds']:.1f} s | {result['mb']:.0f} MB | "
-                f"{result['peak_rss_mb']:.0f} MB |"
-            )
+            for via in ("file", "chat"):
+                result = _child(
+                    "export", "--db", target, "--format", fmt, "--out", str(folder), "--via", via
+                )
+                lines.append(
+                    f"| contacts as {fmt}, {'crmbot export' if via == 'file' else 'in a chat'} "
+                    f"| {name} | {result['rows']:,} | {result['seconds']:.1f} s | "
+                    f"{result['mb']:.0f} MB | {result['peak_rss_mb']:.0f} MB |"
+                )
     return "\n".join(lines)
 
 
@@ -263,6 +307,7 @@ def main() -> None:
     out.add_argument("--db", required=True)
     out.add_argument("--format", default="csv")
     out.add_argument("--out", required=True)
+    out.add_argument("--via", choices=("file", "chat"), default="file")
     every = sub.add_parser("all")
     every.add_argument("--rows", type=int, default=100_000)
     every.add_argument("--contacts", type=int, default=100_000)
@@ -271,7 +316,10 @@ def main() -> None:
     if args.what == "import":
         print(json.dumps(measure_import(args.db, Path(args.file))))
     elif args.what == "export":
-        print(json.dumps(measure_export(args.db, args.format, Path(args.out))))
+        if args.via == "chat":
+            print(json.dumps(measure_chat_export(args.db, args.format)))
+        else:
+            print(json.dumps(measure_export(args.db, args.format, Path(args.out))))
     else:
         with tempfile.TemporaryDirectory() as folder:
             print(run_all(args.rows, args.contacts, args.postgres, Path(folder)))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import shutil
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
@@ -91,7 +92,7 @@ def save_attachment(attachment: Attachment, folder: Path) -> Path:
         path = folder / (name if number == 1 else f"{stem}-{number}{dot}{suffix}")
         try:
             with path.open("xb") as file:
-                file.write(attachment.content)
+                shutil.copyfileobj(attachment.opened(), file)
             return path
         except FileExistsError:
             number += 1

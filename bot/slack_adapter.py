@@ -44,7 +44,7 @@ from bot.slack_render import Message, messages, slash_commands
 from bot.throttle import Throttle
 from bot.web import Server, request_work
 from handlers.dispatcher import Dispatcher
-from handlers.reply import Reply
+from handlers.reply import Attachment, Reply
 from storage.models import Platform
 
 log = logging.getLogger(__name__)
@@ -264,13 +264,33 @@ class SlackAdapter:
         for attachment in reply.attachments:
             # A file answering only the sender (an export asked for in a channel) goes to
             # their DM with the app: a channel would show it to everyone.
-            await self.client.files_upload_v2(
+            await self.upload(
+                attachment,
                 channel=(origin.channel_id if visible else "") or origin.user_id,
-                content=attachment.content,
-                filename=attachment.filename,
-                title=attachment.caption or attachment.filename,
                 thread_ts=origin.thread_ts if visible else None,
             )
+
+    async def upload(self, attachment: Attachment, *, channel: str, thread_ts: str | None) -> None:
+        """Slack's three steps of a file upload, as files_upload_v2 takes them, but with the
+        file sent from its stream a chunk at a time (files_upload_v2 reads it into memory
+        whole: hundreds of megabytes for a large team's export)."""
+        where = await self.client.files_getUploadURLExternal(
+            filename=attachment.filename, length=attachment.size
+        )
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=600)) as http,
+            http.post(str(where["upload_url"]), data=attachment.opened()) as response,
+        ):
+            if response.status != 200:
+                raise SlackApiError(
+                    f"Slack refused the upload of {attachment.filename} ({response.status})",
+                    {"ok": False, "error": f"upload status {response.status}"},
+                )
+        await self.client.files_completeUploadExternal(
+            files=[{"id": where["file_id"], "title": attachment.caption or attachment.filename}],
+            channel_id=channel,
+            thread_ts=thread_ts,
+        )
 
     async def download(self, url: str, *, limit: int) -> bytes | None:
         """A file people shared (its url_private), with the bot token; None when it is

@@ -24,6 +24,7 @@ from telegram import (
     Contact,
     Document,
     InlineKeyboardMarkup,
+    InputFile,
     KeyboardButton,
     LinkPreviewOptions,
     Message,
@@ -53,7 +54,7 @@ from bot.vcard import VCard, parse_vcard
 from handlers.context import ChatType, Request, SharedContact, SharedFile
 from handlers.dispatcher import Dispatcher
 from handlers.grammar import split_command
-from handlers.reply import Reply
+from handlers.reply import Attachment, Reply
 from storage.models import Platform
 
 # python-telegram-bot 22 gives durations (RetryAfter.retry_after) as seconds, deprecated: its
@@ -67,6 +68,8 @@ SHARE_LOCATION = "Share location"
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 # Telegram's limits: a caption's length, the command menu's size and descriptions.
 MAX_CAPTION = 1024
+# The largest file the Bot API takes from a bot (sendDocument).
+MAX_UPLOAD = 50 * 1024 * 1024
 MAX_MENU_COMMANDS = 100
 MAX_MENU_DESCRIPTION = 256
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
@@ -265,9 +268,23 @@ class TelegramAdapter:
             )
         for attachment in reply.attachments:
             send = bot.send_photo if attachment.mime_type == "image/png" else bot.send_document
+            if attachment.size > MAX_UPLOAD:
+                await bot.send_message(
+                    chat_id,
+                    escape_text(_too_large(attachment)),
+                    parse_mode=ParseMode.HTML,
+                    message_thread_id=thread_id,
+                    rate_limit_args=limits,
+                )
+                continue
             await send(
                 chat_id,
-                attachment.content,
+                attachment.content
+                if attachment.spool is None
+                # Read a chunk at a time as it goes out, not into memory first.
+                else InputFile(
+                    attachment.spool, filename=attachment.filename, read_file_handle=False
+                ),
                 filename=attachment.filename,
                 caption=escape_text(attachment.caption[:MAX_CAPTION]) or None,
                 parse_mode=ParseMode.HTML,
@@ -547,3 +564,11 @@ class ThrottledRateLimiter(BaseRateLimiter[dict[str, bool]]):
                     await self.throttle.hold(chat_key(platform, str(chat)), seconds)
                 else:
                     await self.throttle.hold(bot_key(platform), seconds)
+
+
+def _too_large(attachment: Attachment) -> str:
+    return (
+        f"{attachment.filename} is {attachment.size / 1024 / 1024:.0f} MB, more than Telegram "
+        f"lets a bot send ({MAX_UPLOAD // 1024 // 1024} MB). Ask for less (/export contacts "
+        "csv), or have it written on the server with crmbot export."
+    )

@@ -7,7 +7,7 @@ contacts, companies, tags and deals.
 
 from __future__ import annotations
 
-import io
+import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -74,20 +74,22 @@ def export(ctx: Context, args: Args) -> Reply:
     kind = kinds[0] if kinds else "all"
     fmt = formats[0] if formats else "xlsx"
     scope = export_scope(ctx)
-    streams: dict[str, io.BytesIO] = {}
+    # On disk, not in memory: a team's export can be hundreds of megabytes. Left open for
+    # the adapter to send from; an unnamed temporary file is gone once closed.
+    streams: dict[str, BinaryIO] = {}
     written = export_files(
         ctx.session,
         scope,
         kind=kind,
         fmt=fmt,
         stem=_stem(ctx, scope),
-        open_file=lambda name: streams.setdefault(name, io.BytesIO()),
+        open_file=lambda name: streams.setdefault(name, tempfile.TemporaryFile()),  # noqa: SIM115
     )
     whose = "the team's" if scope.member_id is None else "your"
     reply = Reply().add(f"Here are {whose} {kind if kind != 'all' else 'records'}:")
     for name, count in written:
         reply.item(f"{name}: {count:,} rows")
-        reply.attachments.append(Attachment(name, streams[name].getvalue(), MIME[fmt], name))
+        reply.attachments.append(Attachment(name, b"", MIME[fmt], name, spool=streams[name]))
     return reply
 
 

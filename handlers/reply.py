@@ -9,10 +9,12 @@ layout (Slack sections and context blocks, Telegram HTML, plain terminal text).
 from __future__ import annotations
 
 import base64
+import io
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Self
+from typing import IO, Any, Self
 
 
 class Style(StrEnum):
@@ -92,6 +94,24 @@ class Attachment:
     content: bytes
     mime_type: str
     caption: str = ""
+    # A file too large to hold in memory (an export of a million contacts) waits in an
+    # unnamed temporary file, gone when closed, and `content` is empty: adapters send it
+    # from `opened()`, a chunk at a time.
+    spool: IO[bytes] | None = None
+
+    def opened(self) -> IO[bytes]:
+        """The file from its first byte."""
+        if self.spool is None:
+            return io.BytesIO(self.content)
+        self.spool.seek(0)
+        return self.spool
+
+    def read(self) -> bytes:
+        return self.opened().read()
+
+    @property
+    def size(self) -> int:
+        return len(self.content) if self.spool is None else os.fstat(self.spool.fileno()).st_size
 
 
 @dataclass
@@ -176,7 +196,7 @@ class Reply:
                     "filename": a.filename,
                     "mime_type": a.mime_type,
                     "caption": a.caption,
-                    "content": base64.b64encode(a.content).decode("ascii"),
+                    "content": base64.b64encode(a.read()).decode("ascii"),
                 }
                 for a in self.attachments
             ],

@@ -1,4 +1,5 @@
-"""Clean-up writes: archived contacts, merging two contacts, erasing a person on request.
+"""Clean-up writes: archived contacts and deals, merging two contacts or two companies,
+erasing a person on request.
 
 Merging and archiving go through the ORM, row by row, so the undo journal sees them.
 Erasing must not be journaled (the journal would keep what it erases) and takes the
@@ -16,7 +17,7 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, or_, update
+from sqlalchemy import delete, func, or_, update
 from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
@@ -24,6 +25,7 @@ from storage.models import (
     Activity,
     Change,
     ChangeRow,
+    Company,
     Contact,
     ContactTag,
     Deal,
@@ -53,6 +55,55 @@ def archived_contacts(session: Session, *, team_id: int, limit: int = 20) -> lis
 def archived_contact(session: Session, *, team_id: int, contact_id: int) -> Contact | None:
     found = session.get(Contact, contact_id)
     return found if found and found.team_id == team_id and found.archived else None
+
+
+def archived_deals(session: Session, *, team_id: int, limit: int = 20) -> list[Deal]:
+    return list(
+        session.exec(
+            select(Deal)
+            .where(Deal.team_id == team_id, col(Deal.archived).is_(True))
+            .order_by(col(Deal.updated_at).desc())
+            .limit(limit)
+        )
+    )
+
+
+def archived_deal(session: Session, *, team_id: int, deal_id: int) -> Deal | None:
+    found = session.get(Deal, deal_id)
+    return found if found and found.team_id == team_id and found.archived else None
+
+
+COMPANY_FIELDS = ("domain", "address", "city", "country", "lat", "lon", "geocoded_from")
+
+
+def company_counts(session: Session, *, company_id: int) -> tuple[int, int]:
+    """How many contacts and deals name the company (archived ones too: they move as well)."""
+    contacts = session.exec(
+        select(func.count()).select_from(Contact).where(Contact.company_id == company_id)
+    ).one()
+    deals = session.exec(
+        select(func.count()).select_from(Deal).where(Deal.company_id == company_id)
+    ).one()
+    return contacts, deals
+
+
+def merge_companies(session: Session, *, keep: Company, other: Company) -> None:
+    """Move every contact and deal of `other` to `keep`, fill `keep`'s empty fields from
+    it, and remove it (the undo journal keeps it, so /undo puts it back)."""
+    assert keep.id is not None and other.id is not None
+    for model in (Contact, Deal):
+        for row in session.exec(select(model).where(model.company_id == other.id)):
+            row.company_id = keep.id
+            session.add(row)
+    for field in COMPANY_FIELDS:
+        if getattr(keep, field) is None and getattr(other, field) is not None:
+            setattr(keep, field, getattr(other, field))
+    session.add(keep)
+    # The references leave it before it goes: a flush of both at once may order the
+    # delete first.
+    session.flush()
+    session.delete(other)
+    session.flush()
 
 
 def merge_contacts(session: Session, *, keep: Contact, other: Contact, now: datetime) -> None:

@@ -17,11 +17,15 @@ from storage.models import Deal, DealTotal, Stage, StageChange, StageKind
 
 def get_deal(session: Session, *, team_id: int, deal_id: int) -> Deal | None:
     deal = session.get(Deal, deal_id)
-    return deal if deal is not None and deal.team_id == team_id else None
+    return deal if deal is not None and deal.team_id == team_id and not deal.archived else None
 
 
+# Deleted (archived) deals are in none of the reads below.
+_LIVE = col(Deal.archived).is_(False)
 _DEALS_BY_IDS = select(Deal).where(
-    col(Deal.team_id) == bindparam("team_id"), col(Deal.id).in_(bindparam("ids", expanding=True))
+    col(Deal.team_id) == bindparam("team_id"),
+    col(Deal.id).in_(bindparam("ids", expanding=True)),
+    _LIVE,
 )
 
 
@@ -49,6 +53,7 @@ _DEALS_TITLED = (
     .where(
         col(Deal.team_id) == bindparam("team_id"),
         col(Deal.title_key).in_(bindparam("keys", expanding=True)),
+        _LIVE,
     )
     .limit(50)
 )
@@ -154,7 +159,7 @@ def list_deals(
         return list(
             session.exec(query, params={**values, "stage_ids": list(stage_ids), "limit": limit})
         )
-    query = select(Deal).where(Deal.team_id == team_id)
+    query = select(Deal).where(Deal.team_id == team_id, _LIVE)
     if owner_id is not None:
         query = query.where(Deal.owner_id == owner_id)
     if contact_id is not None:
@@ -184,6 +189,7 @@ def _deals_in_stages(by_owner: bool, by_contact: bool) -> SelectOfScalar[Deal]:
     query = select(Deal).where(
         col(Deal.team_id) == bindparam("team_id"),
         col(Deal.stage_id).in_(bindparam("stage_ids", expanding=True)),
+        _LIVE,
     )
     if by_owner:
         query = query.where(col(Deal.owner_id) == bindparam("owner_id"))
@@ -211,7 +217,7 @@ def stage_totals(
             func.count(),
             func.sum(col(Deal.amount)),
         )
-        .where(Deal.team_id == team_id, col(Deal.stage_id).in_(stage_ids))
+        .where(Deal.team_id == team_id, col(Deal.stage_id).in_(stage_ids), _LIVE)
         .group_by(col(Deal.stage_id), col(Deal.currency))
     )
     if owner_id is not None:
@@ -236,6 +242,7 @@ def open_value_by_contact(
             col(Deal.contact_id).in_(contact_ids),
             Stage.kind == StageKind.open,
             col(Deal.amount).is_not(None),
+            _LIVE,
         )
         .group_by(col(Deal.contact_id), col(Deal.currency))
         .order_by(col(Deal.currency))

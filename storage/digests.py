@@ -93,6 +93,7 @@ def deals_closing(
         col(Deal.stage_id).in_(stage_ids),
         col(Deal.expected_close).is_not(None),
         col(Deal.expected_close) <= by,
+        col(Deal.archived).is_(False),
     )
     if owner_id is not None:
         query = query.where(Deal.owner_id == owner_id)
@@ -110,6 +111,7 @@ def count_rotting(
         .select_from(Deal)
         .where(
             Deal.team_id == team_id,
+            col(Deal.archived).is_(False),
             or_(
                 *(
                     and_(col(Deal.stage_id) == stage_id, col(Deal.last_activity_at) < cutoff)
@@ -134,6 +136,7 @@ def won_between(
             .where(
                 Deal.team_id == team_id,
                 Stage.kind == StageKind.won,
+                col(Deal.archived).is_(False),
                 col(Deal.closed_at) >= start,
                 col(Deal.closed_at) < end,
             )
@@ -154,7 +157,11 @@ def open_by_stage(session: Session, *, team_id: int, stage_ids: Sequence[int]) -
             func.count(),
             func.coalesce(func.sum(Deal.amount), 0),
         )
-        .where(Deal.team_id == team_id, col(Deal.stage_id).in_(stage_ids))
+        .where(
+            Deal.team_id == team_id,
+            col(Deal.stage_id).in_(stage_ids),
+            col(Deal.archived).is_(False),
+        )
         .group_by(col(Deal.stage_id), col(Deal.currency))
     )
     return [

@@ -107,7 +107,7 @@ def deal_rows(
         .outerjoin(Contact, col(Contact.id) == col(Deal.contact_id))
         .outerjoin(Company, col(Company.id) == col(Deal.company_id))
         .outerjoin(owner, col(owner.id) == col(Deal.owner_id))
-        .where(col(Deal.team_id) == team_id)
+        .where(col(Deal.team_id) == team_id, col(Deal.archived).is_(False))
     )
     if owner_id is not None:
         query = query.where(col(Deal.owner_id) == owner_id)

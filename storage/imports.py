@@ -93,6 +93,10 @@ def write_rows(
     progress: Callable[[int], None] | None = None,
 ) -> Written:
     writer = _Writer(session, team_id, member_id, now)
+    # Every lookup of the team's contacts before the first insert: the statistics of a
+    # table that the import's own transaction is filling still say it is as it was, and
+    # PostgreSQL then answers a lookup by reading every row written so far (quadratic).
+    writer.look_up(rows)
     for start in range(0, len(rows), CHUNK):
         writer.chunk(rows[start : start + CHUNK])
         if progress is not None:
@@ -104,11 +108,11 @@ def matching_contacts(session: Session, *, team_id: int, rows: Sequence[ContactR
     """How many of the rows match a contact the team has, as `write_rows` would match
     them (writing nothing)."""
     writer = _Writer(session, team_id, 0, datetime.min)
+    writer.look_up(rows)
     count = 0
     for start in range(0, len(rows), CHUNK):
         chunk = rows[start : start + CHUNK]
         writer._companies(chunk, create=False)
-        writer._existing(chunk)
         count += sum(1 for row in chunk if writer._match(row) is not None)
     return count
 
@@ -128,11 +132,18 @@ class _Writer:
         self.by_phone: dict[str, int] = {}
         self.by_name: dict[tuple[str, int | None], int] = {}
         self.made: set[int] = set()  # contacts this import added
+        self.existing: dict[int, Contact] = {}  # the team's contacts rows matched, loaded
+
+    def look_up(self, rows: Sequence[ContactRow]) -> None:
+        """Load the team's contacts that any of the rows could match (`existing`)."""
+        for start in range(0, len(rows), CHUNK):
+            self.existing.update(self._found(rows[start : start + CHUNK]))
+        self._index(self.existing)
 
     def chunk(self, rows: Sequence[ContactRow]) -> None:
         self._companies(rows)
         self._tags(rows)
-        existing = self._existing(rows)
+        existing = self.existing
         new: list[ContactRow] = []
         ids: list[int | None] = []  # per row: the contact it matched or made
         placeholders: list[list[tuple[dict[Any, int], Any]]] = []
@@ -197,7 +208,7 @@ class _Writer:
 
     # --- contacts ------------------------------------------------------------------------
 
-    def _existing(self, rows: Sequence[ContactRow]) -> dict[int, Contact]:
+    def _found(self, rows: Sequence[ContactRow]) -> dict[int, Contact]:
         """The team's contacts these rows could match, loaded (to be filled in)."""
         emails = [r.fields["email"] for r in rows if r.fields.get("email")]
         phones = [r.fields["phone"] for r in rows if r.fields.get("phone")]
@@ -220,6 +231,9 @@ class _Writer:
                         )
                     )
                 )
+        return found
+
+    def _index(self, found: dict[int, Contact]) -> None:
         for contact in sorted(found.values(), key=lambda c: c.id or 0, reverse=True):
             # The oldest contact wins where several share an e-mail, phone or name.
             assert contact.id is not None
@@ -228,7 +242,6 @@ class _Writer:
             if contact.phone:
                 self.by_phone[contact.phone] = contact.id
             self.by_name[(contact.name_key, contact.company_id)] = contact.id
-        return found
 
     def _match(self, row: ContactRow) -> int | None:
         email, phone = row.fields.get("email"), row.fields.get("phone")
@@ -460,13 +473,46 @@ def _defaults(table: Table) -> dict[str, Any]:
 
 
 def insert_rows(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """The rows in multi-row INSERTs of a thousand. A plain executemany would not do:
-    psycopg sends it as one INSERT per row, and PostgreSQL would run the running totals'
-    statement triggers once for each. Asking for RETURNING makes SQLAlchemy batch the rows
-    into multi-row statements (its "insertmanyvalues") on both databases; the ids it
-    returns are known already."""
+    """The rows in as few statements as the database allows: a COPY on PostgreSQL,
+    multi-row INSERTs of a thousand on SQLite. A plain executemany would not do: psycopg
+    sends it as one INSERT per row, and PostgreSQL would run the running totals' statement
+    triggers once for each. On SQLite, asking for RETURNING makes SQLAlchemy batch the rows
+    into multi-row statements (its "insertmanyvalues"); the ids it returns are known
+    already."""
+    if not rows:
+        return
+    if connection.dialect.name == "postgresql":
+        _copy_rows(connection, table, rows)
+        return
     primary_key = list(table.primary_key.columns)
     connection.execute(insert(table).returning(*primary_key), rows).all()
+
+
+def _copy_rows(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """PostgreSQL: the rows in one COPY, in the caller's transaction. A multi-row INSERT
+    of a thousand rows has tens of thousands of parameters: psycopg parses such a statement
+    anew every time (it caches only short ones), and the server plans it anew; COPY
+    streams the values with neither, and fires the statement triggers once."""
+    columns = list(rows[0])
+    dialect = connection.dialect
+    # The columns' own conversions (UTCDateTime's), as an INSERT would apply them.
+    processors = [table.c[name].type.bind_processor(dialect) for name in columns]
+    quote = dialect.identifier_preparer.quote
+    statement = (
+        f"COPY {quote(table.name)} ({', '.join(quote(name) for name in columns)}) FROM STDIN"
+    )
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(
+                [
+                    value if process is None or value is None else process(value)
+                    for value, process in zip(
+                        (row[name] for name in columns), processors, strict=True
+                    )
+                ]
+            )
 
 
 def reserve_ids(connection: Connection, table: Table, count: int) -> list[int]:

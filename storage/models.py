@@ -358,7 +358,7 @@ class Deal(SQLModel, table=True):
         Index("ix_deal_team_activity", "team_id", "last_activity_at", "id"),
         Index("ix_deal_team_owner_activity", "team_id", "owner_id", "last_activity_at", "id"),
         # The deals created since a moment (the open pipeline as of a period's end).
-        Index("ix_deal_team_created", "team_id", "created_at"),
+        Index("ix_deal_team_created", "team_id", "created_at", "archived"),
         # What the pipeline's reports read from the deals rather than the running totals,
         # from these indexes alone: open deals as of a period long past, one rep's
         # forecast, deals closed in the hours at a period's ends, rotting deals (see
@@ -371,6 +371,7 @@ class Deal(SQLModel, table=True):
             "currency",
             "created_at",
             "amount",
+            "archived",
         ),
         Index(
             "ix_deal_team_stage_forecast",
@@ -380,6 +381,7 @@ class Deal(SQLModel, table=True):
             "expected_close",
             "owner_id",
             "amount",
+            "archived",
         ),
         Index(
             "ix_deal_team_closed",
@@ -390,6 +392,7 @@ class Deal(SQLModel, table=True):
             "currency",
             "amount",
             "cycle_seconds",
+            "archived",
         ),
         # The currencies a team's deals are in, one seek each.
         Index("ix_deal_team_currency", "team_id", "currency"),
@@ -400,6 +403,7 @@ class Deal(SQLModel, table=True):
             "owner_id",
             "last_activity_at",
             "created_at",
+            "archived",
         ),
     )
 
@@ -423,6 +427,8 @@ class Deal(SQLModel, table=True):
     lost_reason: str | None = Field(default=None, max_length=500)
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
+    # Deleted (/delete): in no list, search or running total; /undo or Restore brings it back.
+    archived: bool = False
 
 
 class StageChange(SQLModel, table=True):

@@ -109,6 +109,8 @@ _MOVES_IN_MONTHS = (
     )
     .group_by(col(MovesMonth.from_stage_id), col(MovesMonth.to_stage_id))
 )
+# Deleted (archived) deals: in no figure read from the deals, as in none of the totals.
+_LIVE = col(Deal.archived).is_(False)
 # A span: one range of ix_stagechange_team_at (team, at, from, to, stay).
 _MOVES_IN_SPAN = (
     select(*_MOVE_FIGURES)
@@ -233,6 +235,7 @@ def open_groups(
             col(Deal.id).in_(created),
             _Unindexed(col(Deal.stage_id)).in_(stage_ids),
             *([_Unindexed(col(Deal.owner_id)) == owner_id] if owner_id is not None else []),
+            _LIVE,
         )
         later = later.group_by(col(Deal.stage_id), col(Deal.owner_id), col(Deal.currency))
         rows.add(session.execute(later), -1)
@@ -256,6 +259,7 @@ def _open_rows(
         col(Deal.team_id) == team_id,
         _owned(session, team_id, owner_id),
         _Unindexed(col(Deal.created_at)) < created_before,
+        _LIVE,
     )
     if not by_owner:
         return _totals(session, where, stage_ids, _team_currencies(session, team_id=team_id))
@@ -329,6 +333,7 @@ def _closed_rows(
             col(Deal.closed_at) < end,
             _Unindexed(col(Deal.stage_id)).in_(stage_ids),
             *owned,
+            _LIVE,
         )
         .group_by(col(Deal.stage_id), col(Deal.owner_id), col(Deal.currency))
     )
@@ -355,6 +360,7 @@ def rotting_count(
             _owned(session, team_id, owner_id),
             col(Deal.last_activity_at) < cutoff,
             _Unindexed(col(Deal.created_at)) < created_before,
+            _LIVE,
         )
         .scalar_subquery()
         for stage_id, cutoff in cutoffs.items()
@@ -435,6 +441,7 @@ def _owners_forecast(
             within,
             col(Deal.owner_id) == owner_id,
             col(Deal.amount).is_not(None),
+            _LIVE,
         )
         .group_by(col(Deal.stage_id), col(Deal.currency))
         for bucket, within in enumerate(ranges)

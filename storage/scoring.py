@@ -130,6 +130,7 @@ def score_parts(rules: ScoreRules) -> dict[str, ColumnElement[int]]:
         .where(
             col(Deal.contact_id) == col(Contact.id),
             col(Deal.stage_id).in_(rules.open_stage_ids),
+            col(Deal.archived).is_(False),
         )
         .scalar_subquery()
     )
@@ -140,6 +141,7 @@ def score_parts(rules: ScoreRules) -> dict[str, ColumnElement[int]]:
             col(Deal.contact_id) == col(Contact.id),
             col(Deal.stage_id).in_(rules.open_stage_ids),
             col(Deal.currency) == rules.currency,
+            col(Deal.archived).is_(False),
         )
         .scalar_subquery()
     )
@@ -244,6 +246,7 @@ def _figures_statement(rules: ScoreRules) -> Executable:
     open_deals = (
         col(Deal.contact_id) == col(Contact.id),
         col(Deal.stage_id).in_(rules.open_stage_ids),
+        col(Deal.archived).is_(False),
     )
     in_currency = case((col(Deal.currency) == rules.currency, col(Deal.amount)), else_=0)
     return select(
@@ -281,6 +284,7 @@ _OPEN_DEAL_FIGURES = select(
 ).where(
     col(Deal.contact_id) == bindparam("s_contact"),
     col(Deal.stage_id).in_(bindparam("s_stage_ids", expanding=True)),
+    col(Deal.archived).is_(False),
 )
 _CONTACT_TAG_POINTS = (
     select(col(Tag.name), col(TagWeight.points))

@@ -24,7 +24,7 @@ def _expected(session: Session) -> tuple[Sums, Sums, Sums, Sums]:
     closed: defaultdict[tuple[object, ...], list[float]] = defaultdict(lambda: [0, 0, 0, 0.0])
     moves: defaultdict[tuple[object, ...], list[float]] = defaultdict(lambda: [0, 0, 0.0])
     expected: defaultdict[tuple[object, ...], list[float]] = defaultdict(lambda: [0, 0])
-    for deal in session.exec(select(Deal)):
+    for deal in session.exec(select(Deal).where(Deal.archived == False)):  # noqa: E712
         if deal.amount is not None and deal.currency and deal.expected_close:
             month = month_of(deal.expected_close)
             key: tuple[object, ...] = (deal.team_id, deal.stage_id, deal.currency, month)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import tempfile
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,9 +15,10 @@ from sqlmodel import Session, col, select
 from telegram.error import NetworkError, TimedOut
 from telegram.ext import AIORateLimiter
 
+from bot import telegram_adapter
 from bot.telegram_adapter import TelegramAdapter
 from handlers.dispatcher import NOT_A_MEMBER, STALE_BUTTON, Dispatcher
-from handlers.reply import Attachment, bold, text_reply
+from handlers.reply import Attachment, Reply, bold, text_reply
 from storage.models import Activity, Channel, Contact, Member
 from tests.bot.conftest import (
     ALICE,
@@ -363,6 +365,24 @@ async def test_attachments_are_sent_as_photo_and_document(alice: TelegramChat) -
     assert photo.files["photo"][:2] == ("pipeline.png", b"\x89PNG fake")
     assert document.method == "sendDocument" and "caption" not in document.params
     assert document.files["document"][:2] == ("contacts.csv", b"name\nJane\n")
+
+
+async def test_a_large_file_goes_out_from_its_temporary_file(
+    alice: TelegramChat, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with tempfile.TemporaryFile() as spool:
+        spool.write(b"name\n" + b"Jane Doe\n" * 1000)
+        export = Attachment("crm-contacts.csv", b"", "text/csv", spool=spool)
+        before = len(alice.api.calls)
+        await alice.adapter.deliver(ALICE["id"], Reply(attachments=[export]))
+        [document] = alice.api.calls[before:]
+        name, sent = document.files["document"][:2]
+        assert name == "crm-contacts.csv" and sent is spool  # the file itself, not a copy
+        # Past what Telegram takes from a bot: a message saying so, not a failed upload.
+        monkeypatch.setattr(telegram_adapter, "MAX_UPLOAD", 1000)
+        await alice.adapter.deliver(ALICE["id"], Reply(attachments=[export]))
+        [told] = alice.api.calls[before + 1 :]
+        assert told.method == "sendMessage" and "crm-contacts.csv is 0 MB, more than" in told.text
 
 
 async def test_one_slow_chat_does_not_stall_the_others(alice: TelegramChat) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy import JSON, Engine, LargeBinary, String, Text, select
 from sqlmodel import Session, SQLModel, col, func
 
 from handlers.context import SharedFile
-from storage.models import Activity, Contact, ContactTag, Deal, Erasure
+from storage.models import Activity, Company, Contact, ContactTag, Deal, Erasure
 from tests.conftest import TestBot
 from tests.totals import assert_totals_match
 
@@ -36,14 +36,83 @@ def test_admins_see_deleted_contacts_and_restore_them(testbot: TestBot, engine: 
     testbot.say("/add Jane Doe", who="Bob")
     testbot.say("/add Alices Own")
     assert "belongs to a teammate" in testbot.say("/delete Alices Own", who="Bob")
+    assert "belongs to a teammate" in testbot.say("/merge c1 c2", who="Bob")
+    assert "belongs to a teammate" in testbot.press_encoded("mg:1:2", who="Bob").plain_text
     testbot.say("/delete Jane Doe", who="Bob")
     assert "Only admins" in testbot.say("/deleted", who="Bob")
     listing = testbot.send("/deleted")
     assert "Jane Doe (c1)" in listing.plain_text
     assert testbot.press("Restore c1").plain_text == "Restored Jane Doe (c1)."
     assert not contact(engine, 1).archived
-    testbot.say("/deal Website Jane 5k")
-    assert "Deals are closed, not deleted: /lost d1" in testbot.say("/delete d1")
+
+
+def deal(engine: Engine, deal_id: int) -> Deal:
+    with Session(engine) as session:
+        found = session.get(Deal, deal_id)
+        assert found is not None
+        return found
+
+
+def totals_match(engine: Engine) -> None:
+    with Session(engine) as session:
+        assert_totals_match(session)
+
+
+def test_a_deleted_deal_leaves_lists_search_and_the_pipeline(
+    testbot: TestBot, engine: Engine
+) -> None:
+    testbot.join("Bob")
+    testbot.say("/add Jane Doe company:Acme")
+    testbot.say("/deal Website relaunch Jane Doe 12.000 € close:2026-12-20")
+    testbot.say("/deal Shop Jane Doe 5k close:2026-12-24", who="Bob")
+    testbot.say("/won d2", who="Bob")
+    pipeline = testbot.say("/pipeline")
+    assert "belongs to a teammate" in testbot.say("/delete Website relaunch", who="Bob")
+    assert testbot.say("/delete Website relaunch") == "Deleted Website relaunch (d1)."
+    assert deal(engine, 1).archived
+    totals_match(engine)
+    assert "Website" not in testbot.say("/deals")
+    assert "Nothing matches" in testbot.say("/find Website relaunch")
+    assert "There is no deal d1" in testbot.say("/show d1")
+    assert "Website" not in testbot.say("/show Jane Doe")
+    assert testbot.say("/pipeline") != pipeline
+    assert testbot.say("/undo") == "Undone: deleted Website relaunch (d1)."
+    assert testbot.say("/pipeline") == pipeline
+    totals_match(engine)
+    # A rep deletes their own; an admin sees it and restores it; twice is once.
+    assert testbot.say("/delete d2", who="Bob") == "Deleted Shop (d2)."
+    listing = testbot.send("/deleted")
+    assert "Deleted deals" in listing.plain_text and "Shop (d2)" in listing.plain_text
+    assert testbot.press("Restore d2").plain_text == "Restored Shop (d2)."
+    assert "not deleted" in testbot.press_encoded("rsd:2").plain_text
+    assert "Only admins" in testbot.press_encoded("rsd:2", who="Bob").plain_text
+    assert not deal(engine, 2).archived and testbot.say("/pipeline") == pipeline
+    totals_match(engine)
+
+
+def test_merging_companies_moves_contacts_and_deals(testbot: TestBot, engine: Engine) -> None:
+    testbot.join("Bob")
+    testbot.join("Carol", "manager")
+    testbot.say("/add Jane Doe company:Acme, Inc.")
+    testbot.say("/add John Roe company:ACME GmbH city:Köln", who="Bob")
+    testbot.say("/deal Website John Roe 12k", who="Bob")
+    assert "Only managers" in testbot.say("/merge companies Acme, Inc., ACME GmbH", who="Bob")
+    assert "No company is named “Acme Ltd”" in testbot.say("/merge companies Acme Ltd, ACME GmbH")
+    assert "comma" in testbot.say("/merge companies Acme")
+    assert "same company twice" in testbot.say("/merge companies acme gmbh, ACME GmbH")
+    preview = testbot.send("/merge companies Acme, Inc., ACME GmbH", who="Carol")
+    assert "Merge company ACME GmbH into Acme, Inc.?" in preview.plain_text
+    assert "1 contact and 1 deal move to Acme, Inc." in preview.plain_text
+    assert "Only managers" in testbot.press_encoded("mco:1:2", who="Bob").plain_text
+    assert testbot.press("Merge", who="Carol").plain_text == "Merged ACME GmbH into Acme, Inc.."
+    assert "no longer there" in testbot.press_encoded("mco:1:2", who="Carol").plain_text
+    with Session(engine) as session:
+        assert session.execute(select(col(Contact.company_id))).all() == [(1,), (1,)]
+        assert session.execute(select(col(Deal.company_id))).all() == [(1,)]
+        assert session.execute(select(func.count()).select_from(Company)).one() == (1,)
+    assert "Acme, Inc." in testbot.say("/show John Roe")
+    assert testbot.say("/undo", who="Carol") == "Undone: merged company ACME GmbH into Acme, Inc.."
+    assert "ACME GmbH" in testbot.say("/show John Roe")
 
 
 def test_merge_moves_everything_and_fills_empty_fields(testbot: TestBot, engine: Engine) -> None:
@@ -82,6 +151,14 @@ def test_merge_and_forget_respect_roles_and_teams(open_signup_bot: TestBot) -> N
     assert "Merged" not in bot.press_encoded("mg:3:1", who="Zed").plain_text
     assert "not here" in bot.press_encoded("fg:1", who="Zed").plain_text
     assert "not deleted" in bot.press_encoded("rs:1", who="Zed").plain_text
+    bot.say("/add Acme Person company:Acme", who="Alice")
+    bot.say("/add Other Guy company:Other Co", who="Alice")
+    bot.say("/deal Website Jane Doe 5k", who="Alice")
+    bot.say("/delete d1", who="Alice")
+    assert "not deleted" in bot.press_encoded("rsd:1", who="Zed").plain_text
+    assert "There is no deal d1" in bot.say("/delete d1", who="Zed")
+    assert "No company is named" in bot.say("/merge companies Acme, Other Co", who="Zed")
+    assert "no longer there" in bot.press_encoded("mco:1:2", who="Zed").plain_text
 
 
 def test_only_admins_forget(testbot: TestBot) -> None:

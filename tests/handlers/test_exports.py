@@ -18,8 +18,8 @@ from tests.conftest import TestBot
 
 
 def csv_rows(attachment: Attachment) -> list[list[str]]:
-    assert attachment.content.startswith(b"\xef\xbb\xbf")  # a BOM, so Excel reads UTF-8
-    return list(csv.reader(io.StringIO(attachment.content.decode("utf-8-sig"))))
+    assert attachment.read().startswith(b"\xef\xbb\xbf")  # a BOM, so Excel reads UTF-8
+    return list(csv.reader(io.StringIO(attachment.read().decode("utf-8-sig"))))
 
 
 def seed(testbot: TestBot) -> None:
@@ -47,7 +47,7 @@ def test_xlsx_export_has_a_sheet_per_kind_and_text_stays_text(testbot: TestBot) 
     seed(testbot)
     [attachment] = testbot.send("/export").attachments
     assert attachment.filename == "crm-2026-11-23-all.xlsx"
-    book = CalamineWorkbook.from_filelike(io.BytesIO(attachment.content))
+    book = CalamineWorkbook.from_filelike(io.BytesIO(attachment.read()))
     assert book.sheet_names == ["contacts", "deals", "activities"]
     contacts = book.get_sheet_by_name("contacts").to_python()
     assert contacts[2][0] == '=HYPERLINK("http://x")'  # a string cell, not a formula
@@ -89,7 +89,7 @@ def test_an_export_imported_into_an_empty_team_gives_back_the_same(
     files += bot.send("/export deals csv", who="Alice").attachments
     bot.say("/start Team B", who="Zed")
     for attachment in files:
-        preview = bot.request("Zed", file=SharedFile(attachment.filename, attachment.content))
+        preview = bot.request("Zed", file=SharedFile(attachment.filename, attachment.read()))
         assert preview is not None and "rows to import" in preview.plain_text, preview
         assert "left out" not in preview.plain_text
         bot.press("Import", who="Zed")

@@ -82,7 +82,27 @@ def test_the_triggers_keep_the_totals_through_every_kind_of_write(engine: Engine
             session.add(deal)
         session.flush()
         assert_totals_match(session)
+        # Archived (/delete) out of every deal total, restored back in, and an archived
+        # deal moved, repriced and deleted while archived.
+        for deal in rng.sample(deals, 25):
+            deal.archived = True
+            session.add(deal)
+        session.flush()
+        assert_totals_match(session)
+        for deal in [d for d in deals if d.archived][:10]:
+            deal.archived = False
+            session.add(deal)
+        session.flush()
+        assert_totals_match(session)
+        ids = [deal.id for deal in deals]
     with transaction(engine) as session:
+        session.execute(
+            update(Deal)
+            .where(col(Deal.archived).is_(True), col(Deal.id) % 2 == 0)
+            .values(amount=7, archived=False)
+            .execution_options(synchronize_session=False)
+        )
+        assert_totals_match(session)
         # Writes the application never makes: bulk SQL, and deletes cascading to history.
         session.execute(
             update(Deal).where(col(Deal.id) % 7 == 0).values(amount=col(Deal.amount) + 1)
@@ -96,7 +116,7 @@ def test_the_triggers_keep_the_totals_through_every_kind_of_write(engine: Engine
             .values(at=T0 - timedelta(days=40))
             .execution_options(synchronize_session=False)
         )
-        gone = [deal.id for deal in rng.sample(deals, 20)]
+        gone = rng.sample(ids, 20)
         session.execute(delete(StageChange).where(col(StageChange.deal_id).in_(gone[:10])))
         session.execute(delete(Deal).where(col(Deal.id).in_(gone)))
         assert_totals_match(session)
