@@ -146,8 +146,11 @@ def save_contact(session: Session, *, contact: Contact) -> Contact:
     """Insert or update a contact, keeping its search keys in step with its fields."""
     contact.name_key = name_key(contact.name)
     contact.city_key = name_key(contact.city) if contact.city else None
-    session.add(contact)
-    session.flush()
+    if contact.id is None:
+        core.insert_row(session, contact)
+    else:
+        session.add(contact)
+        session.flush()
     return contact
 
 
@@ -316,8 +319,15 @@ def lock_record(session: Session, *, target: TagTarget, target_id: int) -> None:
     """Hold a contact's or deal's row until the transaction ends: two commands changing
     it at once (tagging it, logging a visit) take turns, the second reading what the
     first left (PostgreSQL; SQLite's writers take turns)."""
-    model = Contact if target == "contact" else Deal
-    session.exec(select(model.id).where(model.id == target_id).with_for_update()).all()
+    core.execute(session, _LOCK_RECORD[target], {"id": target_id}).all()
+
+
+_LOCK_RECORD = {
+    "contact": select_columns(col(Contact.id))
+    .where(col(Contact.id) == bindparam("id"))
+    .with_for_update(),
+    "deal": select_columns(col(Deal.id)).where(col(Deal.id) == bindparam("id")).with_for_update(),
+}
 
 
 def _tags_of(target: TagTarget) -> Select[Any, str]:
@@ -355,13 +365,12 @@ def add_tags(
         tags_of(session, team_id=team_id, target=target, ids=[target_id]).get(target_id, [])
     )
     added = [name for name in names if name not in current]
-    for tag in ensure_tags(session, team_id=team_id, names=added):
-        assert tag.id is not None
-        if target == "contact":
-            session.add(ContactTag(contact_id=target_id, tag_id=tag.id))
-        else:
-            session.add(DealTag(deal_id=target_id, tag_id=tag.id))
-    session.flush()
+    link, owner = _link(target)
+    rows = [
+        {owner.key: target_id, "tag_id": tag.id}
+        for tag in ensure_tags(session, team_id=team_id, names=added)
+    ]
+    core.insert_links(session, link, rows)
     return added
 
 
