@@ -93,6 +93,17 @@ def contacts_with(
 COMPANY_PEERS = 200
 
 
+class Candidate(NamedTuple):
+    """A contact the duplicate check compares a new one with: what it compares and names."""
+
+    id: int
+    name: str
+    name_key: str
+    email: str | None
+    phone: str | None
+    company_id: int | None
+
+
 def duplicate_candidates(
     session: Session,
     *,
@@ -101,10 +112,11 @@ def duplicate_candidates(
     phone: str | None,
     key: str,
     company_id: int | None,
-) -> list[Contact]:
+) -> list[Candidate]:
     """In one statement, the contacts a new one may duplicate: the same e-mail, the same
     phone, the same normalised name (`key`), and the people of the same company (at most
-    COMPANY_PEERS: whether a name is similar is for the caller to say)."""
+    COMPANY_PEERS: whether a name is similar is for the caller to say). Rows, not model
+    instances: a company's two hundred people are compared, not shown."""
     params = {
         "team_id": team_id,
         "email": email,
@@ -112,7 +124,17 @@ def duplicate_candidates(
         "key": key,
         "company_id": company_id,
     }
-    return list(session.exec(_DUPLICATE_CANDIDATES, params=params))
+    return [Candidate(*row) for row in core.execute(session, _DUPLICATE_CANDIDATES, params)]
+
+
+def candidates_by_ids(session: Session, *, team_id: int, ids: Sequence[int]) -> list[Candidate]:
+    """The team's contacts with these ids (similar names found by the name search), in
+    the order of `ids`."""
+    if not ids:
+        return []
+    rows = core.execute(session, _CANDIDATES_BY_IDS, {"team_id": team_id, "ids": list(ids)})
+    by_id = {row.id: Candidate(*row) for row in rows}
+    return [by_id[i] for i in ids if i in by_id]
 
 
 def _ids_where(condition: Any, limit: int) -> SelectOfScalar[Any]:
@@ -129,8 +151,16 @@ def _ids_where(condition: Any, limit: int) -> SelectOfScalar[Any]:
     return select(matching.c.id)
 
 
+_CANDIDATE_COLUMNS = (
+    col(Contact.id),
+    col(Contact.name),
+    col(Contact.name_key),
+    col(Contact.email),
+    col(Contact.phone),
+    col(Contact.company_id),
+)
 # Each branch one index lookup (an OR of them may scan the team's contacts); built once.
-_DUPLICATE_CANDIDATES = select(Contact).where(
+_DUPLICATE_CANDIDATES = select_columns(*_CANDIDATE_COLUMNS).where(
     col(Contact.id).in_(
         union_all(
             _ids_where(col(Contact.email) == bindparam("email"), 10),
@@ -139,6 +169,11 @@ _DUPLICATE_CANDIDATES = select(Contact).where(
             _ids_where(col(Contact.company_id) == bindparam("company_id"), COMPANY_PEERS),
         )
     )
+)
+_CANDIDATES_BY_IDS = select_columns(*_CANDIDATE_COLUMNS).where(
+    col(Contact.team_id) == bindparam("team_id"),
+    col(Contact.id).in_(bindparam("ids", expanding=True)),
+    col(Contact.archived).is_(False),
 )
 
 
