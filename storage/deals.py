@@ -95,8 +95,13 @@ def currency_total(session: Session, *, team_id: int, currency: str) -> int:
 def lock_deal(session: Session, *, deal: Deal) -> None:
     """Hold `deal`'s row until the transaction ends and read it afresh: what it is now,
     after any move another process committed meanwhile (PostgreSQL; SQLite's writers
-    are one at a time anyway). Two "Won" presses at once: the second sees it won."""
-    session.refresh(deal, with_for_update=True)
+    are one at a time anyway). Two "Won" presses at once: the second sees it won.
+
+    On SQLite there is nothing to read again: the command read the deal in its own
+    transaction, and a write transaction whose snapshot another writer has moved past
+    fails (and is retried) rather than writing over it."""
+    if session.get_bind().dialect.name != "sqlite":
+        session.refresh(deal, with_for_update=True)
 
 
 def move_deal(
