@@ -4,20 +4,13 @@ A chart is described as plain data (texts already formatted, bar sizes) so it ca
 after the command's transaction has ended (see `Reply.deferred`). It is drawn for a phone
 screen: 1080 px wide, large type, one row per stage with its figures written above its bar.
 Texts are drawn as they are, without mathtext (`$1,000 · $200` is money, not a formula).
-Charts are drawn in a helper process, started on the first chart and kept for the next:
-matplotlib (with numpy and its font cache) is about half the bot's memory once imported
-and is never given back, so the bot's own process stays as lean as it started (issue 17:
-the bench's peak at 1M contacts was the charts'). One chart at a time: matplotlib is not
-thread-safe (shared font cache and text layout), and the helper has one worker.
+matplotlib is imported on first use, so starting the bot does not pay for it.
 """
 
 from __future__ import annotations
 
 import io
-import multiprocessing
 import threading
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -29,8 +22,9 @@ ROW_IN, PANEL_HEAD_IN, TITLE_IN, FOOTER_IN = 1.15, 0.75, 1.35, 0.55
 OPEN_COLOR, WEIGHTED_COLOR, WON_COLOR, TEXT_COLOR = "#a9c6e8", "#2f6db0", "#4caf6e", "#1f2933"
 MUTED_COLOR = "#5f6b7a"
 LABEL_CHARS = 26  # a stage name longer than this is cut, so it cannot run into the figures
-_DRAWER: ProcessPoolExecutor | None = None
-_DRAWER_LOCK = threading.Lock()
+# matplotlib is not thread-safe (shared font cache and text layout): the dispatcher's
+# worker threads draw one chart at a time.
+_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,73 +52,54 @@ class Funnel:
 
 
 def funnel_png(funnel: Funnel) -> bytes:
-    """The funnel as a PNG: per panel, one centred bar per row, widest row full width.
-    Drawn by the helper process; one that died (killed for memory) is replaced once."""
-    try:
-        return _drawer().submit(_draw_funnel, funnel).result()
-    except BrokenProcessPool:
-        _drawer(replace=True)
-        return _drawer().submit(_draw_funnel, funnel).result()
-
-
-def _drawer(*, replace: bool = False) -> ProcessPoolExecutor:
-    global _DRAWER
-    with _DRAWER_LOCK:
-        if replace and _DRAWER is not None:
-            _DRAWER.shutdown(wait=False)
-            _DRAWER = None
-        if _DRAWER is None:
-            # Spawned, not forked: the bot has threads (a fork would copy their locks).
-            context = multiprocessing.get_context("spawn")
-            _DRAWER = ProcessPoolExecutor(max_workers=1, mp_context=context)
-        return _DRAWER
-
-
-def _draw_funnel(funnel: Funnel) -> bytes:
+    """The funnel as a PNG: per panel, one centred bar per row, widest row full width."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     rows = sum(len(panel.bars) for panel in funnel.panels)
     height = TITLE_IN + FOOTER_IN + len(funnel.panels) * PANEL_HEAD_IN + rows * ROW_IN
-    figure = Figure(figsize=(WIDTH_PX / DPI, height), dpi=DPI, facecolor="white")
-    FigureCanvasAgg(figure)
-    figure.text(
-        0.04,
-        1 - 0.55 / height,
-        funnel.title,
-        fontsize=30,
-        weight="bold",
-        color=TEXT_COLOR,
-        va="center",
-        parse_math=False,
-    )
-    figure.text(
-        0.04,
-        1 - 1.05 / height,
-        funnel.subtitle,
-        fontsize=20,
-        color=MUTED_COLOR,
-        va="center",
-        parse_math=False,
-    )
-    top = height - TITLE_IN
-    for panel in funnel.panels:
-        panel_height = PANEL_HEAD_IN + len(panel.bars) * ROW_IN
-        axes = figure.add_axes((0.04, (top - panel_height) / height, 0.92, panel_height / height))
-        _draw_panel(axes, panel)
-        top -= panel_height
-    if funnel.footer:
+    with _LOCK:
+        figure = Figure(figsize=(WIDTH_PX / DPI, height), dpi=DPI, facecolor="white")
+        FigureCanvasAgg(figure)
         figure.text(
             0.04,
-            0.3 / height,
-            funnel.footer,
-            fontsize=15,
+            1 - 0.55 / height,
+            funnel.title,
+            fontsize=30,
+            weight="bold",
+            color=TEXT_COLOR,
+            va="center",
+            parse_math=False,
+        )
+        figure.text(
+            0.04,
+            1 - 1.05 / height,
+            funnel.subtitle,
+            fontsize=20,
             color=MUTED_COLOR,
             va="center",
             parse_math=False,
         )
-    out = io.BytesIO()
-    figure.savefig(out, format="png", dpi=DPI)
+        top = height - TITLE_IN
+        for panel in funnel.panels:
+            panel_height = PANEL_HEAD_IN + len(panel.bars) * ROW_IN
+            axes = figure.add_axes(
+                (0.04, (top - panel_height) / height, 0.92, panel_height / height)
+            )
+            _draw_panel(axes, panel)
+            top -= panel_height
+        if funnel.footer:
+            figure.text(
+                0.04,
+                0.3 / height,
+                funnel.footer,
+                fontsize=15,
+                color=MUTED_COLOR,
+                va="center",
+                parse_math=False,
+            )
+        out = io.BytesIO()
+        figure.savefig(out, format="png", dpi=DPI)
     return out.getvalue()
 
 
