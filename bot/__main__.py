@@ -2,5 +2,4 @@
 
 from bot.cli import main
 
-if __name__ == "__main__":  # not when a helper process is spawned
-    main()
+main()

@@ -7,8 +7,8 @@ from handlers.registry import Registry
 
 def build_registry() -> Registry:
     """Every command, button and event handler, registered explicitly, family by family."""
-    # Imported here, not with the package: a process that only needs a part of it (the
-    # chart helper, a platform connecting before its first poll) does not pay for all.
+    # Imported here, not with the package: what imports one module of it (the
+    # dispatcher, an adapter) does not pay for every command family until it asks.
     from handlers import (
         activities,
         channels,
