@@ -2,51 +2,53 @@
 
 from __future__ import annotations
 
-from handlers import (
-    activities,
-    channels,
-    cleanup,
-    contacts,
-    deals,
-    exports,
-    home,
-    imports,
-    links,
-    location,
-    notices,
-    onboarding,
-    pipeline,
-    reminders,
-    scoring,
-    team,
-    undo,
-)
 from handlers.registry import Registry
-
-FAMILIES = (
-    onboarding,
-    contacts,
-    activities,
-    deals,
-    pipeline,
-    reminders,
-    location,
-    team,
-    links,
-    scoring,
-    channels,
-    notices,
-    home,
-    imports,
-    exports,
-    cleanup,
-    undo,
-)
 
 
 def build_registry() -> Registry:
     """Every command, button and event handler, registered explicitly, family by family."""
+    # Imported here, not with the package: what imports one module of it (the
+    # dispatcher, an adapter) does not pay for every command family until it asks.
+    from handlers import (
+        activities,
+        channels,
+        cleanup,
+        contacts,
+        deals,
+        exports,
+        home,
+        imports,
+        links,
+        location,
+        notices,
+        onboarding,
+        pipeline,
+        reminders,
+        scoring,
+        team,
+        undo,
+    )
+
     registry = Registry()
-    for family in FAMILIES:
+    families = (
+        onboarding,
+        contacts,
+        activities,
+        deals,
+        pipeline,
+        reminders,
+        location,
+        team,
+        links,
+        scoring,
+        channels,
+        notices,
+        home,
+        imports,
+        exports,
+        cleanup,
+        undo,
+    )
+    for family in families:
         family.register(registry)
     return registry

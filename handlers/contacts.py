@@ -618,7 +618,7 @@ def _reject_unknown(args: Args) -> None:
         )
 
 
-def _likely_duplicates(ctx: Context, contact: Contact) -> list[Contact]:
+def _likely_duplicates(ctx: Context, contact: Contact) -> list[store.Candidate]:
     """Contacts with the same e-mail or phone; with the same name, unless both are at
     companies and those differ; with a similar name at the same company. The exact keys
     and the company's people come in one statement; only a contact without a company (or
@@ -632,7 +632,7 @@ def _likely_duplicates(ctx: Context, contact: Contact) -> list[Contact]:
         key=key,
         company_id=contact.company_id,
     )
-    by_id = sorted(candidates, key=lambda c: c.id or 0)
+    by_id = sorted(candidates, key=lambda c: c.id)
     found = [c for c in by_id if contact.email and c.email == contact.email]
     found += [c for c in by_id if contact.phone and c.phone == contact.phone]
     found += [
@@ -641,6 +641,9 @@ def _likely_duplicates(ctx: Context, contact: Contact) -> list[Contact]:
         if c.name_key == key
         and not (c.company_id and contact.company_id and c.company_id != contact.company_id)
     ]
+    exact = list({c.id: c for c in found}.values())
+    if len(exact) >= 3:  # the warning names three: similar names would come after these
+        return exact[:3]
     peers = [c for c in by_id if contact.company_id and c.company_id == contact.company_id]
     if contact.company_id and len(peers) < store.COMPANY_PEERS:
         scored = [(fuzz.ratio(key, c.name_key), c) for c in peers]
@@ -659,13 +662,13 @@ def _likely_duplicates(ctx: Context, contact: Contact) -> list[Contact]:
         ]
         found += [
             c
-            for c in store.contacts_by_ids(ctx.session, team_id=ctx.team_id, ids=similar)
+            for c in store.candidates_by_ids(ctx.session, team_id=ctx.team_id, ids=similar)
             if c.company_id == contact.company_id
         ]
     return list({c.id: c for c in found}.values())[:3]
 
 
-def _duplicate_warning(ctx: Context, contact: Contact, duplicates: list[Contact]) -> Reply:
+def _duplicate_warning(ctx: Context, contact: Contact, duplicates: list[store.Candidate]) -> Reply:
     reply = Reply().add(bold("This looks like a contact you already have:"))
     for existing in duplicates:
         same = [
@@ -688,7 +691,7 @@ def _duplicate_warning(ctx: Context, contact: Contact, duplicates: list[Contact]
     )
     reply.button_row(
         *(
-            Button(f"Merge into {contact_ref(c)}", MERGE_INTO, (pending, c.id or 0))
+            Button(f"Merge into {contact_ref(c)}", MERGE_INTO, (pending, c.id))
             for c in duplicates[:2]
         )
     )

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from babel import Locale
 from babel.numbers import (
@@ -20,6 +21,9 @@ from babel.numbers import (
 
 from handlers.grammar import Money
 from storage.models import Contact, Deal
+
+if TYPE_CHECKING:
+    from storage.contacts import Candidate
 
 
 def money(minor: int | None, currency: str | None, locale: str = "en_US") -> str:
@@ -182,7 +186,7 @@ def _currency_pattern(locale: str, *, cents: bool) -> tuple[Locale, NumberPatter
     return parsed, parse_pattern(re.sub(r"\.0+", "", pattern.pattern))
 
 
-def contact_ref(contact: Contact) -> str:
+def contact_ref(contact: Contact | Candidate) -> str:
     return f"c{contact.id}"
 
 

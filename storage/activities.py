@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, func
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from storage import core
 from storage.models import CONTACT_KINDS, Activity, ActivityKind, Contact, Deal
 
 # Kinds that count as working a contact or deal: they reset "last activity" (rotting).
@@ -27,21 +28,18 @@ _TOUCHING = frozenset(
 
 def log_activity(session: Session, *, activity: Activity) -> Activity:
     """Append to the timeline, and bump the contact's and deal's last activity."""
-    session.add(activity)
+    core.insert_row(session, activity)
     if activity.kind in _TOUCHING:
         if activity.contact_id is not None:
             contact = session.get(Contact, activity.contact_id)
             if contact is not None and (
                 contact.last_activity_at is None or contact.last_activity_at < activity.at
             ):
-                contact.last_activity_at = activity.at
-                session.add(contact)
+                core.update_row(session, contact, last_activity_at=activity.at)
         if activity.deal_id is not None:
             deal = session.get(Deal, activity.deal_id)
             if deal is not None and deal.last_activity_at < activity.at:
-                deal.last_activity_at = activity.at
-                session.add(deal)
-    session.flush()
+                core.update_row(session, deal, last_activity_at=activity.at)
     return activity
 
 

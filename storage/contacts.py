@@ -93,6 +93,17 @@ def contacts_with(
 COMPANY_PEERS = 200
 
 
+class Candidate(NamedTuple):
+    """A contact the duplicate check compares a new one with: what it compares and names."""
+
+    id: int
+    name: str
+    name_key: str
+    email: str | None
+    phone: str | None
+    company_id: int | None
+
+
 def duplicate_candidates(
     session: Session,
     *,
@@ -101,10 +112,11 @@ def duplicate_candidates(
     phone: str | None,
     key: str,
     company_id: int | None,
-) -> list[Contact]:
+) -> list[Candidate]:
     """In one statement, the contacts a new one may duplicate: the same e-mail, the same
     phone, the same normalised name (`key`), and the people of the same company (at most
-    COMPANY_PEERS: whether a name is similar is for the caller to say)."""
+    COMPANY_PEERS: whether a name is similar is for the caller to say). Rows, not model
+    instances: a company's two hundred people are compared, not shown."""
     params = {
         "team_id": team_id,
         "email": email,
@@ -112,7 +124,17 @@ def duplicate_candidates(
         "key": key,
         "company_id": company_id,
     }
-    return list(session.exec(_DUPLICATE_CANDIDATES, params=params))
+    return [Candidate(*row) for row in core.execute(session, _DUPLICATE_CANDIDATES, params)]
+
+
+def candidates_by_ids(session: Session, *, team_id: int, ids: Sequence[int]) -> list[Candidate]:
+    """The team's contacts with these ids (similar names found by the name search), in
+    the order of `ids`."""
+    if not ids:
+        return []
+    rows = core.execute(session, _CANDIDATES_BY_IDS, {"team_id": team_id, "ids": list(ids)})
+    by_id = {row.id: Candidate(*row) for row in rows}
+    return [by_id[i] for i in ids if i in by_id]
 
 
 def _ids_where(condition: Any, limit: int) -> SelectOfScalar[Any]:
@@ -129,8 +151,16 @@ def _ids_where(condition: Any, limit: int) -> SelectOfScalar[Any]:
     return select(matching.c.id)
 
 
+_CANDIDATE_COLUMNS = (
+    col(Contact.id),
+    col(Contact.name),
+    col(Contact.name_key),
+    col(Contact.email),
+    col(Contact.phone),
+    col(Contact.company_id),
+)
 # Each branch one index lookup (an OR of them may scan the team's contacts); built once.
-_DUPLICATE_CANDIDATES = select(Contact).where(
+_DUPLICATE_CANDIDATES = select_columns(*_CANDIDATE_COLUMNS).where(
     col(Contact.id).in_(
         union_all(
             _ids_where(col(Contact.email) == bindparam("email"), 10),
@@ -140,14 +170,22 @@ _DUPLICATE_CANDIDATES = select(Contact).where(
         )
     )
 )
+_CANDIDATES_BY_IDS = select_columns(*_CANDIDATE_COLUMNS).where(
+    col(Contact.team_id) == bindparam("team_id"),
+    col(Contact.id).in_(bindparam("ids", expanding=True)),
+    col(Contact.archived).is_(False),
+)
 
 
 def save_contact(session: Session, *, contact: Contact) -> Contact:
     """Insert or update a contact, keeping its search keys in step with its fields."""
     contact.name_key = name_key(contact.name)
     contact.city_key = name_key(contact.city) if contact.city else None
-    session.add(contact)
-    session.flush()
+    if contact.id is None:
+        core.insert_row(session, contact)
+    else:
+        session.add(contact)
+        session.flush()
     return contact
 
 
@@ -316,8 +354,15 @@ def lock_record(session: Session, *, target: TagTarget, target_id: int) -> None:
     """Hold a contact's or deal's row until the transaction ends: two commands changing
     it at once (tagging it, logging a visit) take turns, the second reading what the
     first left (PostgreSQL; SQLite's writers take turns)."""
-    model = Contact if target == "contact" else Deal
-    session.exec(select(model.id).where(model.id == target_id).with_for_update()).all()
+    core.execute(session, _LOCK_RECORD[target], {"id": target_id}).all()
+
+
+_LOCK_RECORD = {
+    "contact": select_columns(col(Contact.id))
+    .where(col(Contact.id) == bindparam("id"))
+    .with_for_update(),
+    "deal": select_columns(col(Deal.id)).where(col(Deal.id) == bindparam("id")).with_for_update(),
+}
 
 
 def _tags_of(target: TagTarget) -> Select[Any, str]:
@@ -355,13 +400,12 @@ def add_tags(
         tags_of(session, team_id=team_id, target=target, ids=[target_id]).get(target_id, [])
     )
     added = [name for name in names if name not in current]
-    for tag in ensure_tags(session, team_id=team_id, names=added):
-        assert tag.id is not None
-        if target == "contact":
-            session.add(ContactTag(contact_id=target_id, tag_id=tag.id))
-        else:
-            session.add(DealTag(deal_id=target_id, tag_id=tag.id))
-    session.flush()
+    link, owner = _link(target)
+    rows = [
+        {owner.key: target_id, "tag_id": tag.id}
+        for tag in ensure_tags(session, team_id=team_id, names=added)
+    ]
+    core.insert_links(session, link, rows)
     return added
 
 

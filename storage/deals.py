@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, func
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from storage import core
 from storage.keys import name_key
 from storage.models import Deal, DealTotal, Stage, StageChange, StageKind
 
@@ -70,18 +71,19 @@ def save_deal(session: Session, *, deal: Deal) -> Deal:
 def open_deal(session: Session, *, deal: Deal, member_id: int, now: datetime) -> Deal:
     """Insert a new deal and the first entry of its stage history."""
     deal.stage_entered_at = deal.last_activity_at = deal.created_at = deal.updated_at = now
-    save_deal(session, deal=deal)
+    deal.title_key = name_key(deal.title)
+    core.insert_row(session, deal)
     assert deal.id is not None
-    session.add(
+    core.insert_row(
+        session,
         StageChange(
             team_id=deal.team_id,
             deal_id=deal.id,
             to_stage_id=deal.stage_id,
             member_id=member_id,
             at=now,
-        )
+        ),
     )
-    session.flush()
     return deal
 
 
@@ -98,8 +100,13 @@ def currency_total(session: Session, *, team_id: int, currency: str) -> int:
 def lock_deal(session: Session, *, deal: Deal) -> None:
     """Hold `deal`'s row until the transaction ends and read it afresh: what it is now,
     after any move another process committed meanwhile (PostgreSQL; SQLite's writers
-    are one at a time anyway). Two "Won" presses at once: the second sees it won."""
-    session.refresh(deal, with_for_update=True)
+    are one at a time anyway). Two "Won" presses at once: the second sees it won.
+
+    On SQLite there is nothing to read again: the command read the deal in its own
+    transaction, and a write transaction whose snapshot another writer has moved past
+    fails (and is retried) rather than writing over it."""
+    if session.get_bind().dialect.name != "sqlite":
+        session.refresh(deal, with_for_update=True)
 
 
 def move_deal(
@@ -126,15 +133,19 @@ def move_deal(
         from_entered_at=deal.stage_entered_at,
         stay_seconds=(now - deal.stage_entered_at).total_seconds(),
     )
-    deal.stage_id = stage.id
-    deal.stage_entered_at = deal.last_activity_at = deal.updated_at = now
     closed = stage.kind != StageKind.open
-    deal.closed_at = now if closed else None
-    deal.cycle_seconds = (now - deal.created_at).total_seconds() if closed else None
-    deal.lost_reason = lost_reason if stage.kind == StageKind.lost else None
-    session.add(deal)
-    session.add(change)
-    session.flush()
+    core.update_row(
+        session,
+        deal,
+        stage_id=stage.id,
+        stage_entered_at=now,
+        last_activity_at=now,
+        updated_at=now,
+        closed_at=now if closed else None,
+        cycle_seconds=(now - deal.created_at).total_seconds() if closed else None,
+        lost_reason=lost_reason if stage.kind == StageKind.lost else None,
+    )
+    core.insert_row(session, change)
     return change
 
 

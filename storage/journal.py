@@ -6,7 +6,8 @@ session notes every row of a journaled table that a flush inserts, updates or de
 and reads its values from the database before the first write to it; `save_change`
 reads them again afterwards and stores both (Change, ChangeRow). Nothing has to be told
 what it changed, so a new command cannot forget a row; only rows written past the ORM
-(an INSERT statement) are named with `note_insert`.
+are named: an INSERT statement's with `note_insert`, an UPDATE statement's with
+`note_update` before it runs (storage/core.py does both for the hot commands).
 
 `undo_change` first checks every row, then writes; a row fails the check when it is no
 longer what the change left (edited since, gone, or used by a row the change did not
@@ -178,19 +179,52 @@ def recording(session: Session) -> Iterator[Recorder]:
 
 
 def note_insert(
-    session: Session, model: type[SQLModel], key: Key, row: dict[str, Any] | None = None
+    session: Session,
+    model: type[SQLModel],
+    key: Key,
+    row: dict[str, Any] | None = None,
+    *,
+    obj: object = None,
 ) -> None:
     """A row inserted with a statement rather than the ORM (the outbox's upsert, an
-    import): journal it too, when something is recording. `row`, when given, is every
-    column as the statement wrote it, so that it need not be read back (an import's
-    hundred thousand rows)."""
+    import, the hot commands' rows): journal it too, when something is recording. `row`,
+    when given, is every column as the statement wrote it, so that it need not be read
+    back (an import's hundred thousand rows); `obj`, the instance the session holds for
+    it from then on, whose state is the row as the change leaves it."""
     recorder: Recorder | None = session.info.get(_KEY)
     if recorder is not None:
         table = _table(model)
         written = None
         if row is not None:
             written = {c.name: _encode(row[c.name]) for c in _columns(table)}
-        recorder.see(table, key, None, written=written)
+        recorder.see(table, key, None, obj, written)
+
+
+def note_update(session: Session, obj: object, values: Values) -> None:
+    """`obj`'s row is about to be changed to `values` by a statement (the session has
+    flushed; `core.update_row` sets the values on `obj` after): journal its values before,
+    from what the session loaded or else from the database."""
+    recorder: Recorder | None = session.info.get(_KEY)
+    table = _journaled(obj)
+    if recorder is None or table is None:
+        return
+    key = _key_of(obj)
+    touched = recorder.touched.get((table.name, key))
+    if touched is None:
+        before = _loaded(obj, table)
+        if before is None:
+            before = _read(session, table, [key]).get(key)
+        recorder.see(table, key, before, obj)
+    elif touched.written is not None:  # noted with its values: they move on too
+        touched.written.update({name: _encode(value) for name, value in values.items()})
+
+
+def key_of(obj: object) -> Key:
+    return _key_of(obj)
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    return _table(model)
 
 
 @event.listens_for(OrmSession, "before_flush")

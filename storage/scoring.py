@@ -195,11 +195,13 @@ def rescore_contacts(
 ) -> int:
     """Store the current score of the team's contacts in `scope`; returns how many were
     rescored."""
-    session.flush()
-    count = session.execute(
+    # On the connection: through the session, an UPDATE is ORM-enabled and would first
+    # work out which loaded contacts it changes, which the expiry below settles anyway.
+    count = core.execute(
+        session,
         _rescore_statement(rules, scope.condition),
         {"s_team_id": team_id, **recency_values(rules, now), **scope.values},
-    ).rowcount  # type: ignore[attr-defined]
+    ).rowcount
     # Contacts already loaded in this session must not show their old score.
     for loaded in list(session.identity_map.values()):
         if isinstance(loaded, Contact):
