@@ -29,6 +29,7 @@ EXPECTED = [
     "0016_shared_send_slots",
     "0017_import_files_and_erasures",
     "0018_linked_platforms",
+    "0020_slack_installations",
 ]
 
 
