@@ -3,17 +3,20 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from rapidfuzz import process
 
+from handlers.cards import deal_card
 from handlers.context import Context
 from handlers.errors import CommandError, UsageError
 from handlers.grammar import Args, limited
+from handlers.refs import DEAL, resolve
 from handlers.registry import Registry
 from handlers.reply import Reply, bold, code
 from storage.locks import lock_signup
-from storage.models import Activity, ActivityKind, Member, Platform, Role, Team
+from storage.models import Activity, ActivityKind, Deal, Member, Platform, Role, Team
 from storage.teams import (
     add_member,
     claim_workspace,
@@ -24,6 +27,8 @@ from storage.teams import (
 )
 
 INVITE_TTL = timedelta(days=7)
+# `/start d42`: what a Telegram deep link on an announcement sends (handlers/cards.py).
+DEEP_LINK_START = re.compile(r"d\d{1,12}")
 # Commands that register their sender themselves (the dispatcher does not do it first).
 SELF_SERVICE = frozenset({"start", "join", "link"})
 _FAMILY_TITLES = {
@@ -55,6 +60,8 @@ def start(ctx: Context, args: Args) -> Reply:
     join the team as reps straight away, so a demo with several people is easy; so do the
     people of a Slack workspace that belongs to a team, on their first message.
     """
+    if DEEP_LINK_START.fullmatch(args.rest.strip()):
+        return _open_linked(ctx, args.rest.strip())
     if ctx.member is not None:
         assert ctx.team is not None
         return (
@@ -93,6 +100,21 @@ def start(ctx: Context, args: Args) -> Reply:
         )
         .add("Invite teammates with /invite, and send /help to see every command.")
     )
+
+
+def _open_linked(ctx: Context, ref: str) -> Reply:
+    """The deal a link opens, for a member of its team; anyone else learns nothing of it
+    (another team's member is told there is no such deal, as for any id not theirs)."""
+    if ctx.member is None or not ctx.member.active:
+        return Reply(error=True).add(
+            "That link opens a deal for the members of its team. Send /start to set up a "
+            "team of your own, or ",
+            code("/join CODE"),
+            " with an invite code from your team.",
+        )
+    record, _ = resolve(ctx, [ref], (DEAL,), whole=True)
+    assert isinstance(record, Deal)
+    return deal_card(ctx, record)
 
 
 def enter_workspace(ctx: Context, *, team_name: str = "") -> Reply | None:
