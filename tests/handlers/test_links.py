@@ -326,3 +326,23 @@ def test_only_an_admins_link_brings_a_new_workspace_into_the_team(testbot: TestB
     code = link_code(testbot.send("/link"))
     assert "other people" not in in_new_workspace(testbot, f"/link {code}", user="alice")
     assert "You joined" in in_new_workspace(testbot, "/team", user="eve")
+
+
+def test_a_reminder_refused_on_one_platform_but_delivered_on_the_other_is_delivered(
+    testbot: TestBot, slack: TestBot, engine: Engine, clock: Clock
+) -> None:
+    slack.say(f"/link {link_code(testbot.send('/link'))}", who="Alice S")
+    testbot.say("/notify both")
+    testbot.say("/remind in 1 hour call Jane back")
+    clock.advance(hours=1)
+    # Telegram refuses first (she blocked the bot there); Slack delivers afterwards.
+    blocked = RecordingSender(
+        platform=Platform.telegram, answer=lambda *_: PermanentError("bot was blocked")
+    )
+    deliver(engine, clock, blocked)
+    assert "Could not be delivered" in testbot.say("/reminders")
+    deliver(engine, clock, RecordingSender(platform=Platform.slack))
+    with transaction(engine) as session:
+        [reminder] = session.exec(select(Reminder)).all()
+    assert reminder.status == "sent"
+    assert "Could not be delivered" not in testbot.say("/reminders")
