@@ -10,8 +10,9 @@ authorize in `InstallationStore`; `app_uninstalled` and `tokens_revoked` delete 
 
 Tokens are sealed with Fernet (AES-128-CBC with an HMAC) before they reach the database,
 so a copy of the database or of its backups holds no usable token. Which team a workspace
-belongs to is decided in chat, as for any workspace (handlers/onboarding.py): its first
-person's /start founds a team for it, or /join CODE attaches it to an existing team.
+belongs to is decided in chat, as for any workspace (handlers/onboarding.py), by whoever
+installed the app there: /start founds a team for it, or /join CODE attaches it to an
+existing team; colleagues who write first are asked to wait for them.
 """
 
 from __future__ import annotations

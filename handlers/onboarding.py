@@ -15,6 +15,7 @@ from handlers.grammar import Args, limited
 from handlers.refs import DEAL, resolve
 from handlers.registry import Registry
 from handlers.reply import Reply, bold, code
+from storage.installations import workspace_installer
 from storage.locks import lock_signup
 from storage.models import Activity, ActivityKind, Deal, Member, Platform, Role, Team
 from storage.teams import (
@@ -79,6 +80,12 @@ def start(ctx: Context, args: Args) -> Reply:
         entered = enter_workspace(ctx, team_name=args.rest)
         if entered is not None:
             return entered.add("Send /help to see what I can do.")
+        if _installer_decides(ctx):
+            return Reply(error=True).add(
+                "crmbot was just installed in this workspace. Whoever installed it sets up its "
+                "team first (/start for a new team, or /join CODE for their existing one); "
+                "then write to me again and you join it."
+            )
     lock_signup(ctx.session)  # several first /starts at once: one team
     team = first_team(ctx.session)
     terminal = ctx.request.platform == Platform.console
@@ -131,7 +138,9 @@ def enter_workspace(ctx: Context, *, team_name: str = "") -> Reply | None:
     )
     if team is not None:
         return _joined(ctx, team, Role.rep)
-    if first_team(ctx.session) is not None and not ctx.defaults.open_signup:
+    if _installer_decides(ctx) or (
+        first_team(ctx.session) is not None and not ctx.defaults.open_signup
+    ):
         return None
     reply = _found_team(ctx, team_name)
     claim_workspace(
@@ -141,6 +150,15 @@ def enter_workspace(ctx: Context, *, team_name: str = "") -> Reply | None:
         workspace_id=request.workspace_id,
     )
     return reply.add("Everyone else in this workspace joins the team when they first write to me.")
+
+
+def _installer_decides(ctx: Context) -> bool:
+    """Whether the sender's workspace, having no team yet, waits for the person who
+    installed the app there (hosted mode, bot/slack_oauth.py) to found its team or join
+    one: the workspace's admins let them install it, not whoever happens to write first."""
+    request = ctx.request
+    installer = workspace_installer(ctx.session, workspace_id=request.workspace_id)
+    return bool(installer) and installer != request.user_id
 
 
 def _found_team(ctx: Context, name: str) -> Reply:

@@ -41,6 +41,16 @@ def find_installation(
     ).first()
 
 
+def workspace_installer(session: Session, *, workspace_id: str) -> str | None:
+    """Who installed the app in the workspace through OAuth (their Slack user id), if
+    anyone did."""
+    return session.exec(
+        select(SlackInstallation.installer_id).where(
+            SlackInstallation.workspace_id == workspace_id
+        )
+    ).first()
+
+
 def delete_installation(session: Session, *, enterprise_id: str, workspace_id: str) -> None:
     session.execute(
         delete(SlackInstallation).where(

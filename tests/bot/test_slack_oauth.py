@@ -27,7 +27,7 @@ from bot.slack_oauth import TokenCipher
 from handlers.context import TeamDefaults
 from handlers.reply import Reply
 from storage.models import SlackInstallation, SlackOAuthState
-from tests.bot.slack_fixtures import ALICE, BOT, SECRET, WORKSPACE, Slack, SlackApi
+from tests.bot.slack_fixtures import ALICE, BOB, BOT, SECRET, WORKSPACE, Slack, SlackApi
 from tests.bot.test_serve import running
 
 CLIENT_SECRET = "0123456789abcdef-client-secret"
@@ -132,10 +132,16 @@ async def test_two_workspaces_install_become_two_teams_and_uninstall_deletes_the
         with Session(engine) as session:
             assert session.exec(select(SlackOAuthState)).all() == []
 
+        # The installer decides what the workspace becomes; a colleague writing first waits.
         acme = slack_in(serving, api, WORKSPACE)
+        await acme.command("start Bob’s team", user=BOB)
+        assert "Whoever installed it sets up its team first" in api.answers()[-1].text
         await acme.command("start Acme Sales")
+        assert "You created the team *Acme Sales*" in api.answers()[-1].text
         await acme.command("add Jane Doe company:Acme Corp +49 30 1234567 #hot")
         assert "Jane Doe" in api.answers()[-1].text
+        await acme.command("find Jane", user=BOB)
+        assert "You joined *Acme Sales* as a rep" in api.answers()[-1].text
 
         # A second company installs the same app: a team of its own.
         grant(api, "code-globex", workspace=GLOBEX, name="Globex", token=GLOBEX_TOKEN, user=GREG)
