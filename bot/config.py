@@ -95,7 +95,8 @@ class Settings(BaseSettings):
     @property
     def slack_configured(self) -> bool:
         """Whether Slack is served: one workspace's bot token, or hosted mode's app."""
-        return self.slack_bot_token is not None or bool(self.slack_client_id)
+        # A blank SLACK_BOT_TOKEN= (as `.env.example` has it) is no token.
+        return bool(self.slack_bot_token) or bool(self.slack_client_id)
 
     @field_validator(
         "crmbot_now",

@@ -177,7 +177,7 @@ class SlackAdapter:
         )
         return cls(
             dispatcher,
-            token=token.get_secret_value() if token is not None and hosted is None else None,
+            token=token.get_secret_value() if token and hosted is None else None,
             hosted=hosted,
             signing_secret=secret.get_secret_value() if secret else "",
             app_token=app_token.get_secret_value() if app_token and port is not None else None,

@@ -278,7 +278,7 @@ class HostedSlack:
             raise ValueError(
                 f"Slack's hosted mode (SLACK_CLIENT_ID) also needs {', '.join(missing)}."
             )
-        if settings.slack_bot_token is not None:
+        if settings.slack_bot_token:
             raise ValueError(
                 "Set SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID (hosted mode: any "
                 "workspace installs the app), not both."
