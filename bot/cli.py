@@ -381,7 +381,7 @@ def run(
                 base_url=settings.telegram_api_base_url,
             )
         )
-    if settings.slack_bot_token:
+    if settings.slack_configured:
         from bot.slack_adapter import SlackAdapter  # Bolt is slow to import: only when used
 
         try:

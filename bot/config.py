@@ -37,6 +37,13 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_api_url: str | None = None
+    # Hosted mode (bot/slack_oauth.py): any workspace installs the app through Slack's OAuth
+    # flow; each workspace's bot token is kept in the database, encrypted with
+    # TOKEN_ENCRYPTION_KEY (Fernet keys, comma-separated: the first encrypts, all decrypt).
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    slack_redirect_url: str | None = None
+    token_encryption_key: SecretStr | None = None
 
     geocoder: str = "offline"
     geocoder_domain: str | None = None
@@ -85,7 +92,22 @@ class Settings(BaseSettings):
         """What every part of a process asks for "now": CRMBOT_NOW's clock, else the real one."""
         return utcnow if self.crmbot_now is None else RunningClock(self.crmbot_now)
 
-    @field_validator("crmbot_now", "log_level", "log_file", mode="before")
+    @property
+    def slack_configured(self) -> bool:
+        """Whether Slack is served: one workspace's bot token, or hosted mode's app."""
+        # A blank SLACK_BOT_TOKEN= (as `.env.example` has it) is no token.
+        return bool(self.slack_bot_token) or bool(self.slack_client_id)
+
+    @field_validator(
+        "crmbot_now",
+        "log_level",
+        "log_file",
+        "slack_client_id",
+        "slack_client_secret",
+        "slack_redirect_url",
+        "token_encryption_key",
+        mode="before",
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         # `.env.example` lists them blank.

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.runtime import Adapter
+from handlers.cards import DEEP_LINK
 from handlers.context import Request, SharedFile
 from handlers.dispatcher import Dispatcher
 from handlers.grammar import normalize, parse_coordinates
@@ -100,7 +101,9 @@ def save_attachment(attachment: Attachment, folder: Path) -> Path:
 
 def _span(span: Span, styled: bool) -> str:
     text = _clean(span.text)
-    if span.style is Style.link and span.url and not span.url.startswith(("tel:", "mailto:")):
+    # A deal's `crm:d42` link (handlers/cards.py) is its id, already shown.
+    shown = ("tel:", "mailto:", DEEP_LINK)
+    if span.style is Style.link and span.url and not span.url.startswith(shown):
         return f"{text} ({span.url})"
     if styled and span.style is Style.bold:
         return f"\x1b[1m{text}\x1b[22m"

@@ -11,6 +11,7 @@ DEBUG), and in the tracebacks of logged exceptions.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from urllib.parse import quote, quote_plus
 
@@ -20,6 +21,9 @@ from sqlalchemy.engine import URL, make_url
 from bot.config import Settings
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# Slack's tokens by their shape: in hosted mode each workspace's bot token comes from the
+# database, not the settings, and slack_sdk logs oauth.v2.access's answer at DEBUG.
+SLACK_TOKEN = re.compile(r"\bx(?:ox[a-z]|app)-[0-9A-Za-z-]{8,}")
 
 
 def json_formatter() -> logging.Formatter:
@@ -45,6 +49,8 @@ def secrets_of(settings: Settings, database: URL | str | None = None) -> dict[st
         "[slack bot token]": settings.slack_bot_token,
         "[slack signing secret]": settings.slack_signing_secret,
         "[slack app token]": settings.slack_app_token,
+        "[slack client secret]": settings.slack_client_secret,
+        "[token encryption key]": settings.token_encryption_key,
         "[geocoder key]": settings.geocoder_api_key,
         "[bot token]": settings.telegram_bot_token,
     }
@@ -87,10 +93,10 @@ class Redaction(logging.Filter):
     def redact(self, text: str) -> str:
         for secret, label in self.secrets.items():
             text = text.replace(secret, label)
-        return text
+        return SLACK_TOKEN.sub("[slack token]", text)
 
     def _found(self, text: str) -> bool:
-        return any(secret in text for secret in self.secrets)
+        return any(secret in text for secret in self.secrets) or bool(SLACK_TOKEN.search(text))
 
     def install(self) -> None:
         for handler in logging.getLogger().handlers:

@@ -1,7 +1,8 @@
 """`crmbot serve`: the production runtime, one HTTP server per process (bot/web.py) with
 
 - `POST /telegram/webhook` (bot/telegram_webhook.py) when TELEGRAM_WEBHOOK_URL is set,
-- `POST /slack/events` (bot/slack_adapter.py) when Slack is configured,
+- `POST /slack/events` (bot/slack_adapter.py) when Slack is configured, and in hosted mode
+  `GET /slack/install` and `GET /slack/oauth_redirect` (bot/slack_oauth.py),
 - `GET /healthz` (bot/health.py) and `GET /metrics` (bot/metrics.py),
 
 plus the scheduler (outbox, agendas, digests, ...). Any number of these processes may share
@@ -165,7 +166,7 @@ def _adapters(
                 "TELEGRAM_WEBHOOK_URL is not set: this process receives no Telegram updates "
                 "(it still sends Telegram's reminders and announcements)"
             )
-    if settings.slack_bot_token is not None:
+    if settings.slack_configured:
         from bot.slack_adapter import SlackAdapter  # Bolt is slow to import: only when used
 
         slack = SlackAdapter.from_settings(settings, dispatcher, port=None, throttle=throttle)

@@ -17,6 +17,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +26,8 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAuthorize
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -32,6 +35,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
+from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
@@ -40,17 +44,24 @@ from bot.config import Settings
 from bot.senders import DeliveryError, PermanentError, RateLimited, TransientError
 from bot.slack_http import Refusal, bolt_request, read_body, verified
 from bot.slack_listeners import Origin
+from bot.slack_oauth import INSTALL_PATH, REDIRECT_PATH, HostedSlack
 from bot.slack_render import Message, messages, slash_commands
 from bot.throttle import Throttle
 from bot.web import Server, request_work
 from handlers.dispatcher import Dispatcher
-from handlers.reply import Attachment, Reply
+from handlers.reply import Attachment, Reply, bold, code
 from storage.models import Platform
 
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 STOP_GRACE_SECONDS = 10.0
+# Hosted mode: the client with the token of the workspace being served (set for each
+# request from Slack and each send), so that an answer never goes out with another
+# workspace's token.
+_workspace_client: ContextVar[AsyncWebClient | None] = ContextVar(
+    "slack_workspace_client", default=None
+)
 
 
 def retry_handlers() -> list[AsyncRetryHandler]:
@@ -82,7 +93,8 @@ class SlackAdapter:
         self,
         dispatcher: Dispatcher,
         *,
-        token: str,
+        token: str | None = None,
+        hosted: HostedSlack | None = None,
         signing_secret: str = "",
         app_token: str | None = None,
         api_url: str | None = None,
@@ -95,7 +107,10 @@ class SlackAdapter:
         the app token is not used). `clock` (by default the dispatcher's) stamps what Slack
         sends without a time of its own, a slash command or a form, with when it arrived.
         `throttle`: send slots for chat.postMessage, one a second per channel (shared by
-        several processes)."""
+        several processes). `hosted` instead of `token`: any workspace installs the app, and
+        each is answered with its own token (bot/slack_oauth.py)."""
+        if (token is None) == (hosted is None):
+            raise ValueError("Slack needs a bot token or hosted mode's settings (one of them).")
         if not app_token and not signing_secret:
             raise ValueError(
                 "Slack HTTP mode needs SLACK_SIGNING_SECRET (or set SLACK_APP_TOKEN for "
@@ -104,12 +119,36 @@ class SlackAdapter:
         self.dispatcher = dispatcher
         self.signing_secret = signing_secret
         self.clock = clock or dispatcher.clock
-        self.client = AsyncWebClient(
+        self.hosted = hosted
+        self._client = AsyncWebClient(
             token=token,
             base_url=api_url or AsyncWebClient.BASE_URL,
             retry_handlers=retry_handlers(),
         )
-        self.app = AsyncApp(client=self.client, signing_secret=signing_secret, name="crmbot")
+        if hosted is None:
+            self.app = AsyncApp(client=self._client, signing_secret=signing_secret, name="crmbot")
+        else:
+            hosted.on_success(self._welcome)
+            self.app = AsyncApp(
+                client=self._client,
+                signing_secret=signing_secret,
+                name="crmbot",
+                oauth_settings=hosted.settings,
+                # Each workspace's token from the store; its auth.test answer is cached, so
+                # a request costs one indexed lookup, not a call to Slack.
+                authorize=AsyncInstallationStoreAuthorize(  # type: ignore[arg-type]
+                    logger=log,
+                    installation_store=hosted.store,
+                    client_id=hosted.settings.client_id,
+                    client_secret=hosted.settings.client_secret,
+                    bot_only=True,
+                    cache_enabled=True,
+                    client=self._client,
+                ),
+                installation_store_bot_only=True,
+            )
+            # app_uninstalled and tokens_revoked delete the workspace's token.
+            self.app.enable_token_revocation_listeners()
         self.app.middleware(self._attach)
         slack_listeners.register(self.app)
         self.app_token = app_token
@@ -129,11 +168,17 @@ class SlackAdapter:
         port: int | None = 3000,
         throttle: Throttle | None = None,
     ) -> SlackAdapter:
-        assert settings.slack_bot_token is not None
         secret, app_token = settings.slack_signing_secret, settings.slack_app_token
+        token = settings.slack_bot_token
+        hosted = (
+            HostedSlack.from_settings(settings, dispatcher.engine, dispatcher.clock)
+            if settings.slack_client_id
+            else None
+        )
         return cls(
             dispatcher,
-            token=settings.slack_bot_token.get_secret_value(),
+            token=token.get_secret_value() if token and hosted is None else None,
+            hosted=hosted,
             signing_secret=secret.get_secret_value() if secret else "",
             app_token=app_token.get_secret_value() if app_token and port is not None else None,
             api_url=settings.slack_api_url,
@@ -141,9 +186,67 @@ class SlackAdapter:
             throttle=throttle,
         )
 
+    @property
+    def client(self) -> AsyncWebClient:
+        """The Web API client for the workspace at hand (hosted mode), else the one token's."""
+        return _workspace_client.get() or self._client
+
     def register(self, server: Server) -> None:
-        """Serve Slack's requests at `POST /slack/events` on `server`."""
-        server.app.router.add_post(EVENTS_PATH, self.handle_http)
+        """Serve Slack's requests at `POST /slack/events` on `server` (and, in hosted mode,
+        the install pages)."""
+        self._routes(server.app.router)
+
+    def _routes(self, router: web.UrlDispatcher) -> None:
+        router.add_post(EVENTS_PATH, self.handle_http)
+        if self.hosted is not None:
+            router.add_get(INSTALL_PATH, self.handle_install)
+            router.add_get(REDIRECT_PATH, self.handle_install)
+
+    async def handle_install(self, request: web.Request) -> web.Response:
+        """`GET /slack/install` (the "Add to Slack" page, with a fresh state) and
+        `GET /slack/oauth_redirect` (Slack sends the installer back with a code), run by
+        Bolt's OAuth flow."""
+        flow = self.app.oauth_flow
+        assert flow is not None
+        bolt = AsyncBoltRequest(
+            body="",
+            query=request.query_string,
+            headers=request.headers,  # type: ignore[arg-type]
+        )
+        if request.path == INSTALL_PATH:
+            response = await flow.handle_installation(bolt)
+        else:
+            response = await flow.handle_callback(bolt)
+        return await to_aiohttp_response(response)
+
+    async def _welcome(self, installation: Installation) -> None:
+        """Tell whoever installed the app how their workspace gets its team."""
+        if not installation.bot_token or not installation.user_id:
+            return
+        reply = (
+            Reply()
+            .add("crmbot is installed in ", bold(installation.team_name or "your workspace"), ".")
+            .item(
+                "A new team for this workspace: send ",
+                code("/start Team name"),
+                "; you are its admin, and your colleagues join it when they first write to me.",
+            )
+            .item(
+                "Your team uses crmbot already: send ",
+                code("/join CODE"),
+                " with an invite code from its admin (/invite), and this workspace joins it.",
+            )
+        )
+        client = self._workspace(installation.bot_token)
+        for message in messages(self.slack_way(reply)):
+            await client.chat_postMessage(
+                channel=installation.user_id, text=message.text, blocks=message.blocks
+            )
+
+    def _workspace(self, token: str) -> AsyncWebClient:
+        return AsyncWebClient(
+            token=token, base_url=self._client.base_url, retry_handlers=retry_handlers()
+        )
 
     async def handle_http(self, request: web.Request) -> web.Response:
         """One request from Slack: Bolt checks its signature, acknowledges it and runs the
@@ -172,7 +275,7 @@ class SlackAdapter:
         if self.port is None:
             return  # `register`ed on another server
         app = web.Application()
-        app.router.add_post(EVENTS_PATH, self.handle_http)
+        self._routes(app.router)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         await web.TCPSite(self._runner, self.host, self.port).start()
@@ -195,9 +298,17 @@ class SlackAdapter:
     async def _attach(
         self, context: AsyncBoltContext, next: Callable[[], Awaitable[None]]
     ) -> None:
-        """Middleware: the listeners find this adapter in their context."""
+        """Middleware: the listeners find this adapter in their context, and (hosted mode)
+        answer with the client Bolt authorized for the request's workspace."""
         context["crm"] = self
-        await next()
+        if self.hosted is None:
+            await next()
+            return
+        workspace = _workspace_client.set(context.client)
+        try:
+            await next()
+        finally:
+            _workspace_client.reset(workspace)
 
     @asynccontextmanager
     async def working(self, origin: Origin) -> AsyncIterator[None]:
@@ -310,8 +421,15 @@ class SlackAdapter:
 
     async def send(self, chat_id: str, reply: Reply, *, workspace_id: str = "") -> None:
         """The outbox's way out (bot/senders.py): post to a channel (`C...`), or to a user
-        id (`U...`), which Slack delivers as the app's direct message. One bot token serves
-        one workspace, so `workspace_id` only names it in errors."""
+        id (`U...`), which Slack delivers as the app's direct message. With one bot token
+        `workspace_id` only names the workspace in errors; in hosted mode its own token
+        sends."""
+        workspace = None
+        if self.hosted is not None:
+            bot = await self.hosted.store.async_find_bot(enterprise_id=None, team_id=workspace_id)
+            if bot is None:
+                raise PermanentError(f"crmbot is not installed in Slack workspace {workspace_id}")
+            workspace = _workspace_client.set(self._workspace(bot.bot_token))
         try:
             for message in messages(self.slack_way(reply)):
                 await self._post(channel=chat_id, text=message.text, blocks=message.blocks)
@@ -319,6 +437,9 @@ class SlackAdapter:
             raise delivery_error(error, workspace_id) from error
         except (aiohttp.ClientError, TimeoutError) as error:
             raise TransientError(f"Slack unreachable: {error}") from error
+        finally:
+            if workspace is not None:
+                _workspace_client.reset(workspace)
 
     def slack_way(self, reply: Reply) -> Reply:
         """Commands in the reply written as Slack users type them (`/crm add`)."""

@@ -47,7 +47,13 @@ from telegram.request import BaseRequest, RequestData
 from bot.logs import Redaction
 from bot.pacing import telegram_group
 from bot.senders import PermanentError, RateLimited, TransientError
-from bot.telegram_render import MAX_MESSAGE, escape_text, inline_keyboard, render_html
+from bot.telegram_render import (
+    MAX_MESSAGE,
+    escape_text,
+    inline_keyboard,
+    render_html,
+    with_deep_links,
+)
 from bot.telegram_request import AiohttpRequest
 from bot.throttle import Throttle, bot_key, chat_key
 from bot.vcard import VCard, parse_vcard
@@ -235,6 +241,14 @@ class TelegramAdapter:
         content = bytes(await telegram_file.download_as_bytearray())
         return replace(request, other=None, file=SharedFile(document.file_name or "file", content))
 
+    @property
+    def bot_username(self) -> str | None:
+        """The bot's @name, known once the bot is initialized (getMe)."""
+        try:
+            return self.application.bot.username
+        except RuntimeError:  # not initialized: no deep links yet
+            return None
+
     async def deliver(
         self,
         chat_id: int,
@@ -250,8 +264,10 @@ class TelegramAdapter:
         `proactive`: not an answer (the outbox's), paced by the chat's own limit too."""
         bot = self.application.bot
         limits = self._proactive if proactive else None
+        username = self.bot_username
+        reply = with_deep_links(reply, username)
         chunks = render_html(reply, limit=MAX_MESSAGE)
-        buttons = inline_keyboard(reply)
+        buttons = inline_keyboard(reply, username)
         for index, chunk in enumerate(chunks):
             last = index == len(chunks) - 1
             inline = buttons if last else None

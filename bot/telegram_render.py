@@ -8,10 +8,12 @@ HTML (tags included) that way keeps every chunk under the limit of the parsed te
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from handlers.cards import DEEP_LINK, start_parameter
 from handlers.reply import Line, LineRole, Reply, Span, Style
 
 log = logging.getLogger(__name__)
@@ -106,13 +108,43 @@ def _cut(text: str) -> list[str]:
     return pieces
 
 
-def inline_keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+def start_url(bot_username: str, parameter: str) -> str:
+    """Telegram's deep link: opens the private chat with the bot, which gets
+    `/start PARAMETER`."""
+    return f"https://t.me/{bot_username}?start={parameter}"
+
+
+def with_deep_links(reply: Reply, bot_username: str | None) -> Reply:
+    """The deals a message names (`crm:d42` links, handlers/cards.py) as deep links; plain
+    text while the bot's name is unknown."""
+
+    def linked(span: Span) -> Span:
+        if span.style is not Style.link or not (span.url or "").startswith(DEEP_LINK):
+            return span
+        if not bot_username:
+            return Span(span.text)
+        parameter = (span.url or "").removeprefix(DEEP_LINK)
+        return Span(span.text, Style.link, start_url(bot_username, parameter))
+
+    lines = [Line(tuple(linked(span) for span in line.spans), line.role) for line in reply.lines]
+    return replace(reply, lines=lines)
+
+
+def inline_keyboard(reply: Reply, bot_username: str | None = None) -> InlineKeyboardMarkup | None:
     """The reply's buttons; a button whose data would not fit Telegram's 64 bytes is left
-    out and logged (a bug in the handler that made it: buttons carry short ids only)."""
+    out and logged (a bug in the handler that made it: buttons carry short ids only). An
+    Open button is a deep link (pressed in a group, a card would show to everyone): left
+    out while the bot's name is unknown."""
     rows: list[list[InlineKeyboardButton]] = []
     for row in reply.buttons:
         keys = []
         for button in row:
+            parameter = start_parameter(button)
+            if parameter is not None:
+                if bot_username:
+                    url = start_url(bot_username, parameter)
+                    keys.append(InlineKeyboardButton(button.label, url=url))
+                continue
             data = button.encode()
             if len(data.encode()) > MAX_CALLBACK_DATA:
                 log.error("button %r: callback data over %d bytes", data, MAX_CALLBACK_DATA)

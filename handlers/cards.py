@@ -10,7 +10,7 @@ import phonenumbers
 
 from handlers.context import Context
 from handlers.format import ago, contact_ref, day, deal_ref, map_url, money
-from handlers.reply import Button, Reply, SpanLike, bold, italic, link
+from handlers.reply import Button, Reply, Span, SpanLike, bold, italic, link
 from handlers.scoring import card_figures, score_reasons
 from storage import teams
 from storage.activities import timeline
@@ -22,6 +22,12 @@ from storage.teams import team_stages
 
 STAGE_BUTTON = "st"
 SHOW_BUTTON = "sh"
+# A deal named in a message to a channel opens for whoever asks, never for the whole
+# channel: Slack shows the card to the one who pressed Open; Telegram turns the button and
+# `crm:d42` links into links to the private chat with the bot (`/start d42`,
+# bot/telegram_render.py). Elsewhere such a link is its plain text.
+OPEN_BUTTON = "op"
+DEEP_LINK = "crm:"
 _VERBS = {
     ActivityKind.note: "noted on",
     ActivityKind.call: "called",
@@ -131,6 +137,21 @@ def contact_card(ctx: Context, contact: Contact) -> Reply:
         )
     _latest(ctx, reply, activities, names)
     return reply
+
+
+def open_button(deal: Deal) -> Button:
+    return Button("Open", OPEN_BUTTON, (deal_ref(deal),))
+
+
+def deal_link(deal: Deal) -> Span:
+    """The deal's reference (`d42`), as a link that opens it where the platform can."""
+    return link(deal_ref(deal), DEEP_LINK + deal_ref(deal))
+
+
+def start_parameter(button: Button) -> str | None:
+    """What `/start` gets when the button is a link to the private chat (`d42`), or None
+    for an ordinary button."""
+    return str(button.args[0]) if button.action == OPEN_BUTTON and button.args else None
 
 
 def deal_card(ctx: Context, deal: Deal, *, note: str | None = None) -> Reply:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz
 
-from handlers.cards import SHOW_BUTTON, contact_card, deal_amount, deal_card
+from handlers.cards import OPEN_BUTTON, SHOW_BUTTON, contact_card, deal_amount, deal_card
 from handlers.confirmations import contact_added, contact_fields, deal_fields, edited
 from handlers.context import Context, SharedContact
 from handlers.deals import apply_deal_fields
@@ -729,4 +729,6 @@ def register(registry: Registry) -> None:
     registry.command("untag", untag, undoable=True)
     registry.command("leads", leads, keys=("city", "status", "limit"), writes=False)
     registry.button(SHOW_BUTTON, press_show, writes=False)
+    # Open on an announcement: the card for the one who pressed, as their team shows it.
+    registry.button(OPEN_BUTTON, press_show, writes=False)
     registry.event("contact", shared_contact, undoable=True)

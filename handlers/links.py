@@ -135,31 +135,36 @@ def _code_refusal(ctx: Context, found: LinkCode | None) -> str | None:
 def _attach(ctx: Context, found: LinkCode, owner: Member) -> Reply:
     """A newcomer's account becomes the owner's on this platform."""
     request = ctx.request
-    if request.workspace_id:
-        team = workspace_team(
-            ctx.session, platform=request.platform, workspace_id=request.workspace_id
+    team = (
+        workspace_team(ctx.session, platform=request.platform, workspace_id=request.workspace_id)
+        if request.workspace_id
+        else None
+    )
+    if team is not None and team.id != found.team_id:
+        record_failed_attempt(
+            ctx.session,
+            platform=request.platform,
+            workspace_id=request.workspace_id,
+            external_id=request.user_id,
+            now=ctx.now,
         )
-        if team is not None and team.id != found.team_id:
-            record_failed_attempt(
-                ctx.session,
-                platform=request.platform,
-                workspace_id=request.workspace_id,
-                external_id=request.user_id,
-                now=ctx.now,
-            )
-            return Reply(error=True).add(
-                "This workspace belongs to another team; accounts link only within one team."
-            )
-        if team is None:
-            # As with /join: the workspace's other people join this team on first use.
-            claim_workspace(
-                ctx.session,
-                team_id=found.team_id,
-                platform=request.platform,
-                workspace_id=request.workspace_id,
-            )
+        return Reply(error=True).add(
+            "This workspace belongs to another team; accounts link only within one team."
+        )
     if not consume_link_code(ctx.session, code_id=found.id or 0, now=ctx.now):
         return Reply(error=True).add("That link code has been used already.")
+    # A workspace nobody claimed becomes the team's (its other people join the team on first
+    # use, as after /join) only when an admin links into it: a rep's link is their own
+    # account, not a whole company's workspace.
+    unclaimed = bool(request.workspace_id) and team is None
+    claims = unclaimed and Role(owner.role) == Role.admin
+    if claims:
+        claim_workspace(
+            ctx.session,
+            team_id=found.team_id,
+            platform=request.platform,
+            workspace_id=request.workspace_id,
+        )
     add_identity(
         ctx.session,
         member_id=owner.id or 0,
@@ -169,7 +174,14 @@ def _attach(ctx: Context, found: LinkCode, owner: Member) -> Reply:
         now=ctx.now,
     )
     ctx.member, ctx.team = owner, ctx.session.get(Team, found.team_id)
-    return _linked(ctx, owner)
+    reply = _linked(ctx, owner)
+    if unclaimed and not claims:
+        reply.muted(
+            "This workspace's other people are not in your team: they join with an invite "
+            "code (/invite, then /join CODE), or an admin's /link here brings the whole "
+            "workspace in."
+        )
+    return reply
 
 
 def _preview(ctx: Context, found: LinkCode, owner: Member, mine: Member) -> Reply:

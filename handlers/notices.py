@@ -16,13 +16,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import Session
 
-from handlers.cards import is_rotting, rotting_cutoffs
+from handlers.cards import deal_link, is_rotting, open_button, rotting_cutoffs
 from handlers.context import Context
 from handlers.errors import UsageError
 from handlers.format import contact_ref, day, deal_ref, money
 from handlers.grammar import Args
 from handlers.registry import Registry
-from handlers.reply import Reply, bold
+from handlers.reply import Reply, SpanLike, bold
 from storage import digests as store
 from storage.channels import team_channels
 from storage.contacts import get_company, get_contact
@@ -101,7 +101,9 @@ def won_announcement(session: Session, *, team: Team, deal: Deal, now: datetime)
         bold(owner.name if owner else "Someone"),
         " won ",
         bold(deal.title),
-        f" ({deal_ref(deal)})",
+        " (",
+        deal_link(deal),
+        ")",
         f" for {money(deal.amount, deal.currency, team.locale)}" if deal.amount else "",
     )
     who = " · ".join(
@@ -110,7 +112,7 @@ def won_announcement(session: Session, *, team: Team, deal: Deal, now: datetime)
     days = (now - deal.created_at).days
     took = "the day it was opened" if days < 1 else f"after {days} day{'s' if days != 1 else ''}"
     reply.add(f"With {who}, {took}." if who else f"Won {took}.")
-    return reply
+    return reply.button_row(open_button(deal))
 
 
 # --- the morning agenda --------------------------------------------------------------------
@@ -209,13 +211,14 @@ def reminder_subject(session: Session, *, team_id: int, reminder: Reminder) -> s
     return ""
 
 
-def _deal_line(team: Team, deal: Deal, stage: Stage, now: datetime) -> list[str]:
+def _deal_line(team: Team, deal: Deal, stage: Stage, now: datetime) -> list[SpanLike]:
     rot = ""
     if is_rotting(deal, stage, now):
         rot = f" · rotting, no activity for {(now - deal.last_activity_at).days} days"
     return [
-        f"{deal.title} ({deal_ref(deal)}) · {money(deal.amount, deal.currency, team.locale)}"
-        f" · {stage.name}{rot}"
+        f"{deal.title} (",
+        deal_link(deal),
+        f") · {money(deal.amount, deal.currency, team.locale)} · {stage.name}{rot}",
     ]
 
 
@@ -292,9 +295,10 @@ def weekly_digest(session: Session, *, team: Team, now: datetime) -> Reply:
         reply.add(bold(f"Won last week: {len(won)}"), f" · {_totals(team, won)}")
         for deal in won[:LIST_LIMIT]:
             reply.item(
-                f"{deal.title} ({deal_ref(deal)}) · "
-                f"{money(deal.amount, deal.currency, team.locale)} · "
-                f"{names.get(deal.owner_id, '?')}"
+                f"{deal.title} (",
+                deal_link(deal),
+                f") · {money(deal.amount, deal.currency, team.locale)} · "
+                f"{names.get(deal.owner_id, '?')}",
             )
     else:
         reply.add(bold("Won last week: none"))

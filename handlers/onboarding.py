@@ -3,17 +3,21 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from rapidfuzz import process
 
+from handlers.cards import deal_card
 from handlers.context import Context
 from handlers.errors import CommandError, UsageError
 from handlers.grammar import Args, limited
+from handlers.refs import DEAL, resolve
 from handlers.registry import Registry
 from handlers.reply import Reply, bold, code
+from storage.installations import workspace_installer
 from storage.locks import lock_signup
-from storage.models import Activity, ActivityKind, Member, Platform, Role, Team
+from storage.models import Activity, ActivityKind, Deal, Member, Platform, Role, Team
 from storage.teams import (
     add_member,
     claim_workspace,
@@ -24,6 +28,8 @@ from storage.teams import (
 )
 
 INVITE_TTL = timedelta(days=7)
+# `/start d42`: what a Telegram deep link on an announcement sends (handlers/cards.py).
+DEEP_LINK_START = re.compile(r"d\d{1,12}")
 # Commands that register their sender themselves (the dispatcher does not do it first).
 SELF_SERVICE = frozenset({"start", "join", "link"})
 _FAMILY_TITLES = {
@@ -55,6 +61,8 @@ def start(ctx: Context, args: Args) -> Reply:
     join the team as reps straight away, so a demo with several people is easy; so do the
     people of a Slack workspace that belongs to a team, on their first message.
     """
+    if DEEP_LINK_START.fullmatch(args.rest.strip()):
+        return _open_linked(ctx, args.rest.strip())
     if ctx.member is not None:
         assert ctx.team is not None
         return (
@@ -72,6 +80,12 @@ def start(ctx: Context, args: Args) -> Reply:
         entered = enter_workspace(ctx, team_name=args.rest)
         if entered is not None:
             return entered.add("Send /help to see what I can do.")
+        if _installer_decides(ctx):
+            return Reply(error=True).add(
+                "crmbot was just installed in this workspace. Whoever installed it sets up its "
+                "team first (/start for a new team, or /join CODE for their existing one); "
+                "then write to me again and you join it."
+            )
     lock_signup(ctx.session)  # several first /starts at once: one team
     team = first_team(ctx.session)
     terminal = ctx.request.platform == Platform.console
@@ -95,6 +109,21 @@ def start(ctx: Context, args: Args) -> Reply:
     )
 
 
+def _open_linked(ctx: Context, ref: str) -> Reply:
+    """The deal a link opens, for a member of its team; anyone else learns nothing of it
+    (another team's member is told there is no such deal, as for any id not theirs)."""
+    if ctx.member is None or not ctx.member.active:
+        return Reply(error=True).add(
+            "That link opens a deal for the members of its team. Send /start to set up a "
+            "team of your own, or ",
+            code("/join CODE"),
+            " with an invite code from your team.",
+        )
+    record, _ = resolve(ctx, [ref], (DEAL,), whole=True)
+    assert isinstance(record, Deal)
+    return deal_card(ctx, record)
+
+
 def enter_workspace(ctx: Context, *, team_name: str = "") -> Reply | None:
     """A newcomer writing from a chat workspace (a Slack workspace) joins its team as a rep.
 
@@ -109,7 +138,9 @@ def enter_workspace(ctx: Context, *, team_name: str = "") -> Reply | None:
     )
     if team is not None:
         return _joined(ctx, team, Role.rep)
-    if first_team(ctx.session) is not None and not ctx.defaults.open_signup:
+    if _installer_decides(ctx) or (
+        first_team(ctx.session) is not None and not ctx.defaults.open_signup
+    ):
         return None
     reply = _found_team(ctx, team_name)
     claim_workspace(
@@ -119,6 +150,15 @@ def enter_workspace(ctx: Context, *, team_name: str = "") -> Reply | None:
         workspace_id=request.workspace_id,
     )
     return reply.add("Everyone else in this workspace joins the team when they first write to me.")
+
+
+def _installer_decides(ctx: Context) -> bool:
+    """Whether the sender's workspace, having no team yet, waits for the person who
+    installed the app there (hosted mode, bot/slack_oauth.py) to found its team or join
+    one: the workspace's admins let them install it, not whoever happens to write first."""
+    request = ctx.request
+    installer = workspace_installer(ctx.session, workspace_id=request.workspace_id)
+    return bool(installer) and installer != request.user_id
 
 
 def _found_team(ctx: Context, name: str) -> Reply:

@@ -741,3 +741,36 @@ class Erasure(SQLModel, table=True):
     member_id: int = Field(foreign_key="member.id")
     contact_id: int | None = Field(default=None, foreign_key="contact.id")
     at: datetime = _ts()
+
+
+class SlackInstallation(SQLModel, table=True):
+    """A Slack workspace that installed the app through Slack's OAuth flow (hosted mode):
+    its bot, and the bot's token encrypted (bot/slack_oauth.py seals it; nothing here is
+    plaintext). Which team the workspace belongs to is `Workspace`'s business: uninstalling
+    removes this row and keeps the team's data."""
+
+    __table_args__ = (
+        UniqueConstraint("enterprise_id", "workspace_id", name="uq_slackinstallation_workspace"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    enterprise_id: str = Field(default="", max_length=32)
+    workspace_id: str = Field(max_length=32)
+    workspace_name: str = Field(default="", max_length=255)
+    app_id: str = Field(default="", max_length=32)
+    bot_id: str = Field(max_length=32)
+    bot_user_id: str = Field(max_length=32)
+    bot_token: str = Field(max_length=1024)
+    bot_refresh_token: str | None = Field(default=None, max_length=1024)
+    bot_token_expires_at: datetime | None = _ts(nullable=True)
+    bot_scopes: str = Field(default="", max_length=1000)
+    installer_id: str = Field(default="", max_length=32)
+    installed_at: datetime = _ts()
+
+
+class SlackOAuthState(SQLModel, table=True):
+    """An install begun at /slack/install: its `state`, checked once at the redirect."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    state: str = Field(max_length=64, unique=True)
+    expires_at: datetime = _ts(index=True)

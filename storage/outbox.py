@@ -156,8 +156,15 @@ def mark_sent(session: Session, *, row: Outbox, now: datetime) -> None:
         execution_options={"synchronize_session": False},
     )
     if row.reminder_id is not None:
-        # A reminder snoozed meanwhile has a later due time and stays pending.
-        _set_reminder_status(session, row.reminder_id, ReminderStatus.sent, now)
+        # A reminder snoozed meanwhile has a later due time and stays pending. One that
+        # failed on the member's other platform (/notify both) reached them after all.
+        _set_reminder_status(
+            session,
+            row.reminder_id,
+            ReminderStatus.sent,
+            now,
+            was=(ReminderStatus.pending, ReminderStatus.failed),
+        )
 
 
 def retry_later(
@@ -216,13 +223,18 @@ def mark_failed(session: Session, *, row: Outbox, error: str, now: datetime) -> 
 
 
 def _set_reminder_status(
-    session: Session, reminder_id: int, status: ReminderStatus, now: datetime
+    session: Session,
+    reminder_id: int,
+    status: ReminderStatus,
+    now: datetime,
+    *,
+    was: tuple[ReminderStatus, ...] = (ReminderStatus.pending,),
 ) -> None:
     session.execute(
         update(Reminder)
         .where(
             col(Reminder.id) == reminder_id,
-            col(Reminder.status) == ReminderStatus.pending,
+            col(Reminder.status).in_(was),
             col(Reminder.due_at) <= now,
         )
         .values(status=status, updated_at=now),

@@ -39,6 +39,7 @@ DM = "D0ALICE"
 class Call:
     method: str  # a Web API method, or "response_url"
     data: dict[str, Any]
+    token: str = ""  # the bot token it was made with
 
     @property
     def text(self) -> str:
@@ -89,6 +90,10 @@ class SlackApi:
         self.files: dict[str, bytes] = {}
         self.uploads: dict[str, bytes] = {}
         self.failures: dict[str, list[Failure]] = {}
+        # Hosted mode: the workspace of each bot token (auth.test answers with it; others
+        # are Acme's), and what oauth.v2.access answers for each code.
+        self.workspaces: dict[str, str] = {}
+        self.grants: dict[str, dict[str, Any]] = {}
         self.url = ""
         self._runner: web.AppRunner | None = None
 
@@ -132,8 +137,15 @@ class SlackApi:
         if self.failures.get(method):
             failure = self.failures[method].pop(0)
             return web.json_response(failure.body, status=failure.status, headers=failure.headers)
-        self.calls.append(Call(method, data))
-        return web.json_response(self._answer(method, data, self.url))
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        self.calls.append(Call(method, data, token))
+        if method == "oauth.v2.access":
+            grant = self.grants.get(str(data.get("code")))
+            return web.json_response(grant or {"ok": False, "error": "invalid_code"})
+        answer = self._answer(method, data, self.url)
+        if method == "auth.test" and token in self.workspaces:
+            answer["team_id"] = self.workspaces[token]
+        return web.json_response(answer)
 
     def file_url(self, name: str) -> str:
         return f"{self.url}/files/{name}"
@@ -237,6 +249,7 @@ class Slack:
 
     adapter: SlackAdapter
     api: SlackApi
+    workspace: str = WORKSPACE
     events: int = 0
     interactions: int = 0
 
@@ -279,7 +292,7 @@ class Slack:
         body = urlencode(
             {
                 "token": "legacy-unused",
-                "team_id": WORKSPACE,
+                "team_id": self.workspace,
                 "team_domain": "acme",
                 "channel_id": channel,
                 "channel_name": channel_name,
@@ -303,14 +316,19 @@ class Slack:
         body = json.dumps(
             {
                 "token": "legacy-unused",
-                "team_id": WORKSPACE,
+                "team_id": self.workspace,
                 "api_app_id": "A0CRM",
                 "event": event,
                 "type": "event_callback",
                 "event_id": event_id,
                 "event_time": int(time.time()),
                 "authorizations": [
-                    {"team_id": WORKSPACE, "user_id": BOT, "is_bot": True, "enterprise_id": None}
+                    {
+                        "team_id": self.workspace,
+                        "user_id": BOT,
+                        "is_bot": True,
+                        "enterprise_id": None,
+                    }
                 ],
             }
         )
@@ -340,7 +358,7 @@ class Slack:
             "user": user,
             "text": text,
             "ts": ts,
-            "team": WORKSPACE,
+            "team": self.workspace,
         }
         return await self.event(event, event_id=event_id, retry=retry)
 
@@ -351,7 +369,7 @@ class Slack:
             "user": user,
             "text": f"<@{BOT}> {text}",
             "ts": "1700000000.000002",
-            "team": WORKSPACE,
+            "team": self.workspace,
         }
         return await self.event(event)
 
@@ -370,9 +388,9 @@ class Slack:
     ) -> BoltResponse:
         payload = {
             "type": "block_actions",
-            "user": {"id": user, "team_id": WORKSPACE},
+            "user": {"id": user, "team_id": self.workspace},
             "api_app_id": "A0CRM",
-            "team": {"id": WORKSPACE, "domain": "acme"},
+            "team": {"id": self.workspace, "domain": "acme"},
             "container": {"type": "message", "channel_id": channel, "is_ephemeral": ephemeral},
             "channel": {"id": channel, "name": "sales"},
             "trigger_id": self.trigger_id(),
@@ -399,11 +417,16 @@ class Slack:
         }
         payload = {
             "type": "view_submission",
-            "team": {"id": WORKSPACE, "domain": "acme"},
-            "user": {"id": user, "team_id": WORKSPACE},
+            "team": {"id": self.workspace, "domain": "acme"},
+            "user": {"id": user, "team_id": self.workspace},
             "api_app_id": "A0CRM",
             "trigger_id": self.trigger_id(),
-            "view": {**view, "id": "V0FORM", "team_id": WORKSPACE, "state": {"values": state}},
+            "view": {
+                **view,
+                "id": "V0FORM",
+                "team_id": self.workspace,
+                "state": {"values": state},
+            },
         }
         return await self.dispatch(signed(urlencode({"payload": json.dumps(payload)})))
 

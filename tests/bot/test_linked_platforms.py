@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from bot.outbox import OutboxDispatcher, inline
 from bot.senders import senders_among
 from tests.bot.conftest import ALICE as TG_ALICE
+from tests.bot.conftest import BOB as TG_BOB
 from tests.bot.conftest import GROUP, TelegramChat
 from tests.bot.slack_fixtures import (
     ALICE,
@@ -62,9 +63,17 @@ async def test_a_telegram_rep_and_their_slack_are_one_member(
     await outbox.drain()
     to_group = [c for c in telegram.api.of("sendMessage") if c.params["chat_id"] == GROUP["id"]]
     [in_group] = [c for c in to_group if "🎉" in c.text]
-    assert "<b>🎉 Alice Adams won Website &lt;redesign&gt; &amp; *co* (d1) for €12,000</b>" in (
-        in_group.text
-    )
+    # In the group, the deal opens in the private chat with the bot: a deep link.
+    link = "https://t.me/crm_test_bot?start=d1"
+    assert (
+        f'<b>🎉 Alice Adams won Website &lt;redesign&gt; &amp; *co* (<a href="{link}">d1</a>) '
+        "for €12,000</b>"
+    ) in in_group.text
+    assert in_group.markup == {"inline_keyboard": [[{"text": "Open", "url": link}]]}
+    card = await telegram.say("/start d1")  # what the link sends, in Alice's private chat
+    assert "Website &lt;redesign&gt; &amp; *co*" in card and "owner Alice Adams" in card
+    stranger = await telegram.say("/start d1", user=TG_BOB)
+    assert "opens a deal for the members of its team" in stranger and "Website" not in stranger
     to_channel = [c for c in slack.api.sent("chat.postMessage") if c.data["channel"] == CHANNEL]
     [in_channel] = [c for c in to_channel if "🎉" in c.text]
     # Slack: a header block (plain text: nothing to escape), the notification text escaped.
@@ -80,6 +89,13 @@ async def test_a_telegram_rep_and_their_slack_are_one_member(
     assert in_channel.data["text"].startswith(
         "🎉 Alice Adams won Website &lt;redesign&gt; &amp; *co* (d1)"
     )
+    # Open shows the card only to whoever pressed it, as their team and role show it.
+    await slack.press(in_channel.buttons["Open"], user=ALICE, channel=CHANNEL, ephemeral=False)
+    opened = slack.api.answers()[-1]
+    assert opened.method == "response_url" and opened.data["response_type"] == "ephemeral"
+    assert not opened.data["replace_original"]
+    assert "Website <redesign> & *co*" in opened.text  # a header: plain text
+    assert "owner Alice Adams" in opened.text
 
     clock.advance(hours=2)
     before = len(telegram.api.calls)

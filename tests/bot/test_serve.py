@@ -51,10 +51,16 @@ def settings_for(api: BotApi, **extra: Any) -> Settings:
 
 
 @asynccontextmanager
-async def running(settings: Settings, engine: Engine) -> AsyncIterator[Serving]:
+async def running(
+    settings: Settings, engine: Engine, defaults: TeamDefaults | None = None
+) -> AsyncIterator[Serving]:
     """The server on a free loopback port, stopped (gracefully) on the way out."""
     serving = build(
-        settings, engine, listen=Listen(port=0), defaults=TeamDefaults(), geocoder=None
+        settings,
+        engine,
+        listen=Listen(port=0),
+        defaults=defaults or TeamDefaults(),
+        geocoder=None,
     )
     stop = asyncio.Event()
     task = asyncio.create_task(serving.run(stop))

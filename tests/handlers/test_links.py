@@ -296,3 +296,53 @@ def test_a_merge_never_gives_a_member_two_accounts_on_one_platform(
     refused = testbot.say(f"/link {link_code(slack.send('/link', who='Bob'))}")
     assert "Bob already uses crmbot on Slack" in refused and "/unlink slack" in refused
     assert "(2)" in testbot.say("/team")
+
+
+def in_new_workspace(bot: TestBot, text: str, *, user: str) -> str:
+    """What `user` is answered in a direct message from a Slack workspace no team has."""
+    request = Request(
+        platform=Platform.slack,
+        user_id=user,
+        user_name=user.capitalize(),
+        workspace_id="T0NEW",
+        chat_id=f"D0{user}",
+        chat_type=ChatType.private,
+        text=text,
+    )
+    reply = bot.dispatcher.handle_sync(request)
+    assert reply is not None
+    return reply.plain_text
+
+
+def test_only_an_admins_link_brings_a_new_workspace_into_the_team(testbot: TestBot) -> None:
+    join_on(testbot, "Rob", testbot)
+    code = link_code(testbot.send("/link", who="Rob"))
+    linked = in_new_workspace(testbot, f"/link {code}", user="rob")
+    assert "Linked" in linked and "other people are not in your team" in linked
+    # A colleague of Rob's in that workspace is not let in by Rob's link.
+    assert "Ask a teammate for an invite code" in in_new_workspace(testbot, "/start", user="eve")
+    assert "Welcome" not in in_new_workspace(testbot, "/team", user="eve")
+    # The admin's link does bring it in: everyone there joins on first use.
+    code = link_code(testbot.send("/link"))
+    assert "other people" not in in_new_workspace(testbot, f"/link {code}", user="alice")
+    assert "You joined" in in_new_workspace(testbot, "/team", user="eve")
+
+
+def test_a_reminder_refused_on_one_platform_but_delivered_on_the_other_is_delivered(
+    testbot: TestBot, slack: TestBot, engine: Engine, clock: Clock
+) -> None:
+    slack.say(f"/link {link_code(testbot.send('/link'))}", who="Alice S")
+    testbot.say("/notify both")
+    testbot.say("/remind in 1 hour call Jane back")
+    clock.advance(hours=1)
+    # Telegram refuses first (she blocked the bot there); Slack delivers afterwards.
+    blocked = RecordingSender(
+        platform=Platform.telegram, answer=lambda *_: PermanentError("bot was blocked")
+    )
+    deliver(engine, clock, blocked)
+    assert "Could not be delivered" in testbot.say("/reminders")
+    deliver(engine, clock, RecordingSender(platform=Platform.slack))
+    with transaction(engine) as session:
+        [reminder] = session.exec(select(Reminder)).all()
+    assert reminder.status == "sent"
+    assert "Could not be delivered" not in testbot.say("/reminders")

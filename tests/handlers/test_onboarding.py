@@ -67,6 +67,22 @@ def test_open_signup_gives_each_stranger_a_team(open_signup_bot: TestBot) -> Non
     assert "created the team Ben's team" in bot.say("/start", who="Ben")
 
 
+def test_a_deep_link_opens_the_deal_for_its_team_only(open_signup_bot: TestBot) -> None:
+    """`/start d1`, as Telegram sends an announcement's link: the card for a member of the
+    deal's team; another team's member and a stranger learn nothing, and no team is made."""
+    bot = open_signup_bot
+    bot.say("/start Red", who="Ann")
+    bot.say("/deal Website redesign 12k", who="Ann")
+    card = bot.say("/start d1", who="Ann")
+    assert "Website redesign" in card and "owner Ann" in card
+    refused = bot.say("/start d1", who="Stranger")
+    assert "opens a deal for the members of its team" in refused
+    assert "Website" not in refused and "created" not in refused
+    bot.say("/start Blue", who="Ben")
+    assert "Website" not in bot.say("/start d1", who="Ben")
+    assert "Ben's team" not in bot.say("/team", who="Ann")
+
+
 def test_terminal_names_join_as_reps(testbot: TestBot) -> None:
     testbot.platform = Platform.console
     assert "Welcome, Zed! You joined Acme Sales as a rep." in testbot.say("/start", who="Zed")

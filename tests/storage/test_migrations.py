@@ -30,6 +30,7 @@ EXPECTED = [
     "0017_import_files_and_erasures",
     "0018_linked_platforms",
     "0019_archived_deals",
+    "0020_slack_installations",
 ]
 
 
