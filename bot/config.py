@@ -51,6 +51,9 @@ class Settings(BaseSettings):
         default="DE", description="ISO country used to read phone numbers written without +"
     )
     open_signup: bool = False
+    # Where people reach `crmbot serve` (the board's links and Telegram's Mini App button);
+    # unset, the address `crmbot serve` listens on by default.
+    public_url: str | None = None
     # The largest file `/import` takes, in megabytes and in rows.
     import_max_mb: float = Field(default=20, gt=0, le=1024)
     import_max_rows: int = Field(default=200_000, gt=0)
@@ -85,7 +88,7 @@ class Settings(BaseSettings):
         """What every part of a process asks for "now": CRMBOT_NOW's clock, else the real one."""
         return utcnow if self.crmbot_now is None else RunningClock(self.crmbot_now)
 
-    @field_validator("crmbot_now", "log_level", "log_file", mode="before")
+    @field_validator("crmbot_now", "log_level", "log_file", "public_url", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         # `.env.example` lists them blank.

@@ -3,6 +3,7 @@
 - `POST /telegram/webhook` (bot/telegram_webhook.py) when TELEGRAM_WEBHOOK_URL is set,
 - `POST /slack/events` (bot/slack_adapter.py) when Slack is configured,
 - `GET /healthz` (bot/health.py) and `GET /metrics` (bot/metrics.py),
+- the pipeline board under `/app/` (bot/board/),
 
 plus the scheduler (outbox, agendas, digests, ...). Any number of these processes may share
 one PostgreSQL database: updates are handled once (ProcessedUpdate), a chat's messages one
@@ -31,6 +32,7 @@ from types import FrameType
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
+from bot.board import BoardApp
 from bot.config import Settings
 from bot.health import Health
 from bot.logs import Redaction, secrets_of
@@ -122,6 +124,13 @@ def build(
     )
     scheduler = Scheduler(engine, senders, geocoder=geocoder, outbox=outbox, clock=clock)
     Health(server, engine, heartbeat=lambda: scheduler.heartbeat).register()
+    token = settings.telegram_bot_token
+    BoardApp(
+        engine,
+        dispatcher,
+        telegram_token=token.get_secret_value() if token else None,
+        clock=clock,
+    ).register(server)
     metrics.register(server)
     metrics.watch(engine, scheduler)
     return Serving(

@@ -10,9 +10,9 @@ from __future__ import annotations
 import logging
 from html import escape
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
 
-from handlers.reply import Line, LineRole, Reply, Span, Style
+from handlers.reply import Button, Line, LineRole, Reply, Span, Style
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +113,9 @@ def inline_keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     for row in reply.buttons:
         keys = []
         for button in row:
+            if button.url is not None:
+                keys.append(_opening(button, button.url))
+                continue
             data = button.encode()
             if len(data.encode()) > MAX_CALLBACK_DATA:
                 log.error("button %r: callback data over %d bytes", data, MAX_CALLBACK_DATA)
@@ -121,3 +124,9 @@ def inline_keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
         if keys:
             rows.append(keys)
     return InlineKeyboardMarkup(rows) if rows else None
+
+
+def _opening(button: Button, url: str) -> InlineKeyboardButton:
+    if button.web_app:
+        return InlineKeyboardButton(button.label, web_app=WebAppInfo(url))
+    return InlineKeyboardButton(button.label, url=url)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from handlers import (
     activities,
+    board,
     channels,
     cleanup,
     contacts,
@@ -37,6 +38,7 @@ FAMILIES = (
     channels,
     notices,
     home,
+    board,
     imports,
     exports,
     cleanup,
