@@ -160,7 +160,9 @@ class BoardApp:
         )
         if reply is None:  # the same key again: done the first time
             return web.json_response({"ok": True, "message": "Done."})
-        return web.json_response({"ok": not reply.error, "message": reply.plain_text})
+        # Done: its first line ("Moved to Proposal."); refused: all of it, the reason too.
+        message = reply.plain_text if reply.error else reply.plain_text.split("\n", 1)[0]
+        return web.json_response({"ok": not reply.error, "message": message})
 
     async def _read(
         self, request: web.Request, work: Callable[[Session, Seat], Json | None]

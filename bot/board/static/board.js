@@ -177,7 +177,7 @@ function cardNode(card) {
       { class: "line" },
       card.rotting ? el("span", { class: "badge" }, "rotting · ") : "",
       facts.join(" · "),
-      card.reminder ? ` · ⏰ ${card.reminder}` : "",
+      card.reminder ? ` · next: ${card.reminder}` : "",
     ),
   );
   return node;
@@ -298,7 +298,7 @@ async function openDeal(id) {
   const timeline = el("ul", { class: "timeline" });
   for (const item of deal.timeline) timeline.append(el("li", {}, `${item.at} · ${item.kind} · ${item.who}${item.text ? ": " + item.text : ""}`));
   const reminders = el("ul", { class: "timeline" });
-  for (const item of deal.reminders) reminders.append(el("li", {}, `⏰ ${item.at} · ${item.text}`));
+  for (const item of deal.reminders) reminders.append(el("li", {}, `${item.at} · ${item.text}`));
   openSheet(
     el("h3", {}, deal.title),
     facts,
