@@ -42,11 +42,12 @@ playwright_api = pytest.importorskip("playwright.async_api")
 
 def telegram_script(init: str) -> str:
     """What telegram-web-app.js gives a page, as far as the board uses it."""
-    return (
-        "window.Telegram = {WebApp: {initData: %s, themeParams: {}, ready() {}, expand() {},"
+    stub = (
+        "window.Telegram = {WebApp: {initData: INIT, themeParams: {}, ready() {}, expand() {},"
         " BackButton: {show() {}, hide() {}, onClick() {}},"
-        " HapticFeedback: {notificationOccurred() {}}}};" % json.dumps(init)
+        " HapticFeedback: {notificationOccurred() {}}}};"
     )
+    return stub.replace("INIT", json.dumps(init))
 
 
 def _stage_of(engine: Engine, deal_id: int) -> str:
