@@ -32,7 +32,7 @@ from types import FrameType
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
-from bot.board import BoardApp
+from bot.board import BoardApp, set_menu_button
 from bot.config import Settings
 from bot.health import Health
 from bot.logs import Redaction, secrets_of
@@ -161,6 +161,9 @@ def _adapters(
             webhook=True,
         )
         adapters.append(telegram)
+        server.on_started(
+            lambda: set_menu_button(telegram.application.bot, settings.public_url or "")
+        )
         if settings.telegram_webhook_url:
             configured = settings.telegram_webhook_secret
             secret = webhook_secret(

@@ -25,7 +25,7 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiohttp import web
 from sqlalchemy import Engine
@@ -41,6 +41,9 @@ from handlers.dispatcher import Dispatcher
 from storage.board import install_secret
 from storage.db import transaction
 from storage.teams import member_and_team
+
+if TYPE_CHECKING:
+    from telegram import Bot
 
 log = logging.getLogger(__name__)
 
@@ -211,6 +214,23 @@ class BoardApp:
     def _read_key(self) -> bytes:
         with transaction(self.engine) as session:
             return install_secret(session)
+
+
+async def set_menu_button(bot: Bot, public_url: str) -> None:
+    """Make the bot's menu button (beside the message field) open the board, which
+    Telegram does only for an https:// address; the "/" command list stays typeable."""
+    from telegram import MenuButtonWebApp, WebAppInfo
+    from telegram.error import TelegramError
+
+    if not public_url.startswith("https://"):
+        log.info("telegram: the menu button stays the command list (PUBLIC_URL is not https)")
+        return
+    button = MenuButtonWebApp("Board", WebAppInfo(public_url.rstrip("/") + APP_PATH))
+    try:
+        await bot.set_chat_menu_button(menu_button=button)
+    except TelegramError as error:
+        # A convenience: /board opens it too.
+        log.warning("telegram: could not set the board's menu button: %s", error)
 
 
 def _asked(request: web.Request) -> Asked:

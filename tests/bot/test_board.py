@@ -12,7 +12,9 @@ import aiohttp
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
+from bot.board import set_menu_button
 from bot.board.auth import telegram_viewer
+from bot.slack_render import LINK_ACTION, actions
 from handlers.board import Viewer, link_token, link_viewer
 from handlers.context import ChatType, Request
 from handlers.dispatcher import Dispatcher
@@ -267,3 +269,51 @@ def invite_code_for_telegram(dispatcher: Dispatcher) -> str:
     )
     assert reply is not None
     return next(w for w in reply.plain_text.split() if w.isupper() and len(w) >= 6)
+
+
+class _MenuBot:
+    def __init__(self) -> None:
+        self.buttons: list[Any] = []
+
+    async def set_chat_menu_button(self, *, menu_button: Any) -> bool:
+        self.buttons.append(menu_button.to_dict())
+        return True
+
+
+async def test_menu_button_opens_the_board() -> None:
+    bot = _MenuBot()
+    await set_menu_button(bot, "http://127.0.0.1:8080")  # type: ignore[arg-type]
+    assert bot.buttons == []  # Telegram opens Mini Apps from https only
+    await set_menu_button(bot, "https://crm.example.test/")  # type: ignore[arg-type]
+    assert bot.buttons == [
+        {"type": "web_app", "text": "Board", "web_app": {"url": "https://crm.example.test/app/"}}
+    ]
+
+
+def test_slack_home_opens_the_board(engine: Engine, dispatcher: Dispatcher, clock: Clock) -> None:
+    def slack(text: str) -> Any:
+        request = Request(
+            platform=Platform.slack,
+            user_id="U0ALICE",
+            user_name="Alice",
+            workspace_id="T0ACME",
+            chat_id="D0ALICE",
+            text=text,
+        )
+        reply = dispatcher.handle_sync(request)
+        assert reply is not None
+        return reply
+
+    slack("/start Acme")
+    for command in ("/home", "/board"):
+        (button,) = slack(command).all_buttons
+        assert button.label == "Open board" and not button.web_app and button.url
+        with Session(engine) as session:
+            key = install_secret(session)
+        token = button.url.split("/app/?t=", 1)[1]
+        assert link_viewer(token, key, now=clock.now) == Viewer(
+            Platform.slack, "U0ALICE", "T0ACME"
+        )
+        (block,) = actions([[button]])[0]["elements"]
+        assert block["url"] == button.url and block["action_id"].startswith(LINK_ACTION)
+        assert "value" not in block
