@@ -3,17 +3,14 @@ Telegram's initData signed as Telegram signs it (with a test bot token)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
-from urllib.parse import urlencode
 
 from sqlalchemy import Engine
 
+from bench.botapi import init_data as telegram_init_data
 from bot.board import BoardApp
 from bot.web import Server
 from handlers.context import ChatType, Request
@@ -27,17 +24,9 @@ MALLORY = 999  # the admin of another team
 NAMES = {ALICE: "Alice", BOB: "Bob", CAROL: "Carol", MALLORY: "Mallory"}
 
 
-def init_data(user_id: int, *, at: datetime, token: str = BOT_TOKEN, name: str = "") -> str:
-    """What Telegram hands a Mini App: the fields, and `hash` over them as the spec says."""
-    fields = {
-        "query_id": "AAHdF6IQAAAAAN0XohDhrOrc",
-        "user": json.dumps({"id": user_id, "first_name": name or NAMES.get(user_id, "")}),
-        "auth_date": str(int(at.timestamp())),
-    }
-    check = "\n".join(f"{key}={fields[key]}" for key in sorted(fields))
-    secret = hmac.new(b"WebAppData", token.encode(), hashlib.sha256).digest()
-    fields["hash"] = hmac.new(secret, check.encode(), hashlib.sha256).hexdigest()
-    return urlencode(fields)
+def init_data(user_id: int, *, at: datetime, token: str = BOT_TOKEN) -> str:
+    """Telegram's initData for one of the team, signed with the test bot's token."""
+    return telegram_init_data(user_id, at=at, token=token, name=NAMES.get(user_id, ""))
 
 
 def say(dispatcher: Dispatcher, user_id: int, text: str, *, group: bool = False) -> str:

@@ -102,6 +102,9 @@ async def test_board_in_a_phone_browser(
             assert await page.locator(".column.shown .card").count() == 2
             assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
             await page.screenshot(path=shots / "board.png")
+            await page.set_viewport_size({"width": 360, "height": 640})  # a small phone
+            assert await page.evaluate("document.documentElement.scrollWidth") <= 360
+            await page.set_viewport_size(PHONE)
 
             # Drag and drop: the card onto the Qualified chip.
             card = await page.locator(".card", has_text="Bäckerei").bounding_box()
