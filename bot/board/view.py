@@ -192,6 +192,8 @@ def deal_sheet(session: Session, seat: Seat, deal_id: int) -> Json | None:
     stages = team_stages(session, team_id=seat.team_id)
     card = _cards(session, seat, [deal], stages)[0]
     contact = session.get(Contact, deal.contact_id) if deal.contact_id else None
+    if contact is not None and contact.team_id != seat.team_id:
+        contact = None
     tz = _tz(seat)
     reminders = session.scalars(
         select(Reminder)
@@ -203,13 +205,14 @@ def deal_sheet(session: Session, seat: Seat, deal_id: int) -> Json | None:
         .order_by(col(Reminder.due_at))
         .limit(10)
     )
-    names = member_names(session, team_id=seat.team_id, ids=[seat.member.id])
+    activities = timeline(session, team_id=seat.team_id, deal_id=deal.id, limit=10)
+    names = member_names(session, team_id=seat.team_id, ids=[a.member_id for a in activities])
     return {
         **card,
         "stage": deal.stage_id,
         "closes": deal.expected_close.isoformat() if deal.expected_close else "",
-        "phone": contact.phone or "" if contact and contact.team_id == seat.team_id else "",
-        "email": contact.email or "" if contact and contact.team_id == seat.team_id else "",
+        "phone": (contact.phone or "") if contact else "",
+        "email": (contact.email or "") if contact else "",
         "timeline": [
             {
                 "at": a.at.astimezone(tz).strftime("%d %b %H:%M"),
@@ -217,7 +220,7 @@ def deal_sheet(session: Session, seat: Seat, deal_id: int) -> Json | None:
                 "text": a.text or "",
                 "who": names.get(a.member_id or 0, ""),
             }
-            for a in timeline(session, team_id=seat.team_id, deal_id=deal.id, limit=10)
+            for a in activities
         ],
         "reminders": [
             {"at": r.due_at.astimezone(tz).strftime("%d %b %H:%M"), "text": r.text}

@@ -194,6 +194,7 @@ async def test_board_api(engine: Engine, dispatcher: Dispatcher, clock: Clock) -
 
         status, sheet = await _get(url, f"/app/api/deal/{cafe}", _tma(BOB, clock))
         assert [t["kind"] for t in sheet["timeline"]][:2] == ["won", "note"]
+        assert sheet["timeline"][0]["who"] == "Bob" and sheet["contact"] == ""
         status, board = await _get(url, "/app/api/board", _tma(BOB, clock))
         won = next(c for c in board["columns"] if c["kind"] == "won")
         assert [c["id"] for c in won["cards"]] == [cafe] and won["count"] == 1
