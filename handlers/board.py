@@ -64,8 +64,7 @@ def board(ctx: Context, args: Args) -> Reply:
         reply.add("Your pipeline, by stage:")
         return reply.button_row(Button("Open board", "", url=base + APP_PATH, web_app=True))
     url = board_link(ctx)
-    reply.add("Your pipeline board (this link is yours; it works for two hours):")
-    reply.add(link(url, url))
+    reply.add(link("Your pipeline board", url), " (the link is yours; it works for two hours)")
     if request.platform == Platform.slack:
         reply.button_row(Button("Open board", "", url=url))
     return reply

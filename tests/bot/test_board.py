@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from bot.board import set_menu_button
 from bot.board.auth import telegram_viewer
+from bot.console import render_text
 from bot.slack_render import LINK_ACTION, actions
 from handlers.board import Viewer, link_token, link_viewer
 from handlers.context import ChatType, Request
@@ -245,12 +246,9 @@ def test_board_command(engine: Engine, dispatcher: Dispatcher, clock: Clock) -> 
         platform=Platform.console, user_id="alice", user_name="Alice", text="/start Acme"
     )
     dispatcher.handle_sync(say_console)
-    text = board(Platform.console, "alice").plain_text
-    assert (
-        "http://127.0.0.1:8080/app/?t=" in text
-        and not board(Platform.console, "alice").all_buttons
-    )
-    token = text.split("?t=", 1)[1].split()[0]
+    printed = render_text(board(Platform.console, "alice"))
+    assert printed.startswith("Your pipeline board (http://127.0.0.1:8080/app/?t=")
+    token = printed.split("?t=", 1)[1].split(")", 1)[0]
     with Session(engine) as session:
         key = install_secret(session)
     assert link_viewer(token, key, now=clock.now) == Viewer(Platform.console, "alice")
