@@ -21,11 +21,13 @@ import logging
 import os
 import random
 import statistics
+import time
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 from rich.console import Console
+from sqlalchemy import text
 
 from bench.botapi import init_data
 from bench.cases import World
@@ -98,6 +100,7 @@ async def measure(url: str, calls: int, seed: int = 7) -> dict[str, Any]:
         requests_log.removeHandler(times)
         engine.dispose()
     cards = sum(len(c["cards"]) for c in board["columns"])
+    floor = _primary_key_select(url, world, calls)
     return {
         "first load p50 ms": round(statistics.median(first_loads), 1),
         "first load p99 ms": round(_p99(first_loads), 1),
@@ -106,9 +109,25 @@ async def measure(url: str, calls: int, seed: int = 7) -> dict[str, Any]:
         "move p99 ms": round(_p99(moves), 1),
         "cards on first load": cards,
         "deals on the board": sum(c["count"] for c in board["columns"]),
+        "primary-key SELECT p50 ms (the machine's floor, as bench/runner.py's baseline)": floor,
         "calls": calls,
         "load average": round(os.getloadavg()[0], 2),
     }
+
+
+def _primary_key_select(url: str, world: World, calls: int) -> float:
+    engine = make_engine(url)
+    query = text("SELECT id, name, email, phone FROM contact WHERE id = :id")
+    times = []
+    try:
+        for _ in range(calls):
+            started = time.perf_counter()
+            with engine.connect() as connection:
+                connection.execute(query, {"id": world.contact()[0]}).one()
+            times.append((time.perf_counter() - started) * 1000)
+    finally:
+        engine.dispose()
+    return round(statistics.median(times), 3)
 
 
 def _p99(values: list[float]) -> float:

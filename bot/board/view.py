@@ -14,15 +14,15 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from handlers.cards import is_rotting
+from handlers.cards import rotting_cutoffs
 from handlers.contacts import wanted_statuses
 from handlers.format import money
 from handlers.periods import parse_period
 from storage import board as store
 from storage.activities import timeline
-from storage.board import Closed, ColumnTotal, Cursor, Filters
+from storage.board import CardRow, Closed, ColumnTotal, Cursor, Filters
 from storage.deals import get_deal
-from storage.models import Contact, Deal, Member, Reminder, ReminderStatus, Role, Stage, Team
+from storage.models import Contact, Member, Reminder, ReminderStatus, Role, Stage, Team
 from storage.nearby import nearby
 from storage.teams import member_names, team_members, team_stages
 
@@ -125,7 +125,7 @@ def _page(
     stages: Sequence[Stage],
 ) -> Json:
     assert stage.id is not None
-    deals = store.stage_cards(
+    rows = store.stage_cards(
         session,
         team_id=seat.team_id,
         stage_id=stage.id,
@@ -134,63 +134,45 @@ def _page(
         after=after,
         limit=PAGE + 1,
     )
-    more = len(deals) > PAGE
-    deals = deals[:PAGE]
-    cards = _cards(session, seat, deals, stages)
-    last = deals[-1] if more else None
+    more = len(rows) > PAGE
+    rows = rows[:PAGE]
+    last = rows[-1] if more else None
     key = (
-        None
-        if last is None
-        else (last.last_activity_at if stage.kind == "open" else last.closed_at)
+        None if last is None else last.last_activity_at if stage.kind == "open" else last.closed_at
     )
+    cutoffs, tz = rotting_cutoffs(stages, seat.now), _tz(seat)
     return {
-        "cards": cards,
+        "cards": [_card(seat, row, cutoffs, tz) for row in rows],
         "next": None if last is None or key is None else f"{key.isoformat()}~{last.id}",
     }
 
 
-def _cards(
-    session: Session, seat: Seat, deals: Sequence[Deal], stages: Sequence[Stage]
-) -> list[Json]:
-    if not deals:
-        return []
-    by_id = {s.id: s for s in stages}
-    contacts, companies = store.parties(session, team_id=seat.team_id, deals=deals)
-    owners = member_names(session, team_id=seat.team_id, ids=[d.owner_id for d in deals])
-    reminders = store.next_reminders(
-        session, team_id=seat.team_id, deal_ids=[d.id for d in deals if d.id is not None]
-    )
-    tz = _tz(seat)
-    cards = []
-    for deal in deals:
-        stage = by_id[deal.stage_id]
-        due = reminders.get(deal.id or 0)
-        cards.append(
-            {
-                "id": deal.id,
-                "title": deal.title,
-                "amount": money(deal.amount, deal.currency, seat.team.locale)
-                if deal.amount is not None
-                else "",
-                "contact": contacts.get(deal.contact_id or 0, ""),
-                "company": companies.get(deal.company_id or 0, ""),
-                "owner": owners.get(deal.owner_id, ""),
-                "mine": deal.owner_id == seat.member.id,
-                "days": max(0, (seat.now - deal.stage_entered_at).days),
-                "rotting": stage.kind == "open" and is_rotting(deal, stage, seat.now),
-                "reminder": due.astimezone(tz).strftime("%d %b %H:%M") if due else "",
-            }
-        )
-    return cards
+def _card(seat: Seat, row: CardRow, cutoffs: dict[int, datetime], tz: ZoneInfo) -> Json:
+    cutoff = cutoffs.get(row.stage_id)
+    return {
+        "id": row.id,
+        "title": row.title,
+        "amount": money(row.amount, row.currency, seat.team.locale)
+        if row.amount is not None
+        else "",
+        "contact": row.contact or "",
+        "company": row.company or "",
+        "owner": row.owner or "",
+        "mine": row.owner_id == seat.member.id,
+        "days": max(0, (seat.now - row.stage_entered_at).days),
+        "rotting": cutoff is not None and row.last_activity_at < cutoff,
+        "reminder": row.next_due.astimezone(tz).strftime("%d %b %H:%M") if row.next_due else "",
+    }
 
 
 def deal_sheet(session: Session, seat: Seat, deal_id: int) -> Json | None:
     """A deal's fields, its latest activities and open reminders (None: not the team's)."""
     deal = get_deal(session, team_id=seat.team_id, deal_id=deal_id)
-    if deal is None:
+    row = store.deal_card(session, team_id=seat.team_id, deal_id=deal_id)
+    if deal is None or row is None:
         return None
     stages = team_stages(session, team_id=seat.team_id)
-    card = _cards(session, seat, [deal], stages)[0]
+    card = _card(seat, row, rotting_cutoffs(stages, seat.now), _tz(seat))
     contact = session.get(Contact, deal.contact_id) if deal.contact_id else None
     if contact is not None and contact.team_id != seat.team_id:
         contact = None
@@ -299,7 +281,7 @@ def _filters(session: Session, seat: Seat, asked: Asked) -> tuple[Filters, str, 
 
 def _this_month(seat: Seat) -> Closed:
     period = parse_period("this month", tz=_tz(seat), now=seat.now, locale=seat.team.locale)
-    return Closed(period.start, period.end)
+    return Closed(period.start, period.end, seat.now)
 
 
 def closed_label(seat: Seat) -> str:
