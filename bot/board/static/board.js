@@ -142,7 +142,7 @@ function columnNode(column) {
   const closed = column.kind !== "open";
   const cards = el("div", { class: "cards cards-target", "data-stage": column.id });
   for (const card of column.cards) cards.append(cardNode(card));
-  if (!column.cards.length) cards.append(el("p", { class: "empty" }, closed ? `None ${state.board.period.toLowerCase()}` : "No deals"));
+  if (!column.cards.length) cards.append(el("p", { class: "empty" }, closed ? `None in ${state.board.period}` : "No deals"));
   const totals = column.totals.map((t) => `${t.total} · weighted ${t.weighted}`).join(" + ");
   const node = el(
     "section",
