@@ -162,6 +162,10 @@ async def test_board_api(engine: Engine, dispatcher: Dispatcher, clock: Clock) -
         assert board["columns"][0]["totals"][0]["total"] == "€12,000"
         status, board = await _get(url, "/app/api/board?tag=%23nothing", _tma(ALICE, clock))
         assert board["columns"][0]["count"] == 0
+        say(dispatcher, BOB, f"/tag d{oven} #hot")
+        status, board = await _get(url, "/app/api/board?tag=%23Hot", _tma(ALICE, clock))
+        assert [c["id"] for c in board["columns"][0]["cards"]] == [oven]
+        assert board["columns"][0]["count"] == 1
         status, _ = await _get(url, "/app/api/board?who=999999", _tma(ALICE, clock))
         assert status == 400
 
