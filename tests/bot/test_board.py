@@ -203,6 +203,13 @@ async def test_board_api(engine: Engine, dispatcher: Dispatcher, clock: Clock) -
         status, board = await _get(url, "/app/api/board", _tma(BOB, clock))
         won = next(c for c in board["columns"] if c["kind"] == "won")
         assert [c["id"] for c in won["cards"]] == [cafe] and won["count"] == 1
+        oven_card = next(c for c in board["columns"][2]["cards"] if c["id"] == oven)
+        assert not oven_card["rotting"] and oven_card["days"] == 0
+        clock.advance(days=45)  # no activity since: rotting; and November is over
+        status, board = await _get(url, "/app/api/board", _tma(BOB, clock))
+        oven_card = next(c for c in board["columns"][2]["cards"] if c["id"] == oven)
+        assert oven_card["rotting"] and oven_card["days"] == 45
+        assert next(c for c in board["columns"] if c["kind"] == "won")["count"] == 0
 
     with Session(engine) as session:
         changes = session.exec(select(StageChange).where(StageChange.deal_id == oven)).all()
