@@ -89,6 +89,7 @@ class BoardApp:
         router.add_get(APP_PATH + "api/board", self.api_board)
         router.add_get(APP_PATH + "api/column", self.api_column)
         router.add_get(APP_PATH + r"api/deal/{deal_id:\d{1,18}}", self.api_deal)
+        router.add_get(APP_PATH + r"api/contact/{contact_id:\d{1,18}}", self.api_contact)
         router.add_get(APP_PATH + "api/nearby", self.api_nearby)
         router.add_post(APP_PATH + "api/act", self.api_act)
 
@@ -131,6 +132,12 @@ class BoardApp:
             request, lambda session, seat: view.deal_sheet(session, seat, deal_id)
         )
 
+    async def api_contact(self, request: web.Request) -> web.Response:
+        contact_id = int(request.match_info["contact_id"])
+        return await self._read(
+            request, lambda session, seat: view.contact_sheet(session, seat, contact_id)
+        )
+
     async def api_nearby(self, request: web.Request) -> web.Response:
         origin: tuple[float, float] | None = None
         if "lat" in request.query:
@@ -145,7 +152,8 @@ class BoardApp:
         )
 
     async def api_act(self, request: web.Request) -> web.Response:
-        """One action on a deal, as its chat command: {action, deal, stage?, text?, key}."""
+        """One action on a deal or contact, as its chat command:
+        {action, deal or contact, stage?, text?, key}."""
         try:
             viewer = await self._viewer(request)
             # A signed identity that is nobody's in a team gets what a forgery gets.
@@ -258,19 +266,18 @@ _TEXT_COMMANDS = frozenset({"note", "call", "visit", "remind"})
 
 
 def _command(body: Any) -> tuple[str | None, str | None]:
-    """The button or the command text an action is (ValueError: not one the page sends)."""
-    action, deal = body.get("action"), body.get("deal")
-    if not isinstance(deal, int) or not 0 < deal < 2**62:
-        raise ValueError("deal: an id")
+    """The button or the command text an action is (ValueError: not one the page sends).
+    A deal's: {"deal": 42}; a contact's (note, call, visit, remind): {"contact": 7}."""
+    action = body.get("action")
     text = body.get("text") or ""
     if not isinstance(text, str) or len(text) > MAX_TEXT:
         raise ValueError(f"text: at most {MAX_TEXT} characters")
     text = " ".join(text.split())
+    if "contact" in body and action in _TEXT_COMMANDS:
+        return None, f"/{action} c{_id(body, 'contact')} {text}".rstrip()
+    deal = _id(body, "deal")
     if action == "move":
-        stage = body.get("stage")
-        if not isinstance(stage, int) or not 0 < stage < 2**62:
-            raise ValueError("stage: an id")
-        return f"st:{deal}:{stage}", None
+        return f"st:{deal}:{_id(body, 'stage')}", None
     if action == "won":
         return None, f"/won d{deal}"
     if action == "lost":
@@ -278,6 +285,13 @@ def _command(body: Any) -> tuple[str | None, str | None]:
     if action in _TEXT_COMMANDS:
         return None, f"/{action} d{deal} {text}".rstrip()
     raise ValueError("action: move, won, lost, note, call, visit or remind")
+
+
+def _id(body: Any, name: str) -> int:
+    value = body.get(name)
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value < 2**62:
+        raise ValueError(f"{name}: an id")
+    return value
 
 
 def _error(status: int, message: str) -> web.Response:

@@ -21,8 +21,17 @@ from handlers.periods import parse_period
 from storage import board as store
 from storage.activities import timeline
 from storage.board import CardRow, Closed, ColumnTotal, Cursor, Filters
-from storage.deals import get_deal
-from storage.models import Contact, Member, Reminder, ReminderStatus, Role, Stage, Team
+from storage.contacts import get_company, get_contact, tags_of
+from storage.deals import get_deal, list_deals
+from storage.models import (
+    Contact,
+    Member,
+    Reminder,
+    ReminderStatus,
+    Role,
+    Stage,
+    Team,
+)
 from storage.nearby import nearby
 from storage.teams import member_names, team_members, team_stages
 
@@ -176,25 +185,86 @@ def deal_sheet(session: Session, seat: Seat, deal_id: int) -> Json | None:
     contact = session.get(Contact, deal.contact_id) if deal.contact_id else None
     if contact is not None and contact.team_id != seat.team_id:
         contact = None
+    return {
+        **card,
+        "stage": deal.stage_id,
+        "contact_id": deal.contact_id,
+        "closes": deal.expected_close.isoformat() if deal.expected_close else "",
+        "phone": (contact.phone or "") if contact else "",
+        "email": (contact.email or "") if contact else "",
+        **_history(session, seat, deal_id=deal_id),
+        "stages": [{"id": s.id, "name": s.name, "kind": s.kind} for s in stages],
+    }
+
+
+def contact_sheet(session: Session, seat: Seat, contact_id: int) -> Json | None:
+    """A contact's fields, tags, open deals, latest activities and open reminders (None:
+    not the team's)."""
+    contact = get_contact(session, team_id=seat.team_id, contact_id=contact_id)
+    if contact is None or contact.archived:
+        return None
+    company = (
+        get_company(session, team_id=seat.team_id, company_id=contact.company_id)
+        if contact.company_id
+        else None
+    )
+    stages = team_stages(session, team_id=seat.team_id)
+    open_ids = [s.id for s in stages if s.kind == "open" and s.id is not None]
+    deals = list_deals(
+        session, team_id=seat.team_id, stage_ids=open_ids, contact_id=contact_id, limit=10
+    )
+    return {
+        "id": contact.id,
+        "name": contact.name,
+        "company": company.name if company else "",
+        "title": contact.title or "",
+        "status": contact.status,
+        "phone": contact.phone or "",
+        "email": contact.email or "",
+        "city": contact.city or "",
+        "tags": tags_of(session, team_id=seat.team_id, target="contact", ids=[contact_id]).get(
+            contact_id, []
+        ),
+        "deals": [
+            {
+                "id": d.id,
+                "title": d.title,
+                "amount": money(d.amount, d.currency, seat.team.locale)
+                if d.amount is not None
+                else "",
+            }
+            for d in deals
+        ],
+        **_history(session, seat, contact_id=contact_id),
+    }
+
+
+def _history(
+    session: Session, seat: Seat, *, deal_id: int | None = None, contact_id: int | None = None
+) -> Json:
+    """A sheet's latest activities (who did what, when, in the viewer's time) and its open
+    reminders."""
     tz = _tz(seat)
+    activities = timeline(
+        session, team_id=seat.team_id, deal_id=deal_id, contact_id=contact_id, limit=10
+    )
+    whose = (
+        col(Reminder.deal_id) == deal_id
+        if deal_id is not None
+        else col(Reminder.contact_id) == contact_id
+    )
     reminders = session.scalars(
         select(Reminder)
         .where(
             col(Reminder.team_id) == seat.team_id,
-            col(Reminder.deal_id) == deal.id,
+            whose,
             col(Reminder.status) == ReminderStatus.pending,
         )
         .order_by(col(Reminder.due_at))
         .limit(10)
     )
-    activities = timeline(session, team_id=seat.team_id, deal_id=deal.id, limit=10)
     names = member_names(session, team_id=seat.team_id, ids=[a.member_id for a in activities])
     return {
-        **card,
-        "stage": deal.stage_id,
-        "closes": deal.expected_close.isoformat() if deal.expected_close else "",
-        "phone": (contact.phone or "") if contact else "",
-        "email": (contact.email or "") if contact else "",
         "timeline": [
             {
                 "at": a.at.astimezone(tz).strftime("%d %b %H:%M"),
@@ -208,7 +278,6 @@ def deal_sheet(session: Session, seat: Seat, deal_id: int) -> Json | None:
             {"at": r.due_at.astimezone(tz).strftime("%d %b %H:%M"), "text": r.text}
             for r in reminders
         ],
-        "stages": [{"id": s.id, "name": s.name, "kind": s.kind} for s in stages],
     }
 
 

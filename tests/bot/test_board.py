@@ -197,6 +197,26 @@ async def test_board_api(engine: Engine, dispatcher: Dispatcher, clock: Clock) -
         status, answer = await _act(url, _tma(BOB, clock), action="fly", deal=cafe)
         assert status == 400
 
+        # A contact's sheet, and a call logged on the contact.
+        added = say(dispatcher, BOB, "/add Jürgen O’Neil company:Groß & Co +49 30 1234567 #vip")
+        jurgen = int(added.split("(c", 1)[1].split(")", 1)[0])
+        status, answer = await _act(
+            url, _tma(BOB, clock), action="call", contact=jurgen, text="wants  12.000 €"
+        )
+        assert answer["ok"], answer
+        status, contact = await _get(url, f"/app/api/contact/{jurgen}", _tma(BOB, clock))
+        assert (contact["name"], contact["company"], contact["tags"]) == (
+            "Jürgen O’Neil",
+            "Groß & Co",
+            ["vip"],
+        )
+        assert contact["timeline"][0]["kind"] == "call"
+        assert contact["timeline"][0]["text"] == "wants 12.000 €"
+        status, _ = await _get(url, f"/app/api/contact/{jurgen}", _tma(MALLORY, clock))
+        assert status == 404
+        status, _ = await _act(url, _tma(BOB, clock), action="won", contact=jurgen)
+        assert status == 400
+
         status, sheet = await _get(url, f"/app/api/deal/{cafe}", _tma(BOB, clock))
         assert [t["kind"] for t in sheet["timeline"]][:2] == ["won", "note"]
         assert sheet["timeline"][0]["who"] == "Bob" and sheet["contact"] == ""

@@ -146,6 +146,9 @@ async def test_board_in_a_phone_browser(
             await page.locator("#nearby-list li", has_text="Anna Schmidt").wait_for()
             await page.locator("#map-note").wait_for()
             await page.screenshot(path=shots / "nearby.png")
+            await page.locator("#nearby-list a", has_text="Anna Schmidt").click()
+            await page.locator(".sheet h3", has_text="Anna Schmidt").wait_for()
+            await page.screenshot(path=shots / "contact-sheet.png")
 
             # A forged initData: 401, and no deal reaches the page.
             forged = signed[:-1] + ("0" if signed[-1] != "0" else "1")  # the hash's end

@@ -277,13 +277,15 @@ async function openDeal(id) {
   const fact = (name, value) => { if (value) facts.append(el("dt", {}, name), el("dd", {}, value)); };
   fact("Amount", deal.amount);
   fact("Stage", stage ? `${stage.name} · ${deal.days}d` : "");
-  fact("Contact", deal.contact);
+  if (deal.contact && deal.contact_id) {
+    facts.append(el("dt", {}, "Contact"), el("dd", {}, el("a", { href: "#", onclick: (e) => { e.preventDefault(); openContact(deal.contact_id); } }, deal.contact)));
+  }
   fact("Company", deal.company);
   fact("Owner", deal.owner);
   fact("Phone", deal.phone);
   fact("Email", deal.email);
   fact("Closes", deal.closes);
-  const write = (action, label, placeholder) => () => textSheet(deal, action, label, placeholder);
+  const write = (action, label, placeholder) => () => textSheet({ deal: deal.id }, deal.title, action, label, placeholder);
   const actions = el(
     "div",
     { class: "actions" },
@@ -295,19 +297,7 @@ async function openDeal(id) {
     el("button", { type: "button", onclick: () => { closeSheet(); act({ action: "won", deal: deal.id }); } }, "Won"),
     el("button", { type: "button", onclick: write("lost", "Lost", "Why (optional)") }, "Lost"),
   );
-  const timeline = el("ul", { class: "timeline" });
-  for (const item of deal.timeline) timeline.append(el("li", {}, `${item.at} · ${item.kind} · ${item.who}${item.text ? ": " + item.text : ""}`));
-  const reminders = el("ul", { class: "timeline" });
-  for (const item of deal.reminders) reminders.append(el("li", {}, `${item.at} · ${item.text}`));
-  openSheet(
-    el("h3", {}, deal.title),
-    facts,
-    actions,
-    deal.reminders.length ? el("strong", {}, "Reminders") : "",
-    reminders,
-    el("strong", {}, "Timeline"),
-    timeline,
-  );
+  openSheet(el("h3", {}, deal.title), facts, actions, historyNodes(deal));
 }
 
 function moveSheet(deal) {
@@ -328,7 +318,7 @@ function moveSheet(deal) {
   openSheet(el("h3", {}, `Move “${deal.title}” to…`), list);
 }
 
-function textSheet(deal, action, label, placeholder) {
+function textSheet(target, title, action, label, placeholder) {
   const text = el("textarea", { placeholder, maxlength: "1000", "aria-label": label });
   const send = el(
     "button",
@@ -338,13 +328,65 @@ function textSheet(deal, action, label, placeholder) {
       onclick: async () => {
         send.disabled = true; // pressed twice: sent once
         closeSheet();
-        await act({ action, deal: deal.id, text: text.value });
+        await act({ action, ...target, text: text.value });
       },
     },
     label,
   );
-  openSheet(el("h3", {}, `${label}: ${deal.title}`), text, send);
+  openSheet(el("h3", {}, `${label}: ${title}`), text, send);
   text.focus();
+}
+
+async function openContact(id) {
+  let contact;
+  try {
+    contact = await api("contact/" + id);
+  } catch (error) {
+    if (error.message !== "denied") toast(error.message, true);
+    return;
+  }
+  const facts = el("dl", {});
+  const fact = (name, value) => { if (value) facts.append(el("dt", {}, name), el("dd", {}, value)); };
+  fact("Company", contact.company);
+  fact("Title", contact.title);
+  fact("Status", contact.status);
+  fact("Phone", contact.phone);
+  fact("Email", contact.email);
+  fact("City", contact.city);
+  fact("Tags", contact.tags.map((t) => "#" + t).join(" "));
+  const write = (action, label, placeholder) => () => textSheet({ contact: contact.id }, contact.name, action, label, placeholder);
+  const deals = el("ul", { class: "timeline" });
+  for (const deal of contact.deals) deals.append(el("li", { onclick: () => openDeal(deal.id) }, `${deal.title}${deal.amount ? " · " + deal.amount : ""}`));
+  openSheet(
+    el("h3", {}, contact.name),
+    facts,
+    el(
+      "div",
+      { class: "actions" },
+      el("button", { type: "button", onclick: write("note", "Note", "What was said") }, "Note"),
+      el("button", { type: "button", onclick: write("call", "Call", "How it went (optional)") }, "Call"),
+      el("button", { type: "button", onclick: write("visit", "Visit", "How it went (optional)") }, "Visit"),
+      el("button", { type: "button", onclick: write("remind", "Reminder", "tomorrow 9am send the offer") }, "Remind"),
+    ),
+    contact.deals.length ? el("strong", {}, "Open deals") : "",
+    deals,
+    historyNodes(contact),
+  );
+}
+
+function historyNodes(record) {
+  const timeline = el("ul", { class: "timeline" });
+  for (const item of record.timeline) timeline.append(el("li", {}, `${item.at} · ${item.kind} · ${item.who}${item.text ? ": " + item.text : ""}`));
+  const reminders = el("ul", { class: "timeline" });
+  for (const item of record.reminders) reminders.append(el("li", {}, `${item.at} · ${item.text}`));
+  return el(
+    "div",
+    {},
+    record.reminders.length ? el("strong", {}, "Reminders") : "",
+    reminders,
+    el("strong", {}, "Timeline"),
+    timeline,
+  );
 }
 
 // --- nearby ---------------------------------------------------------------------------
@@ -369,7 +411,9 @@ async function showNearby() {
   list.replaceChildren();
   if (!data.origin) list.append(el("li", {}, "Share your location with the bot (📎 → Location) to see prospects near you."));
   else if (!data.contacts.length) list.append(el("li", {}, "No prospects within 25 km."));
-  for (const c of data.contacts) list.append(el("li", {}, `${c.name} · ${c.km} km${c.city ? " · " + c.city : ""} · ${c.status}`));
+  for (const c of data.contacts) {
+    list.append(el("li", {}, el("a", { href: "#", onclick: (e) => { e.preventDefault(); openContact(c.id); } }, c.name), ` · ${c.km} km${c.city ? " · " + c.city : ""} · ${c.status}`));
+  }
   drawMap(data);
 }
 
