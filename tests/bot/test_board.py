@@ -157,6 +157,9 @@ async def test_board_api(engine: Engine, dispatcher: Dispatcher, clock: Clock) -
         # The admin sees the team's, a teammate's, by words in the title or a tag.
         status, board = await _get(url, "/app/api/board", _tma(ALICE, clock))
         assert board["who"] == "team" and board["columns"][0]["count"] == 4
+        bob = next(m["id"] for m in board["members"] if m["name"] == "Bob")
+        status, board = await _get(url, f"/app/api/board?who={bob}", _tma(ALICE, clock))
+        assert board["who"] == str(bob) and board["columns"][0]["count"] == 2
         status, board = await _get(url, "/app/api/board?q=GROSS", _tma(ALICE, clock))
         assert [c["id"] for c in board["columns"][0]["cards"]] == [oven]
         assert board["columns"][0]["totals"][0]["total"] == "€12,000"
