@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
 _KEY = re.compile(r"[A-Za-z0-9-]{8,64}")
+_ID = re.compile(r"[0-9]{1,18}")
 MAX_TEXT = 1000
 # Scripts from here and Telegram's own, data from here, map tiles from OpenStreetMap; inline
 # styles for Leaflet's positioning. Whatever a deal's title holds, it runs nothing.
@@ -88,8 +89,8 @@ class BoardApp:
         router.add_static(APP_PATH + "static/", STATIC)
         router.add_get(APP_PATH + "api/board", self.api_board)
         router.add_get(APP_PATH + "api/column", self.api_column)
-        router.add_get(APP_PATH + r"api/deal/{deal_id:\d{1,18}}", self.api_deal)
-        router.add_get(APP_PATH + r"api/contact/{contact_id:\d{1,18}}", self.api_contact)
+        router.add_get(APP_PATH + r"api/deal/{deal_id:[0-9]{1,18}}", self.api_deal)
+        router.add_get(APP_PATH + r"api/contact/{contact_id:[0-9]{1,18}}", self.api_contact)
         router.add_get(APP_PATH + "api/nearby", self.api_nearby)
         router.add_post(APP_PATH + "api/act", self.api_act)
 
@@ -117,7 +118,7 @@ class BoardApp:
         asked = _asked(request)
         stage = request.query.get("stage", "")
         after = request.query.get("after", "")
-        if not stage.isdigit() or not after:
+        if not _ID.fullmatch(stage) or not after:
             return _error(400, "stage and after are needed")
         return await self._read(
             request,

@@ -5,6 +5,7 @@ the viewer's team, and whose deals follows the role as /pipeline does (reps see 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,6 +37,7 @@ from storage.nearby import nearby
 from storage.teams import member_names, team_members, team_stages
 
 PAGE = 50
+_ID = re.compile(r"[0-9]{1,18}")
 NEARBY_KM = 25.0
 NEARBY_LIMIT = 50
 Json = dict[str, Any]
@@ -329,7 +331,7 @@ def _filters(session: Session, seat: Seat, asked: Asked) -> tuple[Filters, str, 
     they asked for more), and that note."""
     who, note = asked.who or ("team" if seat.manager else "mine"), ""
     owner_id: int | None = seat.member.id
-    if who == "team" or who.isdigit():
+    if who == "team" or _ID.fullmatch(who):
         if not seat.manager:
             who, note = "mine", "The team's deals are for managers and admins; here are yours."
         elif who == "team":
@@ -364,9 +366,12 @@ def _tz(seat: Seat) -> ZoneInfo:
 def _cursor(text: str) -> Cursor:
     when, _, ident = text.partition("~")
     try:
-        return datetime.fromisoformat(when), int(ident)
+        moment = datetime.fromisoformat(when)
     except ValueError:
         raise BadQuery("bad cursor") from None
+    if moment.tzinfo is None or not _ID.fullmatch(ident):
+        raise BadQuery("bad cursor")
+    return moment, int(ident)
 
 
 def _money_totals(seat: Seat, rows: Sequence[ColumnTotal], probability: int) -> list[Json]:
