@@ -134,6 +134,7 @@ def team_defaults(settings: Settings) -> TeamDefaults:
         open_signup=settings.open_signup,
         import_max_bytes=int(settings.import_max_mb * 1024 * 1024),
         import_max_rows=settings.import_max_rows,
+        **({"public_url": settings.public_url} if settings.public_url else {}),
     )
 
 

@@ -58,6 +58,9 @@ class Settings(BaseSettings):
         default="DE", description="ISO country used to read phone numbers written without +"
     )
     open_signup: bool = False
+    # Where people reach `crmbot serve` (the board's links and Telegram's Mini App button);
+    # unset, the address `crmbot serve` listens on by default.
+    public_url: str | None = None
     # The largest file `/import` takes, in megabytes and in rows.
     import_max_mb: float = Field(default=20, gt=0, le=1024)
     import_max_rows: int = Field(default=200_000, gt=0)
@@ -106,6 +109,7 @@ class Settings(BaseSettings):
         "slack_client_secret",
         "slack_redirect_url",
         "token_encryption_key",
+        "public_url",
         mode="before",
     )
     @classmethod

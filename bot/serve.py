@@ -4,6 +4,7 @@
 - `POST /slack/events` (bot/slack_adapter.py) when Slack is configured, and in hosted mode
   `GET /slack/install` and `GET /slack/oauth_redirect` (bot/slack_oauth.py),
 - `GET /healthz` (bot/health.py) and `GET /metrics` (bot/metrics.py),
+- the pipeline board under `/app/` (bot/board/),
 
 plus the scheduler (outbox, agendas, digests, ...). Any number of these processes may share
 one PostgreSQL database: updates are handled once (ProcessedUpdate), a chat's messages one
@@ -32,6 +33,7 @@ from types import FrameType
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
+from bot.board import BoardApp, set_menu_button
 from bot.config import Settings
 from bot.health import Health
 from bot.logs import Redaction, secrets_of
@@ -123,6 +125,13 @@ def build(
     )
     scheduler = Scheduler(engine, senders, geocoder=geocoder, outbox=outbox, clock=clock)
     Health(server, engine, heartbeat=lambda: scheduler.heartbeat).register()
+    token = settings.telegram_bot_token
+    BoardApp(
+        engine,
+        dispatcher,
+        telegram_token=token.get_secret_value() if token else None,
+        clock=clock,
+    ).register(server)
     metrics.register(server)
     metrics.watch(engine, scheduler)
     return Serving(
@@ -153,6 +162,9 @@ def _adapters(
             webhook=True,
         )
         adapters.append(telegram)
+        server.on_started(
+            lambda: set_menu_button(telegram.application.bot, settings.public_url or "")
+        )
         if settings.telegram_webhook_url:
             configured = settings.telegram_webhook_secret
             secret = webhook_secret(

@@ -26,6 +26,7 @@ from bot.slack_render import (
     ACTION_PREFIX,
     ADD_FIELDS,
     ADD_FORM,
+    LINK_ACTION,
     add_form,
     form_values,
     home_view,
@@ -72,7 +73,13 @@ def register(app: AsyncApp) -> None:
     app.event("app_mention")(mention)
     app.event("app_home_opened")(home_opened)
     app.action(re.compile("^" + re.escape(ACTION_PREFIX)))(button_press)
+    app.action(re.compile("^" + re.escape(LINK_ACTION)))(link_opened)
     app.view(ADD_FORM)(add_form_submitted)
+
+
+async def link_opened(ack: AsyncAck) -> None:
+    """A link button (the board): the browser opens it; the app only acknowledges."""
+    await ack()
 
 
 async def crm_command(

@@ -28,6 +28,7 @@ MAX_BUTTONS = 25  # an actions block
 MAX_FALLBACK = 300
 # Button action ids start with this; the button's encoded action travels as its value.
 ACTION_PREFIX = "crm:"
+LINK_ACTION = "link:"
 _LINK_SCHEMES = ("http://", "https://", "mailto:")
 
 ADD_FORM = "crm_add"
@@ -228,7 +229,13 @@ def _button(button: Button, seen: set[str]) -> Block:
     label = button.label.strip() or "?"
     if len(label) > MAX_BUTTON_LABEL:
         label = label[: MAX_BUTTON_LABEL - 1] + "…"
-    return {"type": "button", "text": _plain(label), "action_id": action_id, "value": value}
+    block: Block = {"type": "button", "text": _plain(label), "action_id": action_id}
+    if button.url is not None:
+        # Slack still sends the app a press of a link button: acknowledged, nothing else.
+        block.update(url=button.url, action_id=f"{LINK_ACTION}{len(seen)}")
+    else:
+        block["value"] = value
+    return block
 
 
 def _chunks(text: str) -> list[str]:

@@ -11,10 +11,10 @@ import logging
 from dataclasses import replace
 from html import escape
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
 
 from handlers.cards import DEEP_LINK, start_parameter
-from handlers.reply import Line, LineRole, Reply, Span, Style
+from handlers.reply import Button, Line, LineRole, Reply, Span, Style
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +139,9 @@ def inline_keyboard(reply: Reply, bot_username: str | None = None) -> InlineKeyb
     for row in reply.buttons:
         keys = []
         for button in row:
+            if button.url is not None:
+                keys.append(_opening(button, button.url))
+                continue
             parameter = start_parameter(button)
             if parameter is not None:
                 if bot_username:
@@ -153,3 +156,9 @@ def inline_keyboard(reply: Reply, bot_username: str | None = None) -> InlineKeyb
         if keys:
             rows.append(keys)
     return InlineKeyboardMarkup(rows) if rows else None
+
+
+def _opening(button: Button, url: str) -> InlineKeyboardButton:
+    if button.web_app:
+        return InlineKeyboardButton(button.label, web_app=WebAppInfo(url))
+    return InlineKeyboardButton(button.label, url=url)

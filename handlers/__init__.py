@@ -11,6 +11,7 @@ def build_registry() -> Registry:
     # dispatcher, an adapter) does not pay for every command family until it asks.
     from handlers import (
         activities,
+        board,
         channels,
         cleanup,
         contacts,
@@ -44,6 +45,7 @@ def build_registry() -> Registry:
         channels,
         notices,
         home,
+        board,
         imports,
         exports,
         cleanup,

@@ -29,6 +29,8 @@ class TeamDefaults:
     # What a file sent to import may hold at most (IMPORT_MAX_MB, IMPORT_MAX_ROWS).
     import_max_bytes: int = 20 * 1024 * 1024
     import_max_rows: int = 200_000
+    # Where `crmbot serve` is reached from outside (PUBLIC_URL): the board's links.
+    public_url: str = "http://127.0.0.1:8080"
 
 
 class ChatType(StrEnum):

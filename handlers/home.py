@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from handlers.board import board_link
 from handlers.cards import deal_amount, is_rotting
 from handlers.context import Context
 from handlers.errors import UsageError
 from handlers.format import day, deal_ref, money
 from handlers.grammar import Args
 from handlers.registry import Registry
-from handlers.reply import Reply, bold
+from handlers.reply import Button, Reply, bold
 from storage.deals import StageTotal, list_deals, stage_totals
-from storage.models import Role, Stage, StageKind
+from storage.models import Platform, Role, Stage, StageKind
 from storage.teams import team_stages
 
 MY_DEALS = 15
@@ -24,7 +25,7 @@ def home(ctx: Context, args: Args) -> Reply:
 
     /home
 
-    In Slack this is the app's Home tab.
+    In Slack this is the app's Home tab, with a button that opens the pipeline board.
     """
     if args.raw.strip():
         raise UsageError("/home takes no arguments.")
@@ -33,6 +34,9 @@ def home(ctx: Context, args: Args) -> Reply:
     _my_deals(ctx, reply, stages)
     if ctx.role.rank >= Role.manager.rank:
         _pipeline(ctx, reply, stages)
+    if ctx.request.platform == Platform.slack:
+        # Slack's Home tab is where a laptop user looks first: the board, one click away.
+        reply.button_row(Button("Open board", "", url=board_link(ctx)))
     return reply
 
 

@@ -77,12 +77,15 @@ class Button:
     """A button: its label and the compact action it triggers (`st`, deal 42, stage 3).
 
     `action` names a registered button action; `args` are short ids, never user text, so
-    the encoded form fits Telegram's 64-byte callback data.
+    the encoded form fits Telegram's 64-byte callback data. A button with a `url` opens
+    that address instead (`web_app`: as a Telegram Mini App; elsewhere a link).
     """
 
     label: str
     action: str
     args: tuple[int | str, ...] = ()
+    url: str | None = None
+    web_app: bool = False
 
     def encode(self) -> str:
         return ":".join([self.action, *(str(arg) for arg in self.args)])

@@ -554,7 +554,11 @@ class ReminderStatus(StrEnum):
 
 
 class Reminder(SQLModel, table=True):
-    __table_args__ = (Index("ix_reminder_member_status_due", "member_id", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_reminder_member_status_due", "member_id", "status", "due_at"),
+        # The board's cards: each deal's next pending reminder.
+        Index("ix_reminder_deal_status_due", "deal_id", "status", "due_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     team_id: int = Field(foreign_key="team.id", index=True)
@@ -648,6 +652,14 @@ class ProcessedUpdate(SQLModel, table=True):
     platform: str = Field(max_length=16)
     external_id: str = Field(max_length=128)
     at: datetime = _ts(index=True)
+
+
+class InstallSecret(SQLModel, table=True):
+    """A key every process of the installation shares, generated once (the board's signed
+    links: bot/board/auth.py)."""
+
+    name: str = Field(primary_key=True, max_length=32)
+    value: str = Field(max_length=128)
 
 
 class PendingCommand(SQLModel, table=True):

@@ -24,7 +24,6 @@ from storage.db import make_engine, upgrade
 from storage.models import Platform
 
 
-
 def _worker_database(url: str | None) -> str | None:
     """Under pytest-xdist, each worker gets a database of its own next to the given one
     (tests truncate every table between them, which two workers on one database would

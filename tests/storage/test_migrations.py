@@ -31,6 +31,7 @@ EXPECTED = [
     "0018_linked_platforms",
     "0019_archived_deals",
     "0020_slack_installations",
+    "0021_board",
 ]
 
 
