@@ -65,6 +65,10 @@ class BotApi:
     _held: dict[str, list[web.Request]] = field(default_factory=dict)
     _recent: deque[float] = field(default_factory=deque)
     _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(500))
+    # Each chat's messages, for `to`: the load bench asks after every update, and each of
+    # its waiters again after every call, so a scan of `sent` made the generator slower
+    # the longer it ran (its sends to the bot timed out at a few thousand messages).
+    _by_chat: dict[int, list[Sent]] = field(default_factory=dict)
     _changed: asyncio.Condition | None = None
     _runner: web.AppRunner | None = None
     _stopped: bool = False
@@ -128,7 +132,7 @@ class BotApi:
         return pending()
 
     def to(self, chat_id: int) -> list[Sent]:
-        return [sent for sent in self.sent if sent.chat_id == chat_id]
+        return list(self._by_chat.get(chat_id, ()))
 
     def of(self, method: str) -> list[dict[str, Any]]:
         return [params for _, called, params in self.calls if called == method]
@@ -186,7 +190,9 @@ class BotApi:
             self._recent.append(now)
         chat_id = int(params["chat_id"])
         text = str(params.get("text") or params.get("caption") or "")
-        self.sent.append(Sent(process, method, chat_id, text, now))
+        sent = Sent(process, method, chat_id, text, now)
+        self.sent.append(sent)
+        self._by_chat.setdefault(chat_id, []).append(sent)
         await self._notify()
         return _ok(self._message(chat_id, params))
 

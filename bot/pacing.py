@@ -98,8 +98,10 @@ class Pacer:
             return None
         interval = self._interval(per_bot)
         first, last = math.ceil(now / interval), math.floor((now + horizon) / interval)
+        # Counted over the slots taken, not the window's: a raised limit (thousands a
+        # second) makes the window long, and the outbox asks before every claim.
         taken = self._taken.get(platform, set())
-        return sum(1 for slot in range(first, last + 1) if slot not in taken)
+        return max(0, last - first + 1) - sum(1 for slot in taken if first <= slot <= last)
 
     def hold(self, platform: str, chat_id: str, until: float) -> None:
         """The platform said "wait": nothing more to this chat before `until`."""

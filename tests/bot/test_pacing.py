@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from bot.pacing import Limits, Pacer, telegram_group
+from bot.pacing import Limits, Pacer, telegram_group, with_telegram_rate
 
 
 def _most_in_any_second(times: list[float]) -> int:
@@ -38,6 +38,13 @@ def test_earliest_peeks_and_budget_counts_free_slots() -> None:
     assert pacer.earliest("telegram", "1", 0.0) > 1  # that chat's next message
     assert pacer.budget("slack", 0.0, 1.0) is None  # no bot-wide limit
     assert pacer.budget("console", 0.0, 1.0) is None
+    for chat in range(10, 40):  # 30 more: 20 fill the first second, 10 the next
+        pacer.reserve("telegram", str(chat), 0.0)
+    assert pacer.budget("telegram", 0.0, 1.0) == 0
+    assert pacer.budget("telegram", 1.0, 1.0) == 19  # 29 slots in (1, 2], 10 of them taken
+    raised = Pacer(with_telegram_rate(100_000))  # a minute is millions of slots
+    raised.reserve("telegram", "1", 0.0)
+    assert 5_879_000 < (raised.budget("telegram", 0.0, 60.0) or 0) < 5_881_000
 
 
 def test_slack_one_a_second_per_channel_any_number_of_channels() -> None:
