@@ -38,6 +38,7 @@ _FAMILY_TITLES = {
     "activities": "Activities",
     "deals": "Deals",
     "pipeline": "Pipeline and stats",
+    "board": "Pipeline and stats",
     "team": "Team and settings",
     "links": "Your platforms",
     "scoring": "Lead scoring",
