@@ -364,7 +364,9 @@ def test_tab_completes_only_the_command_word() -> None:
 
 
 class Pty:
-    """A program in a pseudo-terminal, 24 rows by 100 columns, as a person runs it."""
+    """A program in a pseudo-terminal, 24 rows by 100 columns, as a person runs it: what it
+    wrote (`screen`, to follow the order of events) and what the terminal shows now (`rows`,
+    drawn by a terminal emulator, to check what a redraw left)."""
 
     def __init__(self, args: list[str], *, cwd: Path, env: dict[str, str]) -> None:
         import fcntl
@@ -372,6 +374,10 @@ class Pty:
         import struct
         import termios
 
+        import pyte
+
+        self.display = pyte.Screen(100, 24)
+        self.emulator = pyte.ByteStream(self.display)
         self.fd, child = pty.openpty()
         fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
         self.process = subprocess.Popen(
@@ -393,8 +399,10 @@ class Pty:
         except OSError:  # the program has ended
             return False
         self.raw += chunk
-        if b"\x1b[6n" in chunk:  # where is the cursor? (prompt_toolkit asks)
-            os.write(self.fd, b"\x1b[1;1R")
+        self.emulator.feed(chunk)
+        if b"\x1b[6n" in chunk:  # where is the cursor? (prompt_toolkit asks; a terminal answers)
+            cursor = self.display.cursor
+            os.write(self.fd, f"\x1b[{cursor.y + 1};{cursor.x + 1}R".encode())
         return bool(chunk)
 
     def shows(self, text: str, *, after: int = 0) -> int:
@@ -406,6 +414,25 @@ class Pty:
             if not self._read(0.1):
                 break
         raise AssertionError(f"{text!r} never showed; the screen:\n{self.screen[after:]}")
+
+    @property
+    def rows(self) -> list[str]:
+        return [row.rstrip() for row in self.display.display]
+
+    def draws(self, *texts: str) -> None:
+        """Wait until the terminal shows rows holding `texts`, in that order from the top."""
+        for _ in range(1200):
+            at, rows = 0, self.rows
+            for text in texts:
+                at = next((i + 1 for i, row in enumerate(rows) if i >= at and text in row), -1)
+                if at < 0:
+                    break
+            else:
+                return
+            if not self._read(0.1):
+                break
+        shown = "\n".join(self.rows)
+        raise AssertionError(f"{texts!r} not drawn in order; the terminal shows:\n{shown}")
 
     def type(self, keys: str) -> None:
         os.write(self.fd, keys.encode())
@@ -445,7 +472,7 @@ def test_in_a_terminal(tmp_path: Path) -> None:
         # seconds pass while the completion is drawn): whenever it does, the line typed so
         # far is drawn again below it.
         mark = term.shows("→ @alice (direct message): ⏰ call Jane", after=prompt)
-        mark = term.shows("Alice> /find Ja", after=mark)
+        term.draws("→ @alice (direct message): ⏰ call Jane", "Alice> /find Ja")
         term.type("ne\r")
         mark = term.shows("Jane Doe · lead (c1)", after=mark)
         # (Keys typed before the prompt is back would go to the terminal's line editor,
