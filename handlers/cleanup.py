@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from handlers.context import Context
 from handlers.errors import CommandError, Forbidden, UsageError
-from handlers.format import contact_ref, deal_ref
+from handlers.format import contact_ref, counted, deal_ref
 from handlers.grammar import Args
 from handlers.places import cache_key, place_query
 from handlers.refs import CONTACT, DEAL, resolve
@@ -36,9 +36,12 @@ def delete(ctx: Context, args: Args) -> Reply:
     record.updated_at = ctx.now
     ctx.session.add(record)
     ctx.session.flush()
+    cancelled = store.cancel_reminders(ctx.session, record=record, now=ctx.now)
     name, ref = _named(record)
     ctx.change_label = f"deleted {name} ({ref})"
     reply = Reply().add("Deleted ", bold(name), f" ({ref}).")
+    if cancelled:
+        reply.add(f"{counted(cancelled, 'reminder')} about it cancelled; /undo brings them back.")
     if isinstance(record, Deal) and record.contact_id is not None:
         # Its contact's score counted it among the open deals.
         rescore(ctx.session, team_id=ctx.team_id, contact_ids=[record.contact_id], now=ctx.now)
@@ -52,8 +55,8 @@ def deleted(ctx: Context, args: Args) -> Reply:
     """
     if args.words or args.options or args.tags:
         raise UsageError("/deleted takes nothing.")
-    contacts = store.archived_contacts(ctx.session, team_id=ctx.team_id)
-    deals = store.archived_deals(ctx.session, team_id=ctx.team_id)
+    contacts = store.archived(ctx.session, Contact, team_id=ctx.team_id)
+    deals = store.archived(ctx.session, Deal, team_id=ctx.team_id)
     if not contacts and not deals:
         return Reply().add("No deleted contacts or deals.")
     reply = Reply()
@@ -75,14 +78,14 @@ def deleted(ctx: Context, args: Args) -> Reply:
 
 
 def press_restore(ctx: Context, args: tuple[str, ...]) -> Reply:
-    contact = store.archived_contact(ctx.session, team_id=ctx.team_id, contact_id=_id(args, 0))
+    contact = store.get_archived(ctx.session, Contact, team_id=ctx.team_id, record_id=_id(args, 0))
     if contact is None or contact.name.startswith("erased c"):
         raise CommandError("That contact is not deleted (any more).")
     return _restore(ctx, contact)
 
 
 def press_restore_deal(ctx: Context, args: tuple[str, ...]) -> Reply:
-    deal = store.archived_deal(ctx.session, team_id=ctx.team_id, deal_id=_id(args, 0))
+    deal = store.get_archived(ctx.session, Deal, team_id=ctx.team_id, record_id=_id(args, 0))
     if deal is None:
         raise CommandError("That deal is not deleted (any more).")
     reply = _restore(ctx, deal)
@@ -146,7 +149,7 @@ def _merge_companies(ctx: Context, args: Args) -> Reply:
     reply = Reply().add("Merge company ", bold(other.name), " into ", bold(keep.name), "?")
     _filled(reply, keep, other, ("domain", "address", "city", "country"))
     reply.item(
-        f"{contacts} contact{'s' * (contacts != 1)} and {deals} deal{'s' * (deals != 1)} "
+        f"{counted(contacts, 'contact')} and {counted(deals, 'deal')} "
         f"move to {keep.name}; {other.name} is removed."
     )
     return reply.button_row(

@@ -230,9 +230,14 @@ def ago(moment: datetime | None, now: datetime) -> str:
             count = int(seconds // size)
             if unit == "day" and count == 1:
                 return "tomorrow" if future else "yesterday"
-            text = f"{count} {unit}{'s' if count != 1 else ''}"
+            text = counted(count, unit)
             return f"in {text}" if future else f"{text} ago"
     return "just now"  # unreachable: the loop ends at one minute
+
+
+def counted(n: int, one: str, many: str = "") -> str:
+    """`1 reminder`, `2 reminders` (`many` for a plural that is not one + s)."""
+    return f"{n} {one if n == 1 else many or one + 's'}"
 
 
 def day(value: date, tz: tzinfo | None = None, today: date | None = None) -> str:

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from handlers.context import ChatType, Context
 from handlers.errors import CommandError, UsageError
-from handlers.format import local_time
+from handlers.format import counted, local_time
 from handlers.grammar import Args
 from handlers.registry import Registry
 from handlers.reminders import requeue_reminders
@@ -200,9 +200,9 @@ def _preview(ctx: Context, found: LinkCode, owner: Member, mine: Member) -> Repl
             f" ({owner.role})?",
         )
         .item(
-            f"{_count(held.contacts, 'contact')}, {_count(held.deals, 'deal')}, "
-            f"{_count(held.activities, 'activity', 'activities')} and "
-            f"{_count(held.reminders, 'reminder')} move to {owner.name}"
+            f"{counted(held.contacts, 'contact')}, {counted(held.deals, 'deal')}, "
+            f"{counted(held.activities, 'activity', 'activities')} and "
+            f"{counted(held.reminders, 'reminder')} move to {owner.name}"
         )
         .item(f"{owner.name} is then {role.a}; {mine.name} leaves the team list")
         .button_row(
@@ -210,10 +210,6 @@ def _preview(ctx: Context, found: LinkCode, owner: Member, mine: Member) -> Repl
             Button("Cancel", CANCEL_LINK_BUTTON, (found.id or 0,)),
         )
     )
-
-
-def _count(n: int, one: str, many: str = "") -> str:
-    return f"{n} {one if n == 1 else many or one + 's'}"
 
 
 def press_link(ctx: Context, args: tuple[str, ...]) -> Reply:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import bindparam, func
+from sqlalchemy import Exists, bindparam, exists, func
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -74,7 +74,8 @@ def timeline(
     deal_id: int | None = None,
     limit: int = 5,
 ) -> list[Activity]:
-    """The latest activities of a contact or a deal (or the whole team: the feed)."""
+    """The latest activities of a contact or a deal (or the whole team: the feed), but those
+    of deleted (archived) contacts and deals."""
     query = _timeline(contact_id is not None, deal_id is not None)
     values = {"team_id": team_id, "contact_id": contact_id, "deal_id": deal_id, "limit": limit}
     return list(session.exec(query, params=values))
@@ -88,8 +89,16 @@ def _timeline(by_contact: bool, by_deal: bool) -> SelectOfScalar[Activity]:
         query = query.where(col(Activity.contact_id) == bindparam("contact_id"))
     if by_deal:
         query = query.where(col(Activity.deal_id) == bindparam("deal_id"))
+    else:  # a deleted deal's activities leave the feed and its contact's card
+        query = query.where(~_archived(Deal, Activity.deal_id))
+    if not by_contact and not by_deal:
+        query = query.where(~_archived(Contact, Activity.contact_id))
     latest_first = (col(Activity.at).desc(), col(Activity.id).desc())
     return query.order_by(*latest_first).limit(bindparam("limit"))
+
+
+def _archived(table: type[Contact] | type[Deal], key: int | None) -> Exists:
+    return exists().where(col(table.id) == key, col(table.archived).is_(True))
 
 
 def latest_touches(

@@ -16,6 +16,7 @@ import io
 import json
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import delete, func, or_, update
 from sqlalchemy import select as select_columns
@@ -37,40 +38,54 @@ from storage.models import (
     Reminder,
     ReminderStatus,
 )
+from storage.outbox import delete_pending
+from storage.reminders import OPEN, save_reminder
 
 ERASED = "(erased)"
 
 
-def archived_contacts(session: Session, *, team_id: int, limit: int = 20) -> list[Contact]:
+Archivable = TypeVar("Archivable", Contact, Deal)
+
+
+def archived(
+    session: Session, model: type[Archivable], *, team_id: int, limit: int = 20
+) -> list[Archivable]:
+    """The team's deleted contacts or deals, latest first."""
     return list(
         session.exec(
-            select(Contact)
-            .where(Contact.team_id == team_id, col(Contact.archived).is_(True))
-            .order_by(col(Contact.updated_at).desc())
+            select(model)
+            .where(model.team_id == team_id, col(model.archived).is_(True))
+            .order_by(col(model.updated_at).desc())
             .limit(limit)
         )
     )
 
 
-def archived_contact(session: Session, *, team_id: int, contact_id: int) -> Contact | None:
-    found = session.get(Contact, contact_id)
+def get_archived(
+    session: Session, model: type[Archivable], *, team_id: int, record_id: int
+) -> Archivable | None:
+    found = session.get(model, record_id)
     return found if found and found.team_id == team_id and found.archived else None
 
 
-def archived_deals(session: Session, *, team_id: int, limit: int = 20) -> list[Deal]:
-    return list(
-        session.exec(
-            select(Deal)
-            .where(Deal.team_id == team_id, col(Deal.archived).is_(True))
-            .order_by(col(Deal.updated_at).desc())
-            .limit(limit)
-        )
+def cancel_reminders(session: Session, *, record: Contact | Deal, now: datetime) -> int:
+    """A deleted record's open reminders (delivered or not, but not done): cancelled, their
+    undelivered messages withdrawn, through the ORM so that /undo puts both back; returns
+    how many."""
+    query = select(Reminder).where(
+        Reminder.team_id == record.team_id, col(Reminder.status).in_(OPEN)
     )
-
-
-def archived_deal(session: Session, *, team_id: int, deal_id: int) -> Deal | None:
-    found = session.get(Deal, deal_id)
-    return found if found and found.team_id == team_id and found.archived else None
+    if isinstance(record, Contact):  # a reminder about one of its deals goes with the deal
+        query = query.where(Reminder.contact_id == record.id, col(Reminder.deal_id).is_(None))
+    else:
+        query = query.where(Reminder.deal_id == record.id)
+    reminders = session.exec(query).all()
+    for reminder in reminders:
+        assert reminder.id is not None
+        delete_pending(session, reminder_id=reminder.id)
+        reminder.status = ReminderStatus.cancelled
+        save_reminder(session, reminder=reminder, now=now)
+    return len(reminders)
 
 
 COMPANY_FIELDS = ("domain", "address", "city", "country", "lat", "lon", "geocoded_from")

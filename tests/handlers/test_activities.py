@@ -76,3 +76,23 @@ def test_shared_location_is_stored_and_attached_to_fresh_visits(testbot: TestBot
     testbot.clock.advance(hours=3)
     assert "With your current location" not in testbot.say("/visit Jane Doe")
     assert "not a place on Earth" in testbot.location(95.0, 13.4).plain_text
+
+
+def test_deleted_records_leave_the_feed_and_the_contacts_card(testbot: TestBot) -> None:
+    testbot.say("/add Jane Doe")
+    testbot.say("/add Max Muster")
+    testbot.say("/deal Website relaunch Jane Doe 5k")
+    testbot.say("/meet Website relaunch demo went well")
+    testbot.say("/note Max Muster wants a quote")
+    testbot.say("/call Jane Doe")
+    testbot.say("/delete Website relaunch")
+    testbot.say("/delete Max Muster")
+    feed = testbot.say("/feed 50")
+    assert "demo went well" not in feed and "Website" not in feed and "Max" not in feed
+    assert "Alice called Jane Doe" in feed
+    assert "demo went well" not in testbot.say("/show Jane Doe")
+    assert testbot.say("/undo") == "Undone: deleted Max Muster (c2)."
+    assert testbot.press_encoded("rsd:1").plain_text == "Restored Website relaunch (d1)."
+    feed = testbot.say("/feed 50")
+    assert "Alice met Website relaunch: demo went well" in feed and "wants a quote" in feed
+    assert "demo went well" in testbot.say("/show Jane Doe")

@@ -10,7 +10,8 @@ from sqlmodel import Session, SQLModel, col, func
 
 from handlers.context import SharedFile
 from storage.models import Activity, Company, Contact, ContactTag, Deal, Erasure
-from tests.conftest import TestBot
+from tests.conftest import Clock, TestBot
+from tests.delivery import deliver, telegram
 from tests.totals import assert_totals_match
 
 
@@ -88,6 +89,38 @@ def test_a_deleted_deal_leaves_lists_search_and_the_pipeline(
     assert "Only admins" in testbot.press_encoded("rsd:2", who="Bob").plain_text
     assert not deal(engine, 2).archived and testbot.say("/pipeline") == pipeline
     totals_match(engine)
+
+
+def test_deleting_cancels_its_reminders_and_undo_brings_them_back(
+    testbot: TestBot, engine: Engine, clock: Clock
+) -> None:
+    testbot.say("/add Jane Doe")
+    testbot.say("/deal Website relaunch Jane Doe 5k")
+    testbot.say("/remind Website relaunch in 5 minutes send the offer")
+    testbot.say("/remind Website relaunch in 7 minutes call back")
+    testbot.say("/remind Jane Doe in 5 minutes ask about the budget")
+    assert testbot.say("/delete Website relaunch") == (
+        "Deleted Website relaunch (d1).\n2 reminders about it cancelled; /undo brings them back."
+    )
+    sender = telegram()
+    clock.advance(minutes=8)  # all due; /undo still in time
+    deliver(engine, clock, sender)
+    assert [m.reply.plain_text.splitlines()[0] for m in sender.sent] == ["⏰ ask about the budget"]
+    assert "send the offer" not in testbot.say("/reminders")
+    assert testbot.say("/undo") == "Undone: deleted Website relaunch (d1)."
+    deliver(engine, clock, sender)
+    assert sorted(m.reply.plain_text.splitlines()[0] for m in sender.sent[1:]) == [
+        "⏰ call back",
+        "⏰ send the offer",
+    ]
+    # A deleted contact's reminders too (delivered ones not done yet among them), but not
+    # those about its deals; an admin's Restore does not bring them back.
+    testbot.say("/remind Jane Doe in 10 minutes visit")
+    assert "2 reminders about it cancelled" in testbot.say("/delete Jane Doe")
+    testbot.press_encoded("rs:1")
+    clock.advance(minutes=30)
+    deliver(engine, clock, sender)
+    assert len(sender.sent) == 3
 
 
 def test_merging_companies_moves_contacts_and_deals(testbot: TestBot, engine: Engine) -> None:
