@@ -51,7 +51,8 @@ def open_deal(ctx: Context, args: Args) -> Reply:
     Amounts as you write them: 12k, 12,5k, 12.000 €, 12 000 EUR, €12.000,50, $3,500.
     Dates too: close:15.12., close:Dec 15, close:in 2 weeks (due: works as well).
     The contact is recognised at the end of the title, by name or by a word of the name
-    that belongs to one contact (/deal Consulting Łukasz 3.5k), or given as contact:NAME.
+    that belongs to one contact (/deal Consulting Łukasz 3.5k), before a title in quotes
+    (/deal Jane Doe "Website redesign" 12k), or given as contact:NAME.
     The answer shows what was stored (amount, contact, stage, close) and buttons to move
     the deal on.
     """
@@ -330,18 +331,28 @@ def _take_close(ctx: Context, args: Args) -> date | None:
 
 def _contact_for_deal(ctx: Context, args: Args) -> Contact | None:
     """`contact:NAME`, or a contact named by the last words of the title: in full, or by a
-    word of the name that belongs to one contact (`/deal Consulting Łukasz`)."""
+    word of the name that belongs to one contact (`/deal Consulting Łukasz`); or by the
+    words before a title in quotes."""
     if (text := args.option("contact")) is not None:
         record, _ = resolve(ctx, text.split(), (CONTACT,), whole=True)
         assert isinstance(record, Contact)
         return record
     found = resolve_trailing(ctx, args.words, (CONTACT,))
-    if found is None:
+    if found is not None:
+        record, used = found
+        del args.words[-used:]
+        del args.word_ends[-used:]
+    elif len(args.words) > 1 and args.quoted(len(args.words) - 1):
+        # `/deal Jane Doe "Website relaunch"`: the title in quotes after the contact
+        found = resolve_trailing(ctx, args.words[:-1], (CONTACT,), keep=0)
+        if found is None or found[1] != len(args.words) - 1:
+            return None
+        record = found[0]
+        del args.words[:-1]
+        del args.word_ends[:-1]
+    else:
         return None
-    record, used = found
     assert isinstance(record, Contact)
-    del args.words[-used:]
-    del args.word_ends[-used:]
     return record
 
 

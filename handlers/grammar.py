@@ -82,6 +82,7 @@ QUOTES = {
     "『": "』",
     "'": "'",
 }
+_CLOSERS = frozenset("".join(QUOTES.values()))
 _KEY = re.compile(r"([A-Za-z][A-Za-z_-]{1,19}):")
 _TAG = re.compile(r"^#([^\W\d_][\w\-.]{0,63}|\d*[^\W\d][\w\-.]{0,62})$")
 _EMAIL = re.compile(
@@ -460,6 +461,17 @@ class Args:
         if n > len(self.word_ends):
             return ""
         return self.raw[self.word_ends[n - 1] :].strip()
+
+    def quoted(self, n: int) -> bool:
+        """Whether free word `n` was typed in quotes (`"Website relaunch"`)."""
+        head = self.raw[: self.word_ends[n]].rstrip(",;.!?)")
+        if not head or head[-1] not in _CLOSERS:
+            return False
+        inner = head[:-1].rstrip()
+        if not inner.endswith(self.words[n]):
+            return False
+        before = inner[: len(inner) - len(self.words[n])].rstrip()
+        return before[-1:] in QUOTES
 
     def option(self, *names: str) -> str | None:
         """Pop the first of `names` that was given (aliases, e.g. `addr` and `address`),
