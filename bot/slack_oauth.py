@@ -63,6 +63,8 @@ BOT_SCOPES = (
     "im:history",
     "app_mentions:read",
     "users:read",
+    "files:read",
+    "files:write",
 )
 
 

@@ -9,6 +9,7 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from html import unescape
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -23,7 +24,7 @@ from bot.config import Settings
 from bot.senders import PermanentError
 from bot.serve import Listen, Serving, build
 from bot.slack_adapter import SlackAdapter
-from bot.slack_oauth import TokenCipher
+from bot.slack_oauth import BOT_SCOPES, TokenCipher
 from handlers.context import TeamDefaults
 from handlers.reply import Reply
 from storage.models import SlackInstallation, SlackOAuthState
@@ -207,3 +208,19 @@ def test_hosted_mode_says_what_it_misses(engine: Engine) -> Any:
     settings = Settings(_env_file=None, slack_client_id="1111.2222")
     with pytest.raises(ValueError, match="SLACK_CLIENT_SECRET, SLACK_SIGNING_SECRET, TOKEN_"):
         build(settings, engine, listen=Listen(port=0), defaults=TeamDefaults(), geocoder=None)
+
+
+def test_the_manifest_asks_for_the_scopes_hosted_mode_asks_for() -> None:
+    """A workspace set up from slack-manifest.yml and one installed in hosted mode give the
+    app the same rights: what /import and /export need (files) among them."""
+    manifest = (Path(__file__).parents[2] / "slack-manifest.yml").read_text("utf-8")
+    scopes, in_bot = [], False
+    for line in manifest.splitlines():
+        if line.strip() == "bot:":
+            in_bot = True
+        elif in_bot and line.strip().startswith("- "):
+            scopes.append(line.strip()[2:].split("#")[0].strip())
+        elif in_bot and line.strip() and not line.lstrip().startswith("#"):
+            break
+    assert scopes == list(BOT_SCOPES)
+    assert {"files:read", "files:write"} <= set(scopes)
