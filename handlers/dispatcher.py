@@ -26,6 +26,7 @@ from sqlalchemy import Connection, Engine, Executable, bindparam
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
+from handlers.charts import ChartUnavailable
 from handlers.context import Context, Request, TeamDefaults
 from handlers.errors import Ambiguous, CommandError
 from handlers.grammar import Args, invisible_words, normalize, parse_args, split_command
@@ -512,6 +513,11 @@ def finish(reply: Reply) -> Reply:
     the reply says so, because its text is still worth sending."""
     try:
         return reply.finish()
+    except ChartUnavailable as unavailable:
+        reply.deferred.clear()
+        error_id = secrets.token_hex(4)
+        log.error("a chart was left out of a reply (%s), error %s", unavailable, error_id)
+        return reply.muted(f"({unavailable}; error {error_id}.)")
     except Exception:
         reply.deferred.clear()
         error_id = secrets.token_hex(4)

@@ -95,3 +95,10 @@ def test_run_imports_the_command_families_only_when_the_registry_is_asked_for() 
     families = {"handlers.contacts", "handlers.deals", "handlers.pipeline", "handlers.exports"}
     assert families <= after_registry
     assert not families & before_registry
+
+
+def test_the_chart_process_imports_no_more_than_its_module_and_matplotlib() -> None:
+    # What the spawned helper imports before matplotlib (handlers/charts.py): the package
+    # `handlers` itself must not bring the database's models with it.
+    imported = _imported_after("import handlers.charts")
+    assert not imported & {*HEAVY, "sqlalchemy", "sqlmodel", "pydantic", "storage"}
