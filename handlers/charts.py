@@ -37,7 +37,7 @@ OPEN_COLOR, WEIGHTED_COLOR, WON_COLOR, TEXT_COLOR = "#a9c6e8", "#2f6db0", "#4caf
 MUTED_COLOR = "#5f6b7a"
 LABEL_CHARS = 26  # a stage name longer than this is cut, so it cannot run into the figures
 # A chart takes 0.1–0.3 s to draw, the helper's start (a new interpreter importing
-# matplotlib) 1–2 s on a busy machine: a chart later than this is given up.
+# matplotlib) 1–5 s on a busy machine: a chart later than this is given up.
 CHART_TIMEOUT = 30.0
 IDLE_SECONDS = 300.0  # the helper ends after this long without a chart
 

@@ -10,7 +10,7 @@ from multiprocessing.connection import Connection
 
 import pytest
 
-from handlers.charts import Bar, ChartProcess, ChartUnavailable, Funnel, Panel, funnel_png
+from handlers.charts import CHARTS, Bar, ChartProcess, ChartUnavailable, Funnel, Panel, funnel_png
 
 FUNNEL = Funnel(
     title="Pipeline · team",
@@ -35,6 +35,7 @@ def _helpers() -> list[multiprocessing.process.BaseProcess]:
 
 @pytest.fixture
 def charts() -> Iterator[ChartProcess]:
+    CHARTS.close()  # the bot's own helper, if an earlier test started it: not counted here
     helper = ChartProcess()
     yield helper
     helper.close()
