@@ -30,6 +30,7 @@ from bench.cases import CASES, Case, World
 from bot.console import render_text
 from bot.scheduler import CHECKPOINT_EVERY
 from handlers import build_registry
+from handlers.charts import CHARTS
 from handlers.context import Request
 from handlers.dispatcher import Dispatcher, finish
 from storage.db import checkpoint, make_engine
@@ -177,6 +178,7 @@ def measure(
         stop.set()
         checkpoints.join()
         dispatcher.close()
+        CHARTS.close()  # waited for: its peak RSS is then this process's children's
     base = timings[0].p50_ms
     for timing in timings:
         timing.ratio = round(timing.p50_ms / base, 1) if base else 0.0
@@ -188,7 +190,13 @@ def measure(
         timings=timings,
         server=_server_version(engine),
         # Other work on the machine shows in the wall-clock times; this says how much.
-        extra={"load average": [round(load_before, 2), round(os.getloadavg()[0], 2)]},
+        extra={
+            "load average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+            # The chart process's own peak (0: no chart drawn), beside the bot's.
+            "chart process peak RSS MB": round(
+                resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1
+            ),
+        },
     )
 
 

@@ -368,8 +368,9 @@ def run(
     engine = open_database(url)
     places = geocoder(settings)
     clock = settings.clock()
+    # The command families are imported once polling has started (the registry's builder).
     dispatcher = Dispatcher(
-        engine, build_registry(), defaults=team_defaults(settings), geocoder=places, clock=clock
+        engine, build_registry, defaults=team_defaults(settings), geocoder=places, clock=clock
     )
     adapters: list[Adapter] = []
     if settings.telegram_bot_token:

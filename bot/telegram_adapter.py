@@ -42,7 +42,7 @@ from telegram.ext import (
     ContextTypes,
     TypeHandler,
 )
-from telegram.request import BaseRequest, RequestData
+from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
 from bot.logs import Redaction
 from bot.pacing import telegram_group
@@ -125,6 +125,7 @@ class TelegramAdapter:
         with other processes (default: python-telegram-bot's limiter, for this process)."""
         self.dispatcher = dispatcher
         self.webhook = webhook
+        self._menu: asyncio.Task[None] | None = None
         self._proactive = PROACTIVE if throttle is not None else None
         # Before the Bot exists: python-telegram-bot logs its API URL, token included.
         self._redaction = Redaction({token: "[bot token]"})
@@ -143,8 +144,9 @@ class TelegramAdapter:
             .concurrent_updates(True)
             .job_queue(None)
         )
-        if polling_transport is not None:
-            builder = builder.get_updates_request(polling_transport)
+        # python-telegram-bot's own getUpdates client unless a test gives one, watched.
+        self._polls = WatchedRequest(polling_transport or HTTPXRequest(connection_pool_size=1))
+        builder = builder.get_updates_request(self._polls)
         if base_url:
             builder = builder.base_url(base_url)
         self.application: TelegramApp = builder.build()
@@ -154,13 +156,17 @@ class TelegramAdapter:
     async def start(self) -> None:
         app = self.application
         await app.initialize()
-        await self.publish_commands()
         await app.start()
         if self.webhook:
+            await self.publish_commands()
             return
         assert app.updater is not None
         await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
         log.info("telegram: polling as @%s", app.bot.username)
+        # The menu needs the registry, i.e. every command family imported: once the first
+        # poll is answered, so that neither start-up nor the first poll's sending competes
+        # with those imports (an update that came with it builds the registry itself).
+        self._menu = asyncio.create_task(self._publish_after_first_poll(), name="telegram menu")
 
     async def set_webhook(self, url: str, secret: str) -> None:
         """Have Telegram post updates to `url` with `secret` in each request's header. Every
@@ -179,6 +185,9 @@ class TelegramAdapter:
     async def stop(self) -> None:
         app = self.application
         try:
+            if self._menu is not None:
+                self._menu.cancel()
+                await asyncio.wait([self._menu])
             if app.updater is not None and app.updater.running:
                 await app.updater.stop()
             if app.running:
@@ -187,11 +196,17 @@ class TelegramAdapter:
         finally:
             self._redaction.remove()
 
+    async def _publish_after_first_poll(self) -> None:
+        await self._polls.answered.wait()
+        await self.publish_commands()
+
     async def publish_commands(self) -> None:
         """The command menu (the "/" button), from the registry's one-line summaries."""
+        # Built off the event loop: importing the command families takes a tenth of a second.
+        registry = await asyncio.to_thread(lambda: self.dispatcher.registry)
         commands = [
             BotCommand(command.name, command.summary[:MAX_MENU_DESCRIPTION] or command.name)
-            for command in self.dispatcher.registry.commands.values()
+            for command in registry.commands.values()
         ]
         try:
             await self.application.bot.set_my_commands(commands[:MAX_MENU_COMMANDS])
@@ -472,18 +487,11 @@ async def _answer(query: CallbackQuery) -> None:
         log.info("telegram: could not answer a button press: %s", error)
 
 
-class RetryingRequest(BaseRequest):
-    """Retries the bot's calls on network errors and Telegram 5xx answers, with exponential
-    backoff. A 429 passes through to the rate limiter, which waits as long as Telegram
-    asks. A call whose answer was lost may thus arrive twice (at least once)."""
+class _Wrapping(BaseRequest):
+    """A transport around another one, which does the HTTP."""
 
-    def __init__(
-        self, inner: BaseRequest, *, attempts: int = 4, delay: float = 1.0, sleep: Sleep
-    ) -> None:
+    def __init__(self, inner: BaseRequest) -> None:
         self.inner = inner
-        self.attempts = attempts
-        self.delay = delay
-        self.sleep = sleep
 
     @property
     def read_timeout(self) -> float | None:
@@ -494,6 +502,52 @@ class RetryingRequest(BaseRequest):
 
     async def shutdown(self) -> None:
         await self.inner.shutdown()
+
+
+class WatchedRequest(_Wrapping):
+    """getUpdates' transport: `answered` is set once a first poll has come back (with
+    updates, after its long-poll timeout, or failed)."""
+
+    def __init__(self, inner: BaseRequest) -> None:
+        super().__init__(inner)
+        self.answered = asyncio.Event()
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = BaseRequest.DEFAULT_NONE,
+        write_timeout: Any = BaseRequest.DEFAULT_NONE,
+        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
+        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        try:
+            return await self.inner.do_request(
+                url,
+                method,
+                request_data,
+                read_timeout=read_timeout,
+                write_timeout=write_timeout,
+                connect_timeout=connect_timeout,
+                pool_timeout=pool_timeout,
+            )
+        finally:
+            self.answered.set()
+
+
+class RetryingRequest(_Wrapping):
+    """Retries the bot's calls on network errors and Telegram 5xx answers, with exponential
+    backoff. A 429 passes through to the rate limiter, which waits as long as Telegram
+    asks. A call whose answer was lost may thus arrive twice (at least once)."""
+
+    def __init__(
+        self, inner: BaseRequest, *, attempts: int = 4, delay: float = 1.0, sleep: Sleep
+    ) -> None:
+        super().__init__(inner)
+        self.attempts = attempts
+        self.delay = delay
+        self.sleep = sleep
 
     async def do_request(
         self,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from handlers.registry import Registry
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported by the builder: the chart process imports this package too
+    from handlers.registry import Registry
 
 
 def build_registry() -> Registry:
@@ -29,6 +32,7 @@ def build_registry() -> Registry:
         team,
         undo,
     )
+    from handlers.registry import Registry
 
     registry = Registry()
     families = (

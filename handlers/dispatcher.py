@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -25,6 +26,7 @@ from sqlalchemy import Connection, Engine, Executable, bindparam
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
+from handlers.charts import ChartUnavailable
 from handlers.context import Context, Request, TeamDefaults
 from handlers.errors import Ambiguous, CommandError
 from handlers.grammar import Args, invisible_words, normalize, parse_args, split_command
@@ -80,7 +82,7 @@ class Dispatcher:
     def __init__(
         self,
         engine: Engine,
-        registry: Registry,
+        registry: Registry | Callable[[], Registry],
         *,
         defaults: TeamDefaults | None = None,
         clock: Callable[[], datetime] = utcnow,
@@ -88,12 +90,25 @@ class Dispatcher:
         geocoder: Geocoder | None = None,
     ) -> None:
         self.engine = engine
-        self.registry = registry
+        # A builder instead of a registry defers every command family's import to the
+        # first use: `crmbot run` starts polling before it (bench/NOTES.md, issue 17).
+        self._build_registry = registry
+        self._registry: Registry | None = None
+        self._registry_lock = threading.Lock()
         self.defaults = defaults or TeamDefaults()
         self.clock = clock
         self.geocoder = geocoder
         self.guesses = Guesses()
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="crm-cmd")
+
+    @property
+    def registry(self) -> Registry:
+        if self._registry is None:
+            with self._registry_lock:  # the worker threads may all ask at once
+                if self._registry is None:
+                    build = self._build_registry
+                    self._registry = build if isinstance(build, Registry) else build()
+        return self._registry
 
     async def handle(self, request: Request) -> Reply | None:
         """Handle one request off the event loop; None when it was already processed."""
@@ -498,6 +513,11 @@ def finish(reply: Reply) -> Reply:
     the reply says so, because its text is still worth sending."""
     try:
         return reply.finish()
+    except ChartUnavailable as unavailable:
+        reply.deferred.clear()
+        error_id = secrets.token_hex(4)
+        log.error("a chart was left out of a reply (%s), error %s", unavailable, error_id)
+        return reply.muted(f"({unavailable}; error {error_id}.)")
     except Exception:
         reply.deferred.clear()
         error_id = secrets.token_hex(4)

@@ -38,7 +38,7 @@ from functools import partial
 from babel.numbers import format_decimal
 
 from handlers.cards import member_names, rotting_cutoffs
-from handlers.charts import Bar, Funnel, Panel, funnel_png
+from handlers.charts import Bar, Funnel, Panel, draw_funnel
 from handlers.context import Context
 from handlers.errors import UsageError
 from handlers.format import money, money_short
@@ -358,7 +358,7 @@ def _chart_figures(figures: Figures, currency: str, locale: str) -> str:
 
 
 def _chart(funnel: Funnel, filename: str, caption: str) -> Attachment:
-    return Attachment(filename, funnel_png(funnel), "image/png", caption)
+    return Attachment(filename, draw_funnel(funnel), "image/png", caption)
 
 
 # --- /stats --------------------------------------------------------------------------------

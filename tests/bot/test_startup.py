@@ -78,3 +78,27 @@ def test_a_schema_check_does_not_import_alembic(tmp_path: Path) -> None:
     check = "from storage.db import make_engine, schema_is_current\n"
     check += f"assert schema_is_current(make_engine({url!r}))"
     assert not _imported_after(check) & set(HEAVY)
+
+
+def test_run_imports_the_command_families_only_when_the_registry_is_asked_for() -> None:
+    # What `crmbot run` has imported when it polls first: its dispatcher holds the
+    # registry's builder, which the first update or the menu (after that poll) calls.
+    made = (
+        "import bot.runtime, bot.scheduler, bot.telegram_adapter\n"
+        "from handlers import build_registry\n"
+        "from handlers.dispatcher import Dispatcher\n"
+        "from storage.db import make_engine\n"
+        "dispatcher = Dispatcher(make_engine('sqlite://'), build_registry)"
+    )
+    before_registry = _imported_after(made)
+    after_registry = _imported_after(f"{made}\ndispatcher.registry")
+    families = {"handlers.contacts", "handlers.deals", "handlers.pipeline", "handlers.exports"}
+    assert families <= after_registry
+    assert not families & before_registry
+
+
+def test_the_chart_process_imports_no_more_than_its_module_and_matplotlib() -> None:
+    # What the spawned helper imports before matplotlib (handlers/charts.py): the package
+    # `handlers` itself must not bring the database's models with it.
+    imported = _imported_after("import handlers.charts")
+    assert not imported & {*HEAVY, "sqlalchemy", "sqlmodel", "pydantic", "storage"}

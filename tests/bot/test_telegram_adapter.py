@@ -16,8 +16,11 @@ from telegram.error import NetworkError, TimedOut
 from telegram.ext import AIORateLimiter
 
 from bot import telegram_adapter
+from bot.geocoding import OfflineGeocoder
 from bot.telegram_adapter import TelegramAdapter
+from handlers import build_registry
 from handlers.dispatcher import NOT_A_MEMBER, STALE_BUTTON, Dispatcher
+from handlers.registry import Registry
 from handlers.reply import Attachment, Reply, bold, text_reply
 from storage.models import Activity, Channel, Contact, Member
 from tests.bot.conftest import (
@@ -30,7 +33,7 @@ from tests.bot.conftest import (
     TelegramChat,
     private_chat,
 )
-from tests.conftest import START
+from tests.conftest import START, Clock
 from tests.phones import LANDLINE, MOBILE
 
 
@@ -399,36 +402,52 @@ async def test_one_slow_chat_does_not_stall_the_others(alice: TelegramChat) -> N
     assert "/join CODE" in sent.text
 
 
-async def test_start_polls_publishes_the_menu_and_stops(
-    dispatcher: Dispatcher, caplog: pytest.LogCaptureFixture
+async def test_start_polls_first_then_publishes_the_menu_and_stops(
+    engine: Engine, clock: Clock, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
+    built: list[Registry] = []
+
+    def registry() -> Registry:
+        built.append(build_registry())
+        return built[-1]
+
+    # As `crmbot run` makes it: the command families are imported on first use.
+    dispatcher = Dispatcher(engine, registry, clock=clock, geocoder=OfflineGeocoder())
     api = FakeBotApi()
+    # Waiting before the bot starts: it comes with the first poll, before the registry.
+    await api.updates.put(
+        {
+            "update_id": 1,
+            "message": {
+                "message_id": 1,
+                "date": DATE,
+                "chat": private_chat(ALICE),
+                "from": ALICE,
+                "text": "/start Acme Sales",
+            },
+        }
+    )
     base_url = "http://127.0.0.1:8081/bot"
     adapter = TelegramAdapter(
         dispatcher, TOKEN, base_url=base_url, transport=api, polling_transport=api
     )
     await adapter.start()
     try:
-        (menu,) = api.of("setMyCommands")
-        commands = {c["command"]: c["description"] for c in menu.params["commands"]}
-        registry = dispatcher.registry
-        assert list(commands) == list(registry.commands)
-        assert commands["add"] == registry.commands["add"].summary
-        await api.updates.put(
-            {
-                "update_id": 1,
-                "message": {
-                    "message_id": 1,
-                    "date": DATE,
-                    "chat": private_chat(ALICE),
-                    "from": ALICE,
-                    "text": "/start Acme Sales",
-                },
-            }
-        )
+        assert not api.of("setMyCommands")  # not before the first poll
         await asyncio.wait_for(api.sent.wait(), timeout=10)
         assert "created the team" in api.of("sendMessage")[0].text
+        for _ in range(200):
+            if api.of("setMyCommands"):
+                break
+            await asyncio.sleep(0.05)
+        (menu,) = api.of("setMyCommands")
+        methods = [call.method for call in api.calls]
+        assert methods.index("getUpdates") < methods.index("setMyCommands")
+        commands = {c["command"]: c["description"] for c in menu.params["commands"]}
+        (registry_built,) = built  # once, for the update and the menu
+        assert list(commands) == list(registry_built.commands)
+        assert commands["add"] == registry_built.commands["add"].summary
         assert api.of("getUpdates")[0].params["allowed_updates"] == [
             "message",
             "edited_message",
@@ -436,11 +455,22 @@ async def test_start_polls_publishes_the_menu_and_stops(
         ]
     finally:
         await adapter.stop()
+        dispatcher.close()
     assert not adapter.application.running
     # A self-hosted Bot API server: the base URL is used as given, the token appended.
     assert all(call.url.startswith(base_url + TOKEN + "/") for call in api.calls)
     # python-telegram-bot logs its API URL at DEBUG; the token never reaches the log.
     assert TOKEN not in caplog.text and "[bot token]" in caplog.text
+
+
+async def test_stopping_before_the_first_poll_is_answered_publishes_no_menu(
+    dispatcher: Dispatcher,
+) -> None:
+    api = FakeBotApi()
+    adapter = TelegramAdapter(dispatcher, TOKEN, transport=api, polling_transport=api)
+    await adapter.start()
+    await adapter.stop()
+    assert api.of("getUpdates") and not api.of("setMyCommands")
 
 
 async def test_a_message_is_dated_by_telegram_a_live_location_by_its_edit(

@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import Engine
 
 from handlers import build_registry
 from handlers.context import Context, Request
 from handlers.dispatcher import Dispatcher
 from handlers.errors import CommandError
 from handlers.grammar import Args
+from handlers.registry import Registry
 from handlers.reply import Reply
 from storage.db import make_engine
 from storage.models import Platform
@@ -180,3 +184,28 @@ def test_control_characters_are_dropped_before_anything_is_stored(testbot: TestB
     added = testbot.say("/add Nul\x00 Byte\x1b[31m company:Ac\x00me")
     assert "Added Nul Byte[31m" in added and "Acme" in added
     assert "Nul Byte" in testbot.say("/find nul byte")
+
+
+def test_a_registry_builder_is_called_once_by_the_first_requests(engine: Engine) -> None:
+    built: list[Registry] = []
+    first = threading.Barrier(4)
+
+    def registry() -> Registry:
+        built.append(build_registry())
+        return built[-1]
+
+    dispatcher = Dispatcher(engine, registry)
+    try:
+
+        def ask() -> Registry:
+            first.wait()  # four worker threads at once, as four first updates would
+            return dispatcher.registry
+
+        with ThreadPoolExecutor(4) as pool:
+            answers = list(pool.map(lambda _: ask(), range(4)))
+        (made,) = built
+        assert all(answer is made for answer in answers)
+        reply = dispatcher.handle_sync(_request("/help"))
+        assert reply is not None and "/start" in reply.plain_text  # the registry answered
+    finally:
+        dispatcher.close()

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import Session, col, select
 
+from handlers.charts import ChartUnavailable
 from handlers.context import Request
 from handlers.format import money
 from handlers.periods import Period, parse_period
@@ -553,6 +554,19 @@ def test_a_chart_that_fails_to_draw_leaves_the_text(world: World) -> None:
     reply.deferred.append(broken)
     finished = finish(reply)
     assert finished.plain_text.startswith("Pipeline\n(The chart could not be drawn; error ")
+    assert not finished.attachments and not finished.deferred
+
+
+def test_a_chart_the_helper_gave_up_on_says_so(world: World) -> None:
+    from handlers.dispatcher import finish
+
+    def too_slow() -> Attachment:
+        raise ChartUnavailable("The chart took too long to draw")
+
+    reply = Reply().add("Pipeline")
+    reply.deferred.append(too_slow)
+    finished = finish(reply)
+    assert finished.plain_text.startswith("Pipeline\n(The chart took too long to draw; error ")
     assert not finished.attachments and not finished.deferred
 
 
