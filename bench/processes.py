@@ -34,6 +34,13 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def cpu_seconds_of(stat: Path) -> float:
+    """User and system CPU from a /proc stat file: a process's (its threads together) or,
+    under task/, one thread's."""
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def serve_env(database_url: str, api_base_url: str, **settings: str) -> dict[str, str]:
     """The environment of one process: the database, a bot whose Bot API is `api_base_url`,
     its webhook, and any further settings (`OPEN_SIGNUP="true"`, ...)."""
@@ -108,9 +115,13 @@ class ServeProcess:
         self.process.wait()
 
     def cpu_seconds(self) -> float:
-        """User and system CPU this process has used so far (Linux)."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """User and system CPU this process has used so far, all its threads (Linux)."""
+        return cpu_seconds_of(Path(f"/proc/{self.pid}/stat"))
+
+    def loop_cpu_seconds(self) -> float:
+        """The part of `cpu_seconds` of the main thread, which runs the event loop (the
+        HTTP server, python-telegram-bot, the sends); the rest is the dispatcher's threads."""
+        return cpu_seconds_of(Path(f"/proc/{self.pid}/task/{self.pid}/stat"))
 
     def log_tail(self, lines: int = 30) -> str:
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

@@ -17,6 +17,11 @@ bench's, reads and writes, without /pipeline's chart.
 Reported per step: messages a second answered, p50/p99 from the POST to the reply reaching
 the Bot API, CPU per message of the serve processes and of their PostgreSQL backends, and
 what was lost (no reply) or duplicated (a note written twice, an update recorded twice).
+The serve processes' CPU is split into their event-loop thread's and the rest (the
+dispatcher's threads); their idle CPU a second is measured once before the first step, and
+before each step the CPU time of a fixed piece of Python work in this process
+(`calibration_ms`): the same work costs more CPU time on a busier machine (a shared
+virtual machine's cores, caches), so CPU figures of runs compare only with it alike.
 Without `--limits` the bot's rate limit is raised (TELEGRAM_MESSAGES_PER_SECOND) and the
 stand-in refuses nothing; with it, both keep Telegram's 30 a second.
 """
@@ -44,7 +49,7 @@ from sqlmodel import Session, col, select
 from bench.botapi import BotApi, message_update
 from bench.cases import World
 from bench.generate import generate
-from bench.processes import WEBHOOK_SECRET, ServeProcess, serve_env
+from bench.processes import WEBHOOK_SECRET, ServeProcess, cpu_seconds_of, serve_env
 from bot.telegram_webhook import SECRET_HEADER
 from storage.db import make_engine, transaction
 from storage.models import Activity, ProcessedUpdate, Role
@@ -73,11 +78,13 @@ class Step:
     ack_p99_ms: float = 0.0
     late_p99_ms: float = 0.0  # how long a message waited for its person's previous one
     bot_cpu_ms: float = 0.0  # per message, all serve processes
+    bot_loop_cpu_ms: float = 0.0  # of which their event-loop threads
     db_cpu_ms: float = 0.0  # per message, their PostgreSQL backends
     load_cpu_ms: float = 0.0  # per message, this process: the generator and the Bot API
     refused_429: int = 0
     failed: int = 0  # answered with an apology (an unexpected error)
     load_average: float = 0.0
+    calibration_ms: float = 0.0  # CPU of `calibration_work` just before the step
 
 
 @dataclass
@@ -87,6 +94,7 @@ class Run:
     unrecorded_updates: int = 0  # posted but never recorded as processed
     contacts: int = 0
     users: int = 0
+    idle_cpu_ms: float = 0.0  # a serve process's CPU a second, with no messages
 
 
 def fresh_database(url: str, *, contacts: int, users: int) -> Engine:
@@ -233,10 +241,41 @@ def backend_pids(engine: Engine) -> list[int]:
 
 def cpu_of(pid: int) -> float:
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return cpu_seconds_of(Path(f"/proc/{pid}/stat"))
     except OSError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def calibration_work() -> int:
+    """A fixed piece of plain Python (build, encode, decode and sort 3,000 small rows)."""
+    rng = random.Random(7)
+    rows = [
+        {"id": n, "name": f"n{rng.random()}", "values": [rng.random() for _ in range(5)]}
+        for n in range(3000)
+    ]
+    back = json.loads(json.dumps(rows))
+    back.sort(key=lambda row: row["name"])
+    return len(back)
+
+
+def calibrate(rounds: int = 5) -> float:
+    """The least CPU time of `calibration_work` in `rounds`, in ms."""
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.process_time()
+        calibration_work()
+        best = min(best, time.process_time() - started)
+    return best * 1000
+
+
+async def idle_cpu(servers: list[ServeProcess], seconds: float = 5.0) -> float:
+    """A serve process's CPU a second (ms) with no messages: the scheduler's and the
+    outbox's ticks, the pools' upkeep."""
+    await asyncio.sleep(1.0)  # the warm-up's last replies
+    before = sum(server.cpu_seconds() for server in servers)
+    await asyncio.sleep(seconds)
+    spent = sum(server.cpu_seconds() for server in servers) - before
+    return spent / seconds / len(servers) * 1000
 
 
 async def measure(args: argparse.Namespace) -> Run:
@@ -264,6 +303,7 @@ async def measure(args: argparse.Namespace) -> Run:
         connector = aiohttp.TCPConnector(limit=0)
         async with aiohttp.ClientSession(connector=connector) as session:
             await generator.run_step(session, 20, 3)  # warm up: connections, caches
+            run.idle_cpu_ms = round(await idle_cpu(servers), 2)
             for rate in args.rates:
                 run.steps.append(await step(generator, session, engine, servers, rate, args))
                 step_ = run.steps[-1]
@@ -299,13 +339,16 @@ async def step(
     lost, answered, refused = generator.lost, generator.answered, generator.api.refused
     failed = generator.failed
     pids = backend_pids(engine)
+    calibration = calibrate()
     bot_cpu = sum(server.cpu_seconds() for server in servers)
+    loop_cpu = sum(server.loop_cpu_seconds() for server in servers)
     db_cpu = sum(cpu_of(pid) for pid in pids)
     load_cpu = time.process_time()
     started = time.monotonic()
     posted = await generator.run_step(session, rate, args.seconds)
     elapsed = time.monotonic() - started
     done = generator.answered - answered
+    per_message = 1000 / max(done, 1)
     return Step(
         rate=rate,
         processes=len(servers),
@@ -321,13 +364,17 @@ async def step(
         ack_p99_ms=round(percentile(generator.acks, 0.99) * 1000, 1),
         late_p99_ms=round(percentile(generator.lateness, 0.99) * 1000, 1),
         bot_cpu_ms=round(
-            (sum(server.cpu_seconds() for server in servers) - bot_cpu) / max(done, 1) * 1000, 2
+            (sum(server.cpu_seconds() for server in servers) - bot_cpu) * per_message, 2
         ),
-        db_cpu_ms=round((sum(cpu_of(pid) for pid in pids) - db_cpu) / max(done, 1) * 1000, 2),
-        load_cpu_ms=round((time.process_time() - load_cpu) / max(done, 1) * 1000, 2),
+        bot_loop_cpu_ms=round(
+            (sum(server.loop_cpu_seconds() for server in servers) - loop_cpu) * per_message, 2
+        ),
+        db_cpu_ms=round((sum(cpu_of(pid) for pid in pids) - db_cpu) * per_message, 2),
+        load_cpu_ms=round((time.process_time() - load_cpu) * per_message, 2),
         refused_429=generator.api.refused - refused,
         failed=generator.failed - failed,
         load_average=round(os.getloadavg()[0], 1),
+        calibration_ms=round(calibration, 2),
     )
 
 
@@ -348,6 +395,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.WARNING)
     run = asyncio.run(measure(args))
     print(
+        f"idle CPU of a serve process: {run.idle_cpu_ms} ms a second, "
         f"notes written twice: {run.duplicated_notes}, "
         f"updates posted but not recorded: {run.unrecorded_updates}"
     )
