@@ -9,7 +9,7 @@ left alone. So the same file sent twice adds nothing the second time.
 
 Everything goes through the caller's session and transaction (all or nothing), and into
 the undo journal when one is recording: the rows inserted by statement are named to it
-with `note_insert`, the contacts updated go through the ORM, which it sees by itself.
+with `note_inserted_rows`, the contacts updated go through the ORM, which it sees by itself.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Table, func, insert, text, tuple_, update
 from sqlmodel import Session, SQLModel, col, select
 
 from storage.contacts import ensure_tags
-from storage.journal import note_insert
+from storage.journal import note_inserted_rows
 from storage.keys import name_key
 from storage.models import (
     Activity,
@@ -342,8 +342,7 @@ class _Writer:
         links = [{"contact_id": c, "tag_id": t} for c, t in sorted(wanted - have)]
         if links:
             insert_rows(self.connection, ContactTag.__table__, links)  # type: ignore[attr-defined]
-            for link in links:
-                note_insert(self.session, ContactTag, (link["contact_id"], link["tag_id"]), link)
+            note_inserted_rows(self.session, ContactTag, links)
 
     def _notes(self, rows: Sequence[ContactRow], ids: list[int | None]) -> None:
         wanted = {
@@ -452,8 +451,7 @@ class _Writer:
         defaults = _defaults(table)
         rows = [{**defaults, **v, "id": i} for v, i in zip(values, ids, strict=True)]
         insert_rows(self.connection, table, rows)
-        for row in rows:
-            note_insert(self.session, model, (row["id"],), row)
+        note_inserted_rows(self.session, model, rows)
         return ids
 
 
