@@ -20,7 +20,18 @@ from datetime import date, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Table, func, insert, text, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Table,
+    any_,
+    bindparam,
+    func,
+    insert,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session, SQLModel, col, select
 
 from storage.contacts import ensure_tags
@@ -174,6 +185,14 @@ class _Writer:
         self._deals(rows, ids)
         self.written.contact_ids.update(i for i in ids if i is not None)
 
+    def _among(self, column: Any, values: list[Any]) -> ColumnElement[bool]:
+        """`column IN values`; on PostgreSQL `column = ANY(array)`: one parameter, so the
+        statement's text is the same whatever the values (psycopg parses a long one anew
+        each time, and the server plans it anew) and a thousand values cost no more."""
+        if self.connection.dialect.name == "postgresql":
+            return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
+        return column.in_(values)
+
     # --- companies and tags -----------------------------------------------------------
 
     def _companies(self, rows: Sequence[ContactRow], *, create: bool = True) -> None:
@@ -183,7 +202,7 @@ class _Writer:
             return
         for company_id, key in self.connection.execute(
             select(Company.id, Company.name_key).where(
-                Company.team_id == self.team_id, col(Company.name_key).in_(missing)
+                Company.team_id == self.team_id, self._among(col(Company.name_key), missing)
             )
         ):
             self.companies[key] = company_id
@@ -227,7 +246,7 @@ class _Writer:
                         select(Contact).where(
                             Contact.team_id == self.team_id,
                             col(Contact.archived).is_(False),
-                            column.in_(values),
+                            self._among(column, values),
                         )
                     )
                 )
@@ -335,7 +354,7 @@ class _Writer:
         have = set(
             self.connection.execute(
                 select(ContactTag.contact_id, ContactTag.tag_id).where(
-                    tuple_(col(ContactTag.contact_id), col(ContactTag.tag_id)).in_(list(wanted))
+                    self._among(col(ContactTag.contact_id), list({c for c, _ in wanted}))
                 )
             )
         )
@@ -355,7 +374,7 @@ class _Writer:
         have = set(
             self.connection.execute(
                 select(Activity.contact_id, Activity.text).where(
-                    col(Activity.contact_id).in_({c for c, _ in wanted}),
+                    self._among(col(Activity.contact_id), list({c for c, _ in wanted})),
                     Activity.team_id == self.team_id,
                     Activity.kind == ActivityKind.note,
                 )
@@ -386,7 +405,7 @@ class _Writer:
         have: set[tuple[str, int | None, int | None]] = set(
             self.connection.execute(
                 select(Deal.title_key, Deal.contact_id, Deal.company_id).where(
-                    Deal.team_id == self.team_id, col(Deal.title_key).in_(keys)
+                    Deal.team_id == self.team_id, self._among(col(Deal.title_key), keys)
                 )
             )
         )
