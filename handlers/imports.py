@@ -18,6 +18,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from threading import Lock
 
 from handlers.columns import LABELS, Mapping, guess_mapping
 from handlers.context import Context, SharedFile
@@ -167,6 +168,7 @@ class _Read:
 # nobody acts on holds its rows in memory until then.
 _READS_KEPT = 2
 _reads: OrderedDict[tuple[object, ...], _Read] = OrderedDict()
+_reads_lock = Lock()  # handlers may run in several threads
 
 
 def _read_key(ctx: Context, filename: str, content: bytes, now: datetime) -> tuple[object, ...]:
@@ -200,20 +202,27 @@ def _read_key(ctx: Context, filename: str, content: bytes, now: datetime) -> tup
 def _remember_read(
     ctx: Context, filename: str, content: bytes, now: datetime, read: _Read
 ) -> None:
-    _reads[_read_key(ctx, filename, content, now)] = read
-    while len(_reads) > _READS_KEPT:
-        _reads.popitem(last=False)
+    key = _read_key(ctx, filename, content, now)
+    with _reads_lock:
+        _reads[key] = read
+        while len(_reads) > _READS_KEPT:
+            _reads.popitem(last=False)
+
+
+def _take_read(ctx: Context, pending: ImportFile) -> _Read | None:
+    """The rows the pending import's preview read, when they still hold (forgotten)."""
+    key = _read_key(ctx, pending.filename, pending.content, pending.created_at)
+    with _reads_lock:
+        return _reads.pop(key, None)
 
 
 def _read_again(ctx: Context, pending: ImportFile) -> _Read:
     """The pending import's rows: those its preview read when they still hold, else the
     file read again (as of the preview, so that what is written is what it showed)."""
-    now = pending.created_at
-    kept = _reads.pop(_read_key(ctx, pending.filename, pending.content, now), None)
-    if kept is not None:
+    if (kept := _take_read(ctx, pending)) is not None:
         return kept
     sheet = read_sheet(pending.filename, pending.content, max_rows=ctx.defaults.import_max_rows)
-    good, rejects = read_rows(ctx, sheet, guess_mapping(sheet.header), now=now)
+    good, rejects = read_rows(ctx, sheet, guess_mapping(sheet.header), now=pending.created_at)
     return _Read(sheet.header, good, rejects)
 
 
@@ -378,7 +387,7 @@ def press_cancel(ctx: Context, args: tuple[str, ...]) -> Reply:
     pending = claim_import(ctx.session, team_id=ctx.team_id, import_id=_id(args))
     if pending is None or pending.member_id != ctx.member_id:
         return _gone(ctx, args)
-    _reads.pop(_read_key(ctx, pending.filename, pending.content, pending.created_at), None)
+    _take_read(ctx, pending)  # its rows are not needed any more
     pending.status = ImportStatus.cancelled
     pending.content = b""
     pending.done_at = ctx.now
