@@ -143,6 +143,12 @@ class _Writer:
         self.by_phone: dict[str, int] = {}
         self.by_name: dict[tuple[str, int | None], int] = {}
         self.made: set[int] = set()  # contacts this import added
+        # What this import wrote that a later row could bring again: known here, so that
+        # the database is asked only about the contacts it had (a lookup of rows the
+        # import's own transaction wrote is what PostgreSQL plans badly, see `look_up`).
+        self.links: set[tuple[int, int]] = set()
+        self.notes: set[tuple[int, str]] = set()
+        self.deal_keys: set[tuple[str, int | None, int | None]] = set()
         self.existing: dict[int, Contact] = {}  # the team's contacts rows matched, loaded
 
     def look_up(self, rows: Sequence[ContactRow]) -> None:
@@ -351,14 +357,18 @@ class _Writer:
         }
         if not wanted:
             return
-        have = set(
-            self.connection.execute(
-                select(ContactTag.contact_id, ContactTag.tag_id).where(
-                    self._among(col(ContactTag.contact_id), list({c for c, _ in wanted}))
+        had = list({c for c, _ in wanted if c not in self.made})
+        have = self.links
+        if had:
+            have = have | set(
+                self.connection.execute(
+                    select(ContactTag.contact_id, ContactTag.tag_id).where(
+                        self._among(col(ContactTag.contact_id), had)
+                    )
                 )
             )
-        )
         links = [{"contact_id": c, "tag_id": t} for c, t in sorted(wanted - have)]
+        self.links.update((link["contact_id"], link["tag_id"]) for link in links)
         if links:
             insert_rows(self.connection, ContactTag.__table__, links)  # type: ignore[attr-defined]
             note_inserted_rows(self.session, ContactTag, links)
@@ -371,15 +381,20 @@ class _Writer:
         }
         if not wanted:
             return
-        have = set(
-            self.connection.execute(
-                select(Activity.contact_id, Activity.text).where(
-                    self._among(col(Activity.contact_id), list({c for c, _ in wanted})),
-                    Activity.team_id == self.team_id,
-                    Activity.kind == ActivityKind.note,
+        had = list({c for c, _ in wanted if c not in self.made})
+        have = self.notes
+        if had:
+            have = have | set(
+                self.connection.execute(
+                    select(Activity.contact_id, Activity.text).where(
+                        self._among(col(Activity.contact_id), had),
+                        Activity.team_id == self.team_id,
+                        Activity.kind == ActivityKind.note,
+                    )
                 )
             )
-        )
+        new = sorted(wanted - have)
+        self.notes.update(new)
         values = [
             {
                 "team_id": self.team_id,
@@ -389,7 +404,7 @@ class _Writer:
                 "text": text,
                 "at": self.now,
             }
-            for contact_id, text in sorted(wanted - have)
+            for contact_id, text in new
         ]
         self._insert(Activity, values)
 
@@ -401,14 +416,23 @@ class _Writer:
         ]
         if not with_deals:
             return
-        keys = list({name_key(row.deal.title) for row, _ in with_deals if row.deal})
-        have: set[tuple[str, int | None, int | None]] = set(
-            self.connection.execute(
-                select(Deal.title_key, Deal.contact_id, Deal.company_id).where(
-                    Deal.team_id == self.team_id, self._among(col(Deal.title_key), keys)
+        # A deal the team had can only be on a contact it had, or on none.
+        keys = list(
+            {
+                name_key(row.deal.title)
+                for row, contact_id in with_deals
+                if row.deal and contact_id not in self.made
+            }
+        )
+        have = self.deal_keys
+        if keys:
+            have |= set(
+                self.connection.execute(
+                    select(Deal.title_key, Deal.contact_id, Deal.company_id).where(
+                        Deal.team_id == self.team_id, self._among(col(Deal.title_key), keys)
+                    )
                 )
             )
-        )
         values: list[dict[str, Any]] = []
         for row, contact_id in with_deals:
             deal = row.deal

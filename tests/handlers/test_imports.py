@@ -16,11 +16,22 @@ import xlsxwriter
 from sqlalchemy import Engine
 from sqlmodel import Session, col, func, select
 
+import storage.imports
 from handlers import imports
 from handlers.context import SharedFile
 from handlers.reply import Reply
 from handlers.tabular import Sheet
-from storage.models import Company, Contact, ContactTag, Deal, ImportFile, Stage, Tag
+from storage.models import (
+    Activity,
+    ActivityKind,
+    Company,
+    Contact,
+    ContactTag,
+    Deal,
+    ImportFile,
+    Stage,
+    Tag,
+)
 from tests.conftest import TestBot
 from tests.totals import assert_totals_match
 
@@ -93,6 +104,28 @@ def test_the_same_file_twice_adds_nothing(testbot: TestBot, engine: Engine) -> N
     assert "0 contacts added" in done.plain_text
     assert "2 rows matched contacts you had and changed nothing" in done.plain_text
     assert count(engine, Contact) == 2 and count(engine, ContactTag) == 2
+
+
+TWICE = (
+    "Name,Email,Tags,Notes,Deal Name\r\n"
+    "Anna Schmidt,anna@acme.de,hot,Met at the fair,Relaunch\r\n"
+    "Bob Miller,bob@acme.de,,,\r\n"
+    "Anna Schmidt,anna@acme.de,hot,Met at the fair,Relaunch\r\n"
+)
+
+
+def test_a_person_twice_in_one_file_is_written_once(
+    testbot: TestBot, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(storage.imports, "CHUNK", 1)  # the second time in a later chunk
+    send_file(testbot, "twice.csv", TWICE.encode("utf-8"))
+    done = testbot.press("Import").plain_text
+    assert "2 contacts added" in done and "1 deals" in done
+    assert count(engine, Contact) == 2 and count(engine, ContactTag) == 1
+    assert count(engine, Deal) == 1
+    with Session(engine) as session:
+        notes = session.exec(select(Activity.text).where(Activity.kind == ActivityKind.note))
+        assert list(notes) == ["Met at the fair"]
 
 
 def test_a_row_fills_the_empty_fields_of_the_contact_it_matches(
