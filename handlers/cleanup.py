@@ -205,6 +205,8 @@ def press_merge(ctx: Context, args: tuple[str, ...]) -> Reply:
     other = get_contact(ctx.session, team_id=ctx.team_id, contact_id=_id(args, 1))
     if keep is None or other is None:
         raise CommandError("One of those contacts is no longer there; nothing was merged.")
+    if keep.id == other.id:  # the button's data is the client's: checked as /merge does
+        raise UsageError("That is the same contact twice.")
     _may_change(ctx, keep)
     _may_change(ctx, other)
     store.merge_contacts(ctx.session, keep=keep, other=other, now=ctx.now)
@@ -221,6 +223,8 @@ def press_merge_companies(ctx: Context, args: tuple[str, ...]) -> Reply:
     other = get_company(ctx.session, team_id=ctx.team_id, company_id=_id(args, 1))
     if keep is None or other is None:
         raise CommandError("One of those companies is no longer there; nothing was merged.")
+    if keep.id == other.id:
+        raise UsageError("That is the same company twice.")
     store.merge_companies(ctx.session, keep=keep, other=other)
     ctx.change_label = f"merged company {other.name} into {keep.name}"
     return Reply(edit=True).add("Merged ", bold(other.name), " into ", bold(keep.name), ".")

@@ -13,8 +13,12 @@ The whole import is one change in the undo journal: Undo under its answer, /undo
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from collections.abc import Callable
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from threading import Lock
 
 from handlers.columns import LABELS, Mapping, guess_mapping
 from handlers.context import Context, SharedFile
@@ -91,6 +95,7 @@ def file_sent(ctx: Context) -> Reply:
             "or “First Name” and “Last Name”."
         )
     good, rejects = read_rows(ctx, sheet, mapping)
+    _remember_read(ctx, shared.name, shared.content, ctx.now, _Read(sheet.header, good, rejects))
     drop_stale_previews(ctx.session, team_id=ctx.team_id, before=ctx.now - PENDING_FOR)
     pending = ImportFile(
         team_id=ctx.team_id,
@@ -117,28 +122,108 @@ def _check_size(ctx: Context, shared: SharedFile) -> None:
 
 
 def read_rows(
-    ctx: Context, sheet: Sheet, mapping: Mapping
+    ctx: Context, sheet: Sheet, mapping: Mapping, *, now: datetime | None = None
 ) -> tuple[list[ContactRow], list[Reject]]:
-    """Every row read as the commands read their words, or refused with the reason."""
-    assert ctx.team is not None
-    team = ctx.team
-    reader = Reader(
-        mapping=mapping,
-        region=team.region,
-        currency=team.currency,
-        locale=team.locale,
-        tz=ctx.tz,
-        now=ctx.now,
-        importer=ctx.me,
-        members=team_members(ctx.session, team_id=ctx.team_id),
-        stages=team_stages(ctx.session, team_id=ctx.team_id),
-    )
+    """Every row read as the commands read their words, or refused with the reason;
+    relative dates from `now` (the request's, unless given)."""
+    reader = _reader(ctx, mapping, now or ctx.now)
     good: list[ContactRow] = []
     rejects: list[Reject] = []
     for row in sheet.rows:
         read = reader.read(row)
         (rejects if isinstance(read, Reject) else good).append(read)  # type: ignore[arg-type]
     return good, rejects
+
+
+def _reader(ctx: Context, mapping: Mapping, now: datetime) -> Reader:
+    assert ctx.team is not None
+    team = ctx.team
+    return Reader(
+        mapping=mapping,
+        region=team.region,
+        currency=team.currency,
+        locale=team.locale,
+        tz=ctx.tz,
+        now=now,
+        importer=ctx.me,
+        members=team_members(ctx.session, team_id=ctx.team_id),
+        stages=team_stages(ctx.session, team_id=ctx.team_id),
+    )
+
+
+@dataclass(frozen=True)
+class _Read:
+    """A file's rows as the preview read them."""
+
+    header: tuple[str, ...]
+    good: list[ContactRow]
+    rejects: list[Reject]
+
+
+# The rows of the latest previews, so that Import writes them without reading the file
+# again (reading is a third of an import: phonenumbers alone is ~100 µs a number). Keyed by
+# everything reading depends on (`_read_key`): the file, and what the team is when Import
+# is pressed; when anything differs, or Import runs in another process, or the preview
+# was pushed out by newer ones, the file is read again. Only a few are kept: a preview
+# nobody acts on holds its rows in memory until then.
+_READS_KEPT = 2
+_reads: OrderedDict[tuple[object, ...], _Read] = OrderedDict()
+_reads_lock = Lock()  # handlers may run in several threads
+
+
+def _read_key(ctx: Context, filename: str, content: bytes, now: datetime) -> tuple[object, ...]:
+    """What reading a file's rows depends on: the file, the team's settings, members and
+    stages (as the reader uses them), the importer, and the moment relative dates are
+    read from (the preview's)."""
+    assert ctx.team is not None
+    team = ctx.team
+    me = ctx.me
+    return (
+        hashlib.sha256(content).digest(),
+        filename,
+        ctx.defaults.import_max_rows,
+        ctx.team_id,
+        team.region,
+        team.currency,
+        team.locale,
+        str(ctx.tz),
+        now.astimezone(UTC).isoformat(),
+        (me.id, me.role),
+        tuple(
+            (m.id, m.name_key, m.active) for m in team_members(ctx.session, team_id=ctx.team_id)
+        ),
+        tuple(
+            (s.id, s.name, s.kind, s.position)
+            for s in team_stages(ctx.session, team_id=ctx.team_id)
+        ),
+    )
+
+
+def _remember_read(
+    ctx: Context, filename: str, content: bytes, now: datetime, read: _Read
+) -> None:
+    key = _read_key(ctx, filename, content, now)
+    with _reads_lock:
+        _reads[key] = read
+        while len(_reads) > _READS_KEPT:
+            _reads.popitem(last=False)
+
+
+def _take_read(ctx: Context, pending: ImportFile) -> _Read | None:
+    """The rows the pending import's preview read, when they still hold (forgotten)."""
+    key = _read_key(ctx, pending.filename, pending.content, pending.created_at)
+    with _reads_lock:
+        return _reads.pop(key, None)
+
+
+def _read_again(ctx: Context, pending: ImportFile) -> _Read:
+    """The pending import's rows: those its preview read when they still hold, else the
+    file read again (as of the preview, so that what is written is what it showed)."""
+    if (kept := _take_read(ctx, pending)) is not None:
+        return kept
+    sheet = read_sheet(pending.filename, pending.content, max_rows=ctx.defaults.import_max_rows)
+    good, rejects = read_rows(ctx, sheet, guess_mapping(sheet.header), now=pending.created_at)
+    return _Read(sheet.header, good, rejects)
 
 
 def _preview(
@@ -223,8 +308,8 @@ def run_import(
 ) -> Reply:
     """Write the pending import's good rows, journaled as one change; `progress` hears
     (rows written, rows in all)."""
-    sheet = read_sheet(pending.filename, pending.content, max_rows=ctx.defaults.import_max_rows)
-    good, rejects = read_rows(ctx, sheet, guess_mapping(sheet.header))
+    read = _read_again(ctx, pending)
+    good, rejects = read.good, read.rejects
     with recording(ctx.session) as recorder:
         written = write_rows(
             ctx.session,
@@ -247,7 +332,7 @@ def run_import(
     pending.content = b""  # the rows are in the tables now; the file is not kept
     pending.added, pending.updated, pending.deals = written.added, written.updated, written.deals
     pending.rejected = len(rejects)
-    pending.rejects = _rejects_file(sheet, rejects) if rejects else None
+    pending.rejects = _rejects_file(read.header, rejects) if rejects else None
     pending.change_id = change.id if change else None
     pending.done_at = ctx.now
     ctx.session.add(pending)
@@ -276,10 +361,10 @@ def _imported(pending: ImportFile, written: Written) -> Reply:
     return reply
 
 
-def _rejects_file(sheet: Sheet, rejects: list[Reject]) -> bytes:
-    width = len(sheet.header)
+def _rejects_file(header: tuple[str, ...], rejects: list[Reject]) -> bytes:
+    width = len(header)
     return rows_as_csv(
-        (*sheet.header, "Problem"),
+        (*header, "Problem"),
         iter(
             (*r.cells[:width], *([""] * (width - len(r.cells))), f"line {r.line}: {r.reason}")
             for r in rejects
@@ -302,6 +387,7 @@ def press_cancel(ctx: Context, args: tuple[str, ...]) -> Reply:
     pending = claim_import(ctx.session, team_id=ctx.team_id, import_id=_id(args))
     if pending is None or pending.member_id != ctx.member_id:
         return _gone(ctx, args)
+    _take_read(ctx, pending)  # its rows are not needed any more
     pending.status = ImportStatus.cancelled
     pending.content = b""
     pending.done_at = ctx.now

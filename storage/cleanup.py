@@ -22,6 +22,7 @@ from sqlalchemy import delete, func, or_, update
 from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
+from storage.journal import journal_rows
 from storage.models import (
     Activity,
     Change,
@@ -277,7 +278,7 @@ def _erase_journal(
     doomed: set[int] = set()
     for start in range(0, len(changes), 500):
         chunk = changes[start : start + 500]
-        for change_id, table, row_key, before, after in session.execute(
+        for change_id, table, *stored in session.execute(
             select_columns(
                 col(ChangeRow.change_id),
                 col(ChangeRow.table_name),
@@ -286,13 +287,15 @@ def _erase_journal(
                 col(ChangeRow.after),
             ).where(col(ChangeRow.change_id).in_(chunk))
         ):
-            values = {**(before or {}), **(after or {})}
-            if (
-                (table == "contact" and row_key.get("id") == contact_id)
-                or values.get("contact_id") == contact_id
-                or _mentions(json.dumps(values, ensure_ascii=False), traces)
-            ):
-                doomed.add(change_id)
+            for row_key, before, after in journal_rows(table, *stored):
+                values = {**(before or {}), **(after or {})}
+                if (
+                    (table == "contact" and row_key.get("id") == contact_id)
+                    or values.get("contact_id") == contact_id
+                    or _mentions(json.dumps(values, ensure_ascii=False), traces)
+                ):
+                    doomed.add(change_id)
+                    break
     if doomed:
         session.execute(
             update(ImportFile).where(col(ImportFile.change_id).in_(doomed)).values(change_id=None)

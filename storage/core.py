@@ -55,9 +55,7 @@ def insert_links(session: Session, model: type[SQLModel], rows: Sequence[dict[st
         return
     table = journal.table_of(model)
     execute(session, _plain_insert(table), rows[0] if len(rows) == 1 else list(rows))  # type: ignore[arg-type]
-    keys = [c.name for c in table.primary_key.columns]
-    for row in rows:
-        journal.note_insert(session, model, tuple(row[k] for k in keys), row)
+    journal.note_inserted_rows(session, model, rows)
 
 
 def update_row(session: Session, obj: SQLModel, **values: Any) -> None:

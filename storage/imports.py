@@ -9,7 +9,7 @@ left alone. So the same file sent twice adds nothing the second time.
 
 Everything goes through the caller's session and transaction (all or nothing), and into
 the undo journal when one is recording: the rows inserted by statement are named to it
-with `note_insert`, the contacts updated go through the ORM, which it sees by itself.
+with `note_inserted_rows`, the contacts updated go through the ORM, which it sees by itself.
 """
 
 from __future__ import annotations
@@ -20,11 +20,22 @@ from datetime import date, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Table, func, insert, text, tuple_, update
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Connection,
+    Table,
+    any_,
+    bindparam,
+    func,
+    insert,
+    text,
+    update,
+)
 from sqlmodel import Session, SQLModel, col, select
 
 from storage.contacts import ensure_tags
-from storage.journal import note_insert
+from storage.journal import note_inserted_rows
 from storage.keys import name_key
 from storage.models import (
     Activity,
@@ -132,6 +143,12 @@ class _Writer:
         self.by_phone: dict[str, int] = {}
         self.by_name: dict[tuple[str, int | None], int] = {}
         self.made: set[int] = set()  # contacts this import added
+        # What this import wrote that a later row could bring again: known here, so that
+        # the database is asked only about the contacts it had (a lookup of rows the
+        # import's own transaction wrote is what PostgreSQL plans badly, see `look_up`).
+        self.links: set[tuple[int, int]] = set()
+        self.notes: set[tuple[int, str]] = set()
+        self.deal_keys: set[tuple[str, int | None, int | None]] = set()
         self.existing: dict[int, Contact] = {}  # the team's contacts rows matched, loaded
 
     def look_up(self, rows: Sequence[ContactRow]) -> None:
@@ -174,6 +191,14 @@ class _Writer:
         self._deals(rows, ids)
         self.written.contact_ids.update(i for i in ids if i is not None)
 
+    def _among(self, column: Any, values: list[Any]) -> ColumnElement[bool]:
+        """`column IN values`; on PostgreSQL `column = ANY(array)`: one parameter, so the
+        statement's text is the same whatever the values (psycopg parses a long one anew
+        each time, and the server plans it anew) and a thousand values cost no more."""
+        if self.connection.dialect.name == "postgresql":
+            return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
+        return column.in_(values)
+
     # --- companies and tags -----------------------------------------------------------
 
     def _companies(self, rows: Sequence[ContactRow], *, create: bool = True) -> None:
@@ -183,7 +208,7 @@ class _Writer:
             return
         for company_id, key in self.connection.execute(
             select(Company.id, Company.name_key).where(
-                Company.team_id == self.team_id, col(Company.name_key).in_(missing)
+                Company.team_id == self.team_id, self._among(col(Company.name_key), missing)
             )
         ):
             self.companies[key] = company_id
@@ -227,7 +252,7 @@ class _Writer:
                         select(Contact).where(
                             Contact.team_id == self.team_id,
                             col(Contact.archived).is_(False),
-                            column.in_(values),
+                            self._among(column, values),
                         )
                     )
                 )
@@ -332,18 +357,21 @@ class _Writer:
         }
         if not wanted:
             return
-        have = set(
-            self.connection.execute(
-                select(ContactTag.contact_id, ContactTag.tag_id).where(
-                    tuple_(col(ContactTag.contact_id), col(ContactTag.tag_id)).in_(list(wanted))
+        had = list({c for c, _ in wanted if c not in self.made})
+        have = self.links
+        if had:
+            have = have | set(
+                self.connection.execute(
+                    select(ContactTag.contact_id, ContactTag.tag_id).where(
+                        self._among(col(ContactTag.contact_id), had)
+                    )
                 )
             )
-        )
         links = [{"contact_id": c, "tag_id": t} for c, t in sorted(wanted - have)]
+        self.links.update((link["contact_id"], link["tag_id"]) for link in links)
         if links:
             insert_rows(self.connection, ContactTag.__table__, links)  # type: ignore[attr-defined]
-            for link in links:
-                note_insert(self.session, ContactTag, (link["contact_id"], link["tag_id"]), link)
+            note_inserted_rows(self.session, ContactTag, links)
 
     def _notes(self, rows: Sequence[ContactRow], ids: list[int | None]) -> None:
         wanted = {
@@ -353,15 +381,20 @@ class _Writer:
         }
         if not wanted:
             return
-        have = set(
-            self.connection.execute(
-                select(Activity.contact_id, Activity.text).where(
-                    col(Activity.contact_id).in_({c for c, _ in wanted}),
-                    Activity.team_id == self.team_id,
-                    Activity.kind == ActivityKind.note,
+        had = list({c for c, _ in wanted if c not in self.made})
+        have = self.notes
+        if had:
+            have = have | set(
+                self.connection.execute(
+                    select(Activity.contact_id, Activity.text).where(
+                        self._among(col(Activity.contact_id), had),
+                        Activity.team_id == self.team_id,
+                        Activity.kind == ActivityKind.note,
+                    )
                 )
             )
-        )
+        new = sorted(wanted - have)
+        self.notes.update(new)
         values = [
             {
                 "team_id": self.team_id,
@@ -371,7 +404,7 @@ class _Writer:
                 "text": text,
                 "at": self.now,
             }
-            for contact_id, text in sorted(wanted - have)
+            for contact_id, text in new
         ]
         self._insert(Activity, values)
 
@@ -383,14 +416,23 @@ class _Writer:
         ]
         if not with_deals:
             return
-        keys = list({name_key(row.deal.title) for row, _ in with_deals if row.deal})
-        have: set[tuple[str, int | None, int | None]] = set(
-            self.connection.execute(
-                select(Deal.title_key, Deal.contact_id, Deal.company_id).where(
-                    Deal.team_id == self.team_id, col(Deal.title_key).in_(keys)
+        # A deal the team had can only be on a contact it had, or on none.
+        keys = list(
+            {
+                name_key(row.deal.title)
+                for row, contact_id in with_deals
+                if row.deal and contact_id not in self.made
+            }
+        )
+        have = self.deal_keys
+        if keys:
+            have |= set(
+                self.connection.execute(
+                    select(Deal.title_key, Deal.contact_id, Deal.company_id).where(
+                        Deal.team_id == self.team_id, self._among(col(Deal.title_key), keys)
+                    )
                 )
             )
-        )
         values: list[dict[str, Any]] = []
         for row, contact_id in with_deals:
             deal = row.deal
@@ -452,8 +494,7 @@ class _Writer:
         defaults = _defaults(table)
         rows = [{**defaults, **v, "id": i} for v, i in zip(values, ids, strict=True)]
         insert_rows(self.connection, table, rows)
-        for row in rows:
-            note_insert(self.session, model, (row["id"],), row)
+        note_inserted_rows(self.session, model, rows)
         return ids
 
 

@@ -6,8 +6,9 @@ session notes every row of a journaled table that a flush inserts, updates or de
 and reads its values from the database before the first write to it; `save_change`
 reads them again afterwards and stores both (Change, ChangeRow). Nothing has to be told
 what it changed, so a new command cannot forget a row; only rows written past the ORM
-are named: an INSERT statement's with `note_insert`, an UPDATE statement's with
-`note_update` before it runs (storage/core.py does both for the hot commands).
+are named: an INSERT statement's with `note_insert` (or `note_inserted_rows`), an UPDATE
+statement's with `note_update` before it runs (storage/core.py does both for the hot
+commands). The rows a change inserted are stored together, a ChangeRow for thousands.
 
 `undo_change` first checks every row, then writes; a row fails the check when it is no
 longer what the change left (edited since, gone, or used by a row the change did not
@@ -92,6 +93,7 @@ KEEP = timedelta(days=1)
 PRUNE_EVERY = 32
 _KEY = "undo_journal"
 _CHUNK = 500
+_BATCH = 5000  # inserted rows a ChangeRow holds
 
 Values = dict[str, Any]  # a row's columns, JSON-ready
 Key = tuple[Any, ...]
@@ -178,26 +180,30 @@ def recording(session: Session) -> Iterator[Recorder]:
         session.info.pop(_KEY, None)
 
 
-def note_insert(
-    session: Session,
-    model: type[SQLModel],
-    key: Key,
-    row: dict[str, Any] | None = None,
-    *,
-    obj: object = None,
-) -> None:
-    """A row inserted with a statement rather than the ORM (the outbox's upsert, an
-    import, the hot commands' rows): journal it too, when something is recording. `row`,
-    when given, is every column as the statement wrote it, so that it need not be read
-    back (an import's hundred thousand rows); `obj`, the instance the session holds for
-    it from then on, whose state is the row as the change leaves it."""
+def note_insert(session: Session, model: type[SQLModel], key: Key, *, obj: object = None) -> None:
+    """A row inserted with a statement rather than the ORM (the outbox's upsert, the hot
+    commands' rows): journal it too, when something is recording; `obj`, the instance the
+    session holds for it from then on, whose state is the row as the change leaves it."""
     recorder: Recorder | None = session.info.get(_KEY)
     if recorder is not None:
-        table = _table(model)
-        written = None
-        if row is not None:
-            written = {c.name: _encode(row[c.name]) for c in _columns(table)}
-        recorder.see(table, key, None, obj, written)
+        recorder.see(_table(model), key, None, obj)
+
+
+def note_inserted_rows(
+    session: Session, model: type[SQLModel], rows: Sequence[dict[str, Any]]
+) -> None:
+    """Rows inserted with a statement, each with every column as written (an import's
+    hundred thousand, tag links): journaled when something is recording, with those
+    values, so that they need not be read back."""
+    recorder: Recorder | None = session.info.get(_KEY)
+    if recorder is None:
+        return
+    table = _table(model)
+    names = [c.name for c in _columns(table)]
+    keys = [c.name for c in table.primary_key.columns]
+    for row in rows:
+        written = {name: _encode(row[name]) for name in names}
+        recorder.see(table, tuple(row[k] for k in keys), None, None, written)
 
 
 def note_update(session: Session, obj: object, values: Values) -> None:
@@ -280,6 +286,7 @@ def save_change(
         by_table.setdefault(touched.table.name, []).append(touched)
     rows: list[dict[str, Any]] = []
     for touched_rows in by_table.values():
+        inserted: list[Values] = []
         table = touched_rows[0].table
         held: dict[Key, Values | None] = {}
         for touched in touched_rows:
@@ -294,7 +301,11 @@ def save_change(
             after = held[touched.key] if touched.key in held else now.get(touched.key)
             if before == after:
                 continue
-            if before is not None and after is not None:
+            if before is None:
+                assert after is not None
+                inserted.append(after)
+                continue
+            if after is not None:
                 changed = [c for c in after if before.get(c) != after[c]]
                 before = {c: before.get(c) for c in changed}
                 after = {c: after[c] for c in changed}
@@ -302,6 +313,7 @@ def save_change(
             rows.append(
                 {"table_name": table.name, "row_key": row_key, "before": before, "after": after}
             )
+        rows += _inserted_rows(table, inserted)
     if not rows:
         return None
     # Statements, not ORM objects: they cost less, and an import has thousands of rows.
@@ -314,6 +326,42 @@ def save_change(
     if change_id % PRUNE_EVERY == 0:
         connection.execute(_PRUNE, {"team_id": team_id, "before": at - KEEP})
     return change
+
+
+def _inserted_rows(table: Table, inserted: list[Values]) -> list[dict[str, Any]]:
+    """The rows a change inserted into `table`, as ChangeRows of up to _BATCH rows each:
+    the columns named once and each row as a list of values (`row_key` {"inserted": n}).
+    An import inserts a hundred thousand rows: one ChangeRow (and JSON document) each
+    made most of the journal's cost, in time and in memory."""
+    stored = []
+    for start in range(0, len(inserted), _BATCH):
+        batch = inserted[start : start + _BATCH]
+        # Only a SOFT column can be missing from a row (see `_state`): left out, it is
+        # never put back, as for a row stored alone.
+        names = [c.name for c in _columns(table) if all(c.name in row for row in batch)]
+        stored.append(
+            {
+                "table_name": table.name,
+                "row_key": {"inserted": len(batch)},
+                "before": None,
+                "after": {"columns": names, "rows": [[row[n] for n in names] for row in batch]},
+            }
+        )
+    return stored
+
+
+def journal_rows(
+    table_name: str, row_key: Values, before: Values | None, after: Values | None
+) -> Iterator[tuple[Values, Values | None, Values | None]]:
+    """A stored ChangeRow's rows, one at a time: (primary key, before, after)."""
+    if "inserted" not in row_key:
+        yield row_key, before, after
+        return
+    assert after is not None
+    pk = [c.name for c in SQLModel.metadata.tables[table_name].primary_key.columns]
+    for values in after["rows"]:
+        row = dict(zip(after["columns"], values, strict=True))
+        yield {name: row[name] for name in pk}, None, row
 
 
 _INSERT_CHANGE = insert(Change).returning(col(Change.id))
@@ -339,14 +387,32 @@ def get_change(session: Session, *, team_id: int, change_id: int) -> Change | No
     return change if change is not None and change.team_id == team_id else None
 
 
-def change_rows(session: Session, *, change_id: int) -> list[ChangeRow]:
-    return list(
-        session.exec(
-            select(ChangeRow)
-            .where(col(ChangeRow.change_id) == change_id)
-            .order_by(col(ChangeRow.id))
+@dataclass(frozen=True)
+class JournalRow:
+    """One row a change inserted, updated or deleted (see ChangeRow)."""
+
+    table_name: str
+    row_key: Values
+    before: Values | None
+    after: Values | None
+
+
+def change_rows(session: Session, *, change_id: int) -> list[JournalRow]:
+    rows = session.connection().execute(
+        select_columns(
+            col(ChangeRow.table_name),
+            col(ChangeRow.row_key),
+            col(ChangeRow.before),
+            col(ChangeRow.after),
         )
+        .where(col(ChangeRow.change_id) == change_id)
+        .order_by(col(ChangeRow.id))
     )
+    return [
+        JournalRow(table_name, *row)
+        for table_name, *stored in rows
+        for row in journal_rows(table_name, *stored)
+    ]
 
 
 def undo_change(session: Session, *, change: Change, now: datetime) -> Undone | None:
@@ -383,7 +449,7 @@ def undo_change(session: Session, *, change: Change, now: datetime) -> Undone | 
 
 @dataclass
 class _Plan:
-    row: ChangeRow
+    row: JournalRow
     table: Table
     key: Key
     current: Values | None
@@ -391,10 +457,10 @@ class _Plan:
     keep: bool = False  # a row the change made that stays (see Policy)
 
 
-def _plan(session: Session, rows: Sequence[ChangeRow]) -> list[_Plan]:
+def _plan(session: Session, rows: Sequence[JournalRow]) -> list[_Plan]:
     tables = SQLModel.metadata.tables
     plans = []
-    by_table: dict[str, list[ChangeRow]] = {}
+    by_table: dict[str, list[JournalRow]] = {}
     for row in rows:
         by_table.setdefault(row.table_name, []).append(row)
     for name, table_rows in by_table.items():

@@ -700,7 +700,9 @@ class Change(SQLModel, table=True):
 class ChangeRow(SQLModel, table=True):
     """One row a Change inserted, updated or deleted: its primary key and its values
     before and after (JSON, by column; None: the row did not exist). An update keeps only
-    the columns it changed."""
+    the columns it changed. The rows a change inserted into a table are stored together,
+    up to 5,000 in one: `row_key` {"inserted": n}, `after` {"columns": [...], "rows":
+    [[...], ...]} (`journal.journal_rows` reads either form)."""
 
     id: int | None = Field(default=None, primary_key=True)
     change_id: int = Field(foreign_key="change.id", index=True, ondelete="CASCADE")

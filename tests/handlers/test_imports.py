@@ -11,13 +11,27 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 import xlsxwriter
 from sqlalchemy import Engine
 from sqlmodel import Session, col, func, select
 
+import storage.imports
+from handlers import imports
 from handlers.context import SharedFile
 from handlers.reply import Reply
-from storage.models import Company, Contact, ContactTag, Deal, ImportFile, Tag
+from handlers.tabular import Sheet
+from storage.models import (
+    Activity,
+    ActivityKind,
+    Company,
+    Contact,
+    ContactTag,
+    Deal,
+    ImportFile,
+    Stage,
+    Tag,
+)
 from tests.conftest import TestBot
 from tests.totals import assert_totals_match
 
@@ -92,6 +106,28 @@ def test_the_same_file_twice_adds_nothing(testbot: TestBot, engine: Engine) -> N
     assert count(engine, Contact) == 2 and count(engine, ContactTag) == 2
 
 
+TWICE = (
+    "Name,Email,Tags,Notes,Deal Name\r\n"
+    "Anna Schmidt,anna@acme.de,hot,Met at the fair,Relaunch\r\n"
+    "Bob Miller,bob@acme.de,,,\r\n"
+    "Anna Schmidt,anna@acme.de,hot,Met at the fair,Relaunch\r\n"
+)
+
+
+def test_a_person_twice_in_one_file_is_written_once(
+    testbot: TestBot, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(storage.imports, "CHUNK", 1)  # the second time in a later chunk
+    send_file(testbot, "twice.csv", TWICE.encode("utf-8"))
+    done = testbot.press("Import").plain_text
+    assert "2 contacts added" in done and "1 deals" in done
+    assert count(engine, Contact) == 2 and count(engine, ContactTag) == 1
+    assert count(engine, Deal) == 1
+    with Session(engine) as session:
+        notes = session.exec(select(Activity.text).where(Activity.kind == ActivityKind.note))
+        assert list(notes) == ["Met at the fair"]
+
+
 def test_a_row_fills_the_empty_fields_of_the_contact_it_matches(
     testbot: TestBot, engine: Engine
 ) -> None:
@@ -112,6 +148,39 @@ def test_undo_takes_the_import_back(testbot: TestBot, engine: Engine) -> None:
     [anna] = contacts(engine)
     assert (anna.name, anna.email, anna.phone) == ("Anna Schmidt", None, None)
     assert count(engine, Tag) == 0 and count(engine, Company) == 1
+
+
+def test_import_writes_the_rows_its_preview_read(
+    testbot: TestBot, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read: list[str] = []
+    read_sheet = imports.read_sheet
+
+    def counted(filename: str, content: bytes, *, max_rows: int) -> Sheet:
+        read.append(filename)
+        return read_sheet(filename, content, max_rows=max_rows)
+
+    monkeypatch.setattr(imports, "read_sheet", counted)
+    send_file(testbot, "kontakte.csv", GERMAN.encode("utf-8"))
+    assert "2 contacts added" in testbot.press("Import").plain_text
+    assert read == ["kontakte.csv"]  # for the preview, not again for Import
+
+
+DEALS = "Name;Deal Name;Deal Stage\r\nAnna Schmidt;Relaunch;Angebot\r\nBob Miller;;\r\n"
+
+
+def test_a_pipeline_changed_since_the_preview_has_the_file_read_again(
+    testbot: TestBot, engine: Engine
+) -> None:
+    preview = send_file(testbot, "deals.csv", DEALS.encode("utf-8"))
+    assert "There is no stage “Angebot”" in preview.plain_text
+    with Session(engine) as session:
+        stage = session.exec(select(Stage).where(Stage.name == "Proposal")).one()
+        stage.name = "Angebot"
+        session.add(stage)
+        session.commit()
+    done = testbot.press("Import").plain_text
+    assert "2 contacts added" in done and "1 deals" in done and "left out" not in done
 
 
 def test_cancel_forgets_the_file_and_its_buttons_work_once(

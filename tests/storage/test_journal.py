@@ -130,6 +130,40 @@ def test_inserts_updates_and_deletes_are_taken_back(team: Team) -> None:
         assert len(session.exec(select(ContactTag)).all()) == 1
 
 
+def test_rows_a_change_inserted_are_stored_together_and_taken_back(team: Team) -> None:
+    def three(session: Session) -> None:
+        for i in range(3):
+            _person(team, i, session)
+
+    change = team.change(three)
+    assert change is not None
+    with Session(team.engine) as session:
+        [row] = session.exec(select(ChangeRow).where(ChangeRow.change_id == change.id)).all()
+    assert (row.table_name, row.row_key, row.before) == ("contact", {"inserted": 3}, None)
+    assert row.after is not None and len(row.after["rows"]) == 3
+
+    with transaction(team.engine) as session:
+        first = session.exec(select(Contact).order_by(col(Contact.id))).first()
+        assert first is not None
+        first.city = "Berlin"  # edited since: the undo is refused, by that row
+        save_contact(session, contact=first)
+    with pytest.raises(UndoConflict) as refused:
+        team.undo(change)
+    [conflict] = refused.value.conflicts
+    assert (conflict.reason, conflict.columns, conflict.values["name"]) == (
+        "changed",
+        ("city", "city_key"),
+        "Person 0",
+    )
+    with transaction(team.engine) as session:
+        first = session.exec(select(Contact).order_by(col(Contact.id))).first()
+        assert first is not None
+        first.city = None
+        save_contact(session, contact=first)
+    team.undo(change)
+    assert team.contacts() == []
+
+
 def test_a_change_that_wrote_nothing_is_not_kept(team: Team) -> None:
     def nothing(session: Session) -> None:
         jane = team.contact(session, "Jane Doe")
