@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import date
 
@@ -35,6 +36,8 @@ DEAL_KEYS = ("stage", "close", "contact", "company", "amount")
 # total and every sum a report makes is a part of it, so none can pass a 64-bit integer
 # (9.2 * 10^18), however many deals of the largest amount (grammar.MAX_MINOR) there are.
 MAX_TEAM_TOTAL = 10**18
+# A number with nothing to say it is money, as the last word (`/deal Sofa Greta 900`).
+_BARE_AMOUNT = re.compile(r"\d[\d.,']*k?", re.IGNORECASE)
 _KIND_ACTIVITY = {
     StageKind.open: ActivityKind.stage,
     StageKind.won: ActivityKind.won,
@@ -342,18 +345,28 @@ def _contact_for_deal(ctx: Context, args: Args) -> Contact | None:
         record, used = found
         del args.words[-used:]
         del args.word_ends[-used:]
-    elif len(args.words) > 1 and args.quoted(len(args.words) - 1):
-        # `/deal Jane Doe "Website relaunch"`: the title in quotes after the contact
-        found = resolve_trailing(ctx, args.words[:-1], (CONTACT,), keep=0)
-        if found is None or found[1] != len(args.words) - 1:
+    elif (title := _quoted_title(args)) is not None:
+        found = resolve_trailing(ctx, args.words[:title], (CONTACT,), keep=0)
+        if found is None or found[1] != title:
             return None
         record = found[0]
-        del args.words[:-1]
-        del args.word_ends[:-1]
+        del args.words[:title]
+        del args.word_ends[:title]
     else:
         return None
     assert isinstance(record, Contact)
     return record
+
+
+def _quoted_title(args: Args) -> int | None:
+    """Where a title in quotes stands after its contact (`/deal Jane Doe "Website
+    relaunch"`): the last word, or the last but a bare amount (`"Sofa, blue" 900`)."""
+    last = len(args.words) - 1
+    if last >= 1 and args.quoted(last):
+        return last
+    if last >= 2 and args.quoted(last - 1) and _BARE_AMOUNT.fullmatch(args.words[last]):
+        return last - 1
+    return None
 
 
 def _opening_stage(stages: Sequence[Stage], text: str | None) -> Stage:
