@@ -18,12 +18,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     ARRAY,
     ColumnElement,
     Connection,
+    Executable,
     Table,
     any_,
     bindparam,
@@ -50,6 +51,7 @@ from storage.models import (
 )
 
 CHUNK = 1000
+V = TypeVar("V")
 # Fields an import fills on a contact that has none (status always has one).
 _FILLED = ("email", "phone", "title", "address", "city", "country", "source")
 
@@ -357,21 +359,31 @@ class _Writer:
         }
         if not wanted:
             return
-        had = list({c for c, _ in wanted if c not in self.made})
-        have = self.links
-        if had:
-            have = have | set(
-                self.connection.execute(
-                    select(ContactTag.contact_id, ContactTag.tag_id).where(
-                        self._among(col(ContactTag.contact_id), had)
-                    )
-                )
-            )
-        links = [{"contact_id": c, "tag_id": t} for c, t in sorted(wanted - have)]
-        self.links.update((link["contact_id"], link["tag_id"]) for link in links)
+        new = self._missing(
+            wanted,
+            self.links,
+            lambda had: select(ContactTag.contact_id, ContactTag.tag_id).where(
+                self._among(col(ContactTag.contact_id), had)
+            ),
+        )
+        links = [{"contact_id": c, "tag_id": t} for c, t in new]
         if links:
             insert_rows(self.connection, ContactTag.__table__, links)  # type: ignore[attr-defined]
             note_inserted_rows(self.session, ContactTag, links)
+
+    def _missing(
+        self,
+        wanted: set[tuple[int, V]],
+        written: set[tuple[int, V]],
+        stored: Callable[[list[int]], Executable],
+    ) -> list[tuple[int, V]]:
+        """Of the (contact, value) pairs `wanted`, those neither `written` by this import
+        (then counted among them) nor `stored` for a contact the team had before."""
+        had = list({c for c, _ in wanted if c not in self.made})
+        have = written | set(self.connection.execute(stored(had)).tuples()) if had else written
+        new = sorted(wanted - have)
+        written.update(new)
+        return new
 
     def _notes(self, rows: Sequence[ContactRow], ids: list[int | None]) -> None:
         wanted = {
@@ -381,20 +393,15 @@ class _Writer:
         }
         if not wanted:
             return
-        had = list({c for c, _ in wanted if c not in self.made})
-        have = self.notes
-        if had:
-            have = have | set(
-                self.connection.execute(
-                    select(Activity.contact_id, Activity.text).where(
-                        self._among(col(Activity.contact_id), had),
-                        Activity.team_id == self.team_id,
-                        Activity.kind == ActivityKind.note,
-                    )
-                )
-            )
-        new = sorted(wanted - have)
-        self.notes.update(new)
+        new = self._missing(
+            wanted,
+            self.notes,
+            lambda had: select(Activity.contact_id, Activity.text).where(
+                self._among(col(Activity.contact_id), had),
+                Activity.team_id == self.team_id,
+                Activity.kind == ActivityKind.note,
+            ),
+        )
         values = [
             {
                 "team_id": self.team_id,
