@@ -544,29 +544,27 @@ def test_periods_follow_the_members_timezone(testbot: TestBot) -> None:
     assert "Won in December 2026: 0 deals" in testbot.say("/pipeline team", who="Bob")
 
 
-def test_a_chart_that_fails_to_draw_leaves_the_text(world: World) -> None:
+@pytest.mark.parametrize(
+    ("error", "said"),
+    [
+        (RuntimeError("no fonts"), "The chart could not be drawn"),
+        (ChartUnavailable("The chart took too long to draw"), "The chart took too long to draw"),
+    ],
+)
+def test_a_chart_that_fails_to_draw_leaves_the_text(
+    world: World, error: Exception, said: str
+) -> None:
+    """A chart that breaks, or that the helper process gave up on, leaves the text and
+    says so."""
     from handlers.dispatcher import finish
 
     def broken() -> Attachment:
-        raise RuntimeError("no fonts")
+        raise error
 
     reply = Reply().add("Pipeline")
     reply.deferred.append(broken)
     finished = finish(reply)
-    assert finished.plain_text.startswith("Pipeline\n(The chart could not be drawn; error ")
-    assert not finished.attachments and not finished.deferred
-
-
-def test_a_chart_the_helper_gave_up_on_says_so(world: World) -> None:
-    from handlers.dispatcher import finish
-
-    def too_slow() -> Attachment:
-        raise ChartUnavailable("The chart took too long to draw")
-
-    reply = Reply().add("Pipeline")
-    reply.deferred.append(too_slow)
-    finished = finish(reply)
-    assert finished.plain_text.startswith("Pipeline\n(The chart took too long to draw; error ")
+    assert finished.plain_text.startswith(f"Pipeline\n({said}; error ")
     assert not finished.attachments and not finished.deferred
 
 
