@@ -380,7 +380,7 @@ class _Writer:
         """Of the (contact, value) pairs `wanted`, those neither `written` by this import
         (then counted among them) nor `stored` for a contact the team had before."""
         had = list({c for c, _ in wanted if c not in self.made})
-        have = written | set(self.connection.execute(stored(had)).tuples()) if had else written
+        have = written | set(self.connection.execute(stored(had))) if had else written
         new = sorted(wanted - have)
         written.update(new)
         return new
