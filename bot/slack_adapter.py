@@ -15,10 +15,11 @@ import asyncio
 import logging
 import secrets
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -56,6 +57,10 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 STOP_GRACE_SECONDS = 10.0
+# People rename themselves: a name is asked for again after an hour. The cache is bounded,
+# since a hosted app sees every workspace's people.
+NAME_KEPT_FOR = timedelta(hours=1)
+NAMES_KEPT = 10_000
 # Hosted mode: the client with the token of the workspace being served (set for each
 # request from Slack and each send), so that an answer never goes out with another
 # workspace's token.
@@ -154,7 +159,7 @@ class SlackAdapter:
         self.app_token = app_token
         self.host, self.port = host, port
         self.throttle = throttle
-        self._names: dict[str, str] = {}
+        self._names: OrderedDict[str, tuple[str, datetime]] = OrderedDict()
         self._busy: set[asyncio.Task[Any]] = set()
         self._socket: AsyncSocketModeHandler | None = None
         self._runner: web.AppRunner | None = None
@@ -338,26 +343,34 @@ class SlackAdapter:
     # --- people ------------------------------------------------------------------------
 
     async def display_name(self, user_id: str, fallback: str = "") -> str:
-        """The person's name as Slack shows it (cached; users:read)."""
-        if user_id not in self._names:
-            try:
-                found = await self.client.users_info(user=user_id)
-            except SlackApiError as error:
-                log.warning(
-                    "Slack: users.info failed for %s: %s", user_id, error.response.get("error")
-                )
-                return fallback or user_id
-            user = found.get("user") or {}
-            profile = user.get("profile") or {}
-            self._names[user_id] = (
-                profile.get("real_name")
-                or user.get("real_name")
-                or profile.get("display_name")
-                or user.get("name")
-                or fallback
-                or user_id
+        """The person's name as Slack shows it (cached for an hour; users:read)."""
+        now = self.clock()
+        cached = self._names.get(user_id)
+        if cached is not None and now - cached[1] < NAME_KEPT_FOR:
+            self._names.move_to_end(user_id)
+            return cached[0]
+        try:
+            found = await self.client.users_info(user=user_id)
+        except SlackApiError as error:
+            log.warning(
+                "Slack: users.info failed for %s: %s", user_id, error.response.get("error")
             )
-        return self._names[user_id]
+            return cached[0] if cached is not None else fallback or user_id
+        user = found.get("user") or {}
+        profile = user.get("profile") or {}
+        name = (
+            profile.get("real_name")
+            or user.get("real_name")
+            or profile.get("display_name")
+            or user.get("name")
+            or fallback
+            or user_id
+        )
+        self._names[user_id] = (name, now)
+        self._names.move_to_end(user_id)
+        while len(self._names) > NAMES_KEPT:
+            self._names.popitem(last=False)
+        return name
 
     # --- answering ---------------------------------------------------------------------
 

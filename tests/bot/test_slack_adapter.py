@@ -17,7 +17,10 @@ from handlers.dispatcher import Dispatcher
 from handlers.reply import Reply
 from tests.bot.slack_fixtures import (
     ALICE,
+    BOB,
+    CARLA,
     CHANNEL,
+    PEOPLE,
     SECRET,
     WORKSPACE,
     Failure,
@@ -26,6 +29,7 @@ from tests.bot.slack_fixtures import (
     signed_headers,
     slack_fixture,  # noqa: F401  (the `slack` fixture)
 )
+from tests.conftest import Clock
 
 
 async def test_http_mode_serves_slack_events(dispatcher: Dispatcher) -> None:
@@ -122,3 +126,31 @@ async def test_a_name_slack_cannot_tell_is_the_user_id(slack: Slack) -> None:
     assert await slack.adapter.display_name(ALICE) == "Alice Meyer"
     await slack.adapter.display_name(ALICE)
     assert len(slack.api.sent("users.info")) == 1  # remembered
+
+
+async def test_a_renamed_person_is_asked_for_again_after_an_hour(
+    slack: Slack, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert await slack.adapter.display_name(ALICE) == "Alice Meyer"
+    monkeypatch.setitem(PEOPLE, ALICE, "Alice Schmidt")
+    clock.advance(minutes=59)
+    assert await slack.adapter.display_name(ALICE) == "Alice Meyer"
+    clock.advance(minutes=2)
+    assert await slack.adapter.display_name(ALICE) == "Alice Schmidt"
+    # Slack failing later keeps the name it gave last, not the bare user id.
+    clock.advance(hours=2)
+    slack.api.fail("users.info", Failure(200, {"ok": False, "error": "ratelimited"}))
+    assert await slack.adapter.display_name(ALICE) == "Alice Schmidt"
+    assert not slack.api.failures["users.info"]  # it did ask
+
+
+async def test_the_name_cache_forgets_the_longest_unused_first(
+    slack: Slack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.slack_adapter.NAMES_KEPT", 2)
+    for user in (ALICE, BOB, ALICE, CARLA):  # Bob is the one unused longest
+        await slack.adapter.display_name(user)
+    await slack.adapter.display_name(ALICE)
+    await slack.adapter.display_name(BOB)
+    asked = [call.data["user"] for call in slack.api.sent("users.info")]
+    assert asked == [ALICE, BOB, CARLA, BOB]
