@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from handlers.errors import Forbidden
-from handlers.guesses import Guesses
 from handlers.places import Geocoder
 from handlers.registry import Registry
 from storage.models import Member, Platform, Role, Team
@@ -109,8 +108,6 @@ class Context:
     command_text: str | None = None
     # What the command changed, as /undo names it ("added Jane Doe (c3)").
     change_label: str | None = None
-    # Wrong invite codes per sender (kept by the dispatcher, across requests).
-    guesses: Guesses = field(default_factory=Guesses)
 
     @property
     def team_id(self) -> int:

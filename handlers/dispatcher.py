@@ -30,7 +30,6 @@ from handlers.charts import ChartUnavailable
 from handlers.context import Context, Request, TeamDefaults
 from handlers.errors import Ambiguous, CommandError
 from handlers.grammar import Args, invisible_words, normalize, parse_args, split_command
-from handlers.guesses import Guesses
 from handlers.onboarding import SELF_SERVICE, enter_workspace
 from handlers.places import Geocoder
 from handlers.registry import Command, Registry
@@ -98,7 +97,6 @@ class Dispatcher:
         self.defaults = defaults or TeamDefaults()
         self.clock = clock
         self.geocoder = geocoder
-        self.guesses = Guesses()
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="crm-cmd")
 
     @property
@@ -257,7 +255,6 @@ class Dispatcher:
             registry=self.registry,
             defaults=self.defaults,
             geocoder=self.geocoder,
-            guesses=self.guesses,
         )
 
     def _route(self, ctx: Context) -> Reply:

@@ -1,41 +1,38 @@
-"""Failed guesses of a secret (an invite code) per sender: after `limit` wrong ones in
-`window`, further tries are refused until the oldest has aged out.
+"""Wrong guesses of a secret (an invite or a link code), counted per sender in the
+database, so that every process of an installation sees them: after `LIMIT` wrong ones in
+`WINDOW`, further tries are refused until the oldest has aged out.
 
-Kept in the process, by the dispatcher: several processes each keep their own, so a
-sender spread over N processes gets N times the limit, still nothing like the thousands
-of guesses a second the unthrottled command answered.
+A command that counts a wrong guess answers its refusal rather than raising it: a raised
+error rolls the command's savepoint back, and the recorded guess with it.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import deque
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-Sender = tuple[str, str, str]  # platform, workspace, user
+from handlers.context import Context
+from storage.links import latest_failed_attempts, record_failed_attempt
+
+LIMIT = 5
+WINDOW = timedelta(minutes=15)
 
 
-@dataclass
-class Guesses:
-    limit: int = 5
-    window: timedelta = timedelta(minutes=15)
-    _failed: dict[Sender, deque[datetime]] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+def guessing_wait(ctx: Context) -> timedelta | None:
+    """How long the sender must wait before guessing again; None: they may now."""
+    latest = latest_failed_attempts(
+        ctx.session, **_sender(ctx), since=ctx.now - WINDOW, limit=LIMIT
+    )
+    return latest[-1] + WINDOW - ctx.now if len(latest) >= LIMIT else None
 
-    def wait(self, sender: Sender, now: datetime) -> timedelta | None:
-        """How long `sender` must wait before guessing again; None: they may now."""
-        with self._lock:
-            failed = self._failed.get(sender)
-            if failed is None:
-                return None
-            while failed and failed[0] <= now - self.window:
-                failed.popleft()
-            if not failed:
-                del self._failed[sender]
-                return None
-            return failed[0] + self.window - now if len(failed) >= self.limit else None
 
-    def failed(self, sender: Sender, now: datetime) -> None:
-        with self._lock:
-            self._failed.setdefault(sender, deque()).append(now)
+def wrong_guess(ctx: Context) -> None:
+    record_failed_attempt(ctx.session, **_sender(ctx), now=ctx.now)
+
+
+def _sender(ctx: Context) -> dict[str, str]:
+    request = ctx.request
+    return {
+        "platform": request.platform,
+        "workspace_id": request.workspace_id,
+        "external_id": request.user_id,
+    }

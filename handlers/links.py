@@ -3,9 +3,8 @@ teammates when both were members already), /unlink takes one apart again, and /n
 says where the bot reaches the member on its own.
 
 A /link code is random (10 characters of 32), works once, for 10 minutes, and only within
-the team of the member who asked for it. Wrong codes are counted per sender: after
-MAX_ATTEMPTS in ATTEMPT_WINDOW the sender waits. Refusals are answered, not raised, so the
-attempt is recorded (a raised error rolls the command's savepoint back).
+the team of the member who asked for it. Wrong codes are counted per sender, with wrong
+invite codes (handlers/guesses.py).
 """
 
 from __future__ import annotations
@@ -16,18 +15,17 @@ from handlers.context import ChatType, Context
 from handlers.errors import CommandError, UsageError
 from handlers.format import counted, local_time
 from handlers.grammar import Args
+from handlers.guesses import guessing_wait, wrong_guess
 from handlers.registry import Registry
 from handlers.reminders import requeue_reminders
 from handlers.reply import Button, Reply, bold, code
 from storage.links import (
     consume_link_code,
     create_link_code,
-    failed_attempts,
     get_link_code,
     link_code_by_code,
     member_holdings,
     merge_members,
-    record_failed_attempt,
     remove_identities,
 )
 from storage.models import LinkCode, Member, Platform, Role, Team
@@ -35,8 +33,6 @@ from storage.outbox import NOTIFY_BOTH, member_identities, notify_targets
 from storage.teams import add_identity, claim_workspace, workspace_team
 
 LINK_TTL = timedelta(minutes=10)
-ATTEMPT_WINDOW = timedelta(minutes=15)
-MAX_ATTEMPTS = 5
 LINK_BUTTON, CANCEL_LINK_BUTTON = "lk", "lx"
 # The platforms a member can link and be notified on (the terminal is for trying it out).
 CHAT_PLATFORMS = (Platform.telegram, Platform.slack)
@@ -56,21 +52,14 @@ def link(ctx: Context, args: Args) -> Reply:
     """
     if not args.words:
         return _new_code(ctx)
-    request = ctx.request
-    sender = {
-        "platform": request.platform,
-        "workspace_id": request.workspace_id,
-        "external_id": request.user_id,
-    }
-    since = ctx.now - ATTEMPT_WINDOW
-    if failed_attempts(ctx.session, since=since, **sender) >= MAX_ATTEMPTS:
+    if guessing_wait(ctx) is not None:
         return Reply(error=True).add(
             "Too many wrong link codes. Wait a quarter of an hour, then send the right one."
         )
     found = link_code_by_code(ctx.session, code=args.words[0])
     refusal = _code_refusal(ctx, found)
     if refusal is not None:
-        record_failed_attempt(ctx.session, now=ctx.now, **sender)
+        wrong_guess(ctx)
         return Reply(error=True).add(refusal)
     assert found is not None
     owner = ctx.session.get(Member, found.member_id)
@@ -79,7 +68,7 @@ def link(ctx: Context, args: Args) -> Reply:
     if ctx.member is not None and ctx.member.id == owner.id:
         return Reply().add("This account already is ", bold(owner.name), ".")
     # One identity per platform for a member, so /unlink PLATFORM means one account.
-    mine = set(_platforms(ctx, ctx.member)) if ctx.member is not None else {request.platform}
+    mine = set(_platforms(ctx, ctx.member)) if ctx.member is not None else {ctx.request.platform}
     clash = sorted(mine & set(_platforms(ctx, owner)))
     if clash:
         return Reply(error=True).add(
@@ -141,13 +130,7 @@ def _attach(ctx: Context, found: LinkCode, owner: Member) -> Reply:
         else None
     )
     if team is not None and team.id != found.team_id:
-        record_failed_attempt(
-            ctx.session,
-            platform=request.platform,
-            workspace_id=request.workspace_id,
-            external_id=request.user_id,
-            now=ctx.now,
-        )
+        wrong_guess(ctx)
         return Reply(error=True).add(
             "This workspace belongs to another team; accounts link only within one team."
         )

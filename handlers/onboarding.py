@@ -12,6 +12,7 @@ from handlers.cards import deal_card
 from handlers.context import Context
 from handlers.errors import CommandError, UsageError
 from handlers.grammar import Args, limited
+from handlers.guesses import guessing_wait, wrong_guess
 from handlers.refs import DEAL, resolve
 from handlers.registry import Registry
 from handlers.reply import Reply, bold, code
@@ -205,8 +206,7 @@ def join(ctx: Context, args: Args) -> Reply:
     if not args.words:
         raise UsageError("Which invite code? Ask a teammate to send /invite.")
     request = ctx.request
-    sender = (request.platform, request.workspace_id, request.user_id)
-    wait = ctx.guesses.wait(sender, ctx.now)
+    wait = guessing_wait(ctx)
     if wait is not None:
         minutes = max(1, -(-int(wait.total_seconds()) // 60))
         raise CommandError(
@@ -228,8 +228,8 @@ def join(ctx: Context, args: Args) -> Reply:
         else None
     )
     if refusal is not None or invite is None:
-        ctx.guesses.failed(sender, ctx.now)
-        raise CommandError(refusal or "")
+        wrong_guess(ctx)
+        return Reply(error=True).add(refusal or "")
     owner = (
         workspace_team(ctx.session, platform=request.platform, workspace_id=request.workspace_id)
         if request.workspace_id

@@ -98,20 +98,29 @@ def record_failed_attempt(
     session.flush()
 
 
-def failed_attempts(
-    session: Session, *, platform: str, workspace_id: str, external_id: str, since: datetime
-) -> int:
-    """How many codes this sender got wrong since `since`."""
-    return session.exec(
-        select(func.count())
-        .select_from(LinkAttempt)
-        .where(
-            LinkAttempt.platform == platform,
-            LinkAttempt.workspace_id == workspace_id,
-            LinkAttempt.external_id == external_id,
-            col(LinkAttempt.at) >= since,
+def latest_failed_attempts(
+    session: Session,
+    *,
+    platform: str,
+    workspace_id: str,
+    external_id: str,
+    since: datetime,
+    limit: int,
+) -> list[datetime]:
+    """When this sender got a secret wrong after `since`: the `limit` latest, newest first."""
+    return list(
+        session.exec(
+            select(LinkAttempt.at)
+            .where(
+                LinkAttempt.platform == platform,
+                LinkAttempt.workspace_id == workspace_id,
+                LinkAttempt.external_id == external_id,
+                col(LinkAttempt.at) > since,
+            )
+            .order_by(col(LinkAttempt.at).desc())
+            .limit(limit)
         )
-    ).one()
+    )
 
 
 def remove_identities(session: Session, *, member_id: int, platform: str) -> int:

@@ -197,7 +197,8 @@ class LinkCode(SQLModel, table=True):
 
 
 class LinkAttempt(SQLModel, table=True):
-    """A /link CODE that matched no usable code: counted per sender to stop guessing."""
+    """A wrong invite or link code (handlers/guesses.py): counted per sender to stop
+    guessing."""
 
     __table_args__ = (
         Index("ix_linkattempt_sender_at", "platform", "workspace_id", "external_id", "at"),

@@ -7,6 +7,10 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from bot.geocoding import OfflineGeocoder
+from handlers import build_registry
+from handlers.context import TeamDefaults
+from handlers.dispatcher import Dispatcher
 from storage.models import Contact
 from tests.conftest import Clock, TestBot
 
@@ -73,3 +77,22 @@ def test_guessing_invite_codes_is_throttled(testbot: TestBot, clock: Clock) -> N
     clock.advance(minutes=15)  # the wrong ones have aged out: answered again
     assert "That invite code has already been used" in testbot.say(f"/join {code}", who="Mallory")
     assert "There is no invite code" in testbot.say("/join GUESS6", who="Mallory")
+
+
+def test_guesses_count_across_processes(testbot: TestBot, engine: Engine, clock: Clock) -> None:
+    """Two processes on one database (two dispatchers here) share the count: spreading the
+    guesses over them buys nothing."""
+    other = Dispatcher(
+        engine, build_registry(), defaults=TeamDefaults(), clock=clock, geocoder=OfflineGeocoder()
+    )
+    try:
+        elsewhere = TestBot(other, clock)
+        for guess in range(5):
+            bot = testbot if guess % 2 else elsewhere
+            assert "There is no invite code" in bot.say(f"/join GUESS{guess}", who="Mallory")
+        for bot in (testbot, elsewhere):
+            assert "Too many wrong invite codes" in bot.say("/join GUESS9", who="Mallory")
+        # /link codes are secrets too: the same count holds them back.
+        assert "Too many wrong link codes" in elsewhere.say("/link AAAAAAAAAA", who="Mallory")
+    finally:
+        other.close()
