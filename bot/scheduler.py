@@ -48,6 +48,7 @@ from handlers.places import Geocoder
 from handlers.scoring import rescore_all_teams
 from storage import send_slots
 from storage.db import busy, checkpoint, in_transaction
+from storage.links import prune_failed_attempts
 from storage.locks import Leader
 from storage.outbox import on_enqueue, prune_sent
 from storage.types import utcnow
@@ -57,6 +58,7 @@ log = logging.getLogger(__name__)
 TICK_SECONDS = 5.0
 KEEP_SENT = timedelta(days=30)
 KEEP_SEND_SLOTS = timedelta(hours=1)
+KEEP_FAILED_ATTEMPTS = timedelta(days=1)
 GEOCODE_EVERY = timedelta(minutes=10)
 RESCORE_EVERY = timedelta(hours=1)
 CHECKPOINT_EVERY = timedelta(seconds=5)
@@ -283,3 +285,4 @@ class Scheduler:
 def _prune(session: Session, *, now: datetime) -> None:
     prune_sent(session, before=now - KEEP_SENT)
     send_slots.prune(session, before=now - KEEP_SEND_SLOTS)
+    prune_failed_attempts(session, before=now - KEEP_FAILED_ATTEMPTS)

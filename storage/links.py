@@ -123,6 +123,15 @@ def latest_failed_attempts(
     )
 
 
+def prune_failed_attempts(session: Session, *, before: datetime) -> int:
+    """Forget wrong codes older than `before` (long past any guessing window)."""
+    result = session.execute(
+        delete(LinkAttempt).where(col(LinkAttempt.at) < before),
+        execution_options={"synchronize_session": False},
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 def remove_identities(session: Session, *, member_id: int, platform: str) -> int:
     """Detach the member's identities on `platform`; returns how many."""
     result = session.execute(

@@ -31,7 +31,7 @@ from handlers.context import ChatType, Request
 from handlers.dispatcher import Dispatcher
 from handlers.reply import Reply
 from storage.db import busy
-from storage.models import Contact, Platform
+from storage.models import Contact, LinkAttempt, Platform
 from tests.conftest import Clock, TestBot
 
 
@@ -96,6 +96,18 @@ def test_the_digest_job_writes_what_is_due(testbot: TestBot, engine: Engine, clo
     scheduler = Scheduler(engine, [], clock=clock)
     assert scheduler.queue_digests() == 1
     assert scheduler.queue_digests() == 0
+
+
+def test_the_digest_job_forgets_day_old_wrong_codes(
+    testbot: TestBot, engine: Engine, clock: Clock
+) -> None:
+    testbot.say("/join WRONG1", who="Mallory")
+    clock.advance(hours=23)
+    testbot.say("/join WRONG2", who="Mallory")
+    clock.advance(hours=2)
+    Scheduler(engine, [], clock=clock).queue_digests()
+    with Session(engine) as session:
+        assert len(session.exec(select(LinkAttempt)).all()) == 1
 
 
 async def test_the_terminal_prints_a_reminder_and_presses_its_buttons(
