@@ -16,6 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from bot.config import Settings
@@ -29,7 +30,7 @@ from handlers.places import (
     place_query,
     remember,
 )
-from storage.db import transaction
+from storage.db import in_transaction
 from storage.gazetteer import MIN_POPULATION as MIN_POPULATION
 from storage.gazetteer import Gazetteer as Gazetteer
 from storage.gazetteer import gazetteer, is_built
@@ -37,6 +38,7 @@ from storage.geocache import Placed, pending_geocodes, placed
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
+    from sqlmodel import Session
 
 log = logging.getLogger(__name__)
 
@@ -185,27 +187,65 @@ def geocode_pending(engine: Engine, geocoder: Geocoder, *, now: datetime, limit:
     failure: the service is still down, and the rest waits for the next run. The service
     is asked outside any transaction, so a slow answer never holds the database.
     """
-    with transaction(engine) as session:
-        waiting = [
-            (type(record), record.id or 0, place_query(record))
-            for record in pending_geocodes(session, limit=limit)
-        ]
+    # Each step a transaction of its own, run again while SQLite is busy (the scheduler's
+    # other scans write too).
+    waiting = in_transaction(engine, partial(_waiting, limit=limit), reads=True)
     settled = 0
     for table, record_id, query in waiting:
-        with transaction(engine) as session:
-            hit, place = cached_place(session, geocoder, query, now=now)
-            if hit:
-                settled += _settle(placed(session, kind=table, record_id=record_id), query, place)
-                continue
+        from_cache = in_transaction(
+            engine,
+            partial(_settle_from_cache, geocoder, table, record_id, query, now=now),
+        )
+        if from_cache is not None:
+            settled += from_cache
+            continue
         try:
             place = geocoder.geocode(query)
         except GeocoderUnavailable:
             log.info("geocoder %s still unavailable; the rest waits", geocoder.name)
             break
-        with transaction(engine) as session:
-            remember(session, geocoder, cache_key(query), place, now=now)
-            settled += _settle(placed(session, kind=table, record_id=record_id), query, place)
+        settled += in_transaction(
+            engine,
+            partial(_remember_and_settle, geocoder, table, record_id, query, place, now=now),
+        )
     return settled
+
+
+def _waiting(session: Session, *, limit: int) -> list[tuple[type[Placed], int, str]]:
+    return [
+        (type(record), record.id or 0, place_query(record))
+        for record in pending_geocodes(session, limit=limit)
+    ]
+
+
+def _settle_from_cache(
+    geocoder: Geocoder,
+    table: type[Placed],
+    record_id: int,
+    query: str,
+    session: Session,
+    *,
+    now: datetime,
+) -> bool | None:
+    """Whether the record was settled from the cache; None: the cache does not know."""
+    hit, place = cached_place(session, geocoder, query, now=now)
+    if not hit:
+        return None
+    return _settle(placed(session, kind=table, record_id=record_id), query, place)
+
+
+def _remember_and_settle(
+    geocoder: Geocoder,
+    table: type[Placed],
+    record_id: int,
+    query: str,
+    place: Place | None,
+    session: Session,
+    *,
+    now: datetime,
+) -> bool:
+    remember(session, geocoder, cache_key(query), place, now=now)
+    return _settle(placed(session, kind=table, record_id=record_id), query, place)
 
 
 def _settle(record: Placed | None, query: str, place: Place | None) -> bool:
