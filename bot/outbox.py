@@ -40,7 +40,7 @@ from handlers.notices import tell_failure
 from handlers.reply import Reply
 from storage import outbox as store
 from storage.db import in_transaction
-from storage.models import Outbox
+from storage.models import Outbox, OutboxKind
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -244,8 +244,14 @@ class OutboxDispatcher:
         except (KeyError, TypeError, ValueError) as error:
             await self._fail(row, f"unreadable message ({error})")
             return
+        ref = None
         try:
-            await sender.send(row.chat_id, reply, workspace_id=row.workspace_id)
+            if row.kind == OutboxKind.edit:
+                await sender.edit(
+                    row.chat_id, row.message_ref or "", reply, workspace_id=row.workspace_id
+                )
+            else:
+                ref = await sender.send(row.chat_id, reply, workspace_id=row.workspace_id)
         except RateLimited as limited:
             self.stats.rate_limited += 1
             self.pacer.hold(row.platform, row.chat_id, loop.time() + limited.retry_after)
@@ -264,7 +270,7 @@ class OutboxDispatcher:
                 await self._retry(row, backoff(tries), str(error) or type(error).__name__)
         else:
             self.stats.sent += 1
-            await self._db(store.mark_sent, row=row, now=self.clock())
+            await self._db(store.mark_sent, row=row, now=self.clock(), ref=ref)
 
     async def _retry(
         self, row: Outbox, seconds: float, error: str, *, attempt: bool = True

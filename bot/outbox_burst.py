@@ -47,7 +47,14 @@ class TelegramLimits:
     _last: dict[str, float] = field(default_factory=dict)
     _groups: dict[str, deque[float]] = field(default_factory=dict)
 
-    async def send(self, chat_id: str, reply: Reply, *, workspace_id: str = "") -> None:
+    async def send(self, chat_id: str, reply: Reply, *, workspace_id: str = "") -> str | None:
+        await self._accept(chat_id, reply)
+        return str(len(self.accepted))
+
+    async def edit(self, chat_id: str, ref: str, reply: Reply, *, workspace_id: str = "") -> None:
+        await self._accept(chat_id, reply)  # an edit counts against the limits as a send
+
+    async def _accept(self, chat_id: str, reply: Reply) -> None:
         await asyncio.sleep(self.latency)  # the request travels
         now = asyncio.get_running_loop().time()
         retry_after = self._over_limit(chat_id, now)

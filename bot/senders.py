@@ -13,7 +13,11 @@ run` hands every adapter that does to the outbox dispatcher. The contract:
   (`conversations.open`) from the user id (`U...`). `workspace_id` is the Slack team
   (empty elsewhere), for installations that serve several workspaces.
 - It returns once the platform accepted the message, or raises one of the errors below.
-  Anything else it raises counts as a transient error.
+  Anything else it raises counts as a transient error. What it returns is the platform's
+  id of the message (the last one, when the reply took several), or None when the
+  platform has none: `edit` takes it back.
+- `edit(chat_id, ref, reply, workspace_id=...)` replaces the text of a message `send`
+  returned `ref` for with `reply`, without buttons, and raises as `send` does.
 - It does not pace itself: the dispatcher keeps to the platform's rate limits
   (bot/pacing.py).
 """
@@ -59,9 +63,12 @@ class PermanentError(DeliveryError):
 class Sender(Protocol):
     platform: str
 
-    async def send(self, chat_id: str, reply: Reply, *, workspace_id: str = "") -> None:
+    async def send(self, chat_id: str, reply: Reply, *, workspace_id: str = "") -> str | None:
         """Deliver `reply` to `chat_id`, or raise RateLimited / TransientError /
         PermanentError."""
+
+    async def edit(self, chat_id: str, ref: str, reply: Reply, *, workspace_id: str = "") -> None:
+        """Replace the message `ref` with `reply`, or raise as `send` does."""
 
 
 @dataclass
@@ -76,12 +83,18 @@ class ConsoleSender:
     on_reply: Callable[[Reply], None] | None = None
     platform: str = Platform.console
 
-    async def send(self, chat_id: str, reply: Reply, *, workspace_id: str = "") -> None:
-        target = f"#{chat_id}" if chat_id == CONSOLE_CHAT else f"@{chat_id} (direct message)"
-        body = render_text(reply)
-        print(f"→ {target}: {body}\n", file=self.out, flush=True)
+    async def send(self, chat_id: str, reply: Reply, *, workspace_id: str = "") -> str | None:
+        print(f"→ {_target(chat_id)}: {render_text(reply)}\n", file=self.out, flush=True)
         if self.on_reply is not None:
             self.on_reply(reply)
+        return None  # printed lines cannot be changed
+
+    async def edit(self, chat_id: str, ref: str, reply: Reply, *, workspace_id: str = "") -> None:
+        print(f"→ {_target(chat_id)} (changed): {render_text(reply)}\n", file=self.out, flush=True)
+
+
+def _target(chat_id: str) -> str:
+    return f"#{chat_id}" if chat_id == CONSOLE_CHAT else f"@{chat_id} (direct message)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +102,7 @@ class Sent:
     chat_id: str
     reply: Reply
     at: float  # the event loop's clock when the platform accepted it
+    edits: str | None = None  # the message this changed (its ref), for an edit
 
 
 # What a scripted platform answers to the n-th send to a chat: None accepts it.
@@ -108,7 +122,14 @@ class RecordingSender:
     sent: list[Sent] = field(default_factory=list)
     tries: dict[str, int] = field(default_factory=dict)
 
-    async def send(self, chat_id: str, reply: Reply, *, workspace_id: str = "") -> None:
+    async def send(self, chat_id: str, reply: Reply, *, workspace_id: str = "") -> str | None:
+        return await self._record(chat_id, reply, None)
+
+    async def edit(self, chat_id: str, ref: str, reply: Reply, *, workspace_id: str = "") -> None:
+        await self._record(chat_id, reply, ref)
+
+    async def _record(self, chat_id: str, reply: Reply, edits: str | None) -> str:
+        """Accept (or refuse) the message; its ref is its place in `sent`, from 1."""
         loop = asyncio.get_running_loop()
         if self.latency:
             await asyncio.sleep(self.latency)
@@ -116,9 +137,10 @@ class RecordingSender:
         refusal = self.answer(chat_id, self.tries[chat_id]) if self.answer else None
         if refusal is not None:
             raise refusal
-        self.sent.append(Sent(chat_id, reply, loop.time()))
+        self.sent.append(Sent(chat_id, reply, loop.time(), edits))
         if self.latency:
             await asyncio.sleep(self.latency)
+        return str(len(self.sent))
 
     def to(self, chat_id: str) -> list[Reply]:
         return [sent.reply for sent in self.sent if sent.chat_id == chat_id]

@@ -38,6 +38,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot import slack_listeners
@@ -432,11 +433,32 @@ class SlackAdapter:
                     return None
         return bytes(content)
 
-    async def send(self, chat_id: str, reply: Reply, *, workspace_id: str = "") -> None:
+    async def send(self, chat_id: str, reply: Reply, *, workspace_id: str = "") -> str | None:
         """The outbox's way out (bot/senders.py): post to a channel (`C...`), or to a user
         id (`U...`), which Slack delivers as the app's direct message. With one bot token
         `workspace_id` only names the workspace in errors; in hosted mode its own token
-        sends."""
+        sends. Returns `CHANNEL:TS` of the last message, as chat.update needs them."""
+        ref = None
+        async with self._outbound(workspace_id):
+            for message in messages(self.slack_way(reply)):
+                posted = await self._post(
+                    channel=chat_id, text=message.text, blocks=message.blocks
+                )
+                ref = f"{posted['channel']}:{posted['ts']}"
+        return ref
+
+    async def edit(self, chat_id: str, ref: str, reply: Reply, *, workspace_id: str = "") -> None:
+        """chat.update of a message `send` posted (its buttons go with its old text)."""
+        channel, _, ts = ref.partition(":")
+        message = messages(self.slack_way(reply))[0]
+        async with self._outbound(workspace_id):
+            await self.client.chat_update(
+                channel=channel, ts=ts, text=message.text, blocks=message.blocks
+            )
+
+    @asynccontextmanager
+    async def _outbound(self, workspace_id: str) -> AsyncIterator[None]:
+        """In hosted mode the workspace's own token; Slack's refusals as the outbox's."""
         workspace = None
         if self.hosted is not None:
             bot = await self.hosted.store.async_find_bot(enterprise_id=None, team_id=workspace_id)
@@ -444,8 +466,7 @@ class SlackAdapter:
                 raise PermanentError(f"crmbot is not installed in Slack workspace {workspace_id}")
             workspace = _workspace_client.set(self._workspace(bot.bot_token))
         try:
-            for message in messages(self.slack_way(reply)):
-                await self._post(channel=chat_id, text=message.text, blocks=message.blocks)
+            yield
         except SlackApiError as error:
             raise delivery_error(error, workspace_id) from error
         except (aiohttp.ClientError, TimeoutError) as error:
@@ -492,8 +513,8 @@ class SlackAdapter:
                 thread_ts=origin.thread_ts,
             )
 
-    async def _post(self, *, channel: str, **message: Any) -> None:
+    async def _post(self, *, channel: str, **message: Any) -> AsyncSlackResponse:
         """chat.postMessage, one a second per channel when a throttle is set."""
         if self.throttle is not None:
             await self.throttle.wait(self.throttle.keys(Platform.slack, channel, per_chat=True))
-        await self.client.chat_postMessage(channel=channel, **message)
+        return await self.client.chat_postMessage(channel=channel, **message)

@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -273,22 +274,24 @@ class TelegramAdapter:
         thread_id: int | None = None,
         keyboard: ReplyKeyboardMarkup | None = None,
         proactive: bool = False,
-    ) -> None:
+    ) -> int | None:
         """Send `reply` to a chat as one or more messages (plus its attachments); `edit`
         names the message a button press came from, replaced by the first message;
-        `proactive`: not an answer (the outbox's), paced by the chat's own limit too."""
+        `proactive`: not an answer (the outbox's), paced by the chat's own limit too.
+        Returns the id of the last text message sent (None when all were edits)."""
         bot = self.application.bot
         limits = self._proactive if proactive else None
         username = self.bot_username
         reply = with_deep_links(reply, username)
         chunks = render_html(reply, limit=MAX_MESSAGE)
         buttons = inline_keyboard(reply, username)
+        last_id = None
         for index, chunk in enumerate(chunks):
             last = index == len(chunks) - 1
             inline = buttons if last else None
             if index == 0 and edit is not None and await _edited(edit, chunk, inline):
                 continue
-            await bot.send_message(
+            sent = await bot.send_message(
                 chat_id,
                 chunk,
                 parse_mode=ParseMode.HTML,
@@ -297,6 +300,7 @@ class TelegramAdapter:
                 reply_markup=(inline or keyboard) if last else None,
                 rate_limit_args=limits,
             )
+            last_id = sent.message_id
         for attachment in reply.attachments:
             send = bot.send_photo if attachment.mime_type == "image/png" else bot.send_document
             if attachment.size > MAX_UPLOAD:
@@ -322,26 +326,52 @@ class TelegramAdapter:
                 message_thread_id=thread_id,
                 rate_limit_args=limits,
             )
+        return last_id
 
-    async def send(self, chat_id: str, reply: Reply, *, workspace_id: str = "") -> None:
+    async def send(self, chat_id: str, reply: Reply, *, workspace_id: str = "") -> str | None:
         """The outbox's way out (bot/senders.py): a proactive message to a chat, with
         Telegram's refusals told apart, so a blocked user is not retried forever."""
-        try:
-            await self.deliver(int(chat_id), reply, proactive=True)
-        except RetryAfter as error:
-            raise RateLimited(_seconds(error.retry_after)) from error
-        except Forbidden as error:  # blocked by the user, kicked from the group
-            raise PermanentError(f"Telegram refused: {error.message}") from error
-        except BadRequest as error:  # chat not found, and other answers that will not change
-            raise PermanentError(f"Telegram refused: {error.message}") from error
-        except NetworkError as error:  # timeouts, dropped connections, 5xx after retries
-            raise TransientError(str(error)) from error
-        except ValueError as error:
-            raise PermanentError(f"not a Telegram chat id: {chat_id!r}") from error
+        with _outbound(chat_id):
+            sent = await self.deliver(int(chat_id), reply, proactive=True)
+        return None if sent is None else str(sent)
+
+    async def edit(self, chat_id: str, ref: str, reply: Reply, *, workspace_id: str = "") -> None:
+        """A message `send` sent, with `reply`'s text (its first part) and no buttons."""
+        html = render_html(with_deep_links(reply, self.bot_username), limit=MAX_MESSAGE)[0]
+        with _outbound(chat_id):
+            try:
+                await self.application.bot.edit_message_text(
+                    html,
+                    chat_id=int(chat_id),
+                    message_id=int(ref),
+                    parse_mode=ParseMode.HTML,
+                    link_preview_options=_NO_PREVIEW,
+                    rate_limit_args=self._proactive,
+                )
+            except BadRequest as error:
+                if "not modified" not in error.message.lower():
+                    raise
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         update_id = update.update_id if isinstance(update, Update) else None
         log.error("telegram: update %s failed", update_id, exc_info=context.error)
+
+
+@contextmanager
+def _outbound(chat_id: str) -> Iterator[None]:
+    """Telegram's refusals as the outbox's, so a blocked user is not retried forever."""
+    try:
+        yield
+    except RetryAfter as error:
+        raise RateLimited(_seconds(error.retry_after)) from error
+    except Forbidden as error:  # blocked by the user, kicked from the group
+        raise PermanentError(f"Telegram refused: {error.message}") from error
+    except BadRequest as error:  # chat not found, and other answers that will not change
+        raise PermanentError(f"Telegram refused: {error.message}") from error
+    except NetworkError as error:  # timeouts, dropped connections, 5xx after retries
+        raise TransientError(str(error)) from error
+    except ValueError as error:
+        raise PermanentError(f"not a Telegram chat id: {chat_id!r}") from error
 
 
 def _seconds(retry_after: float | timedelta) -> float:

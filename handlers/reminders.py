@@ -37,7 +37,7 @@ from storage.models import (
     Role,
     Team,
 )
-from storage.outbox import delete_pending, enqueue, notify_targets
+from storage.outbox import delete_pending, delivered_copies, enqueue, notify_targets
 from storage.reminders import (
     add_reminder,
     delivery_errors,
@@ -170,6 +170,9 @@ def done(ctx: Context, args: Args) -> Reply:
     if not args.words:
         raise UsageError("Which reminder? /reminders shows their numbers.")
     finished = [_finish(ctx, _own(ctx, word)) for word in args.words]
+    for reminder in finished:
+        done_line = Reply().add("✓ Done: ", bold(reminder.text), _subject_suffix(ctx, reminder))
+        _change_copies(ctx, reminder, _delivery_key(reminder), done_line, pressed=False)
     return Reply().add("Done: ", "; ".join(f"#{r.id} {r.text}" for r in finished), ".")
 
 
@@ -283,7 +286,9 @@ def set_timezone(ctx: Context, args: Args) -> Reply:
 
 def press_done(ctx: Context, args: tuple[str, ...]) -> Reply:
     reminder = _finish(ctx, _pressed(ctx, args, 1))
-    return Reply(edit=True).add("✓ Done: ", bold(reminder.text), _subject_suffix(ctx, reminder))
+    reply = Reply(edit=True).add("✓ Done: ", bold(reminder.text), _subject_suffix(ctx, reminder))
+    _change_copies(ctx, reminder, _delivery_key(reminder), reply, pressed=True)
+    return reply
 
 
 def press_snooze(ctx: Context, args: tuple[str, ...]) -> Reply:
@@ -316,8 +321,9 @@ def press_tomorrow(ctx: Context, args: tuple[str, ...]) -> Reply:
 
 
 def _snoozed(ctx: Context, reminder: Reminder, at: datetime) -> Reply:
+    delivered = _delivery_key(reminder)
     _reschedule(ctx, reminder, at)
-    return Reply(edit=True).add(
+    reply = Reply(edit=True).add(
         "⏰ ",
         bold(reminder.text),
         _subject_suffix(ctx, reminder),
@@ -325,6 +331,40 @@ def _snoozed(ctx: Context, reminder: Reminder, at: datetime) -> Reply:
         bold(_when_text(ctx, at)),
         ".",
     )
+    _change_copies(ctx, reminder, delivered, reply, pressed=True)
+    return reply
+
+
+def _change_copies(
+    ctx: Context, reminder: Reminder, delivered: str, reply: Reply, *, pressed: bool
+) -> None:
+    """The reminder's messages on the member's platforms (/notify both) say what became
+    of it, their buttons gone; a pressed button's own message is edited by its answer."""
+    assert reminder.id is not None
+    for copy in delivered_copies(ctx.session, reminder_id=reminder.id, key=delivered):
+        if pressed and copy.platform == ctx.request.platform:
+            continue
+        enqueue(
+            ctx.session,
+            row=Outbox(
+                team_id=ctx.team_id,
+                kind=OutboxKind.edit,
+                platform=copy.platform,
+                workspace_id=copy.workspace_id,
+                chat_id=copy.chat_id,
+                message_ref=copy.message_ref,
+                payload=reply.as_message(f"the change to your reminder #{reminder.id}"),
+                due_at=ctx.now,
+                # No member: a change that cannot be made is not worth a failure notice.
+                dedupe_key=f"edit:{copy.id}:{reminder.status}:{int(reminder.due_at.timestamp())}",
+                created_at=ctx.now,
+            ),
+        )
+
+
+def _delivery_key(reminder: Reminder) -> str:
+    """What the outbox rows of the reminder's delivery at its due time are keyed by."""
+    return f"reminder:{reminder.id}:{int(reminder.due_at.timestamp())}"
 
 
 # --- the delivered message -----------------------------------------------------------------
@@ -389,7 +429,7 @@ def _queue(ctx: Context, reminder: Reminder) -> None:
     payload = reminder_message(ctx, reminder).as_message(
         f"your reminder #{reminder.id} “{reminder.text[:60]}”"
     )
-    key = f"reminder:{reminder.id}:{int(reminder.due_at.timestamp())}"
+    key = _delivery_key(reminder)
     for target in targets:
         enqueue(
             ctx.session,

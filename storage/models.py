@@ -581,6 +581,7 @@ class OutboxKind(StrEnum):
     announcement = "announcement"
     digest = "digest"
     notice = "notice"  # "I could not deliver ...", to the member concerned
+    edit = "edit"  # a message sent earlier, changed (its `message_ref`)
 
 
 class OutboxStatus(StrEnum):
@@ -624,6 +625,9 @@ class Outbox(SQLModel, table=True):
     dedupe_key: str = Field(max_length=200, unique=True)
     created_at: datetime = _ts()
     sent_at: datetime | None = _ts(nullable=True)
+    # The platform's id of the message once sent (bot/senders.py); of an `edit` row, the
+    # message it changes.
+    message_ref: str | None = Field(default=None, max_length=200)
 
 
 # --- the bot's bookkeeping ---------------------------------------------------------------

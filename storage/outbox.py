@@ -137,8 +137,9 @@ def release_expired(session: Session, *, now: datetime) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def mark_sent(session: Session, *, row: Outbox, now: datetime) -> None:
-    """Record a delivery. Whoever holds the claim now, the message went out: never again."""
+def mark_sent(session: Session, *, row: Outbox, now: datetime, ref: str | None = None) -> None:
+    """Record a delivery, and the platform's id of the message (`ref`). Whoever holds the
+    claim now, the message went out: never again."""
     session.execute(
         update(Outbox)
         .where(
@@ -152,6 +153,7 @@ def mark_sent(session: Session, *, row: Outbox, now: datetime) -> None:
             claimed_by=None,
             claimed_until=None,
             last_error=None,
+            **({} if ref is None else {"message_ref": ref}),
         ),
         execution_options={"synchronize_session": False},
     )
@@ -281,6 +283,19 @@ def delete_pending(session: Session, *, reminder_id: int) -> None:
     for row in rows:
         session.delete(row)
     session.flush()
+
+
+def delivered_copies(session: Session, *, reminder_id: int, key: str) -> list[Outbox]:
+    """The messages of one delivery of a reminder (its outbox rows' `key`, one per
+    platform) that went out and can still be changed (the platform gave their id)."""
+    rows = session.exec(
+        select(Outbox).where(
+            Outbox.reminder_id == reminder_id,
+            Outbox.status == OutboxStatus.sent,
+            col(Outbox.message_ref).is_not(None),
+        )
+    )
+    return [row for row in rows if row.dedupe_key.split(":")[:3] == key.split(":")[:3]]
 
 
 def notify_targets(session: Session, *, member: Member) -> list[Identity]:

@@ -196,7 +196,12 @@ class SlackApi:
             view = data["view"] if isinstance(data["view"], dict) else json.loads(data["view"])
             return {"ok": True, "view": {"id": "V0VIEW", **view}}
         if method == "chat.postMessage":
-            return {"ok": True, "channel": data["channel"], "ts": "1700000000.000100"}
+            # To a user id, Slack posts in the app's direct message with them (D...).
+            channel = data["channel"]
+            channel = f"D{channel[1:]}" if channel.startswith("U") else channel
+            return {"ok": True, "channel": channel, "ts": "1700000000.000100"}
+        if method == "chat.update":
+            return {"ok": True, "channel": data["channel"], "ts": data["ts"]}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": "1700000000.000200"}
         if method == "files.getUploadURLExternal":

@@ -115,3 +115,58 @@ async def test_a_telegram_rep_and_their_slack_are_one_member(
         str(c.params.get("text", "")) for c in calls if c.method != "answerCallbackQuery"
     ) + " ".join(json.dumps(c.params) for c in calls if c.method == "answerCallbackQuery")
     assert "already done" in said
+
+
+async def test_a_reminder_done_on_one_platform_changes_its_copy_on_the_other(
+    telegram: TelegramChat, slack: Slack, engine: Engine, clock: Clock
+) -> None:
+    assert "created the team" in await telegram.say("/start Acme Sales")
+    await slack.command(f"link {_code(await telegram.say('/link'))}")
+    assert "I reach you on <b>Telegram, Slack</b>" in await telegram.say("/notify both")
+    await telegram.say("/remind in 1 hour call Jane back")
+    await telegram.say("/remind in 1 hour send the offer")
+    outbox = OutboxDispatcher(
+        engine, senders_among([telegram.adapter, slack.adapter]), clock=clock, run_sync=inline
+    )
+    clock.advance(hours=1)
+    await outbox.drain()
+    on_telegram = {
+        c.text.split("\n")[0]: c for c in telegram.api.of("sendMessage") if "⏰" in c.text
+    }
+    on_slack = {
+        c.text.split("\n")[0]: c for c in slack.api.sent("chat.postMessage") if "⏰" in c.text
+    }
+    [call_tg, offer_tg] = sorted(on_telegram.values(), key=lambda c: "offer" in c.text)
+    [call_slack, _] = sorted(on_slack.values(), key=lambda c: "offer" in c.text)
+
+    # Done pressed in Slack: the Telegram copy says so, and its buttons are gone.
+    await slack.press(call_slack.buttons["Done"], channel=DM, ephemeral=False)
+    await outbox.drain()
+    [changed] = telegram.api.of("editMessageText")
+    assert changed.params["message_id"] == call_tg.result["message_id"]
+    assert changed.params["chat_id"] == TG_ALICE["id"]
+    assert changed.text.startswith("✓ Done: <b>call Jane back</b>")
+    assert "reply_markup" not in changed.params
+    assert not slack.api.sent("chat.update")  # Slack's own copy was the one pressed
+
+    # Snoozed on Telegram: the Slack copy is updated in the direct message it was sent to.
+    snooze = next(v for k, v in offer_tg.button_data.items() if k.startswith("Snooze"))
+    await telegram.feed(telegram.callback_update(offer_tg.result, snooze, TG_ALICE))
+    await outbox.drain()
+    [updated] = slack.api.sent("chat.update")
+    assert updated.data["channel"] == f"D{ALICE[1:]}"
+    assert updated.data["ts"] == "1700000000.000100"
+    assert "send the offer" in updated.text and "snoozed until" in updated.text
+    assert "Done" not in json.dumps(updated.data.get("blocks"))
+    assert len(telegram.api.of("editMessageText")) == 2  # and its own copy, by the press
+
+    # Delivered again an hour later, then done by typing: both copies change.
+    clock.advance(hours=1)
+    await outbox.drain()
+    assert "Done: #2 send the offer" in await telegram.say("/done 2")
+    await outbox.drain()
+    assert len(slack.api.sent("chat.update")) == 2
+    assert slack.api.sent("chat.update")[-1].text.startswith("✓ Done: *send the offer*")
+    edits = telegram.api.of("editMessageText")
+    assert len(edits) == 3 and edits[-1].text.startswith("✓ Done: <b>send the offer</b>")
+    assert edits[-1].params["message_id"] != offer_tg.result["message_id"]  # the new copy

@@ -56,6 +56,7 @@ def _enqueue(
     platform: str = Platform.telegram,
     due: datetime = START,
     key: str = "row",
+    kind: str = OutboxKind.reminder,
     **fields: Any,
 ) -> None:
     with transaction(engine) as session:
@@ -64,7 +65,7 @@ def _enqueue(
                 session,
                 row=Outbox(
                     team_id=team_id,
-                    kind=OutboxKind.reminder,
+                    kind=kind,
                     platform=platform,
                     chat_id=chat,
                     payload={"reply": Reply().add(f"{key} {n}").to_json()},
@@ -101,6 +102,25 @@ def test_a_429_waits_exactly_as_long_as_the_platform_says(engine: Engine) -> Non
     run_virtual(main, start=START)
     [row] = outbox_rows(engine)
     assert (row.status, row.attempts, row.last_error) == (OutboxStatus.sent, 1, None)
+
+
+def test_a_sent_message_keeps_its_platform_id_and_an_edit_row_changes_it(
+    engine: Engine,
+) -> None:
+    team_id = _team(engine)
+    _enqueue(engine, team_id, 1)
+    sender = RecordingSender()
+    asyncio.run(OutboxDispatcher(engine, [sender], clock=Clock(), run_sync=inline).drain())
+    [row] = outbox_rows(engine)
+    assert (row.status, row.message_ref) == (OutboxStatus.sent, "1")
+    _enqueue(engine, team_id, 1, key="edit", kind=OutboxKind.edit, message_ref="1")
+    asyncio.run(OutboxDispatcher(engine, [sender], clock=Clock(), run_sync=inline).drain())
+    [_, edit] = outbox_rows(engine)
+    assert edit.status == OutboxStatus.sent and edit.message_ref == "1"  # the one it changed
+    assert [(s.edits, s.reply.plain_text) for s in sender.sent] == [
+        (None, "row 0"),
+        ("1", "edit 0"),
+    ]
 
 
 def test_server_errors_back_off_exponentially_then_succeed(engine: Engine) -> None:

@@ -39,9 +39,10 @@ from tests.conftest import Clock, TestBot
 class Notifying(RecordingSender):
     delivered: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def send(self, chat_id: str, reply: Reply, *, workspace_id: str = "") -> None:
-        await super().send(chat_id, reply, workspace_id=workspace_id)
+    async def send(self, chat_id: str, reply: Reply, *, workspace_id: str = "") -> str | None:
+        ref = await super().send(chat_id, reply, workspace_id=workspace_id)
         self.delivered.set()
+        return ref
 
 
 class Watched(Scheduler):
