@@ -16,12 +16,20 @@ from handlers.cards import (
 )
 from handlers.confirmations import deal_moved, deal_opened, deal_unmoved
 from handlers.context import Context
-from handlers.dates import take_day
+from handlers.dates import CLOSE_WITHIN, read_day, take_day
 from handlers.errors import CommandError, Forbidden, UsageError
 from handlers.format import deal_ref, money
-from handlers.grammar import AMOUNT, Args, Money, limited, read_amount
+from handlers.grammar import AMOUNT, YEAR, Args, Money, limited, read_amount
 from handlers.notices import announce_won
-from handlers.refs import CONTACT, DEAL, resolve, resolve_member, resolve_stage, resolve_trailing
+from handlers.refs import (
+    CONTACT,
+    DEAL,
+    record_by_ref,
+    resolve,
+    resolve_member,
+    resolve_stage,
+    resolve_trailing,
+)
 from handlers.registry import Registry
 from handlers.reply import Reply, bold
 from handlers.scoring import rescore
@@ -38,6 +46,8 @@ DEAL_KEYS = ("stage", "close", "contact", "company", "amount")
 MAX_TEAM_TOTAL = 10**18
 # A number with nothing to say it is money, as the last word (`/deal Sofa Greta 900`).
 _BARE_AMOUNT = re.compile(r"\d[\d.,']*k?", re.IGNORECASE)
+# The words that say "close:" when its colon was left out.
+_CLOSE_WORDS = frozenset({"close", "closing", "due"})
 _KIND_ACTIVITY = {
     StageKind.open: ActivityKind.stage,
     StageKind.won: ActivityKind.won,
@@ -52,10 +62,12 @@ def open_deal(ctx: Context, args: Args) -> Reply:
 
     Example: /deal Website redesign Jane Doe 12k close:next friday #web
     Amounts as you write them: 12k, 12,5k, 12.000 €, 12 000 EUR, €12.000,50, $3,500.
-    Dates too: close:15.12., close:Dec 15, close:in 2 weeks (due: works as well).
-    The contact is recognised at the end of the title, by name or by a word of the name
-    that belongs to one contact (/deal Consulting Łukasz 3.5k), before a title in quotes
-    (/deal Jane Doe "Website redesign" 12k), or given as contact:NAME.
+    Dates too: close:15.12., close:Dec 15, close:in 2 weeks (due: works as well, and
+    the colon may be left out: /deal Wartung 3.000 € close 15.12.).
+    The contact is recognised at the end of the title, by name, by a word of the name
+    that belongs to one contact (/deal Consulting Łukasz 3.5k) or by its id (c12, also
+    first), before a title in quotes (/deal Jane Doe "Website redesign" 12k), or given
+    as contact:NAME.
     The answer shows what was stored (amount, contact, stage, close) and buttons to move
     the deal on.
     """
@@ -66,6 +78,7 @@ def open_deal(ctx: Context, args: Args) -> Reply:
     amount = _take_amount_field(ctx, args) or args.take_amount(
         team.currency, locale=team.locale, bare=False, picks=ctx.picks
     )
+    expected_close = expected_close or _close_without_colon(ctx, args)
     contact = _contact_for_deal(ctx, args)
     # A bare number counts only as the last word once the contact is off the end.
     amount = amount or args.take_amount(team.currency, locale=team.locale, picks=ctx.picks)
@@ -332,28 +345,56 @@ def _take_close(ctx: Context, args: Args) -> date | None:
     return take_day(args, "close", tz=ctx.tz, now=ctx.now, locale=ctx.team.locale)
 
 
+def _close_without_colon(ctx: Context, args: Args) -> date | None:
+    """`/deal Wartung 3.000 € close 15.12.`: a close word after the title's first word,
+    followed by words that read as a day (the longest run of at most four); they leave the
+    title. Anything else after a close word (`close to`) stays in the title."""
+    assert ctx.team is not None
+    today = ctx.now.astimezone(ctx.tz).date()
+    for at in range(len(args.words) - 2, 0, -1):
+        if args.words[at].lower() not in _CLOSE_WORDS:
+            continue
+        for n in range(min(4, len(args.words) - at - 1), 0, -1):
+            text = " ".join(args.words[at + 1 : at + 1 + n])
+            day = read_day(text, tz=ctx.tz, now=ctx.now, locale=ctx.team.locale)
+            if day is not None and abs(day - today) <= CLOSE_WITHIN:
+                del args.words[at : at + 1 + n]
+                del args.word_ends[at : at + 1 + n]
+                return day
+    return None
+
+
 def _contact_for_deal(ctx: Context, args: Args) -> Contact | None:
-    """`contact:NAME`, or a contact named by the last words of the title: in full, or by a
-    word of the name that belongs to one contact (`/deal Consulting Łukasz`); or by the
-    words before a title in quotes."""
+    """`contact:NAME`, or a contact named by the last words of the title (before a bare
+    amount, `/deal Sofa Greta 900`): in full, by a word of the name that belongs to one
+    contact (`/deal Consulting Łukasz`) or by its id (`c12`, also as the first word); or
+    by the words before a title in quotes."""
     if (text := args.option("contact")) is not None:
         record, _ = resolve(ctx, text.split(), (CONTACT,), whole=True)
         assert isinstance(record, Contact)
         return record
-    found = resolve_trailing(ctx, args.words, (CONTACT,))
-    if found is not None:
-        record, used = found
-        del args.words[-used:]
-        del args.word_ends[-used:]
-    elif (title := _quoted_title(args)) is not None:
-        found = resolve_trailing(ctx, args.words[:title], (CONTACT,), keep=0)
-        if found is None or found[1] != title:
-            return None
-        record = found[0]
-        del args.words[:title]
-        del args.word_ends[:title]
-    else:
-        return None
+    words = args.words
+    ends = [len(words)]
+    if len(words) > 2 and _BARE_AMOUNT.fullmatch(words[-1]) and not YEAR.fullmatch(words[-1]):
+        ends.append(len(words) - 1)
+    for end in ends:
+        if end > 1 and (by_ref := record_by_ref(ctx, words[end - 1], CONTACT)) is not None:
+            return _taken(args, end - 1, end, by_ref)
+        if (found := resolve_trailing(ctx, words[:end], (CONTACT,))) is not None:
+            return _taken(args, end - found[1], end, found[0])
+    if len(words) > 1 and (by_ref := record_by_ref(ctx, words[0], CONTACT)) is not None:
+        return _taken(args, 0, 1, by_ref)
+    if (title := _quoted_title(args)) is not None:
+        found = resolve_trailing(ctx, words[:title], (CONTACT,), keep=0)
+        if found is not None and found[1] == title:
+            return _taken(args, 0, title, found[0])
+    return None
+
+
+def _taken(args: Args, start: int, end: int, record: Contact | Deal) -> Contact:
+    """The contact named by free words `start` to `end`, which leave the title."""
+    del args.words[start:end]
+    del args.word_ends[start:end]
     assert isinstance(record, Contact)
     return record
 

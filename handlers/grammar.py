@@ -92,7 +92,8 @@ _EMAIL = re.compile(
 _AFTER_CLOSER = re.compile(r"[,;.!?)]*(?:\s|$)")
 _TRIM = " \t\n,;"
 # A bare number that is a year of this era is part of a title, never an amount.
-_YEAR = re.compile(r"(?:19|20)\d\d")
+# A number that is a year, not an amount (`Relaunch 2026`).
+YEAR = re.compile(r"(?:19|20)\d\d")
 _COORDINATE = re.compile(r"[-+]?\d{1,3}(?:[.,]\d+)?")
 _PHONE_CHARS = re.compile(r"[\d\s+()\-./]+(?:\s*(?:ext\.?|x)\s*\d{1,6})?", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -557,7 +558,7 @@ class Args:
             and bare
             and last is not None
             and last.end == len(self.words)
-            and not _YEAR.fullmatch(last.number)
+            and not YEAR.fullmatch(last.number)
         ):
             chosen = [last]
         if not chosen:

@@ -126,6 +126,16 @@ def resolve_trailing(
     return None
 
 
+def record_by_ref(ctx: Context, word: str, kind: Kind) -> Record | None:
+    """The record a word names the way the bot writes it (`c42` for a contact), when it is
+    one of the team's; None for any other word. Among free words (a deal's title) only
+    this exact form counts: `C200` may be a product, and a bare number a year."""
+    match = _ID.match(_bare(word))
+    if match is None or match.group("kind") != kind.letter:
+        return None
+    return _by_id(ctx, kind, int(match.group("id")))
+
+
 def contact_of(ctx: Context, record: Record) -> Contact | None:
     if isinstance(record, Contact):
         return record

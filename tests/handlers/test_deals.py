@@ -46,6 +46,19 @@ def test_deal_without_contact_and_bad_input(testbot: TestBot) -> None:
     assert "No contact matches" in testbot.say("/deal X contact:Nobody")
 
 
+def test_a_contact_named_by_its_id_before_or_after_the_title(testbot: TestBot) -> None:
+    """`c1` as the bot writes it names the contact; another word of that shape (`C1`, an
+    id nobody has) is part of the title."""
+    assert "(c1)" in testbot.say("/add Jürgen Müller")
+    for typed in ("/deal Wartung 2027 c1 3.000 €", "/deal c1 Wartung 2027 3.000 €"):
+        opened = testbot.say(typed)
+        assert "Opened Wartung 2027 (d" in opened and "contact: Jürgen Müller (c1)" in opened
+    assert "contact: Jürgen Müller (c1)" in testbot.say("/deal Sofa c1 900")
+    for typed, title in (("/deal Mercedes C1 40k", "Mercedes C1"), ("/deal Kit c9 5k", "Kit c9")):
+        opened = testbot.say(typed)
+        assert f"Opened {title} (d" in opened and "contact: none" in opened
+
+
 def test_stage_buttons_move_and_edit_the_message(testbot: TestBot) -> None:
     testbot.say("/deal Website 5k")
     choices = testbot.send("/stage 1")
