@@ -57,7 +57,9 @@ def add_contact(ctx: Context, args: Args) -> Reply:
     Example: /add Jane Doe company:Acme Corp title:Head of Sales +49 151 2345678
     jane@acme.de city:San Francisco #hot
     No quotes needed: a field's value runs on until the next field:, #tag, phone number
-    or e-mail address. The phone and e-mail are found wherever you type them.
+    or e-mail address. The phone and e-mail are found wherever you type them; words after
+    them are the company when they name a legal form (Siemens AG), the city when they
+    name a town (Madrid), and asked about otherwise.
     The answer shows each field as it was stored, so a misread shows at once: press Undo,
     or fix it with /edit. The same name, e-mail or phone as a contact you have gets a
     warning with Add anyway / Open instead.
@@ -71,6 +73,7 @@ def add_contact(ctx: Context, args: Args) -> Reply:
         created_at=ctx.now,
         updated_at=ctx.now,
     )
+    typed = list(args.word_ends)
     with about("email"):
         contact.email = args.take_email_field() or args.take_email()
         _one_only("e-mail address", contact.email, args.take_email())
@@ -84,6 +87,8 @@ def add_contact(ctx: Context, args: Args) -> Reply:
                     f"“{word}” does not look like a valid phone number. Write it "
                     "with its country code, e.g. +49 30 1234567."
                 )
+    if "name" not in args.options:
+        _place_words_after_number(args, typed)
     with about("name"):
         named = args.option("name")
         if named is not None and args.words:
@@ -133,6 +138,17 @@ def add_contact(ctx: Context, args: Args) -> Reply:
     return _map_note(contact_added(ctx, contact), contact, located)
 
 
+# Legal forms that make the words they end a company's name (`Siemens AG`, `Acme Corp.`).
+_COMPANY_FORMS = frozenset(
+    {
+        *("AG", "GmbH", "gGmbH", "KG", "OHG", "GbR", "UG", "SE", "eG", "e.V.", "KGaA", "mbH"),
+        *("Inc", "Inc.", "Corp", "Corp.", "Corporation", "LLC", "Ltd", "Ltd.", "Limited"),
+        *("PLC", "plc", "LLP", "Co.", "Company", "Group", "Holding", "Pty"),
+        *("SA", "S.A.", "SAS", "SARL", "SRL", "S.r.l.", "S.L.", "SL", "S.p.A.", "SpA"),
+        *("BV", "B.V.", "NV", "N.V.", "Oy", "Oyj", "AB", "AS", "A/S", "ApS", "s.r.o."),
+        *("Kft.", "A.Ş.", "GesmbH", "Sp."),
+    }
+)
 _MERGED_FIELDS = ("email", "phone", "title", "company_id", "address", "city", "country", "source")
 
 
@@ -550,6 +566,46 @@ def _card_args(card_data: SharedContact) -> Args:
         if value:
             args.options[key] = value
     return args
+
+
+def _place_words_after_number(args: Args, typed: list[int]) -> None:
+    """Words typed after the phone number or e-mail address that ended the name (`/add
+    Jürgen Müller +49 171 2345678 Siemens AG`) are not more of the name: each part of them
+    (split at commas) a company by its legal form, or a town the gazetteer knows, when that
+    field was not given; anything else is asked about rather than stored where nobody
+    meant it."""
+    ends = args.word_ends
+    cut = next((i for i, end in enumerate(ends) if typed[i] != end), len(ends))
+    extra = " ".join(args.words[cut:]).strip(" ,;")
+    if cut == 0 or not any(ch.isalnum() for ch in extra):
+        return
+    placed: dict[str, str] = {}
+    for part in (p.strip(" ;") for p in extra.split(",")):
+        if not part:
+            continue
+        if "company" not in placed and _COMPANY_FORMS & set(part.split()):
+            field = "company"
+        elif "city" not in placed and _is_town(part):
+            field = "city"
+        else:
+            name = " ".join(args.words[:cut]).strip(" ,;")
+            raise UsageError(
+                f"I read the name as “{name}”. What is “{part}”, after the phone number or "
+                f"e-mail address? Say it with company:{part}, title:{part} or city:{part}, "
+                "or type it before the number if it is part of the name."
+            )
+        if field in args.options:
+            raise UsageError(f"“{part}” looks like a second {field}: give the {field} once.")
+        placed[field] = part
+    args.options.update(placed)
+    del args.words[cut:]
+    del args.word_ends[cut:]
+
+
+def _is_town(text: str) -> bool:
+    from storage.gazetteer import gazetteer  # the town index, opened on first use
+
+    return gazetteer().is_town(text)
 
 
 def _apply_fields(ctx: Context, contact: Contact, args: Args) -> None:

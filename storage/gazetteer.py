@@ -137,6 +137,11 @@ class Gazetteer:
                     return Place(town.lat, town.lon, _label(town))
         return None
 
+    def is_town(self, text: str) -> bool:
+        """Whether `text` is the name of a town, as a whole (`Madrid`, `Frankfurt am Main`)."""
+        with self._lock:
+            return bool(self._towns_named(gazetteer_key(text)))
+
     def close(self) -> None:
         self._connection.close()
 
