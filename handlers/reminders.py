@@ -564,8 +564,18 @@ def _line(ctx: Context, reminder: Reminder) -> list[str]:
 
 
 def _when_text(ctx: Context, at: datetime) -> str:
+    """`Wed 9 Dec 09:30 (in 2 days)`: days counted on the member's calendar, not in
+    24-hour steps (Wednesday morning is not "tomorrow" on Monday afternoon)."""
     seconds = (at - ctx.now).total_seconds()
-    soon = f"in {int(seconds)} seconds" if seconds < 60 else ago(at, ctx.now)
+    days = (at.astimezone(ctx.tz).date() - ctx.now.astimezone(ctx.tz).date()).days
+    if seconds < 60:
+        soon = f"in {int(seconds)} seconds"
+    elif days == 1:
+        soon = "tomorrow"
+    elif 1 < days < 30:
+        soon = f"in {days} days"
+    else:
+        soon = ago(at, ctx.now)
     return f"{local_time(at, ctx.tz)} ({soon})"
 
 

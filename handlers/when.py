@@ -204,6 +204,10 @@ def _plausible(words: list[str]) -> bool:
         return False
     if len(words) == 1 and words[0] in _TOO_VAGUE:
         return False
+    # "in 2" and "on 2" are a month to dateparser (February); to people, a count whose
+    # unit is missing ("in 2 Stunden" in another language): no time, rather than a guess.
+    if len(words) == 2 and words[0] in ("in", "on") and words[1].isdigit():
+        return False
     # A leading bare number is an id or a count ("42 tomorrow"), unless a month or am/pm
     # follows it ("15 december", "3 pm").
     if words[0].isdigit() and (len(words) == 1 or words[1] not in _NUMBER_FOLLOWERS):

@@ -268,3 +268,10 @@ def test_snooze_tomorrow_button_uses_the_local_morning(
     pending = [row for row in outbox_rows(engine) if row.status == OutboxStatus.pending]
     assert pending[0].due_at == datetime(2026, 11, 24, 17, 0, tzinfo=UTC)
     assert pending[0].due_at - clock.now == timedelta(days=1, hours=8)
+
+
+def test_when_a_reminder_comes_is_counted_in_calendar_days(testbot: TestBot, clock: Clock) -> None:
+    clock.advance(hours=7)  # Monday 16:00: Wednesday 9:30 is 41.5 hours away
+    assert "Wed 25 Nov 09:30 (in 2 days)" in testbot.say("/remind the day after tomorrow 9:30 x")
+    assert "Tue 24 Nov 08:00 (tomorrow)" in testbot.say("/remind tomorrow 8am call Jane")
+    assert "Mon 23 Nov 18:00 (in 2 hours)" in testbot.say("/remind in 2 hours call Jane")
