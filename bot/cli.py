@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from bot.config import LogLevel, Settings
+    from bot.runtime import Adapter
     from bot.telegram_polling import Polling
     from handlers.context import TeamDefaults
     from handlers.dispatcher import Dispatcher
@@ -273,8 +274,6 @@ def chat(
 
     from bot.config import get_settings
     from bot.console import CONSOLE_HELP, ConsoleChat, run_console
-    from bot.scheduler import Scheduler
-    from bot.senders import ConsoleSender
     from handlers import build_registry
     from handlers.dispatcher import Dispatcher
 
@@ -304,10 +303,15 @@ def chat(
     console = ConsoleChat(
         dispatcher, name, styled=interactive and sys.stdout.isatty(), files=settings.charts_dir
     )
-    # Reminders and announcements print here while the session is open.
-    scheduler = Scheduler(
-        engine, [ConsoleSender(on_reply=console.delivered)], geocoder=places, clock=clock
-    )
+
+    def scheduler() -> Adapter:
+        """Reminders and announcements print here while the session is open."""
+        from bot.scheduler import Scheduler
+        from bot.senders import ConsoleSender
+
+        senders = [ConsoleSender(on_reply=console.delivered)]
+        return Scheduler(engine, senders, geocoder=places, clock=clock)
+
     session = None
     if interactive:
         from bot.prompt import prompt_session
@@ -427,7 +431,7 @@ async def _serve(
     port: int,
 ) -> None:
     """Serve every configured platform, and the scheduler, until SIGINT or SIGTERM."""
-    from bot.runtime import Adapter, run_adapters
+    from bot.runtime import run_adapters
     from bot.scheduler import Scheduler
     from bot.senders import senders_among
 
