@@ -33,7 +33,7 @@ from storage.types import UTCDateTime, utcnow
 class _Table(SQLModel):
     # Pydantic's validator and serializer of a table are built on first use, not when the
     # module is imported: SQLModel makes table rows without validating them, and most are
-    # never serialized (a third of the tables' import time, a tenth of `crmbot chat`'s).
+    # never serialized (10-15 ms of the tables' import, bench/NOTES.md issue 17, h22).
     model_config = SQLModelConfig(defer_build=True)
 
 
