@@ -18,7 +18,10 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from bot.config import LogLevel, Settings
+    from bot.runtime import Adapter
+    from bot.telegram_polling import Polling
     from handlers.context import TeamDefaults
+    from handlers.dispatcher import Dispatcher
     from handlers.places import Geocoder
     from handlers.reply import Reply
 
@@ -271,8 +274,6 @@ def chat(
 
     from bot.config import get_settings
     from bot.console import CONSOLE_HELP, ConsoleChat, run_console
-    from bot.scheduler import Scheduler
-    from bot.senders import ConsoleSender
     from handlers import build_registry
     from handlers.dispatcher import Dispatcher
 
@@ -302,10 +303,15 @@ def chat(
     console = ConsoleChat(
         dispatcher, name, styled=interactive and sys.stdout.isatty(), files=settings.charts_dir
     )
-    # Reminders and announcements print here while the session is open.
-    scheduler = Scheduler(
-        engine, [ConsoleSender(on_reply=console.delivered)], geocoder=places, clock=clock
-    )
+
+    def scheduler() -> Adapter:
+        """Reminders and announcements print here while the session is open."""
+        from bot.scheduler import Scheduler
+        from bot.senders import ConsoleSender
+
+        senders = [ConsoleSender(on_reply=console.delivered)]
+        return Scheduler(engine, senders, geocoder=places, clock=clock)
+
     session = None
     if interactive:
         from bot.prompt import prompt_session
@@ -356,33 +362,84 @@ def run(
     import asyncio
 
     from bot.config import get_settings
-    from bot.runtime import Adapter, run_adapters
-    from bot.scheduler import Scheduler
-    from bot.senders import senders_among
-    from handlers import build_registry
-    from handlers.dispatcher import Dispatcher
 
     settings = get_settings()
     url = database_url(db, settings)
     configure_logging(settings, database=url)
+    if not settings.telegram_bot_token and not settings.slack_configured:
+        typer.echo(
+            "No chat platform is configured: set TELEGRAM_BOT_TOKEN and/or SLACK_BOT_TOKEN "
+            "(see .env.example). To try crmbot without one: crmbot chat --demo",
+            err=True,
+        )
+        raise typer.Exit(2)
+    asyncio.run(run_platforms(settings, url, port))
+
+
+async def run_platforms(settings: Settings, url: str, port: int) -> None:
+    """`crmbot run` from its first poll to its shutdown. Telegram's first getUpdates goes
+    out first; while it waits, the database is checked and the dispatcher made (importing
+    them and the command families is most of a start), and what the poll brought is
+    handled from then on, in order. A start that fails confirms none of it to Telegram."""
+    import asyncio
+
+    polling = None
+    if settings.telegram_bot_token:
+        from bot.telegram_polling import Polling
+
+        token = settings.telegram_bot_token.get_secret_value()
+        polling = Polling(token, base_url=settings.telegram_api_base_url)
+    try:
+        if polling is not None:
+            await polling.start()
+        engine, dispatcher, places = await asyncio.to_thread(_dispatching, settings, url)
+        try:
+            await _serve(settings, engine, dispatcher, places, polling=polling, port=port)
+        finally:
+            dispatcher.close()
+            engine.dispose()
+    finally:
+        if polling is not None:
+            await polling.stop()  # a no-op once its adapter has stopped it
+
+
+def _dispatching(settings: Settings, url: str) -> tuple[Engine, Dispatcher, Geocoder]:
+    """The database (its schema upgraded), the geocoder and the dispatcher of `crmbot run`;
+    the command families are imported once polling has started (the registry's builder)."""
+    from handlers import build_registry
+    from handlers.dispatcher import Dispatcher
+
     engine = open_database(url)
     places = geocoder(settings)
-    clock = settings.clock()
-    # The command families are imported once polling has started (the registry's builder).
     dispatcher = Dispatcher(
-        engine, build_registry, defaults=team_defaults(settings), geocoder=places, clock=clock
+        engine,
+        build_registry,
+        defaults=team_defaults(settings),
+        geocoder=places,
+        clock=settings.clock(),
     )
+    return engine, dispatcher, places
+
+
+async def _serve(
+    settings: Settings,
+    engine: Engine,
+    dispatcher: Dispatcher,
+    places: Geocoder,
+    *,
+    polling: Polling | None,
+    port: int,
+) -> None:
+    """Serve every configured platform, and the scheduler, until SIGINT or SIGTERM."""
+    from bot.runtime import run_adapters
+    from bot.scheduler import Scheduler
+    from bot.senders import senders_among
+
     adapters: list[Adapter] = []
-    if settings.telegram_bot_token:
+    if polling is not None:
         from bot.telegram_adapter import TelegramAdapter
 
-        adapters.append(
-            TelegramAdapter(
-                dispatcher,
-                settings.telegram_bot_token.get_secret_value(),
-                base_url=settings.telegram_api_base_url,
-            )
-        )
+        adapters.append(TelegramAdapter(dispatcher, polling.token, polling=polling))
     if settings.slack_configured:
         from bot.slack_adapter import SlackAdapter  # Bolt is slow to import: only when used
 
@@ -391,24 +448,13 @@ def run(
         except ValueError as error:
             typer.echo(str(error), err=True)
             raise typer.Exit(2) from None
-    if not adapters:
-        typer.echo(
-            "No chat platform is configured: set TELEGRAM_BOT_TOKEN and/or SLACK_BOT_TOKEN "
-            "(see .env.example). To try crmbot without one: crmbot chat --demo",
-            err=True,
-        )
-        raise typer.Exit(2)
     # The scheduler sends reminders, announcements and digests through the adapters
     # that can speak first; it starts after them and stops before them.
     services = [
         *adapters,
-        Scheduler(engine, senders_among(adapters), geocoder=places, clock=clock),
+        Scheduler(engine, senders_among(adapters), geocoder=places, clock=dispatcher.clock),
     ]
-    try:
-        asyncio.run(run_adapters(services))
-    finally:
-        dispatcher.close()
-        engine.dispose()
+    await run_adapters(services)
 
 
 @app.command(

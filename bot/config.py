@@ -13,8 +13,6 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from storage.types import utcnow
-
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 
@@ -93,6 +91,10 @@ class Settings(BaseSettings):
 
     def clock(self) -> Callable[[], datetime]:
         """What every part of a process asks for "now": CRMBOT_NOW's clock, else the real one."""
+        # Here: storage's module imports SQLAlchemy, which `crmbot run` needs only after its
+        # first poll (bot/telegram_polling.py).
+        from storage.types import utcnow
+
         return utcnow if self.crmbot_now is None else RunningClock(self.crmbot_now)
 
     @property

@@ -15,7 +15,7 @@ import asyncio
 import re
 import shutil
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -224,20 +224,26 @@ async def run_console(
     *,
     source: TextIO = sys.stdin,
     session: PromptSession[str] | None = None,
-    services: Sequence[Adapter] = (),
+    services: Sequence[Callable[[], Adapter]] = (),
 ) -> None:
     """Read lines until EOF: from `source` (piped), or typed into `session` (interactive,
-    with a prompt showing who is typing). `services` (the scheduler) run for as long as
-    the chat does."""
+    with a prompt showing who is typing). `services` (the scheduler's maker) are made and
+    started once the first reply is out (piped) or the greeting shown (typed), and run for
+    as long as the chat does: importing and starting them is a tenth of a start, which
+    the first answer need not wait for."""
     async with AsyncExitStack() as stack:
-        for service in services:
-            await service.start()
-            stack.push_async_callback(service.stop)
+
+        async def start_services() -> None:
+            for make in services:
+                service = make()
+                await service.start()
+                stack.push_async_callback(service.stop)
+
         # Registers the member on first use; the greeting is shown only to a person, so
         # that piped input gets exactly one reply block per line.
         greeting = await chat.send(text="/start")
         if session is None:
-            await _read_lines(chat, source)
+            await _read_lines(chat, source, after_the_first=start_services)
             return
         from prompt_toolkit.patch_stdout import patch_stdout
 
@@ -248,10 +254,17 @@ async def run_console(
         with patch_stdout(raw=True):
             if greeting is not None:
                 print(render_text(greeting, styled=chat.styled) + "\n", file=chat.out, flush=True)
+            await start_services()
             await prompt_lines(chat, session)
 
 
-async def _read_lines(chat: ConsoleChat, source: TextIO) -> None:
+async def _read_lines(
+    chat: ConsoleChat, source: TextIO, *, after_the_first: Callable[[], Awaitable[None]]
+) -> None:
     loop = asyncio.get_running_loop()
+    first = True
     while line := await loop.run_in_executor(None, source.readline):
         await chat.say(line)
+        if first:
+            await after_the_first()
+            first = False

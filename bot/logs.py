@@ -13,12 +13,13 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 from urllib.parse import quote, quote_plus
 
-from pythonjsonlogger.json import JsonFormatter
-from sqlalchemy.engine import URL, make_url
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
-from bot.config import Settings
+    from bot.config import Settings
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # Slack's tokens by their shape: in hosted mode each workspace's bot token comes from the
@@ -27,6 +28,8 @@ SLACK_TOKEN = re.compile(r"\bx(?:ox[a-z]|app)-[0-9A-Za-z-]{8,}")
 
 
 def json_formatter() -> logging.Formatter:
+    from pythonjsonlogger.json import JsonFormatter
+
     return JsonFormatter(
         "{asctime}{levelname}{name}{message}",
         style="{",
@@ -55,7 +58,12 @@ def secrets_of(settings: Settings, database: URL | str | None = None) -> dict[st
         "[bot token]": settings.telegram_bot_token,
     }
     secrets = {value.get_secret_value(): label for label, value in found.items() if value}
-    password = make_url(database or settings.database_url).password
+    database = database or settings.database_url
+    if isinstance(database, str) and "@" not in database:
+        return secrets  # no user, so no password (`crmbot run` polls before SQLAlchemy loads)
+    from sqlalchemy.engine import make_url
+
+    password = make_url(database).password
     if password:
         secrets[str(password)] = "[database password]"
     return secrets

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import phonenumbers
 from telegram import (
@@ -35,19 +34,18 @@ from telegram import (
 from telegram.constants import ChatType as TelegramChatType
 from telegram.constants import MessageAttachmentType, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
-from telegram.ext import (
-    AIORateLimiter,
-    Application,
-    ApplicationBuilder,
-    BaseRateLimiter,
-    ContextTypes,
-    TypeHandler,
-)
-from telegram.request import BaseRequest, HTTPXRequest, RequestData
+from telegram.ext import BaseRateLimiter, ContextTypes, TypeHandler
+from telegram.request import BaseRequest
 
-from bot.logs import Redaction
 from bot.pacing import telegram_group
 from bot.senders import PermanentError, RateLimited, TransientError
+from bot.telegram_polling import (
+    ALLOWED_UPDATES,
+    RETRIES_AFTER_429,
+    Polling,
+    Sleep,
+    TelegramApp,
+)
 from bot.telegram_render import (
     MAX_MESSAGE,
     escape_text,
@@ -55,24 +53,19 @@ from bot.telegram_render import (
     render_html,
     with_deep_links,
 )
-from bot.telegram_request import AiohttpRequest
 from bot.throttle import Throttle, bot_key, chat_key
 from bot.vcard import VCard, parse_vcard
 from handlers.context import ChatType, Request, SharedContact, SharedFile
-from handlers.dispatcher import Dispatcher
 from handlers.grammar import split_command
 from handlers.reply import Attachment, Reply
 from storage.models import Platform
 
-# python-telegram-bot 22 gives durations (RetryAfter.retry_after) as seconds, deprecated: its
-# next major version gives a timedelta, and PTB_TIMEDELTA opts in now, the way its docs say.
-# (Unless the environment says otherwise; `_seconds` reads either.)
-os.environ.setdefault("PTB_TIMEDELTA", "true")
+if TYPE_CHECKING:
+    from handlers.dispatcher import Dispatcher
 
 log = logging.getLogger(__name__)
 
 SHARE_LOCATION = "Share location"
-ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 # Telegram's limits: a caption's length, the command menu's size and descriptions.
 MAX_CAPTION = 1024
 # The largest file the Bot API takes from a bot (sendDocument).
@@ -94,11 +87,8 @@ _ATTACHMENTS = {
     MessageAttachmentType.VOICE: "voice messages",
 }
 
-Sleep = Callable[[float], Awaitable[None]]
-TelegramApp = Application[Any, Any, Any, Any, Any, Any]
 # What a send tells the rate limiter: a proactive message keeps to the chat's own limit too.
 PROACTIVE = {"proactive": True}
-RETRIES_AFTER_429 = 3
 
 
 class TelegramAdapter:
@@ -120,50 +110,38 @@ class TelegramAdapter:
         sleep: Sleep = asyncio.sleep,
         throttle: Throttle | None = None,
         webhook: bool = False,
+        polling: Polling | None = None,
     ) -> None:
-        """`transport` carries the bot's calls (default: aiohttp), `polling_transport` its
-        getUpdates; tests put a recording Bot API in both. `throttle`: send slots shared
-        with other processes (default: python-telegram-bot's limiter, for this process)."""
+        """`transport` carries the bot's calls, `polling_transport` its getUpdates (see
+        `Polling`); `throttle`: send slots shared with other processes (default:
+        python-telegram-bot's limiter, for this process). `polling`: the token's
+        Application already polling (`crmbot run` polls before the dispatcher exists)."""
         self.dispatcher = dispatcher
         self.webhook = webhook
         self._menu: asyncio.Task[None] | None = None
         self._proactive = PROACTIVE if throttle is not None else None
-        # Before the Bot exists: python-telegram-bot logs its API URL, token included.
-        self._redaction = Redaction({token: "[bot token]"})
-        self._redaction.install()
-        limiter: BaseRateLimiter[Any] = (
-            AIORateLimiter(max_retries=RETRIES_AFTER_429)
-            if throttle is None
-            else ThrottledRateLimiter(throttle, sleep=sleep)
+        self.polling = polling or Polling(
+            token,
+            base_url=base_url,
+            transport=transport,
+            polling_transport=polling_transport,
+            limiter=None if throttle is None else ThrottledRateLimiter(throttle, sleep=sleep),
+            sleep=sleep,
         )
-        builder = (
-            ApplicationBuilder()
-            .token(token)
-            .request(RetryingRequest(transport or AiohttpRequest(), sleep=sleep))
-            .rate_limiter(limiter)
-            # Each update runs in its own task: a slow command never stalls other chats.
-            .concurrent_updates(True)
-            .job_queue(None)
-        )
-        # python-telegram-bot's own getUpdates client unless a test gives one, watched.
-        self._polls = WatchedRequest(polling_transport or HTTPXRequest(connection_pool_size=1))
-        builder = builder.get_updates_request(self._polls)
-        if base_url:
-            builder = builder.base_url(base_url)
-        self.application: TelegramApp = builder.build()
+        self.application: TelegramApp = self.polling.application
         self.application.add_handler(TypeHandler(Update, self._on_update))
         self.application.add_error_handler(self._on_error)
 
     async def start(self) -> None:
         app = self.application
-        await app.initialize()
-        await app.start()
         if self.webhook:
+            await app.initialize()
+            await app.start()
             await self.publish_commands()
             return
-        assert app.updater is not None
-        await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
-        log.info("telegram: polling as @%s", app.bot.username)
+        await self.polling.start()  # unless it polls already
+        await app.start()
+        self.polling.hand_over()
         # The menu needs the registry, i.e. every command family imported: once the first
         # poll is answered, so that neither start-up nor the first poll's sending competes
         # with those imports (an update that came with it builds the registry itself).
@@ -184,21 +162,13 @@ class TelegramAdapter:
         await app.process_update(Update.de_json(data, app.bot))
 
     async def stop(self) -> None:
-        app = self.application
-        try:
-            if self._menu is not None:
-                self._menu.cancel()
-                await asyncio.wait([self._menu])
-            if app.updater is not None and app.updater.running:
-                await app.updater.stop()
-            if app.running:
-                await app.stop()
-            await app.shutdown()
-        finally:
-            self._redaction.remove()
+        if self._menu is not None:
+            self._menu.cancel()
+            await asyncio.wait([self._menu])
+        await self.polling.stop()
 
     async def _publish_after_first_poll(self) -> None:
-        await self._polls.answered.wait()
+        await self.polling.polls.answered.wait()
         await self.publish_commands()
 
     async def publish_commands(self) -> None:
@@ -515,104 +485,6 @@ async def _answer(query: CallbackQuery) -> None:
     except TelegramError as error:
         # Too late (Telegram waits about 15 s) or the network; the button still worked.
         log.info("telegram: could not answer a button press: %s", error)
-
-
-class _Wrapping(BaseRequest):
-    """A transport around another one, which does the HTTP."""
-
-    def __init__(self, inner: BaseRequest) -> None:
-        self.inner = inner
-
-    @property
-    def read_timeout(self) -> float | None:
-        return self.inner.read_timeout
-
-    async def initialize(self) -> None:
-        await self.inner.initialize()
-
-    async def shutdown(self) -> None:
-        await self.inner.shutdown()
-
-
-class WatchedRequest(_Wrapping):
-    """getUpdates' transport: `answered` is set once a first poll has come back (with
-    updates, after its long-poll timeout, or failed)."""
-
-    def __init__(self, inner: BaseRequest) -> None:
-        super().__init__(inner)
-        self.answered = asyncio.Event()
-
-    async def do_request(
-        self,
-        url: str,
-        method: str,
-        request_data: RequestData | None = None,
-        read_timeout: Any = BaseRequest.DEFAULT_NONE,
-        write_timeout: Any = BaseRequest.DEFAULT_NONE,
-        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
-        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
-    ) -> tuple[int, bytes]:
-        try:
-            return await self.inner.do_request(
-                url,
-                method,
-                request_data,
-                read_timeout=read_timeout,
-                write_timeout=write_timeout,
-                connect_timeout=connect_timeout,
-                pool_timeout=pool_timeout,
-            )
-        finally:
-            self.answered.set()
-
-
-class RetryingRequest(_Wrapping):
-    """Retries the bot's calls on network errors and Telegram 5xx answers, with exponential
-    backoff. A 429 passes through to the rate limiter, which waits as long as Telegram
-    asks. A call whose answer was lost may thus arrive twice (at least once)."""
-
-    def __init__(
-        self, inner: BaseRequest, *, attempts: int = 4, delay: float = 1.0, sleep: Sleep
-    ) -> None:
-        super().__init__(inner)
-        self.attempts = attempts
-        self.delay = delay
-        self.sleep = sleep
-
-    async def do_request(
-        self,
-        url: str,
-        method: str,
-        request_data: RequestData | None = None,
-        read_timeout: Any = BaseRequest.DEFAULT_NONE,
-        write_timeout: Any = BaseRequest.DEFAULT_NONE,
-        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
-        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
-    ) -> tuple[int, bytes]:
-        endpoint = url.rsplit("/", 1)[-1]  # never the URL itself: it holds the token
-        attempt = 1
-        while True:
-            try:
-                code, payload = await self.inner.do_request(
-                    url,
-                    method,
-                    request_data,
-                    read_timeout=read_timeout,
-                    write_timeout=write_timeout,
-                    connect_timeout=connect_timeout,
-                    pool_timeout=pool_timeout,
-                )
-            except NetworkError as error:
-                if attempt >= self.attempts:
-                    raise
-                reason = str(error)
-            else:
-                if code < 500 or attempt >= self.attempts:
-                    return code, payload
-                reason = f"HTTP {code}"
-            log.warning("telegram: %s failed (%s); retry %d", endpoint, reason, attempt)
-            await self.sleep(self.delay * 2 ** (attempt - 1))
-            attempt += 1
 
 
 class ThrottledRateLimiter(BaseRateLimiter[dict[str, bool]]):

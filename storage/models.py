@@ -25,8 +25,16 @@ from sqlalchemy import (
     true,
 )
 from sqlmodel import Field, SQLModel
+from sqlmodel._compat import SQLModelConfig
 
 from storage.types import UTCDateTime, utcnow
+
+
+class _Table(SQLModel):
+    # Pydantic's validator and serializer of a table are built on first use, not when the
+    # module is imported: SQLModel makes table rows without validating them, and most are
+    # never serialized (10-15 ms of the tables' import, bench/NOTES.md issue 17, h22).
+    model_config = SQLModelConfig(defer_build=True)
 
 
 def _ts(*, index: bool = False, nullable: bool = False) -> Any:
@@ -93,7 +101,7 @@ CONTACT_KINDS = (ActivityKind.note, ActivityKind.call, ActivityKind.meeting, Act
 # --- the team and its people -------------------------------------------------------------
 
 
-class Team(SQLModel, table=True):
+class Team(_Table, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=200)
     currency: str = Field(max_length=3)
@@ -108,7 +116,7 @@ class Team(SQLModel, table=True):
     created_at: datetime = _ts()
 
 
-class Member(SQLModel, table=True):
+class Member(_Table, table=True):
     __table_args__ = (Index("ix_member_team_name_key", "team_id", "name_key"),)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -130,7 +138,7 @@ class Member(SQLModel, table=True):
     created_at: datetime = _ts()
 
 
-class Identity(SQLModel, table=True):
+class Identity(_Table, table=True):
     __table_args__ = (
         UniqueConstraint("platform", "workspace_id", "external_id", name="uq_identity_external"),
     )
@@ -143,7 +151,7 @@ class Identity(SQLModel, table=True):
     created_at: datetime = _ts()
 
 
-class Workspace(SQLModel, table=True):
+class Workspace(_Table, table=True):
     """A chat workspace (a Slack workspace) and the team it belongs to: its people join that
     team on first use."""
 
@@ -160,7 +168,7 @@ class ChannelPurpose(StrEnum):
     announcements = "announcements"
 
 
-class Channel(SQLModel, table=True):
+class Channel(_Table, table=True):
     """A group chat or channel the bot posts to for the team (won deals, digests)."""
 
     __table_args__ = (
@@ -180,7 +188,7 @@ class Channel(SQLModel, table=True):
     created_at: datetime = _ts()
 
 
-class LinkCode(SQLModel, table=True):
+class LinkCode(_Table, table=True):
     """A one-time code from /link: sent from another platform, it joins that identity to
     `member_id` (or, when the sender is a teammate already, merges them after a preview:
     `claimed_by` holds the sender's member while the Link / Cancel buttons wait)."""
@@ -196,7 +204,7 @@ class LinkCode(SQLModel, table=True):
     created_at: datetime = _ts()
 
 
-class LinkAttempt(SQLModel, table=True):
+class LinkAttempt(_Table, table=True):
     """A wrong invite or link code (handlers/guesses.py): counted per sender to stop
     guessing."""
 
@@ -211,7 +219,7 @@ class LinkAttempt(SQLModel, table=True):
     at: datetime = _ts()
 
 
-class Invite(SQLModel, table=True):
+class Invite(_Table, table=True):
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=32, unique=True)
     team_id: int = Field(foreign_key="team.id", index=True)
@@ -226,7 +234,7 @@ class Invite(SQLModel, table=True):
 # --- who the team sells to -----------------------------------------------------------------
 
 
-class Company(SQLModel, table=True):
+class Company(_Table, table=True):
     __table_args__ = (UniqueConstraint("team_id", "name_key", name="uq_company_team_name"),)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -246,7 +254,7 @@ class Company(SQLModel, table=True):
     created_at: datetime = _ts()
 
 
-class Contact(SQLModel, table=True):
+class Contact(_Table, table=True):
     __table_args__ = (
         Index("ix_contact_team_name_key", "team_id", "name_key"),
         Index("ix_contact_team_email", "team_id", "email"),
@@ -305,7 +313,7 @@ class Contact(SQLModel, table=True):
     updated_at: datetime = _ts()
 
 
-class Tag(SQLModel, table=True):
+class Tag(_Table, table=True):
     __table_args__ = (UniqueConstraint("team_id", "name", name="uq_tag_team_name"),)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -313,17 +321,17 @@ class Tag(SQLModel, table=True):
     name: str = Field(max_length=64)
 
 
-class ContactTag(SQLModel, table=True):
+class ContactTag(_Table, table=True):
     contact_id: int = Field(foreign_key="contact.id", primary_key=True, ondelete="CASCADE")
     tag_id: int = Field(foreign_key="tag.id", primary_key=True, index=True, ondelete="CASCADE")
 
 
-class DealTag(SQLModel, table=True):
+class DealTag(_Table, table=True):
     deal_id: int = Field(foreign_key="deal.id", primary_key=True, ondelete="CASCADE")
     tag_id: int = Field(foreign_key="tag.id", primary_key=True, index=True, ondelete="CASCADE")
 
 
-class TagWeight(SQLModel, table=True):
+class TagWeight(_Table, table=True):
     """What a tag is worth in the lead score, as the team's admins set it (`#hot` +20)."""
 
     id: int | None = Field(default=None, primary_key=True)
@@ -335,7 +343,7 @@ class TagWeight(SQLModel, table=True):
 # --- the pipeline ------------------------------------------------------------------------
 
 
-class Stage(SQLModel, table=True):
+class Stage(_Table, table=True):
     __table_args__ = (Index("ix_stage_team_position", "team_id", "position"),)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -347,7 +355,7 @@ class Stage(SQLModel, table=True):
     rot_days: int = 30
 
 
-class Deal(SQLModel, table=True):
+class Deal(_Table, table=True):
     __table_args__ = (
         # A stage's deals, latest first (/deals rotting reads one range per stage).
         Index("ix_deal_team_stage_activity", "team_id", "stage_id", "last_activity_at", "id"),
@@ -432,7 +440,7 @@ class Deal(SQLModel, table=True):
     archived: bool = False
 
 
-class StageChange(SQLModel, table=True):
+class StageChange(_Table, table=True):
     __table_args__ = (
         # Where deals went from each stage in a span of time, and how long they had stayed
         # (the ends of a period that are not whole months of MovesMonth).
@@ -468,7 +476,7 @@ class StageChange(SQLModel, table=True):
 # under currency "" (a key column cannot be NULL); months are UTC calendar months.
 
 
-class DealTotal(SQLModel, table=True):
+class DealTotal(_Table, table=True):
     """The team's deals now, per stage, owner and currency."""
 
     team_id: int = Field(primary_key=True)
@@ -480,7 +488,7 @@ class DealTotal(SQLModel, table=True):
     amount: int = Field(default=0, sa_type=BigInteger)
 
 
-class ClosedMonth(SQLModel, table=True):
+class ClosedMonth(_Table, table=True):
     """Deals closed (closed_at set) per month of closed_at, stage, owner and currency."""
 
     team_id: int = Field(primary_key=True)
@@ -494,7 +502,7 @@ class ClosedMonth(SQLModel, table=True):
     cycle_seconds: float = 0.0
 
 
-class ExpectedMonth(SQLModel, table=True):
+class ExpectedMonth(_Table, table=True):
     """Deals with an amount, a currency and an expected close, per stage, currency and
     month of expected_close (a calendar date: no time zone)."""
 
@@ -506,7 +514,7 @@ class ExpectedMonth(SQLModel, table=True):
     amount: int = Field(default=0, sa_type=BigInteger)
 
 
-class MovesMonth(SQLModel, table=True):
+class MovesMonth(_Table, table=True):
     """Stage changes out of a stage (from_stage_id set) per month and (from, to) pair."""
 
     team_id: int = Field(primary_key=True)
@@ -521,7 +529,7 @@ class MovesMonth(SQLModel, table=True):
 # --- the timeline ------------------------------------------------------------------------
 
 
-class Activity(SQLModel, table=True):
+class Activity(_Table, table=True):
     __table_args__ = (
         Index("ix_activity_team_at", "team_id", "at"),
         # The record's own column first, then team_id: with team_id in the index, SQLite's
@@ -554,7 +562,7 @@ class ReminderStatus(StrEnum):
     failed = "failed"  # delivery refused for good (the bot was blocked, ...): see /reminders
 
 
-class Reminder(SQLModel, table=True):
+class Reminder(_Table, table=True):
     __table_args__ = (
         Index("ix_reminder_member_status_due", "member_id", "status", "due_at"),
         # The board's cards: each deal's next pending reminder.
@@ -591,7 +599,7 @@ class OutboxStatus(StrEnum):
     failed = "failed"
 
 
-class Outbox(SQLModel, table=True):
+class Outbox(_Table, table=True):
     """A message the bot sends on its own, written in the transaction that caused it and
     delivered by the outbox dispatcher (bot/outbox.py): nothing is lost across restarts.
 
@@ -633,7 +641,7 @@ class Outbox(SQLModel, table=True):
 # --- the bot's bookkeeping ---------------------------------------------------------------
 
 
-class GeocodeCache(SQLModel, table=True):
+class GeocodeCache(_Table, table=True):
     """What a geocoding provider answered for a place text (no coordinates: nothing found).
 
     Not team data: the same address gets the same coordinates for everyone.
@@ -650,7 +658,7 @@ class GeocodeCache(SQLModel, table=True):
     at: datetime = _ts()
 
 
-class ProcessedUpdate(SQLModel, table=True):
+class ProcessedUpdate(_Table, table=True):
     __table_args__ = (UniqueConstraint("platform", "external_id", name="uq_processed_update"),)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -659,7 +667,7 @@ class ProcessedUpdate(SQLModel, table=True):
     at: datetime = _ts(index=True)
 
 
-class InstallSecret(SQLModel, table=True):
+class InstallSecret(_Table, table=True):
     """A key every process of the installation shares, generated once (the board's signed
     links: bot/board/auth.py)."""
 
@@ -667,7 +675,7 @@ class InstallSecret(SQLModel, table=True):
     value: str = Field(max_length=128)
 
 
-class PendingCommand(SQLModel, table=True):
+class PendingCommand(_Table, table=True):
     """A command waiting for a button press ("add anyway", which of these did you mean?).
 
     Buttons carry only this row's id, because Telegram allows 64 bytes of callback data
@@ -687,7 +695,7 @@ class PendingCommand(SQLModel, table=True):
 # --- the undo journal (storage/journal.py) -----------------------------------------------
 
 
-class Change(SQLModel, table=True):
+class Change(_Table, table=True):
     """One change a member made to the team's data (a command, and later an import or a
     deletion), as /undo takes it back: what it did is in its ChangeRows."""
 
@@ -702,7 +710,7 @@ class Change(SQLModel, table=True):
     undone_at: datetime | None = _ts(nullable=True)
 
 
-class ChangeRow(SQLModel, table=True):
+class ChangeRow(_Table, table=True):
     """One row a Change inserted, updated or deleted: its primary key and its values
     before and after (JSON, by column; None: the row did not exist). An update keeps only
     the columns it changed. The rows a change inserted into a table are stored together,
@@ -726,7 +734,7 @@ class ImportStatus(StrEnum):
     cancelled = "cancelled"
 
 
-class ImportFile(SQLModel, table=True):
+class ImportFile(_Table, table=True):
     """A file sent to import: kept from the preview until Import or Cancel is pressed (the
     button carries only this row's id), then emptied; what stays is the count, the change
     that undoes it and the rejected rows to send back."""
@@ -751,7 +759,7 @@ class ImportFile(SQLModel, table=True):
     done_at: datetime | None = _ts(nullable=True)
 
 
-class Erasure(SQLModel, table=True):
+class Erasure(_Table, table=True):
     """That a person's data was erased on request (/forget), when and by whom: the audit
     trail, which holds nothing of the person (the contact row that is left is emptied)."""
 
@@ -762,7 +770,7 @@ class Erasure(SQLModel, table=True):
     at: datetime = _ts()
 
 
-class SlackInstallation(SQLModel, table=True):
+class SlackInstallation(_Table, table=True):
     """A Slack workspace that installed the app through Slack's OAuth flow (hosted mode):
     its bot, and the bot's token encrypted (bot/slack_oauth.py seals it; nothing here is
     plaintext). Which team the workspace belongs to is `Workspace`'s business: uninstalling
@@ -787,7 +795,7 @@ class SlackInstallation(SQLModel, table=True):
     installed_at: datetime = _ts()
 
 
-class SlackOAuthState(SQLModel, table=True):
+class SlackOAuthState(_Table, table=True):
     """An install begun at /slack/install: its `state`, checked once at the redirect."""
 
     id: int | None = Field(default=None, primary_key=True)

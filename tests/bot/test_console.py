@@ -209,6 +209,33 @@ def test_crmbot_run_without_a_platform_says_what_to_set(tmp_path: Path) -> None:
     assert done.returncode == 2 and "TELEGRAM_BOT_TOKEN" in done.stderr
 
 
+async def test_piped_the_services_start_once_the_first_reply_is_out(
+    engine: Engine, clock: Clock
+) -> None:
+    # `crmbot chat` starts its scheduler then: the first answer does not wait for it.
+    dispatcher = Dispatcher(engine, build_registry(), clock=clock)
+    out = io.StringIO()
+    chat = ConsoleChat(dispatcher, "Alice", out=out)
+    shown_at_start: list[str] = []
+    stopped: list[bool] = []
+
+    class Service:
+        name = "service"
+
+        async def start(self) -> None:
+            shown_at_start.append(out.getvalue())
+
+        async def stop(self) -> None:
+            stopped.append(True)
+
+    await run_console(chat, source=io.StringIO("/help\n/team\n"), services=[Service])
+    dispatcher.close()
+    first, second = out.getvalue().strip().split("\n\n")
+    assert shown_at_start == [first + "\n\n"]
+    assert "/add" in first and "Alice" in second
+    assert stopped == [True]
+
+
 async def test_location_with_decimal_commas(engine: Engine, clock: Clock) -> None:
     """A European keyboard's `52,52 13,40` is the same place as `52.52 13.40`."""
     dispatcher = Dispatcher(engine, build_registry(), clock=clock)

@@ -80,6 +80,21 @@ def test_a_schema_check_does_not_import_alembic(tmp_path: Path) -> None:
     assert not _imported_after(check) & set(HEAVY)
 
 
+def test_run_polls_before_it_imports_the_database_or_the_bot() -> None:
+    # What `crmbot run` has imported when its first getUpdates goes out: the settings, the
+    # log and Telegram's connection (bot/telegram_polling.py); the rest is made meanwhile.
+    imported = _imported_after(
+        "from bot.cli import configure_logging\n"
+        "from bot.config import Settings\n"
+        "from bot.telegram_polling import Polling\n"
+        "settings = Settings(_env_file=None, telegram_bot_token='1:x')\n"
+        "configure_logging(settings, database='sqlite:///crm.db')\n"
+        "Polling('1:x').application.bot"
+    )
+    assert "telegram" in imported
+    assert not imported & {"sqlalchemy", "sqlmodel", "storage", "handlers"}
+
+
 def test_run_imports_the_command_families_only_when_the_registry_is_asked_for() -> None:
     # What `crmbot run` has imported when it polls first: its dispatcher holds the
     # registry's builder, which the first update or the menu (after that poll) calls.
