@@ -11,12 +11,14 @@ that build it at once each rename a whole file, and a reader never sees half of 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
 import sqlite3
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import version
@@ -37,6 +39,7 @@ COUNTRY_NAME_LOCALES = ("en", "de", "fr", "es", "it", "nl", "pt", "pl", "cs", "s
 COUNTRY_ALIASES = {"uk": "GB", "england": "GB", "scotland": "GB", "wales": "GB"}
 # Bump when the tables below or what goes into them change: the old file is then not read.
 LAYOUT = 1
+ABANDONED_AFTER_SECONDS = 600
 
 _SCHEMA = """
 CREATE TABLE towns (
@@ -279,6 +282,7 @@ def build(
 ) -> None:
     """Write a gazetteer of this data to `path`, whole or not at all."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_abandoned(path)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".partial")
     os.close(handle)
     try:
@@ -294,6 +298,17 @@ def build(
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _remove_abandoned(path: Path) -> None:
+    """Partial files that builds of processes which exited meanwhile left behind (a short
+    `crmbot chat` ends before its build in the background does). A build takes seconds:
+    one not touched for ten minutes has no process writing it any more."""
+    stale = time.time() - ABANDONED_AFTER_SECONDS
+    for partial in path.parent.glob(f"{path.name}*.partial"):
+        with contextlib.suppress(OSError):  # another process removed it first
+            if partial.stat().st_mtime < stale:
+                partial.unlink()
 
 
 _gazetteer: Gazetteer | None = None

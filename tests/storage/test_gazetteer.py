@@ -3,9 +3,11 @@ answering from disk as the rule says over the whole installed data."""
 
 from __future__ import annotations
 
+import os
 import random
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +61,19 @@ def test_a_failed_build_leaves_neither_file_nor_temporary(tmp_path: Path) -> Non
     with pytest.raises(ValueError):
         build(path, broken, *SMALL[1:])
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_build_removes_what_abandoned_builds_left(tmp_path: Path) -> None:
+    """A process that exited while it built (a short `crmbot chat`) left its partial file;
+    one being written right now (touched within minutes) is another process's, kept."""
+    path = tmp_path / "gazetteer.sqlite3"
+    abandoned, running = (tmp_path / f"gazetteer.sqlite3{n}.partial" for n in "ab")
+    for partial in (abandoned, running):
+        partial.write_bytes(b"half a gazetteer")
+    an_hour_ago = time.time() - 3600
+    os.utime(abandoned, (an_hour_ago, an_hour_ago))
+    build(path, *SMALL)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name, running.name]
 
 
 def test_two_builds_at_once_leave_one_whole_file(tmp_path: Path) -> None:
