@@ -13,10 +13,10 @@ from handlers.format import ago, contact_ref, day, deal_ref, map_url, money
 from handlers.reply import Button, Reply, Span, SpanLike, bold, italic, link
 from handlers.scoring import card_figures, score_reasons
 from storage import teams
-from storage.activities import timeline
+from storage.activities import ActivityRow, timeline
 from storage.contacts import get_company, get_contact, tags_of
 from storage.deals import list_deals
-from storage.models import Activity, ActivityKind, Company, Contact, Deal, Stage, StageKind
+from storage.models import ActivityKind, Company, Contact, Deal, Stage, StageKind
 from storage.scoring import contact_tag_points
 from storage.teams import team_stages
 
@@ -226,7 +226,7 @@ def stage_buttons(deal: Deal, stages: Sequence[Stage]) -> list[list[Button]]:
 
 
 def activity_line(
-    activity: Activity, names: dict[int, str], subject: str | None, now: datetime
+    activity: ActivityRow, names: dict[int, str], subject: str | None, now: datetime
 ) -> list[str]:
     """`2 hours ago · Bob called Jane Doe: asked for a quote`."""
     who = names.get(activity.member_id or 0, "Someone")
@@ -242,7 +242,7 @@ def activity_line(
 
 
 def _latest(
-    ctx: Context, reply: Reply, activities: Sequence[Activity], names: dict[int, str]
+    ctx: Context, reply: Reply, activities: Sequence[ActivityRow], names: dict[int, str]
 ) -> None:
     if not activities:
         return
