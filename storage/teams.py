@@ -102,6 +102,11 @@ _MEMBER_NAMES = select(Member.id, Member.name).where(
 _STAGES = (
     select(Stage).where(col(Stage.team_id) == bindparam("team_id")).order_by(col(Stage.position))
 )
+_OPEN_STAGE_IDS = (
+    select(Stage.id)
+    .where(col(Stage.team_id) == bindparam("team_id"), col(Stage.kind) == StageKind.open)
+    .order_by(col(Stage.position))
+)
 
 
 def member_and_team(
@@ -261,6 +266,15 @@ def team_stages(session: Session, *, team_id: int) -> list[Stage]:
     if team_id not in cache:
         cache[team_id] = list(session.exec(_STAGES, params={"team_id": team_id}))
     return list(cache[team_id])
+
+
+def open_stage_ids(session: Session, *, team_id: int) -> tuple[int, ...]:
+    """The ids of the team's open stages in pipeline order: from the stages the session
+    holds, else as bare ids (rescoring after a note or a tag needs no Stage instances)."""
+    cached = session.info.get(_STAGES_KEY, {}).get(team_id)
+    if cached is not None:
+        return tuple(s.id for s in cached if s.kind == StageKind.open and s.id is not None)
+    return tuple(core.execute(session, _OPEN_STAGE_IDS, {"team_id": team_id}).scalars())
 
 
 _STAGES_KEY = "crm.team_stages"
