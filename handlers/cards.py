@@ -84,6 +84,8 @@ def contact_card(ctx: Context, contact: Contact) -> Reply:
     activities = timeline(ctx.session, team_id=ctx.team_id, contact_id=contact.id)
     names = member_names(ctx, [contact.owner_id, *(a.member_id for a in activities)])
     reply = Reply().heading(contact.name, f"  ({contact_ref(contact)})")
+    # Read before the figures, whose scoring rules then take the open stages from them.
+    stages = team_stages(ctx.session, team_id=ctx.team_id)
     figures = card_figures(ctx, contact)
     role_line = " at ".join(part for part in (contact.title, figures.company) if part)
     if role_line:
@@ -116,7 +118,6 @@ def contact_card(ctx: Context, contact: Contact) -> Reply:
     if tags:
         reply.add("Tags: ", " ".join(f"#{tag}" for tag in tags))
     reply.add(f"Last activity: {ago(contact.last_activity_at, ctx.now)}")
-    stages = team_stages(ctx.session, team_id=ctx.team_id)
     open_ids = [s.id for s in stages if s.kind == StageKind.open and s.id is not None]
     deals = list_deals(
         ctx.session, team_id=ctx.team_id, stage_ids=open_ids, contact_id=contact.id, limit=5
