@@ -33,12 +33,20 @@ _CONTACTS_BY_IDS = select(Contact).where(
     col(Contact.id).in_(bindparam("ids", expanding=True)),
     col(Contact.archived).is_(False),
 )
+_CONTACT_BY_ID = select(Contact).where(
+    col(Contact.team_id) == bindparam("team_id"),
+    col(Contact.id) == bindparam("id"),
+    col(Contact.archived).is_(False),
+)
 
 
 def contacts_by_ids(session: Session, *, team_id: int, ids: Sequence[int]) -> list[Contact]:
     if not ids:
         return []
-    found = session.exec(_CONTACTS_BY_IDS, params={"team_id": team_id, "ids": list(ids)})
+    if len(ids) == 1:  # a reference by id: a list parameter would re-render the SQL
+        found = session.exec(_CONTACT_BY_ID, params={"team_id": team_id, "id": ids[0]})
+    else:
+        found = session.exec(_CONTACTS_BY_IDS, params={"team_id": team_id, "ids": list(ids)})
     by_id = {contact.id: contact for contact in found}
     return [by_id[i] for i in ids if i in by_id]
 

@@ -28,15 +28,19 @@ _DEALS_BY_IDS = select(Deal).where(
     col(Deal.id).in_(bindparam("ids", expanding=True)),
     _LIVE,
 )
+_DEAL_BY_ID = select(Deal).where(
+    col(Deal.team_id) == bindparam("team_id"), col(Deal.id) == bindparam("id"), _LIVE
+)
 
 
 def deals_by_ids(session: Session, *, team_id: int, ids: Sequence[int]) -> list[Deal]:
     if not ids:
         return []
-    found = {
-        deal.id: deal
-        for deal in session.exec(_DEALS_BY_IDS, params={"team_id": team_id, "ids": list(ids)})
-    }
+    if len(ids) == 1:  # a reference by id: a list parameter would re-render the SQL
+        rows = session.exec(_DEAL_BY_ID, params={"team_id": team_id, "id": ids[0]})
+    else:
+        rows = session.exec(_DEALS_BY_IDS, params={"team_id": team_id, "ids": list(ids)})
+    found = {deal.id: deal for deal in rows}
     return [found[i] for i in ids if i in found]
 
 
