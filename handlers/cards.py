@@ -15,7 +15,7 @@ from handlers.scoring import card_figures, score_reasons
 from storage import teams
 from storage.activities import ActivityRow, timeline
 from storage.contacts import get_company, get_contact, tags_of
-from storage.deals import list_deals
+from storage.deals import list_deals, party_names
 from storage.models import ActivityKind, Company, Contact, Deal, Stage, StageKind
 from storage.scoring import contact_tag_points
 from storage.teams import team_stages
@@ -169,10 +169,12 @@ def deal_card(ctx: Context, deal: Deal, *, note: str | None = None) -> Reply:
         f"{deal_amount(ctx, deal)} · {stage.name} ({stage.probability}%) · owner "
         f"{names.get(deal.owner_id, '?')}"
     )
-    contact, company = deal_parties(ctx, deal)
-    who = [f"{contact.name} ({contact_ref(contact)})"] if contact else []
+    contact, company = party_names(
+        ctx.session, team_id=ctx.team_id, contact_id=deal.contact_id, company_id=deal.company_id
+    )
+    who = [f"{contact} ({contact_ref(deal.contact_id or 0)})"] if contact else []
     if company:
-        who.append(company.name)
+        who.append(company)
     reply.add("Contact: ", " · ".join(who) if who else italic("none"))
     today = ctx.now.astimezone(ctx.tz).date()
     if deal.expected_close:

@@ -13,12 +13,38 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from storage import core
 from storage.keys import name_key
-from storage.models import Deal, DealTotal, Stage, StageChange, StageKind
+from storage.models import Company, Contact, Deal, DealTotal, Stage, StageChange, StageKind
 
 
 def get_deal(session: Session, *, team_id: int, deal_id: int) -> Deal | None:
     deal = session.get(Deal, deal_id)
     return deal if deal is not None and deal.team_id == team_id and not deal.archived else None
+
+
+def party_names(
+    session: Session, *, team_id: int, contact_id: int | None, company_id: int | None
+) -> tuple[str | None, str | None]:
+    """The names of a deal's contact and company (None: it has none, or its contact was
+    deleted), in one statement: a card shows the names only."""
+    values = {"team_id": team_id, "contact_id": contact_id, "company_id": company_id}
+    row = core.execute(session, _PARTY_NAMES, values).one()
+    return row[0], row[1]
+
+
+_PARTY_NAMES = select(
+    select(col(Contact.name))
+    .where(
+        col(Contact.id) == bindparam("contact_id"),
+        col(Contact.team_id) == bindparam("team_id"),
+        col(Contact.archived).is_(False),
+    )
+    .scalar_subquery(),
+    select(col(Company.name))
+    .where(
+        col(Company.id) == bindparam("company_id"), col(Company.team_id) == bindparam("team_id")
+    )
+    .scalar_subquery(),
+)
 
 
 # Deleted (archived) deals are in none of the reads below.
