@@ -7,7 +7,7 @@ from datetime import datetime
 from functools import cache
 from typing import NamedTuple
 
-from sqlalchemy import Exists, Select, bindparam, exists, func
+from sqlalchemy import Exists, Select, bindparam, exists, func, literal
 from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
@@ -80,7 +80,9 @@ _RECENT_BY_OTHERS = (
         col(Activity.team_id) == bindparam("team_id"),
         col(Activity.contact_id) == bindparam("contact_id"),
         col(Activity.at) >= bindparam("since"),
-        col(Activity.kind).in_(CONTACT_KINDS),
+        # The kinds as parameters of their own: a list would be one parameter that
+        # SQLAlchemy renders into the SQL again at every execution.
+        col(Activity.kind).in_([literal(str(kind)) for kind in CONTACT_KINDS]),
         col(Activity.member_id) != bindparam("member_id"),
     )
     .order_by(col(Activity.at).desc())
