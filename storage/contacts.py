@@ -28,25 +28,21 @@ def get_contact(session: Session, *, team_id: int, contact_id: int) -> Contact |
 
 
 # Statements every card runs, built once (building costs SQLAlchemy more than running).
-_CONTACTS_BY_IDS = select(Contact).where(
-    col(Contact.team_id) == bindparam("team_id"),
-    col(Contact.id).in_(bindparam("ids", expanding=True)),
-    col(Contact.archived).is_(False),
-)
-_CONTACT_BY_ID = select(Contact).where(
-    col(Contact.team_id) == bindparam("team_id"),
-    col(Contact.id) == bindparam("id"),
-    col(Contact.archived).is_(False),
-)
+_CONTACTS_BY_IDS = {
+    one: select(Contact).where(
+        col(Contact.team_id) == bindparam("team_id"),
+        core.id_among(col(Contact.id), one=one),
+        col(Contact.archived).is_(False),
+    )
+    for one in (True, False)
+}
 
 
 def contacts_by_ids(session: Session, *, team_id: int, ids: Sequence[int]) -> list[Contact]:
     if not ids:
         return []
-    if len(ids) == 1:  # a reference by id: a list parameter would re-render the SQL
-        found = session.exec(_CONTACT_BY_ID, params={"team_id": team_id, "id": ids[0]})
-    else:
-        found = session.exec(_CONTACTS_BY_IDS, params={"team_id": team_id, "ids": list(ids)})
+    one, values = core.ids_values(ids)
+    found = session.exec(_CONTACTS_BY_IDS[one], params={"team_id": team_id, **values})
     by_id = {contact.id: contact for contact in found}
     return [by_id[i] for i in ids if i in by_id]
 
@@ -375,17 +371,21 @@ _LOCK_RECORD = {
 }
 
 
-def _tags_of(target: TagTarget) -> Select[Any, str]:
+def _tags_of(target: TagTarget, *, one: bool) -> Select[Any, str]:
     link, owner = _link(target)
     return (
         select(owner, Tag.name)
         .join(Tag, col(Tag.id) == col(link.tag_id))
-        .where(owner.in_(bindparam("ids", expanding=True)), Tag.team_id == bindparam("team_id"))
+        .where(core.id_among(owner, one=one), Tag.team_id == bindparam("team_id"))
         .order_by(col(Tag.name))
     )
 
 
-_TAGS_OF = {target: _tags_of(target) for target in ("contact", "deal")}
+_TAGS_OF = {
+    (target, one): _tags_of(target, one=one)
+    for target in ("contact", "deal")
+    for one in (True, False)
+}
 
 
 def tags_of(
@@ -395,7 +395,8 @@ def tags_of(
     tags: dict[int, list[str]] = {}
     if not ids:
         return tags
-    rows = core.execute(session, _TAGS_OF[target], {"team_id": team_id, "ids": list(ids)})
+    one, values = core.ids_values(ids)
+    rows = core.execute(session, _TAGS_OF[target, one], {"team_id": team_id, **values})
     for owner_id, tag_name in rows:
         tags.setdefault(owner_id, []).append(tag_name)
     return tags

@@ -49,23 +49,19 @@ _PARTY_NAMES = select(
 
 # Deleted (archived) deals are in none of the reads below.
 _LIVE = col(Deal.archived).is_(False)
-_DEALS_BY_IDS = select(Deal).where(
-    col(Deal.team_id) == bindparam("team_id"),
-    col(Deal.id).in_(bindparam("ids", expanding=True)),
-    _LIVE,
-)
-_DEAL_BY_ID = select(Deal).where(
-    col(Deal.team_id) == bindparam("team_id"), col(Deal.id) == bindparam("id"), _LIVE
-)
+_DEALS_BY_IDS = {
+    one: select(Deal).where(
+        col(Deal.team_id) == bindparam("team_id"), core.id_among(col(Deal.id), one=one), _LIVE
+    )
+    for one in (True, False)
+}
 
 
 def deals_by_ids(session: Session, *, team_id: int, ids: Sequence[int]) -> list[Deal]:
     if not ids:
         return []
-    if len(ids) == 1:  # a reference by id: a list parameter would re-render the SQL
-        rows = session.exec(_DEAL_BY_ID, params={"team_id": team_id, "id": ids[0]})
-    else:
-        rows = session.exec(_DEALS_BY_IDS, params={"team_id": team_id, "ids": list(ids)})
+    one, values = core.ids_values(ids)
+    rows = session.exec(_DEALS_BY_IDS[one], params={"team_id": team_id, **values})
     found = {deal.id: deal for deal in rows}
     return [found[i] for i in ids if i in found]
 

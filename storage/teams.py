@@ -95,10 +95,12 @@ _MEMBER_AND_TEAM = (
         col(Identity.external_id) == bindparam("external_id"),
     )
 )
-_MEMBER_NAMES = select(Member.id, Member.name).where(
-    col(Member.team_id) == bindparam("team_id"),
-    col(Member.id).in_(bindparam("ids", expanding=True)),
-)
+_MEMBER_NAMES = {
+    one: select(Member.id, Member.name).where(
+        col(Member.team_id) == bindparam("team_id"), core.id_among(col(Member.id), one=one)
+    )
+    for one in (True, False)
+}
 _STAGES = (
     select(Stage).where(col(Stage.team_id) == bindparam("team_id")).order_by(col(Stage.position))
 )
@@ -195,7 +197,8 @@ def member_names(session: Session, *, team_id: int, ids: Iterable[int | None]) -
     wanted = sorted({i for i in ids if i is not None})
     if not wanted:
         return {}
-    rows = core.execute(session, _MEMBER_NAMES, {"team_id": team_id, "ids": wanted})
+    one, values = core.ids_values(wanted)
+    rows = core.execute(session, _MEMBER_NAMES[one], {"team_id": team_id, **values})
     return {member_id: name for member_id, name in rows if member_id is not None}
 
 
