@@ -14,7 +14,7 @@ from handlers.refs import CONTACT, DEAL, Record, contact_of, label, resolve
 from handlers.registry import Registry
 from handlers.reply import Reply, bold
 from handlers.scoring import rescore
-from storage.activities import log_activity, recent_contact_by_others, timeline
+from storage.activities import ActivityRow, log_activity, recent_contact_by_others, timeline
 from storage.contacts import contacts_by_ids
 from storage.deals import deals_by_ids
 from storage.models import Activity, ActivityKind, Contact, Deal
@@ -158,7 +158,9 @@ def feed(ctx: Context, args: Args) -> Reply:
     return reply
 
 
-def _subjects(ctx: Context, activities: Sequence[Activity]) -> dict[tuple[str, int | None], str]:
+def _subjects(
+    ctx: Context, activities: Sequence[ActivityRow]
+) -> dict[tuple[str, int | None], str]:
     contact_ids = sorted({a.contact_id for a in activities if a.contact_id})
     deal_ids = sorted({a.deal_id for a in activities if a.deal_id})
     subjects: dict[tuple[str, int | None], str] = {}

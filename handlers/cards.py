@@ -13,10 +13,10 @@ from handlers.format import ago, contact_ref, day, deal_ref, map_url, money
 from handlers.reply import Button, Reply, Span, SpanLike, bold, italic, link
 from handlers.scoring import card_figures, score_reasons
 from storage import teams
-from storage.activities import timeline
+from storage.activities import ActivityRow, timeline
 from storage.contacts import get_company, get_contact, tags_of
-from storage.deals import list_deals
-from storage.models import Activity, ActivityKind, Company, Contact, Deal, Stage, StageKind
+from storage.deals import list_deals, party_names
+from storage.models import ActivityKind, Company, Contact, Deal, Stage, StageKind
 from storage.scoring import contact_tag_points
 from storage.teams import team_stages
 
@@ -84,6 +84,8 @@ def contact_card(ctx: Context, contact: Contact) -> Reply:
     activities = timeline(ctx.session, team_id=ctx.team_id, contact_id=contact.id)
     names = member_names(ctx, [contact.owner_id, *(a.member_id for a in activities)])
     reply = Reply().heading(contact.name, f"  ({contact_ref(contact)})")
+    # Read before the figures, whose scoring rules then take the open stages from them.
+    stages = team_stages(ctx.session, team_id=ctx.team_id)
     figures = card_figures(ctx, contact)
     role_line = " at ".join(part for part in (contact.title, figures.company) if part)
     if role_line:
@@ -116,7 +118,6 @@ def contact_card(ctx: Context, contact: Contact) -> Reply:
     if tags:
         reply.add("Tags: ", " ".join(f"#{tag}" for tag in tags))
     reply.add(f"Last activity: {ago(contact.last_activity_at, ctx.now)}")
-    stages = team_stages(ctx.session, team_id=ctx.team_id)
     open_ids = [s.id for s in stages if s.kind == StageKind.open and s.id is not None]
     deals = list_deals(
         ctx.session, team_id=ctx.team_id, stage_ids=open_ids, contact_id=contact.id, limit=5
@@ -168,10 +169,12 @@ def deal_card(ctx: Context, deal: Deal, *, note: str | None = None) -> Reply:
         f"{deal_amount(ctx, deal)} · {stage.name} ({stage.probability}%) · owner "
         f"{names.get(deal.owner_id, '?')}"
     )
-    contact, company = deal_parties(ctx, deal)
-    who = [f"{contact.name} ({contact_ref(contact)})"] if contact else []
+    contact, company = party_names(
+        ctx.session, team_id=ctx.team_id, contact_id=deal.contact_id, company_id=deal.company_id
+    )
+    who = [f"{contact} ({contact_ref(deal.contact_id or 0)})"] if contact else []
     if company:
-        who.append(company.name)
+        who.append(company)
     reply.add("Contact: ", " · ".join(who) if who else italic("none"))
     today = ctx.now.astimezone(ctx.tz).date()
     if deal.expected_close:
@@ -226,7 +229,7 @@ def stage_buttons(deal: Deal, stages: Sequence[Stage]) -> list[list[Button]]:
 
 
 def activity_line(
-    activity: Activity, names: dict[int, str], subject: str | None, now: datetime
+    activity: ActivityRow, names: dict[int, str], subject: str | None, now: datetime
 ) -> list[str]:
     """`2 hours ago · Bob called Jane Doe: asked for a quote`."""
     who = names.get(activity.member_id or 0, "Someone")
@@ -242,7 +245,7 @@ def activity_line(
 
 
 def _latest(
-    ctx: Context, reply: Reply, activities: Sequence[Activity], names: dict[int, str]
+    ctx: Context, reply: Reply, activities: Sequence[ActivityRow], names: dict[int, str]
 ) -> None:
     if not activities:
         return

@@ -22,7 +22,7 @@ from functools import cache
 
 from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
-from sqlalchemy import Connection, Engine, Executable, bindparam
+from sqlalchemy import BigInteger, Connection, Engine, Executable, bindparam, func, select
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
@@ -36,7 +36,7 @@ from handlers.registry import Command, Registry
 from handlers.reply import Button, Line, Reply, bold, code
 from handlers.undo import journaled
 from storage.db import busy, full, retry_busy, transaction, upsert_into
-from storage.locks import lock_chat, lock_person
+from storage.locks import chat_lock_key, hold_key, lock_person
 from storage.models import PendingCommand, Platform, ProcessedUpdate, Role
 from storage.pending import take_pending
 from storage.teams import member_and_team
@@ -188,15 +188,19 @@ class Dispatcher:
 
     def _respond_once(self, request: Request, hidden: int, *, reads: bool) -> Reply | None:
         with transaction(self.engine, reads=reads) as session:
-            # One chat's messages one at a time and in turn, across processes too.
-            lock_chat(
-                session,
+            # One chat's messages one at a time and in turn, across processes too: the
+            # chat's lock is taken before the update id is recorded, in the same statement.
+            chat_key = chat_lock_key(
+                self.engine,
                 platform=request.platform,
                 workspace_id=request.workspace_id,
                 chat_id=request.chat_id,
             )
-            if request.update_id is not None and not _first_delivery(
-                session.connection(), request, now=self.clock()
+            if request.update_id is None:
+                if chat_key is not None:
+                    hold_key(session, chat_key)
+            elif not _first_delivery(
+                session.connection(), request, now=self.clock(), chat_key=chat_key
             ):
                 return None
             ctx = self._context(session, request)
@@ -433,11 +437,20 @@ def clean_request(request: Request) -> Request:
     )
 
 
-def _first_delivery(connection: Connection, request: Request, *, now: datetime) -> bool:
-    """Record the update; False when it was recorded before (a redelivery)."""
+def _first_delivery(
+    connection: Connection, request: Request, *, now: datetime, chat_key: int | None = None
+) -> bool:
+    """Record the update; False when it was recorded before (a redelivery). With a
+    `chat_key`, the chat's lock (`lock_chat`) is taken first, by the same statement."""
+    values: dict[str, object] = {
+        "u_platform": request.platform,
+        "u_external_id": request.update_id,
+        "u_at": now,
+    }
+    if chat_key is not None:
+        values["u_key"] = chat_key
     recorded = connection.execute(
-        _record_update(connection.dialect.name),
-        {"u_platform": request.platform, "u_external_id": request.update_id, "u_at": now},
+        _record_update(connection.dialect.name, locking=chat_key is not None), values
     )
     if recorded.first() is None:
         log.info("ignoring redelivered %s update %s", request.platform, request.update_id)
@@ -446,20 +459,28 @@ def _first_delivery(connection: Connection, request: Request, *, now: datetime) 
 
 
 @cache
-def _record_update(dialect: str) -> Executable:
+def _record_update(dialect: str, *, locking: bool) -> Executable:
     # One INSERT .. ON CONFLICT DO NOTHING, built once: no savepoint, no ORM object to
     # build and flush, on every message (both dialects have the same construct).
     table = ProcessedUpdate.__table__  # type: ignore[attr-defined]
-    return (
-        upsert_into(dialect, table)
-        .values(
+    insert = upsert_into(dialect, table)
+    if locking:
+        # PostgreSQL: the row comes out of the lock function (a function scan, run once
+        # before the row is inserted), so lock and record are one round trip; what the
+        # command reads next is read by later statements, after the lock was granted.
+        row = select(
+            bindparam("u_platform", type_=table.c.platform.type),
+            bindparam("u_external_id", type_=table.c.external_id.type),
+            bindparam("u_at", type_=table.c.at.type),
+        ).select_from(func.pg_advisory_xact_lock(bindparam("u_key", type_=BigInteger)))
+        insert = insert.from_select(["platform", "external_id", "at"], row)
+    else:
+        insert = insert.values(
             platform=bindparam("u_platform"),
             external_id=bindparam("u_external_id"),
             at=bindparam("u_at"),
         )
-        .on_conflict_do_nothing()
-        .returning(table.c.id)
-    )
+    return insert.on_conflict_do_nothing().returning(table.c.id)
 
 
 def _refusal(ctx: Context, role: Role | None) -> Reply | None:

@@ -186,8 +186,9 @@ def _currency_pattern(locale: str, *, cents: bool) -> tuple[Locale, NumberPatter
     return parsed, parse_pattern(re.sub(r"\.0+", "", pattern.pattern))
 
 
-def contact_ref(contact: Contact | Candidate) -> str:
-    return f"c{contact.id}"
+def contact_ref(contact: Contact | Candidate | int) -> str:
+    """`c42`, of a contact or of its id."""
+    return f"c{contact if isinstance(contact, int) else contact.id}"
 
 
 def deal_ref(deal: Deal) -> str:

@@ -36,8 +36,8 @@ from handlers.registry import Registry
 from handlers.reply import Reply
 from storage import scoring as store
 from storage.contacts import ensure_tags
-from storage.models import Contact, ContactStatus, Role, StageKind, Team
-from storage.teams import team_stages
+from storage.models import Contact, ContactStatus, Role, Team
+from storage.teams import open_stage_ids
 
 STATUS_POINTS = {
     ContactStatus.lead: 10,
@@ -61,11 +61,7 @@ READ_REFRESH = timedelta(minutes=1)
 
 def rules(session: Session, team: Team) -> store.ScoreRules:
     assert team.id is not None
-    stages = team_stages(session, team_id=team.id)
-    return _rules(
-        team.currency,
-        tuple(s.id for s in stages if s.kind == StageKind.open and s.id is not None),
-    )
+    return _rules(team.currency, open_stage_ids(session, team_id=team.id))
 
 
 @lru_cache(maxsize=256)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
+from typing import NamedTuple
 
-from sqlalchemy import Exists, bindparam, exists, func
+from sqlalchemy import Exists, Select, bindparam, exists, func, literal
+from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
-from sqlmodel.sql.expression import SelectOfScalar
 
-from storage import core
+from storage import core, journal
 from storage.models import CONTACT_KINDS, Activity, ActivityKind, Contact, Deal
 
 # Kinds that count as working a contact or deal: they reset "last activity" (rotting).
@@ -43,22 +44,45 @@ def log_activity(session: Session, *, activity: Activity) -> Activity:
     return activity
 
 
+class ActivityRow(NamedTuple):
+    """An activity as the timeline and the heads-up show it: a row, not a model instance
+    (what the ORM costs to build one, a card or a note pays for nothing it uses)."""
+
+    id: int
+    team_id: int
+    member_id: int | None
+    kind: str
+    contact_id: int | None
+    deal_id: int | None
+    text: str | None
+    lat: float | None
+    lon: float | None
+    at: datetime
+
+
+def _activity_rows() -> Select[*tuple[object, ...]]:
+    table = journal.table_of(Activity)
+    return select_columns(*(table.c[name] for name in ActivityRow._fields))
+
+
 def recent_contact_by_others(
     session: Session, *, team_id: int, contact_id: int, member_id: int, since: datetime
-) -> list[Activity]:
+) -> list[ActivityRow]:
     """Calls, meetings, visits and notes on this contact by teammates since `since`."""
     values = {"team_id": team_id, "contact_id": contact_id, "member_id": member_id, "since": since}
-    return list(session.exec(_RECENT_BY_OTHERS, params=values))
+    return [ActivityRow(*row) for row in core.execute(session, _RECENT_BY_OTHERS, values)]
 
 
 # Built once: every call, meeting, visit and note asks.
 _RECENT_BY_OTHERS = (
-    select(Activity)
+    _activity_rows()
     .where(
         col(Activity.team_id) == bindparam("team_id"),
         col(Activity.contact_id) == bindparam("contact_id"),
         col(Activity.at) >= bindparam("since"),
-        col(Activity.kind).in_(CONTACT_KINDS),
+        # The kinds as parameters of their own: a list would be one parameter that
+        # SQLAlchemy renders into the SQL again at every execution.
+        col(Activity.kind).in_([literal(str(kind)) for kind in CONTACT_KINDS]),
         col(Activity.member_id) != bindparam("member_id"),
     )
     .order_by(col(Activity.at).desc())
@@ -73,18 +97,18 @@ def timeline(
     contact_id: int | None = None,
     deal_id: int | None = None,
     limit: int = 5,
-) -> list[Activity]:
+) -> list[ActivityRow]:
     """The latest activities of a contact or a deal (or the whole team: the feed), but those
     of deleted (archived) contacts and deals."""
     query = _timeline(contact_id is not None, deal_id is not None)
     values = {"team_id": team_id, "contact_id": contact_id, "deal_id": deal_id, "limit": limit}
-    return list(session.exec(query, params=values))
+    return [ActivityRow(*row) for row in core.execute(session, query, values)]
 
 
 @cache
-def _timeline(by_contact: bool, by_deal: bool) -> SelectOfScalar[Activity]:
+def _timeline(by_contact: bool, by_deal: bool) -> Select[*tuple[object, ...]]:
     # Built once per shape: every card shows a timeline.
-    query = select(Activity).where(col(Activity.team_id) == bindparam("team_id"))
+    query = _activity_rows().where(col(Activity.team_id) == bindparam("team_id"))
     if by_contact:
         query = query.where(col(Activity.contact_id) == bindparam("contact_id"))
     if by_deal:

@@ -28,17 +28,21 @@ def get_contact(session: Session, *, team_id: int, contact_id: int) -> Contact |
 
 
 # Statements every card runs, built once (building costs SQLAlchemy more than running).
-_CONTACTS_BY_IDS = select(Contact).where(
-    col(Contact.team_id) == bindparam("team_id"),
-    col(Contact.id).in_(bindparam("ids", expanding=True)),
-    col(Contact.archived).is_(False),
-)
+_CONTACTS_BY_IDS = {
+    one: select(Contact).where(
+        col(Contact.team_id) == bindparam("team_id"),
+        core.id_among(col(Contact.id), one=one),
+        col(Contact.archived).is_(False),
+    )
+    for one in (True, False)
+}
 
 
 def contacts_by_ids(session: Session, *, team_id: int, ids: Sequence[int]) -> list[Contact]:
     if not ids:
         return []
-    found = session.exec(_CONTACTS_BY_IDS, params={"team_id": team_id, "ids": list(ids)})
+    one, values = core.ids_values(ids)
+    found = session.exec(_CONTACTS_BY_IDS[one], params={"team_id": team_id, **values})
     by_id = {contact.id: contact for contact in found}
     return [by_id[i] for i in ids if i in by_id]
 
@@ -353,8 +357,10 @@ def _link(target: TagTarget) -> tuple[type[ContactTag] | type[DealTag], Any]:
 def lock_record(session: Session, *, target: TagTarget, target_id: int) -> None:
     """Hold a contact's or deal's row until the transaction ends: two commands changing
     it at once (tagging it, logging a visit) take turns, the second reading what the
-    first left (PostgreSQL; SQLite's writers take turns)."""
-    core.execute(session, _LOCK_RECORD[target], {"id": target_id}).all()
+    first left (PostgreSQL; SQLite's writers take turns, and it has no row locks: there
+    the statement would only read the id)."""
+    if session.get_bind().dialect.name != "sqlite":
+        core.execute(session, _LOCK_RECORD[target], {"id": target_id}).all()
 
 
 _LOCK_RECORD = {
@@ -365,17 +371,21 @@ _LOCK_RECORD = {
 }
 
 
-def _tags_of(target: TagTarget) -> Select[Any, str]:
+def _tags_of(target: TagTarget, *, one: bool) -> Select[Any, str]:
     link, owner = _link(target)
     return (
         select(owner, Tag.name)
         .join(Tag, col(Tag.id) == col(link.tag_id))
-        .where(owner.in_(bindparam("ids", expanding=True)), Tag.team_id == bindparam("team_id"))
+        .where(core.id_among(owner, one=one), Tag.team_id == bindparam("team_id"))
         .order_by(col(Tag.name))
     )
 
 
-_TAGS_OF = {target: _tags_of(target) for target in ("contact", "deal")}
+_TAGS_OF = {
+    (target, one): _tags_of(target, one=one)
+    for target in ("contact", "deal")
+    for one in (True, False)
+}
 
 
 def tags_of(
@@ -385,7 +395,8 @@ def tags_of(
     tags: dict[int, list[str]] = {}
     if not ids:
         return tags
-    rows = core.execute(session, _TAGS_OF[target], {"team_id": team_id, "ids": list(ids)})
+    one, values = core.ids_values(ids)
+    rows = core.execute(session, _TAGS_OF[target, one], {"team_id": team_id, **values})
     for owner_id, tag_name in rows:
         tags.setdefault(owner_id, []).append(tag_name)
     return tags

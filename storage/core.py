@@ -15,8 +15,18 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
 
-from sqlalchemy import CursorResult, Executable, Insert, Table, Update, bindparam, insert, update
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    Executable,
+    Insert,
+    Table,
+    Update,
+    bindparam,
+    insert,
+    update,
+)
+from sqlalchemy.orm import Mapped, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, SQLModel
 
@@ -30,6 +40,22 @@ def execute(
     session has pending is flushed first, as its own `execute` would (autoflush)."""
     session.flush()
     return session.connection().execute(statement, params)
+
+
+def id_among(column: ColumnElement[Any] | Mapped[Any], *, one: bool) -> ColumnElement[bool]:
+    """`column` is the `id` parameter (`one`) or one of the `ids` parameter. A statement
+    has both forms, chosen by `ids_values`: a list is a parameter SQLAlchemy renders into
+    the SQL again at every execution, and most lookups (a reference, a card) are of one."""
+    if one:
+        return column == bindparam("id")
+    return column.in_(bindparam("ids", expanding=True))
+
+
+def ids_values(ids: Sequence[int]) -> tuple[bool, dict[str, Any]]:
+    """Which form of an `id_among` statement to run for `ids` (one?), and its parameter."""
+    if len(ids) == 1:
+        return True, {"id": ids[0]}
+    return False, {"ids": list(ids)}
 
 
 def insert_row(session: Session, obj: SQLModel) -> None:

@@ -13,7 +13,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from storage import core
 from storage.keys import name_key
-from storage.models import Deal, DealTotal, Stage, StageChange, StageKind
+from storage.models import Company, Contact, Deal, DealTotal, Stage, StageChange, StageKind
 
 
 def get_deal(session: Session, *, team_id: int, deal_id: int) -> Deal | None:
@@ -21,22 +21,48 @@ def get_deal(session: Session, *, team_id: int, deal_id: int) -> Deal | None:
     return deal if deal is not None and deal.team_id == team_id and not deal.archived else None
 
 
+def party_names(
+    session: Session, *, team_id: int, contact_id: int | None, company_id: int | None
+) -> tuple[str | None, str | None]:
+    """The names of a deal's contact and company (None: it has none, or its contact was
+    deleted), in one statement: a card shows the names only."""
+    values = {"team_id": team_id, "contact_id": contact_id, "company_id": company_id}
+    row = core.execute(session, _PARTY_NAMES, values).one()
+    return row[0], row[1]
+
+
+_PARTY_NAMES = select(
+    select(col(Contact.name))
+    .where(
+        col(Contact.id) == bindparam("contact_id"),
+        col(Contact.team_id) == bindparam("team_id"),
+        col(Contact.archived).is_(False),
+    )
+    .scalar_subquery(),
+    select(col(Company.name))
+    .where(
+        col(Company.id) == bindparam("company_id"), col(Company.team_id) == bindparam("team_id")
+    )
+    .scalar_subquery(),
+)
+
+
 # Deleted (archived) deals are in none of the reads below.
 _LIVE = col(Deal.archived).is_(False)
-_DEALS_BY_IDS = select(Deal).where(
-    col(Deal.team_id) == bindparam("team_id"),
-    col(Deal.id).in_(bindparam("ids", expanding=True)),
-    _LIVE,
-)
+_DEALS_BY_IDS = {
+    one: select(Deal).where(
+        col(Deal.team_id) == bindparam("team_id"), core.id_among(col(Deal.id), one=one), _LIVE
+    )
+    for one in (True, False)
+}
 
 
 def deals_by_ids(session: Session, *, team_id: int, ids: Sequence[int]) -> list[Deal]:
     if not ids:
         return []
-    found = {
-        deal.id: deal
-        for deal in session.exec(_DEALS_BY_IDS, params={"team_id": team_id, "ids": list(ids)})
-    }
+    one, values = core.ids_values(ids)
+    rows = session.exec(_DEALS_BY_IDS[one], params={"team_id": team_id, **values})
+    found = {deal.id: deal for deal in rows}
     return [found[i] for i in ids if i in found]
 
 

@@ -52,8 +52,23 @@ def shared(engine: Engine) -> bool:
 
 def lock_chat(session: Session, *, platform: str, workspace_id: str, chat_id: str) -> None:
     """Wait until no other transaction holds this chat, then hold it until this one ends."""
-    if chat_id:
-        _hold(session, f"chat:{platform}:{workspace_id}:{chat_id}")
+    key = chat_lock_key(
+        session.get_bind(),  # type: ignore[arg-type]
+        platform=platform,
+        workspace_id=workspace_id,
+        chat_id=chat_id,
+    )
+    if key is not None:
+        hold_key(session, key)
+
+
+def chat_lock_key(engine: Engine, *, platform: str, workspace_id: str, chat_id: str) -> int | None:
+    """The key `lock_chat` holds for this chat; None when it holds none (no chat, or a
+    database no other process shares). A caller may take it in a statement of its own
+    (the dispatcher takes it in the one that records the update id)."""
+    if not chat_id or not shared(engine):
+        return None
+    return lock_key(f"chat:{platform}:{workspace_id}:{chat_id}")
 
 
 def lock_signup(session: Session) -> None:
@@ -76,7 +91,12 @@ def lock_team_part(session: Session, *, team_id: int, part: str) -> None:
 
 def _hold(session: Session, name: str) -> None:
     if shared(session.get_bind()):  # type: ignore[arg-type]
-        session.connection().execute(_XACT_LOCK, {"key": lock_key(name)})
+        hold_key(session, lock_key(name))
+
+
+def hold_key(session: Session, key: int) -> None:
+    """Wait for the advisory lock `key`, then hold it until the transaction ends."""
+    session.connection().execute(_XACT_LOCK, {"key": key})
 
 
 class Leader:

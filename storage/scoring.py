@@ -17,10 +17,13 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Executable,
+    Integer,
     Update,
     bindparam,
     case,
+    false,
     func,
+    literal_column,
     select,
     true,
     update,
@@ -70,6 +73,9 @@ _ACTIVITY = col(Contact.last_activity_at)
 _CONDITIONS: dict[str, ColumnElement[bool]] = {
     "everyone": true(),
     "contacts": col(Contact.id).in_(bindparam("s_contact_ids", expanding=True)),
+    # One contact (a note, a tag, a stage move): a list parameter would have SQLAlchemy
+    # render the whole statement again at every execution.
+    "contact": col(Contact.id) == bindparam("s_contact_id"),
     "tagged": col(Contact.id).in_(
         select(col(ContactTag.contact_id)).where(col(ContactTag.tag_id) == bindparam("s_tag_id"))
     ),
@@ -80,7 +86,10 @@ EVERYONE = Scope("everyone")
 
 
 def these_contacts(ids: Iterable[int]) -> Scope:
-    return Scope("contacts", {"s_contact_ids": sorted(set(ids))})
+    unique = sorted(set(ids))
+    if len(unique) == 1:
+        return Scope("contact", {"s_contact_id": unique[0]})
+    return Scope("contacts", {"s_contact_ids": unique})
 
 
 def tagged_with(tag_id: int) -> Scope:
@@ -98,13 +107,29 @@ def activity_crossed(windows: Iterable[timedelta], since: datetime, now: datetim
     ]
 
 
+def _in_open_stage(rules: ScoreRules) -> ColumnElement[bool]:
+    """The deal is in one of the rules' open stages."""
+    if not rules.open_stage_ids:
+        return false()
+    return col(Deal.stage_id).in_([_number(i) for i in rules.open_stage_ids])
+
+
+def _number(value: int) -> ColumnElement[int]:
+    """A constant of the rules written into the statement, not a parameter. The statements
+    are built once per rules, so it is as constant as they are; as parameters, SQLAlchemy
+    handled some seventy of them at each execution (and a list of stage ids made it render
+    the SQL again), a third of what a rescoring or a card's figures cost (issue 17)."""
+    return literal_column(str(int(value)), Integer)
+
+
 def score_parts(rules: ScoreRules) -> dict[str, ColumnElement[int]]:
     """Each part of the score of the Contact row in scope, as SQL; the recency windows are
     parameters (`recency_values`). Every subquery reads one contact's rows through an
     index on contact_id and computes its points itself, so rescoring a million contacts
     stays linear."""
+    none = _number(0)
     weighted = (
-        select(func.coalesce(func.sum(TagWeight.points), 0))
+        select(func.coalesce(func.sum(TagWeight.points), none))
         .select_from(ContactTag)
         .join(TagWeight, col(TagWeight.tag_id) == col(ContactTag.tag_id))
         .where(col(ContactTag.contact_id) == col(Contact.id))
@@ -114,8 +139,11 @@ def score_parts(rules: ScoreRules) -> dict[str, ColumnElement[int]]:
     tags = (
         select(
             case(
-                (others > rules.max_tagged, rules.max_tagged * rules.tag_points),
-                else_=others * rules.tag_points,
+                (
+                    others > _number(rules.max_tagged),
+                    _number(rules.max_tagged * rules.tag_points),
+                ),
+                else_=others * _number(rules.tag_points),
             )
         )
         .select_from(ContactTag)
@@ -126,40 +154,49 @@ def score_parts(rules: ScoreRules) -> dict[str, ColumnElement[int]]:
     # Open stages by id, not by a join on stage: a join lets the planner walk all of a
     # stage's deals for every contact.
     open_deals = (
-        select(case((func.count() > 0, rules.open_deal), else_=0))
+        select(case((func.count() > none, _number(rules.open_deal)), else_=none))
         .where(
             col(Deal.contact_id) == col(Contact.id),
-            col(Deal.stage_id).in_(rules.open_stage_ids),
+            _in_open_stage(rules),
             col(Deal.archived).is_(False),
         )
         .scalar_subquery()
     )
-    open_value = func.coalesce(func.sum(Deal.amount), 0)
+    open_value = func.coalesce(func.sum(Deal.amount), none)
     value = (
-        select(case(*((open_value >= minor, points) for minor, points in rules.value), else_=0))
+        select(
+            case(
+                *(
+                    (open_value >= _number(minor), _number(points))
+                    for minor, points in rules.value
+                ),
+                else_=none,
+            )
+        )
         .where(
             col(Deal.contact_id) == col(Contact.id),
-            col(Deal.stage_id).in_(rules.open_stage_ids),
+            _in_open_stage(rules),
             col(Deal.currency) == rules.currency,
             col(Deal.archived).is_(False),
         )
         .scalar_subquery()
     )
+    reachable = _number(rules.reachable)
     return {
         "status": case(
-            *((col(Contact.status) == status, points) for status, points in rules.status),
-            else_=0,
+            *((col(Contact.status) == status, _number(points)) for status, points in rules.status),
+            else_=none,
         ),
         "weighted_tags": weighted,
         "tags": tags,
-        "email": case((col(Contact.email).is_not(None), rules.reachable), else_=0),
-        "phone": case((col(Contact.phone).is_not(None), rules.reachable), else_=0),
+        "email": case((col(Contact.email).is_not(None), reachable), else_=none),
+        "phone": case((col(Contact.phone).is_not(None), reachable), else_=none),
         "recency": case(
             *(
-                (bindparam(f"s_recent_{i}") <= _ACTIVITY, points)
+                (bindparam(f"s_recent_{i}") <= _ACTIVITY, _number(points))
                 for i, (_, points) in enumerate(rules.recency)
             ),
-            else_=0,
+            else_=none,
         ),
         "deals": open_deals,
         "value": value,
@@ -247,7 +284,7 @@ def contact_figures(
 def _figures_statement(rules: ScoreRules) -> Executable:
     open_deals = (
         col(Deal.contact_id) == col(Contact.id),
-        col(Deal.stage_id).in_(rules.open_stage_ids),
+        _in_open_stage(rules),
         col(Deal.archived).is_(False),
     )
     in_currency = case((col(Deal.currency) == rules.currency, col(Deal.amount)), else_=0)

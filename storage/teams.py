@@ -95,12 +95,19 @@ _MEMBER_AND_TEAM = (
         col(Identity.external_id) == bindparam("external_id"),
     )
 )
-_MEMBER_NAMES = select(Member.id, Member.name).where(
-    col(Member.team_id) == bindparam("team_id"),
-    col(Member.id).in_(bindparam("ids", expanding=True)),
-)
+_MEMBER_NAMES = {
+    one: select(Member.id, Member.name).where(
+        col(Member.team_id) == bindparam("team_id"), core.id_among(col(Member.id), one=one)
+    )
+    for one in (True, False)
+}
 _STAGES = (
     select(Stage).where(col(Stage.team_id) == bindparam("team_id")).order_by(col(Stage.position))
+)
+_OPEN_STAGE_IDS = (
+    select(Stage.id)
+    .where(col(Stage.team_id) == bindparam("team_id"), col(Stage.kind) == StageKind.open)
+    .order_by(col(Stage.position))
 )
 
 
@@ -190,7 +197,8 @@ def member_names(session: Session, *, team_id: int, ids: Iterable[int | None]) -
     wanted = sorted({i for i in ids if i is not None})
     if not wanted:
         return {}
-    rows = core.execute(session, _MEMBER_NAMES, {"team_id": team_id, "ids": wanted})
+    one, values = core.ids_values(wanted)
+    rows = core.execute(session, _MEMBER_NAMES[one], {"team_id": team_id, **values})
     return {member_id: name for member_id, name in rows if member_id is not None}
 
 
@@ -261,6 +269,15 @@ def team_stages(session: Session, *, team_id: int) -> list[Stage]:
     if team_id not in cache:
         cache[team_id] = list(session.exec(_STAGES, params={"team_id": team_id}))
     return list(cache[team_id])
+
+
+def open_stage_ids(session: Session, *, team_id: int) -> tuple[int, ...]:
+    """The ids of the team's open stages in pipeline order: from the stages the session
+    holds, else as bare ids (rescoring after a note or a tag needs no Stage instances)."""
+    cached = session.info.get(_STAGES_KEY, {}).get(team_id)
+    if cached is not None:
+        return tuple(s.id for s in cached if s.kind == StageKind.open and s.id is not None)
+    return tuple(core.execute(session, _OPEN_STAGE_IDS, {"team_id": team_id}).scalars())
 
 
 _STAGES_KEY = "crm.team_stages"

@@ -3,6 +3,7 @@ writers, and a read that writes after all is run again when it has to."""
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -12,8 +13,10 @@ from sqlmodel import Session
 from handlers.context import Context, Request
 from handlers.dispatcher import Dispatcher
 from storage.db import SQLITE_BUSY_TIMEOUT_MS, transaction
+from storage.locks import lock_chat, shared
 from storage.models import Platform
 from tests.conftest import TestBot
+from tests.storage.test_locks import _until_waiting
 
 
 def _note(update_id: str) -> Request:
@@ -54,6 +57,51 @@ def test_a_redelivered_read_is_answered_once(testbot: TestBot, dispatcher: Dispa
     first = dispatcher.handle_sync(_show("u-7"))
     assert first is not None and "Jane Doe" in first.plain_text
     assert dispatcher.handle_sync(_show("u-7")) is None
+
+
+def test_a_message_waits_for_its_chat_and_reads_what_the_holder_committed(
+    testbot: TestBot, dispatcher: Dispatcher, engine: Engine
+) -> None:
+    """On PostgreSQL the chat's lock and the update id are one statement: the message
+    still waits for the transaction holding its chat, and reads after it committed."""
+    if not shared(engine):
+        pytest.skip("PostgreSQL only")
+    testbot.say("/add Jane Doe")
+    holding, go = threading.Event(), threading.Event()
+
+    def hold_the_chat() -> None:
+        with transaction(engine) as session:
+            lock_chat(session, platform=Platform.telegram, workspace_id="", chat_id="c-1")
+            session.execute(text("UPDATE contact SET title = 'CEO'"))
+            holding.set()
+            go.wait(timeout=30)
+
+    holder = threading.Thread(target=hold_the_chat)
+    holder.start()
+    assert holding.wait(timeout=30)
+    replies: list[str] = []
+    request = Request(
+        platform=Platform.telegram,
+        user_id="alice",
+        user_name="Alice",
+        chat_id="c-1",
+        text="/show Jane",
+        update_id="u-9",
+    )
+
+    def send() -> None:
+        reply = dispatcher.handle_sync(request)
+        replies.append("" if reply is None else reply.plain_text)
+
+    message = threading.Thread(target=send)
+    message.start()
+    _until_waiting(engine)
+    assert replies == []
+    go.set()
+    holder.join(timeout=30)
+    message.join(timeout=30)
+    assert len(replies) == 1 and "CEO" in replies[0]
+    assert dispatcher.handle_sync(request) is None  # recorded once
 
 
 def test_reads_are_answered_while_another_connection_writes(
