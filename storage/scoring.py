@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Executable,
+    Table,
     Update,
     bindparam,
     case,
@@ -98,16 +99,30 @@ def activity_crossed(windows: Iterable[timedelta], since: datetime, now: datetim
     ]
 
 
-def score_parts(rules: ScoreRules) -> dict[str, ColumnElement[int]]:
-    """Each part of the score of the Contact row in scope, as SQL; the recency windows are
+@dataclass(frozen=True)
+class ScoredTables:
+    """Where the score reads a contact, its tag links and its deals: the tables, or
+    tables of the same columns (an import's staged rows, `storage.imports`)."""
+
+    contacts: Table
+    links: Table
+    deals: Table
+
+
+SCORED = ScoredTables(Contact.__table__, ContactTag.__table__, Deal.__table__)  # type: ignore[attr-defined]
+
+
+def score_parts(rules: ScoreRules, tables: ScoredTables = SCORED) -> dict[str, ColumnElement[int]]:
+    """Each part of the score of the contact row in scope, as SQL; the recency windows are
     parameters (`recency_values`). Every subquery reads one contact's rows through an
     index on contact_id and computes its points itself, so rescoring a million contacts
     stays linear."""
+    contact, link, deal = tables.contacts.c, tables.links.c, tables.deals.c
     weighted = (
         select(func.coalesce(func.sum(TagWeight.points), 0))
-        .select_from(ContactTag)
-        .join(TagWeight, col(TagWeight.tag_id) == col(ContactTag.tag_id))
-        .where(col(ContactTag.contact_id) == col(Contact.id))
+        .select_from(tables.links)
+        .join(TagWeight, col(TagWeight.tag_id) == link.tag_id)
+        .where(link.contact_id == contact.id)
         .scalar_subquery()
     )
     others = func.count()
@@ -118,45 +133,48 @@ def score_parts(rules: ScoreRules) -> dict[str, ColumnElement[int]]:
                 else_=others * rules.tag_points,
             )
         )
-        .select_from(ContactTag)
-        .outerjoin(TagWeight, col(TagWeight.tag_id) == col(ContactTag.tag_id))
-        .where(col(ContactTag.contact_id) == col(Contact.id), col(TagWeight.id).is_(None))
+        .select_from(tables.links)
+        .outerjoin(TagWeight, col(TagWeight.tag_id) == link.tag_id)
+        .where(link.contact_id == contact.id, col(TagWeight.id).is_(None))
         .scalar_subquery()
     )
     # Open stages by id, not by a join on stage: a join lets the planner walk all of a
     # stage's deals for every contact.
     open_deals = (
         select(case((func.count() > 0, rules.open_deal), else_=0))
+        .select_from(tables.deals)
         .where(
-            col(Deal.contact_id) == col(Contact.id),
-            col(Deal.stage_id).in_(rules.open_stage_ids),
-            col(Deal.archived).is_(False),
+            deal.contact_id == contact.id,
+            deal.stage_id.in_(rules.open_stage_ids),
+            deal.archived.is_(False),
         )
         .scalar_subquery()
     )
-    open_value = func.coalesce(func.sum(Deal.amount), 0)
+    open_value = func.coalesce(func.sum(deal.amount), 0)
     value = (
         select(case(*((open_value >= minor, points) for minor, points in rules.value), else_=0))
+        .select_from(tables.deals)
         .where(
-            col(Deal.contact_id) == col(Contact.id),
-            col(Deal.stage_id).in_(rules.open_stage_ids),
-            col(Deal.currency) == rules.currency,
-            col(Deal.archived).is_(False),
+            deal.contact_id == contact.id,
+            deal.stage_id.in_(rules.open_stage_ids),
+            deal.currency == rules.currency,
+            deal.archived.is_(False),
         )
         .scalar_subquery()
     )
+    activity = contact.last_activity_at
     return {
         "status": case(
-            *((col(Contact.status) == status, points) for status, points in rules.status),
+            *((contact.status == status, points) for status, points in rules.status),
             else_=0,
         ),
         "weighted_tags": weighted,
         "tags": tags,
-        "email": case((col(Contact.email).is_not(None), rules.reachable), else_=0),
-        "phone": case((col(Contact.phone).is_not(None), rules.reachable), else_=0),
+        "email": case((contact.email.is_not(None), rules.reachable), else_=0),
+        "phone": case((contact.phone.is_not(None), rules.reachable), else_=0),
         "recency": case(
             *(
-                (bindparam(f"s_recent_{i}") <= _ACTIVITY, points)
+                (bindparam(f"s_recent_{i}") <= activity, points)
                 for i, (_, points) in enumerate(rules.recency)
             ),
             else_=0,
@@ -166,6 +184,15 @@ def score_parts(rules: ScoreRules) -> dict[str, ColumnElement[int]]:
     }
 
 
+def score_total(rules: ScoreRules, tables: ScoredTables = SCORED) -> ColumnElement[int]:
+    """The score of the contact row in scope: the sum of its parts."""
+    parts = list(score_parts(rules, tables).values())
+    total = parts[0]
+    for part in parts[1:]:
+        total = total + part
+    return total
+
+
 def recency_values(rules: ScoreRules, now: datetime) -> dict[str, datetime]:
     """The parameters of the recency part at `now`: where each window starts."""
     return {f"s_recent_{i}": now - window for i, (window, _) in enumerate(rules.recency)}
@@ -173,14 +200,10 @@ def recency_values(rules: ScoreRules, now: datetime) -> dict[str, datetime]:
 
 @lru_cache(maxsize=256)
 def _rescore_statement(rules: ScoreRules, condition: str) -> Update:
-    parts = list(score_parts(rules).values())
-    total = parts[0]
-    for part in parts[1:]:
-        total = total + part
     return (
         update(Contact)
         .where(col(Contact.team_id) == bindparam("s_team_id"), _CONDITIONS[condition])
-        .values(score=total)
+        .values(score=score_total(rules))
         .execution_options(synchronize_session=False)
     )
 
