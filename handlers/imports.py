@@ -43,6 +43,7 @@ from storage.imports import (
 )
 from storage.journal import KEEP, get_change, recording, save_change
 from storage.models import ImportFile, ImportStatus, Platform, Role
+from storage.search import merge_pending_entries
 from storage.teams import team_members, team_stages
 
 IMPORT_BUTTON, CANCEL_BUTTON, UNDO_IMPORT_BUTTON = "im", "ic", "iu"
@@ -322,6 +323,7 @@ def run_import(
             progress=(lambda done: progress(done, len(good))) if progress else None,
         )
         rescore(ctx.session, team_id=ctx.team_id, contact_ids=written.unscored, now=ctx.now)
+        merge_pending_entries(ctx.session)
     change = save_change(
         ctx.session,
         recorder,

@@ -32,6 +32,7 @@ EXPECTED = [
     "0019_archived_deals",
     "0020_slack_installations",
     "0021_board",
+    "0022_search_index_fast_update",
 ]
 
 
