@@ -1,6 +1,6 @@
 """Import and export at scale: rows a second and peak memory.
 
-    python -m bench.transfer import --file FILE --db URL
+    python -m bench.transfer import --file FILE --db URL [--statements]
     python -m bench.transfer export --db URL [--format csv|xlsx] --out DIR [--via file|chat]
     python -m bench.transfer all [--rows 100000] [--contacts 100000] [--postgres URL]
 
@@ -21,6 +21,7 @@ import argparse
 import csv
 import json
 import random
+import re
 import resource
 import subprocess
 import sys
@@ -30,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from faker import Faker
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from storage.db import make_engine, upgrade
 from storage.keys import name_key
@@ -100,19 +101,23 @@ def write_file(path: Path, rows: list[list[str]]) -> None:
         writer.writerows(rows)
 
 
-def measure_import(url: str, path: Path) -> dict[str, Any]:
-    """In this process: import `path` into the (empty) database at `url`."""
+def measure_import(url: str, path: Path, *, statements: bool = False) -> dict[str, Any]:
+    """In this process: import `path` into the (empty) database at `url`; with
+    `statements`, the time the database took for each kind of statement, by part."""
     from bot.transfer import import_path
     from handlers.context import TeamDefaults
 
     engine = make_engine(url)
     upgrade(engine)
     marks: dict[str, float] = {}
+    timer = _StatementTimer(engine) if statements else None
     start, cpu_start = time.perf_counter(), time.process_time()
 
     def confirm(_preview: object) -> bool:
         marks["preview"] = time.perf_counter() - start
         marks["preview_cpu"] = time.process_time() - cpu_start
+        if timer is not None:
+            timer.part = "import"
         return True
 
     reply, imported = import_path(
@@ -127,6 +132,8 @@ def measure_import(url: str, path: Path) -> dict[str, Any]:
     with engine.connect() as connection:
         contacts = connection.execute(text("SELECT count(*) FROM contact")).scalar_one()
         deals = connection.execute(text("SELECT count(*) FROM deal")).scalar_one()
+    if timer is not None:
+        timer.part = "undo"
     undo_start, undo_cpu_start = time.perf_counter(), time.process_time()
     _undo(engine)
     undo, undo_cpu = time.perf_counter() - undo_start, time.process_time() - undo_cpu_start
@@ -143,7 +150,48 @@ def measure_import(url: str, path: Path) -> dict[str, Any]:
         "import_cpu_s": cpu_total - marks["preview_cpu"],
         "undo_cpu_s": undo_cpu,
         "peak_rss_mb": _peak_rss_mb(),
+        **({"statements": timer.spent} if timer is not None else {}),
     }
+
+
+class _StatementTimer:
+    """The wall time of each statement (SQLAlchemy's cursor events, and the COPYs around
+    `storage.imports._copy_rows`, which go past them), added up by part (preview, import,
+    undo) and kind ("UPDATE contact", "COPY deal"): [count, seconds]."""
+
+    _KIND = re.compile(r"\s*(COPY|INSERT INTO|UPDATE|DELETE FROM|SELECT|\w+)\s*(\"?\w+)?", re.I)
+
+    def __init__(self, engine: Any) -> None:
+        import storage.imports
+
+        self.part = "preview"
+        self.spent: dict[str, dict[str, list[float]]] = {}
+        self._started: list[float] = []
+        event.listen(engine, "before_cursor_execute", self._before)
+        event.listen(engine, "after_cursor_execute", self._after)
+        copy_rows = storage.imports._copy_rows
+
+        def timed_copy(connection: Any, table: Any, rows: Any) -> None:
+            began = time.perf_counter()
+            copy_rows(connection, table, rows)
+            self._add(f"COPY {table.name}", time.perf_counter() - began)
+
+        storage.imports._copy_rows = timed_copy
+
+    def _before(self, *_args: Any) -> None:
+        self._started.append(time.perf_counter())
+
+    def _after(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        elapsed = time.perf_counter() - self._started.pop()
+        found = self._KIND.match(statement)
+        verb = found.group(1).split()[0].upper() if found else "?"
+        table = found.group(2) if found and verb in ("COPY", "INSERT", "UPDATE", "DELETE") else ""
+        self._add(f"{verb} {table or ''}".strip().replace('"', ""), elapsed)
+
+    def _add(self, kind: str, seconds: float) -> None:
+        entry = self.spent.setdefault(self.part, {}).setdefault(kind, [0, 0.0])
+        entry[0] += 1
+        entry[1] += seconds
 
 
 def _undo(engine: Any) -> None:
@@ -309,6 +357,9 @@ def main() -> None:
     one = sub.add_parser("import")
     one.add_argument("--file", required=True)
     one.add_argument("--db", required=True)
+    one.add_argument(
+        "--statements", action="store_true", help="time each kind of statement, by part"
+    )
     out = sub.add_parser("export")
     out.add_argument("--db", required=True)
     out.add_argument("--format", default="csv")
@@ -320,7 +371,7 @@ def main() -> None:
     every.add_argument("--postgres")
     args = parser.parse_args()
     if args.what == "import":
-        print(json.dumps(measure_import(args.db, Path(args.file))))
+        print(json.dumps(measure_import(args.db, Path(args.file), statements=args.statements)))
     elif args.what == "export":
         if args.via == "chat":
             print(json.dumps(measure_chat_export(args.db, args.format)))

@@ -28,7 +28,7 @@ from handlers.grammar import Args
 from handlers.registry import Registry
 from handlers.reply import Attachment, Button, Reply, bold, code
 from handlers.rows import Reader, Reject
-from handlers.scoring import rescore
+from handlers.scoring import rescore, rules
 from handlers.tabular import Sheet, read_sheet, rows_as_csv
 from handlers.undo import UNDO_BUTTON, undo_with_window
 from storage.imports import (
@@ -43,6 +43,7 @@ from storage.imports import (
 )
 from storage.journal import KEEP, get_change, recording, save_change
 from storage.models import ImportFile, ImportStatus, Platform, Role
+from storage.search import merge_pending_entries
 from storage.teams import team_members, team_stages
 
 IMPORT_BUTTON, CANCEL_BUTTON, UNDO_IMPORT_BUTTON = "im", "ic", "iu"
@@ -308,6 +309,7 @@ def run_import(
 ) -> Reply:
     """Write the pending import's good rows, journaled as one change; `progress` hears
     (rows written, rows in all)."""
+    assert ctx.team is not None
     read = _read_again(ctx, pending)
     good, rejects = read.good, read.rejects
     with recording(ctx.session) as recorder:
@@ -317,9 +319,11 @@ def run_import(
             member_id=ctx.member_id,
             rows=good,
             now=ctx.now,
+            rules=rules(ctx.session, ctx.team),
             progress=(lambda done: progress(done, len(good))) if progress else None,
         )
-        rescore(ctx.session, team_id=ctx.team_id, contact_ids=written.contact_ids, now=ctx.now)
+        rescore(ctx.session, team_id=ctx.team_id, contact_ids=written.unscored, now=ctx.now)
+        merge_pending_entries(ctx.session)
     change = save_change(
         ctx.session,
         recorder,

@@ -17,14 +17,17 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, TypeVar
 
 from sqlalchemy import (
     ARRAY,
+    Column,
     ColumnElement,
     Connection,
     Executable,
+    Insert,
+    MetaData,
     Table,
     any_,
     bindparam,
@@ -33,6 +36,8 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy import select as select_columns
+from sqlalchemy.sql.dml import ReturningInsert
 from sqlmodel import Session, SQLModel, col, select
 
 from storage.contacts import ensure_tags
@@ -49,6 +54,7 @@ from storage.models import (
     ImportStatus,
     StageChange,
 )
+from storage.scoring import SCORED, ScoredTables, ScoreRules, recency_values, score_total
 
 CHUNK = 1000
 V = TypeVar("V")
@@ -94,6 +100,15 @@ class Written:
     deals: int = 0
     unchanged: int = 0  # rows that matched a contact and brought nothing new
     contact_ids: set[int] = field(default_factory=set)
+    # Contacts added with their score as it stands after the import (see `_Writer`):
+    # they need no rescoring.
+    scored: set[int] = field(default_factory=set)
+
+    @property
+    def unscored(self) -> set[int]:
+        """The contacts the import touched whose stored score it did not bring up to
+        date: to be rescored."""
+        return self.contact_ids - self.scored
 
 
 def write_rows(
@@ -103,9 +118,12 @@ def write_rows(
     member_id: int,
     rows: Sequence[ContactRow],
     now: datetime,
+    rules: ScoreRules,
     progress: Callable[[int], None] | None = None,
 ) -> Written:
-    writer = _Writer(session, team_id, member_id, now)
+    """Write the rows; `rules` score the contacts added, on PostgreSQL as they are
+    inserted (`Written.unscored` says which contacts still need rescoring)."""
+    writer = _Writer(session, team_id, member_id, now, rules)
     # Every lookup of the team's contacts before the first insert: the statistics of a
     # table that the import's own transaction is filling still say it is as it was, and
     # PostgreSQL then answers a lookup by reading every row written so far (quadratic).
@@ -114,13 +132,15 @@ def write_rows(
         writer.chunk(rows[start : start + CHUNK])
         if progress is not None:
             progress(min(start + CHUNK, len(rows)))
+    if writer.staged is not None:
+        writer.written.scored = writer.made - writer.touched_again
     return writer.written
 
 
 def matching_contacts(session: Session, *, team_id: int, rows: Sequence[ContactRow]) -> int:
     """How many of the rows match a contact the team has, as `write_rows` would match
     them (writing nothing)."""
-    writer = _Writer(session, team_id, 0, datetime.min)
+    writer = _Writer(session, team_id, 0, datetime.min, None)
     writer.look_up(rows)
     count = 0
     for start in range(0, len(rows), CHUNK):
@@ -131,12 +151,34 @@ def matching_contacts(session: Session, *, team_id: int, rows: Sequence[ContactR
 
 
 class _Writer:
-    def __init__(self, session: Session, team_id: int, member_id: int, now: datetime) -> None:
+    """Writes the rows a chunk at a time. On PostgreSQL the contacts added are scored as
+    they are inserted: a chunk's new contacts, tag links and deals are first copied into
+    temporary tables (`_Staged`), the score (`storage.scoring`'s, read from those) is
+    computed there, and the rows go into the real tables with one INSERT ... SELECT per
+    table. Rescoring them afterwards would write every new contact a second time, into
+    all of its indexes (an UPDATE of `score` cannot be HOT: it is indexed), which was a
+    third of a PostgreSQL import. A contact added that a later row of the file matches
+    again is rescored at the end, as are the team's contacts the rows matched. SQLite
+    writes the rows straight in and rescores them all afterwards: for it, that costs
+    little (see bench/NOTES.md)."""
+
+    def __init__(
+        self,
+        session: Session,
+        team_id: int,
+        member_id: int,
+        now: datetime,
+        rules: ScoreRules | None,
+    ) -> None:
         self.session = session
         self.connection = session.connection()
         self.team_id = team_id
         self.member_id = member_id
         self.now = now
+        self.rules = rules
+        postgres = self.connection.dialect.name == "postgresql"
+        self.staged = _Staged(self.connection) if postgres and rules is not None else None
+        self.touched_again: set[int] = set()  # contacts added that later rows matched
         self.written = Written()
         self.companies: dict[str, int] = {}
         self.tags: dict[str, int] = {}
@@ -162,7 +204,6 @@ class _Writer:
     def chunk(self, rows: Sequence[ContactRow]) -> None:
         self._companies(rows)
         self._tags(rows)
-        existing = self.existing
         new: list[ContactRow] = []
         ids: list[int | None] = []  # per row: the contact it matched or made
         placeholders: list[list[tuple[dict[Any, int], Any]]] = []
@@ -170,27 +211,40 @@ class _Writer:
             found = self._match(row)
             if found is None and row.name:
                 # A later row of the same chunk may match this one: it is remembered under
-                # a placeholder (-1, -2, ...) until the insert gives it its id.
+                # a placeholder (-1, -2, ...) until the new contacts have their ids.
                 found = -(len(new) + 1)
                 placeholders.append(self._remember(row, found))
                 new.append(row)
             ids.append(found)
-        new_ids = self._insert_contacts(new)
+        contacts = self._contact_values(new)
+        new_ids = [values["id"] for values in contacts]
         for entries, contact_id in zip(placeholders, new_ids, strict=True):
             for index, key in entries:
                 index[key] = contact_id
+        again: list[tuple[int, ContactRow]] = []  # rows that matched a contact
         for i, row in enumerate(rows):
             matched = ids[i]
             if matched is not None and matched < 0:
                 ids[i] = new_ids[-matched - 1]
                 if -matched - 1 < len(new) and new[-matched - 1] is row:
                     continue  # the row that made it
-            if ids[i] is not None:
-                self._fill(existing, ids[i] or 0, row)
+            if (contact_id := ids[i]) is not None:
+                again.append((contact_id, row))
+                if contact_id in self.made:
+                    self.touched_again.add(contact_id)
+        links = self._new_links(rows, ids)
+        deals = self._new_deals(rows, ids)
+        if self.staged is not None and contacts:
+            self._insert_scored(contacts, links, deals)
+        else:
+            self._insert_rows(Contact, contacts)
+            self._insert_rows(ContactTag, links)
+            self._insert_rows(Deal, deals)
+        for contact_id, row in again:
+            self._fill(self.existing, contact_id, row)
         self.session.flush()
-        self._link_tags(rows, ids)
         self._notes(rows, ids)
-        self._deals(rows, ids)
+        self._stage_changes(deals)
         self.written.contact_ids.update(i for i in ids if i is not None)
 
     def _among(self, column: Any, values: list[Any]) -> ColumnElement[bool]:
@@ -293,7 +347,9 @@ class _Writer:
             index[key] = contact_id
         return entries
 
-    def _insert_contacts(self, rows: list[ContactRow]) -> list[int]:
+    def _contact_values(self, rows: list[ContactRow]) -> list[dict[str, Any]]:
+        """The new contacts' rows as they will be written, with their ids (counted as
+        added from here on)."""
         values = []
         for row in rows:
             fields = row.fields
@@ -318,10 +374,10 @@ class _Writer:
                     "updated_at": self.now,
                 }
             )
-        ids = self._insert(Contact, values)
-        self.made.update(ids)
-        self.written.added += len(ids)
-        return ids
+        rows_with_ids = self._with_ids(Contact, values)
+        self.made.update(row["id"] for row in rows_with_ids)
+        self.written.added += len(rows_with_ids)
+        return rows_with_ids
 
     def _fill(self, existing: dict[int, Contact], contact_id: int, row: ContactRow) -> None:
         """Fill the contact's empty fields from the row."""
@@ -350,7 +406,10 @@ class _Writer:
 
     # --- what hangs off contacts -------------------------------------------------------
 
-    def _link_tags(self, rows: Sequence[ContactRow], ids: list[int | None]) -> None:
+    def _new_links(
+        self, rows: Sequence[ContactRow], ids: list[int | None]
+    ) -> list[dict[str, Any]]:
+        """The tag links the rows bring that are not there yet."""
         wanted = {
             (contact_id, self.tags[tag])
             for row, contact_id in zip(rows, ids, strict=True)
@@ -358,7 +417,7 @@ class _Writer:
             for tag in row.tags
         }
         if not wanted:
-            return
+            return []
         new = self._missing(
             wanted,
             self.links,
@@ -366,10 +425,7 @@ class _Writer:
                 self._among(col(ContactTag.contact_id), had)
             ),
         )
-        links = [{"contact_id": c, "tag_id": t} for c, t in new]
-        if links:
-            insert_rows(self.connection, ContactTag.__table__, links)  # type: ignore[attr-defined]
-            note_inserted_rows(self.session, ContactTag, links)
+        return [{"contact_id": c, "tag_id": t} for c, t in new]
 
     def _missing(
         self,
@@ -415,14 +471,17 @@ class _Writer:
         ]
         self._insert(Activity, values)
 
-    def _deals(self, rows: Sequence[ContactRow], ids: list[int | None]) -> None:
+    def _new_deals(
+        self, rows: Sequence[ContactRow], ids: list[int | None]
+    ) -> list[dict[str, Any]]:
+        """The deals the rows bring that the team does not have, with their ids."""
         with_deals = [
             (row, contact_id)
             for row, contact_id in zip(rows, ids, strict=True)
             if row.deal is not None
         ]
         if not with_deals:
-            return
+            return []
         # A deal the team had can only be on a contact it had, or on none.
         keys = list(
             {
@@ -470,39 +529,159 @@ class _Writer:
                     "updated_at": self.now,
                 }
             )
-        deal_ids = self._insert(Deal, values)
+        self.written.deals += len(values)
+        return self._with_ids(Deal, values)
+
+    def _stage_changes(self, deals: list[dict[str, Any]]) -> None:
+        """Each new deal's entry into its stage."""
         self._insert(
             StageChange,
             [
                 {
                     "team_id": self.team_id,
-                    "deal_id": deal_id,
-                    "to_stage_id": value["stage_id"],
+                    "deal_id": deal["id"],
+                    "to_stage_id": deal["stage_id"],
                     "member_id": self.member_id,
                     "at": self.now,
                 }
-                for deal_id, value in zip(deal_ids, values, strict=True)
+                for deal in deals
             ],
         )
-        self.written.deals += len(deal_ids)
+
+    # --- writing -----------------------------------------------------------------------
 
     def _insert(self, model: type[SQLModel], values: list[dict[str, Any]]) -> list[int]:
-        """Insert the rows in multi-row statements; their ids, in order (journaled).
+        """Insert the rows in as few statements as the database allows; their ids, in
+        order (journaled)."""
+        rows = self._with_ids(model, values)
+        self._insert_rows(model, rows)
+        return [row["id"] for row in rows]
 
-        The ids are taken first (`reserve_ids`) and written with the rows: RETURNING on
-        a multi-row INSERT does not promise the rows' order, and SQLAlchemy, asked to
-        keep it, sends SQLite one statement per row."""
+    def _with_ids(
+        self, model: type[SQLModel], values: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """The rows to insert with every column given (its default where the row has
+        none, so that the journal knows the rows as written without reading them back)
+        and their ids. The ids are taken first (`reserve_ids`): RETURNING on a multi-row
+        INSERT does not promise the rows' order, and SQLAlchemy, asked to keep it, sends
+        SQLite one statement per row."""
         if not values:
             return []
         table: Table = model.__table__  # type: ignore[attr-defined]
         ids = reserve_ids(self.connection, table, len(values))
-        # Every column given (its default where the row has none), so that the journal
-        # knows the rows as written without reading them back.
         defaults = _defaults(table)
-        rows = [{**defaults, **v, "id": i} for v, i in zip(values, ids, strict=True)]
-        insert_rows(self.connection, table, rows)
+        return [{**defaults, **v, "id": i} for v, i in zip(values, ids, strict=True)]
+
+    def _insert_rows(self, model: type[SQLModel], rows: list[dict[str, Any]]) -> None:
+        insert_rows(self.connection, model.__table__, rows)  # type: ignore[attr-defined]
         note_inserted_rows(self.session, model, rows)
-        return ids
+
+    def _insert_scored(
+        self,
+        contacts: list[dict[str, Any]],
+        links: list[dict[str, Any]],
+        deals: list[dict[str, Any]],
+    ) -> None:
+        """PostgreSQL: the chunk's new contacts inserted with their scores, then their
+        tag links and deals (journaled, the contacts with the score written)."""
+        assert self.staged is not None and self.rules is not None
+        scores = self.staged.insert(contacts, links, deals, rules=self.rules, now=self.now)
+        for contact in contacts:
+            contact["score"] = scores[contact["id"]]
+        note_inserted_rows(self.session, Contact, contacts)
+        note_inserted_rows(self.session, ContactTag, links)
+        note_inserted_rows(self.session, Deal, deals)
+
+
+class _Staged:
+    """PostgreSQL: temporary tables of the columns of contact, contacttag and deal
+    (`_STAGED`, dropped at the commit), where a chunk's new rows wait while their scores
+    are computed."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.created = False
+
+    def insert(
+        self,
+        contacts: list[dict[str, Any]],
+        links: list[dict[str, Any]],
+        deals: list[dict[str, Any]],
+        *,
+        rules: ScoreRules,
+        now: datetime,
+    ) -> dict[int, int]:
+        """Insert the rows into the real tables, the contacts with their scores; the
+        score of each contact, by id."""
+        if not self.created:
+            for statement in _CREATE_STAGED:
+                self.connection.execute(text(statement))
+            self.created = True
+        for table, rows in zip(_STAGED_TABLES, (contacts, links, deals), strict=True):
+            insert_rows(self.connection, table, rows)
+        written = self.connection.execute(_scored_insert(rules), recency_values(rules, now))
+        scores = {contact_id: score for contact_id, score in written}
+        if links:
+            self.connection.execute(_LINKS_FROM_STAGED)
+        if deals:
+            self.connection.execute(_DEALS_FROM_STAGED)
+        self.connection.execute(text(_EMPTY_STAGED))
+        return scores
+
+
+def _staging_table(table: Table) -> Table:
+    """A temporary table of `table`'s written columns (not the computed ones)."""
+    return Table(
+        f"import_{table.name}",
+        MetaData(),
+        *(Column(c.name, c.type) for c in table.columns if c.computed is None),
+    )
+
+
+_STAGED = ScoredTables(
+    *(_staging_table(table) for table in (SCORED.contacts, SCORED.links, SCORED.deals))
+)
+_STAGED_TABLES = (_STAGED.contacts, _STAGED.links, _STAGED.deals)
+_CREATE_STAGED = [
+    *(
+        f"CREATE TEMPORARY TABLE IF NOT EXISTS {staged.name} (LIKE {table.name}) ON COMMIT DROP"
+        for staged, table in zip(
+            _STAGED_TABLES, (SCORED.contacts, SCORED.links, SCORED.deals), strict=True
+        )
+    ),
+    # The score reads a contact's links and deals by contact_id, once per contact.
+    f"CREATE INDEX IF NOT EXISTS {_STAGED.links.name}_contact "
+    f"ON {_STAGED.links.name} (contact_id)",
+    f"CREATE INDEX IF NOT EXISTS {_STAGED.deals.name}_contact "
+    f"ON {_STAGED.deals.name} (contact_id)",
+]
+_EMPTY_STAGED = f"TRUNCATE {', '.join(staged.name for staged in _STAGED_TABLES)}"
+
+
+def _from_staged(staged: Table, table: Table) -> Insert:
+    names = [c.name for c in staged.columns]
+    return insert(table).from_select(names, select_columns(*(staged.c[name] for name in names)))
+
+
+_LINKS_FROM_STAGED = _from_staged(_STAGED.links, SCORED.links)
+_DEALS_FROM_STAGED = _from_staged(_STAGED.deals, SCORED.deals)
+
+
+@lru_cache(maxsize=64)
+def _scored_insert(rules: ScoreRules) -> ReturningInsert[int, int]:
+    """The staged contacts into contact with their scores (`recency_values` its
+    parameters): (id, score) of each."""
+    staged = _STAGED.contacts
+    names = [c.name for c in staged.columns if c.name != "score"]
+    contact = SCORED.contacts
+    return (
+        insert(contact)
+        .from_select(
+            [*names, "score"],
+            select_columns(*(staged.c[name] for name in names), score_total(rules, _STAGED)),
+        )
+        .returning(contact.c.id, contact.c.score)
+    )
 
 
 @cache

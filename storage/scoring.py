@@ -18,6 +18,7 @@ from sqlalchemy import (
     ColumnElement,
     Executable,
     Integer,
+    Table,
     Update,
     bindparam,
     case,
@@ -107,11 +108,11 @@ def activity_crossed(windows: Iterable[timedelta], since: datetime, now: datetim
     ]
 
 
-def _in_open_stage(rules: ScoreRules) -> ColumnElement[bool]:
+def _in_open_stage(rules: ScoreRules, stage_id: ColumnElement[int]) -> ColumnElement[bool]:
     """The deal is in one of the rules' open stages."""
     if not rules.open_stage_ids:
         return false()
-    return col(Deal.stage_id).in_([_number(i) for i in rules.open_stage_ids])
+    return stage_id.in_([_number(i) for i in rules.open_stage_ids])
 
 
 def _number(value: int) -> ColumnElement[int]:
@@ -122,17 +123,31 @@ def _number(value: int) -> ColumnElement[int]:
     return literal_column(str(int(value)), Integer)
 
 
-def score_parts(rules: ScoreRules) -> dict[str, ColumnElement[int]]:
-    """Each part of the score of the Contact row in scope, as SQL; the recency windows are
+@dataclass(frozen=True)
+class ScoredTables:
+    """Where the score reads a contact, its tag links and its deals: the tables, or
+    tables of the same columns (an import's staged rows, `storage.imports`)."""
+
+    contacts: Table
+    links: Table
+    deals: Table
+
+
+SCORED = ScoredTables(Contact.__table__, ContactTag.__table__, Deal.__table__)  # type: ignore[attr-defined]
+
+
+def score_parts(rules: ScoreRules, tables: ScoredTables = SCORED) -> dict[str, ColumnElement[int]]:
+    """Each part of the score of the contact row in scope, as SQL; the recency windows are
     parameters (`recency_values`). Every subquery reads one contact's rows through an
     index on contact_id and computes its points itself, so rescoring a million contacts
     stays linear."""
+    contact, link, deal = tables.contacts.c, tables.links.c, tables.deals.c
     none = _number(0)
     weighted = (
         select(func.coalesce(func.sum(TagWeight.points), none))
-        .select_from(ContactTag)
-        .join(TagWeight, col(TagWeight.tag_id) == col(ContactTag.tag_id))
-        .where(col(ContactTag.contact_id) == col(Contact.id))
+        .select_from(tables.links)
+        .join(TagWeight, col(TagWeight.tag_id) == link.tag_id)
+        .where(link.contact_id == contact.id)
         .scalar_subquery()
     )
     others = func.count()
@@ -146,23 +161,24 @@ def score_parts(rules: ScoreRules) -> dict[str, ColumnElement[int]]:
                 else_=others * _number(rules.tag_points),
             )
         )
-        .select_from(ContactTag)
-        .outerjoin(TagWeight, col(TagWeight.tag_id) == col(ContactTag.tag_id))
-        .where(col(ContactTag.contact_id) == col(Contact.id), col(TagWeight.id).is_(None))
+        .select_from(tables.links)
+        .outerjoin(TagWeight, col(TagWeight.tag_id) == link.tag_id)
+        .where(link.contact_id == contact.id, col(TagWeight.id).is_(None))
         .scalar_subquery()
     )
     # Open stages by id, not by a join on stage: a join lets the planner walk all of a
     # stage's deals for every contact.
     open_deals = (
         select(case((func.count() > none, _number(rules.open_deal)), else_=none))
+        .select_from(tables.deals)
         .where(
-            col(Deal.contact_id) == col(Contact.id),
-            _in_open_stage(rules),
-            col(Deal.archived).is_(False),
+            deal.contact_id == contact.id,
+            _in_open_stage(rules, deal.stage_id),
+            deal.archived.is_(False),
         )
         .scalar_subquery()
     )
-    open_value = func.coalesce(func.sum(Deal.amount), none)
+    open_value = func.coalesce(func.sum(deal.amount), none)
     value = (
         select(
             case(
@@ -173,27 +189,28 @@ def score_parts(rules: ScoreRules) -> dict[str, ColumnElement[int]]:
                 else_=none,
             )
         )
+        .select_from(tables.deals)
         .where(
-            col(Deal.contact_id) == col(Contact.id),
-            _in_open_stage(rules),
-            col(Deal.currency) == rules.currency,
-            col(Deal.archived).is_(False),
+            deal.contact_id == contact.id,
+            _in_open_stage(rules, deal.stage_id),
+            deal.currency == rules.currency,
+            deal.archived.is_(False),
         )
         .scalar_subquery()
     )
     reachable = _number(rules.reachable)
     return {
         "status": case(
-            *((col(Contact.status) == status, _number(points)) for status, points in rules.status),
+            *((contact.status == status, _number(points)) for status, points in rules.status),
             else_=none,
         ),
         "weighted_tags": weighted,
         "tags": tags,
-        "email": case((col(Contact.email).is_not(None), reachable), else_=none),
-        "phone": case((col(Contact.phone).is_not(None), reachable), else_=none),
+        "email": case((contact.email.is_not(None), reachable), else_=none),
+        "phone": case((contact.phone.is_not(None), reachable), else_=none),
         "recency": case(
             *(
-                (bindparam(f"s_recent_{i}") <= _ACTIVITY, _number(points))
+                (bindparam(f"s_recent_{i}") <= contact.last_activity_at, _number(points))
                 for i, (_, points) in enumerate(rules.recency)
             ),
             else_=none,
@@ -208,16 +225,21 @@ def recency_values(rules: ScoreRules, now: datetime) -> dict[str, datetime]:
     return {f"s_recent_{i}": now - window for i, (window, _) in enumerate(rules.recency)}
 
 
-@lru_cache(maxsize=256)
-def _rescore_statement(rules: ScoreRules, condition: str) -> Update:
-    parts = list(score_parts(rules).values())
+def score_total(rules: ScoreRules, tables: ScoredTables = SCORED) -> ColumnElement[int]:
+    """The score of the contact row in scope: the sum of its parts."""
+    parts = list(score_parts(rules, tables).values())
     total = parts[0]
     for part in parts[1:]:
         total = total + part
+    return total
+
+
+@lru_cache(maxsize=256)
+def _rescore_statement(rules: ScoreRules, condition: str) -> Update:
     return (
         update(Contact)
         .where(col(Contact.team_id) == bindparam("s_team_id"), _CONDITIONS[condition])
-        .values(score=total)
+        .values(score=score_total(rules))
         .execution_options(synchronize_session=False)
     )
 
@@ -284,7 +306,7 @@ def contact_figures(
 def _figures_statement(rules: ScoreRules) -> Executable:
     open_deals = (
         col(Deal.contact_id) == col(Contact.id),
-        _in_open_stage(rules),
+        _in_open_stage(rules, SCORED.deals.c.stage_id),
         col(Deal.archived).is_(False),
     )
     in_currency = case((col(Deal.currency) == rules.currency, col(Deal.amount)), else_=0)

@@ -40,6 +40,20 @@ TYPO_SIMILARITY = 0.2  # pg_trgm similarity the any-typo pass accepts on Postgre
 RARE_GRAM_POSTINGS = 3_000
 
 
+def merge_pending_entries(session: Session) -> None:
+    """PostgreSQL: move what a bulk write (an import) left in the trigram indexes'
+    pending lists (fast update, migration 0022) into the indexes, so that the searches
+    after it read no pending list."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return
+    for table, column in _COLUMN.items():
+        connection.execute(
+            text("SELECT gin_clean_pending_list(CAST(:index AS regclass))"),
+            {"index": f"ix_{table}_{column}_trgm"},
+        )
+
+
 def trigram_candidates(
     session: Session,
     *,

@@ -13,14 +13,17 @@ from typing import Any
 
 import pytest
 import xlsxwriter
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlmodel import Session, col, func, select
 
 import storage.imports
 from handlers import imports
 from handlers.context import SharedFile
 from handlers.reply import Reply
+from handlers.scoring import rules
 from handlers.tabular import Sheet
+from storage import scoring
+from storage.db import transaction
 from storage.models import (
     Activity,
     ActivityKind,
@@ -31,6 +34,7 @@ from storage.models import (
     ImportFile,
     Stage,
     Tag,
+    Team,
 )
 from tests.conftest import TestBot
 from tests.totals import assert_totals_match
@@ -138,6 +142,81 @@ def test_a_row_fills_the_empty_fields_of_the_contact_it_matches(
     assert "1 contacts you had, with empty fields filled in" in done.plain_text
     anna = contacts(engine)[0]
     assert (anna.name, anna.email, anna.phone) == ("Anna Schmidt", "anna@acme.de", "+498912345678")
+
+
+SCORED = (
+    "Name,Email,Phone,Company,Status,Tags,Deal Name,Amount,Currency,Deal Stage\r\n"
+    'Anna Alpha,anna@alpha.de,,Acme,Customer,"hot, vip",Big,150000,EUR,Proposal\r\n'
+    'Ben Beta,,030 1234567,,Lead,"a, b, c, d, e",Small,2000,EUR,Won\r\n'
+    "Cara Gamma,cara@gamma.de,,Initech,Sales Qualified Lead,cold,Abroad,90000,USD,Lead\r\n"
+    "Dan Delta,,,,Marketing Qualified Lead,,,,,\r\n"
+    "Old Timer,,,,,hot,,,,\r\n"
+    "Dan Delta,dan@delta.de,,,,b,,,,\r\n"
+    "Anna Alpha,anna@alpha.de,089 7654321,Acme,,expo,Second,20000,EUR,Qualified\r\n"
+    'Eve Epsilon,eve@epsilon.de,040 1112223,,Inactive,"hot, cold",Lost one,5000,EUR,Lost\r\n'
+)
+
+
+def test_imported_contacts_are_stored_with_the_score_the_rescoring_gives(
+    testbot: TestBot, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """New contacts are scored as they are inserted (on PostgreSQL), the others rescored
+    afterwards: either way each stored score is what the rescoring computes. Chunks of
+    three rows: a contact is matched again in its own chunk (Dan) and in a later one
+    (Anna), and a contact the team had (Old Timer, active: recency points) gets a tag."""
+    monkeypatch.setattr(storage.imports, "CHUNK", 3)
+    testbot.say("/scoring #hot 25")
+    testbot.say("/scoring #cold -10")
+    testbot.say("/add Old Timer")
+    send_file(testbot, "scored.csv", SCORED.encode("utf-8"))
+    done = testbot.press("Import").plain_text
+    assert "5 contacts added" in done and "2 contacts you had" in done  # Dan, Anna
+    with Session(engine) as session:
+        stored = dict(session.exec(select(Contact.name, Contact.score)).all())
+    with transaction(engine) as session:
+        team = session.exec(select(Team)).one()
+        assert team.id is not None
+        scoring.rescore_contacts(
+            session,
+            team_id=team.id,
+            rules=rules(session, team),
+            now=testbot.clock.now,
+            scope=scoring.EVERYONE,
+        )
+    with Session(engine) as session:
+        rescored = dict(session.exec(select(Contact.name, Contact.score)).all())
+    assert stored == rescored
+    # Every part of the score counts in one of them (the comparison is not of zeros).
+    assert rescored == {
+        "Anna Alpha": 20 + 25 + 5 + 5 + 5 + 5 + 10 + 20,  # status, #hot, #vip, #expo, ...
+        "Ben Beta": 10 + 15 + 5,  # three tags of five count; the won deal does not
+        "Cara Gamma": 30 - 10 + 5 + 10,  # an open deal in another currency: no value
+        "Dan Delta": 30 + 5 + 5,
+        "Old Timer": 10 + 25 + 20,  # recency: added just now
+        "Eve Epsilon": 0 + 25 - 10 + 5 + 5,
+    }
+
+
+def test_searches_after_an_import_read_no_pending_list(testbot: TestBot, engine: Engine) -> None:
+    """PostgreSQL's trigram indexes take an import's rows through their pending lists
+    (migration 0022); the import moves what is left there into the indexes."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's GIN indexes")
+    send_file(testbot, "kontakte.csv", GERMAN.encode("utf-8"))
+    testbot.press("Import")
+    with engine.begin() as connection:
+        for index in ("ix_contact_name_key_trgm", "ix_company_name_key_trgm"):
+            pending = connection.execute(
+                text("SELECT gin_clean_pending_list(CAST(:index AS regclass))"), {"index": index}
+            ).scalar_one()
+            assert pending == 0, index
+    testbot.say("/add Jürgen Weiß Junior")  # a single write waits in the pending list
+    assert "Jürgen Weiß Junior" in testbot.say("/find weiss junior")
+    with engine.begin() as connection:
+        pending = connection.execute(
+            text("SELECT gin_clean_pending_list('ix_contact_name_key_trgm'::regclass)")
+        ).scalar_one()
+    assert pending > 0
 
 
 def test_undo_takes_the_import_back(testbot: TestBot, engine: Engine) -> None:

@@ -32,7 +32,8 @@ EXPECTED = [
     "0019_archived_deals",
     "0020_slack_installations",
     "0021_board",
-    "0022_outbox_message_ref",
+    "0022_search_index_fast_update",
+    "0023_outbox_message_ref",
 ]
 
 
