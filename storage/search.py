@@ -47,11 +47,15 @@ def merge_pending_entries(session: Session) -> None:
     connection = session.connection()
     if connection.dialect.name != "postgresql":
         return
-    for table, column in _COLUMN.items():
-        connection.execute(
-            text("SELECT gin_clean_pending_list(CAST(:index AS regclass))"),
-            {"index": f"ix_{table}_{column}_trgm"},
-        )
+    # Only an index's owner may (PostgreSQL's rule). A database user that does not own the
+    # tables (migrated by another) skips it: the lists stay bounded by their limit.
+    connection.execute(
+        text(
+            "SELECT gin_clean_pending_list(c.oid) FROM pg_class c "
+            "WHERE c.relname = ANY(:indexes) AND pg_has_role(c.relowner, 'USAGE')"
+        ),
+        {"indexes": [f"ix_{table}_{column}_trgm" for table, column in _COLUMN.items()]},
+    )
 
 
 def trigram_candidates(

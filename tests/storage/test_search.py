@@ -8,7 +8,7 @@ from sqlalchemy import Engine, text
 from storage.contacts import save_contact
 from storage.db import transaction
 from storage.models import Contact
-from storage.search import query_grams, trigram_candidates
+from storage.search import merge_pending_entries, query_grams, trigram_candidates
 from storage.teams import create_team
 from tests.conftest import START
 
@@ -117,3 +117,21 @@ def test_postgres_trigram_indexes_keep_a_small_pending_list(engine: Engine) -> N
         "ix_deal_title_key_trgm": small,
     }
     assert _names(engine, team_id, "jnae")[0] == "jane doe"
+
+
+def test_a_database_user_who_does_not_own_the_indexes_skips_the_merge(engine: Engine) -> None:
+    """Only an index's owner may empty its pending list: an import under another user
+    (the tables migrated by an admin's) must not fail on it."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's search index (FTS5) has no pending list")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "DO $$ BEGIN CREATE ROLE crm_test_tenant; "
+                "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
+            )
+        )
+    with transaction(engine) as session:
+        session.execute(text("SET LOCAL ROLE crm_test_tenant"))
+        merge_pending_entries(session)
+        assert session.execute(text("SELECT current_user")).scalar() == "crm_test_tenant"
