@@ -646,6 +646,7 @@ def export_records(
     from bot.config import get_settings
     from bot.transfer import export_to
     from handlers.exports import FORMATS, KINDS
+    from handlers.format import counted
 
     if what not in (*KINDS, "all") or fmt not in FORMATS:
         typer.echo("WHAT is contacts, deals, activities or all; --format xlsx or csv.", err=True)
@@ -668,7 +669,7 @@ def export_records(
         typer.echo(written, err=True)
         raise typer.Exit(1)
     for path, count in written:
-        typer.echo(f"{path}: {count:,} rows")
+        typer.echo(f"{path}: {counted(count, 'row')}")
 
 
 def _paused(bar: Any, confirm: Any, preview: Reply) -> bool:

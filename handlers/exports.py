@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from handlers.context import Context
 from handlers.errors import UsageError
+from handlers.format import counted
 from handlers.grammar import Args
 from handlers.registry import Registry
 from handlers.reply import Attachment, Reply
@@ -88,7 +89,7 @@ def export(ctx: Context, args: Args) -> Reply:
     whose = "the team's" if scope.member_id is None else "your"
     reply = Reply().add(f"Here are {whose} {kind if kind != 'all' else 'records'}:")
     for name, count in written:
-        reply.item(f"{name}: {count:,} rows")
+        reply.item(f"{name}: {counted(count, 'row')}")
         reply.attachments.append(Attachment(name, b"", MIME[fmt], name, spool=streams[name]))
     return reply
 

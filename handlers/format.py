@@ -237,8 +237,9 @@ def ago(moment: datetime | None, now: datetime) -> str:
 
 
 def counted(n: int, one: str, many: str = "") -> str:
-    """`1 reminder`, `2 reminders` (`many` for a plural that is not one + s)."""
-    return f"{n} {one if n == 1 else many or one + 's'}"
+    """`1 reminder`, `2 reminders`, `1,200 contacts` (`many` for a plural that is not
+    one + s)."""
+    return f"{n:,} {one if n == 1 else many or one + 's'}"
 
 
 def day(value: date, tz: tzinfo | None = None, today: date | None = None) -> str:

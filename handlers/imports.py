@@ -23,7 +23,7 @@ from threading import Lock
 from handlers.columns import LABELS, Mapping, guess_mapping
 from handlers.context import Context, SharedFile
 from handlers.errors import CommandError, UsageError
-from handlers.format import money
+from handlers.format import counted, money
 from handlers.grammar import Args
 from handlers.registry import Registry
 from handlers.reply import Attachment, Button, Reply, bold, code
@@ -237,7 +237,9 @@ def _preview(
 ) -> Reply:
     what = {"csv": "CSV", "xlsx": "Excel", "vcf": "vCard"}[sheet.kind]
     detail = f", {sheet.encoding}" if sheet.encoding else ""
-    reply = Reply().heading(f"{pending.filename}: {len(sheet.rows):,} rows ({what}{detail})")
+    reply = Reply().heading(
+        f"{pending.filename}: {counted(len(sheet.rows), 'row')} ({what}{detail})"
+    )
     reply.add(bold("Columns:"))
     for header, field_name in zip(mapping.header, mapping.fields, strict=True):
         if field_name is not None:
@@ -249,14 +251,14 @@ def _preview(
         for row in good[:PREVIEW_ROWS]:
             reply.item(_stored(ctx, row))
     if rejects:
-        reply.add(bold(f"{len(rejects):,} rows will be left out:"))
+        reply.add(bold(f"{counted(len(rejects), 'row')} will be left out:"))
         for reject in rejects[:PROBLEMS_SHOWN]:
             reply.item(f"line {reject.line}: {reject.reason}")
         if len(rejects) > PROBLEMS_SHOWN:
             reply.item(f"… and {len(rejects) - PROBLEMS_SHOWN:,} more (you get them as a file)")
     matched = _matching(ctx, good)
     reply.add(
-        f"{len(good):,} rows to import",
+        f"{counted(len(good), 'row')} to import",
         f"; {matched:,} match contacts you have (their empty fields are filled in)"
         if matched
         else "",
@@ -346,16 +348,21 @@ def run_import(
 
 def _imported(pending: ImportFile, written: Written) -> Reply:
     reply = Reply().add("Imported ", bold(pending.filename), ":")
-    reply.item(f"{written.added:,} contacts added")
+    reply.item(f"{counted(written.added, 'contact')} added")
     if written.updated:
-        reply.item(f"{written.updated:,} contacts you had, with empty fields filled in")
+        reply.item(
+            f"{counted(written.updated, 'contact')} you had, with empty fields filled in "
+            "or tags added"
+        )
     if written.unchanged:
-        reply.item(f"{written.unchanged:,} rows matched contacts you had and changed nothing")
+        reply.item(
+            f"{counted(written.unchanged, 'row')} matched contacts you had and changed nothing"
+        )
     if written.deals:
-        reply.item(f"{written.deals:,} deals")
+        reply.item(counted(written.deals, "deal"))
     if pending.rejected:
         reply.item(
-            f"{pending.rejected:,} rows left out: they are in the attached file, with the "
+            f"{counted(pending.rejected, 'row')} left out: in the attached file, with the "
             "reason in the last column. Fix them and send the file again."
         )
         assert pending.rejects is not None
@@ -436,7 +443,7 @@ def imports(ctx: Context, args: Args) -> Reply:
         reply.item(
             bold(done.filename),
             f" (#{done.id}): {done.added:,} added, {done.updated:,} filled in, "
-            f"{done.deals:,} deals, {done.rejected:,} left out{undone}",
+            f"{counted(done.deals, 'deal')}, {done.rejected:,} left out{undone}",
         )
         buttons = []
         if change is not None and change.undone_at is None and done.member_id == ctx.member_id:

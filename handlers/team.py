@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from handlers.context import Context
 from handlers.errors import CommandError, UsageError
-from handlers.format import local_time
+from handlers.format import counted, local_time
 from handlers.grammar import Args, limited
 from handlers.onboarding import INVITE_TTL
 from handlers.refs import resolve_member, resolve_stage
@@ -143,7 +143,7 @@ def _stage_table(ctx: Context, current: Sequence[Stage]) -> Reply:
         reply.item(
             f"{stage.position}. ",
             bold(stage.name),
-            f" · {stage.probability}%{kind}{rot} · {count} deals",
+            f" · {stage.probability}%{kind}{rot} · {counted(count, 'deal')}",
         )
     return reply
 

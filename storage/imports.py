@@ -96,13 +96,18 @@ class ContactRow:
 @dataclass
 class Written:
     added: int = 0  # contacts
-    updated: int = 0  # existing contacts with fields filled
     deals: int = 0
     unchanged: int = 0  # rows that matched a contact and brought nothing new
     contact_ids: set[int] = field(default_factory=set)
     # Contacts added with their score as it stands after the import (see `_Writer`):
     # they need no rescoring.
     scored: set[int] = field(default_factory=set)
+    # Contacts the team had that rows gave empty fields or new tags (several rows, once).
+    filled: set[int] = field(default_factory=set)
+
+    @property
+    def updated(self) -> int:
+        return len(self.filled)
 
     @property
     def unscored(self) -> set[int]:
@@ -240,8 +245,9 @@ class _Writer:
             self._insert_rows(Contact, contacts)
             self._insert_rows(ContactTag, links)
             self._insert_rows(Deal, deals)
+        tagged = {link["contact_id"] for link in links}
         for contact_id, row in again:
-            self._fill(self.existing, contact_id, row)
+            self._fill(self.existing, contact_id, row, tagged=contact_id in tagged)
         self.session.flush()
         self._notes(rows, ids)
         self._stage_changes(deals)
@@ -379,8 +385,11 @@ class _Writer:
         self.written.added += len(rows_with_ids)
         return rows_with_ids
 
-    def _fill(self, existing: dict[int, Contact], contact_id: int, row: ContactRow) -> None:
-        """Fill the contact's empty fields from the row."""
+    def _fill(
+        self, existing: dict[int, Contact], contact_id: int, row: ContactRow, *, tagged: bool
+    ) -> None:
+        """Fill the contact's empty fields from the row (`tagged`: it gave the contact a
+        tag it did not have)."""
         contact = existing.get(contact_id) or self.session.get(Contact, contact_id)
         assert contact is not None
         existing[contact_id] = contact
@@ -400,9 +409,11 @@ class _Writer:
         if changed:
             contact.updated_at = self.now
             self.session.add(contact)
-            self.written.updated += 1
-        elif contact_id not in self.made:
-            self.written.unchanged += 1
+        if contact_id not in self.made:  # a contact this import added is counted as added
+            if changed or tagged:
+                self.written.filled.add(contact_id)
+            else:
+                self.written.unchanged += 1
 
     # --- what hangs off contacts -------------------------------------------------------
 

@@ -245,7 +245,16 @@ def _before_flush(session: OrmSession, _context: UOWTransaction, _instances: obj
         if table is None or (obj in session.dirty and not session.is_modified(obj)):
             continue
         key = _key_of(obj)
-        if recorder.seen(table, key):
+        touched = recorder.touched.get((table.name, key))
+        if touched is not None:
+            if touched.written is not None and obj in session.dirty:
+                # Inserted by a statement in this change, then changed through the ORM (an
+                # import's later row filling what an earlier one left empty): the row the
+                # change leaves is the one written with these changes.
+                held = inspect(obj).dict
+                touched.written.update(
+                    {c.name: _encode(held[c.key]) for c in _columns(table) if c.key in held}
+                )
             continue
         if (before := _loaded(obj, table)) is not None:
             recorder.see(table, key, before, obj)

@@ -142,7 +142,7 @@ def test_import_shows_the_preview_then_imports(
     assert "add --yes" in asked.output
     done = runner.invoke(app, ["import", str(sheet), "--db", db, "--as", "Alice", "--yes"])
     assert done.exit_code == 0, done.output
-    assert "1 contacts added" in done.output and "[1]" not in done.output
+    assert "1 contact added" in done.output and "[1]" not in done.output
     rejected = tmp_path / "files" / "contacts-rejected.csv"
     assert "not-an-email" in rejected.read_text("utf-8-sig")
     again = runner.invoke(app, ["import", str(sheet), "--db", db, "--as", "Alice", "--yes"])
@@ -164,7 +164,7 @@ def test_export_writes_files_for_a_member(tmp_path: Path) -> None:
     )
     assert done.exit_code == 0, done.output
     [written] = out.iterdir()
-    assert "contacts.csv: 1 rows" in done.output
+    assert "contacts.csv: 1 row" in done.output
     assert "jane@acme.de" in written.read_text("utf-8-sig")
     nobody = runner.invoke(app, ["export", "--db", db, "--as", "Nobody", "--out", str(out)])
     assert nobody.exit_code == 1 and "not a member" in nobody.output

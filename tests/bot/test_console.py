@@ -531,7 +531,7 @@ async def test_import_a_file_by_its_path(engine: Engine, clock: Clock, tmp_path:
     blocks = out.getvalue().strip().split("\n\n")
     assert "my contacts.csv: 2 rows (CSV, utf-8)" in blocks[1]
     assert "[1] Import  [2] Cancel" in blocks[1]
-    assert "1 contacts added" in blocks[2]
+    assert "1 contact added" in blocks[2]
     saved = tmp_path / "files" / "my-contacts-rejected.csv"
     assert f"saved to {saved}" in blocks[2] and "Bad Phone" in saved.read_text("utf-8-sig")
     assert "I can't read" in blocks[3] and "missing.csv" in blocks[3]

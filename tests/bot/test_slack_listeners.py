@@ -442,7 +442,7 @@ async def test_a_file_shared_in_a_direct_message_is_previewed_and_imported(
     preview = last(slack)
     assert "leads.csv: 2 rows (CSV, utf-8)" in preview.text
     await slack.press(preview.buttons["Import"], channel=DM, ephemeral=False)
-    assert "1 contacts added" in last(slack).text
+    assert "1 contact added" in last(slack).text
     # The rejected rows come back as a file, uploaded to the conversation.
     [complete] = slack.api.sent("files.completeUploadExternal")
     assert complete.data["channel_id"] == DM
@@ -460,7 +460,7 @@ async def test_a_file_shared_in_a_direct_message_is_previewed_and_imported(
 async def test_an_export_asked_for_in_a_channel_arrives_in_the_dm(slack: Slack) -> None:
     await slack.dm("add Jane Doe")
     answer = await say(slack, "export contacts csv")
-    assert "contacts.csv: 1 rows" in answer.text
+    assert "contacts.csv: 1 row" in answer.text
     [complete] = slack.api.sent("files.completeUploadExternal")
     assert complete.data["channel_id"] == ALICE  # her DM, not the channel
     assert b"Jane Doe" in slack.api.uploads["Fcrm-2026-11-23-contacts.csv"]

@@ -525,6 +525,6 @@ async def test_a_document_sent_is_previewed_and_imported(alice: TelegramChat) ->
     calls = await alice.press("Import")
     methods = [call.method for call in calls]
     assert methods == ["answerCallbackQuery", "editMessageText", "sendDocument"]
-    assert "1 contacts added" in calls[1].text
+    assert "1 contact added" in calls[1].text
     assert calls[2].files["document"][0] == "leads-rejected.csv"
     assert "Bad" in calls[2].files["document"][1].decode("utf-8-sig")

@@ -27,7 +27,7 @@ def test_roles_are_admin_only_and_keep_an_admin(testbot: TestBot) -> None:
 def test_stages_view(testbot: TestBot) -> None:
     testbot.say("/deal Website")
     view = testbot.say("/stages")
-    assert "1. Lead · 10% · rots after 14 days · 1 deals" in view
+    assert "1. Lead · 10% · rots after 14 days · 1 deal" in view
     assert "5. Won · 100% · won · 0 deals" in view
 
 
