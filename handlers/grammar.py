@@ -85,14 +85,12 @@ QUOTES = {
 _CLOSERS = frozenset("".join(QUOTES.values()))
 _KEY = re.compile(r"([A-Za-z][A-Za-z_-]{1,19}):")
 _TAG = re.compile(r"^#([^\W\d_][\w\-.]{0,63}|\d*[^\W\d][\w\-.]{0,62})$")
-_EMAIL = re.compile(
-    r"^<?([A-Za-z0-9._%+\-']+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,})>?[,;]?$"
-)
+# Letters of any script (RFC 6531 addresses: louis.møller@example.dk, info@müller.de).
+_EMAIL = re.compile(r"^<?([\w.%+\-']+@[^\W_][\w\-]*(?:\.[\w\-]+)*\.[^\W\d_]{2,})>?[,;]?$")
 # After a closing quote: the end, a space, or punctuation then either.
 _AFTER_CLOSER = re.compile(r"[,;.!?)]*(?:\s|$)")
 _TRIM = " \t\n,;"
 # A bare number that is a year of this era is part of a title, never an amount.
-# A number that is a year, not an amount (`Relaunch 2026`).
 YEAR = re.compile(r"(?:19|20)\d\d")
 _COORDINATE = re.compile(r"[-+]?\d{1,3}(?:[.,]\d+)?")
 _PHONE_CHARS = re.compile(r"[\d\s+()\-./]+(?:\s*(?:ext\.?|x)\s*\d{1,6})?", re.IGNORECASE)
