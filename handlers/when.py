@@ -139,7 +139,7 @@ def read_when(
     if not _plausible(phrase.split()):
         return None
     # dateparser reads "at 9" as September; people mean nine o'clock.
-    phrase = _AT_HOUR.sub(r"at \1:00", phrase)
+    phrase = _AT_HOUR.sub(_working_hour, phrase)
     moment = parse_moment(phrase, tz=tz, now=now, locale=locale)
     if moment is None:
         return None
@@ -155,6 +155,13 @@ def read_when(
     elif _TIME_ONLY.match(phrase) and _utc(local, tz) <= now:
         local += timedelta(days=1)
     return _utc(local, tz)
+
+
+def _working_hour(match: re.Match[str]) -> str:
+    """`at 2` without am or pm is two in the afternoon: in a working day nobody means two
+    in the night (`at 2am` says so). From 7 on, the hour is taken as written."""
+    hour = int(match.group(1))
+    return f"at {hour + 12 if 1 <= hour <= 6 else hour}:00"
 
 
 def find_when(

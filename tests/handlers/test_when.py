@@ -40,6 +40,11 @@ def _local(text: str, tz: ZoneInfo = BERLIN, now: datetime = NOW) -> str | None:
         ("15:00", "Mon 2026-11-23 15:00:00"),  # later today
         ("9am", "Tue 2026-11-24 09:00:00"),  # passed today: tomorrow
         ("at 9", "Tue 2026-11-24 09:00:00"),
+        ("at 2", "Mon 2026-11-23 14:00:00"),  # in the afternoon, not the night
+        ("tomorrow at 6", "Tue 2026-11-24 18:00:00"),
+        ("at 2am", "Tue 2026-11-24 02:00:00"),
+        ("at 7", "Tue 2026-11-24 07:00:00"),
+        ("at 12", "Mon 2026-11-23 12:00:00"),
         ("tonight", "Mon 2026-11-23 20:00:00"),
         ("this evening", "Mon 2026-11-23 18:00:00"),
         ("tomorrow morning", "Tue 2026-11-24 09:00:00"),
