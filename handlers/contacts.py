@@ -57,9 +57,9 @@ def add_contact(ctx: Context, args: Args) -> Reply:
     Example: /add Jane Doe company:Acme Corp title:Head of Sales +49 151 2345678
     jane@acme.de city:San Francisco #hot
     No quotes needed: a field's value runs on until the next field:, #tag, phone number
-    or e-mail address. The phone and e-mail are found wherever you type them; words after
-    them are the company when they name a legal form (Siemens AG), the city when they
-    name a town (Madrid), and asked about otherwise.
+    or e-mail address. The phone and e-mail are found wherever you type them. Listed
+    after the name (by commas, or after the phone or e-mail), a company with its legal
+    form (Siemens AG) and a town (Madrid) are read as such; anything else is asked about.
     The answer shows each field as it was stored, so a misread shows at once: press Undo,
     or fix it with /edit. The same name, e-mail or phone as a contact you have gets a
     warning with Add anyway / Open instead.
@@ -88,7 +88,7 @@ def add_contact(ctx: Context, args: Args) -> Reply:
                     "with its country code, e.g. +49 30 1234567."
                 )
     if "name" not in args.options:
-        _place_words_after_number(args, typed)
+        _place_listed_words(args, typed)
     with about("name"):
         named = args.option("name")
         if named is not None and args.words:
@@ -568,38 +568,60 @@ def _card_args(card_data: SharedContact) -> Args:
     return args
 
 
-def _place_words_after_number(args: Args, typed: list[int]) -> None:
-    """Words typed after the phone number or e-mail address that ended the name (`/add
-    Jürgen Müller +49 171 2345678 Siemens AG`) are not more of the name: each part of them
-    (split at commas) a company by its legal form, or a town the gazetteer knows, when that
-    field was not given; anything else is asked about rather than stored where nobody
-    meant it."""
+def _place_listed_words(args: Args, typed: list[int]) -> None:
+    """A name followed by more, the way people list a contact (`/add Maria Schneider,
+    Bosch GmbH, 0711 4004099`, `/add Jürgen Müller +49 171 2345678 Siemens AG`): each
+    part after the name's own (split at commas, and at the phone number or e-mail address
+    that ended the name) is the company when it has a legal form, the city when it is a
+    town the gazetteer knows. A part that is neither is asked about rather than stored in
+    the name; only commas with nothing placeable after them (`Doe, Jane`) stay a name."""
     ends = args.word_ends
     cut = next((i for i, end in enumerate(ends) if typed[i] != end), len(ends))
-    extra = " ".join(args.words[cut:]).strip(" ,;")
-    if cut == 0 or not any(ch.isalnum() for ch in extra):
-        return
+    if cut == 0:
+        return  # the number came first: the words after it are the name
+    first = next((i + 1 for i, w in enumerate(args.words[:cut]) if w.endswith(",")), cut)
     placed: dict[str, str] = {}
-    for part in (p.strip(" ;") for p in extra.split(",")):
-        if not part:
-            continue
-        if "company" not in placed and _COMPANY_FORMS & set(part.split()):
-            field = "company"
-        elif "city" not in placed and _is_town(part):
-            field = "city"
-        else:
-            name = " ".join(args.words[:cut]).strip(" ,;")
-            raise UsageError(
-                f"I read the name as “{name}”. What is “{part}”, after the phone number or "
-                f"e-mail address? Say it with company:{part}, title:{part} or city:{part}, "
-                "or type it before the number if it is part of the name."
-            )
+    listed = [part for part in _parts(args.words[first:cut]) if not _place(part, placed)]
+    if listed and not placed:
+        first, listed = cut, []
+    after = [part for part in _parts(args.words[cut:]) if not _place(part, placed)]
+    if listed or after:
+        name = " ".join(args.words[:first]).strip(" ,;")
+        part = (listed or after)[0]
+        way = (
+            "leave out the comma before it"
+            if listed
+            else "type it before the phone number or e-mail address"
+        )
+        raise UsageError(
+            f"I read the name as “{name}”. What is “{part}”? Say it with company:{part}, "
+            f"title:{part} or city:{part}, or {way} if it is part of the name."
+        )
+    if not placed:
+        return
+    for field, part in placed.items():
         if field in args.options:
             raise UsageError(f"“{part}” looks like a second {field}: give the {field} once.")
-        placed[field] = part
     args.options.update(placed)
-    del args.words[cut:]
-    del args.word_ends[cut:]
+    del args.words[first:]
+    del args.word_ends[first:]
+
+
+def _parts(words: list[str]) -> list[str]:
+    """The comma-separated parts of `words` that have a letter or digit."""
+    parts = (part.strip(" ;") for part in " ".join(words).split(","))
+    return [part for part in parts if any(ch.isalnum() for ch in part)]
+
+
+def _place(part: str, placed: dict[str, str]) -> bool:
+    """Put `part` in `placed` as the company or the city, when it is one."""
+    if "company" not in placed and _COMPANY_FORMS & set(part.split()):
+        placed["company"] = part
+    elif "city" not in placed and _is_town(part):
+        placed["city"] = part
+    else:
+        return False
+    return True
 
 
 def _is_town(text: str) -> bool:
