@@ -30,6 +30,12 @@ FIRST_YEAR, LAST_YEAR = 1900, 9000
 CLOSE_WITHIN = timedelta(days=10 * 366)
 _NUMERIC = re.compile(r"(\d{1,4})([./-])(\d{1,2})(?:\2(\d{2}|\d{4}))?\.?")
 _NUMERIC_START = re.compile(r"(\d{1,4}[./-]\d{1,2}(?:[./-](?:\d{4}|\d{2}))?\.?)(?:\s+|$)")
+# How sales people give a close date: "end of month", "end of the quarter", "EOY".
+_PERIOD_END = re.compile(
+    r"(?:(?:by|at)\s+)?(?:the\s+)?(?:end\s+of\s+(?:the\s+|this\s+)?(?P<period>month|quarter|year)"
+    r"|eo(?P<short>[mqy]))",
+    re.IGNORECASE,
+)
 
 
 def parse_moment(
@@ -86,8 +92,17 @@ def read_day(
         return date.fromisoformat(text.strip())
     except ValueError:
         pass
+    if (period := _PERIOD_END.fullmatch(text.strip())) is not None:
+        return _period_end(period.group("period") or period.group("short"), now.astimezone(tz))
     moment = parse_moment(text, tz=tz, now=now, prefer=prefer, locale=locale)
     return None if moment is None else moment.astimezone(tz).date()
+
+
+def _period_end(period: str, now: datetime) -> date:
+    """The last day of the month, quarter or year `now` is in."""
+    last_month = {"m": now.month, "q": (now.month - 1) // 3 * 3 + 3, "y": 12}[period[0].lower()]
+    first_after = date(now.year + last_month // 12, last_month % 12 + 1, 1)
+    return first_after - timedelta(days=1)
 
 
 def numeric_day(text: str, *, locale: str, today: date, prefer: Prefer) -> date | None:

@@ -125,3 +125,18 @@ def test_close_dates_far_away_are_refused_clearly() -> None:
             take_day(args, "close", tz=TOKYO, now=NOW)
     assert read_day("1.1.0001", tz=TOKYO, now=NOW) is None
     assert parse_moment("0001-01-01T10:00", tz=TOKYO, now=NOW) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "now", "expected"),
+    [
+        ("end of month", datetime(2028, 2, 10, 9, tzinfo=UTC), date(2028, 2, 29)),  # leap
+        ("End of the quarter", datetime(2026, 11, 23, 9, tzinfo=UTC), date(2026, 12, 31)),
+        ("eoq", datetime(2026, 4, 1, 9, tzinfo=UTC), date(2026, 6, 30)),
+        ("EOY", datetime(2026, 12, 31, 9, tzinfo=UTC), date(2026, 12, 31)),
+        # Already 1 December in Auckland: that month's end, not November's.
+        ("end of month", datetime(2026, 11, 30, 12, tzinfo=UTC), date(2026, 12, 31)),
+    ],
+)
+def test_the_end_of_a_period_is_its_last_day(text: str, now: datetime, expected: date) -> None:
+    assert read_day(text, tz=ZoneInfo("Pacific/Auckland"), now=now) == expected
