@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from handlers.dates import numeric_day, parse_moment
 
@@ -70,6 +70,14 @@ _MONTHS = (
     "jan feb mar apr jun jul aug sep sept oct nov dec"
 )
 _AT_HOUR = re.compile(r"\bat (\d{1,2})(?![\d:])(?!\s*(?:am|pm|a\.m\.|p\.m\.))")
+# `tomorrow 10`, `friday 3`: a bare number after a day is its hour (not a day of the month).
+_DAY_HOUR = re.compile(
+    r"\b(today|tomorrow|tmrw|"
+    + _WEEKDAYS.replace(" ", "|")
+    + r")\s+(?=(?:[01]?\d|2[0-3])(?![\d:.])(?!\s+(?:"
+    + _MONTHS.replace(" ", "|")
+    + r")\b))"
+)
 # Words that name a time on their own; a phrase needs at least one (or a digit).
 _ANCHORS = frozenset(
     (
@@ -138,23 +146,28 @@ def read_when(
         return _offset(relative.group("n"), _UNIT[relative.group("unit")], tz=tz, now=base)
     if not _plausible(phrase.split()):
         return None
-    # dateparser reads "at 9" as September; people mean nine o'clock.
-    phrase = _AT_HOUR.sub(_working_hour, phrase)
+    # dateparser reads "at 9" as September; people mean nine o'clock. It reads `9.30`
+    # after a day as nothing (keeping the time of now): the time is written with a colon.
+    today = now.astimezone(tz).date()
+    phrase = _DOTTED_TIME.sub(lambda dotted: _colon_time(dotted, locale, today), phrase)
+    phrase = _AT_HOUR.sub(_working_hour, _DAY_HOUR.sub(r"\1 at ", phrase))
     moment = parse_moment(phrase, tz=tz, now=now, locale=locale)
     if moment is None:
         return None
     local = moment.replace(tzinfo=None)
-    dotted = _DOTTED_TIME.search(phrase)
-    today = now.astimezone(tz).date()
-    timed = bool(_TIME.search(phrase)) or (
-        dotted is not None
-        and numeric_day(dotted.group(), locale=locale, today=today, prefer="future") is None
-    )
-    if not timed:
+    if not _TIME.search(phrase):
         local = datetime.combine(local.date(), DEFAULT_TIME)
     elif _TIME_ONLY.match(phrase) and _utc(local, tz) <= now:
         local += timedelta(days=1)
     return _utc(local, tz)
+
+
+def _colon_time(match: re.Match[str], locale: str, today: date) -> str:
+    """`9.30` as `9:30`, unless it is a day (`15.12`)."""
+    dotted = match.group()
+    if numeric_day(dotted, locale=locale, today=today, prefer="future") is not None:
+        return dotted
+    return dotted.replace(".", ":")
 
 
 def _working_hour(match: re.Match[str]) -> str:

@@ -45,6 +45,10 @@ def _local(text: str, tz: ZoneInfo = BERLIN, now: datetime = NOW) -> str | None:
         ("at 2am", "Tue 2026-11-24 02:00:00"),
         ("at 7", "Tue 2026-11-24 07:00:00"),
         ("at 12", "Mon 2026-11-23 12:00:00"),
+        ("tomorrow 10", "Tue 2026-11-24 10:00:00"),  # the hour, not a number to drop
+        ("friday 3", "Fri 2026-11-27 15:00:00"),
+        ("tomorrow 9.30", "Tue 2026-11-24 09:30:00"),  # not the time of now
+        ("monday 15 december", "Tue 2026-12-15 09:00:00"),  # a day of December
         ("tonight", "Mon 2026-11-23 20:00:00"),
         ("this evening", "Mon 2026-11-23 18:00:00"),
         ("tomorrow morning", "Tue 2026-11-24 09:00:00"),
