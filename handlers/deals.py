@@ -26,6 +26,7 @@ from handlers.refs import (
     DEAL,
     record_by_ref,
     resolve,
+    resolve_leading,
     resolve_member,
     resolve_stage,
     resolve_trailing,
@@ -66,8 +67,8 @@ def open_deal(ctx: Context, args: Args) -> Reply:
     works as well, and the colon may be left out: /deal Wartung 3.000 € close 15.12.).
     The contact is recognised at the end of the title, by name, by a word of the name
     that belongs to one contact (/deal Consulting Łukasz 3.5k) or by its id (c12, also
-    first), before a title in quotes (/deal Jane Doe "Website redesign" 12k), or given
-    as contact:NAME.
+    first), by its full name before the title (/deal Jane Doe Website redesign 12k, or
+    with the title in quotes), or given as contact:NAME.
     The answer shows what was stored (amount, contact, stage, close) and buttons to move
     the deal on.
     """
@@ -388,6 +389,8 @@ def _contact_for_deal(ctx: Context, args: Args) -> Contact | None:
         found = resolve_trailing(ctx, words[:title], (CONTACT,), keep=0)
         if found is not None and found[1] == title:
             return _taken(args, 0, title, found[0])
+    if (found := resolve_leading(ctx, words, (CONTACT,))) is not None:
+        return _taken(args, 0, found[1], found[0])  # `/deal Anna Weiß Relaunch 4.500 €`
     return None
 
 

@@ -126,6 +126,21 @@ def resolve_trailing(
     return None
 
 
+def resolve_leading(
+    ctx: Context, words: Sequence[str], kinds: Sequence[Kind], *, keep: int = 1
+) -> tuple[Record, int] | None:
+    """The record whose whole name the first words are, and how many words that took; None
+    when they are none's. At least `keep` words are left. Names only, in full: before a
+    title, a word that merely resembles a name is the title's."""
+    longest = min(len(words) - keep, MAX_REF_WORDS)
+    if longest < 1:
+        return None
+    lengths = list(range(longest, 0, -1))
+    if (picked := _picked(ctx, [" ".join(words[:n]) for n in lengths], lengths)) is not None:
+        return picked
+    return _resolve_exact(ctx, {n: list(words[:n]) for n in lengths}, kinds)
+
+
 def record_by_ref(ctx: Context, word: str, kind: Kind) -> Record | None:
     """The record a word names the way the bot writes it (`c42` for a contact), when it is
     one of the team's; None for any other word. Among free words (a deal's title) only
