@@ -93,15 +93,9 @@ def resolve_trailing(
 
     The same names as `resolve`, without guessing at typos: free words before a name are a
     title, and a misspelt word in a title must not turn into someone's name."""
-    longest = min(len(words) - keep, MAX_REF_WORDS)
-    if longest < 1:
-        return None
-    lengths = list(range(longest, 0, -1))
-    runs = {n: list(words[-n:]) for n in lengths}
-    if (picked := _picked(ctx, [" ".join(run) for run in runs.values()], lengths)) is not None:
-        return picked
-    if (exact := _resolve_exact(ctx, runs, kinds)) is not None:
-        return exact
+    runs = {n: list(words[-n:]) for n in _run_lengths(words, keep)}
+    if (named := _named_in_full(ctx, runs, kinds)) is not None:
+        return named
     for n, run in runs.items():
         if not _has_text(run[0]):
             continue
@@ -132,13 +126,26 @@ def resolve_leading(
     """The record whose whole name the first words are, and how many words that took; None
     when they are none's. At least `keep` words are left. Names only, in full: before a
     title, a word that merely resembles a name is the title's."""
-    longest = min(len(words) - keep, MAX_REF_WORDS)
-    if longest < 1:
+    runs = {n: list(words[:n]) for n in _run_lengths(words, keep)}
+    return _named_in_full(ctx, runs, kinds)
+
+
+def _run_lengths(words: Sequence[str], keep: int) -> list[int]:
+    """How many words a name among `words` may take, longest first, leaving `keep`."""
+    return list(range(min(len(words) - keep, MAX_REF_WORDS), 0, -1))
+
+
+def _named_in_full(
+    ctx: Context, runs: dict[int, list[str]], kinds: Sequence[Kind]
+) -> tuple[Record, int] | None:
+    """The record picked with a "which one" button for one of the runs of words (`n:
+    words`), or named by one in full; None when there are no runs."""
+    if not runs:
         return None
-    lengths = list(range(longest, 0, -1))
-    if (picked := _picked(ctx, [" ".join(words[:n]) for n in lengths], lengths)) is not None:
+    lengths = list(runs)
+    if (picked := _picked(ctx, [" ".join(run) for run in runs.values()], lengths)) is not None:
         return picked
-    return _resolve_exact(ctx, {n: list(words[:n]) for n in lengths}, kinds)
+    return _resolve_exact(ctx, runs, kinds)
 
 
 def record_by_ref(ctx: Context, word: str, kind: Kind) -> Record | None:
