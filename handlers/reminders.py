@@ -171,8 +171,7 @@ def done(ctx: Context, args: Args) -> Reply:
         raise UsageError("Which reminder? /reminders shows their numbers.")
     finished = [_finish(ctx, _own(ctx, word)) for word in args.words]
     for reminder in finished:
-        done_line = Reply().add("✓ Done: ", bold(reminder.text), _subject_suffix(ctx, reminder))
-        _change_copies(ctx, reminder, _delivery_key(reminder), done_line, pressed=False)
+        _change_copies(ctx, reminder, _delivery_key(reminder), _done(ctx, reminder), pressed=False)
     return Reply().add("Done: ", "; ".join(f"#{r.id} {r.text}" for r in finished), ".")
 
 
@@ -286,9 +285,14 @@ def set_timezone(ctx: Context, args: Args) -> Reply:
 
 def press_done(ctx: Context, args: tuple[str, ...]) -> Reply:
     reminder = _finish(ctx, _pressed(ctx, args, 1))
-    reply = Reply(edit=True).add("✓ Done: ", bold(reminder.text), _subject_suffix(ctx, reminder))
+    reply = _done(ctx, reminder)
     _change_copies(ctx, reminder, _delivery_key(reminder), reply, pressed=True)
     return reply
+
+
+def _done(ctx: Context, reminder: Reminder) -> Reply:
+    """What a delivered reminder's message says once it is done (its buttons gone)."""
+    return Reply(edit=True).add("✓ Done: ", bold(reminder.text), _subject_suffix(ctx, reminder))
 
 
 def press_snooze(ctx: Context, args: tuple[str, ...]) -> Reply:

@@ -295,7 +295,8 @@ def delivered_copies(session: Session, *, reminder_id: int, key: str) -> list[Ou
             col(Outbox.message_ref).is_not(None),
         )
     )
-    return [row for row in rows if row.dedupe_key.split(":")[:3] == key.split(":")[:3]]
+    # One platform's delivery is keyed `key`, each of several platforms' `key:PLATFORM`.
+    return [row for row in rows if row.dedupe_key in (key, f"{key}:{row.platform}")]
 
 
 def notify_targets(session: Session, *, member: Member) -> list[Identity]:
