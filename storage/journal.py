@@ -35,7 +35,7 @@ changed them since.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -148,6 +148,12 @@ class _Touched:
     # Or the row as a statement wrote it, every column (JSON-ready): not read back.
     written: Values | None = None
 
+    def written_on(self, values: Mapping[str, Any]) -> None:
+        """A row noted with its values, changed again in the same change (`values` by
+        column name): the values it is left with."""
+        if self.written is not None:
+            self.written.update({name: _encode(value) for name, value in values.items()})
+
 
 @dataclass
 class Recorder:
@@ -221,8 +227,8 @@ def note_update(session: Session, obj: object, values: Values) -> None:
         if before is None:
             before = _read(session, table, [key]).get(key)
         recorder.see(table, key, before, obj)
-    elif touched.written is not None:  # noted with its values: they move on too
-        touched.written.update({name: _encode(value) for name, value in values.items()})
+    else:
+        touched.written_on(values)
 
 
 def key_of(obj: object) -> Key:
@@ -247,14 +253,11 @@ def _before_flush(session: OrmSession, _context: UOWTransaction, _instances: obj
         key = _key_of(obj)
         touched = recorder.touched.get((table.name, key))
         if touched is not None:
-            if touched.written is not None and obj in session.dirty:
+            if obj in session.dirty:
                 # Inserted by a statement in this change, then changed through the ORM (an
-                # import's later row filling what an earlier one left empty): the row the
-                # change leaves is the one written with these changes.
+                # import's later row filling what an earlier one left empty).
                 held = inspect(obj).dict
-                touched.written.update(
-                    {c.name: _encode(held[c.key]) for c in _columns(table) if c.key in held}
-                )
+                touched.written_on({c.name: held[c.key] for c in _columns(table) if c.key in held})
             continue
         if (before := _loaded(obj, table)) is not None:
             recorder.see(table, key, before, obj)
