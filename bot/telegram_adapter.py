@@ -319,7 +319,7 @@ class TelegramAdapter:
                     rate_limit_args=self._proactive,
                 )
             except BadRequest as error:
-                if "not modified" not in error.message.lower():
+                if not _unchanged(error):
                     raise
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -472,11 +472,16 @@ async def _edited(message: Message, html: str, buttons: InlineKeyboardMarkup | N
             html, parse_mode=ParseMode.HTML, link_preview_options=_NO_PREVIEW, reply_markup=buttons
         )
     except BadRequest as error:
-        if "not modified" in error.message.lower():
+        if _unchanged(error):
             return True  # pressed twice: it already shows this
         log.info("telegram: could not edit message %s: %s", message.message_id, error)
         return False
     return True
+
+
+def _unchanged(error: BadRequest) -> bool:
+    """Telegram refused an edit because the message already says that."""
+    return "not modified" in error.message.lower()
 
 
 async def _answer(query: CallbackQuery) -> None:
