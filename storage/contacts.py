@@ -42,7 +42,7 @@ def contacts_by_ids(session: Session, *, team_id: int, ids: Sequence[int]) -> li
     if not ids:
         return []
     one, values = core.ids_values(ids)
-    found = session.exec(_CONTACTS_BY_IDS[one], params={"team_id": team_id, **values})
+    found = core.load(session, Contact, _CONTACTS_BY_IDS[one], {"team_id": team_id, **values})
     by_id = {contact.id: contact for contact in found}
     return [by_id[i] for i in ids if i in by_id]
 
