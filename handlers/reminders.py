@@ -75,9 +75,12 @@ def remind(ctx: Context, args: Args) -> Reply:
     )
     if not found:
         raise UsageError(f"I can't tell when from “{args.raw.strip()}”. Say it like: {EXAMPLES}.")
-    when, record = _when_and_subject(ctx, words, found)
+    when, record, named = _when_and_subject(ctx, words, found)
     _check_future(ctx, when.at)
-    before = "" if record is not None else args.raw[: tokens[when.start][1]].strip()
+    # Words between an id and the time are the text's (`/remind c12 please call 9:00`).
+    before = (
+        args.raw[tokens[named][1] : tokens[when.start][1]].strip() if named < when.start else ""
+    )
     after = args.raw[tokens[when.end - 1][2] :].strip()
     text = _LEADING_JOINER.sub("", " ".join(part for part in (before, after) if part))
     text = limited(text, TEXT_LIMIT, "A reminder")
@@ -513,8 +516,9 @@ def _pressed(ctx: Context, args: tuple[str, ...], count: int) -> Reminder:
 
 def _when_and_subject(
     ctx: Context, words: list[str], found: list[Found]
-) -> tuple[Found, Contact | Deal | None]:
-    """Which time phrase is the WHEN, and which contact or deal the words before it name.
+) -> tuple[Found, Contact | Deal | None, int]:
+    """Which time phrase is the WHEN, which contact or deal the words before it name, and
+    how many words that took (an id is one word; what follows it is text).
 
     A time at the very start means no reference, unless a later time phrase follows words
     that name a record exactly ("May Smith tomorrow": May is a person, not a month) and are
@@ -530,17 +534,17 @@ def _when_and_subject(
     if named:
         chosen = named[0]
     elif found[0].start == 0:
-        return found[0], None
+        return found[0], None, 0
     else:
         chosen = found[0]
     ref = words[: chosen.start]
     try:
-        record, _ = resolve(ctx, ref, (CONTACT, DEAL), whole=True)
+        record, used = resolve(ctx, ref, (CONTACT, DEAL), whole=True)
     except CommandError:
         if named:
             raise
-        return chosen, None  # the words before the time are part of the text
-    return chosen, record
+        return chosen, None, 0  # the words before the time are part of the text
+    return chosen, record, used
 
 
 def _names_exactly(ctx: Context, words: list[str]) -> bool:

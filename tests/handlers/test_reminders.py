@@ -52,6 +52,23 @@ def test_remind_without_a_reference(testbot: TestBot, command: str, expected: st
     assert "—" not in reply.splitlines()[0]
 
 
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        ("/remind c1 please call 14:00", "Mon 23 Nov 14:00 (in 5 hours): please call — Jane"),
+        ("/remind c1 re the offer 🙂 tomorrow", "Tue 24 Nov 09:00 (tomorrow): re the offer 🙂 —"),
+        ("/remind d1 send the contract 17:30", "Mon 23 Nov 17:30 (in 8 hours): send the"),
+    ],
+)
+def test_words_between_an_id_and_the_time_are_the_reminders(
+    testbot: TestBot, command: str, expected: str
+) -> None:
+    testbot.say("/add Jane Doe")
+    testbot.say("/deal Acme renewal 5k")
+    reply = testbot.say(command)
+    assert expected in reply, reply
+
+
 def test_remind_about_a_deal_and_names_that_look_like_dates(testbot: TestBot) -> None:
     testbot.say("/deal Acme renewal 5k")
     deal = testbot.say("/remind Acme renewal next friday follow up")
