@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import takewhile
 
 from rapidfuzz import fuzz
 
@@ -43,7 +44,8 @@ CONTACT_KEYS = (
     "owner",
 )
 # What is left of a phone number that did not parse: "+49 12", "030-12".
-_LOOKS_LIKE_PHONE = re.compile(r"^(\+\d[\d()\-./]*|[\d()\-./]{5,})$")
+_PHONE_GROUP = re.compile(r"^[\d()\-./]*\d[\d()\-./]*$")
+_PHONE_START = re.compile(r"^(?:\+\d)?[\d()\-./]*\d[\d()\-./]*$")
 DUPLICATE_NAME_SCORE = 90
 FIND_LIMIT = 10
 FIND_SCORE = 70
@@ -81,11 +83,15 @@ def add_contact(ctx: Context, args: Args) -> Reply:
         region = ctx.team.region
         contact.phone = args.take_phone_field(region) or args.take_phone(region)
         _one_only("phone number", contact.phone, args.take_phone(region))
-        for word in args.words:
-            if _LOOKS_LIKE_PHONE.match(word):
+        for i, word in enumerate(args.words):
+            # Groups of digits left once the phone number was taken: one that is not valid,
+            # said as typed (`+49 151 2345678`, `0151 234`); `Studio 54` is a name.
+            run = [word, *takewhile(_PHONE_GROUP.match, args.words[i + 1 :])]
+            digits = sum(ch.isdigit() for group in run for ch in group)
+            if _PHONE_START.match(word) and (word.startswith("+") or digits >= 5):
                 raise UsageError(
-                    f"“{word}” does not look like a valid phone number. Write it "
-                    "with its country code, e.g. +49 30 1234567."
+                    f"“{' '.join(run)}” does not look like a valid phone number. Check its "
+                    "digits, and write it with its country code, e.g. +49 30 1234567."
                 )
     if "name" not in args.options:
         _place_listed_words(args, typed)
@@ -574,22 +580,27 @@ def _place_listed_words(args: Args, typed: list[int]) -> None:
     part after the name's own (split at commas, and at the phone number or e-mail address
     that ended the name) is the company when it has a legal form, the city when it is a
     town the gazetteer knows. A part that is neither is asked about rather than stored in
-    the name; only commas with nothing placeable after them (`Doe, Jane`) stay a name."""
+    the name; only commas with nothing placeable after them (`Doe, Jane`) stay a name. A
+    name in quotes (`/add “Dr. Hans Müller” Müller & Söhne GmbH`) is all of the name."""
     ends = args.word_ends
     cut = next((i for i, end in enumerate(ends) if typed[i] != end), len(ends))
     if cut == 0:
         return  # the number came first: the words after it are the name
+    quoted = args.quoted(0)
     first = next((i + 1 for i, w in enumerate(args.words[:cut]) if w.endswith(",")), cut)
+    first = 1 if quoted else first
     placed: dict[str, str] = {}
     listed = [part for part in _parts(args.words[first:cut]) if not _place(part, placed)]
-    if listed and not placed:
+    if listed and not placed and not quoted:
         first, listed = cut, []
     after = [part for part in _parts(args.words[cut:]) if not _place(part, placed)]
     if listed or after:
         name = " ".join(args.words[:first]).strip(" ,;")
         part = (listed or after)[0]
         way = (
-            "leave out the comma before it"
+            "put it inside the quotes"
+            if quoted
+            else "leave out the comma before it"
             if listed
             else "type it before the phone number or e-mail address"
         )
