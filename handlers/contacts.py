@@ -62,6 +62,7 @@ def add_contact(ctx: Context, args: Args) -> Reply:
     or e-mail address. The phone and e-mail are found wherever you type them. Listed
     after the name (by commas, or after the phone or e-mail), a company with its legal
     form (Siemens AG) and a town (Madrid) are read as such; anything else is asked about.
+    A name in quotes is all of the name: /add "Dr. Hans Müller" Müller & Söhne GmbH.
     The answer shows each field as it was stored, so a misread shows at once: press Undo,
     or fix it with /edit. The same name, e-mail or phone as a contact you have gets a
     warning with Add anyway / Open instead.
