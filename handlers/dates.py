@@ -38,6 +38,74 @@ _PERIOD_END = re.compile(
 )
 
 
+# German date words, word for word in English, for teams whose locale is German: dateparser
+# is asked in English only (in German it takes `Mo` and `Do` for other things), and a rep
+# in Hamburg writes `Fr 14 Uhr`. `Uhr` makes the number before it an hour and is itself
+# no word ("").
+_GERMAN = {
+    **dict.fromkeys(("montag", "mo"), "monday"),
+    **dict.fromkeys(("dienstag", "di"), "tuesday"),
+    **dict.fromkeys(("mittwoch", "mi"), "wednesday"),
+    **dict.fromkeys(("donnerstag", "do"), "thursday"),
+    **dict.fromkeys(("freitag", "fr"), "friday"),
+    **dict.fromkeys(("samstag", "sonnabend", "sa"), "saturday"),
+    **dict.fromkeys(("sonntag", "so"), "sunday"),
+    "heute": "today",
+    "morgen": "tomorrow",
+    **dict.fromkeys(("früh", "morgens", "vormittags"), "morning"),
+    **dict.fromkeys(("mittag", "mittags"), "noon"),
+    "nachmittags": "afternoon",
+    "abends": "evening",
+    **dict.fromkeys(("nächste", "nächsten", "nächster", "nächstes", "kommenden"), "next"),
+    "um": "at",
+    "bis": "by",
+    **dict.fromkeys(("einer", "einem"), "an"),
+    **dict.fromkeys(("minute", "minuten"), "minutes"),
+    **dict.fromkeys(("stunde", "stunden", "std"), "hours"),
+    **dict.fromkeys(("tag", "tage", "tagen"), "days"),
+    **dict.fromkeys(("woche", "wochen"), "weeks"),
+    **dict.fromkeys(("januar", "jänner"), "january"),
+    "februar": "february",
+    "märz": "march",
+    "mai": "may",
+    "juni": "june",
+    "juli": "july",
+    **dict.fromkeys(("oktober", "okt"), "october"),
+    **dict.fromkeys(("dezember", "dez"), "december"),
+    "uhr": "",
+}
+_GERMAN_DAYS = frozenset(
+    ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+)
+# `so` is also an everyday word (`so bald wie möglich`): Sunday only next to a time or day.
+_EVERYDAY = frozenset(["so"])
+_HOUR = re.compile(r"(?:[01]?\d|2[0-3])")
+
+
+def in_english(words: list[str], *, locale: str) -> list[str]:
+    """`words` with a German team's date words in English, one for one (an
+    English team's words as they are): `fr 14 uhr` -> `friday 14:00 ""`, `am montag` ->
+    `on monday`, `am 15.12.` -> `"" 15.12.` (but `9 am` stays)."""
+    if not locale.lower().startswith("de"):
+        return words
+    lower = [word.lower() for word in words]
+    english = [_GERMAN.get(word, typed) for word, typed in zip(lower, words, strict=True)]
+    for i, word in enumerate(lower):
+        following = english[i + 1].lower() if i + 1 < len(words) else ""
+        if word == "uhr" and i > 0 and _HOUR.fullmatch(words[i - 1]):
+            english[i - 1] = f"{words[i - 1]}:00"
+        elif word == "am" and following in _GERMAN_DAYS:
+            english[i] = "on"
+        elif word == "am" and _NUMERIC.fullmatch(following):
+            english[i] = ""  # `am 15.12.`: the date reads as one on its own
+        elif word in _EVERYDAY and not (
+            any(ch.isdigit() for ch in following)
+            or (i > 0 and english[i - 1] in ("on", "next", "by"))
+        ):
+            english[i] = word
+    return english
+
+
 def parse_moment(
     text: str,
     *,
@@ -50,7 +118,7 @@ def parse_moment(
 
     `prefer` settles phrases that could go either way (`monday`, `1 sep`): reminders and
     close dates look ahead, reports (`since monday`) look back."""
-    text = text.strip()
+    text = " ".join(word for word in in_english(text.split(), locale=locale) if word)
     if not text:
         return None
     if "T" in text:

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
-from handlers.dates import numeric_day, parse_moment
+from handlers.dates import in_english, numeric_day, parse_moment
 
 EXAMPLES = "tomorrow 9am, in 2 hours, next friday 14:30, 2026-12-15 10:00, 30m"
 DEFAULT_TIME = time(9, 0)
@@ -136,7 +136,7 @@ def read_when(
     """The moment `text` names, as aware UTC; None when it names none. An offset (`2h`,
     `in 3 days`) counts from `offset_from` when given (a snoozed reminder due later than
     now moves on from its due time), else from now; `in -5 minutes` is in the past."""
-    phrase = " ".join(text.lower().split())
+    phrase = " ".join(word for word in in_english(text.lower().split(), locale=locale) if word)
     if not phrase:
         return None
     relative = _RELATIVE.match(phrase)
@@ -182,7 +182,7 @@ def find_when(
 ) -> list[Found]:
     """For each start position up to `most_start`, the longest readable time phrase there."""
     found = []
-    cleaned = [word.lower().rstrip(",.;!") for word in words]
+    cleaned = in_english([word.lower().rstrip(",.;!") for word in words], locale=locale)
     for start in range(min(most_start, len(words) - 1) + 1):
         if not _possible_word(cleaned[start]):
             continue
@@ -207,6 +207,7 @@ def _without_ignored_tail(
     length = len(phrase)
     while (
         length > 1
+        and phrase[length - 1]  # "" is a German `Uhr`: part of the time before it
         and not any(ch.isdigit() for ch in phrase[length - 1])
         and phrase[length - 1] not in _TIME_OF_DAY
         and read_when(" ".join(phrase[: length - 1]), tz=tz, now=now, locale=locale) == at
@@ -216,7 +217,7 @@ def _without_ignored_tail(
 
 
 def _possible_word(word: str) -> bool:
-    return word in _ANCHORS or word in _JOINERS or any(ch.isdigit() for ch in word)
+    return not word or word in _ANCHORS or word in _JOINERS or any(ch.isdigit() for ch in word)
 
 
 def _plausible(words: list[str]) -> bool:

@@ -152,3 +152,40 @@ def test_offsets_count_from_a_later_due_time_but_never_backwards() -> None:
     assert read_when("in -5 minutes", tz=BERLIN, now=NOW, offset_from=due) == NOW - timedelta(
         minutes=5
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Mo 9:00", "Mon 2026-11-30 09:00:00"),  # today's 9:00 has passed: next Monday
+        ("Fr 14 Uhr", "Fri 2026-11-27 14:00:00"),
+        ("Freitag 14:30 Uhr", "Fri 2026-11-27 14:30:00"),
+        ("am Montag 9 Uhr", "Mon 2026-11-30 09:00:00"),
+        ("nächsten Dienstag um 10 Uhr", "Tue 2026-11-24 10:00:00"),  # as "next tuesday"
+        ("Do", "Thu 2026-11-26 09:00:00"),
+        ("So 11 Uhr", "Sun 2026-11-29 11:00:00"),
+        ("morgen früh", "Tue 2026-11-24 09:00:00"),
+        ("morgen 8 Uhr", "Tue 2026-11-24 08:00:00"),
+        ("heute 17 Uhr", "Mon 2026-11-23 17:00:00"),
+        ("in 2 Stunden", "Mon 2026-11-23 12:30:00"),
+        ("in einer Stunde", "Mon 2026-11-23 11:30:00"),
+        ("am 15.12. um 14 Uhr", "Tue 2026-12-15 14:00:00"),
+        ("15. Dezember", "Tue 2026-12-15 09:00:00"),
+        ("so", None),  # an everyday word, not Sunday
+        ("übermorgen", None),
+    ],
+)
+def test_a_german_team_writes_its_days_and_hours_in_german(
+    text: str, expected: str | None
+) -> None:
+    moment = read_when(text, tz=BERLIN, now=NOW, locale="de_DE")
+    local = None if moment is None else moment.astimezone(BERLIN)
+    assert (local.strftime("%a %Y-%m-%d %H:%M:%S") if local else None) == expected
+    assert read_when(text, tz=BERLIN, now=NOW, locale="en_US") is None  # English teams: words
+
+
+def test_a_german_time_is_found_among_the_words_and_uhr_is_part_of_it() -> None:
+    words = ["Hans", "Fr", "14", "Uhr", "so", "bald", "wie", "möglich", "anrufen"]
+    [first, *_] = find_when(words, tz=BERLIN, now=NOW, most_start=3, locale="de_DE")
+    assert (first.start, first.end) == (1, 4)
+    assert first.at.astimezone(BERLIN).strftime("%a %H:%M") == "Fri 14:00"
