@@ -47,6 +47,8 @@ DEAL_KEYS = ("stage", "close", "contact", "company", "amount")
 MAX_TEAM_TOTAL = 10**18
 # A number with nothing to say it is money, as the last word (`/deal Sofa Greta 900`).
 _BARE_AMOUNT = re.compile(r"\d[\d.,']*k?", re.IGNORECASE)
+# Words that join a contact named after the title to it (`Website relaunch for Sean`).
+_JOINERS = frozenset(["for", "with", "für", "mit", "pour", "avec", "para", "con", "per", "voor"])
 # The words that say "close:" when its colon was left out.
 _CLOSE_WORDS = frozenset({"close", "closing", "due"})
 _KIND_ACTIVITY = {
@@ -65,10 +67,10 @@ def open_deal(ctx: Context, args: Args) -> Reply:
     Amounts as you write them: 12k, 12,5k, 12.000 €, 12 000 EUR, €12.000,50, $3,500.
     Dates too: close:15.12., close:Dec 15, close:in 2 weeks, close:end of quarter (due:
     works as well, and the colon may be left out: /deal Wartung 3.000 € close 15.12.).
-    The contact is recognised at the end of the title, by name, by a word of the name
-    that belongs to one contact (/deal Consulting Łukasz 3.5k) or by its id (c12, also
-    first), by its full name before the title (/deal Jane Doe Website redesign 12k, or
-    with the title in quotes), or given as contact:NAME.
+    The contact is recognised at the end of the title (after "for" or "with" too), by name,
+    by a word of the name that belongs to one contact (/deal Consulting Łukasz 3.5k) or by
+    its id (c12, also first), by its full name before the title (/deal Jane Doe Website
+    redesign 12k, or with the title in quotes), or given as contact:NAME.
     The answer shows what was stored (amount, contact, stage, close) and buttons to move
     the deal on.
     """
@@ -380,9 +382,9 @@ def _contact_for_deal(ctx: Context, args: Args) -> Contact | None:
         ends.append(len(words) - 1)
     for end in ends:
         if end > 1 and (by_ref := record_by_ref(ctx, words[end - 1], CONTACT)) is not None:
-            return _taken(args, end - 1, end, by_ref)
+            return _taken(args, _with_joiner(words, end - 1), end, by_ref)
         if (found := resolve_trailing(ctx, words[:end], (CONTACT,))) is not None:
-            return _taken(args, end - found[1], end, found[0])
+            return _taken(args, _with_joiner(words, end - found[1]), end, found[0])
     if len(words) > 1 and (by_ref := record_by_ref(ctx, words[0], CONTACT)) is not None:
         return _taken(args, 0, 1, by_ref)
     if (title := _quoted_title(args)) is not None:
@@ -392,6 +394,14 @@ def _contact_for_deal(ctx: Context, args: Args) -> Contact | None:
     if (found := resolve_leading(ctx, words, (CONTACT,))) is not None:
         return _taken(args, 0, found[1], found[0])  # `/deal Anna Weiß Relaunch 4.500 €`
     return None
+
+
+def _with_joiner(words: list[str], start: int) -> int:
+    """Where a contact named after the title starts, with the word that joins it to the
+    title (`/deal Website relaunch for Sean`: the title is not "Website relaunch for")."""
+    if start >= 2 and words[start - 1].lower() in _JOINERS:
+        return start - 1
+    return start
 
 
 def _taken(args: Args, start: int, end: int, record: Contact | Deal) -> Contact:
