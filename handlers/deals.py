@@ -205,16 +205,26 @@ def move(ctx: Context, args: Args) -> Reply:
 
 
 def win(ctx: Context, args: Args) -> Reply:
-    """Mark a deal as won.
+    """Mark a deal as won, at the amount it closed at when that changed.
 
-    /won DEAL
+    /won DEAL [AMOUNT]
 
-    Example: /won Website redesign. The team's announcement chats hear about it; Undo
-    takes it back (and tells them).
+    Example: /won Website redesign, or /won d12 11.500 € when it closed at another
+    figure. The team's announcement chats hear about it; Undo takes it back (and tells
+    them).
     """
+    assert ctx.team is not None
+    team = ctx.team
+    final = args.take_amount(team.currency, locale=team.locale, bare=False, picks=ctx.picks)
     deal, _ = resolve(ctx, args.words, (DEAL,), whole=True)
     assert isinstance(deal, Deal)
-    return _move(ctx, deal, _closing_stage(ctx, StageKind.won))
+    if final is None or (final.minor, final.currency) == (deal.amount, deal.currency):
+        return _move(ctx, deal, _closing_stage(ctx, StageKind.won))
+    was = deal_amount(ctx, deal)
+    _check_team_total(ctx, final, replacing=deal)
+    deal.amount, deal.currency = final.minor, final.currency
+    reply = _move(ctx, deal, _closing_stage(ctx, StageKind.won))
+    return reply.add("amount: ", bold(deal_amount(ctx, deal)), f", was {was}")
 
 
 def lose(ctx: Context, args: Args) -> Reply:

@@ -99,6 +99,20 @@ def test_won_and_lost_close_deals(testbot: TestBot) -> None:
     assert "Closed" not in reopened and "Proposal" in reopened
 
 
+def test_won_at_the_amount_it_closed_at(testbot: TestBot) -> None:
+    testbot.say("/deal Website relaunch 1,5k")
+    won = testbot.say("/won Website relaunch 1.800 €")
+    assert "Won €1,800! Congratulations." in won
+    assert "amount: €1,800, was €1,500" in won
+    assert "€1,800 · Won (100%)" in testbot.say("/show d1")
+    testbot.say("/undo")
+    assert "€1,500 · Lead (10%)" in testbot.say("/show d1")
+    # A deal won already takes its final amount too; the same amount changes nothing.
+    testbot.say("/won d1")
+    assert "amount: €2,000, was €1,500" in testbot.say("/won d1 2k")
+    assert "amount:" not in testbot.say("/won d1 €2,000")
+
+
 def test_deals_lists_filters_and_totals(testbot: TestBot) -> None:
     testbot.join("Bob")
     testbot.say("/deal Website 12k")
