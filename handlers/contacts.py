@@ -305,7 +305,7 @@ def edit(ctx: Context, args: Args) -> Reply:
     unlabelled = _Unlabelled.take(ctx, args)
     if not args.options and not unlabelled.fields:
         raise UsageError("Which fields? Write them as field:value, e.g. status:qualified.")
-    record, used = resolve(ctx, args.words, (CONTACT, DEAL), whole=True)
+    record, used = resolve(ctx, args.words, (CONTACT, DEAL), whole=True, more=True)
     _nothing_after(args, used)
     _check_owned(ctx, record, "change")
     unlabelled.check(record, args)

@@ -59,11 +59,18 @@ KINDS = {kind.letter: kind for kind in (CONTACT, DEAL)}
 
 
 def resolve(
-    ctx: Context, words: Sequence[str], kinds: Sequence[Kind], *, whole: bool = False
+    ctx: Context,
+    words: Sequence[str],
+    kinds: Sequence[Kind],
+    *,
+    whole: bool = False,
+    more: bool = False,
 ) -> tuple[Record, int]:
     """The record named by the leading words, and how many words that took.
 
-    `whole`: every word is part of the reference (`/show Jane Doe`).
+    `whole`: every word is part of the reference (`/show Jane Doe`); an id is one word, and
+    words after it are refused (`/tag c1 c2 #vip` would tag c1 alone) unless `more` says
+    the caller takes them (`/remind c1 please call 9:00`).
     """
     named = list(words)
     if whole:
@@ -77,6 +84,11 @@ def resolve(
         return picked[0], used or picked[1]
     if (by_id := _resolve_id(ctx, _bare(named[0]), kinds)) is not None:
         # An id is one word: only what is no name (an emoji) may follow it as part of it.
+        if whole and len(named) > 1 and not more:
+            raise UsageError(
+                f"I don't know what “{' '.join(named[1:])}” is for: name one "
+                f"{_kind_names(kinds)} at a time, by its id or its name."
+            )
         return by_id, used if used is not None and len(named) == 1 else 1
     runs = {n: named[:n] for n in lengths}
     if (exact := _resolve_exact(ctx, runs, kinds)) is not None:

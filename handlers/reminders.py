@@ -539,7 +539,7 @@ def _when_and_subject(
         chosen = found[0]
     ref = words[: chosen.start]
     try:
-        record, used = resolve(ctx, ref, (CONTACT, DEAL), whole=True)
+        record, used = resolve(ctx, ref, (CONTACT, DEAL), whole=True, more=True)
     except CommandError:
         if named:
             raise

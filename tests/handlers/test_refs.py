@@ -157,3 +157,21 @@ def test_the_only_plausible_record_is_taken_without_asking(testbot: TestBot) -> 
     reply = testbot.send("/call Mueller about the quote")
     assert reply.plain_text == "Logged: called Hans Müller (c1)."
     assert "No contact or deal matches “Xylophone”" in testbot.say("/call Xylophone")
+
+
+@pytest.mark.parametrize(
+    "command", ["/tag c1 c2 #vip", "/delete c1 c2", "/won d1 d2", "/merge c1 c2 c3", "/show c1 c2"]
+)
+def test_a_second_id_is_refused_not_dropped(testbot: TestBot, command: str) -> None:
+    testbot.say("/add Anna Berg")
+    testbot.say("/add Bert Car")
+    testbot.say("/add Cleo Dunn")
+    testbot.say("/deal Website 2k")
+    testbot.say("/deal Hosting 1k")
+    reply = testbot.send(command)
+    assert reply.error
+    assert reply.plain_text.startswith("I don't know what “")
+    assert "one contact" in reply.plain_text or "one deal" in reply.plain_text
+    assert "#vip" not in testbot.say("/show c1")
+    assert "Won" not in testbot.say("/deals won")
+    assert "Deleted" not in testbot.say("/deleted")
