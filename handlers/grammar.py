@@ -68,6 +68,25 @@ KEY_ALIASES = {
     "job": "title",
     "due": "close",
 }
+# As German reps write them; a typo is matched to these after the others (`stat:` is a
+# misspelt status:, not stadt:).
+_GERMAN_KEYS = {
+    "firma": "company",
+    "unternehmen": "company",
+    "titel": "title",
+    "funktion": "title",
+    "adresse": "addr",
+    "anschrift": "addr",
+    "stadt": "city",
+    "ort": "city",
+    "land": "country",
+    "quelle": "source",
+    "betrag": "amount",
+    "summe": "amount",
+    "abschluss": "close",
+    "phase": "stage",
+}
+KEY_ALIASES |= _GERMAN_KEYS
 # Opening quote -> the closing quotes that end it (phone keyboards and languages differ).
 QUOTES = {
     '"': '"”“',
@@ -831,13 +850,15 @@ def _refuse_unknown_key(token: _Token, keys: frozenset[str]) -> None:
     refused rather than read as words (`position:CTO`). `Acme: …`, with nothing after the
     colon, stays a word, and so does anything in quotes."""
     assert token.key is not None
-    names = sorted(keys | {alias for alias, key in KEY_ALIASES.items() if key in keys})
+    aliases = {alias for alias, key in KEY_ALIASES.items() if key in keys}
     # Letters missing, extra, wrong or swapped; fewer when nothing follows the colon, which
     # is more often a word of its own ("Acme: new website").
     typos = 1 if len(token.key) <= 3 or not (token.text or token.quoted) else 2
-    match = process.extractOne(
-        token.key, names, scorer=DamerauLevenshtein.distance, score_cutoff=typos
-    )
+    match = None
+    for names in (sorted(keys | (aliases - _GERMAN_KEYS.keys())), sorted(aliases)):
+        match = match or process.extractOne(
+            token.key, names, scorer=DamerauLevenshtein.distance, score_cutoff=typos
+        )
     if match is not None:
         meant = KEY_ALIASES.get(match[0], match[0])
         raise UsageError(f"I don't know the field {token.key}: — did you mean {meant}:?")

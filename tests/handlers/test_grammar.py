@@ -265,7 +265,7 @@ def test_a_field_that_does_not_read_is_refused() -> None:
 
 @pytest.mark.parametrize(
     ("typed", "meant"),
-    [("compnay", "company"), ("cyti", "city"), ("titel", "title"), ("emial", "email")],
+    [("compnay", "company"), ("cyti", "city"), ("tilte", "title"), ("emial", "email")],
 )
 def test_a_misspelt_field_gets_a_did_you_mean(typed: str, meant: str) -> None:
     with pytest.raises(UsageError, match=f"don't know the field {typed}: — did you mean {meant}:"):
