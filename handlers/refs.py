@@ -24,7 +24,7 @@ from handlers.errors import Ambiguous, Candidate, CommandError, UsageError
 from handlers.format import money
 from storage import contacts as contact_store
 from storage import deals as deal_store
-from storage.keys import name_key
+from storage.keys import loose_key, name_key
 from storage.models import Contact, Deal, Member, Stage
 from storage.search import Searchable, trigram_candidates
 from storage.teams import member_names, team_members, team_stages
@@ -321,8 +321,9 @@ def _candidates(
 def _score(typed: str, key: str) -> float:
     """How well the typed words name `key`. Whole words of the name (`jane` for Jane Doe)
     count as a strong match; a rival with the same word makes it ambiguous, not a guess."""
-    score = fuzz.ratio(typed, key)
-    if set(typed.split()) <= set(key.split()):
+    loose = loose_key(typed), loose_key(key)
+    score = max(fuzz.ratio(typed, key), fuzz.ratio(*loose))
+    if any(set(t.split()) <= set(k.split()) for t, k in ((typed, key), loose)):
         score = max(score, WHOLE_WORDS)
     return score
 
@@ -330,7 +331,12 @@ def _score(typed: str, key: str) -> float:
 def search_score(typed: str, key: str) -> float:
     """How well a search matches a name: as a whole, or word by word, each typed word
     against its closest word of the name (`jnae` is close to `jane`, though far from
-    `jane doe`; `acm` is close to `acme`)."""
+    `jane doe`; `acm` is close to `acme`), also as typed without a name's own letters
+    (`lukasz` for łukasz, `mueller` for müller)."""
+    return max(_search_score(typed, key), _search_score(loose_key(typed), loose_key(key)))
+
+
+def _search_score(typed: str, key: str) -> float:
     typed_words, key_words = typed.split(), key.split()
     if not typed_words or not key_words:
         return 0.0

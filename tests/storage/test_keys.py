@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from storage.keys import name_key
+import pytest
+
+from storage.keys import loose_key, name_key
 
 
 def test_name_key() -> None:
@@ -10,3 +12,12 @@ def test_name_key() -> None:
     assert name_key("Zoë Ångström") == "zoe angstrom"
     assert name_key("STRASSE") == name_key("Straße")
     assert name_key("") == ""
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [("Lukasz", "Łukasz"), ("Soren", "Søren"), ("Mueller", "Müller"), ("Boerner", "Börner")],
+)
+def test_a_name_typed_without_its_letters_loosens_to_the_same_key(typed: str, stored: str) -> None:
+    assert name_key(typed) != name_key(stored)
+    assert loose_key(name_key(typed)) == loose_key(name_key(stored))
