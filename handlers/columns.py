@@ -252,6 +252,7 @@ _HEADERS: dict[str, tuple[str, ...]] = {
         "deal expected close date",
         "deal close date",
         "abschlussdatum",
+        "abschluss",
         "erwarteter abschluss",
     ),
 }

@@ -131,7 +131,8 @@ class Reader:
             if part
         )
         name = limited(name, 200, "A name")
-        deal = self._deal(row)
+        company = self._first(row, "company")
+        deal = self._deal(row, untitled=company or name)
         if not name and deal is None:
             raise CommandError("The row has no name.")
         fields: dict[str, str | None] = {"email": email, "phone": phone}
@@ -146,7 +147,6 @@ class Reader:
             fields[key] = limited(value, limit, f"The {key}") if value else None
         status = self._first(row, "status")
         fields["status"] = _status(status) if status else None
-        company = self._first(row, "company")
         notes = [*self._values(row, "note"), *extra]
         note = "\n".join(notes) or None
         return ContactRow(
@@ -184,8 +184,13 @@ class Reader:
                     tags.append(tag)
         return tags
 
-    def _deal(self, row: Row) -> DealRow | None:
+    def _deal(self, row: Row, *, untitled: str) -> DealRow | None:
+        """The row's deal: titled by its own column, or, when the file has none but the row
+        has an amount or a close date, after the company or the contact (`untitled`), so
+        that a mapped amount is never silently left out."""
         title = self._first(row, "deal")
+        if title is None and (self._first(row, "amount") or self._first(row, "close")):
+            title = untitled or None
         if title is None:
             return None
         title = limited(title, 200, "A deal title")

@@ -99,6 +99,27 @@ def test_a_german_excel_csv_is_previewed_then_imported(testbot: TestBot, engine:
     assert "Jürgen Weiß" in testbot.say("/find weiss")
 
 
+def test_an_amount_without_a_deal_column_makes_a_deal_named_after_the_company(
+    testbot: TestBot, engine: Engine
+) -> None:
+    rows = (
+        "Name;Firma;Betrag;Abschluss\r\n"
+        "Jürgen Weiß;Weiß GmbH;12.000;15.12.2026\r\n"
+        "Anna Schmidt;;3.500;\r\n"
+        "Otto Lang;Lang KG;;\r\n"
+    )
+    preview = send_file(testbot, "kontakte.csv", rows.encode("utf-8")).plain_text
+    assert "• Betrag → amount" in preview and "• Abschluss → close" in preview
+    assert "deal: Weiß GmbH €12,000" in preview and "deal: Anna Schmidt €3,500" in preview
+    assert "3 contacts added" in testbot.press("Import").plain_text
+    with Session(engine) as session:
+        deals = session.exec(select(Deal).order_by(col(Deal.id))).all()
+        assert [(d.title, d.amount, str(d.expected_close)) for d in deals] == [
+            ("Weiß GmbH", 1_200_000, "2026-12-15"),
+            ("Anna Schmidt", 350_000, "None"),
+        ]
+
+
 def test_the_same_file_twice_adds_nothing(testbot: TestBot, engine: Engine) -> None:
     send_file(testbot, "kontakte.csv", GERMAN.encode("utf-8"))
     testbot.press("Import")
