@@ -46,12 +46,23 @@ _UNITS = {
 }
 _UNIT = {alias: unit for unit, aliases in _UNITS.items() for alias in aliases}
 _RELATIVE = re.compile(
-    r"^(?:in\s+)?(?P<n>-?\d{1,4}|"
+    r"^(?:in\s+)?(?P<n>-?\d{1,4}(?:[.,]\d{1,2})?|"
     + "|".join(_NUMBERS)
     + r")\s*(?P<unit>"
     + "|".join(sorted(_UNIT, key=len, reverse=True))
     + r")(?:\s+from\s+now)?$"
 )
+# `in 1h30` is an hour and a half from now; `9h30` alone is half past nine, as French and
+# German speakers write a time.
+_HOURS_AND_MINUTES = re.compile(r"^in\s+(?P<h>\d{1,2})\s*h\s*(?P<m>[0-5]\d)$")
+_H_TIME = re.compile(r"\b([01]?\d|2[0-3])h([0-5]\d)\b")
+# How people shorten words on a phone.
+_SHORTHAND = {
+    **dict.fromkeys(("tmrw", "tmr", "tmrow", "2moro", "2morrow"), "tomorrow"),
+    "wk": "week",
+}
+# `15th`, `the 3rd`: a day of this month, or of the next once this one's has passed.
+_ORDINAL_DAY = re.compile(r"\b\d{1,2}(?:st|nd|rd|th)\b")
 _TIME = re.compile(
     r"\d{1,2}:\d{2}|\d\s*(?:am|pm|a\.m\.|p\.m\.)(?:\W|$)|\bat\s+\d"
     r"|\b(?:noon|midnight|morning|afternoon|evening|tonight|night|o'clock)\b"
@@ -79,6 +90,7 @@ _DAY_HOUR = re.compile(
     + r")\b))"
 )
 # Words that name a time on their own; a phrase needs at least one (or a digit).
+_MONTH_WORDS = frozenset(_MONTHS.split())
 _ANCHORS = frozenset(
     (
         "today tomorrow tmrw yesterday tonight noon midnight morning afternoon evening "
@@ -136,9 +148,15 @@ def read_when(
     """The moment `text` names, as aware UTC; None when it names none. An offset (`2h`,
     `in 3 days`) counts from `offset_from` when given (a snoozed reminder due later than
     now moves on from its due time), else from now; `in -5 minutes` is in the past."""
-    phrase = " ".join(word for word in in_english(text.lower().split(), locale=locale) if word)
+    phrase = " ".join(word for word in _plain_words(text.lower().split(), locale) if word)
     if not phrase:
         return None
+    if hours_and_minutes := _HOURS_AND_MINUTES.match(phrase):
+        base = now if offset_from is None else offset_from
+        later = timedelta(
+            hours=int(hours_and_minutes.group("h")), minutes=int(hours_and_minutes.group("m"))
+        )
+        return base.astimezone(UTC) + later
     relative = _RELATIVE.match(phrase)
     if relative:
         backwards = relative.group("n").startswith("-")
@@ -149,6 +167,7 @@ def read_when(
     # dateparser reads "at 9" as September; people mean nine o'clock. It reads `9.30`
     # after a day as nothing (keeping the time of now): the time is written with a colon.
     today = now.astimezone(tz).date()
+    phrase = _H_TIME.sub(r"\1:\2", phrase)
     phrase = _DOTTED_TIME.sub(lambda dotted: _colon_time(dotted, locale, today), phrase)
     phrase = _AT_HOUR.sub(_working_hour, _DAY_HOUR.sub(r"\1 at ", phrase))
     moment = parse_moment(phrase, tz=tz, now=now, locale=locale)
@@ -159,7 +178,31 @@ def read_when(
         local = datetime.combine(local.date(), DEFAULT_TIME)
     elif _TIME_ONLY.match(phrase) and _utc(local, tz) <= now:
         local += timedelta(days=1)
+    if (
+        local.date() < today
+        and _ORDINAL_DAY.search(phrase)
+        and not _MONTH_WORDS & set(phrase.split())
+    ):
+        local = _next_month(local)
     return _utc(local, tz)
+
+
+def _plain_words(words: list[str], locale: str) -> list[str]:
+    """The words as dateparser is asked them: German in English (a German team's), and
+    shorthand written out (`tmrw`)."""
+    return [_SHORTHAND.get(word, word) for word in in_english(words, locale=locale)]
+
+
+def _next_month(local: datetime) -> datetime:
+    """The same day and time in the next month that has that day (the 31st skips April)."""
+    year, month = local.year, local.month
+    for _ in range(3):
+        year, month = year + month // 12, month % 12 + 1
+        try:
+            return local.replace(year=year, month=month)
+        except ValueError:
+            continue
+    return local
 
 
 def _colon_time(match: re.Match[str], locale: str, today: date) -> str:
@@ -182,7 +225,7 @@ def find_when(
 ) -> list[Found]:
     """For each start position up to `most_start`, the longest readable time phrase there."""
     found = []
-    cleaned = in_english([word.lower().rstrip(",.;!") for word in words], locale=locale)
+    cleaned = _plain_words([word.lower().rstrip(",.;!") for word in words], locale)
     for start in range(min(most_start, len(words) - 1) + 1):
         if not _possible_word(cleaned[start]):
             continue
@@ -241,7 +284,7 @@ def _plausible(words: list[str]) -> bool:
 
 
 def _offset(count: str, unit: str, *, tz: tzinfo, now: datetime) -> datetime:
-    n = _NUMBERS[count] if count in _NUMBERS else int(count)
+    n = _NUMBERS[count] if count in _NUMBERS else float(count.replace(",", "."))
     if unit in ("days", "weeks"):
         local = now.astimezone(tz).replace(tzinfo=None) + timedelta(**{unit: n})
         return _utc(local, tz)

@@ -189,3 +189,22 @@ def test_a_german_time_is_found_among_the_words_and_uhr_is_part_of_it() -> None:
     [first, *_] = find_when(words, tz=BERLIN, now=NOW, most_start=3, locale="de_DE")
     assert (first.start, first.end) == (1, 4)
     assert first.at.astimezone(BERLIN).strftime("%a %H:%M") == "Fri 14:00"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("tmrw 9", "Tue 2026-11-24 09:00:00"),
+        ("2moro", "Tue 2026-11-24 09:00:00"),
+        ("next wk", "Mon 2026-11-30 09:00:00"),
+        ("in 1h30", "Mon 2026-11-23 12:00:00"),  # an hour and a half
+        ("9h30", "Tue 2026-11-24 09:30:00"),  # half past nine, as the French write it
+        ("14h30", "Mon 2026-11-23 14:30:00"),
+        ("1.5h", "Mon 2026-11-23 12:00:00"),
+        ("in 2,5 hours", "Mon 2026-11-23 13:00:00"),
+        ("15th", "Tue 2026-12-15 09:00:00"),  # this month's has passed
+        ("the 25th 3pm", "Wed 2026-11-25 15:00:00"),
+    ],
+)
+def test_what_people_type_on_a_phone(text: str, expected: str) -> None:
+    assert _local(text) == expected
