@@ -61,7 +61,8 @@ def add_contact(ctx: Context, args: Args) -> Reply:
     No quotes needed: a field's value runs on until the next field:, #tag, phone number
     or e-mail address. The phone and e-mail are found wherever you type them. Listed
     after the name (by commas, or after the phone or e-mail), a company with its legal
-    form (Siemens AG) and a town (Madrid) are read as such; anything else is asked about.
+    form (Siemens AG), a job title (VP Sales, CFO) and a town (Madrid) are read as such;
+    anything else is asked about.
     A name in quotes is all of the name: /add "Dr. Hans Müller" Müller & Söhne GmbH.
     The answer shows each field as it was stored, so a misread shows at once: press Undo,
     or fix it with /edit. The same name, e-mail or phone as a contact you have gets a
@@ -102,7 +103,8 @@ def add_contact(ctx: Context, args: Args) -> Reply:
             raise UsageError(
                 f"The name is given twice: name:{named} and “{args.rest}”. Give it once."
             )
-        contact.name = limited(named or args.rest.strip(" ,;"), 200, "A name")
+        # Separators people type between fields (`Lena Fischer / lena@fischer.de`).
+        contact.name = limited(named or args.rest.strip(" ,;/|·–—"), 200, "A name")
         if not contact.name:
             raise UsageError("Whom should I add? Give a name.")
     company_name = args.option("company")
@@ -154,6 +156,19 @@ _COMPANY_FORMS = frozenset(
         *("SA", "S.A.", "SAS", "SARL", "SRL", "S.r.l.", "S.L.", "SL", "S.p.A.", "SpA"),
         *("BV", "B.V.", "NV", "N.V.", "Oy", "Oyj", "AB", "AS", "A/S", "ApS", "s.r.o."),
         *("Kft.", "A.Ş.", "GesmbH", "Sp."),
+    }
+)
+# Words of a job title, listed after a name (`/add Jane Doe, VP Sales`), in English and
+# German, compared in lower case.
+_TITLE_WORDS = frozenset(
+    {
+        *("ceo", "cfo", "cto", "coo", "cmo", "cio", "cso", "cpo", "vp", "svp", "evp"),
+        *("president", "director", "manager", "head", "chief", "officer", "founder"),
+        *("co-founder", "owner", "partner", "buyer", "purchasing", "procurement"),
+        *("assistant", "consultant", "engineer", "sales", "marketing", "controller"),
+        *("geschäftsführer", "geschäftsführerin", "gf", "inhaber", "inhaberin", "leiter"),
+        *("leiterin", "einkauf", "einkäufer", "einkäuferin", "vertrieb", "vorstand"),
+        *("prokurist", "prokuristin", "teamleiter", "teamleiterin", "abteilungsleiter"),
     }
 )
 _MERGED_FIELDS = ("email", "phone", "title", "company_id", "address", "city", "country", "source")
@@ -582,6 +597,7 @@ def _place_listed_words(args: Args, typed: list[int]) -> None:
     that ended the name) is the company when it has a legal form, the city when it is a
     town the gazetteer knows. A part that is neither is asked about rather than stored in
     the name; only commas with nothing placeable after them (`Doe, Jane`) stay a name. A
+    part with a job title's word (`VP Sales`, `Geschäftsführer`) is the title. A
     name in quotes (`/add “Dr. Hans Müller” Müller & Söhne GmbH`) is all of the name."""
     ends = args.word_ends
     cut = next((i for i, end in enumerate(ends) if typed[i] != end), len(ends))
@@ -626,9 +642,11 @@ def _parts(words: list[str]) -> list[str]:
 
 
 def _place(part: str, placed: dict[str, str]) -> bool:
-    """Put `part` in `placed` as the company or the city, when it is one."""
+    """Put `part` in `placed` as the company, the job title or the city, when it is one."""
     if "company" not in placed and _COMPANY_FORMS & set(part.split()):
         placed["company"] = part
+    elif "title" not in placed and _TITLE_WORDS & set(part.lower().split()):
+        placed["title"] = part
     elif "city" not in placed and _is_town(part):
         placed["city"] = part
     else:
