@@ -136,15 +136,18 @@ class Dispatcher:
             else 0
         )
         reads = self._reads(request)
+        record = request.update_id is not None
         try:
             # A read on SQLite records its update id on its own first (one short write), and
             # then reads without the write lock: a redelivery of it is already answered.
-            if reads and request.update_id is not None and self.engine.dialect.name == "sqlite":
+            if reads and record and self.engine.dialect.name == "sqlite":
                 if not self._first_read(request):
                     return None
-                request = replace(request, update_id=None)
+                record = False
             return retry_busy(
-                lambda tries: self._respond_once(request, hidden, reads=reads and tries == 0)
+                lambda tries: self._respond_once(
+                    request, hidden, reads=reads and tries == 0, record=record
+                )
             )
         except OperationalError as error:
             if full(error):
@@ -192,7 +195,10 @@ class Dispatcher:
             now=self.clock(),
         )
 
-    def _respond_once(self, request: Request, hidden: int, *, reads: bool) -> Reply | None:
+    def _respond_once(
+        self, request: Request, hidden: int, *, reads: bool, record: bool
+    ) -> Reply | None:
+        """`record`: the update id is recorded here (not yet, by `_first_read`)."""
         with transaction(self.engine, reads=reads) as session:
             # One chat's messages one at a time and in turn, across processes too: the
             # chat's lock is taken before the update id is recorded, in the same statement.
@@ -202,7 +208,7 @@ class Dispatcher:
                 workspace_id=request.workspace_id,
                 chat_id=request.chat_id,
             )
-            if request.update_id is None:
+            if not record:
                 if chat_key is not None:
                     hold_key(session, chat_key)
             elif not _first_delivery(
@@ -438,13 +444,17 @@ def clean_request(request: Request) -> Request:
                 if isinstance(value := getattr(contact, name), str)
             },
         )
-    return replace(
-        request,
-        text=normalize(request.text) if request.text is not None else None,
-        user_name=normalize(request.user_name),
-        chat_name=normalize(request.chat_name),
-        contact=contact,
-    )
+    text = normalize(request.text) if request.text is not None else None
+    user_name = normalize(request.user_name)
+    chat_name = normalize(request.chat_name)
+    if (text, user_name, chat_name, contact) == (
+        request.text,
+        request.user_name,
+        request.chat_name,
+        request.contact,
+    ):
+        return request  # as typed, mostly: a copy costs more than the rest of this
+    return replace(request, text=text, user_name=user_name, chat_name=chat_name, contact=contact)
 
 
 def _first_delivery(
