@@ -203,3 +203,29 @@ def test_a_pair_of_models_is_loaded_as_the_sessions_own(engine: Engine) -> None:
             assert member.name == f"Fay {round_}"  # a pending change is not read over
         with transaction(engine) as session:
             assert session.get(Member, member_id).name == f"Fay {round_}"  # type: ignore[union-attr]
+
+
+def test_a_statement_alone_is_committed_and_a_failed_one_leaves_nothing(engine: Engine) -> None:
+    with transaction(engine) as session:
+        team = _team(session)
+        contact_id = _contact(session, team, "Gus").id
+        team_id = team.id
+        member_id = add_member(
+            session,
+            team_id=team.id or 0,
+            name="Hal",
+            role=Role.admin,
+            platform="telegram",
+            external_id="hal",
+            now=START,
+        ).id
+    for name in ("Gus Ek", "Gus Eklund"):  # the second on the driver
+        renamed = core.execute_alone(engine, _RENAME, {"c_id": contact_id, "name": name})
+        assert renamed.rowcount == 1
+        with transaction(engine) as session:
+            assert session.get(Contact, contact_id).name == name  # type: ignore[union-attr]
+    for _ in range(2):
+        with pytest.raises(IntegrityError):
+            core.execute_alone(engine, _SET_MEMBER_TEAM, {"m_id": member_id, "t": 999_999})
+    with transaction(engine) as session:
+        assert session.get(Member, member_id).team_id == team_id  # type: ignore[union-attr]
