@@ -18,11 +18,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timedelta
-from functools import cache
+from functools import cache, partial
+from typing import Any
 
 from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
-from sqlalchemy import BigInteger, Connection, Engine, Executable, bindparam, func, select
+from sqlalchemy import BigInteger, CursorResult, Engine, Executable, bindparam, func, select
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
@@ -35,6 +36,7 @@ from handlers.places import Geocoder
 from handlers.registry import Command, Registry
 from handlers.reply import Button, Line, Reply, bold, code
 from handlers.undo import journaled
+from storage import core
 from storage.db import busy, full, retry_busy, transaction, upsert_into
 from storage.locks import chat_lock_key, hold_key, lock_person
 from storage.models import PendingCommand, Platform, ProcessedUpdate, Role
@@ -134,15 +136,18 @@ class Dispatcher:
             else 0
         )
         reads = self._reads(request)
+        record = request.update_id is not None
         try:
             # A read on SQLite records its update id on its own first (one short write), and
             # then reads without the write lock: a redelivery of it is already answered.
-            if reads and request.update_id is not None and self.engine.dialect.name == "sqlite":
+            if reads and record and self.engine.dialect.name == "sqlite":
                 if not self._first_read(request):
                     return None
-                request = replace(request, update_id=None)
+                record = False
             return retry_busy(
-                lambda tries: self._respond_once(request, hidden, reads=reads and tries == 0)
+                lambda tries: self._respond_once(
+                    request, hidden, reads=reads and tries == 0, record=record
+                )
             )
         except OperationalError as error:
             if full(error):
@@ -182,11 +187,18 @@ class Dispatcher:
             return True
 
     def _record_delivery(self, request: Request) -> bool:
-        # A connection, not a session: one statement needs none of a session's set-up.
-        with self.engine.begin() as connection:
-            return _first_delivery(connection, request, now=self.clock())
+        # One statement on a pooled connection, no session's or transaction's set-up.
+        return _first_delivery(
+            partial(core.execute_alone, self.engine),
+            request,
+            dialect=self.engine.dialect.name,
+            now=self.clock(),
+        )
 
-    def _respond_once(self, request: Request, hidden: int, *, reads: bool) -> Reply | None:
+    def _respond_once(
+        self, request: Request, hidden: int, *, reads: bool, record: bool
+    ) -> Reply | None:
+        """`record`: the update id is recorded here (not yet, by `_first_read`)."""
         with transaction(self.engine, reads=reads) as session:
             # One chat's messages one at a time and in turn, across processes too: the
             # chat's lock is taken before the update id is recorded, in the same statement.
@@ -196,11 +208,15 @@ class Dispatcher:
                 workspace_id=request.workspace_id,
                 chat_id=request.chat_id,
             )
-            if request.update_id is None:
+            if not record:
                 if chat_key is not None:
                     hold_key(session, chat_key)
             elif not _first_delivery(
-                session.connection(), request, now=self.clock(), chat_key=chat_key
+                partial(core.execute, session),
+                request,
+                dialect=self.engine.dialect.name,
+                now=self.clock(),
+                chat_key=chat_key,
             ):
                 return None
             ctx = self._context(session, request)
@@ -428,20 +444,30 @@ def clean_request(request: Request) -> Request:
                 if isinstance(value := getattr(contact, name), str)
             },
         )
-    return replace(
-        request,
-        text=normalize(request.text) if request.text is not None else None,
-        user_name=normalize(request.user_name),
-        chat_name=normalize(request.chat_name),
-        contact=contact,
-    )
+    text = normalize(request.text) if request.text is not None else None
+    user_name = normalize(request.user_name)
+    chat_name = normalize(request.chat_name)
+    if (text, user_name, chat_name, contact) == (
+        request.text,
+        request.user_name,
+        request.chat_name,
+        request.contact,
+    ):
+        return request  # as typed, mostly: a copy costs more than the rest of this
+    return replace(request, text=text, user_name=user_name, chat_name=chat_name, contact=contact)
 
 
 def _first_delivery(
-    connection: Connection, request: Request, *, now: datetime, chat_key: int | None = None
+    execute: Callable[[Executable, dict[str, object]], core.Rows | CursorResult[Any]],
+    request: Request,
+    *,
+    dialect: str,
+    now: datetime,
+    chat_key: int | None = None,
 ) -> bool:
-    """Record the update; False when it was recorded before (a redelivery). With a
-    `chat_key`, the chat's lock (`lock_chat`) is taken first, by the same statement."""
+    """Record the update (with `execute`: in the session's transaction, or in one of its
+    own); False when it was recorded before (a redelivery). With a `chat_key`, the chat's
+    lock (`lock_chat`) is taken first, by the same statement."""
     values: dict[str, object] = {
         "u_platform": request.platform,
         "u_external_id": request.update_id,
@@ -449,9 +475,7 @@ def _first_delivery(
     }
     if chat_key is not None:
         values["u_key"] = chat_key
-    recorded = connection.execute(
-        _record_update(connection.dialect.name, locking=chat_key is not None), values
-    )
+    recorded = execute(_record_update(dialect, locking=chat_key is not None), values)
     if recorded.first() is None:
         log.info("ignoring redelivered %s update %s", request.platform, request.update_id)
         return False

@@ -758,6 +758,9 @@ def parse_coordinates(text: str) -> tuple[float, float] | None:
     return (lat, lon) if -90 <= lat <= 90 and -180 <= lon <= 180 else None
 
 
+_COMMAND_NAME = re.compile(r"[a-z][a-z0-9_]*")
+
+
 def split_command(text: str) -> tuple[str, str] | None:
     """`/Stage@crm_bot 42 won` -> ("stage", "42 won"); None when it is not a command."""
     stripped = text.strip()
@@ -765,7 +768,7 @@ def split_command(text: str) -> tuple[str, str] | None:
         return None
     head, _, rest = stripped[1:].partition(" ")
     name = head.split("@", 1)[0].lower()
-    if not name or not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+    if not name or not _COMMAND_NAME.fullmatch(name):
         return None
     return name, rest.strip()
 

@@ -37,7 +37,7 @@ from sqlalchemy import (
     inspect,
     update,
 )
-from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.exc import DBAPIError, MultipleResultsFound, NoResultFound
 from sqlalchemy.orm import Mapped, Mapper, make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_state, set_committed_value
@@ -47,6 +47,7 @@ from sqlmodel import Session, SQLModel
 from storage import journal
 
 M = TypeVar("M", bound=SQLModel)
+N = TypeVar("N", bound=SQLModel)
 
 
 def execute(
@@ -60,8 +61,28 @@ def execute(
         connection = _connection(session)
         prepared = _prepared(statement, connection.dialect, frozenset(params))
         if prepared is not None:
-            return prepared.run(connection, params)
+            return prepared.run(connection.connection.dbapi_connection, params)
     return session.connection().execute(statement, params)
+
+
+def execute_alone(engine: Engine, statement: Executable, params: Mapping[str, Any]) -> Rows:
+    """`statement` with `params` in a transaction of its own, committed: on a pooled
+    DB-API connection when the driver can run it, with no Connection, Session or
+    transaction of SQLAlchemy's to set up (a third of a short write's cost); SQLite runs
+    one statement outside a transaction as a transaction of its own (the write lock
+    waited for as by BEGIN IMMEDIATE: the busy timeout). Else through `engine.begin()`."""
+    prepared = _prepared(statement, engine.dialect, frozenset(params))
+    if prepared is None:
+        with engine.begin() as connection:
+            result = connection.execute(statement, params)
+            return Rows(list(result.all()) if result.returns_rows else [], result.rowcount)
+    raw = engine.raw_connection()
+    try:
+        rows = prepared.run(raw.dbapi_connection, params)
+        raw.commit()
+        return rows
+    finally:
+        raw.close()  # back to the pool, rolled back there if the statement failed
 
 
 class Rows:
@@ -108,23 +129,56 @@ def load(
     instance the session already holds is that instance (with what it had expired read
     again), any other is made from its row directly (about 20 µs, against 160 µs for the
     ORM's loading of a row, issue 17). Columns not selected are loaded when first read."""
+    return [
+        _held(session, model, dict(zip(row._fields, row, strict=True)))
+        for row in execute(session, statement, params)
+    ]
+
+
+def load_pair(
+    session: Session,
+    first: type[M],
+    second: type[N],
+    statement: Executable,
+    params: Mapping[str, Any],
+) -> list[tuple[M, N]]:
+    """`load` of two models from one statement, a SELECT of all of `first`'s columns and
+    then all of `second`'s (`select(First, Second).join(...)`): each row is a pair of
+    instances, as the session's own query of the two entities would give them."""
+    first_keys, second_keys = _column_keys(first), _column_keys(second)
+    split = len(first_keys)
+    return [
+        (
+            _held(session, first, dict(zip(first_keys, row[:split], strict=True))),
+            _held(session, second, dict(zip(second_keys, row[split:], strict=True))),
+        )
+        for row in execute(session, statement, params)
+    ]
+
+
+def _held(session: Session, model: type[M], values: dict[str, Any]) -> M:
+    """The session's instance of `model` with these column values (attribute keys to
+    values, its primary key among them): the one it holds, else a new one made loaded."""
     mapper, primary_key = _mapped(model)
-    found: list[M] = []
-    for row in execute(session, statement, params):
-        values = dict(zip(row._fields, row, strict=True))
-        key = (model, tuple(values[name] for name in primary_key), None)
-        held = session.identity_map.get(key)
-        if held is None:
-            obj = mapper.class_manager.new_instance()
-            obj.__dict__.update(values)
-            make_transient_to_detached(obj)
-            session.add(obj)
-            found.append(obj)
-            continue
-        for name in instance_state(held).unloaded & values.keys():
-            set_committed_value(held, name, values[name])
-        found.append(held)
-    return found
+    key = (model, tuple(values[name] for name in primary_key), None)
+    held = session.identity_map.get(key)
+    if held is None:
+        # What the ORM's loading does with a new row (sqlalchemy.orm.loading._instance):
+        # `make_transient_to_detached` and `session.add` cost as much again in checks and
+        # cascades that an instance made here, with no relationship loaded, never needs.
+        obj = mapper.class_manager.new_instance()
+        state = instance_state(obj)
+        state.dict.update(values)
+        state.key = key
+        state._expire_attributes(state.dict, state.unloaded)  # read when first asked for
+        state.session_id = session.hash_key
+        session.identity_map._add_unpresent(state, key)
+        if session.dispatch.loaded_as_persistent:
+            session.dispatch.loaded_as_persistent(session, state)
+        return obj
+    for name in instance_state(held).unloaded & values.keys():
+        set_committed_value(held, name, values[name])
+    return held
 
 
 def id_among(column: ColumnElement[Any] | Mapped[Any], *, one: bool) -> ColumnElement[bool]:
@@ -206,6 +260,14 @@ def _insert_statement(table: Table) -> tuple[Insert, tuple[str, ...], str | None
 def _mapped(model: type[SQLModel]) -> tuple[Mapper[Any], tuple[str, ...]]:
     mapper = inspect(model)
     return mapper, tuple(mapper.get_property_by_column(c).key for c in mapper.primary_key)
+
+
+@cache
+def _column_keys(model: type[SQLModel]) -> tuple[str, ...]:
+    """The attribute keys of `model`'s table's columns, in the table's order: the order a
+    SELECT of the model's entity lists them in."""
+    mapper, _ = _mapped(model)
+    return tuple(mapper.get_property_by_column(c).key for c in journal.table_of(model).columns)
 
 
 @cache
@@ -318,7 +380,7 @@ class _Prepared:
             order = list(binds.values())
         return cls(compiled, dialect, order)
 
-    def run(self, connection: Connection, params: Mapping[str, Any]) -> Rows:
+    def run(self, dbapi_connection: Any, params: Mapping[str, Any]) -> Rows:
         values = [
             constant
             if constant is not _GIVEN
@@ -331,7 +393,7 @@ class _Prepared:
             else {bind[0]: value for bind, value in zip(self.binds, values, strict=True)}
         )
         dbapi = self.dialect.loaded_dbapi
-        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        cursor = dbapi_connection.cursor()
         try:
             cursor.execute(self.sql, bound)
             raw = cursor.fetchall() if cursor.description else []

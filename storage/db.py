@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import random
 import re
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session
 
 from storage.locks import migrating
@@ -83,10 +84,13 @@ def _configure_sqlite(engine: Engine) -> None:
         # (IMMEDIATE, waiting up to the busy timeout for it): a deferred transaction that
         # reads and then writes fails at once with SQLITE_BUSY when another writer got in
         # between, and that is left to reads that turn out to write (`retry_busy`).
-        if conn.get_execution_options().get(READS):
-            conn.exec_driver_sql("BEGIN")
-        else:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        begin = "BEGIN" if conn.get_execution_options().get(READS) else "BEGIN IMMEDIATE"
+        # On the driver: every transaction begins here, and SQLAlchemy's execution of
+        # a statement costs more than SQLite's BEGIN (bench/NOTES.md, issue 17, h25).
+        try:
+            conn.connection.dbapi_connection.execute(begin)
+        except sqlite3.Error as error:
+            raise DBAPIError.instance(begin, (), error, sqlite3.Error) from error
 
 
 def upsert_into(dialect: str, table: Any) -> sqlite.Insert | postgresql.Insert:

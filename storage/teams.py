@@ -115,11 +115,14 @@ def member_and_team(
     session: Session, *, platform: str, external_id: str, workspace_id: str = ""
 ) -> tuple[Member, Team] | None:
     """Who sent a message, and their team (one query: every message asks)."""
-    row = session.exec(
+    found = core.load_pair(
+        session,
+        Member,
+        Team,
         _MEMBER_AND_TEAM,
-        params={"platform": platform, "workspace_id": workspace_id, "external_id": external_id},
-    ).first()
-    return None if row is None else (row[0], row[1])
+        {"platform": platform, "workspace_id": workspace_id, "external_id": external_id},
+    )
+    return found[0] if found else None
 
 
 def add_member(

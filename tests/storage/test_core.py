@@ -145,3 +145,87 @@ def test_what_the_session_expired_is_read_again(engine: Engine) -> None:
         assert core.load(session, Contact, _BY_ID, {"id": contact.id}) == [contact]
         assert "name" in contact.__dict__
         assert contact.name == "Dag Hammar"
+
+
+_NAME_BY_ID = select(col(Contact.id), col(Contact.name)).where(col(Contact.id) == bindparam("id"))
+_MEMBER_AND_TEAM = (
+    select(Member, Team)
+    .join(Team, col(Team.id) == col(Member.team_id))
+    .where(col(Member.id) == bindparam("id"))
+)
+
+
+def test_columns_not_selected_are_read_when_first_asked_for(engine: Engine) -> None:
+    with transaction(engine) as session:
+        team = _team(session)
+        contact_id = _contact(session, team, "Eli Ness").id
+    for _ in range(2):  # the second on the driver
+        with transaction(engine) as session:
+            (loaded,) = core.load(session, Contact, _NAME_BY_ID, {"id": contact_id})
+            assert "created_at" not in loaded.__dict__
+            assert loaded.name == "Eli Ness"
+            assert loaded.created_at == START
+            assert not session.is_modified(loaded)
+
+
+def test_a_pair_of_models_is_loaded_as_the_sessions_own(engine: Engine) -> None:
+    with transaction(engine) as session:
+        team = _team(session)
+        member = add_member(
+            session,
+            team_id=team.id or 0,
+            name="Fay",
+            role=Role.admin,
+            platform="console",
+            external_id="fay",
+            now=START,
+        )
+        member_id, team_id = member.id, team.id
+    for round_, name in enumerate(("Fay", "Fay 0")):  # the second on the driver
+        with transaction(engine) as session:
+            ((member, team),) = core.load_pair(
+                session, Member, Team, _MEMBER_AND_TEAM, {"id": member_id}
+            )
+            assert member is session.get(Member, member_id)
+            assert team is session.get(Team, team_id)
+            assert (member.name, member.role, team.name, team.id) == (
+                name,
+                Role.admin,
+                "T",
+                team_id,
+            )
+            assert member.created_at == START and team.weekly_digest is True
+            assert not session.is_modified(member) and not session.is_modified(team)
+            member.name = f"Fay {round_}"
+            assert core.load_pair(session, Member, Team, _MEMBER_AND_TEAM, {"id": member_id}) == [
+                (member, team)
+            ]
+            assert member.name == f"Fay {round_}"  # a pending change is not read over
+        with transaction(engine) as session:
+            assert session.get(Member, member_id).name == f"Fay {round_}"  # type: ignore[union-attr]
+
+
+def test_a_statement_alone_is_committed_and_a_failed_one_leaves_nothing(engine: Engine) -> None:
+    with transaction(engine) as session:
+        team = _team(session)
+        contact_id = _contact(session, team, "Gus").id
+        team_id = team.id
+        member_id = add_member(
+            session,
+            team_id=team.id or 0,
+            name="Hal",
+            role=Role.admin,
+            platform="telegram",
+            external_id="hal",
+            now=START,
+        ).id
+    for name in ("Gus Ek", "Gus Eklund"):  # the second on the driver
+        renamed = core.execute_alone(engine, _RENAME, {"c_id": contact_id, "name": name})
+        assert renamed.rowcount == 1
+        with transaction(engine) as session:
+            assert session.get(Contact, contact_id).name == name  # type: ignore[union-attr]
+    for _ in range(2):
+        with pytest.raises(IntegrityError):
+            core.execute_alone(engine, _SET_MEMBER_TEAM, {"m_id": member_id, "t": 999_999})
+    with transaction(engine) as session:
+        assert session.get(Member, member_id).team_id == team_id  # type: ignore[union-attr]
