@@ -7,8 +7,9 @@ from datetime import datetime
 from functools import cache
 from typing import Any, Literal, NamedTuple
 
-from sqlalchemy import Executable, bindparam, union_all
+from sqlalchemy import ColumnElement, Executable, bindparam, union_all
 from sqlalchemy import select as select_columns
+from sqlalchemy.orm import Mapped
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select, SelectOfScalar
 
@@ -51,22 +52,39 @@ def contacts_named(session: Session, *, team_id: int, keys: Sequence[str]) -> li
     """Contacts whose normalised name is exactly one of `keys` (by id, at most 50)."""
     if not keys:
         return []
+    one, values = keys_values(keys)
+    found = core.load(session, Contact, _CONTACTS_NAMED[one], {"team_id": team_id, **values})
     # Sorted here, not in SQL: with ORDER BY id, SQLite walks the team's contacts in id
     # order looking for the names (a scan) instead of looking each name up. The index
     # gives each name's rows in id order, so the cap keeps the same first rows.
-    found = session.exec(_CONTACTS_NAMED, params={"team_id": team_id, "keys": list(keys)})
     return sorted(found, key=lambda contact: contact.id or 0)
 
 
-_CONTACTS_NAMED = (
-    select(Contact)
+def key_among(column: ColumnElement[Any] | Mapped[Any], *, one: bool) -> ColumnElement[bool]:
+    """`column` is the `key` parameter (`one`) or one of the `keys` parameter: what
+    `core.id_among` is for ids, for a name's key (a name is mostly looked up alone)."""
+    if one:
+        return column == bindparam("key")
+    return column.in_(bindparam("keys", expanding=True))
+
+
+def keys_values(keys: Sequence[str]) -> tuple[bool, dict[str, Any]]:
+    """Which form of a `key_among` statement to run for `keys` (one?), and its parameter."""
+    if len(keys) == 1:
+        return True, {"key": keys[0]}
+    return False, {"keys": list(keys)}
+
+
+_CONTACTS_NAMED = {
+    one: select(Contact)
     .where(
         col(Contact.team_id) == bindparam("team_id"),
-        col(Contact.name_key).in_(bindparam("keys", expanding=True)),
+        key_among(col(Contact.name_key), one=one),
         col(Contact.archived).is_(False),
     )
     .limit(50)
-)
+    for one in (True, False)
+}
 
 
 def contacts_with(
