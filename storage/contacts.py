@@ -7,13 +7,13 @@ from datetime import datetime
 from functools import cache
 from typing import Any, Literal, NamedTuple
 
-from sqlalchemy import ColumnElement, Executable, bindparam, union_all
+from sqlalchemy import Executable, bindparam, union_all
 from sqlalchemy import select as select_columns
-from sqlalchemy.orm import Mapped
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select, SelectOfScalar
 
 from storage import core
+from storage.among import COUNTS, among, among_values
 from storage.keys import name_key
 from storage.locks import lock_team_part
 from storage.models import Company, Contact, ContactTag, Deal, DealTag, Tag
@@ -52,38 +52,24 @@ def contacts_named(session: Session, *, team_id: int, keys: Sequence[str]) -> li
     """Contacts whose normalised name is exactly one of `keys` (by id, at most 50)."""
     if not keys:
         return []
-    one, values = keys_values(keys)
-    found = core.load(session, Contact, _CONTACTS_NAMED[one], {"team_id": team_id, **values})
+    count, values = among_values("key", keys)
+    found = core.load(session, Contact, _CONTACTS_NAMED[count], {"team_id": team_id, **values})
     # Sorted here, not in SQL: with ORDER BY id, SQLite walks the team's contacts in id
     # order looking for the names (a scan) instead of looking each name up. The index
     # gives each name's rows in id order, so the cap keeps the same first rows.
     return sorted(found, key=lambda contact: contact.id or 0)
 
 
-def key_among(column: ColumnElement[Any] | Mapped[Any], *, one: bool) -> ColumnElement[bool]:
-    """`column` is the `key` parameter (`one`) or one of the `keys` parameter: what
-    `core.id_among` is for ids, for a name's key (a name is mostly looked up alone)."""
-    if one:
-        return column == bindparam("key")
-    return column.in_(bindparam("keys", expanding=True))
-
-
-def keys_values(keys: Sequence[str]) -> tuple[bool, dict[str, Any]]:
-    """Which form of a `key_among` statement to run for `keys` (one?), and its parameter."""
-    if len(keys) == 1:
-        return True, {"key": keys[0]}
-    return False, {"keys": list(keys)}
-
-
+# A reference's words are looked up as every leading run of them (refs.py): a few keys.
 _CONTACTS_NAMED = {
-    one: select(Contact)
+    count: select(Contact)
     .where(
         col(Contact.team_id) == bindparam("team_id"),
-        key_among(col(Contact.name_key), one=one),
+        among(col(Contact.name_key), "key", count),
         col(Contact.archived).is_(False),
     )
     .limit(50)
-    for one in (True, False)
+    for count in COUNTS
 }
 
 

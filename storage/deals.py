@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from storage import core
-from storage.contacts import key_among, keys_values
+from storage.among import COUNTS, among, among_values
 from storage.keys import name_key
 from storage.models import Company, Contact, Deal, DealTotal, Stage, StageChange, StageKind
 
@@ -71,19 +71,19 @@ def deals_titled(session: Session, *, team_id: int, keys: Sequence[str]) -> list
     """Deals whose normalised title is exactly one of `keys` (by id, at most 50)."""
     if not keys:
         return []
-    one, values = keys_values(keys)
-    found = core.load(session, Deal, _DEALS_TITLED[one], {"team_id": team_id, **values})
+    count, values = among_values("key", keys)
+    found = core.load(session, Deal, _DEALS_TITLED[count], {"team_id": team_id, **values})
     # Sorted here, not in SQL: see contacts_named.
     return sorted(found, key=lambda deal: deal.id or 0)
 
 
 _DEALS_TITLED = {
-    one: select(Deal)
+    count: select(Deal)
     .where(
-        col(Deal.team_id) == bindparam("team_id"), key_among(col(Deal.title_key), one=one), _LIVE
+        col(Deal.team_id) == bindparam("team_id"), among(col(Deal.title_key), "key", count), _LIVE
     )
     .limit(50)
-    for one in (True, False)
+    for count in COUNTS
 }
 
 

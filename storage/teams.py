@@ -5,12 +5,13 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, event, func, or_
 from sqlmodel import Session, col, select
 
 from storage import core
+from storage.among import COUNTS, among, among_values
 from storage.keys import name_key
 from storage.models import (
     Deal,
@@ -96,31 +97,12 @@ _MEMBER_AND_TEAM = (
         col(Identity.external_id) == bindparam("external_id"),
     )
 )
-# A card names its contact's or deal's owner and whoever did its latest things: one to a
-# few members. The ids are so many parameters of their own (padded to the next size by
-# repeating the last), not a list: a list parameter keeps the statement off the driver
-# (storage/core.py) and has SQLAlchemy render its SQL again at every execution.
-_ID_COUNTS = (1, 2, 4, 8)
-
-
-def _padded_ids(ids: Sequence[int]) -> tuple[int, dict[str, Any]]:
-    """For `_MEMBER_NAMES`: how many id parameters take `ids` (0: too many, a list), and
-    the parameters. (A candidate for storage/core.py beside `ids_values`.)"""
-    count = next((n for n in _ID_COUNTS if n >= len(ids)), 0)
-    if not count:
-        return 0, {"ids": list(ids)}
-    padded = [*ids, *[ids[-1]] * (count - len(ids))]
-    return count, {f"id_{i}": member_id for i, member_id in enumerate(padded)}
-
-
+# A card names its owner and whoever did its latest things: one to a few members.
 _MEMBER_NAMES = {
     count: select(Member.id, Member.name).where(
-        col(Member.team_id) == bindparam("team_id"),
-        col(Member.id).in_([bindparam(f"id_{i}") for i in range(count)])
-        if count
-        else col(Member.id).in_(bindparam("ids", expanding=True)),
+        col(Member.team_id) == bindparam("team_id"), among(col(Member.id), "id", count)
     )
-    for count in (*_ID_COUNTS, 0)
+    for count in COUNTS
 }
 _STAGES = (
     select(Stage).where(col(Stage.team_id) == bindparam("team_id")).order_by(col(Stage.position))
@@ -218,7 +200,7 @@ def member_names(session: Session, *, team_id: int, ids: Iterable[int | None]) -
     wanted = sorted({i for i in ids if i is not None})
     if not wanted:
         return {}
-    count, values = _padded_ids(wanted)
+    count, values = among_values("id", wanted)
     rows = core.execute(session, _MEMBER_NAMES[count], {"team_id": team_id, **values})
     return {member_id: name for member_id, name in rows if member_id is not None}
 
