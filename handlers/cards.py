@@ -15,10 +15,10 @@ from handlers.scoring import card_figures, score_reasons
 from storage import teams
 from storage.activities import ActivityRow, timeline
 from storage.contacts import get_company, get_contact, tags_of
-from storage.deals import list_deals, party_names
+from storage.deals import open_deals_of, party_names
 from storage.models import ActivityKind, Company, Contact, Deal, Stage, StageKind
 from storage.scoring import contact_tag_points
-from storage.teams import team_stages
+from storage.teams import StageRow, stage_rows
 
 STAGE_BUTTON = "st"
 SHOW_BUTTON = "sh"
@@ -57,7 +57,7 @@ def phone_display(phone: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
-def is_rotting(deal: Deal, stage: Stage, now: datetime) -> bool:
+def is_rotting(deal: Deal, stage: Stage | StageRow, now: datetime) -> bool:
     return (
         stage.kind == StageKind.open
         and stage.rot_days > 0
@@ -85,7 +85,7 @@ def contact_card(ctx: Context, contact: Contact) -> Reply:
     names = member_names(ctx, [contact.owner_id, *(a.member_id for a in activities)])
     reply = Reply().heading(contact.name, f"  ({contact_ref(contact)})")
     # Read before the figures, whose scoring rules then take the open stages from them.
-    stages = team_stages(ctx.session, team_id=ctx.team_id)
+    stages = stage_rows(ctx.session, team_id=ctx.team_id)
     figures = card_figures(ctx, contact)
     role_line = " at ".join(part for part in (contact.title, figures.company) if part)
     if role_line:
@@ -118,10 +118,7 @@ def contact_card(ctx: Context, contact: Contact) -> Reply:
     if tags:
         reply.add("Tags: ", " ".join(f"#{tag}" for tag in tags))
     reply.add(f"Last activity: {ago(contact.last_activity_at, ctx.now)}")
-    open_ids = [s.id for s in stages if s.kind == StageKind.open and s.id is not None]
-    deals = list_deals(
-        ctx.session, team_id=ctx.team_id, stage_ids=open_ids, contact_id=contact.id, limit=5
-    )
+    deals = open_deals_of(ctx.session, team_id=ctx.team_id, contact_id=contact.id, limit=5)
     if deals:
         by_id = {s.id: s for s in stages}
         reply.add(bold("Open deals"))
@@ -159,7 +156,7 @@ def deal_card(ctx: Context, deal: Deal, *, note: str | None = None) -> Reply:
     assert deal.id is not None and ctx.team is not None
     activities = timeline(ctx.session, team_id=ctx.team_id, deal_id=deal.id)
     names = member_names(ctx, [deal.owner_id, *(a.member_id for a in activities)])
-    stages = team_stages(ctx.session, team_id=ctx.team_id)
+    stages = stage_rows(ctx.session, team_id=ctx.team_id)
     stage = next(s for s in stages if s.id == deal.stage_id)
     reply = Reply()
     if note:
@@ -210,7 +207,7 @@ def deal_parties(ctx: Context, deal: Deal) -> tuple[Contact | None, Company | No
     return contact, company
 
 
-def stage_buttons(deal: Deal, stages: Sequence[Stage]) -> list[list[Button]]:
+def stage_buttons(deal: Deal, stages: Sequence[Stage | StageRow]) -> list[list[Button]]:
     """Buttons for every stage but the current one: open stages first, then won / lost."""
     assert deal.id is not None
     others = [s for s in stages if s.id != deal.stage_id]

@@ -27,7 +27,7 @@ from storage import deals as deal_store
 from storage.keys import loose_key, name_key
 from storage.models import Contact, Deal, Member, Stage
 from storage.search import Searchable, trigram_candidates
-from storage.teams import member_names, team_members, team_stages
+from storage.teams import member_names, stage_rows, team_members
 
 Record = Contact | Deal
 MAX_REF_WORDS = 6
@@ -392,7 +392,7 @@ def _deal_details(ctx: Context, deals: list[Deal], owners: dict[int, str]) -> di
         ctx.session, team_id=ctx.team_id, ids=[d.contact_id for d in deals if d.contact_id]
     )
     names = {c.id: c.name for c in people}
-    stages = {s.id: s.name for s in team_stages(ctx.session, team_id=ctx.team_id)}
+    stages = {s.id: s.name for s in stage_rows(ctx.session, team_id=ctx.team_id)}
     return _telling(
         {
             _ref(d): [

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select, SelectOfScalar
 
 from storage import core
+from storage.among import COUNTS, among, among_values
 from storage.keys import name_key
 from storage.locks import lock_team_part
 from storage.models import Company, Contact, ContactTag, Deal, DealTag, Tag
@@ -51,22 +52,25 @@ def contacts_named(session: Session, *, team_id: int, keys: Sequence[str]) -> li
     """Contacts whose normalised name is exactly one of `keys` (by id, at most 50)."""
     if not keys:
         return []
+    count, values = among_values("key", keys)
+    found = core.load(session, Contact, _CONTACTS_NAMED[count], {"team_id": team_id, **values})
     # Sorted here, not in SQL: with ORDER BY id, SQLite walks the team's contacts in id
     # order looking for the names (a scan) instead of looking each name up. The index
     # gives each name's rows in id order, so the cap keeps the same first rows.
-    found = session.exec(_CONTACTS_NAMED, params={"team_id": team_id, "keys": list(keys)})
     return sorted(found, key=lambda contact: contact.id or 0)
 
 
-_CONTACTS_NAMED = (
-    select(Contact)
+# A reference's words are looked up as every leading run of them (refs.py): a few keys.
+_CONTACTS_NAMED = {
+    count: select(Contact)
     .where(
         col(Contact.team_id) == bindparam("team_id"),
-        col(Contact.name_key).in_(bindparam("keys", expanding=True)),
+        among(col(Contact.name_key), "key", count),
         col(Contact.archived).is_(False),
     )
     .limit(50)
-)
+    for count in COUNTS
+}
 
 
 def contacts_with(

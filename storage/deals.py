@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from storage import core
+from storage.among import COUNTS, among, among_values
 from storage.keys import name_key
 from storage.models import Company, Contact, Deal, DealTotal, Stage, StageChange, StageKind
 
@@ -61,7 +62,7 @@ def deals_by_ids(session: Session, *, team_id: int, ids: Sequence[int]) -> list[
     if not ids:
         return []
     one, values = core.ids_values(ids)
-    rows = session.exec(_DEALS_BY_IDS[one], params={"team_id": team_id, **values})
+    rows = core.load(session, Deal, _DEALS_BY_IDS[one], {"team_id": team_id, **values})
     found = {deal.id: deal for deal in rows}
     return [found[i] for i in ids if i in found]
 
@@ -70,20 +71,20 @@ def deals_titled(session: Session, *, team_id: int, keys: Sequence[str]) -> list
     """Deals whose normalised title is exactly one of `keys` (by id, at most 50)."""
     if not keys:
         return []
+    count, values = among_values("key", keys)
+    found = core.load(session, Deal, _DEALS_TITLED[count], {"team_id": team_id, **values})
     # Sorted here, not in SQL: see contacts_named.
-    found = session.exec(_DEALS_TITLED, params={"team_id": team_id, "keys": list(keys)})
     return sorted(found, key=lambda deal: deal.id or 0)
 
 
-_DEALS_TITLED = (
-    select(Deal)
+_DEALS_TITLED = {
+    count: select(Deal)
     .where(
-        col(Deal.team_id) == bindparam("team_id"),
-        col(Deal.title_key).in_(bindparam("keys", expanding=True)),
-        _LIVE,
+        col(Deal.team_id) == bindparam("team_id"), among(col(Deal.title_key), "key", count), _LIVE
     )
     .limit(50)
-)
+    for count in COUNTS
+}
 
 
 def save_deal(session: Session, *, deal: Deal) -> Deal:
@@ -193,9 +194,8 @@ def list_deals(
     values = {"team_id": team_id, "owner_id": owner_id, "contact_id": contact_id}
     if rotting_before is None:
         query = _deals_in_stages(owner_id is not None, contact_id is not None)
-        return list(
-            session.exec(query, params={**values, "stage_ids": list(stage_ids), "limit": limit})
-        )
+        params = {**values, "stage_ids": list(stage_ids), "limit": limit}
+        return core.load(session, Deal, query, params)
     query = select(Deal).where(Deal.team_id == team_id, _LIVE)
     if owner_id is not None:
         query = query.where(Deal.owner_id == owner_id)
@@ -217,17 +217,33 @@ def list_deals(
     return found[:limit]
 
 
+def open_deals_of(session: Session, *, team_id: int, contact_id: int, limit: int) -> list[Deal]:
+    """The contact's deals in the team's open stages, most recently active first (its
+    card's). The open stages are the statement's own subquery, not a list of ids: a list
+    parameter makes SQLAlchemy render the SQL again at every execution, and keeps the
+    statement off the driver (storage/core.py)."""
+    values = {"team_id": team_id, "contact_id": contact_id, "limit": limit}
+    return core.load(session, Deal, _deals_in_stages(False, True, open_stages=True), values)
+
+
 _LATEST_FIRST = (col(Deal.last_activity_at).desc(), col(Deal.id).desc())
+_OPEN_STAGES = select(col(Stage.id)).where(
+    col(Stage.team_id) == bindparam("team_id"), col(Stage.kind) == StageKind.open
+)
 
 
 @cache
-def _deals_in_stages(by_owner: bool, by_contact: bool) -> SelectOfScalar[Deal]:
+def _deals_in_stages(
+    by_owner: bool, by_contact: bool, *, open_stages: bool = False
+) -> SelectOfScalar[Deal]:
     # Built once per shape: the card and the lists run it on every call.
-    query = select(Deal).where(
-        col(Deal.team_id) == bindparam("team_id"),
-        col(Deal.stage_id).in_(bindparam("stage_ids", expanding=True)),
-        _LIVE,
+    stage_id = col(Deal.stage_id)
+    in_stages = (
+        stage_id.in_(_OPEN_STAGES)
+        if open_stages
+        else stage_id.in_(bindparam("stage_ids", expanding=True))
     )
+    query = select(Deal).where(col(Deal.team_id) == bindparam("team_id"), in_stages, _LIVE)
     if by_owner:
         query = query.where(col(Deal.owner_id) == bindparam("owner_id"))
     if by_contact:
