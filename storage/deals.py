@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, func
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from storage import core
+from storage import core, writes
 from storage.keys import name_key
 from storage.models import Company, Contact, Deal, DealTotal, Stage, StageChange, StageKind
 
@@ -160,7 +160,7 @@ def move_deal(
         stay_seconds=(now - deal.stage_entered_at).total_seconds(),
     )
     closed = stage.kind != StageKind.open
-    core.update_row(
+    writes.update_row(
         session,
         deal,
         stage_id=stage.id,
