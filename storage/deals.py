@@ -102,7 +102,8 @@ def open_deal(session: Session, *, deal: Deal, member_id: int, now: datetime) ->
     assert deal.id is not None
     core.insert_row(
         session,
-        StageChange(
+        writes.new_row(
+            StageChange,
             team_id=deal.team_id,
             deal_id=deal.id,
             to_stage_id=deal.stage_id,
@@ -149,7 +150,8 @@ def move_deal(
     # Never before the deal entered its stage: a message read late is dated when it was
     # sent, and a button pressed before it, which has no date, when it arrived.
     now = max(now, deal.stage_entered_at)
-    change = StageChange(
+    change = writes.new_row(
+        StageChange,
         team_id=deal.team_id,
         deal_id=deal.id,
         from_stage_id=deal.stage_id,

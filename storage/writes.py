@@ -8,12 +8,18 @@ runs on the driver itself, this goes."""
 
 from __future__ import annotations
 
-from typing import Any
+from functools import cache
+from typing import Any, TypeVar
 
+from pydantic.fields import FieldInfo
+from sqlalchemy import inspect
+from sqlalchemy.orm import Mapper
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, SQLModel
 
 from storage import core, journal
+
+M = TypeVar("M", bound=SQLModel)
 
 
 def update_row(session: Session, obj: SQLModel, **values: Any) -> None:
@@ -29,3 +35,34 @@ def update_row(session: Session, obj: SQLModel, **values: Any) -> None:
     core.execute(session, statement, params)
     for name, value in values.items():
         set_committed_value(obj, name, value)
+
+
+def new_row(model: type[M], **values: Any) -> M:
+    """A new instance of `model` (a table model) with these values and its fields'
+    defaults, as its constructor makes it: SQLModel's constructor of a table model checks
+    nothing, but its per-field work cost 60-90 µs, more than the row's INSERT (issue 17)."""
+    fields = _fields(model)
+    if unknown := values.keys() - fields.keys():
+        raise TypeError(f"{model.__name__} has no field {', '.join(sorted(unknown))}")
+    obj = _mapper(model).class_manager.new_instance()
+    for name, field in fields.items():
+        if name in values:
+            obj.__dict__[name] = values[name]
+        elif field.default_factory is not None:
+            obj.__dict__[name] = field.default_factory()  # type: ignore[call-arg]
+        elif field.is_required():
+            raise TypeError(f"{model.__name__} needs {name}")
+        else:
+            obj.__dict__[name] = field.default
+    object.__setattr__(obj, "__pydantic_fields_set__", set(values))
+    return obj
+
+
+@cache
+def _fields(model: type[SQLModel]) -> dict[str, FieldInfo]:
+    return dict(model.model_fields)
+
+
+@cache
+def _mapper(model: type[SQLModel]) -> Mapper[Any]:
+    return inspect(model)
