@@ -27,6 +27,7 @@ from storage.deals import deals_by_ids, save_deal
 from storage.keys import name_key
 from storage.models import Activity, ActivityKind, Contact, ContactStatus, Deal, Role
 from storage.search import trigram_candidates
+from storage.writes import new_row
 
 CONTACT_KEYS = (
     "company",
@@ -65,7 +66,8 @@ def add_contact(ctx: Context, args: Args) -> Reply:
     warning with Add anyway / Open instead.
     """
     assert ctx.team is not None
-    contact = Contact(
+    contact = new_row(
+        Contact,
         team_id=ctx.team_id,
         owner_id=ctx.member_id,
         name="",
@@ -126,7 +128,8 @@ def add_contact(ctx: Context, args: Args) -> Reply:
         )
     log_activity(
         ctx.session,
-        activity=Activity(
+        activity=new_row(
+            Activity,
             team_id=ctx.team_id,
             member_id=ctx.member_id,
             kind=ActivityKind.created,
@@ -314,7 +317,8 @@ def edit(ctx: Context, args: Args) -> Reply:
     reply = edited(ctx, record, before)
     log_activity(
         ctx.session,
-        activity=Activity(
+        activity=new_row(
+            Activity,
             team_id=ctx.team_id,
             member_id=ctx.member_id,
             kind=ActivityKind.edited,
@@ -488,7 +492,8 @@ def _retag(ctx: Context, args: Args, *, add: bool) -> Reply:
         return Reply().add(f"{_name(record)} {state} those tags.")
     log_activity(
         ctx.session,
-        activity=Activity(
+        activity=new_row(
+            Activity,
             team_id=ctx.team_id,
             member_id=ctx.member_id,
             kind=ActivityKind.tagged if add else ActivityKind.untagged,

@@ -337,13 +337,23 @@ def ensure_tags(session: Session, *, team_id: int, names: Sequence[str]) -> list
 
 
 def _tags_named(session: Session, *, team_id: int, names: Sequence[str]) -> dict[str, Tag]:
-    params = {"team_id": team_id, "names": list(names)}
-    return {tag.name: tag for tag in session.exec(_TAGS_NAMED, params=params)}
+    unique = list(dict.fromkeys(names))
+    one = len(unique) == 1
+    params = {"team_id": team_id, **({"name": unique[0]} if one else {"names": unique})}
+    return {tag.name: tag for tag in core.load(session, Tag, _TAGS_NAMED[one], params)}
 
 
-_TAGS_NAMED = select(Tag).where(
-    col(Tag.team_id) == bindparam("team_id"), col(Tag.name).in_(bindparam("names", expanding=True))
-)
+# A tag or two per command: the one-name form runs on the driver (a list parameter makes
+# SQLAlchemy render the statement again at every execution).
+_TAGS_NAMED = {
+    one: select(Tag).where(
+        col(Tag.team_id) == bindparam("team_id"),
+        col(Tag.name) == bindparam("name")
+        if one
+        else col(Tag.name).in_(bindparam("names", expanding=True)),
+    )
+    for one in (True, False)
+}
 
 TagTarget = Literal["contact", "deal"]
 

@@ -1,10 +1,11 @@
-"""The hot commands' UPDATEs on the driver (storage/core.py's `execute`).
+"""The hot commands' writes, where storage/core.py has no cheaper form yet (issue 17).
 
-`core.update_row` runs its statement on the session's Connection, 40-60 µs of
-SQLAlchemy's execution each, and a note, a stage move or a win make one or two (issue 17).
-This is the same write through `core.execute`: journaled the same way, the same
-statement (`core`'s, built once per table and set of columns). When `core.update_row`
-runs on the driver itself, this goes."""
+`update_row` is `core.update_row` on the driver (`core.execute`): that one runs its
+statement on the session's Connection, 40-60 µs of SQLAlchemy's execution, and a note, a
+stage move or a win make one or two. Journaled the same way, with the same statement
+(`core`'s, built once per table and set of columns); when `core.update_row` runs on the
+driver itself, this one goes. `new_row` makes a new row's model instance for
+`core.insert_row` without SQLModel's constructor, which cost more than the INSERT."""
 
 from __future__ import annotations
 
@@ -48,12 +49,10 @@ def new_row(model: type[M], **values: Any) -> M:
     for name, field in fields.items():
         if name in values:
             obj.__dict__[name] = values[name]
-        elif field.default_factory is not None:
-            obj.__dict__[name] = field.default_factory()  # type: ignore[call-arg]
         elif field.is_required():
             raise TypeError(f"{model.__name__} needs {name}")
         else:
-            obj.__dict__[name] = field.default
+            obj.__dict__[name] = field.get_default(call_default_factory=True)
     object.__setattr__(obj, "__pydantic_fields_set__", set(values))
     return obj
 
