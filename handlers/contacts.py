@@ -74,6 +74,8 @@ def add_contact(ctx: Context, args: Args) -> Reply:
         name_key="",
         created_at=ctx.now,
         updated_at=ctx.now,
+        # Its "created" activity, logged below: stored with the row, not by an UPDATE after.
+        last_activity_at=ctx.now,
     )
     typed = list(args.word_ends)
     with about("email"):
@@ -105,9 +107,12 @@ def add_contact(ctx: Context, args: Args) -> Reply:
     if company_name:
         with about("company"):
             name = limited(company_name, 200, "A company name")
-        contact.company_id = store.get_or_create_company(
+        # Held here: the answer shows the company, which the session keeps only while
+        # something refers to it (else it is read again).
+        company = store.get_or_create_company(
             ctx.session, team_id=ctx.team_id, name=name, now=ctx.now
-        ).id
+        )
+        contact.company_id = company.id
     _reject_unknown(args)
     if ctx.merge_into is not None:
         return _merge_into(ctx, contact, args.tags)
@@ -125,6 +130,7 @@ def add_contact(ctx: Context, args: Args) -> Reply:
             target="contact",
             target_id=contact.id,
             names=args.tags,
+            inserted=True,
         )
     log_activity(
         ctx.session,

@@ -113,7 +113,12 @@ def open_deal(ctx: Context, args: Args) -> Reply:
     assert deal.id is not None
     if args.tags:
         contact_store.add_tags(
-            ctx.session, team_id=ctx.team_id, target="deal", target_id=deal.id, names=args.tags
+            ctx.session,
+            team_id=ctx.team_id,
+            target="deal",
+            target_id=deal.id,
+            names=args.tags,
+            inserted=True,
         )
     log_activity(
         ctx.session,

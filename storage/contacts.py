@@ -276,7 +276,8 @@ def companies_by_ids(session: Session, *, team_id: int, ids: Iterable[int]) -> d
 
 
 def company_named(session: Session, *, team_id: int, name: str) -> Company | None:
-    return session.exec(_COMPANY_NAMED, params={"team_id": team_id, "key": name_key(name)}).first()
+    params = {"team_id": team_id, "key": name_key(name)}
+    return next(iter(core.load(session, Company, _COMPANY_NAMED, params)), None)
 
 
 # Built once: /add and /deal with a company ask on every call.
@@ -413,13 +414,23 @@ def tags_of(
 
 
 def add_tags(
-    session: Session, *, team_id: int, target: TagTarget, target_id: int, names: Sequence[str]
+    session: Session,
+    *,
+    team_id: int,
+    target: TagTarget,
+    target_id: int,
+    names: Sequence[str],
+    inserted: bool = False,
 ) -> list[str]:
-    """Tag a contact or deal; returns the names that were new on it."""
-    lock_record(session, target=target, target_id=target_id)
-    current = set(
-        tags_of(session, team_id=team_id, target=target, ids=[target_id]).get(target_id, [])
-    )
+    """Tag a contact or deal; returns the names that were new on it. `inserted`: the
+    record is one this transaction inserted, which has no tags yet and which no other
+    command can see (nothing to lock or to read)."""
+    current: set[str] = set()
+    if not inserted:
+        lock_record(session, target=target, target_id=target_id)
+        current.update(
+            tags_of(session, team_id=team_id, target=target, ids=[target_id]).get(target_id, [])
+        )
     added = [name for name in names if name not in current]
     link, owner = _link(target)
     rows = [
