@@ -116,12 +116,15 @@ def open_deal(session: Session, *, deal: Deal, member_id: int, now: datetime) ->
 
 def currency_total(session: Session, *, team_id: int, currency: str) -> int:
     """What all the team's deals in `currency` add up to (from the running totals)."""
-    total = session.exec(
-        select(func.coalesce(func.sum(DealTotal.amount), 0)).where(
-            DealTotal.team_id == team_id, DealTotal.currency == currency
-        )
-    ).one()
-    return int(total)
+    values = {"team_id": team_id, "currency": currency}
+    return int(core.execute(session, _CURRENCY_TOTAL, values).scalar_one())
+
+
+# Built once: every /deal with an amount asks.
+_CURRENCY_TOTAL = select(func.coalesce(func.sum(DealTotal.amount), 0)).where(
+    col(DealTotal.team_id) == bindparam("team_id"),
+    col(DealTotal.currency) == bindparam("currency"),
+)
 
 
 def lock_deal(session: Session, *, deal: Deal) -> None:
