@@ -18,6 +18,7 @@ from storage.activities import ActivityRow, log_activity, recent_contact_by_othe
 from storage.contacts import contacts_by_ids
 from storage.deals import deals_by_ids
 from storage.models import Activity, ActivityKind, Contact, Deal
+from storage.writes import new_row
 
 HEADS_UP_WINDOW = timedelta(hours=48)
 FRESH_LOCATION = timedelta(hours=2)
@@ -88,7 +89,8 @@ def record_activity(ctx: Context, record: Record, kind: ActivityKind, text: str)
     """Append the activity to the timeline; a visit carries the member's fresh location."""
     contact = contact_of(ctx, record)
     deal = record if isinstance(record, Deal) else None
-    activity = Activity(
+    activity = new_row(
+        Activity,
         team_id=ctx.team_id,
         member_id=ctx.member_id,
         kind=kind,

@@ -28,6 +28,7 @@ from storage.deals import deals_by_ids, save_deal
 from storage.keys import name_key
 from storage.models import Activity, ActivityKind, Contact, ContactStatus, Deal, Role
 from storage.search import trigram_candidates
+from storage.writes import new_row
 
 CONTACT_KEYS = (
     "company",
@@ -69,13 +70,16 @@ def add_contact(ctx: Context, args: Args) -> Reply:
     warning with Add anyway / Open instead.
     """
     assert ctx.team is not None
-    contact = Contact(
+    contact = new_row(
+        Contact,
         team_id=ctx.team_id,
         owner_id=ctx.member_id,
         name="",
         name_key="",
         created_at=ctx.now,
         updated_at=ctx.now,
+        # Its "created" activity, logged below: stored with the row, not by an UPDATE after.
+        last_activity_at=ctx.now,
     )
     typed = list(args.word_ends)
     with about("email"):
@@ -112,9 +116,12 @@ def add_contact(ctx: Context, args: Args) -> Reply:
     if company_name:
         with about("company"):
             name = limited(company_name, 200, "A company name")
-        contact.company_id = store.get_or_create_company(
+        # Held here: the answer shows the company, which the session keeps only while
+        # something refers to it (else it is read again).
+        company = store.get_or_create_company(
             ctx.session, team_id=ctx.team_id, name=name, now=ctx.now
-        ).id
+        )
+        contact.company_id = company.id
     _reject_unknown(args)
     if ctx.merge_into is not None:
         return _merge_into(ctx, contact, args.tags)
@@ -132,10 +139,12 @@ def add_contact(ctx: Context, args: Args) -> Reply:
             target="contact",
             target_id=contact.id,
             names=args.tags,
+            inserted=True,
         )
     log_activity(
         ctx.session,
-        activity=Activity(
+        activity=new_row(
+            Activity,
             team_id=ctx.team_id,
             member_id=ctx.member_id,
             kind=ActivityKind.created,
@@ -336,7 +345,8 @@ def edit(ctx: Context, args: Args) -> Reply:
     reply = edited(ctx, record, before)
     log_activity(
         ctx.session,
-        activity=Activity(
+        activity=new_row(
+            Activity,
             team_id=ctx.team_id,
             member_id=ctx.member_id,
             kind=ActivityKind.edited,
@@ -510,7 +520,8 @@ def _retag(ctx: Context, args: Args, *, add: bool) -> Reply:
         return Reply().add(f"{_name(record)} {state} those tags.")
     log_activity(
         ctx.session,
-        activity=Activity(
+        activity=new_row(
+            Activity,
             team_id=ctx.team_id,
             member_id=ctx.member_id,
             kind=ActivityKind.tagged if add else ActivityKind.untagged,

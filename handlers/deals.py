@@ -39,6 +39,7 @@ from storage import deals as store
 from storage.activities import log_activity
 from storage.models import Activity, ActivityKind, Contact, Deal, Role, Stage, StageKind
 from storage.teams import team_stages
+from storage.writes import new_row
 
 DEAL_KEYS = ("stage", "close", "contact", "company", "amount")
 # What one team's deals in one currency may add up to, in minor units. Every running
@@ -89,7 +90,8 @@ def open_deal(ctx: Context, args: Args) -> Reply:
     if not title:
         raise UsageError("What is the deal called? Give it a title.")
     stage = _opening_stage(stages, args.option("stage"))
-    deal = Deal(
+    deal = new_row(
+        Deal,
         team_id=ctx.team_id,
         owner_id=ctx.member_id,
         title=title,
@@ -113,11 +115,17 @@ def open_deal(ctx: Context, args: Args) -> Reply:
     assert deal.id is not None
     if args.tags:
         contact_store.add_tags(
-            ctx.session, team_id=ctx.team_id, target="deal", target_id=deal.id, names=args.tags
+            ctx.session,
+            team_id=ctx.team_id,
+            target="deal",
+            target_id=deal.id,
+            names=args.tags,
+            inserted=True,
         )
     log_activity(
         ctx.session,
-        activity=Activity(
+        activity=new_row(
+            Activity,
             team_id=ctx.team_id,
             member_id=ctx.member_id,
             kind=ActivityKind.created,
@@ -271,7 +279,8 @@ def _move(ctx: Context, deal: Deal, stage: Stage, *, reason: str | None = None) 
     )
     log_activity(
         ctx.session,
-        activity=Activity(
+        activity=new_row(
+            Activity,
             team_id=ctx.team_id,
             member_id=ctx.member_id,
             kind=_KIND_ACTIVITY[StageKind(stage.kind)],

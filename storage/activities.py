@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
-from typing import NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import Exists, Select, bindparam, exists, func, literal
 from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
-from storage import core, journal
+from storage import core, journal, writes
 from storage.models import CONTACT_KINDS, Activity, ActivityKind, Contact, Deal
 
 # Kinds that count as working a contact or deal: they reset "last activity" (rotting).
@@ -32,16 +33,33 @@ def log_activity(session: Session, *, activity: Activity) -> Activity:
     core.insert_row(session, activity)
     if activity.kind in _TOUCHING:
         if activity.contact_id is not None:
-            contact = session.get(Contact, activity.contact_id)
+            contact = _held(session, Contact, activity.contact_id)
             if contact is not None and (
                 contact.last_activity_at is None or contact.last_activity_at < activity.at
             ):
-                core.update_row(session, contact, last_activity_at=activity.at)
+                writes.update_row(session, contact, last_activity_at=activity.at)
         if activity.deal_id is not None:
-            deal = session.get(Deal, activity.deal_id)
+            deal = _held(session, Deal, activity.deal_id)
             if deal is not None and deal.last_activity_at < activity.at:
-                core.update_row(session, deal, last_activity_at=activity.at)
+                writes.update_row(session, deal, last_activity_at=activity.at)
     return activity
+
+
+def _held(session: Session, model: type[_Touched], id: int) -> _Touched | None:
+    """The session's instance of the row (`session.get`), read on the driver when it has
+    none: a stage move's contact was not loaded, and the ORM's loading of it cost more
+    than the rest of the bump (issue 17)."""
+    held = session.identity_map.get((model, (id,), None))
+    if held is not None:
+        return held
+    found = core.load(session, model, _BY_ID[model], {"id": id})
+    return found[0] if found else None
+
+
+_Touched = TypeVar("_Touched", Contact, Deal)
+_BY_ID: dict[type[Contact | Deal], SelectOfScalar[Any]] = {
+    model: select(model).where(col(model.id) == bindparam("id")) for model in (Contact, Deal)
+}
 
 
 class ActivityRow(NamedTuple):

@@ -280,7 +280,8 @@ def companies_by_ids(session: Session, *, team_id: int, ids: Iterable[int]) -> d
 
 
 def company_named(session: Session, *, team_id: int, name: str) -> Company | None:
-    return session.exec(_COMPANY_NAMED, params={"team_id": team_id, "key": name_key(name)}).first()
+    params = {"team_id": team_id, "key": name_key(name)}
+    return next(iter(core.load(session, Company, _COMPANY_NAMED, params)), None)
 
 
 # Built once: /add and /deal with a company ask on every call.
@@ -341,13 +342,23 @@ def ensure_tags(session: Session, *, team_id: int, names: Sequence[str]) -> list
 
 
 def _tags_named(session: Session, *, team_id: int, names: Sequence[str]) -> dict[str, Tag]:
-    params = {"team_id": team_id, "names": list(names)}
-    return {tag.name: tag for tag in session.exec(_TAGS_NAMED, params=params)}
+    unique = list(dict.fromkeys(names))
+    one = len(unique) == 1
+    params = {"team_id": team_id, **({"name": unique[0]} if one else {"names": unique})}
+    return {tag.name: tag for tag in core.load(session, Tag, _TAGS_NAMED[one], params)}
 
 
-_TAGS_NAMED = select(Tag).where(
-    col(Tag.team_id) == bindparam("team_id"), col(Tag.name).in_(bindparam("names", expanding=True))
-)
+# A tag or two per command: the one-name form runs on the driver (a list parameter makes
+# SQLAlchemy render the statement again at every execution).
+_TAGS_NAMED = {
+    one: select(Tag).where(
+        col(Tag.team_id) == bindparam("team_id"),
+        col(Tag.name) == bindparam("name")
+        if one
+        else col(Tag.name).in_(bindparam("names", expanding=True)),
+    )
+    for one in (True, False)
+}
 
 TagTarget = Literal["contact", "deal"]
 
@@ -407,13 +418,23 @@ def tags_of(
 
 
 def add_tags(
-    session: Session, *, team_id: int, target: TagTarget, target_id: int, names: Sequence[str]
+    session: Session,
+    *,
+    team_id: int,
+    target: TagTarget,
+    target_id: int,
+    names: Sequence[str],
+    inserted: bool = False,
 ) -> list[str]:
-    """Tag a contact or deal; returns the names that were new on it."""
-    lock_record(session, target=target, target_id=target_id)
-    current = set(
-        tags_of(session, team_id=team_id, target=target, ids=[target_id]).get(target_id, [])
-    )
+    """Tag a contact or deal; returns the names that were new on it. `inserted`: the
+    record is one this transaction inserted, which has no tags yet and which no other
+    command can see (nothing to lock or to read)."""
+    current: set[str] = set()
+    if not inserted:
+        lock_record(session, target=target, target_id=target_id)
+        current.update(
+            tags_of(session, team_id=team_id, target=target, ids=[target_id]).get(target_id, [])
+        )
     added = [name for name in names if name not in current]
     link, owner = _link(target)
     rows = [

@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, func
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from storage import core
+from storage import core, writes
 from storage.among import COUNTS, among, among_values
 from storage.keys import name_key
 from storage.models import Company, Contact, Deal, DealTotal, Stage, StageChange, StageKind
@@ -103,7 +103,8 @@ def open_deal(session: Session, *, deal: Deal, member_id: int, now: datetime) ->
     assert deal.id is not None
     core.insert_row(
         session,
-        StageChange(
+        writes.new_row(
+            StageChange,
             team_id=deal.team_id,
             deal_id=deal.id,
             to_stage_id=deal.stage_id,
@@ -116,12 +117,15 @@ def open_deal(session: Session, *, deal: Deal, member_id: int, now: datetime) ->
 
 def currency_total(session: Session, *, team_id: int, currency: str) -> int:
     """What all the team's deals in `currency` add up to (from the running totals)."""
-    total = session.exec(
-        select(func.coalesce(func.sum(DealTotal.amount), 0)).where(
-            DealTotal.team_id == team_id, DealTotal.currency == currency
-        )
-    ).one()
-    return int(total)
+    values = {"team_id": team_id, "currency": currency}
+    return int(core.execute(session, _CURRENCY_TOTAL, values).scalar_one())
+
+
+# Built once: every /deal with an amount asks.
+_CURRENCY_TOTAL = select(func.coalesce(func.sum(DealTotal.amount), 0)).where(
+    col(DealTotal.team_id) == bindparam("team_id"),
+    col(DealTotal.currency) == bindparam("currency"),
+)
 
 
 def lock_deal(session: Session, *, deal: Deal) -> None:
@@ -150,7 +154,8 @@ def move_deal(
     # Never before the deal entered its stage: a message read late is dated when it was
     # sent, and a button pressed before it, which has no date, when it arrived.
     now = max(now, deal.stage_entered_at)
-    change = StageChange(
+    change = writes.new_row(
+        StageChange,
         team_id=deal.team_id,
         deal_id=deal.id,
         from_stage_id=deal.stage_id,
@@ -161,7 +166,7 @@ def move_deal(
         stay_seconds=(now - deal.stage_entered_at).total_seconds(),
     )
     closed = stage.kind != StageKind.open
-    core.update_row(
+    writes.update_row(
         session,
         deal,
         stage_id=stage.id,

@@ -479,6 +479,9 @@ class StageChange(_Table, table=True):
 class DealTotal(_Table, table=True):
     """The team's deals now, per stage, owner and currency."""
 
+    # A new deal's amount is checked against its currency's total (handlers/deals.py).
+    __table_args__ = (Index("ix_dealtotal_team_currency", "team_id", "currency", "amount"),)
+
     team_id: int = Field(primary_key=True)
     stage_id: int = Field(primary_key=True)
     owner_id: int = Field(primary_key=True)

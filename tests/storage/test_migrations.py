@@ -34,6 +34,7 @@ EXPECTED = [
     "0021_board",
     "0022_search_index_fast_update",
     "0023_outbox_message_ref",
+    "0024_dealtotal_currency",
 ]
 
 
