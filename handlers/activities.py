@@ -16,9 +16,9 @@ from handlers.reply import Reply, bold
 from handlers.scoring import rescore
 from storage.activities import ActivityRow, log_activity, recent_contact_by_others, timeline
 from storage.contacts import contacts_by_ids
+from storage.core import new_row
 from storage.deals import deals_by_ids
 from storage.models import Activity, ActivityKind, Contact, Deal
-from storage.writes import new_row
 
 HEADS_UP_WINDOW = timedelta(hours=48)
 FRESH_LOCATION = timedelta(hours=2)

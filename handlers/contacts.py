@@ -24,11 +24,11 @@ from handlers.scoring import READ_REFRESH, rescore, rescore_due
 from storage import contacts as store
 from storage.activities import log_activity
 from storage.contacts import TagTarget
+from storage.core import new_row
 from storage.deals import deals_by_ids, save_deal
 from storage.keys import name_key
 from storage.models import Activity, ActivityKind, Contact, ContactStatus, Deal, Role
 from storage.search import trigram_candidates
-from storage.writes import new_row
 
 CONTACT_KEYS = (
     "company",

@@ -37,9 +37,9 @@ from handlers.scoring import rescore
 from storage import contacts as contact_store
 from storage import deals as store
 from storage.activities import log_activity
+from storage.core import new_row
 from storage.models import Activity, ActivityKind, Contact, Deal, Role, Stage, StageKind
 from storage.teams import team_stages
-from storage.writes import new_row
 
 DEAL_KEYS = ("stage", "close", "contact", "company", "amount")
 # What one team's deals in one currency may add up to, in minor units. Every running

@@ -12,7 +12,7 @@ from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from storage import core, journal, writes
+from storage import core, journal
 from storage.models import CONTACT_KINDS, Activity, ActivityKind, Contact, Deal
 
 # Kinds that count as working a contact or deal: they reset "last activity" (rotting).
@@ -37,11 +37,11 @@ def log_activity(session: Session, *, activity: Activity) -> Activity:
             if contact is not None and (
                 contact.last_activity_at is None or contact.last_activity_at < activity.at
             ):
-                writes.update_row(session, contact, last_activity_at=activity.at)
+                core.update_row(session, contact, last_activity_at=activity.at)
         if activity.deal_id is not None:
             deal = _held(session, Deal, activity.deal_id)
             if deal is not None and deal.last_activity_at < activity.at:
-                writes.update_row(session, deal, last_activity_at=activity.at)
+                core.update_row(session, deal, last_activity_at=activity.at)
     return activity
 
 

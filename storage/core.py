@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import cache
 from typing import Any, TypeVar
 
+from pydantic.fields import FieldInfo
 from sqlalchemy import (
     ClauseElement,
     ColumnElement,
@@ -234,9 +235,33 @@ def update_row(session: Session, obj: SQLModel, **values: Any) -> None:
     pk = [c.name for c in table.primary_key.columns]
     params = {f"v_{name}": value for name, value in values.items()}
     params.update({f"pk_{name}": v for name, v in zip(pk, key, strict=True)})
-    session.connection().execute(statement, params)
+    execute(session, statement, params)
     for name, value in values.items():
         set_committed_value(obj, name, value)
+
+
+def new_row(model: type[M], **values: Any) -> M:
+    """A new instance of `model` (a table model) with these values and its fields'
+    defaults, as its constructor makes it: SQLModel's constructor of a table model checks
+    nothing, but its per-field work cost 60-90 µs, more than the row's INSERT (issue 17)."""
+    fields = _fields(model)
+    if unknown := values.keys() - fields.keys():
+        raise TypeError(f"{model.__name__} has no field {', '.join(sorted(unknown))}")
+    obj = _mapped(model)[0].class_manager.new_instance()
+    for name, field in fields.items():
+        if name in values:
+            obj.__dict__[name] = values[name]
+        elif field.is_required():
+            raise TypeError(f"{model.__name__} needs {name}")
+        else:
+            obj.__dict__[name] = field.get_default(call_default_factory=True)
+    object.__setattr__(obj, "__pydantic_fields_set__", set(values))
+    return obj
+
+
+@cache
+def _fields(model: type[SQLModel]) -> dict[str, FieldInfo]:
+    return dict(model.model_fields)
 
 
 def _table(obj: SQLModel) -> Table:

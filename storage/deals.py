@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, func
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from storage import core, writes
+from storage import core
 from storage.among import COUNTS, among, among_values
 from storage.keys import name_key
 from storage.models import Company, Contact, Deal, DealTotal, Stage, StageChange, StageKind
@@ -103,7 +103,7 @@ def open_deal(session: Session, *, deal: Deal, member_id: int, now: datetime) ->
     assert deal.id is not None
     core.insert_row(
         session,
-        writes.new_row(
+        core.new_row(
             StageChange,
             team_id=deal.team_id,
             deal_id=deal.id,
@@ -154,7 +154,7 @@ def move_deal(
     # Never before the deal entered its stage: a message read late is dated when it was
     # sent, and a button pressed before it, which has no date, when it arrived.
     now = max(now, deal.stage_entered_at)
-    change = writes.new_row(
+    change = core.new_row(
         StageChange,
         team_id=deal.team_id,
         deal_id=deal.id,
@@ -166,7 +166,7 @@ def move_deal(
         stay_seconds=(now - deal.stage_entered_at).total_seconds(),
     )
     closed = stage.kind != StageKind.open
-    writes.update_row(
+    core.update_row(
         session,
         deal,
         stage_id=stage.id,
