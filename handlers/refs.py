@@ -304,15 +304,18 @@ def _candidates(
     found: dict[tuple[str, int], tuple[Kind, int, str]] = {}
     for any_typo, runs in ((False, sorted(lengths)), (True, [min(max(lengths), 3)])):
         for n in runs:
-            for kind in kinds:
-                for record_id, key in trigram_candidates(
-                    ctx.session,
-                    table=kind.table,
-                    team_id=ctx.team_id,
-                    query=_bare(" ".join(words[:n])),
-                    any_typo=any_typo,
-                ):
-                    found[(kind.name, record_id)] = (kind, record_id, key)
+            typed = _bare(" ".join(words[:n]))
+            # `Mueller` is also looked up as `muller`, which Müller's key holds.
+            for query in dict.fromkeys((typed, loose_key(name_key(typed)))):
+                for kind in kinds:
+                    for record_id, key in trigram_candidates(
+                        ctx.session,
+                        table=kind.table,
+                        team_id=ctx.team_id,
+                        query=query,
+                        any_typo=any_typo,
+                    ):
+                        found[(kind.name, record_id)] = (kind, record_id, key)
         if found:
             break
     return list(found.values())
