@@ -165,8 +165,8 @@ class TelegramAdapter:
         """Handle one update posted to the webhook, as polling would have. A text message
         for the bot (most updates) is read from the JSON itself: python-telegram-bot's
         objects for it (a Message has a hundred attributes) and its handler machinery cost
-        more than a third of what the event loop spends on a message (bench/NOTES.md,
-        h24); everything else goes through python-telegram-bot, as with polling."""
+        a seventh of what the event loop spends on a message (bench/NOTES.md, h24);
+        everything else goes through python-telegram-bot, as with polling."""
         app = self.application
         bot = app.bot
         text = text_message(data, bot_id=bot.id, bot_username=bot.username)
