@@ -150,13 +150,19 @@ class BotApi:
 
     async def _call(self, request: web.Request) -> web.Response:
         process, method = request.match_info["process"], request.match_info["method"]
-        params: dict[str, Any] = {
-            # A file as its name and content (its buffer closes with the request).
-            name: (value.filename, value.file.read())
-            if isinstance(value, web.FileField)
-            else value
-            for name, value in (await request.post()).items()
-        }
+        params: dict[str, Any] = (
+            # The fields as JSON (the bot's calls without a file), as form fields, or
+            # multipart with a file as its name and content (its buffer closes with the
+            # request).
+            await request.json()
+            if request.content_type == "application/json"
+            else {
+                name: (value.filename, value.file.read())
+                if isinstance(value, web.FileField)
+                else value
+                for name, value in (await request.post()).items()
+            }
+        )
         self.calls.append((process, method, params))
         await self._notify()
         if method == "getUpdates":

@@ -23,6 +23,7 @@ made-up commands cannot blow the series up.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Iterator
@@ -82,6 +83,12 @@ class Metrics:
             ["route", "status"],
             registry=self.registry,
         )
+        # Each label set's child is looked up once: prometheus_client checks the values and
+        # takes a lock at every `labels()`, three times a message. The sets are few (the
+        # labels are bounded, above), so these caches stay small.
+        self._requests = functools.cache(self.requests.labels)
+        self._latency = functools.cache(self.latency.labels)
+        self._http = functools.cache(self.http.labels)
 
     def register(self, server: Server) -> None:
         server.app.router.add_get("/metrics", self.scrape)
@@ -92,11 +99,11 @@ class Metrics:
         self.registry.register(_State(engine, scheduler))
 
     def observe_http(self, route: str, status: int) -> None:
-        self.http.labels(route, str(status)).inc()
+        self._http(route, str(status)).inc()
 
     def observe(self, *, platform: str, command: str, outcome: str, seconds: float) -> None:
-        self.requests.labels(platform, command, outcome).inc()
-        self.latency.labels(platform, command).observe(seconds)
+        self._requests(platform, command, outcome).inc()
+        self._latency(platform, command).observe(seconds)
 
     async def scrape(self, request: web.Request) -> web.Response:
         # The collectors query the database: not on the event loop.

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import phonenumbers
@@ -87,6 +87,11 @@ _ATTACHMENTS = {
     MessageAttachmentType.VOICE: "voice messages",
 }
 
+# The chats whose text messages `text_message` reads itself (a channel's are never answered).
+_TEXT_CHATS = frozenset(
+    {TelegramChatType.PRIVATE, TelegramChatType.GROUP, TelegramChatType.SUPERGROUP}
+)
+
 # What a send tells the rate limiter: a proactive message keeps to the chat's own limit too.
 PROACTIVE = {"proactive": True}
 
@@ -157,9 +162,25 @@ class TelegramAdapter:
         log.info("telegram: webhook set for @%s", self.application.bot.username)
 
     async def process(self, data: dict[str, Any]) -> None:
-        """Handle one update posted to the webhook, as polling would have."""
+        """Handle one update posted to the webhook, as polling would have. A text message
+        for the bot (most updates) is read from the JSON itself: python-telegram-bot's
+        objects for it (a Message has a hundred attributes) and its handler machinery cost
+        a seventh of what the event loop spends on a message (bench/NOTES.md, h24);
+        everything else goes through python-telegram-bot, as with polling."""
         app = self.application
-        await app.process_update(Update.de_json(data, app.bot))
+        bot = app.bot
+        text = text_message(data, bot_id=bot.id, bot_username=bot.username)
+        if text is None:
+            await app.process_update(Update.de_json(data, bot))
+            return
+        request, thread_id = text
+        try:
+            reply = await self.dispatcher.handle(request)
+            if reply is not None:
+                await self._reply(request, reply, thread_id=thread_id)
+        except Exception as error:
+            # As python-telegram-bot hands a handler's exception to `_on_error`.
+            log.error("telegram: update %s failed", data["update_id"], exc_info=error)
 
     async def stop(self) -> None:
         if self._menu is not None:
@@ -203,13 +224,29 @@ class TelegramAdapter:
         # is stored silently, or the chat would fill with one answer every few seconds.
         if request is None or reply is None or update.edited_message is not None:
             return
+        await self._reply(
+            request,
+            reply,
+            edit=_message_of(query) if reply.edit else None,
+            thread_id=_thread_of(update.message or _message_of(query)),
+        )
+
+    async def _reply(
+        self,
+        request: Request,
+        reply: Reply,
+        *,
+        edit: Message | None = None,
+        thread_id: int | None,
+    ) -> None:
+        """Deliver the reply to a request; a chat that refuses it is logged, not raised."""
         chat_id = int(request.chat_id)
         try:
             await self.deliver(
                 chat_id,
                 reply,
-                edit=_message_of(query) if reply.edit else None,
-                thread_id=_thread_of(update.message or _message_of(query)),
+                edit=edit,
+                thread_id=thread_id,
                 keyboard=_share_location_keyboard(request, reply),
             )
         except Forbidden as error:
@@ -403,6 +440,58 @@ def request_from_update(update: Update, *, bot_id: int, bot_username: str) -> Re
         kind = next((kind for kind in _ATTACHMENTS if message[kind]), None)
         return replace(base, other=_ATTACHMENTS[kind] if kind else "that kind of message")
     return None
+
+
+def text_message(
+    data: dict[str, Any], *, bot_id: int, bot_username: str
+) -> tuple[Request, int | None] | None:
+    """A text message for the bot, read from the update's JSON: the Request that
+    `request_from_update` makes of it, and the forum topic to answer in (`_thread_of`).
+    None for anything else (buttons, edits, locations, files, messages from bots or to
+    other bots, fields not of the expected types): those take python-telegram-bot's way."""
+    message = data.get("message")
+    if len(data) != 2 or not isinstance(message, dict):
+        return None
+    user, chat, text = message.get("from"), message.get("chat"), message.get("text")
+    date, update_id = message.get("date"), data.get("update_id")
+    if not (
+        isinstance(user, dict)
+        and isinstance(chat, dict)
+        and isinstance(text, str)
+        and isinstance(date, int)
+        and isinstance(update_id, int)
+        and "document" not in message
+    ):
+        return None
+    user_id, first_name, last_name = user.get("id"), user.get("first_name"), user.get("last_name")
+    chat_id, chat_type, title = chat.get("id"), chat.get("type"), chat.get("title")
+    if (
+        user.get("is_bot") is not False
+        or not isinstance(user_id, int)
+        or not isinstance(first_name, str)
+        or not isinstance(last_name, str | None)
+        or not isinstance(chat_id, int)
+        or chat_type not in _TEXT_CHATS
+        or not isinstance(title, str | None)
+    ):
+        return None
+    private = chat_type == TelegramChatType.PRIVATE
+    if not _addressed_to_me(text, bot_username, private=private):
+        return None
+    request = Request(
+        platform=Platform.telegram,
+        user_id=str(user_id),
+        user_name=f"{first_name} {last_name}" if last_name else first_name,
+        chat_id=str(chat_id),
+        chat_type=ChatType.private if private else ChatType.group,
+        chat_name=title or "",
+        update_id=f"{bot_id}:{update_id}",
+        sent_at=datetime.fromtimestamp(date, tz=UTC),
+        text=text,
+    )
+    thread_id = message.get("message_thread_id")
+    topic = message.get("is_topic_message") is True and isinstance(thread_id, int)
+    return request, thread_id if topic else None
 
 
 def _addressed_to_me(text: str, bot_username: str, *, private: bool) -> bool:

@@ -29,7 +29,8 @@ _LINE_TAGS = {LineRole.heading: "b", LineRole.muted: "i"}
 
 
 def utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
+    # ASCII, most of what the bot writes, is one code unit a character: no encoding.
+    return len(text) if text.isascii() else len(text.encode("utf-16-le")) // 2
 
 
 def escape_text(text: str) -> str:
@@ -71,11 +72,7 @@ def _line_pieces(line: Line, limit: int) -> list[str]:
     carry the line's markup and can be joined back."""
     prefix = "• " if line.role is LineRole.item else ""
     tag = _LINE_TAGS.get(line.role)
-    parts = [
-        _span_html(Span(text, span.style, span.url), inside=tag)
-        for span in line.spans
-        for text in _cut(span.text)
-    ]
+    parts = [_span_html(piece, inside=tag) for span in line.spans for piece in _cut(span)]
     whole = prefix + (f"<{tag}>{''.join(parts)}</{tag}>" if tag else "".join(parts))
     if utf16_len(whole) <= limit:
         return [whole]
@@ -97,7 +94,10 @@ def _span_html(span: Span, *, inside: str | None) -> str:
     return f"<{tag}>{text}</{tag}>"
 
 
-def _cut(text: str) -> list[str]:
+def _cut(span: Span) -> list[Span]:
+    text = span.text
+    if len(text) <= _PIECE:
+        return [span]
     pieces: list[str] = []
     while len(text) > _PIECE:
         space = text.rfind(" ", _PIECE // 2, _PIECE)
@@ -105,7 +105,7 @@ def _cut(text: str) -> list[str]:
         pieces.append(text[:end])
         text = text[end:]
     pieces.append(text)
-    return pieces
+    return [Span(piece, span.style, span.url) for piece in pieces]
 
 
 def start_url(bot_username: str, parameter: str) -> str:
@@ -118,15 +118,24 @@ def with_deep_links(reply: Reply, bot_username: str | None) -> Reply:
     """The deals a message names (`crm:d42` links, handlers/cards.py) as deep links; plain
     text while the bot's name is unknown."""
 
+    def deep(span: Span) -> bool:
+        return span.style is Style.link and (span.url or "").startswith(DEEP_LINK)
+
     def linked(span: Span) -> Span:
-        if span.style is not Style.link or not (span.url or "").startswith(DEEP_LINK):
+        if not deep(span):
             return span
         if not bot_username:
             return Span(span.text)
         parameter = (span.url or "").removeprefix(DEEP_LINK)
         return Span(span.text, Style.link, start_url(bot_username, parameter))
 
-    lines = [Line(tuple(linked(span) for span in line.spans), line.role) for line in reply.lines]
+    # Only the lines with such a link are made again (most replies have none).
+    lines = [
+        Line(tuple(linked(span) for span in line.spans), line.role)
+        if any(deep(span) for span in line.spans)
+        else line
+        for line in reply.lines
+    ]
     return replace(reply, lines=lines)
 
 

@@ -7,16 +7,21 @@ message through httpx, 0.7-0.9 ms through aiohttp, whose HTTP parsing is compile
 message a bot sends is one such call, so under load that is a third of the CPU a chat
 message costs `crmbot serve`.
 
-Same contract as python-telegram-bot's HTTPXRequest: form fields, or multipart when a file
-is sent; the same default timeouts (a longer write timeout for files); a timeout raises
-`TimedOut`, any other failure `NetworkError` (both retried by RetryingRequest).
+Same contract as python-telegram-bot's HTTPXRequest, but for the body: the Bot API takes a
+call's fields as a JSON object as well as form fields, and the same strings as JSON cost a
+tenth of their form encoding through aiohttp (7 against 69 µs for a reply with buttons,
+measured), so a call without a file sends JSON; multipart when a file is sent. The same
+default timeouts (a longer write timeout for files); a timeout raises `TimedOut`, any other
+failure `NetworkError` (both retried by RetryingRequest).
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import aiohttp
+from aiohttp.payload import BytesPayload
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
@@ -95,12 +100,14 @@ def _given(value: Any, default: float | None) -> float | None:
     return default if isinstance(value, type(BaseRequest.DEFAULT_NONE)) else value
 
 
-def _body(request_data: RequestData | None) -> aiohttp.FormData | dict[str, str] | None:
-    """Form fields, or multipart with the files, as the Bot API takes them."""
+def _body(request_data: RequestData | None) -> aiohttp.FormData | BytesPayload | None:
+    """The fields as one JSON object (each the string a form field would carry: the Bot
+    API reads a JSON body's strings as it reads form fields), or multipart with the files."""
     if request_data is None:
         return None
     if not request_data.contains_files:
-        return request_data.json_parameters
+        fields = json.dumps(request_data.json_parameters).encode()
+        return BytesPayload(fields, content_type="application/json")
     form = aiohttp.FormData()
     for name, value in request_data.json_parameters.items():
         form.add_field(name, value)

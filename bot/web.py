@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import re
-import secrets
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
@@ -97,6 +97,13 @@ class RequestLog:
             duration_ms,
             extra=fields,
         )
+
+
+def _new_id() -> str:
+    """12 hex digits. An id only tells log lines apart, it guards nothing: Python's own
+    generator (seeded from the system's at start) rather than `secrets`, a system call for
+    every request (2 % of the event loop's time under load)."""
+    return f"{random.getrandbits(48):012x}"
 
 
 _current: ContextVar[RequestLog | None] = ContextVar("crmbot_request", default=None)
@@ -184,7 +191,7 @@ class Server:
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         given = request.headers.get(REQUEST_ID, "")
         record = RequestLog(
-            id=given if _SANE_ID.fullmatch(given) else secrets.token_hex(6),
+            id=given if _SANE_ID.fullmatch(given) else _new_id(),
             method=request.method,
             path=request.path,
         )

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
+from telegram import Update
 from telegram.error import NetworkError, TimedOut
 from telegram.ext import AIORateLimiter
 
@@ -528,3 +529,70 @@ async def test_a_document_sent_is_previewed_and_imported(alice: TelegramChat) ->
     assert "1 contact added" in calls[1].text
     assert calls[2].files["document"][0] == "leads-rejected.csv"
     assert "Bad" in calls[2].files["document"][1].decode("utf-8-sig")
+
+
+def _text_updates() -> list[dict[str, Any]]:
+    """Text messages of every shape the webhook may bring, as Bot API JSON."""
+    forum = {**GROUP, "is_forum": True}
+    anonymous = {"id": 1087968824, "is_bot": True, "first_name": "Group"}
+    channel = {"id": -1009876543210, "type": "channel", "title": "News"}
+    messages: list[dict[str, Any]] = [
+        {"chat": private_chat(ALICE), "from": ALICE, "text": "/show Jane"},
+        {"chat": private_chat(BOB), "from": BOB, "text": "hello there"},
+        {"chat": private_chat(ALICE), "from": {**ALICE, "last_name": ""}, "text": "/help"},
+        {"chat": GROUP, "from": ALICE, "text": "/deals mine"},
+        {"chat": GROUP, "from": ALICE, "text": "/deals@crm_test_bot mine"},
+        {"chat": GROUP, "from": ALICE, "text": "/deals@Other_Bot mine"},
+        {"chat": GROUP, "from": ALICE, "text": "just chatting"},
+        {"chat": {"id": -42, "type": "group", "title": "Old group"}, "from": BOB, "text": "/x"},
+        {"chat": {"id": -43, "type": "group"}, "from": BOB, "text": "/start"},
+        {
+            "chat": forum,
+            "from": ALICE,
+            "text": "/leads",
+            "is_topic_message": True,
+            "message_thread_id": 7,
+        },
+        {"chat": forum, "from": ALICE, "text": "/leads", "message_thread_id": 7},
+        {"chat": GROUP, "from": anonymous, "sender_chat": GROUP, "text": "/leads"},
+        {"chat": channel, "from": ALICE, "text": "/leads"},
+        {
+            "chat": private_chat(ALICE),
+            "from": ALICE,
+            "text": "/note c1 Weiß 👍",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
+            "reply_to_message": {"message_id": 3, "date": DATE, "chat": private_chat(ALICE)},
+        },
+        {"chat": private_chat(ALICE), "from": ALICE, "text": "/start", "date": DATE + 3661},
+    ]
+    return [
+        {"update_id": 500 + n, "message": {"message_id": n + 1, "date": DATE, **message}}
+        for n, message in enumerate(messages)
+    ]
+
+
+def test_a_text_message_read_from_json_is_the_request_python_telegram_bot_makes() -> None:
+    """The webhook reads a text message's JSON itself (`text_message`); what it makes of
+    one must be what `request_from_update` makes of python-telegram-bot's Update, and what
+    it does not read it leaves to that way (None)."""
+    bot_id, username = 7000001, "crm_test_bot"
+    read = 0
+    for data in _text_updates():
+        update = Update.de_json(data, None)
+        ours = telegram_adapter.text_message(data, bot_id=bot_id, bot_username=username)
+        theirs = telegram_adapter.request_from_update(update, bot_id=bot_id, bot_username=username)
+        if ours is None:
+            continue
+        read += 1
+        assert ours == (theirs, telegram_adapter._thread_of(update.message)), data
+    assert read == 11  # all but the message to another bot, the chatter, the bot, the channel
+    # Not text messages: left to python-telegram-bot.
+    message = _text_updates()[0]["message"]
+    for other in (
+        {"update_id": 1, "edited_message": message},
+        {"update_id": 1, "message": {**message, "text": None, "sticker": {}}},
+        {"update_id": 1, "message": {**message, "document": {"file_id": "d"}}},
+        {"update_id": "1", "message": message},
+        {"update_id": 1, "message": message, "callback_query": {}},
+    ):
+        assert telegram_adapter.text_message(other, bot_id=bot_id, bot_username=username) is None

@@ -1,5 +1,5 @@
 """The aiohttp transport under python-telegram-bot, against the stand-in Bot API over
-loopback HTTP: form fields, a photo as multipart, and failures as the bot's errors."""
+loopback HTTP: the fields as JSON, a photo as multipart, and failures as the bot's errors."""
 
 from __future__ import annotations
 
