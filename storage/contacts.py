@@ -13,7 +13,6 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select, SelectOfScalar
 
 from storage import core
-from storage.among import COUNTS, among, among_values
 from storage.keys import name_key
 from storage.locks import lock_team_part
 from storage.models import Company, Contact, ContactTag, Deal, DealTag, Tag
@@ -30,20 +29,20 @@ def get_contact(session: Session, *, team_id: int, contact_id: int) -> Contact |
 
 # Statements every card runs, built once (building costs SQLAlchemy more than running).
 _CONTACTS_BY_IDS = {
-    one: select(Contact).where(
+    count: select(Contact).where(
         col(Contact.team_id) == bindparam("team_id"),
-        core.id_among(col(Contact.id), one=one),
+        core.among(col(Contact.id), "id", count),
         col(Contact.archived).is_(False),
     )
-    for one in (True, False)
+    for count in core.AMONG_COUNTS
 }
 
 
 def contacts_by_ids(session: Session, *, team_id: int, ids: Sequence[int]) -> list[Contact]:
     if not ids:
         return []
-    one, values = core.ids_values(ids)
-    found = core.load(session, Contact, _CONTACTS_BY_IDS[one], {"team_id": team_id, **values})
+    count, values = core.among_values("id", ids)
+    found = core.load(session, Contact, _CONTACTS_BY_IDS[count], {"team_id": team_id, **values})
     by_id = {contact.id: contact for contact in found}
     return [by_id[i] for i in ids if i in by_id]
 
@@ -52,7 +51,7 @@ def contacts_named(session: Session, *, team_id: int, keys: Sequence[str]) -> li
     """Contacts whose normalised name is exactly one of `keys` (by id, at most 50)."""
     if not keys:
         return []
-    count, values = among_values("key", keys)
+    count, values = core.among_values("key", keys)
     found = core.load(session, Contact, _CONTACTS_NAMED[count], {"team_id": team_id, **values})
     # Sorted here, not in SQL: with ORDER BY id, SQLite walks the team's contacts in id
     # order looking for the names (a scan) instead of looking each name up. The index
@@ -65,11 +64,11 @@ _CONTACTS_NAMED = {
     count: select(Contact)
     .where(
         col(Contact.team_id) == bindparam("team_id"),
-        among(col(Contact.name_key), "key", count),
+        core.among(col(Contact.name_key), "key", count),
         col(Contact.archived).is_(False),
     )
     .limit(50)
-    for count in COUNTS
+    for count in core.AMONG_COUNTS
 }
 
 
@@ -386,20 +385,20 @@ _LOCK_RECORD = {
 }
 
 
-def _tags_of(target: TagTarget, *, one: bool) -> Select[Any, str]:
+def _tags_of(target: TagTarget, *, count: int) -> Select[Any, str]:
     link, owner = _link(target)
     return (
         select(owner, Tag.name)
         .join(Tag, col(Tag.id) == col(link.tag_id))
-        .where(core.id_among(owner, one=one), Tag.team_id == bindparam("team_id"))
+        .where(core.among(owner, "id", count), Tag.team_id == bindparam("team_id"))
         .order_by(col(Tag.name))
     )
 
 
 _TAGS_OF = {
-    (target, one): _tags_of(target, one=one)
+    (target, count): _tags_of(target, count=count)
     for target in ("contact", "deal")
-    for one in (True, False)
+    for count in core.AMONG_COUNTS
 }
 
 
@@ -410,8 +409,8 @@ def tags_of(
     tags: dict[int, list[str]] = {}
     if not ids:
         return tags
-    one, values = core.ids_values(ids)
-    rows = core.execute(session, _TAGS_OF[target, one], {"team_id": team_id, **values})
+    count, values = core.among_values("id", ids)
+    rows = core.execute(session, _TAGS_OF[target, count], {"team_id": team_id, **values})
     for owner_id, tag_name in rows:
         tags.setdefault(owner_id, []).append(tag_name)
     return tags

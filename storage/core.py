@@ -182,20 +182,32 @@ def _held(session: Session, model: type[M], values: dict[str, Any]) -> M:
     return held
 
 
-def id_among(column: ColumnElement[Any] | Mapped[Any], *, one: bool) -> ColumnElement[bool]:
-    """`column` is the `id` parameter (`one`) or one of the `ids` parameter. A statement
-    has both forms, chosen by `ids_values`: a list is a parameter SQLAlchemy renders into
-    the SQL again at every execution, and most lookups (a reference, a card) are of one."""
-    if one:
-        return column == bindparam("id")
-    return column.in_(bindparam("ids", expanding=True))
+# How many values a hot lookup's `IN` takes as parameters of its own (0: a list parameter).
+AMONG_SIZES = (1, 2, 4, 8, 16)
+AMONG_COUNTS = (*AMONG_SIZES, 0)
 
 
-def ids_values(ids: Sequence[int]) -> tuple[bool, dict[str, Any]]:
-    """Which form of an `id_among` statement to run for `ids` (one?), and its parameter."""
-    if len(ids) == 1:
-        return True, {"id": ids[0]}
-    return False, {"ids": list(ids)}
+def among(column: ColumnElement[Any] | Mapped[Any], name: str, count: int) -> ColumnElement[bool]:
+    """`column` is one of the `count` parameters `name_0`, `name_1`... (0: one of the list
+    parameter `name`). A list parameter (`expanding`) has SQLAlchemy render the SQL again
+    at every execution and keeps the statement off the driver, while most lookups are of
+    one to a few values (a reference, a card's members): a statement has a form per count,
+    chosen by `among_values`."""
+    if count == 1:
+        return column == bindparam(f"{name}_0")
+    if count:
+        return column.in_([bindparam(f"{name}_{i}") for i in range(count)])
+    return column.in_(bindparam(name, expanding=True))
+
+
+def among_values(name: str, values: Sequence[Any]) -> tuple[int, dict[str, Any]]:
+    """Which form of an `among` statement takes `values` (its count), and its parameters:
+    the next size up, padded by repeating the last value; more than 16 take the list."""
+    count = next((n for n in AMONG_SIZES if n >= len(values)), 0)
+    if not count:
+        return 0, {name: list(values)}
+    padded = [*values, *[values[-1]] * (count - len(values))]
+    return count, {f"{name}_{i}": value for i, value in enumerate(padded)}
 
 
 def insert_row(session: Session, obj: SQLModel) -> None:

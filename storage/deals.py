@@ -12,7 +12,6 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from storage import core
-from storage.among import COUNTS, among, among_values
 from storage.keys import name_key
 from storage.models import Company, Contact, Deal, DealTotal, Stage, StageChange, StageKind
 
@@ -51,18 +50,18 @@ _PARTY_NAMES = select(
 # Deleted (archived) deals are in none of the reads below.
 _LIVE = col(Deal.archived).is_(False)
 _DEALS_BY_IDS = {
-    one: select(Deal).where(
-        col(Deal.team_id) == bindparam("team_id"), core.id_among(col(Deal.id), one=one), _LIVE
+    count: select(Deal).where(
+        col(Deal.team_id) == bindparam("team_id"), core.among(col(Deal.id), "id", count), _LIVE
     )
-    for one in (True, False)
+    for count in core.AMONG_COUNTS
 }
 
 
 def deals_by_ids(session: Session, *, team_id: int, ids: Sequence[int]) -> list[Deal]:
     if not ids:
         return []
-    one, values = core.ids_values(ids)
-    rows = core.load(session, Deal, _DEALS_BY_IDS[one], {"team_id": team_id, **values})
+    count, values = core.among_values("id", ids)
+    rows = core.load(session, Deal, _DEALS_BY_IDS[count], {"team_id": team_id, **values})
     found = {deal.id: deal for deal in rows}
     return [found[i] for i in ids if i in found]
 
@@ -71,7 +70,7 @@ def deals_titled(session: Session, *, team_id: int, keys: Sequence[str]) -> list
     """Deals whose normalised title is exactly one of `keys` (by id, at most 50)."""
     if not keys:
         return []
-    count, values = among_values("key", keys)
+    count, values = core.among_values("key", keys)
     found = core.load(session, Deal, _DEALS_TITLED[count], {"team_id": team_id, **values})
     # Sorted here, not in SQL: see contacts_named.
     return sorted(found, key=lambda deal: deal.id or 0)
@@ -80,10 +79,12 @@ def deals_titled(session: Session, *, team_id: int, keys: Sequence[str]) -> list
 _DEALS_TITLED = {
     count: select(Deal)
     .where(
-        col(Deal.team_id) == bindparam("team_id"), among(col(Deal.title_key), "key", count), _LIVE
+        col(Deal.team_id) == bindparam("team_id"),
+        core.among(col(Deal.title_key), "key", count),
+        _LIVE,
     )
     .limit(50)
-    for count in COUNTS
+    for count in core.AMONG_COUNTS
 }
 
 

@@ -11,7 +11,6 @@ from sqlalchemy import bindparam, event, func, or_
 from sqlmodel import Session, col, select
 
 from storage import core
-from storage.among import COUNTS, among, among_values
 from storage.keys import name_key
 from storage.models import (
     Deal,
@@ -100,9 +99,9 @@ _MEMBER_AND_TEAM = (
 # A card names its owner and whoever did its latest things: one to a few members.
 _MEMBER_NAMES = {
     count: select(Member.id, Member.name).where(
-        col(Member.team_id) == bindparam("team_id"), among(col(Member.id), "id", count)
+        col(Member.team_id) == bindparam("team_id"), core.among(col(Member.id), "id", count)
     )
-    for count in COUNTS
+    for count in core.AMONG_COUNTS
 }
 _STAGES = (
     select(Stage).where(col(Stage.team_id) == bindparam("team_id")).order_by(col(Stage.position))
@@ -203,7 +202,7 @@ def member_names(session: Session, *, team_id: int, ids: Iterable[int | None]) -
     wanted = sorted({i for i in ids if i is not None})
     if not wanted:
         return {}
-    count, values = among_values("id", wanted)
+    count, values = core.among_values("id", wanted)
     rows = core.execute(session, _MEMBER_NAMES[count], {"team_id": team_id, **values})
     return {member_id: name for member_id, name in rows if member_id is not None}
 
