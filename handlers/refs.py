@@ -324,9 +324,12 @@ def _candidates(
 def _score(typed: str, key: str) -> float:
     """How well the typed words name `key`. Whole words of the name (`jane` for Jane Doe)
     count as a strong match; a rival with the same word makes it ambiguous, not a guess."""
-    loose = loose_key(typed), loose_key(key)
-    score = max(fuzz.ratio(typed, key), fuzz.ratio(*loose))
-    if any(set(t.split()) <= set(k.split()) for t, k in ((typed, key), loose)):
+    return _loosely(_name_score, typed, key)
+
+
+def _name_score(typed: str, key: str) -> float:
+    score = fuzz.ratio(typed, key)
+    if set(typed.split()) <= set(key.split()):
         score = max(score, WHOLE_WORDS)
     return score
 
@@ -334,9 +337,14 @@ def _score(typed: str, key: str) -> float:
 def search_score(typed: str, key: str) -> float:
     """How well a search matches a name: as a whole, or word by word, each typed word
     against its closest word of the name (`jnae` is close to `jane`, though far from
-    `jane doe`; `acm` is close to `acme`), also as typed without a name's own letters
-    (`lukasz` for łukasz, `mueller` for müller)."""
-    return max(_search_score(typed, key), _search_score(loose_key(typed), loose_key(key)))
+    `jane doe`; `acm` is close to `acme`)."""
+    return _loosely(_search_score, typed, key)
+
+
+def _loosely(score: Callable[[str, str], float], typed: str, key: str) -> float:
+    """`score` of the typed words and the key as they are, or as typed without a name's
+    own letters (`lukasz` for łukasz, `mueller` for müller), whichever is higher."""
+    return max(score(typed, key), score(loose_key(typed), loose_key(key)))
 
 
 def _search_score(typed: str, key: str) -> float:
