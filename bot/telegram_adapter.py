@@ -395,15 +395,14 @@ def request_from_update(update: Update, *, bot_id: int, bot_username: str) -> Re
     if user is None or user.is_bot or chat is None or chat.type == TelegramChatType.CHANNEL:
         return None
     private = chat.type == TelegramChatType.PRIVATE
-    base = Request(
-        platform=Platform.telegram,
-        user_id=str(user.id),
+    base = _request(
+        user_id=user.id,
         user_name=user.full_name,
-        chat_id=str(chat.id),
-        chat_type=ChatType.private if private else ChatType.group,
-        chat_name=chat.title or "",
-        # update_id counts per bot: a new token must not look like a redelivery.
-        update_id=f"{bot_id}:{update.update_id}",
+        chat_id=chat.id,
+        private=private,
+        chat_name=chat.title,
+        bot_id=bot_id,
+        update_id=update.update_id,
     )
     if update.callback_query is not None:
         # A button press has no time of its own (its message's date is when the bot wrote
@@ -478,20 +477,46 @@ def text_message(
     private = chat_type == TelegramChatType.PRIVATE
     if not _addressed_to_me(text, bot_username, private=private):
         return None
-    request = Request(
-        platform=Platform.telegram,
-        user_id=str(user_id),
+    request = _request(
+        user_id=user_id,
         user_name=f"{first_name} {last_name}" if last_name else first_name,
-        chat_id=str(chat_id),
-        chat_type=ChatType.private if private else ChatType.group,
-        chat_name=title or "",
-        update_id=f"{bot_id}:{update_id}",
+        chat_id=chat_id,
+        private=private,
+        chat_name=title,
+        bot_id=bot_id,
+        update_id=update_id,
         sent_at=datetime.fromtimestamp(date, tz=UTC),
         text=text,
     )
     thread_id = message.get("message_thread_id")
     topic = message.get("is_topic_message") is True and isinstance(thread_id, int)
     return request, thread_id if topic else None
+
+
+def _request(
+    *,
+    user_id: int,
+    user_name: str,
+    chat_id: int,
+    private: bool,
+    chat_name: str | None,
+    bot_id: int,
+    update_id: int,
+    **what: Any,
+) -> Request:
+    """What every Request from a Telegram update says of its sender, chat and update,
+    with `what` it brings (its text, its time...)."""
+    return Request(
+        **what,
+        platform=Platform.telegram,
+        user_id=str(user_id),
+        user_name=user_name,
+        chat_id=str(chat_id),
+        chat_type=ChatType.private if private else ChatType.group,
+        chat_name=chat_name or "",
+        # update_id counts per bot: a new token must not look like a redelivery.
+        update_id=f"{bot_id}:{update_id}",
+    )
 
 
 def _addressed_to_me(text: str, bot_username: str, *, private: bool) -> bool:
