@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import takewhile
 
@@ -566,7 +567,7 @@ def leads(ctx: Context, args: Args) -> Reply:
         limit=limit,
     )
     if not found:
-        return Reply().add("No leads match. Add some with /add.")
+        return Reply().add(_no_leads(city, args.tags, args.option("status")))
     tags = store.tags_of(
         ctx.session, team_id=ctx.team_id, target="contact", ids=[c.id for c in found]
     )
@@ -581,6 +582,18 @@ def leads(ctx: Context, args: Args) -> Reply:
             "".join(f" #{t}" for t in tags.get(contact.id or 0, [])),
         )
     return reply
+
+
+def _no_leads(city: str | None, tags: Sequence[str], status: str | None) -> str:
+    """Why /leads found nothing: the filters it was given, if any."""
+    wanted = [
+        *(f"#{tag}" for tag in tags),
+        *([f"in {city}"] if city else []),
+        *([f"with status {status}"] if status else []),
+    ]
+    if not wanted:
+        return "No leads match. Add some with /add."
+    return f"No leads match {' '.join(wanted)}. /leads alone lists them all."
 
 
 def shared_contact(ctx: Context) -> Reply:

@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select, SelectOfScalar
 
 from storage import core
-from storage.keys import name_key
+from storage.keys import city_key, name_key
 from storage.locks import lock_team_part
 from storage.models import Company, Contact, ContactTag, Deal, DealTag, Tag
 
@@ -187,7 +187,7 @@ _CANDIDATES_BY_IDS = select_columns(*_CANDIDATE_COLUMNS).where(
 def save_contact(session: Session, *, contact: Contact) -> Contact:
     """Insert or update a contact, keeping its search keys in step with its fields."""
     contact.name_key = name_key(contact.name)
-    contact.city_key = name_key(contact.city) if contact.city else None
+    contact.city_key = city_key(contact.city) if contact.city else None
     if contact.id is None:
         core.insert_row(session, contact)
     else:
@@ -220,7 +220,7 @@ def leads(
     params = {
         "team_id": team_id,
         "statuses": list(statuses),
-        "city_key": name_key(city) if city else None,
+        "city_key": city_key(city) if city else None,
         "tag": tag,
         "limit": limit,
     }

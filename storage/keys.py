@@ -24,8 +24,15 @@ _UMLAUT_SPELLINGS = (("ae", "a"), ("oe", "o"), ("ue", "u"))
 def loose_key(key: str) -> str:
     """A name key as it may be typed on any keyboard, for comparing typed names with
     stored ones (both sides loosened): `łukasz` and `lukasz` -> `lukasz`, `mueller` and
-    `muller` -> `muller`. Only for scoring a match, never stored or looked up."""
+    `muller` -> `muller`. Names are scored on it, not stored by it (a person's name must
+    stay apart from a near namesake's); a city is (`city_key`)."""
     loose = key.translate(_PLAIN_LETTERS)
     for spelled, letter in _UMLAUT_SPELLINGS:
         loose = loose.replace(spelled, letter)
     return loose
+
+
+def city_key(city: str) -> str:
+    """What a city is stored and filtered by (`/leads city:`): its name key loosened, so
+    that `Koeln`, `Köln` and `koln`, or `Wroclaw` and `Wrocław`, name one city."""
+    return loose_key(name_key(city))

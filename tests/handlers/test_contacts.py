@@ -234,7 +234,19 @@ def test_leads_best_score_first_with_filters(testbot: TestBot) -> None:
     assert "Old Customer" in testbot.say("/leads status:customer")
     assert "Old Customer" in testbot.say("/leads status:all")
     assert "limit: takes a number" in testbot.say("/leads limit:0")
-    assert "No leads match" in testbot.say("/leads #nothing")
+    assert "No leads match #nothing." in testbot.say("/leads #nothing")
+
+
+def test_leads_in_a_city_as_typed_without_its_letters(testbot: TestBot) -> None:
+    testbot.say("/add Jana Novak city:Köln")
+    testbot.say("/add Piotr Nowak city:Wrocław")
+    testbot.say("/add Eva Berg city:Muenchen")
+    assert "Jana Novak" in testbot.say("/leads city:Koeln")
+    assert "Jana Novak" in testbot.say("/leads city:köln")
+    assert "Piotr Nowak" in testbot.say("/leads city:Wroclaw")
+    munich = testbot.say("/leads city:München")
+    assert "Eva Berg" in munich and "Jana Novak" not in munich
+    assert "No leads match in Paris." in testbot.say("/leads city:Paris")
 
 
 def test_shared_contact_card_is_logged_with_duplicate_check(testbot: TestBot) -> None:
