@@ -119,7 +119,12 @@ CURRENCIES = frozenset(list_currencies())
 _LOWERCASE_OK = frozenset(
     {"EUR", "USD", "GBP", "CHF", "JPY", "CAD", "AUD", "SEK", "NOK", "DKK", "PLN"}
 )
-_MULTIPLIERS = {"k": 10**3, "m": 10**6, "mm": 10**6, "mio": 10**6, "bn": 10**9}
+# `tsd`, `mrd` and `t` before a currency (`15 TEUR`, `15 T€`) are German business writing.
+_MULTIPLIERS = {
+    **dict.fromkeys(("k", "tsd", "t"), 10**3),
+    **dict.fromkeys(("m", "mm", "mio"), 10**6),
+    **dict.fromkeys(("bn", "mrd"), 10**9),
+}
 T = TypeVar("T")
 
 
@@ -246,7 +251,7 @@ def _numbers(locale: str) -> _Numbers:
     amount = re.compile(
         rf"(?P<pre>{currency})?\s?"
         rf"(?P<num>\d{{1,3}}(?:\s\d{{2,3}})+(?:[{marks}]\d+)?|\d[\d{marks}]*(?:[.,][-–])?)"
-        r"(?:\s?(?P<suffix>k|mm|mio|bn|m)\.?)?"
+        rf"(?:\s?(?P<suffix>k|tsd|mm|mio|bn|mrd|m|t(?={currency}))\.?)?"
         rf"(?:\s?(?P<post>{currency}))?",
         re.IGNORECASE,
     )
