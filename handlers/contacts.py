@@ -211,6 +211,11 @@ def _merge_into(ctx: Context, new: Contact, tags: list[str]) -> Reply:
     return reply
 
 
+# A search typed as a phone number, and the digits it needs to find numbers ending in them.
+_PHONE_LIKE = re.compile(r"\+?[\d\s()\-./]+")
+_MIN_PHONE_TAIL = 7
+
+
 def find(ctx: Context, args: Args) -> Reply:
     """Search contacts, companies and deals by name, even misspelt, or by e-mail or phone.
 
@@ -224,6 +229,10 @@ def find(ctx: Context, args: Args) -> Reply:
         raise UsageError("What should I look for?")
     email, phone = args.take_email(), args.take_phone(ctx.team.region)
     exact = store.contacts_with(ctx.session, team_id=ctx.team_id, email=email, phone=phone)
+    if not exact and (digits := _phone_digits(query)):
+        # A foreign number typed without its country code (`601 234 567` for a Polish
+        # mobile in a German team): the stored numbers that end with its digits.
+        exact = store.contacts_with(ctx.session, team_id=ctx.team_id, phone_ending=digits)
     hits: list[tuple[float, str, int]] = [(200.0, "contact", c.id or 0) for c in exact]
     # Other typos than a swapped pair cost more to look for: only when nothing matched.
     hits += _name_hits(ctx, query, any_typo=False) or _name_hits(ctx, query, any_typo=True)
@@ -234,6 +243,15 @@ def find(ctx: Context, args: Args) -> Reply:
     if not ranked:
         return Reply().add(f"Nothing matches “{query}”. Add it with /add.")
     return _found(ctx, query, [(table, record_id) for (table, record_id), _ in ranked])
+
+
+def _phone_digits(query: str) -> str | None:
+    """The digits of a query typed as a phone number, without the trunk's leading zeros;
+    None for anything else, or too few digits to tell one number from another."""
+    if not _PHONE_LIKE.fullmatch(query):
+        return None
+    digits = "".join(ch for ch in query if ch.isdigit()).lstrip("0")
+    return digits if len(digits) >= _MIN_PHONE_TAIL else None
 
 
 def _name_hits(ctx: Context, query: str, *, any_typo: bool) -> list[tuple[float, str, int]]:

@@ -102,6 +102,16 @@ def test_find_by_misspelt_name_email_phone_company_and_deal(testbot: TestBot) ->
     assert "What should I look for" in testbot.say("/find")
 
 
+def test_find_a_foreign_number_typed_without_its_country_code(testbot: TestBot) -> None:
+    testbot.say("/add Jan Kowalski +48 601 234 567")
+    testbot.say("/add Eva Berg +49 30 7654321")
+    for typed in ("601 234 567", "0601-234567", "601234567"):
+        found = testbot.say(f"/find {typed}")
+        assert "Jan Kowalski" in found and "Eva Berg" not in found
+    assert "Nothing matches" in testbot.say("/find 234 567")  # too few digits to tell
+    assert "Nothing matches" in testbot.say("/find 601 234 568")
+
+
 def test_find_buttons_open_cards(testbot: TestBot) -> None:
     testbot.say("/add Jane Doe company:Acme")
     testbot.say("/find jane")
