@@ -71,7 +71,8 @@ def open_deal(ctx: Context, args: Args) -> Reply:
     The contact is recognised at the end of the title (after "for" or "with" too), by name,
     by a word of the name that belongs to one contact (/deal Consulting Łukasz 3.5k) or by
     its id (c12, also first), by its full name before the title (/deal Jane Doe Website
-    redesign 12k, or with the title in quotes), or given as contact:NAME.
+    redesign 12k, or with the title in quotes), or given as contact:NAME. A deal named by
+    its contact alone (/deal for Jane 300, /deal Jane Doe) is named after their company.
     The answer shows what was stored (amount, contact, stage, close) and buttons to move
     the deal on.
     """
@@ -87,6 +88,10 @@ def open_deal(ctx: Context, args: Args) -> Reply:
     # A bare number counts only as the last word once the contact is off the end.
     amount = amount or args.take_amount(team.currency, locale=team.locale, picks=ctx.picks)
     title = limited(args.rest.strip(" ,;"), 200, "A deal title")
+    named_after = None
+    if not title and contact is not None:
+        # Named as an import names a deal without a title: after its company, or person.
+        named_after = title = _company_name(ctx, contact) or contact.name
     if not title:
         raise UsageError("What is the deal called? Give it a title.")
     stage = _opening_stage(stages, args.option("stage"))
@@ -135,7 +140,10 @@ def open_deal(ctx: Context, args: Args) -> Reply:
         ),
     )
     rescore(ctx.session, team_id=ctx.team_id, contact_ids=[deal.contact_id], now=ctx.now)
-    return deal_opened(ctx, deal)
+    reply = deal_opened(ctx, deal)
+    if named_after is not None:
+        reply.muted(f"Named after {named_after}; rename it with /edit d{deal.id} title:TITLE.")
+    return reply
 
 
 def list_deals(ctx: Context, args: Args) -> Reply:
@@ -399,6 +407,8 @@ def _contact_for_deal(ctx: Context, args: Args) -> Contact | None:
     ends = [len(words)]
     if len(words) > 2 and _BARE_AMOUNT.fullmatch(words[-1]) and not YEAR.fullmatch(words[-1]):
         ends.append(len(words) - 1)
+    if (whole := _only_a_contact(ctx, words)) is not None:
+        return _taken(args, 0, whole[1], whole[0])
     for end in ends:
         if end > 1 and (by_ref := record_by_ref(ctx, words[end - 1], CONTACT)) is not None:
             return _taken(args, _with_joiner(words, end - 1), end, by_ref)
@@ -413,6 +423,36 @@ def _contact_for_deal(ctx: Context, args: Args) -> Contact | None:
     if (found := resolve_leading(ctx, words, (CONTACT,))) is not None:
         return _taken(args, 0, found[1], found[0])  # `/deal Anna Weiß Relaunch 4.500 €`
     return None
+
+
+def _company_name(ctx: Context, contact: Contact) -> str | None:
+    if contact.company_id is None:
+        return None
+    company = contact_store.get_company(
+        ctx.session, team_id=ctx.team_id, company_id=contact.company_id
+    )
+    return company.name if company else None
+
+
+def _only_a_contact(ctx: Context, words: list[str]) -> tuple[Contact, int] | None:
+    """A contact named by all the words, by id or by name, maybe after a joiner and before
+    a bare amount (`/deal for Greta 300`, `/deal Greta Lind`, `/deal c12`): the deal has
+    no title of its own. The contact and how many words it took with its joiner."""
+    end = len(words)
+    if end > 1 and _BARE_AMOUNT.fullmatch(words[-1]) and not YEAR.fullmatch(words[-1]):
+        end -= 1
+    start = 1 if end > 1 and words[0].lower() in _JOINERS else 0
+    if end - start == 1 and (by_ref := record_by_ref(ctx, words[start], CONTACT)) is not None:
+        assert isinstance(by_ref, Contact)
+        return by_ref, end
+    # After a joiner a word of the name is enough (`for Greta`); alone, the full name is
+    # (`/deal Stone` is a title even with a Tom Stone among the contacts).
+    resolve_named = resolve_trailing if start else resolve_leading
+    found = resolve_named(ctx, words[start:end], (CONTACT,), keep=0)
+    if found is None or found[1] != end - start:
+        return None
+    assert isinstance(found[0], Contact)
+    return found[0], end
 
 
 def _with_joiner(words: list[str], start: int) -> int:
