@@ -50,6 +50,8 @@ MAX_TEAM_TOTAL = 10**18
 _BARE_AMOUNT = re.compile(r"\d[\d.,']*k?", re.IGNORECASE)
 # Words that join a contact named after the title to it (`Website relaunch for Sean`).
 _JOINERS = frozenset(["for", "with", "für", "mit", "pour", "avec", "para", "con", "per", "voor"])
+# The words that move a deal on by one stage (`/stage d12 next`).
+_NEXT_WORDS = frozenset({"next", "forward", "nächste", "weiter"})
 # The words that say "close:" when its colon was left out.
 _CLOSE_WORDS = frozenset({"close", "closing", "due"})
 _KIND_ACTIVITY = {
@@ -204,9 +206,9 @@ def list_deals(ctx: Context, args: Args) -> Reply:
 def move(ctx: Context, args: Args) -> Reply:
     """Move a deal to another stage; without a stage, pick one with a button.
 
-    /stage DEAL [STAGE]
+    /stage DEAL [STAGE|next]
 
-    Examples: /stage 42 proposal · /stage Website redesign negotiation · /stage d42
+    Examples: /stage 42 proposal · /stage Website redesign negotiation · /stage d42 next
     """
     deal, used = resolve(ctx, args.words, (DEAL,))
     assert isinstance(deal, Deal)
@@ -217,7 +219,26 @@ def move(ctx: Context, args: Args) -> Reply:
         reply = Reply().add(bold(deal.title), f" is in {current.name}. Move it to:")
         reply.buttons.extend(stage_buttons(deal, stages))
         return reply
+    if stage_text.lower() in _NEXT_WORDS:
+        return _move(ctx, deal, _next_stage(deal, stages))
     return _move(ctx, deal, resolve_stage(stages, stage_text))
+
+
+def _next_stage(deal: Deal, stages: Sequence[Stage]) -> Stage:
+    """The open stage after the deal's (`/stage d12 next`)."""
+    current = next(s for s in stages if s.id == deal.stage_id)
+    if current.kind != StageKind.open:
+        raise UsageError(
+            f"{deal.title} is {current.name}; name the open stage it goes back to "
+            f"(/stage d{deal.id} STAGE)."
+        )
+    later = [s for s in stages if s.kind == StageKind.open and s.position > current.position]
+    if not later:
+        raise UsageError(
+            f"{deal.title} is in {current.name}, the last open stage: /won d{deal.id} or "
+            f"/lost d{deal.id}."
+        )
+    return min(later, key=lambda s: s.position)
 
 
 def win(ctx: Context, args: Args) -> Reply:
