@@ -181,6 +181,7 @@ _TITLE_WORDS = frozenset(
         *("prokurist", "prokuristin", "teamleiter", "teamleiterin", "abteilungsleiter"),
     }
 )
+_AT_COMPANY = re.compile(r"(.+?)\s+(?:at|bei|@)\s+(.+)", re.IGNORECASE)
 _MERGED_FIELDS = ("email", "phone", "title", "company_id", "address", "city", "country", "source")
 
 
@@ -639,7 +640,8 @@ def _place_listed_words(args: Args, typed: list[int]) -> None:
     that ended the name) is the company when it has a legal form, the city when it is a
     town the gazetteer knows. A part that is neither is asked about rather than stored in
     the name; only commas with nothing placeable after them (`Doe, Jane`) stay a name. A
-    part with a job title's word (`VP Sales`, `Geschäftsführer`) is the title. A
+    part with a job title's word (`VP Sales`, `Geschäftsführer`) is the title, and one
+    at a company (`CFO at Acme`, `Leiter Einkauf bei Müller GmbH`) both. A
     name in quotes (`/add “Dr. Hans Müller” Müller & Söhne GmbH`) is all of the name."""
     ends = args.word_ends
     cut = next((i for i, end in enumerate(ends) if typed[i] != end), len(ends))
@@ -684,8 +686,17 @@ def _parts(words: list[str]) -> list[str]:
 
 
 def _place(part: str, placed: dict[str, str]) -> bool:
-    """Put `part` in `placed` as the company, the job title or the city, when it is one."""
-    if "company" not in placed and _COMPANY_FORMS & set(part.split()):
+    """Put `part` in `placed` as the company, the job title or the city, when it is one;
+    a job title at a company (`CFO at Bodegas García S.L.`, `Einkauf bei Müller GmbH`) is
+    both."""
+    at = _AT_COMPANY.fullmatch(part)
+    if (
+        at is not None
+        and not {"title", "company"} & placed.keys()
+        and _TITLE_WORDS & set(at.group(1).lower().split())
+    ):
+        placed["title"], placed["company"] = at.group(1), at.group(2)
+    elif "company" not in placed and _COMPANY_FORMS & set(part.split()):
         placed["company"] = part
     elif "title" not in placed and _TITLE_WORDS & set(part.lower().split()):
         placed["title"] = part
