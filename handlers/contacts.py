@@ -781,7 +781,8 @@ def _reject_unknown(args: Args) -> None:
 
 def _likely_duplicates(ctx: Context, contact: Contact) -> list[store.Candidate]:
     """Contacts with the same e-mail or phone; with the same name, unless both are at
-    companies and those differ; with a similar name at the same company. The exact keys
+    companies and those differ; with a similar name at the same company (at any, for a
+    contact added without one). The exact keys
     and the company's people come in one statement; only a contact without a company (or
     at one too big to compare name by name) needs the name search for similar names."""
     key = name_key(contact.name)
@@ -821,10 +822,12 @@ def _likely_duplicates(ctx: Context, contact: Contact) -> list[store.Candidate]:
             )
             if fuzz.ratio(key, candidate) >= DUPLICATE_NAME_SCORE
         ]
+        # Added without a company, a similar name at any company is likely the same person
+        # (a quick /add on a phone leaves the company out).
         found += [
             c
             for c in store.candidates_by_ids(ctx.session, team_id=ctx.team_id, ids=similar)
-            if c.company_id == contact.company_id
+            if contact.company_id is None or c.company_id == contact.company_id
         ]
     return list({c.id: c for c in found}.values())[:3]
 

@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select, SelectOfScalar
 
 from storage import core
-from storage.keys import city_key, name_key
+from storage.keys import city_key, company_keys, name_key
 from storage.locks import lock_team_part
 from storage.models import Company, Contact, ContactTag, Deal, DealTag, Tag
 
@@ -304,8 +304,25 @@ _COMPANY_NAMED = (
 )
 
 
+_COMPANY_ANY_OF = (
+    select(Company)
+    .where(
+        col(Company.team_id) == bindparam("team_id"),
+        col(Company.name_key).in_(bindparam("keys", expanding=True)),
+    )
+    .order_by(col(Company.id))
+    .limit(1)
+)
+
+
 def get_or_create_company(session: Session, *, team_id: int, name: str, now: datetime) -> Company:
+    """The team's company of this name, or written with or without its legal form
+    (`company:Nordic` for Nordic AB), or a new one."""
     existing = company_named(session, team_id=team_id, name=name)
+    if existing is not None:
+        return existing
+    params = {"team_id": team_id, "keys": company_keys(name_key(name))}
+    existing = next(iter(core.load(session, Company, _COMPANY_ANY_OF, params)), None)
     if existing is not None:
         return existing
     company = Company(team_id=team_id, name=name.strip(), name_key=name_key(name), created_at=now)

@@ -78,6 +78,22 @@ def test_the_same_name_warns_like_the_same_email_or_phone(testbot: TestBot) -> N
     assert "Added Klaus Weber (c3)" in testbot.press("Add anyway").plain_text
 
 
+def test_a_similar_name_added_without_a_company_warns(testbot: TestBot) -> None:
+    testbot.say("/add Greta Lind company:Nordic AB")
+    warning = testbot.say("/add Greta Lindt")
+    assert "• Greta Lind (c1) — similar name" in warning
+
+
+def test_a_company_written_without_its_legal_form_is_the_same_company(testbot: TestBot) -> None:
+    testbot.say("/add Greta Lind company:Nordic AB")
+    assert "same name" in testbot.say("/add Greta Lind company:Nordic")
+    assert "company: Nordic AB" in testbot.say("/add Sven Berg company:nordic")
+    testbot.say("/add Hans Weber company:Weber")
+    assert "company: Weber\n" in testbot.say("/add Eva Weber company:Weber GmbH & Co. KG") + "\n"
+    # Another word than a legal form makes another company.
+    assert "company: Nordic Group" in testbot.say("/add Kim Ek company:Nordic Group")
+
+
 def test_add_anyway_and_open_existing(testbot: TestBot) -> None:
     testbot.say("/add Jane Doe jane@acme.de")
     testbot.say("/add Jane Dough jane@acme.de")
