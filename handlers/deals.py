@@ -50,6 +50,8 @@ MAX_TEAM_TOTAL = 10**18
 _BARE_AMOUNT = re.compile(r"\d[\d.,']*k?", re.IGNORECASE)
 # Words that join a contact named after the title to it (`Website relaunch for Sean`).
 _JOINERS = frozenset(["for", "with", "für", "mit", "pour", "avec", "para", "con", "per", "voor"])
+# The words /deals takes besides its options.
+_LIST_WORDS = frozenset({"mine", "rotting", "won", "lost", "open"})
 # The words that move a deal on by one stage (`/stage d12 next`).
 _NEXT_WORDS = frozenset({"next", "forward", "nächste", "weiter"})
 # The words that say "close:" when its colon was left out.
@@ -155,9 +157,14 @@ def list_deals(ctx: Context, args: Args) -> Reply:
     """
     stages = team_stages(ctx.session, team_id=ctx.team_id)
     words = {word.lower() for word in args.words}
-    unknown = words - {"mine", "rotting", "won", "lost", "open"}
+    unknown = [word for word in args.words if word.lower() not in _LIST_WORDS]
     if unknown:
-        raise UsageError(f"I don't understand “{' '.join(sorted(unknown))}” here.")
+        raise UsageError(f"I don't understand “{' '.join(unknown)}” here.")
+    if args.tags:
+        # Listing every deal for a filter that was not applied would read as an answer.
+        raise UsageError(
+            f"Deals are not listed by tag; /leads #{args.tags[0]} lists the contacts with it."
+        )
     kind = StageKind.won if "won" in words else StageKind.lost if "lost" in words else None
     if (stage_text := args.option("stage")) is not None:
         chosen = [resolve_stage(stages, stage_text)]

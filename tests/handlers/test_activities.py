@@ -67,6 +67,7 @@ def test_feed_limits_and_bad_numbers(testbot: TestBot) -> None:
     assert len(testbot.say("/feed 3").splitlines()) == 4
     assert "from 1 to 50" in testbot.say("/feed 500")
     assert "from 1 to 50" in testbot.say("/feed lots")
+    assert "takes only a number" in testbot.say("/feed #web")  # no filter it cannot apply
 
 
 def test_shared_location_is_stored_and_attached_to_fresh_visits(testbot: TestBot) -> None:
