@@ -15,7 +15,7 @@ from handlers.context import Context, SharedContact
 from handlers.deals import apply_deal_fields
 from handlers.dispatcher import FORCE, MERGE_INTO, pending_command
 from handlers.errors import Forbidden, UsageError, about
-from handlers.format import contact_ref, deal_ref
+from handlers.format import contact_ref, deal_ref, money
 from handlers.grammar import AMOUNT, EMAIL, PHONE, Args, Money, limited, parse_args, quote
 from handlers.places import Located, locate, place_query
 from handlers.refs import CONTACT, DEAL, Record, resolve, resolve_member, search_score
@@ -346,13 +346,14 @@ def edit(ctx: Context, args: Args) -> Reply:
     e-mail address (for a contact) or an amount (for a deal) needs no field: either.
     The answer shows each field that changed and what it was; Undo puts them back.
     """
+    assert ctx.team is not None
     unlabelled = _Unlabelled.take(ctx, args)
     if not args.options and not unlabelled.fields:
         raise UsageError("Which fields? Write them as field:value, e.g. status:qualified.")
     record, used = resolve(ctx, args.words, (CONTACT, DEAL), whole=True, more=True)
     _nothing_after(args, used)
     _check_owned(ctx, record, "change")
-    unlabelled.check(record, args)
+    unlabelled.check(record, args, ctx.team.locale)
     changed = [*args.options, *unlabelled.fields]
     located = None
     if isinstance(record, Contact):
@@ -415,15 +416,18 @@ class _Unlabelled:
     def fields(self) -> list[str]:
         return [name for name in ("phone", "email", "amount") if getattr(self, name) is not None]
 
-    def check(self, record: Record, args: Args) -> None:
+    def check(self, record: Record, args: Args, locale: str) -> None:
         for name in self.fields:
             if name in args.options:
                 raise UsageError(f"The {name} is there twice; give it once.")
             if (name == "amount") == isinstance(record, Contact):
                 kind = "contact" if isinstance(record, Contact) else "deal"
-                raise UsageError(
-                    f"A {kind} has no {name}; I can't put {getattr(self, name)} there."
+                value = (
+                    money(self.amount.minor, self.amount.currency, locale)
+                    if name == "amount" and self.amount is not None
+                    else getattr(self, name)
                 )
+                raise UsageError(f"A {kind} has no {name}; I can't put {value} there.")
 
 
 def _edit_contact(

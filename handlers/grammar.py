@@ -835,7 +835,14 @@ def parse_args(
         own = _OWN_SHAPE.get(key)
         cut = _shape_start(words, shapes - {own or ""}, region, locale)
         if own is not None:
-            cut = _own_end(args.heads[key], words[:cut], own, region, locale)
+            head = args.heads[key]
+            # The field's own value read through all its words first: `phone:+46 70 123 45
+            # 67` is one number, though `70 123` alone would read as an amount.
+            whole = _own_end(head, words, own, region, locale)
+            if whole is not None and whole > cut:
+                cut = whole
+            elif (found := _own_end(head, words[:cut], own, region, locale)) is not None:
+                cut = found
         tail = [(t.text, t.end) for t in run[:cut]]
         args.tails[key] = tail
         # A comma after an unquoted value separates it from the next ("Acme, city:Berlin").
@@ -898,9 +905,9 @@ def _shape_start(words: list[str], shapes: frozenset[str], region: str, locale: 
     return first
 
 
-def _own_end(head: str, words: list[str], shape: str, region: str, locale: str) -> int:
+def _own_end(head: str, words: list[str], shape: str, region: str, locale: str) -> int | None:
     """How many of `words`, typed after `head`, belong to the first value of `shape` there
-    (`phone:+49 30 1234567 Doe`: two; Doe is a word again); all of them when there is none."""
+    (`phone:+49 30 1234567 Doe`: two; Doe is a word again); None when there is none."""
     together = [head, *words]
     if shape == EMAIL:
         ends = [i + 1 for i, word in enumerate(together) if _EMAIL.match(word)]
@@ -908,7 +915,7 @@ def _own_end(head: str, words: list[str], shape: str, region: str, locale: str) 
         ends = [end for _, end, _ in _phones(together, region)]
     else:
         ends = [amount.end for amount in _amounts(together, _numbers(locale))]
-    return max(0, ends[0] - 1) if ends else len(words)
+    return max(0, ends[0] - 1) if ends else None
 
 
 def parse_tags(text: str) -> list[str]:
