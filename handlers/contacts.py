@@ -340,7 +340,7 @@ def edit(ctx: Context, args: Args) -> Reply:
     /edit DEAL field:value ...
 
     Contact fields: name, company, phone, email, title, addr, city, country, status, source,
-    owner. Deal fields: title, amount, close, contact, owner.
+    owner. Deal fields: title, amount, close, contact, owner. #tags are added, as by /tag.
     Example: /edit c5 name:Anna Schmidt company:Bäckerei Schmidt GmbH phone:030 1234567
     A value runs on until the next field:, so no quotes are needed; a phone number or
     e-mail address (for a contact) or an amount (for a deal) needs no field: either.
@@ -348,7 +348,7 @@ def edit(ctx: Context, args: Args) -> Reply:
     """
     assert ctx.team is not None
     unlabelled = _Unlabelled.take(ctx, args)
-    if not args.options and not unlabelled.fields:
+    if not args.options and not unlabelled.fields and not args.tags:
         raise UsageError("Which fields? Write them as field:value, e.g. status:qualified.")
     record, used = resolve(ctx, args.words, (CONTACT, DEAL), whole=True, more=True)
     _nothing_after(args, used)
@@ -363,6 +363,14 @@ def edit(ctx: Context, args: Args) -> Reply:
         before = deal_fields(ctx, record)
         _edit_deal(ctx, record, args, unlabelled.amount)
     _nothing_after(args, used)  # words a field's reader gave back (`close:friday Greta`)
+    if args.tags:
+        # `/edit c5 status:customer #vip`: the tags too, as /tag adds them.
+        assert record.id is not None
+        target: TagTarget = "contact" if isinstance(record, Contact) else "deal"
+        store.add_tags(
+            ctx.session, team_id=ctx.team_id, target=target, target_id=record.id, names=args.tags
+        )
+        changed.append("tags")
     reply = edited(ctx, record, before)
     log_activity(
         ctx.session,
