@@ -21,6 +21,7 @@ def test_each_kind_is_logged_and_shown(testbot: TestBot) -> None:
     ]
     card = testbot.say("/show c1")
     assert "Last activity: just now" in card and "met: demo went well" in card
+    assert "Alice noted: wants a quote" in card  # on its own card, not "noted on:"
 
 
 def test_note_needs_text_and_a_reference(testbot: TestBot) -> None:
