@@ -42,7 +42,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 from storage.contacts import ensure_tags
 from storage.journal import note_inserted_rows
-from storage.keys import city_key, name_key
+from storage.keys import city_key, company_core, name_key
 from storage.models import (
     Activity,
     ActivityKind,
@@ -186,6 +186,7 @@ class _Writer:
         self.touched_again: set[int] = set()  # contacts added that later rows matched
         self.written = Written()
         self.companies: dict[str, int] = {}
+        self.cores: dict[str, int] = {}  # a company's key without its legal form -> its id
         self.tags: dict[str, int] = {}
         # Contacts of this import and the team's that rows matched: how to find them again.
         self.by_email: dict[str, int] = {}
@@ -274,14 +275,37 @@ class _Writer:
             )
         ):
             self.companies[key] = company_id
+        self._same_companies([key for key in missing if key not in self.companies])
         if not create:
             return
-        keys = [key for key in missing if key not in self.companies]
+        # One new company for the names of one (`Nordic` and `Nordic AB` in one file).
+        firsts: dict[str, str] = {}
+        for key in missing:
+            if key not in self.companies:
+                firsts.setdefault(company_core(key), key)
         values: list[dict[str, Any]] = [
             {"team_id": self.team_id, "name": wanted[key], "name_key": key, "created_at": self.now}
-            for key in keys
+            for key in firsts.values()
         ]
-        self.companies.update(zip(keys, self._insert(Company, values), strict=True))
+        made = dict(zip(firsts, self._insert(Company, values), strict=True))
+        self.cores.update(made)
+        self._same_companies([key for key in missing if key not in self.companies])
+
+    def _same_companies(self, keys: Sequence[str]) -> None:
+        """The team's companies that `keys` name with or without a legal form (`Nordic`
+        for Nordic AB), as /add finds them; the team's company keys read once."""
+        if not keys:
+            return
+        if not self.cores:
+            rows = self.connection.execute(
+                select(Company.id, Company.name_key)
+                .where(Company.team_id == self.team_id)
+                .order_by(col(Company.id).desc())
+            )
+            self.cores.update((company_core(key), company_id) for company_id, key in rows)
+        for key in keys:
+            if (company_id := self.cores.get(company_core(key))) is not None:
+                self.companies[key] = company_id
 
     def _tags(self, rows: Sequence[ContactRow]) -> None:
         names = list(dict.fromkeys(t for r in rows for t in r.tags if t not in self.tags))

@@ -57,8 +57,13 @@ def company_keys(key: str) -> list[str]:
     """The name keys one company may be written under, with or without its legal form:
     for `nordic` and `nordic ab` alike, `nordic`, `nordic ab`, `nordic gmbh`, ... (not
     `key` itself). `Nordic Group` and `Nordic` stay two companies."""
+    core = company_core(key)
+    return [k for k in (core, *(f"{core} {form}" for form in _FORM_ENDINGS)) if k != key]
+
+
+def company_core(key: str) -> str:
+    """A company's name key without its legal form: `nordic ab` and `nordic` -> `nordic`."""
     words = key.split()
     while len(words) > 1 and (words[-1] in _LEGAL_FORMS or words[-1] in _JOINING):
         words.pop()
-    core = " ".join(words)
-    return [k for k in (core, *(f"{core} {form}" for form in _FORM_ENDINGS)) if k != key]
+    return " ".join(words)

@@ -120,6 +120,32 @@ def test_an_amount_without_a_deal_column_makes_a_deal_named_after_the_company(
         ]
 
 
+def test_a_company_with_or_without_its_legal_form_is_one_company(
+    testbot: TestBot, engine: Engine
+) -> None:
+    testbot.say("/add Greta Lind company:Nordic AB")
+    rows = (
+        "Name,Company\r\n"
+        "Sven Berg,Nordic\r\n"
+        "Hans Weber,Weber\r\n"
+        "Eva Weber,Weber GmbH & Co. KG\r\n"
+        "Kim Ek,Nordic Group\r\n"
+    )
+    send_file(testbot, "people.csv", rows.encode("utf-8"))
+    assert "4 contacts added" in testbot.press("Import").plain_text
+    with Session(engine) as session:
+        names = session.exec(select(Company.name).order_by(col(Company.id))).all()
+        assert names == ["Nordic AB", "Weber", "Nordic Group"]
+        at = dict(
+            session.exec(
+                select(Contact.name, Company.name).join(
+                    Company, col(Company.id) == col(Contact.company_id)
+                )
+            ).all()
+        )
+        assert at["Sven Berg"] == "Nordic AB" and at["Eva Weber"] == "Weber"
+
+
 def test_the_same_file_twice_adds_nothing(testbot: TestBot, engine: Engine) -> None:
     send_file(testbot, "kontakte.csv", GERMAN.encode("utf-8"))
     testbot.press("Import")
