@@ -56,6 +56,9 @@ _REF_ID = re.compile(r"^[cd#]?\d{1,12}$", re.IGNORECASE)
 _LEADING_JOINER = re.compile(r"^(?:to|that|about)\s+", re.IGNORECASE)
 
 
+_FOR_ME = re.compile(r"^\s*(?:me|myself|mich)\s+(?=\S)", re.IGNORECASE)
+
+
 def remind(ctx: Context, args: Args) -> Reply:
     """Set a reminder, optionally about a contact or deal; it arrives as a direct message.
 
@@ -66,7 +69,9 @@ def remind(ctx: Context, args: Args) -> Reply:
     WHEN is read in your timezone (/tz), dates like 15/12 in your team's order; a day
     without a time means 09:00.
     """
-    tokens = [(m.group(), m.start(), m.end()) for m in re.finditer(r"\S+", args.raw)]
+    # `/remind me friday follow up`: whom is said by the command itself.
+    raw = _FOR_ME.sub("", args.raw, count=1)
+    tokens = [(m.group(), m.start(), m.end()) for m in re.finditer(r"\S+", raw)]
     words = [token[0] for token in tokens]
     if not words:
         raise UsageError(f"When, and what about? e.g. /remind Jane {EXAMPLES.split(',')[0]} call")
@@ -74,14 +79,12 @@ def remind(ctx: Context, args: Args) -> Reply:
         words, tz=ctx.tz, now=ctx.now, most_start=MAX_REF_WORDS, locale=_team(ctx).locale
     )
     if not found:
-        raise UsageError(f"I can't tell when from “{args.raw.strip()}”. Say it like: {EXAMPLES}.")
+        raise UsageError(f"I can't tell when from “{raw.strip()}”. Say it like: {EXAMPLES}.")
     when, record, named = _when_and_subject(ctx, words, found)
     _check_future(ctx, when.at)
     # Words between an id and the time are the text's (`/remind c12 please call 9:00`).
-    before = (
-        args.raw[tokens[named][1] : tokens[when.start][1]].strip() if named < when.start else ""
-    )
-    after = args.raw[tokens[when.end - 1][2] :].strip()
+    before = raw[tokens[named][1] : tokens[when.start][1]].strip() if named < when.start else ""
+    after = raw[tokens[when.end - 1][2] :].strip()
     text = _LEADING_JOINER.sub("", " ".join(part for part in (before, after) if part))
     text = limited(text, TEXT_LIMIT, "A reminder")
     if not text:

@@ -48,12 +48,24 @@ _UNITS = {
 }
 _UNIT = {alias: unit for unit, aliases in _UNITS.items() for alias in aliases}
 _RELATIVE = re.compile(
-    r"^(?:in\s+)?(?P<n>-?\d{1,4}(?:[.,]\d{1,2})?|"
+    r"^(?:in\s+)?(?P<n>[-+]?\d{1,4}(?:[.,]\d{1,2})?|"
     + "|".join(_NUMBERS)
     + r")\s*(?P<unit>"
     + "|".join(sorted(_UNIT, key=len, reverse=True))
     + r")(?:\s+from\s+now)?$"
 )
+# Half hours said in words, and the end of the working day (`EOD`, `by close of business`):
+# 17:00, as a working day ends.
+_HALF_HOURS = {
+    **dict.fromkeys(("half an hour", "a half hour", "half hour"), 30),
+    **dict.fromkeys(("an hour and a half", "one and a half hours", "1 and a half hours"), 90),
+}
+_HALF_HOUR = re.compile(r"^(?:in\s+)?(?P<said>" + "|".join(_HALF_HOURS) + r")$")
+_END_OF_DAY = re.compile(
+    r"^(?:(?:by|at|until)\s+)?(?:(?:the\s+)?end\s+of\s+(?:the\s+)?(?:day|business(?:\s+day)?)"
+    r"|eod|cob|close\s+of\s+business)$"
+)
+END_OF_DAY = time(17, 0)
 # `in 1h30` is an hour and a half from now; `9h30` alone is half past nine, as French and
 # German speakers write a time.
 _HOURS_AND_MINUTES = re.compile(r"^in\s+(?P<h>\d{1,2})\s*h\s*(?P<m>[0-5]\d)$")
@@ -97,7 +109,8 @@ _ANCHORS = frozenset(
     (
         "today tomorrow tmrw yesterday tonight noon midnight morning afternoon evening "
         "night weekend am pm o'clock " + _WEEKDAYS + " " + _MONTHS + " " + " ".join(_UNIT) + " "
-        "twelve fifteen twenty thirty one two three four five six seven eight nine ten"
+        "twelve fifteen twenty thirty one two three four five six seven eight nine ten "
+        "eod cob end business"
     ).split()
 )
 _COUNTED = frozenset(
@@ -159,6 +172,11 @@ def read_when(
             hours=int(hours_and_minutes.group("h")), minutes=int(hours_and_minutes.group("m"))
         )
         return base.astimezone(UTC) + later
+    if half := _HALF_HOUR.match(phrase):
+        base = now if offset_from is None else offset_from
+        return base.astimezone(UTC) + timedelta(minutes=_HALF_HOURS[half.group("said")])
+    if _END_OF_DAY.match(phrase):
+        return _utc(datetime.combine(now.astimezone(tz).date(), END_OF_DAY), tz)
     relative = _RELATIVE.match(phrase)
     if relative:
         backwards = relative.group("n").startswith("-")

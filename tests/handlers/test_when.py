@@ -208,6 +208,12 @@ def test_a_german_time_is_found_among_the_words_and_uhr_is_part_of_it() -> None:
         ("in 3 months", "Tue 2027-02-23 10:30:00"),
         ("in 1.5 months", "Thu 2027-01-07 10:30:00"),  # a month and fifteen days
         ("next month", "Wed 2026-12-23 09:00:00"),
+        ("+2h", "Mon 2026-11-23 12:30:00"),
+        ("+1d", "Tue 2026-11-24 10:30:00"),
+        ("in half an hour", "Mon 2026-11-23 11:00:00"),
+        ("an hour and a half", "Mon 2026-11-23 12:00:00"),
+        ("EOD", "Mon 2026-11-23 17:00:00"),
+        ("by close of business", "Mon 2026-11-23 17:00:00"),
         ("15th", "Tue 2026-12-15 09:00:00"),  # this month's has passed
         ("the 25th 3pm", "Wed 2026-11-25 15:00:00"),
     ],
