@@ -33,7 +33,7 @@ from handlers.refs import (
 )
 from handlers.registry import Registry
 from handlers.reply import Reply, bold
-from handlers.scoring import rescore
+from handlers.scoring import team_rules
 from storage import contacts as contact_store
 from storage import deals as store
 from storage.activities import log_activity
@@ -133,8 +133,8 @@ def open_deal(ctx: Context, args: Args) -> Reply:
             deal_id=deal.id,
             at=ctx.now,
         ),
+        rules=team_rules(ctx),
     )
-    rescore(ctx.session, team_id=ctx.team_id, contact_ids=[deal.contact_id], now=ctx.now)
     return deal_opened(ctx, deal)
 
 
@@ -289,8 +289,8 @@ def _move(ctx: Context, deal: Deal, stage: Stage, *, reason: str | None = None) 
             text=reason or stage.name,
             at=ctx.now,
         ),
+        rules=team_rules(ctx),
     )
-    rescore(ctx.session, team_id=ctx.team_id, contact_ids=[deal.contact_id], now=ctx.now)
     notes = {
         StageKind.won: f"Won {deal_amount(ctx, deal)}! Congratulations.",
         StageKind.lost: "Marked as lost.",

@@ -64,6 +64,13 @@ def rules(session: Session, team: Team) -> store.ScoreRules:
     return _rules(team.currency, open_stage_ids(session, team_id=team.id))
 
 
+def team_rules(ctx: Context) -> store.ScoreRules:
+    """The rules of the team the command runs for: what a write that rescores as it
+    writes (`log_activity`'s `rules`) is given."""
+    assert ctx.team is not None
+    return rules(ctx.session, ctx.team)
+
+
 @lru_cache(maxsize=256)
 def _rules(currency: str, open_stage_ids: tuple[int, ...]) -> store.ScoreRules:
     # Cached: a card and every write that rescores ask, and babel's precision lookup
