@@ -33,7 +33,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col
 
 from storage import core, journal
-from storage.models import Company, Contact, ContactTag, Deal, Tag, TagWeight
+from storage.models import Company, Contact, ContactTag, Deal, Stage, StageKind, Tag, TagWeight
 
 # The parts of a score, in the order they are explained.
 PARTS = ("status", "weighted_tags", "tags", "email", "phone", "recency", "deals", "value")
@@ -52,7 +52,11 @@ class ScoreRules:
     open_deal: int  # the contact has an open deal
     value: tuple[tuple[int, int], ...]  # (minor units of `currency` open, points), biggest first
     currency: str
-    open_stage_ids: tuple[int, ...]
+    # None: the scored contact's team's open stages, read by the statement itself (a
+    # subquery per contact): for a write that rescores the one contact it touched, which
+    # then reads no stages first (issue 17). A list of ids is for the statements that
+    # score many contacts at once.
+    open_stage_ids: tuple[int, ...] | None
 
 
 @dataclass(frozen=True)
@@ -109,8 +113,17 @@ def activity_crossed(windows: Iterable[timedelta], since: datetime, now: datetim
     ]
 
 
-def _in_open_stage(rules: ScoreRules, stage_id: ColumnElement[int]) -> ColumnElement[bool]:
-    """The deal is in one of the rules' open stages."""
+def _in_open_stage(
+    rules: ScoreRules, stage_id: ColumnElement[int], team_id: ColumnElement[int]
+) -> ColumnElement[bool]:
+    """The deal is in one of the rules' open stages (of the team `team_id`, the scored
+    contact's, when the rules name none)."""
+    if rules.open_stage_ids is None:
+        return stage_id.in_(
+            select(col(Stage.id))
+            .where(col(Stage.team_id) == team_id, col(Stage.kind) == StageKind.open)
+            .correlate_except(Stage)
+        )
     if not rules.open_stage_ids:
         return false()
     return stage_id.in_([_number(i) for i in rules.open_stage_ids])
@@ -181,7 +194,7 @@ def score_parts(
         .select_from(tables.deals)
         .where(
             deal.contact_id == contact.id,
-            _in_open_stage(rules, deal.stage_id),
+            _in_open_stage(rules, deal.stage_id, contact.team_id),
             deal.archived.is_(False),
         )
         .scalar_subquery()
@@ -200,7 +213,7 @@ def score_parts(
         .select_from(tables.deals)
         .where(
             deal.contact_id == contact.id,
-            _in_open_stage(rules, deal.stage_id),
+            _in_open_stage(rules, deal.stage_id, contact.team_id),
             deal.currency == rules.currency,
             deal.archived.is_(False),
         )
@@ -353,7 +366,7 @@ def contact_figures(
 def _figures_statement(rules: ScoreRules) -> Executable:
     open_deals = (
         col(Deal.contact_id) == col(Contact.id),
-        _in_open_stage(rules, SCORED.deals.c.stage_id),
+        _in_open_stage(rules, SCORED.deals.c.stage_id, SCORED.contacts.c.team_id),
         col(Deal.archived).is_(False),
     )
     in_currency = case((col(Deal.currency) == rules.currency, col(Deal.amount)), else_=0)
@@ -372,6 +385,7 @@ def _figures_statement(rules: ScoreRules) -> Executable:
 
 def open_deal_figures(session: Session, *, contact_id: int, rules: ScoreRules) -> tuple[int, int]:
     """How many open deals a contact has, and their value in the rules' currency."""
+    assert rules.open_stage_ids is not None
     count, value = session.execute(
         _OPEN_DEAL_FIGURES,
         {

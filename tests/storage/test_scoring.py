@@ -1,6 +1,7 @@
 """A contact's last activity and score set in one statement (`touch_and_rescore`, what a
-note, a stage move and a new deal use) store what the bump and the rescoring did as two,
-on SQLite and PostgreSQL."""
+note, a stage move and a new deal use), with the open stages read by the statement
+(`team_rules`), store what the bump and the rescoring did as two, on SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -9,14 +10,14 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from handlers.scoring import rules
+from handlers.scoring import _rules, rules
 from storage import core
 from storage.contacts import add_tags
 from storage.db import transaction
 from storage.deals import open_deal
 from storage.models import Contact, ContactStatus, Deal, Role, Team
 from storage.scoring import rescore_contacts, these_contacts, touch_and_rescore
-from storage.teams import add_member, create_team, open_stage_ids
+from storage.teams import add_member, create_team, stage_rows
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -59,9 +60,15 @@ def test_one_statement_stores_what_the_bump_and_the_rescoring_stored(engine: Eng
             external_id="al",
             now=START,
         )
-        stage_id = open_stage_ids(session, team_id=team_id)[0]
+        stages = stage_rows(session, team_id=team_id)
+        opening, won = stages[0].id, next(s.id for s in stages if s.kind == "won")
         ids = []
-        for name, last in (("Ada", None), ("Bea", START - timedelta(days=40)), ("Cy", START)):
+        # Cy's deal is won: not open, no points.
+        for name, last, stage_id in (
+            ("Ada", None, opening),
+            ("Bea", START - timedelta(days=40), opening),
+            ("Cy", START, won),
+        ):
             added = _contact(session, team, name, last)
             assert added.id is not None
             add_tags(session, team_id=team_id, target="contact", target_id=added.id, names=["a"])
@@ -85,7 +92,8 @@ def test_one_statement_stores_what_the_bump_and_the_rescoring_stored(engine: Eng
             with transaction(engine) as session:
                 held = session.get(Team, team_id)
                 assert held is not None
-                team_rules = rules(session, held)
+                # The open stages by id, or read by the statement (`team_rules`).
+                team_rules = _rules(held.currency, None) if together else rules(session, held)
                 for contact_id in ids:
                     contact = session.get(Contact, contact_id)
                     assert contact is not None
@@ -105,3 +113,4 @@ def test_one_statement_stores_what_the_bump_and_the_rescoring_stored(engine: Eng
                 stored.append([_stored(session, contact_id) for contact_id in ids])
         assert stored[0] == stored[1]
         assert all(score > 0 and last == at for score, last in stored[1])
+        assert stored[1][0][0] == stored[1][2][0] + 10 + 10  # an open deal, and its value
