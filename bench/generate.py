@@ -28,7 +28,7 @@ from sqlmodel import SQLModel
 from bench.places import City, Gazetteer, country_name, currency_of, locale_of
 from handlers.scoring import rescore_all_teams
 from storage.db import optimize, transaction, upgrade
-from storage.keys import name_key
+from storage.keys import city_key, name_key
 from storage.models import (
     Activity,
     ActivityKind,
@@ -393,7 +393,7 @@ class _World:
             (contact_id, team.team_id, owner, company_id, name, key, email, phone,
              rng.choice(TITLES) if rng.random() < 0.6 else None, status.value,
              rng.choice(SOURCES) if rng.random() < 0.7 else None, address, city.name,
-             name_key(city.name), country_name(city.country), lat, lon,
+             city_key(city.name), country_name(city.country), lat, lon,
              (f"{address}, {city.name}" if address else city.name) if lat is not None else None,
              score, last_activity, rng.random() < 0.005, created, last_activity)
         )  # fmt: skip

@@ -15,6 +15,7 @@ import asyncio
 import re
 import shutil
 import sys
+import unicodedata
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -112,9 +113,12 @@ def _span(span: Span, styled: bool) -> str:
 
 def _clean(text: str) -> str:
     # User text must not drive the terminal: drop control characters (escape sequences).
+    # Spaces other than " " stay: babel writes `12.000\xa0€` (de) and `12\u202f000 €` (fr).
     if text.isprintable():  # nearly always: a character at a time is for the rest
         return text
-    return "".join(ch for ch in text if ch.isprintable() or ch == "\t")
+    return "".join(
+        ch for ch in text if ch.isprintable() or ch == "\t" or unicodedata.category(ch) == "Zs"
+    )
 
 
 @dataclass

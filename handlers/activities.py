@@ -144,6 +144,8 @@ def feed(ctx: Context, args: Args) -> Reply:
     /feed [N]
     """
     count = 10
+    if args.tags or args.options:
+        raise UsageError("/feed takes only a number, of the latest activities to list.")
     if args.words:
         if not args.words[0].isdigit() or not 1 <= int(args.words[0]) <= 50:
             raise UsageError("/feed takes a number from 1 to 50.")

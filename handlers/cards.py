@@ -237,6 +237,8 @@ def activity_line(
     """`2 hours ago · Bob called Jane Doe: asked for a quote`."""
     who = names.get(activity.member_id or 0, "Someone")
     verb = _VERBS.get(ActivityKind(activity.kind), activity.kind)
+    if not subject:
+        verb = verb.removesuffix(" on")  # on the card of what it is about: `Bob noted: …`
     parts = [f"{ago(activity.at, now)} · {who} {verb}"]
     if subject and activity.kind != ActivityKind.joined:
         parts.append(f" {subject}")

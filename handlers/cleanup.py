@@ -104,13 +104,18 @@ def _restore(ctx: Context, record: Contact | Deal) -> Reply:
     return Reply(edit=True).add("Restored ", bold(name), f" ({ref}).")
 
 
+# The word between two contacts that says the first goes into the second.
+_INTO = frozenset({"into", "->", "→"})
+
+
 def merge(ctx: Context, args: Args) -> Reply:
     """Merge two contacts, or two companies, into the first.
 
-    /merge CONTACT CONTACT · /merge companies COMPANY, COMPANY
+    /merge CONTACT CONTACT · /merge CONTACT into CONTACT · /merge companies COMPANY, COMPANY
 
     Contacts: the second's deals, activities, reminders and tags move to the first, the
-    first's empty fields are filled from the second, and the second is deleted.
+    first's empty fields are filled from the second, and the second is deleted; with
+    "into", the first moves into the second (/merge Greta Lindh into Greta Lind).
     Companies (managers and admins): the second's contacts and deals move to the first,
     its empty fields are filled, and the second is removed.
     Examples: /merge c12 c31 · /merge companies Acme GmbH, ACME. You get a preview with
@@ -119,8 +124,14 @@ def merge(ctx: Context, args: Args) -> Reply:
     """
     if args.words and args.words[0].casefold() in ("company", "companies"):
         return _merge_companies(ctx, args)
-    keep, used = resolve(ctx, args.words, (CONTACT,))
-    other, _ = resolve(ctx, args.words[used:], (CONTACT,), whole=True)
+    words = args.words
+    lowered = [word.casefold() for word in words]
+    if (into := next((i for i, w in enumerate(lowered) if w in _INTO and i > 0), None)) is None:
+        keep, used = resolve(ctx, words, (CONTACT,))
+        other, _ = resolve(ctx, words[used:], (CONTACT,), whole=True)
+    else:  # `/merge Greta Lindh into Greta Lind`: the second is kept
+        other, _ = resolve(ctx, words[:into], (CONTACT,), whole=True)
+        keep, _ = resolve(ctx, words[into + 1 :], (CONTACT,), whole=True)
     assert isinstance(keep, Contact) and isinstance(other, Contact)
     if keep.id == other.id:
         raise UsageError("That is the same contact twice.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import takewhile
 
@@ -14,7 +15,7 @@ from handlers.context import Context, SharedContact
 from handlers.deals import apply_deal_fields
 from handlers.dispatcher import FORCE, MERGE_INTO, pending_command
 from handlers.errors import Forbidden, UsageError, about
-from handlers.format import contact_ref, deal_ref
+from handlers.format import contact_ref, deal_ref, money
 from handlers.grammar import AMOUNT, EMAIL, PHONE, Args, Money, limited, parse_args, quote
 from handlers.places import Located, locate, place_query
 from handlers.refs import CONTACT, DEAL, Record, resolve, resolve_member, search_score
@@ -180,6 +181,7 @@ _TITLE_WORDS = frozenset(
         *("prokurist", "prokuristin", "teamleiter", "teamleiterin", "abteilungsleiter"),
     }
 )
+_AT_COMPANY = re.compile(r"(.+?)\s+(?:at|bei|@)\s+(.+)", re.IGNORECASE)
 _MERGED_FIELDS = ("email", "phone", "title", "company_id", "address", "city", "country", "source")
 
 
@@ -210,6 +212,11 @@ def _merge_into(ctx: Context, new: Contact, tags: list[str]) -> Reply:
     return reply
 
 
+# A search typed as a phone number, and the digits it needs to find numbers ending in them.
+_PHONE_LIKE = re.compile(r"\+?[\d\s()\-./]+")
+_MIN_PHONE_TAIL = 7
+
+
 def find(ctx: Context, args: Args) -> Reply:
     """Search contacts, companies and deals by name, even misspelt, or by e-mail or phone.
 
@@ -223,6 +230,10 @@ def find(ctx: Context, args: Args) -> Reply:
         raise UsageError("What should I look for?")
     email, phone = args.take_email(), args.take_phone(ctx.team.region)
     exact = store.contacts_with(ctx.session, team_id=ctx.team_id, email=email, phone=phone)
+    if not exact and (digits := _phone_digits(query)):
+        # A foreign number typed without its country code (`601 234 567` for a Polish
+        # mobile in a German team): the stored numbers that end with its digits.
+        exact = store.contacts_with(ctx.session, team_id=ctx.team_id, phone_ending=digits)
     hits: list[tuple[float, str, int]] = [(200.0, "contact", c.id or 0) for c in exact]
     # Other typos than a swapped pair cost more to look for: only when nothing matched.
     hits += _name_hits(ctx, query, any_typo=False) or _name_hits(ctx, query, any_typo=True)
@@ -233,6 +244,15 @@ def find(ctx: Context, args: Args) -> Reply:
     if not ranked:
         return Reply().add(f"Nothing matches “{query}”. Add it with /add.")
     return _found(ctx, query, [(table, record_id) for (table, record_id), _ in ranked])
+
+
+def _phone_digits(query: str) -> str | None:
+    """The digits of a query typed as a phone number, without the trunk's leading zeros;
+    None for anything else, or too few digits to tell one number from another."""
+    if not _PHONE_LIKE.fullmatch(query):
+        return None
+    digits = "".join(ch for ch in query if ch.isdigit()).lstrip("0")
+    return digits if len(digits) >= _MIN_PHONE_TAIL else None
 
 
 def _name_hits(ctx: Context, query: str, *, any_typo: bool) -> list[tuple[float, str, int]]:
@@ -320,19 +340,20 @@ def edit(ctx: Context, args: Args) -> Reply:
     /edit DEAL field:value ...
 
     Contact fields: name, company, phone, email, title, addr, city, country, status, source,
-    owner. Deal fields: title, amount, close, contact, owner.
+    owner. Deal fields: title, amount, close, contact, owner. #tags are added, as by /tag.
     Example: /edit c5 name:Anna Schmidt company:Bäckerei Schmidt GmbH phone:030 1234567
     A value runs on until the next field:, so no quotes are needed; a phone number or
     e-mail address (for a contact) or an amount (for a deal) needs no field: either.
     The answer shows each field that changed and what it was; Undo puts them back.
     """
+    assert ctx.team is not None
     unlabelled = _Unlabelled.take(ctx, args)
-    if not args.options and not unlabelled.fields:
+    if not args.options and not unlabelled.fields and not args.tags:
         raise UsageError("Which fields? Write them as field:value, e.g. status:qualified.")
     record, used = resolve(ctx, args.words, (CONTACT, DEAL), whole=True, more=True)
     _nothing_after(args, used)
     _check_owned(ctx, record, "change")
-    unlabelled.check(record, args)
+    unlabelled.check(record, args, ctx.team.locale)
     changed = [*args.options, *unlabelled.fields]
     located = None
     if isinstance(record, Contact):
@@ -342,6 +363,14 @@ def edit(ctx: Context, args: Args) -> Reply:
         before = deal_fields(ctx, record)
         _edit_deal(ctx, record, args, unlabelled.amount)
     _nothing_after(args, used)  # words a field's reader gave back (`close:friday Greta`)
+    if args.tags:
+        # `/edit c5 status:customer #vip`: the tags too, as /tag adds them.
+        assert record.id is not None
+        target: TagTarget = "contact" if isinstance(record, Contact) else "deal"
+        store.add_tags(
+            ctx.session, team_id=ctx.team_id, target=target, target_id=record.id, names=args.tags
+        )
+        changed.append("tags")
     reply = edited(ctx, record, before)
     log_activity(
         ctx.session,
@@ -395,15 +424,18 @@ class _Unlabelled:
     def fields(self) -> list[str]:
         return [name for name in ("phone", "email", "amount") if getattr(self, name) is not None]
 
-    def check(self, record: Record, args: Args) -> None:
+    def check(self, record: Record, args: Args, locale: str) -> None:
         for name in self.fields:
             if name in args.options:
                 raise UsageError(f"The {name} is there twice; give it once.")
             if (name == "amount") == isinstance(record, Contact):
                 kind = "contact" if isinstance(record, Contact) else "deal"
-                raise UsageError(
-                    f"A {kind} has no {name}; I can't put {getattr(self, name)} there."
+                value = (
+                    money(self.amount.minor, self.amount.currency, locale)
+                    if name == "amount" and self.amount is not None
+                    else getattr(self, name)
                 )
+                raise UsageError(f"A {kind} has no {name}; I can't put {value} there.")
 
 
 def _edit_contact(
@@ -566,7 +598,7 @@ def leads(ctx: Context, args: Args) -> Reply:
         limit=limit,
     )
     if not found:
-        return Reply().add("No leads match. Add some with /add.")
+        return Reply().add(_no_leads(city, args.tags, args.option("status")))
     tags = store.tags_of(
         ctx.session, team_id=ctx.team_id, target="contact", ids=[c.id for c in found]
     )
@@ -581,6 +613,18 @@ def leads(ctx: Context, args: Args) -> Reply:
             "".join(f" #{t}" for t in tags.get(contact.id or 0, [])),
         )
     return reply
+
+
+def _no_leads(city: str | None, tags: Sequence[str], status: str | None) -> str:
+    """Why /leads found nothing: the filters it was given, if any."""
+    wanted = [
+        *(f"#{tag}" for tag in tags),
+        *([f"in {city}"] if city else []),
+        *([f"with status {status}"] if status else []),
+    ]
+    if not wanted:
+        return "No leads match. Add some with /add."
+    return f"No leads match {' '.join(wanted)}. /leads alone lists them all."
 
 
 def shared_contact(ctx: Context) -> Reply:
@@ -608,7 +652,8 @@ def _place_listed_words(args: Args, typed: list[int]) -> None:
     that ended the name) is the company when it has a legal form, the city when it is a
     town the gazetteer knows. A part that is neither is asked about rather than stored in
     the name; only commas with nothing placeable after them (`Doe, Jane`) stay a name. A
-    part with a job title's word (`VP Sales`, `Geschäftsführer`) is the title. A
+    part with a job title's word (`VP Sales`, `Geschäftsführer`) is the title, and one
+    at a company (`CFO at Acme`, `Leiter Einkauf bei Müller GmbH`) both. A
     name in quotes (`/add “Dr. Hans Müller” Müller & Söhne GmbH`) is all of the name."""
     ends = args.word_ends
     cut = next((i for i, end in enumerate(ends) if typed[i] != end), len(ends))
@@ -653,8 +698,17 @@ def _parts(words: list[str]) -> list[str]:
 
 
 def _place(part: str, placed: dict[str, str]) -> bool:
-    """Put `part` in `placed` as the company, the job title or the city, when it is one."""
-    if "company" not in placed and _COMPANY_FORMS & set(part.split()):
+    """Put `part` in `placed` as the company, the job title or the city, when it is one;
+    a job title at a company (`CFO at Bodegas García S.L.`, `Einkauf bei Müller GmbH`) is
+    both."""
+    at = _AT_COMPANY.fullmatch(part)
+    if (
+        at is not None
+        and not {"title", "company"} & placed.keys()
+        and _TITLE_WORDS & set(at.group(1).lower().split())
+    ):
+        placed["title"], placed["company"] = at.group(1), at.group(2)
+    elif "company" not in placed and _COMPANY_FORMS & set(part.split()):
         placed["company"] = part
     elif "title" not in placed and _TITLE_WORDS & set(part.lower().split()):
         placed["title"] = part
@@ -739,7 +793,8 @@ def _reject_unknown(args: Args) -> None:
 
 def _likely_duplicates(ctx: Context, contact: Contact) -> list[store.Candidate]:
     """Contacts with the same e-mail or phone; with the same name, unless both are at
-    companies and those differ; with a similar name at the same company. The exact keys
+    companies and those differ; with a similar name at the same company (at any, for a
+    contact added without one). The exact keys
     and the company's people come in one statement; only a contact without a company (or
     at one too big to compare name by name) needs the name search for similar names."""
     key = name_key(contact.name)
@@ -779,10 +834,12 @@ def _likely_duplicates(ctx: Context, contact: Contact) -> list[store.Candidate]:
             )
             if fuzz.ratio(key, candidate) >= DUPLICATE_NAME_SCORE
         ]
+        # Added without a company, a similar name at any company is likely the same person
+        # (a quick /add on a phone leaves the company out).
         found += [
             c
             for c in store.candidates_by_ids(ctx.session, team_id=ctx.team_id, ids=similar)
-            if c.company_id == contact.company_id
+            if contact.company_id is None or c.company_id == contact.company_id
         ]
     return list({c.id: c for c in found}.values())[:3]
 

@@ -10,6 +10,7 @@ December, `05/06` is May 6 in en_US and 5 June in en_GB. A date with dots (`15.1
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from typing import TYPE_CHECKING, Literal
@@ -30,12 +31,27 @@ FIRST_YEAR, LAST_YEAR = 1900, 9000
 CLOSE_WITHIN = timedelta(days=10 * 366)
 _NUMERIC = re.compile(r"(\d{1,4})([./-])(\d{1,2})(?:\2(\d{2}|\d{4}))?\.?")
 _NUMERIC_START = re.compile(r"(\d{1,4}[./-]\d{1,2}(?:[./-](?:\d{4}|\d{2}))?\.?)(?:\s+|$)")
-# How sales people give a close date: "end of month", "end of the quarter", "EOY".
-_PERIOD_END = re.compile(
-    r"(?:(?:by|at)\s+)?(?:the\s+)?(?:end\s+of\s+(?:the\s+|this\s+)?(?P<period>month|quarter|year)"
-    r"|eo(?P<short>[mqy]))",
-    re.IGNORECASE,
+# How sales people give a close date: "end of month", "EOQ", "Q1 2027", "end of March",
+# "mid-April", "next quarter", "end of next year", "end of 2027". Matched on the phrase in
+# English and lowercase, after `by`/`until`/`the`; a month or quarter without its year is
+# the next one (looking ahead) or the last one (looking back).
+_LEAD_IN = re.compile(r"^(?:(?:by|at|until|till|in)\s+)?(?:the\s+)?")
+_THIS_PERIOD = re.compile(r"(?:end\s+of\s+(?:the\s+|this\s+)?(month|quarter|year)|eo([mqy]))")
+_NEXT_PERIOD = re.compile(
+    r"(?:end\s+of\s+(?:the\s+)?next\s+(month|quarter|year)|next\s+(quarter))"
 )
+_QUARTER = re.compile(r"(?:end\s+of\s+)?q([1-4])(?:\s*[/'’-]?\s*(\d{4}|\d{2}))?")
+_IN_MONTH = re.compile(r"(end\s+of|mid-?)\s*([a-z]+)\.?(?:\s+(\d{4}))?")
+_YEAR_END = re.compile(r"end\s+of\s+(\d{4})")
+_MONTHS = {
+    name: number
+    for number, full in enumerate(
+        ["january", "february", "march", "april", "may", "june", "july", "august",
+         "september", "october", "november", "december"],
+        start=1,
+    )
+    for name in (full, full[:3], "sept" if number == 9 else full)
+}  # fmt: skip
 
 
 # German date words, word for word in English, for teams whose locale is German: dateparser
@@ -63,7 +79,28 @@ _GERMAN = {
     **dict.fromkeys(("minute", "minuten"), "minutes"),
     **dict.fromkeys(("stunde", "stunden", "std"), "hours"),
     **dict.fromkeys(("tag", "tage", "tagen"), "days"),
-    **dict.fromkeys(("woche", "wochen"), "weeks"),
+    "woche": "week",
+    "wochen": "weeks",
+    **dict.fromkeys(("dieses", "diesen", "diese", "dieser"), "this"),
+    **dict.fromkeys(
+        ("letzte", "letzten", "letzter", "letztes", "vorige", "vorigen", "voriger", "voriges"),
+        "last",
+    ),
+    **dict.fromkeys(("vergangene", "vergangenen", "vergangener", "vergangenes"), "last"),
+    "seit": "since",
+    "gestern": "yesterday",
+    "monat": "month",
+    **dict.fromkeys(("monate", "monaten"), "months"),
+    "quartal": "quarter",
+    "ende": "end of",
+    "mitte": "mid",
+    "des": "the",
+    "monatsende": "end of month",
+    "quartalsende": "end of quarter",
+    "jahresende": "end of year",
+    "monats": "month",
+    "quartals": "quarter",
+    **dict.fromkeys(("jahr", "jahres"), "year"),
     **dict.fromkeys(("januar", "jänner"), "january"),
     "februar": "february",
     "märz": "march",
@@ -160,17 +197,62 @@ def read_day(
         return date.fromisoformat(text.strip())
     except ValueError:
         pass
-    if (period := _PERIOD_END.fullmatch(text.strip())) is not None:
-        return _period_end(period.group("period") or period.group("short"), now.astimezone(tz))
+    english = " ".join(word for word in in_english(text.split(), locale=locale) if word)
+    day = _sales_day(english.lower(), now.astimezone(tz).date(), prefer)
+    if day is not None:
+        return day
     moment = parse_moment(text, tz=tz, now=now, prefer=prefer, locale=locale)
     return None if moment is None else moment.astimezone(tz).date()
 
 
-def _period_end(period: str, now: datetime) -> date:
-    """The last day of the month, quarter or year `now` is in."""
-    last_month = {"m": now.month, "q": (now.month - 1) // 3 * 3 + 3, "y": 12}[period[0].lower()]
-    first_after = date(now.year + last_month // 12, last_month % 12 + 1, 1)
-    return first_after - timedelta(days=1)
+def _sales_day(phrase: str, today: date, prefer: Prefer) -> date | None:
+    """The day a sales phrase names (`end of month`, `Q1`, `mid-March`), or None."""
+    phrase = _LEAD_IN.sub("", phrase, count=1)
+    if found := _THIS_PERIOD.fullmatch(phrase):
+        return _period_end(found.group(1) or found.group(2), today, ahead=0)
+    if found := _NEXT_PERIOD.fullmatch(phrase):
+        return _period_end(found.group(1) or found.group(2), today, ahead=1)
+    if found := _YEAR_END.fullmatch(phrase):
+        return _day(int(found.group(1)), 12, 31)
+    if found := _QUARTER.fullmatch(phrase):
+        last_month = int(found.group(1)) * 3
+        year = _full_year(found.group(2))
+        return _nearest(today, prefer, year, lambda y: _month_end(y, last_month))
+    if (found := _IN_MONTH.fullmatch(phrase)) and found.group(2) in _MONTHS:
+        month = _MONTHS[found.group(2)]
+        year = _full_year(found.group(3))
+        if found.group(1).startswith("mid"):
+            return _nearest(today, prefer, year, lambda y: date(y, month, 15))
+        return _nearest(today, prefer, year, lambda y: _month_end(y, month))
+    return None
+
+
+def _full_year(typed: str | None) -> int | None:
+    return None if typed is None else int(typed) + (2000 if len(typed) == 2 else 0)
+
+
+def _nearest(
+    today: date, prefer: Prefer, year: int | None, day_in: Callable[[int], date]
+) -> date | None:
+    """`day_in(year)`, or without a year the first such day from today on (looking
+    ahead) or the last one up to today (looking back)."""
+    if year is not None:
+        return day_in(year) if FIRST_YEAR <= year <= LAST_YEAR else None
+    if prefer == "future":
+        return day_in(today.year) if day_in(today.year) >= today else day_in(today.year + 1)
+    return day_in(today.year) if day_in(today.year) <= today else day_in(today.year - 1)
+
+
+def _period_end(period: str, today: date, *, ahead: int) -> date:
+    """The last day of the month, quarter or year `today` is in, or `ahead` after it."""
+    unit = {"m": 1, "q": 3, "y": 12}[period[0]]
+    last_month = (today.month - 1) // unit * unit + unit if unit < 12 else 12
+    months = today.year * 12 + last_month - 1 + ahead * unit
+    return _month_end(months // 12, months % 12 + 1)
+
+
+def _month_end(year: int, month: int) -> date:
+    return date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
 
 
 def numeric_day(text: str, *, locale: str, today: date, prefer: Prefer) -> date | None:

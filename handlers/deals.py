@@ -50,6 +50,10 @@ MAX_TEAM_TOTAL = 10**18
 _BARE_AMOUNT = re.compile(r"\d[\d.,']*k?", re.IGNORECASE)
 # Words that join a contact named after the title to it (`Website relaunch for Sean`).
 _JOINERS = frozenset(["for", "with", "für", "mit", "pour", "avec", "para", "con", "per", "voor"])
+# The words /deals takes besides its options.
+_LIST_WORDS = frozenset({"mine", "rotting", "won", "lost", "open"})
+# The words that move a deal on by one stage (`/stage d12 next`).
+_NEXT_WORDS = frozenset({"next", "forward", "nächste", "weiter"})
 # The words that say "close:" when its colon was left out.
 _CLOSE_WORDS = frozenset({"close", "closing", "due"})
 _KIND_ACTIVITY = {
@@ -71,7 +75,8 @@ def open_deal(ctx: Context, args: Args) -> Reply:
     The contact is recognised at the end of the title (after "for" or "with" too), by name,
     by a word of the name that belongs to one contact (/deal Consulting Łukasz 3.5k) or by
     its id (c12, also first), by its full name before the title (/deal Jane Doe Website
-    redesign 12k, or with the title in quotes), or given as contact:NAME.
+    redesign 12k, or with the title in quotes), or given as contact:NAME. A deal named by
+    its contact alone (/deal for Jane 300, /deal Jane Doe) is named after their company.
     The answer shows what was stored (amount, contact, stage, close) and buttons to move
     the deal on.
     """
@@ -87,6 +92,10 @@ def open_deal(ctx: Context, args: Args) -> Reply:
     # A bare number counts only as the last word once the contact is off the end.
     amount = amount or args.take_amount(team.currency, locale=team.locale, picks=ctx.picks)
     title = limited(args.rest.strip(" ,;"), 200, "A deal title")
+    named_after = None
+    if not title and contact is not None:
+        # Named as an import names a deal without a title: after its company, or person.
+        named_after = title = _company_name(ctx, contact) or contact.name
     if not title:
         raise UsageError("What is the deal called? Give it a title.")
     stage = _opening_stage(stages, args.option("stage"))
@@ -135,7 +144,10 @@ def open_deal(ctx: Context, args: Args) -> Reply:
         ),
         rules=team_rules(ctx),
     )
-    return deal_opened(ctx, deal)
+    reply = deal_opened(ctx, deal)
+    if named_after is not None:
+        reply.muted(f"Named after {named_after}; rename it with /edit d{deal.id} title:TITLE.")
+    return reply
 
 
 def list_deals(ctx: Context, args: Args) -> Reply:
@@ -145,9 +157,14 @@ def list_deals(ctx: Context, args: Args) -> Reply:
     """
     stages = team_stages(ctx.session, team_id=ctx.team_id)
     words = {word.lower() for word in args.words}
-    unknown = words - {"mine", "rotting", "won", "lost", "open"}
+    unknown = [word for word in args.words if word.lower() not in _LIST_WORDS]
     if unknown:
-        raise UsageError(f"I don't understand “{' '.join(sorted(unknown))}” here.")
+        raise UsageError(f"I don't understand “{' '.join(unknown)}” here.")
+    if args.tags:
+        # Listing every deal for a filter that was not applied would read as an answer.
+        raise UsageError(
+            f"Deals are not listed by tag; /leads #{args.tags[0]} lists the contacts with it."
+        )
     kind = StageKind.won if "won" in words else StageKind.lost if "lost" in words else None
     if (stage_text := args.option("stage")) is not None:
         chosen = [resolve_stage(stages, stage_text)]
@@ -196,9 +213,9 @@ def list_deals(ctx: Context, args: Args) -> Reply:
 def move(ctx: Context, args: Args) -> Reply:
     """Move a deal to another stage; without a stage, pick one with a button.
 
-    /stage DEAL [STAGE]
+    /stage DEAL [STAGE|next]
 
-    Examples: /stage 42 proposal · /stage Website redesign negotiation · /stage d42
+    Examples: /stage 42 proposal · /stage Website redesign negotiation · /stage d42 next
     """
     deal, used = resolve(ctx, args.words, (DEAL,))
     assert isinstance(deal, Deal)
@@ -209,7 +226,26 @@ def move(ctx: Context, args: Args) -> Reply:
         reply = Reply().add(bold(deal.title), f" is in {current.name}. Move it to:")
         reply.buttons.extend(stage_buttons(deal, stages))
         return reply
+    if stage_text.lower() in _NEXT_WORDS:
+        return _move(ctx, deal, _next_stage(deal, stages))
     return _move(ctx, deal, resolve_stage(stages, stage_text))
+
+
+def _next_stage(deal: Deal, stages: Sequence[StageRow]) -> StageRow:
+    """The open stage after the deal's (`/stage d12 next`)."""
+    current = next(s for s in stages if s.id == deal.stage_id)
+    if current.kind != StageKind.open:
+        raise UsageError(
+            f"{deal.title} is {current.name}; name the open stage it goes back to "
+            f"(/stage d{deal.id} STAGE)."
+        )
+    later = [s for s in stages if s.kind == StageKind.open and s.position > current.position]
+    if not later:
+        raise UsageError(
+            f"{deal.title} is in {current.name}, the last open stage: /won d{deal.id} or "
+            f"/lost d{deal.id}."
+        )
+    return min(later, key=lambda s: s.position)
 
 
 def win(ctx: Context, args: Args) -> Reply:
@@ -399,6 +435,8 @@ def _contact_for_deal(ctx: Context, args: Args) -> Contact | None:
     ends = [len(words)]
     if len(words) > 2 and _BARE_AMOUNT.fullmatch(words[-1]) and not YEAR.fullmatch(words[-1]):
         ends.append(len(words) - 1)
+    if (whole := _only_a_contact(ctx, words)) is not None:
+        return _taken(args, 0, whole[1], whole[0])
     for end in ends:
         if end > 1 and (by_ref := record_by_ref(ctx, words[end - 1], CONTACT)) is not None:
             return _taken(args, _with_joiner(words, end - 1), end, by_ref)
@@ -413,6 +451,36 @@ def _contact_for_deal(ctx: Context, args: Args) -> Contact | None:
     if (found := resolve_leading(ctx, words, (CONTACT,))) is not None:
         return _taken(args, 0, found[1], found[0])  # `/deal Anna Weiß Relaunch 4.500 €`
     return None
+
+
+def _company_name(ctx: Context, contact: Contact) -> str | None:
+    if contact.company_id is None:
+        return None
+    company = contact_store.get_company(
+        ctx.session, team_id=ctx.team_id, company_id=contact.company_id
+    )
+    return company.name if company else None
+
+
+def _only_a_contact(ctx: Context, words: list[str]) -> tuple[Contact, int] | None:
+    """A contact named by all the words, by id or by name, maybe after a joiner and before
+    a bare amount (`/deal for Greta 300`, `/deal Greta Lind`, `/deal c12`): the deal has
+    no title of its own. The contact and how many words it took with its joiner."""
+    end = len(words)
+    if end > 1 and _BARE_AMOUNT.fullmatch(words[-1]) and not YEAR.fullmatch(words[-1]):
+        end -= 1
+    start = 1 if end > 1 and words[0].lower() in _JOINERS else 0
+    if end - start == 1 and (by_ref := record_by_ref(ctx, words[start], CONTACT)) is not None:
+        assert isinstance(by_ref, Contact)
+        return by_ref, end
+    # After a joiner a word of the name is enough (`for Greta`); alone, the full name is
+    # (`/deal Stone` is a title even with a Tom Stone among the contacts).
+    resolve_named = resolve_trailing if start else resolve_leading
+    found = resolve_named(ctx, words[start:end], (CONTACT,), keep=0)
+    if found is None or found[1] != end - start:
+        return None
+    assert isinstance(found[0], Contact)
+    return found[0], end
 
 
 def _with_joiner(words: list[str], start: int) -> int:

@@ -119,7 +119,12 @@ CURRENCIES = frozenset(list_currencies())
 _LOWERCASE_OK = frozenset(
     {"EUR", "USD", "GBP", "CHF", "JPY", "CAD", "AUD", "SEK", "NOK", "DKK", "PLN"}
 )
-_MULTIPLIERS = {"k": 10**3, "m": 10**6, "mm": 10**6, "mio": 10**6, "bn": 10**9}
+# `tsd`, `mrd` and `t` before a currency (`15 TEUR`, `15 T€`) are German business writing.
+_MULTIPLIERS = {
+    **dict.fromkeys(("k", "tsd", "t"), 10**3),
+    **dict.fromkeys(("m", "mm", "mio"), 10**6),
+    **dict.fromkeys(("bn", "mrd"), 10**9),
+}
 T = TypeVar("T")
 
 
@@ -246,7 +251,7 @@ def _numbers(locale: str) -> _Numbers:
     amount = re.compile(
         rf"(?P<pre>{currency})?\s?"
         rf"(?P<num>\d{{1,3}}(?:\s\d{{2,3}})+(?:[{marks}]\d+)?|\d[\d{marks}]*(?:[.,][-–])?)"
-        r"(?:\s?(?P<suffix>k|mm|mio|bn|m)\.?)?"
+        rf"(?:\s?(?P<suffix>k|tsd|mm|mio|bn|mrd|m|t(?={currency}))\.?)?"
         rf"(?:\s?(?P<post>{currency}))?",
         re.IGNORECASE,
     )
@@ -830,7 +835,14 @@ def parse_args(
         own = _OWN_SHAPE.get(key)
         cut = _shape_start(words, shapes - {own or ""}, region, locale)
         if own is not None:
-            cut = _own_end(args.heads[key], words[:cut], own, region, locale)
+            head = args.heads[key]
+            # The field's own value read through all its words first: `phone:+46 70 123 45
+            # 67` is one number, though `70 123` alone would read as an amount.
+            whole = _own_end(head, words, own, region, locale)
+            if whole is not None and whole > cut:
+                cut = whole
+            elif (found := _own_end(head, words[:cut], own, region, locale)) is not None:
+                cut = found
         tail = [(t.text, t.end) for t in run[:cut]]
         args.tails[key] = tail
         # A comma after an unquoted value separates it from the next ("Acme, city:Berlin").
@@ -893,9 +905,9 @@ def _shape_start(words: list[str], shapes: frozenset[str], region: str, locale: 
     return first
 
 
-def _own_end(head: str, words: list[str], shape: str, region: str, locale: str) -> int:
+def _own_end(head: str, words: list[str], shape: str, region: str, locale: str) -> int | None:
     """How many of `words`, typed after `head`, belong to the first value of `shape` there
-    (`phone:+49 30 1234567 Doe`: two; Doe is a word again); all of them when there is none."""
+    (`phone:+49 30 1234567 Doe`: two; Doe is a word again); None when there is none."""
     together = [head, *words]
     if shape == EMAIL:
         ends = [i + 1 for i, word in enumerate(together) if _EMAIL.match(word)]
@@ -903,7 +915,7 @@ def _own_end(head: str, words: list[str], shape: str, region: str, locale: str) 
         ends = [end for _, end, _ in _phones(together, region)]
     else:
         ends = [amount.end for amount in _amounts(together, _numbers(locale))]
-    return max(0, ends[0] - 1) if ends else len(words)
+    return max(0, ends[0] - 1) if ends else None
 
 
 def parse_tags(text: str) -> list[str]:

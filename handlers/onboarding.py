@@ -61,12 +61,15 @@ def start(ctx: Context, args: Args) -> Reply:
 
     Everyone after that joins with an invite code: /join CODE. In the terminal, new names
     join the team as reps straight away, so a demo with several people is easy; so do the
-    people of a Slack workspace that belongs to a team, on their first message.
+    people of a Slack workspace that belongs to a team, on their first message. A team
+    made without a name (Eve's team) takes the one its admin gives: /start Acme Sales.
     """
     if DEEP_LINK_START.fullmatch(args.rest.strip()):
         return _open_linked(ctx, args.rest.strip())
     if ctx.member is not None:
         assert ctx.team is not None
+        if (named := _named_now(ctx, args.rest.strip())) is not None:
+            return named
         return (
             Reply()
             .add(
@@ -163,9 +166,26 @@ def _installer_decides(ctx: Context) -> bool:
     return bool(installer) and installer != request.user_id
 
 
+def _named_now(ctx: Context, name: str) -> Reply | None:
+    """`/start Acme Sales` by the admin of a team still under the name it was given for
+    want of one (`Eve's team`: the terminal registers whoever starts it): the team takes
+    the name. Any other team keeps its name."""
+    team, member = ctx.team, ctx.member
+    assert team is not None and member is not None
+    if not name or member.role != Role.admin or team.name != _default_name(member.name):
+        return None
+    team.name = limited(name, 200, "A team name")
+    ctx.session.add(team)
+    return Reply().add("Your team is now called ", bold(team.name), ".")
+
+
+def _default_name(person: str) -> str:
+    return f"{person}'s team"
+
+
 def _found_team(ctx: Context, name: str) -> Reply:
     """Create a team with the sender as its admin."""
-    name = limited(name or f"{ctx.request.user_name}'s team", 200, "A team name")
+    name = limited(name or _default_name(ctx.request.user_name), 200, "A team name")
     defaults = ctx.defaults
     team = create_team(
         ctx.session,

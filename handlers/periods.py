@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
-from handlers.dates import read_day
+from handlers.dates import in_english, read_day
 from handlers.errors import UsageError
 
 EXAMPLES = (
@@ -88,7 +88,8 @@ class _Days:
 def parse_period(text: str, *, tz: tzinfo, now: datetime, locale: str = "en_US") -> Period:
     """The period `text` names, or a UsageError that lists what it understands. Numeric
     days are read in the order `locale` writes them (`01.09.2026`, `9/1/2026`)."""
-    phrase = " ".join(text.lower().replace(",", " ").split())
+    words = in_english(text.lower().replace(",", " ").split(), locale=locale)
+    phrase = " ".join(word for word in words if word)
     today = now.astimezone(tz).date()
     days = _phrase(phrase, _Reading(today, tz, now, locale))
     if days is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from handlers.context import Context
@@ -27,6 +28,7 @@ from storage.teams import (
 )
 
 STAGE_KEYS = ("prob", "probability", "rot", "after", "kind")
+_PERCENT = re.compile(r"\d{1,3}\s?%")
 
 
 def show_team(ctx: Context, args: Args) -> Reply:
@@ -108,6 +110,7 @@ def stages(ctx: Context, args: Args) -> Reply:
     /stages remove NAME
 
     Rot days: a deal with no activity for that long is flagged as rotting (0: never).
+    Also as said: /stages add Demo after Qualified 40%.
     """
     if not args.words:
         if args.options:
@@ -149,6 +152,14 @@ def _stage_table(ctx: Context, current: Sequence[Stage]) -> Reply:
 
 
 def _add_stage(ctx: Context, current: list[Stage], words: list[str], args: Args) -> str:
+    # Typed as said, too: `/stages add Demo after Qualified 40%`.
+    probability = args.option("prob", "probability")
+    for n in (1, 2):  # `40%`, `40 %`
+        if probability is None and len(words) > n and _PERCENT.fullmatch(" ".join(words[-n:])):
+            probability, words = "".join(words[-n:]), words[:-n]
+    after_text = args.option("after")
+    if after_text is None:
+        words, after_text = _after_stage(current, words)
     name = limited(" ".join(words), 64, "A stage name")
     if not name:
         raise UsageError("What is the new stage called?")
@@ -158,11 +169,10 @@ def _add_stage(ctx: Context, current: list[Stage], words: list[str], args: Args)
         team_id=ctx.team_id,
         name=name,
         position=len(current) + 1,
-        probability=_percent(args.option("prob", "probability") or _default_probability(kind)),
+        probability=_percent(probability or _default_probability(kind)),
         kind=kind,
         rot_days=_days(args.option("rot") or "14") if kind == "open" else 0,
     )
-    after_text = args.option("after")
     if after_text is not None:
         after = resolve_stage(current, after_text)
         index = current.index(after) + 1
@@ -173,6 +183,19 @@ def _add_stage(ctx: Context, current: list[Stage], words: list[str], args: Args)
     ordered = [*current[:index], stage, *current[index:]]
     renumber_stages(ctx.session, stages=ordered)
     return f"Added the stage {name}."
+
+
+def _after_stage(current: list[Stage], words: list[str]) -> tuple[list[str], str | None]:
+    """`Demo after Qualified`: the name's words and the stage named in full after the last
+    `after`; a name that merely has `after` in it (`Follow up after demo`) stays whole."""
+    lowered = [word.lower() for word in words]
+    if "after" not in lowered[1:]:
+        return words, None
+    at = len(lowered) - 1 - lowered[::-1].index("after")
+    named = " ".join(words[at + 1 :])
+    if name_key(named) not in {name_key(stage.name) for stage in current}:
+        return words, None
+    return words[:at], named
 
 
 def _rename_stage(ctx: Context, current: list[Stage], words: list[str], args: Args) -> str:

@@ -11,6 +11,7 @@ the words that can be part of a date, longest phrase first.
 from __future__ import annotations
 
 import re
+from calendar import monthrange
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
@@ -43,6 +44,7 @@ _UNITS = {
     "hours": ("h", "hr", "hrs", "hour", "hours"),
     "days": ("d", "day", "days"),
     "weeks": ("w", "wk", "wks", "week", "weeks"),
+    "months": ("month", "months"),
 }
 _UNIT = {alias: unit for unit, aliases in _UNITS.items() for alias in aliases}
 _RELATIVE = re.compile(
@@ -285,6 +287,14 @@ def _plausible(words: list[str]) -> bool:
 
 def _offset(count: str, unit: str, *, tz: tzinfo, now: datetime) -> datetime:
     n = _NUMBERS[count] if count in _NUMBERS else float(count.replace(",", "."))
+    if unit == "months":
+        # The same day of the month (or the month's last) at the same wall-clock time; a
+        # part of a month (`1.5 months`) as days of thirty.
+        local = now.astimezone(tz).replace(tzinfo=None)
+        year, month = divmod(local.year * 12 + local.month - 1 + int(n), 12)
+        day = min(local.day, monthrange(year, month + 1)[1])
+        later = local.replace(year=year, month=month + 1, day=day)
+        return _utc(later + timedelta(days=round((n - int(n)) * 30)), tz)
     if unit in ("days", "weeks"):
         local = now.astimezone(tz).replace(tzinfo=None) + timedelta(**{unit: n})
         return _utc(local, tz)

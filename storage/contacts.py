@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select, SelectOfScalar
 
 from storage import core
-from storage.keys import name_key
+from storage.keys import city_key, company_keys, name_key
 from storage.locks import lock_team_part
 from storage.models import Company, Contact, ContactTag, Deal, DealTag, Tag
 
@@ -73,14 +73,27 @@ _CONTACTS_NAMED = {
 
 
 def contacts_with(
-    session: Session, *, team_id: int, email: str | None = None, phone: str | None = None
+    session: Session,
+    *,
+    team_id: int,
+    email: str | None = None,
+    phone: str | None = None,
+    phone_ending: str | None = None,
 ) -> list[Contact]:
-    """Contacts with this e-mail or this phone number."""
+    """Contacts with this e-mail or this phone number, or a number ending in these digits
+    (a scan of the team's numbers in their index, 10 ms at 100k contacts: for the rare
+    search that needs it)."""
     conditions = []
     if email:
         conditions.append(col(Contact.email) == email)
     if phone:
         conditions.append(col(Contact.phone) == phone)
+    if phone_ending:
+        # The numbers alone first: the (team_id, phone) index holds them, the table not.
+        ending = select(Contact.id).where(
+            Contact.team_id == team_id, col(Contact.phone).endswith(phone_ending, autoescape=True)
+        )
+        conditions.append(col(Contact.id).in_(session.exec(ending.limit(50)).all()))
     if not conditions:
         return []
     results: list[Contact] = []
@@ -187,7 +200,7 @@ _CANDIDATES_BY_IDS = select_columns(*_CANDIDATE_COLUMNS).where(
 def save_contact(session: Session, *, contact: Contact) -> Contact:
     """Insert or update a contact, keeping its search keys in step with its fields."""
     contact.name_key = name_key(contact.name)
-    contact.city_key = name_key(contact.city) if contact.city else None
+    contact.city_key = city_key(contact.city) if contact.city else None
     if contact.id is None:
         core.insert_row(session, contact)
     else:
@@ -220,7 +233,7 @@ def leads(
     params = {
         "team_id": team_id,
         "statuses": list(statuses),
-        "city_key": name_key(city) if city else None,
+        "city_key": city_key(city) if city else None,
         "tag": tag,
         "limit": limit,
     }
@@ -291,8 +304,25 @@ _COMPANY_NAMED = (
 )
 
 
+_COMPANY_ANY_OF = (
+    select(Company)
+    .where(
+        col(Company.team_id) == bindparam("team_id"),
+        col(Company.name_key).in_(bindparam("keys", expanding=True)),
+    )
+    .order_by(col(Company.id))
+    .limit(1)
+)
+
+
 def get_or_create_company(session: Session, *, team_id: int, name: str, now: datetime) -> Company:
+    """The team's company of this name, or written with or without its legal form
+    (`company:Nordic` for Nordic AB), or a new one."""
     existing = company_named(session, team_id=team_id, name=name)
+    if existing is not None:
+        return existing
+    params = {"team_id": team_id, "keys": company_keys(name_key(name))}
+    existing = next(iter(core.load(session, Company, _COMPANY_ANY_OF, params)), None)
     if existing is not None:
         return existing
     company = Company(team_id=team_id, name=name.strip(), name_key=name_key(name), created_at=now)

@@ -42,7 +42,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 from storage.contacts import ensure_tags
 from storage.journal import note_inserted_rows
-from storage.keys import name_key
+from storage.keys import city_key, name_key
 from storage.models import (
     Activity,
     ActivityKind,
@@ -370,7 +370,7 @@ class _Writer:
                     "name_key": row.key,
                     **{k: fields.get(k) for k in _FILLED},
                     "status": fields.get("status") or "lead",
-                    "city_key": name_key(city) if city else None,
+                    "city_key": city_key(city) if city else None,
                     # Put on the map in the background (bot.geocoding.geocode_pending): a
                     # geocoder asked 100,000 times would hold the import for hours.
                     "geocode_pending": placed,
@@ -400,7 +400,7 @@ class _Writer:
                 setattr(contact, key, value)
                 changed = True
                 if key == "city":
-                    contact.city_key = name_key(value)
+                    contact.city_key = city_key(value)
                 if key in ("address", "city", "country"):
                     contact.geocode_pending = True
         if row.company and contact.company_id is None:

@@ -24,8 +24,41 @@ _UMLAUT_SPELLINGS = (("ae", "a"), ("oe", "o"), ("ue", "u"))
 def loose_key(key: str) -> str:
     """A name key as it may be typed on any keyboard, for comparing typed names with
     stored ones (both sides loosened): `łukasz` and `lukasz` -> `lukasz`, `mueller` and
-    `muller` -> `muller`. Only for scoring a match, never stored or looked up."""
+    `muller` -> `muller`. Names are scored on it, not stored by it (a person's name must
+    stay apart from a near namesake's); a city is (`city_key`)."""
     loose = key.translate(_PLAIN_LETTERS)
     for spelled, letter in _UMLAUT_SPELLINGS:
         loose = loose.replace(spelled, letter)
     return loose
+
+
+def city_key(city: str) -> str:
+    """What a city is stored and filtered by (`/leads city:`): its name key loosened, so
+    that `Koeln`, `Köln` and `koln`, or `Wroclaw` and `Wrocław`, name one city."""
+    return loose_key(name_key(city))
+
+
+# Legal forms as they end a company's name key (`nordic ab`, `muller gmbh & co. kg`).
+_LEGAL_FORMS = frozenset(
+    {
+        *("ag", "gmbh", "ggmbh", "kg", "ohg", "gbr", "ug", "se", "eg", "e.v.", "kgaa", "mbh"),
+        *("inc", "inc.", "corp", "corp.", "corporation", "llc", "ltd", "ltd.", "limited"),
+        *("plc", "llp", "co", "co.", "pty", "pty.", "sa", "s.a.", "sas", "sarl", "srl"),
+        *("s.r.l.", "s.l.", "sl", "s.p.a.", "spa", "bv", "b.v.", "nv", "n.v.", "oy", "oyj"),
+        *("ab", "as", "a/s", "aps", "s.r.o.", "kft.", "a.s.", "gesmbh"),
+    }
+)
+# Written after a name with the legal forms above, and words that join them.
+_FORM_ENDINGS = (*sorted(_LEGAL_FORMS), "gmbh & co. kg", "gmbh & co kg", "pty ltd", "pty. ltd.")
+_JOINING = frozenset({"&", "+"})
+
+
+def company_keys(key: str) -> list[str]:
+    """The name keys one company may be written under, with or without its legal form:
+    for `nordic` and `nordic ab` alike, `nordic`, `nordic ab`, `nordic gmbh`, ... (not
+    `key` itself). `Nordic Group` and `Nordic` stay two companies."""
+    words = key.split()
+    while len(words) > 1 and (words[-1] in _LEGAL_FORMS or words[-1] in _JOINING):
+        words.pop()
+    core = " ".join(words)
+    return [k for k in (core, *(f"{core} {form}" for form in _FORM_ENDINGS)) if k != key]

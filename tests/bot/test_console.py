@@ -35,6 +35,7 @@ from bot.prompt import CommandCompleter, prompt_session
 from bot.senders import ConsoleSender
 from handlers import build_registry
 from handlers.dispatcher import Dispatcher
+from handlers.format import money
 from handlers.reply import Attachment, Button, Reply, bold, link
 from tests.conftest import START, Clock
 
@@ -75,8 +76,16 @@ def test_attachments_are_saved_under_safe_new_names(tmp_path: Path) -> None:
 
 
 def test_user_text_cannot_drive_the_terminal() -> None:
-    reply = Reply().add("evil\x1b[2J\x07name")
-    assert render_text(reply) == "evil[2Jname"
+    reply = Reply().add("evil\x1b[2J\x07name\u2028more")
+    assert render_text(reply) == "evil[2Jnamemore"
+
+
+def test_amounts_keep_their_locales_spaces() -> None:
+    """babel writes `12.000\xa0€` (de) and `12\u202f000,50\xa0€` (fr): spaces that are not
+    " ", kept (they were dropped as unprintable: `12000,50€`)."""
+    for locale in ("de_DE", "fr_FR", "de_CH"):
+        amount = money(1_200_050, "EUR", locale)
+        assert render_text(Reply().add(amount)) == amount
 
 
 async def test_a_session_with_buttons_switching_people_and_locations(

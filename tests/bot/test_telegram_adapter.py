@@ -66,7 +66,7 @@ async def test_start_creates_the_team_and_offers_a_share_location_button(
 # One step per command, every family: (who, message, what the answer contains).
 TOUR = [
     ("alice", "/help", "/add /find /show"),
-    ("alice", "/help stage", "/stage DEAL [STAGE]"),
+    ("alice", "/help stage", "/stage DEAL [STAGE|next]"),
     (
         "alice",
         f"/add Jane Doe company:Acme {LANDLINE.international} jane@acme.de city:Berlin #hot",

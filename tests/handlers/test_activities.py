@@ -21,6 +21,7 @@ def test_each_kind_is_logged_and_shown(testbot: TestBot) -> None:
     ]
     card = testbot.say("/show c1")
     assert "Last activity: just now" in card and "met: demo went well" in card
+    assert "Alice noted: wants a quote" in card  # on its own card, not "noted on:"
 
 
 def test_note_needs_text_and_a_reference(testbot: TestBot) -> None:
@@ -67,6 +68,7 @@ def test_feed_limits_and_bad_numbers(testbot: TestBot) -> None:
     assert len(testbot.say("/feed 3").splitlines()) == 4
     assert "from 1 to 50" in testbot.say("/feed 500")
     assert "from 1 to 50" in testbot.say("/feed lots")
+    assert "takes only a number" in testbot.say("/feed #web")  # no filter it cannot apply
 
 
 def test_shared_location_is_stored_and_attached_to_fresh_visits(testbot: TestBot) -> None:

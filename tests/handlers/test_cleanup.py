@@ -173,6 +173,16 @@ def test_merge_moves_everything_and_fills_empty_fields(testbot: TestBot, engine:
     assert contact(engine, 1).email is None and not contact(engine, 2).archived
 
 
+def test_merge_one_contact_into_another_as_said(testbot: TestBot) -> None:
+    testbot.say("/add Greta Lind")
+    testbot.say("/add Greta Lindh company:Nordic AB")
+    preview = testbot.say("/merge Greta Lindh into Greta Lind")
+    assert "Merge Greta Lindh (c2) into Greta Lind (c1)?" in preview
+    assert "Merge Greta Lindh (c2) into Greta Lind (c1)?" in testbot.say("/merge c2 -> c1")
+    # Without "into", the first is kept.
+    assert "Merge Greta Lind (c1) into Greta Lindh (c2)?" in testbot.say("/merge c2 c1")
+
+
 def test_merge_and_forget_respect_roles_and_teams(open_signup_bot: TestBot) -> None:
     bot = open_signup_bot
     bot.say("/start Team A", who="Alice")

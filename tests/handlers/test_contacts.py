@@ -78,6 +78,22 @@ def test_the_same_name_warns_like_the_same_email_or_phone(testbot: TestBot) -> N
     assert "Added Klaus Weber (c3)" in testbot.press("Add anyway").plain_text
 
 
+def test_a_similar_name_added_without_a_company_warns(testbot: TestBot) -> None:
+    testbot.say("/add Greta Lind company:Nordic AB")
+    warning = testbot.say("/add Greta Lindt")
+    assert "• Greta Lind (c1) — similar name" in warning
+
+
+def test_a_company_written_without_its_legal_form_is_the_same_company(testbot: TestBot) -> None:
+    testbot.say("/add Greta Lind company:Nordic AB")
+    assert "same name" in testbot.say("/add Greta Lind company:Nordic")
+    assert "company: Nordic AB" in testbot.say("/add Sven Berg company:nordic")
+    testbot.say("/add Hans Weber company:Weber")
+    assert "company: Weber\n" in testbot.say("/add Eva Weber company:Weber GmbH & Co. KG") + "\n"
+    # Another word than a legal form makes another company.
+    assert "company: Nordic Group" in testbot.say("/add Kim Ek company:Nordic Group")
+
+
 def test_add_anyway_and_open_existing(testbot: TestBot) -> None:
     testbot.say("/add Jane Doe jane@acme.de")
     testbot.say("/add Jane Dough jane@acme.de")
@@ -100,6 +116,16 @@ def test_find_by_misspelt_name_email_phone_company_and_deal(testbot: TestBot) ->
     assert "Website redesign" in testbot.say("/find websit redesing")
     assert "Nothing matches" in testbot.say("/find zzzqqq")
     assert "What should I look for" in testbot.say("/find")
+
+
+def test_find_a_foreign_number_typed_without_its_country_code(testbot: TestBot) -> None:
+    testbot.say("/add Jan Kowalski +48 601 234 567")
+    testbot.say("/add Eva Berg +49 30 7654321")
+    for typed in ("601 234 567", "0601-234567", "601234567"):
+        found = testbot.say(f"/find {typed}")
+        assert "Jan Kowalski" in found and "Eva Berg" not in found
+    assert "Nothing matches" in testbot.say("/find 234 567")  # too few digits to tell
+    assert "Nothing matches" in testbot.say("/find 601 234 568")
 
 
 def test_find_buttons_open_cards(testbot: TestBot) -> None:
@@ -234,7 +260,19 @@ def test_leads_best_score_first_with_filters(testbot: TestBot) -> None:
     assert "Old Customer" in testbot.say("/leads status:customer")
     assert "Old Customer" in testbot.say("/leads status:all")
     assert "limit: takes a number" in testbot.say("/leads limit:0")
-    assert "No leads match" in testbot.say("/leads #nothing")
+    assert "No leads match #nothing." in testbot.say("/leads #nothing")
+
+
+def test_leads_in_a_city_as_typed_without_its_letters(testbot: TestBot) -> None:
+    testbot.say("/add Jana Novak city:Köln")
+    testbot.say("/add Piotr Nowak city:Wrocław")
+    testbot.say("/add Eva Berg city:Muenchen")
+    assert "Jana Novak" in testbot.say("/leads city:Koeln")
+    assert "Jana Novak" in testbot.say("/leads city:köln")
+    assert "Piotr Nowak" in testbot.say("/leads city:Wroclaw")
+    munich = testbot.say("/leads city:München")
+    assert "Eva Berg" in munich and "Jana Novak" not in munich
+    assert "No leads match in Paris." in testbot.say("/leads city:Paris")
 
 
 def test_shared_contact_card_is_logged_with_duplicate_check(testbot: TestBot) -> None:

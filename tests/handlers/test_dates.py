@@ -140,3 +140,48 @@ def test_close_dates_far_away_are_refused_clearly() -> None:
 )
 def test_the_end_of_a_period_is_its_last_day(text: str, now: datetime, expected: date) -> None:
     assert read_day(text, tz=ZoneInfo("Pacific/Auckland"), now=now) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Q1", date(2027, 3, 31)),
+        ("q4", date(2026, 12, 31)),  # this one has not ended
+        ("Q2 2027", date(2027, 6, 30)),
+        ("Q3/27", date(2027, 9, 30)),
+        ("end of Q1", date(2027, 3, 31)),
+        ("by the end of March", date(2027, 3, 31)),
+        ("end of Sept", date(2027, 9, 30)),
+        ("end of November", date(2026, 11, 30)),  # today
+        ("mid-April", date(2027, 4, 15)),
+        ("mid May 2028", date(2028, 5, 15)),
+        ("next quarter", date(2027, 3, 31)),
+        ("end of next month", date(2026, 12, 31)),
+        ("end of next year", date(2027, 12, 31)),
+        ("end of 2027", date(2027, 12, 31)),
+    ],
+)
+def test_close_dates_as_sales_people_give_them(text: str, expected: date) -> None:
+    assert read_day(text, tz=NEW_YORK, now=NOW) == expected
+
+
+def test_a_quarter_or_month_looking_back_is_the_last_one() -> None:
+    assert read_day("Q1", tz=NEW_YORK, now=NOW, prefer="past") == date(2026, 3, 31)
+    assert read_day("end of December", tz=NEW_YORK, now=NOW, prefer="past") == date(2025, 12, 31)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Ende März", date(2027, 3, 31)),
+        ("Mitte April", date(2027, 4, 15)),
+        ("nächstes Quartal", date(2027, 3, 31)),
+        ("Ende nächsten Monats", date(2026, 12, 31)),
+        ("Quartalsende", date(2026, 12, 31)),
+        ("Ende des Jahres", date(2026, 12, 31)),
+        ("Ende Q1", date(2027, 3, 31)),
+    ],
+)
+def test_a_german_team_gives_close_dates_in_german(text: str, expected: date) -> None:
+    assert read_day(text, tz=NEW_YORK, now=NOW, locale="de_DE") == expected
+    assert read_day(text, tz=NEW_YORK, now=NOW) in (None, expected)

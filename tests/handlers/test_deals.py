@@ -59,6 +59,26 @@ def test_a_contact_named_by_its_id_before_or_after_the_title(testbot: TestBot) -
         assert f"Opened {title} (d" in opened and "contact: none" in opened
 
 
+def test_deals_refuses_what_it_cannot_filter_by_as_it_was_typed(testbot: TestBot) -> None:
+    testbot.say("/deal Fleet 12k #web")
+    testbot.say("/deal Cloud 5k")
+    assert "I don't understand “closing this Month” here." in testbot.say(
+        "/deals closing this Month"
+    )
+    refused = testbot.say("/deals #web")
+    assert "Deals are not listed by tag" in refused and "Cloud" not in refused
+
+
+def test_stage_next_moves_a_deal_on_by_one_open_stage(testbot: TestBot) -> None:
+    testbot.say("/deal Fleet 12k")
+    assert "stage: Qualified (25%), was Lead" in testbot.say("/stage d1 next")
+    assert "stage: Proposal (50%), was Qualified" in testbot.say("/stage Fleet next")
+    testbot.say("/stage d1 negotiation")
+    assert "the last open stage: /won d1 or /lost d1" in testbot.say("/stage d1 next")
+    testbot.say("/lost d1")
+    assert "Fleet is Lost; name the open stage" in testbot.say("/stage d1 next")
+
+
 def test_stage_buttons_move_and_edit_the_message(testbot: TestBot) -> None:
     testbot.say("/deal Website 5k")
     choices = testbot.send("/stage 1")

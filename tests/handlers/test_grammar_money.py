@@ -33,6 +33,12 @@ from handlers.grammar import AMOUNT, MAX_MINOR, Money, normalize, parse_args, re
         ("Licence 12 k €", Money(1_200_000, "EUR"), ["Licence"]),
         ("Fleet 1.5m", Money(150_000_000, "EUR"), ["Fleet"]),
         ("Fleet 1,5 Mio", Money(150_000_000, "EUR"), ["Fleet"]),
+        # German business writing: Tausend, TEUR / T€, Milliarden.
+        ("Cloud 15 Tsd. EUR Greta", Money(1_500_000, "EUR"), ["Cloud", "Greta"]),
+        ("Cloud 150 TEUR", Money(15_000_000, "EUR"), ["Cloud"]),
+        ("Cloud 150T€", Money(15_000_000, "EUR"), ["Cloud"]),
+        ("Cloud 2 TUSD", Money(200_000, "USD"), ["Cloud"]),
+        ("Grid 1,2 Mrd €", Money(120_000_000_000, "EUR"), ["Grid"]),
         ("Fleet 1 200 000 EUR", Money(120_000_000, "EUR"), ["Fleet"]),
         ("Fleet 1.200.000", Money(120_000_000, "EUR"), ["Fleet"]),
         ("Fleet 1,200,000.50 USD", Money(120_000_050, "USD"), ["Fleet"]),
@@ -55,6 +61,12 @@ def test_amounts_as_people_write_them(text: str, money: Money, rest: list[str]) 
     args = parse_args(text)
     assert args.take_amount("EUR", locale="en_US") == money
     assert args.words == rest
+
+
+@pytest.mark.parametrize("text", ["Haul 15 tons", "Haul 2 t", "Haul 3 tea"])
+def test_a_t_without_a_currency_is_no_thousand(text: str) -> None:
+    args = parse_args(text)
+    assert args.take_amount("EUR", locale="en_US") is None
 
 
 @pytest.mark.parametrize(

@@ -100,7 +100,7 @@ def test_help_lists_families_and_explains_one_command(testbot: TestBot) -> None:
     assert len(listing.splitlines()) <= 16
     detail = testbot.say("/help add")
     assert detail.startswith("/add") and "Example: /add Jane Doe" in detail
-    assert "/stage DEAL [STAGE]" in testbot.say("/help /stage")
+    assert "/stage DEAL [STAGE|next]" in testbot.say("/help /stage")
     assert "Did you mean /deals" in testbot.say("/help deels")
 
 
@@ -110,3 +110,16 @@ def test_unknown_commands_suggest_the_closest(testbot: TestBot) -> None:
     assert "Did you mean /find" in reply.plain_text
     plain = testbot.say("hello there")
     assert "Commands start with a slash" in plain and "What I understand" in plain
+
+
+def test_a_team_started_without_a_name_takes_the_one_its_admin_gives(
+    open_signup_bot: TestBot,
+) -> None:
+    """The terminal registers whoever starts it, under a name given for want of one; their
+    `/start Acme` names the team. A team with a name of its own keeps it."""
+    bot = open_signup_bot
+    assert "created the team Ben's team" in bot.say("/start", who="Ben")
+    assert "Your team is now called Ben & Co." in bot.say("/start Ben & Co.", who="Ben")
+    assert "You are an admin in Ben & Co." in bot.say("/start Other", who="Ben")
+    bot.say("/start Red", who="Ann")
+    assert "You are an admin in Red." in bot.say("/start Blue", who="Ann")

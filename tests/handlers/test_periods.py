@@ -137,3 +137,24 @@ def test_numeric_days_in_the_teams_order() -> None:
 def test_days_at_the_calendars_edges_are_refused_clearly(text: str) -> None:
     with pytest.raises(UsageError, match="Reports cover the years 1970 to 9998"):
         parse_period(text, tz=BERLIN, now=NOW)
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("dieses Jahr", "2026"),
+        ("letzter Monat", "October 2026"),
+        ("vorigen Monat", "October 2026"),
+        ("diese Woche", "week of 23 Nov 2026"),
+        ("vergangene Woche", "week of 16 Nov 2026"),
+        ("dieses Quartal", "Q4 2026"),
+        ("letzte 30 Tage", "last 30 days (25 Oct – 23 Nov 2026)"),
+        ("seit 1.10.", "since 1 Oct 2026"),
+        ("Oktober", "October 2026"),
+        ("gestern", "22 Nov 2026"),
+    ],
+)
+def test_a_german_team_names_its_periods_in_german(text: str, label: str) -> None:
+    assert parse_period(text, tz=BERLIN, now=NOW, locale="de_DE").label == label
+    with pytest.raises(UsageError):
+        parse_period(text, tz=BERLIN, now=NOW)  # an English team's words are English

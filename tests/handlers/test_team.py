@@ -51,6 +51,16 @@ def test_admin_edits_the_pipeline(testbot: TestBot) -> None:
     assert labels == ["Qualified", "Offer sent", "Negotiation", "Won", "Lost"]
 
 
+def test_a_stage_added_as_said(testbot: TestBot) -> None:
+    added = testbot.say("/stages add Demo after Qualified 40%")
+    assert "Added the stage Demo." in added and "3. Demo · 40%" in added
+    assert "Trial · 30%" in testbot.say("/stages add Trial 30 %")
+    # `after` and what follows stay in the name unless they name a stage in full.
+    assert "Added the stage Call back after lunch." in testbot.say(
+        "/stages add Call back after lunch"
+    )
+
+
 def test_stage_edits_are_validated(testbot: TestBot) -> None:
     testbot.join("Bob")
     assert "Only admins" in testbot.say("/stages add Demo", who="Bob")

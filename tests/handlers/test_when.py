@@ -171,6 +171,8 @@ def test_offsets_count_from_a_later_due_time_but_never_backwards() -> None:
         ("in einer Stunde", "Mon 2026-11-23 11:30:00"),
         ("am 15.12. um 14 Uhr", "Tue 2026-12-15 14:00:00"),
         ("15. Dezember", "Tue 2026-12-15 09:00:00"),
+        ("in 1 Monat", "Wed 2026-12-23 10:30:00"),
+        ("in 3 Monaten", "Tue 2027-02-23 10:30:00"),
         ("so", None),  # an everyday word, not Sunday
         ("übermorgen", None),
     ],
@@ -202,9 +204,19 @@ def test_a_german_time_is_found_among_the_words_and_uhr_is_part_of_it() -> None:
         ("14h30", "Mon 2026-11-23 14:30:00"),
         ("1.5h", "Mon 2026-11-23 12:00:00"),
         ("in 2,5 hours", "Mon 2026-11-23 13:00:00"),
+        ("in 1 month", "Wed 2026-12-23 10:30:00"),
+        ("in 3 months", "Tue 2027-02-23 10:30:00"),
+        ("in 1.5 months", "Thu 2027-01-07 10:30:00"),  # a month and fifteen days
+        ("next month", "Wed 2026-12-23 09:00:00"),
         ("15th", "Tue 2026-12-15 09:00:00"),  # this month's has passed
         ("the 25th 3pm", "Wed 2026-11-25 15:00:00"),
     ],
 )
 def test_what_people_type_on_a_phone(text: str, expected: str) -> None:
     assert _local(text) == expected
+
+
+def test_a_month_later_is_the_months_last_day_when_it_has_no_such_day() -> None:
+    january_31 = datetime(2027, 1, 31, 9, 0, tzinfo=UTC)
+    assert _local("in 1 month", now=january_31) == "Sun 2027-02-28 10:00:00"
+    assert _local("in 2 months", now=january_31) == "Wed 2027-03-31 10:00:00"

@@ -6,9 +6,13 @@ hand (file name, revision id, parent); this catches a fork Alembic would refuse 
 
 from __future__ import annotations
 
-from alembic.script import ScriptDirectory
+from datetime import UTC, datetime
 
-from storage.db import MIGRATIONS, alembic_config, make_engine
+from alembic import command
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, text
+
+from storage.db import MIGRATIONS, alembic_config, make_engine, upgrade
 
 EXPECTED = [
     "0001_core_tables",
@@ -35,6 +39,7 @@ EXPECTED = [
     "0022_search_index_fast_update",
     "0023_outbox_message_ref",
     "0024_dealtotal_currency",
+    "0025_loose_city_keys",
 ]
 
 
@@ -54,3 +59,42 @@ def test_every_migration_imports_sqlmodel_for_its_column_types() -> None:
     for path in (MIGRATIONS / "versions").glob("*.py"):
         assert "import sqlmodel" in path.read_text(), path.name
     assert "import sqlmodel" in (MIGRATIONS / "script.py.mako").read_text()
+
+
+def test_cities_are_rekeyed_loosely_and_back(engine: Engine) -> None:
+    """0025: the plain name keys of cities (`koeln` for a city typed Koeln) become the
+    loosened ones that `/leads city:` compares, and go back on a downgrade."""
+    command.downgrade(alembic_config(engine), "0024")
+    at = datetime(2026, 1, 5, tzinfo=UTC)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO team (id, name, currency, timezone, locale, region, created_at) "
+                "VALUES (1, 'T', 'EUR', 'UTC', 'en_US', 'DE', :t)"
+            ),
+            {"t": at},
+        )
+        for contact_id, city, key in (
+            (1, "Köln", "koln"),
+            (2, "Koeln", "koeln"),
+            (3, "Wrocław", "wrocław"),
+            (4, "Paris", "paris"),
+        ):
+            conn.execute(
+                text(
+                    "INSERT INTO contact (id, team_id, name, name_key, status, city, city_key,"
+                    " score, archived, geocode_pending, created_at, updated_at)"
+                    " VALUES (:id, 1, 'N', 'n', 'lead', :city, :key, 0, false, false, :t, :t)"
+                ),
+                {"id": contact_id, "city": city, "key": key, "t": at},
+            )
+    keys = text("SELECT city_key FROM contact ORDER BY id")
+    try:
+        upgrade(engine)
+        with engine.connect() as conn:
+            assert list(conn.execute(keys).scalars()) == ["koln", "koln", "wroclaw", "paris"]
+        command.downgrade(alembic_config(engine), "0024")
+        with engine.connect() as conn:
+            assert list(conn.execute(keys).scalars()) == ["koln", "koeln", "wrocław", "paris"]
+    finally:
+        upgrade(engine)
