@@ -13,7 +13,7 @@ from handlers.grammar import Args, limited
 from handlers.refs import CONTACT, DEAL, Record, contact_of, label, resolve
 from handlers.registry import Registry
 from handlers.reply import Reply, bold
-from handlers.scoring import rescore
+from handlers.scoring import team_rules
 from storage.activities import ActivityRow, log_activity, recent_contact_by_others, timeline
 from storage.contacts import contacts_by_ids
 from storage.core import new_row
@@ -109,9 +109,9 @@ def record_activity(ctx: Context, record: Record, kind: ActivityKind, text: str)
     reply = Reply()
     if contact is not None and contact.id is not None:
         _heads_up(ctx, reply, contact)
-    log_activity(ctx.session, activity=activity)
-    if contact is not None:
-        rescore(ctx.session, team_id=ctx.team_id, contact_ids=[contact.id], now=ctx.now)
+    log_activity(
+        ctx.session, activity=activity, rules=team_rules(ctx) if contact is not None else None
+    )
     reply.add(f"Logged: {_PAST[kind]} ", bold(label(record)), ".")
     ctx.change_label = f"{_LOGGED[kind]} {label(record)}"
     if activity.lat is not None:

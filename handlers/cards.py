@@ -46,7 +46,13 @@ _VERBS = {
 
 
 def member_names(ctx: Context, ids: Iterable[int | None]) -> dict[int, str]:
-    return teams.member_names(ctx.session, team_id=ctx.team_id, ids=ids)
+    wanted = {i for i in ids if i is not None}
+    me = ctx.member
+    if wanted and me is not None and me.id is not None and wanted == {me.id}:
+        # Only the sender, whom the message has loaded (the owner of what they just
+        # added or opened): no read.
+        return {me.id: me.name}
+    return teams.member_names(ctx.session, team_id=ctx.team_id, ids=wanted)
 
 
 def phone_display(phone: str) -> str:

@@ -20,8 +20,8 @@ from handlers.context import Context
 from handlers.format import contact_ref, day, deal_ref, map_url
 from handlers.reply import Button, Reply, SpanLike, bold, italic, link
 from storage.contacts import get_company, tags_of
-from storage.models import Contact, Deal, Stage
-from storage.teams import team_stages
+from storage.models import Contact, Deal
+from storage.teams import StageRow, stage_rows
 
 Fields = dict[str, str]
 
@@ -118,7 +118,7 @@ def deal_opened(ctx: Context, deal: Deal) -> Reply:
     return _deal_buttons(ctx, reply, deal)
 
 
-def deal_moved(ctx: Context, deal: Deal, was: Stage, note: str) -> Reply:
+def deal_moved(ctx: Context, deal: Deal, was: StageRow, note: str) -> Reply:
     """`Moved to Proposal.`, the deal, its stage and what it was, and where it can go
     next (the buttons replace this message: a rep taps on through the pipeline)."""
     stage = _stage(ctx, deal)
@@ -152,7 +152,7 @@ def _made(
 def _deal_buttons(ctx: Context, reply: Reply, deal: Deal) -> Reply:
     reply.button_row(_open(deal_ref(deal)))
     if ctx.can_change_owned(deal.owner_id):
-        reply.buttons.extend(stage_buttons(deal, team_stages(ctx.session, team_id=ctx.team_id)))
+        reply.buttons.extend(stage_buttons(deal, stage_rows(ctx.session, team_id=ctx.team_id)))
     return reply
 
 
@@ -173,8 +173,8 @@ def _changes(reply: Reply, before: Fields, after: Fields) -> Reply:
     return reply
 
 
-def _stage(ctx: Context, deal: Deal) -> Stage:
-    return next(s for s in team_stages(ctx.session, team_id=ctx.team_id) if s.id == deal.stage_id)
+def _stage(ctx: Context, deal: Deal) -> StageRow:
+    return next(s for s in stage_rows(ctx.session, team_id=ctx.team_id) if s.id == deal.stage_id)
 
 
 def _open(ref: str) -> Button:

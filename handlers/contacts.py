@@ -21,7 +21,7 @@ from handlers.places import Located, locate, place_query
 from handlers.refs import CONTACT, DEAL, Record, resolve, resolve_member, search_score
 from handlers.registry import Registry
 from handlers.reply import Button, Reply, bold
-from handlers.scoring import READ_REFRESH, rescore, rescore_due
+from handlers.scoring import READ_REFRESH, rescore, rescore_due, team_rules
 from storage import contacts as store
 from storage.activities import log_activity
 from storage.contacts import TagTarget
@@ -152,8 +152,8 @@ def add_contact(ctx: Context, args: Args) -> Reply:
             contact_id=contact.id,
             at=ctx.now,
         ),
+        rules=team_rules(ctx),
     )
-    rescore(ctx.session, team_id=ctx.team_id, contact_ids=[contact.id], now=ctx.now)
     return _map_note(contact_added(ctx, contact), contact, located)
 
 
@@ -562,9 +562,9 @@ def _retag(ctx: Context, args: Args, *, add: bool) -> Reply:
             text=listed,
             at=ctx.now,
         ),
+        # A deal's tags are not its contact's: they move no score.
+        rules=team_rules(ctx) if isinstance(record, Contact) else None,
     )
-    if isinstance(record, Contact):
-        rescore(ctx.session, team_id=ctx.team_id, contact_ids=[record.id], now=ctx.now)
     verb = "Tagged" if add else "Untagged"
     ref = contact_ref(record) if isinstance(record, Contact) else deal_ref(record)
     ctx.change_label = f"{verb.lower()} {_name(record)} ({ref}) {listed}"

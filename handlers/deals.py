@@ -33,13 +33,13 @@ from handlers.refs import (
 )
 from handlers.registry import Registry
 from handlers.reply import Reply, bold
-from handlers.scoring import rescore
+from handlers.scoring import team_rules
 from storage import contacts as contact_store
 from storage import deals as store
 from storage.activities import log_activity
 from storage.core import new_row
-from storage.models import Activity, ActivityKind, Contact, Deal, Role, Stage, StageKind
-from storage.teams import team_stages
+from storage.models import Activity, ActivityKind, Contact, Deal, Role, StageKind
+from storage.teams import StageRow, stage_rows, team_stages
 
 DEAL_KEYS = ("stage", "close", "contact", "company", "amount")
 # What one team's deals in one currency may add up to, in minor units. Every running
@@ -81,7 +81,7 @@ def open_deal(ctx: Context, args: Args) -> Reply:
     the deal on.
     """
     assert ctx.team is not None
-    stages = team_stages(ctx.session, team_id=ctx.team_id)
+    stages = stage_rows(ctx.session, team_id=ctx.team_id)
     expected_close = _take_close(ctx, args)
     team = ctx.team
     amount = _take_amount_field(ctx, args) or args.take_amount(
@@ -142,8 +142,8 @@ def open_deal(ctx: Context, args: Args) -> Reply:
             deal_id=deal.id,
             at=ctx.now,
         ),
+        rules=team_rules(ctx),
     )
-    rescore(ctx.session, team_id=ctx.team_id, contact_ids=[deal.contact_id], now=ctx.now)
     reply = deal_opened(ctx, deal)
     if named_after is not None:
         reply.muted(f"Named after {named_after}; rename it with /edit d{deal.id} title:TITLE.")
@@ -219,7 +219,7 @@ def move(ctx: Context, args: Args) -> Reply:
     """
     deal, used = resolve(ctx, args.words, (DEAL,))
     assert isinstance(deal, Deal)
-    stages = team_stages(ctx.session, team_id=ctx.team_id)
+    stages = stage_rows(ctx.session, team_id=ctx.team_id)
     stage_text = " ".join(args.words[used:])
     if not stage_text:
         current = next(s for s in stages if s.id == deal.stage_id)
@@ -231,7 +231,7 @@ def move(ctx: Context, args: Args) -> Reply:
     return _move(ctx, deal, resolve_stage(stages, stage_text))
 
 
-def _next_stage(deal: Deal, stages: Sequence[Stage]) -> Stage:
+def _next_stage(deal: Deal, stages: Sequence[StageRow]) -> StageRow:
     """The open stage after the deal's (`/stage d12 next`)."""
     current = next(s for s in stages if s.id == deal.stage_id)
     if current.kind != StageKind.open:
@@ -289,7 +289,7 @@ def press_stage(ctx: Context, args: tuple[str, ...]) -> Reply:
         raise CommandError("That button is no longer valid.")
     found = store.get_deal(ctx.session, team_id=ctx.team_id, deal_id=int(args[0]))
     stage = next(
-        (s for s in team_stages(ctx.session, team_id=ctx.team_id) if s.id == int(args[1])), None
+        (s for s in stage_rows(ctx.session, team_id=ctx.team_id) if s.id == int(args[1])), None
     )
     if found is None or stage is None:
         raise CommandError("That deal or stage no longer exists.")
@@ -298,13 +298,13 @@ def press_stage(ctx: Context, args: tuple[str, ...]) -> Reply:
     return reply
 
 
-def _move(ctx: Context, deal: Deal, stage: Stage, *, reason: str | None = None) -> Reply:
+def _move(ctx: Context, deal: Deal, stage: StageRow, *, reason: str | None = None) -> Reply:
     store.lock_deal(ctx.session, deal=deal)
     if not ctx.can_change_owned(deal.owner_id):
         raise Forbidden(f"{deal.title} belongs to a teammate; only they or a manager can move it.")
     if deal.stage_id == stage.id and not reason:
         return deal_unmoved(ctx, deal)
-    was = next(s for s in team_stages(ctx.session, team_id=ctx.team_id) if s.id == deal.stage_id)
+    was = next(s for s in stage_rows(ctx.session, team_id=ctx.team_id) if s.id == deal.stage_id)
     change = store.move_deal(
         ctx.session,
         deal=deal,
@@ -325,8 +325,8 @@ def _move(ctx: Context, deal: Deal, stage: Stage, *, reason: str | None = None) 
             text=reason or stage.name,
             at=ctx.now,
         ),
+        rules=team_rules(ctx),
     )
-    rescore(ctx.session, team_id=ctx.team_id, contact_ids=[deal.contact_id], now=ctx.now)
     notes = {
         StageKind.won: f"Won {deal_amount(ctx, deal)}! Congratulations.",
         StageKind.lost: "Marked as lost.",
@@ -510,7 +510,7 @@ def _quoted_title(args: Args) -> int | None:
     return None
 
 
-def _opening_stage(stages: Sequence[Stage], text: str | None) -> Stage:
+def _opening_stage(stages: Sequence[StageRow], text: str | None) -> StageRow:
     open_stages = [s for s in stages if s.kind == StageKind.open]
     if text is None:
         return open_stages[0]
@@ -520,8 +520,8 @@ def _opening_stage(stages: Sequence[Stage], text: str | None) -> Stage:
     return stage
 
 
-def _closing_stage(ctx: Context, kind: StageKind) -> Stage:
-    stages = team_stages(ctx.session, team_id=ctx.team_id)
+def _closing_stage(ctx: Context, kind: StageKind) -> StageRow:
+    stages = stage_rows(ctx.session, team_id=ctx.team_id)
     return next(s for s in stages if s.kind == kind)
 
 

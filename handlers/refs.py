@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from rapidfuzz import fuzz, process
 
@@ -27,7 +28,9 @@ from storage import deals as deal_store
 from storage.keys import loose_key, name_key
 from storage.models import Contact, Deal, Member, Stage
 from storage.search import Searchable, trigram_candidates
-from storage.teams import member_names, stage_rows, team_members
+from storage.teams import StageRow, member_names, stage_rows, team_members
+
+_Stage = TypeVar("_Stage", Stage, StageRow)
 
 Record = Contact | Deal
 MAX_REF_WORDS = 6
@@ -461,7 +464,7 @@ def resolve_member(ctx: Context, text: str) -> Member:
     raise CommandError(f"No single teammate matches “{wanted}”. The team: {names}.")
 
 
-def resolve_stage(stages: Sequence[Stage], text: str) -> Stage:
+def resolve_stage(stages: Sequence[_Stage], text: str) -> _Stage:
     """A stage by name, unambiguous prefix, or close spelling."""
     key = name_key(text)
     by_key = {name_key(stage.name): stage for stage in stages}

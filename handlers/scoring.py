@@ -64,8 +64,16 @@ def rules(session: Session, team: Team) -> store.ScoreRules:
     return _rules(team.currency, open_stage_ids(session, team_id=team.id))
 
 
+def team_rules(ctx: Context) -> store.ScoreRules:
+    """The rules of the team the command runs for, for a write that rescores the one
+    contact it touched as it writes (`log_activity`'s `rules`): its statement reads the
+    team's open stages itself, so the command need not read them first."""
+    assert ctx.team is not None
+    return _rules(ctx.team.currency, None)
+
+
 @lru_cache(maxsize=256)
-def _rules(currency: str, open_stage_ids: tuple[int, ...]) -> store.ScoreRules:
+def _rules(currency: str, open_stage_ids: tuple[int, ...] | None) -> store.ScoreRules:
     # Cached: a card and every write that rescores ask, and babel's precision lookup
     # alone is worth skipping.
     scale = 10 ** get_currency_precision(currency)

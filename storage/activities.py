@@ -14,6 +14,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from storage import core, journal
 from storage.models import CONTACT_KINDS, Activity, ActivityKind, Contact, Deal
+from storage.scoring import ScoreRules, rescore_contacts, these_contacts, touch_and_rescore
 
 # Kinds that count as working a contact or deal: they reset "last activity" (rotting).
 _TOUCHING = frozenset(
@@ -28,20 +29,38 @@ _TOUCHING = frozenset(
 )
 
 
-def log_activity(session: Session, *, activity: Activity) -> Activity:
-    """Append to the timeline, and bump the contact's and deal's last activity."""
+def log_activity(
+    session: Session, *, activity: Activity, rules: ScoreRules | None = None
+) -> Activity:
+    """Append to the timeline, and bump the contact's and deal's last activity; with
+    `rules`, the contact's score is brought up to date as of the activity's time (by the
+    statement that bumps it, when it is bumped)."""
     core.insert_row(session, activity)
+    rescored = rules is None or activity.contact_id is None
     if activity.kind in _TOUCHING:
         if activity.contact_id is not None:
             contact = _held(session, Contact, activity.contact_id)
             if contact is not None and (
                 contact.last_activity_at is None or contact.last_activity_at < activity.at
             ):
-                core.update_row(session, contact, last_activity_at=activity.at)
+                if rules is None:
+                    core.update_row(session, contact, last_activity_at=activity.at)
+                else:
+                    touch_and_rescore(session, contact=contact, at=activity.at, rules=rules)
+                    rescored = True
         if activity.deal_id is not None:
             deal = _held(session, Deal, activity.deal_id)
             if deal is not None and deal.last_activity_at < activity.at:
                 core.update_row(session, deal, last_activity_at=activity.at)
+    if not rescored:
+        assert rules is not None and activity.contact_id is not None
+        rescore_contacts(
+            session,
+            team_id=activity.team_id,
+            rules=rules,
+            now=activity.at,
+            scope=these_contacts([activity.contact_id]),
+        )
     return activity
 
 

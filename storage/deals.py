@@ -14,6 +14,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from storage import core
 from storage.keys import name_key
 from storage.models import Company, Contact, Deal, DealTotal, Stage, StageChange, StageKind
+from storage.teams import StageRow
 
 
 def get_deal(session: Session, *, team_id: int, deal_id: int) -> Deal | None:
@@ -145,7 +146,7 @@ def move_deal(
     session: Session,
     *,
     deal: Deal,
-    stage: Stage,
+    stage: Stage | StageRow,
     member_id: int,
     now: datetime,
     lost_reason: str | None = None,

@@ -688,11 +688,11 @@ def _loaded(obj: object, table: Table) -> Values | None:
     # What the session loaded, and the first value of each attribute changed since.
     held = {**state.dict, **state.committed_state}
     values = {}
-    for column in _columns(table):
-        value = held.get(column.key, NO_VALUE)
+    for key, name, _soft in _fields(table):
+        value = held.get(key, NO_VALUE)
         if value is NO_VALUE:
             return None
-        values[column.name] = _encode(value)
+        values[name] = _encode(value)
     return values
 
 
@@ -709,11 +709,11 @@ def _state(obj: object, table: Table) -> Values | None:
         return None
     held = state.dict
     values = {}
-    for column in _columns(table):
-        if column.key in held:
-            values[column.name] = _encode(held[column.key])
-        elif column.name not in SOFT:
-            raise _NotHeld(column.name)
+    for key, name, soft in _fields(table):
+        if key in held:
+            values[name] = _encode(held[key])
+        elif not soft:
+            raise _NotHeld(name)
     return values
 
 
@@ -721,9 +721,17 @@ def _key_of(obj: object) -> Key:
     return tuple(inspect(obj).mapper.primary_key_from_instance(obj))
 
 
-def _columns(table: Table) -> list[Column[Any]]:
+@cache
+def _columns(table: Table) -> tuple[Column[Any], ...]:
     # Computed columns (a contact's latitude band) follow the others by themselves.
-    return [c for c in table.columns if c.computed is None]
+    return tuple(c for c in table.columns if c.computed is None)
+
+
+@cache
+def _fields(table: Table) -> tuple[tuple[str, str, bool], ...]:
+    """`_columns` as (attribute key, column name, SOFT or not): a command's journal reads
+    every column of each row it wrote, twice (before and after)."""
+    return tuple((c.key, c.name, c.name in SOFT) for c in _columns(table))
 
 
 def _read(
@@ -765,7 +773,13 @@ def _key_from(table: Table, values: Values) -> Key:
     return tuple(decoded[c.name] for c in table.primary_key.columns)
 
 
+# Values stored in the journal as they are: most of a row's.
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def _encode(value: Any) -> Any:
+    if type(value) in _PLAIN:
+        return value
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat()
     if isinstance(value, date):

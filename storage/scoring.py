@@ -29,10 +29,11 @@ from sqlalchemy import (
     true,
     update,
 )
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col
 
-from storage import core
-from storage.models import Company, Contact, ContactTag, Deal, Tag, TagWeight
+from storage import core, journal
+from storage.models import Company, Contact, ContactTag, Deal, Stage, StageKind, Tag, TagWeight
 
 # The parts of a score, in the order they are explained.
 PARTS = ("status", "weighted_tags", "tags", "email", "phone", "recency", "deals", "value")
@@ -51,7 +52,11 @@ class ScoreRules:
     open_deal: int  # the contact has an open deal
     value: tuple[tuple[int, int], ...]  # (minor units of `currency` open, points), biggest first
     currency: str
-    open_stage_ids: tuple[int, ...]
+    # None: the scored contact's team's open stages, read by the statement itself (a
+    # subquery per contact): for a write that rescores the one contact it touched, which
+    # then reads no stages first (issue 17). A list of ids is for the statements that
+    # score many contacts at once.
+    open_stage_ids: tuple[int, ...] | None
 
 
 @dataclass(frozen=True)
@@ -108,8 +113,17 @@ def activity_crossed(windows: Iterable[timedelta], since: datetime, now: datetim
     ]
 
 
-def _in_open_stage(rules: ScoreRules, stage_id: ColumnElement[int]) -> ColumnElement[bool]:
-    """The deal is in one of the rules' open stages."""
+def _in_open_stage(
+    rules: ScoreRules, stage_id: ColumnElement[int], team_id: ColumnElement[int]
+) -> ColumnElement[bool]:
+    """The deal is in one of the rules' open stages (of the team `team_id`, the scored
+    contact's, when the rules name none)."""
+    if rules.open_stage_ids is None:
+        return stage_id.in_(
+            select(col(Stage.id))
+            .where(col(Stage.team_id) == team_id, col(Stage.kind) == StageKind.open)
+            .correlate_except(Stage)
+        )
     if not rules.open_stage_ids:
         return false()
     return stage_id.in_([_number(i) for i in rules.open_stage_ids])
@@ -136,12 +150,19 @@ class ScoredTables:
 SCORED = ScoredTables(Contact.__table__, ContactTag.__table__, Deal.__table__)  # type: ignore[attr-defined]
 
 
-def score_parts(rules: ScoreRules, tables: ScoredTables = SCORED) -> dict[str, ColumnElement[int]]:
+def score_parts(
+    rules: ScoreRules,
+    tables: ScoredTables = SCORED,
+    last_activity: ColumnElement[datetime] | None = None,
+) -> dict[str, ColumnElement[int]]:
     """Each part of the score of the contact row in scope, as SQL; the recency windows are
-    parameters (`recency_values`). Every subquery reads one contact's rows through an
-    index on contact_id and computes its points itself, so rescoring a million contacts
-    stays linear."""
+    parameters (`recency_values`), and so is the last activity they are compared with when
+    given (`last_activity`: the value the same UPDATE sets). Every subquery reads one
+    contact's rows through an index on contact_id and computes its points itself, so
+    rescoring a million contacts stays linear."""
     contact, link, deal = tables.contacts.c, tables.links.c, tables.deals.c
+    if last_activity is None:
+        last_activity = contact.last_activity_at
     none = _number(0)
     weighted = (
         select(func.coalesce(func.sum(TagWeight.points), none))
@@ -173,7 +194,7 @@ def score_parts(rules: ScoreRules, tables: ScoredTables = SCORED) -> dict[str, C
         .select_from(tables.deals)
         .where(
             deal.contact_id == contact.id,
-            _in_open_stage(rules, deal.stage_id),
+            _in_open_stage(rules, deal.stage_id, contact.team_id),
             deal.archived.is_(False),
         )
         .scalar_subquery()
@@ -192,7 +213,7 @@ def score_parts(rules: ScoreRules, tables: ScoredTables = SCORED) -> dict[str, C
         .select_from(tables.deals)
         .where(
             deal.contact_id == contact.id,
-            _in_open_stage(rules, deal.stage_id),
+            _in_open_stage(rules, deal.stage_id, contact.team_id),
             deal.currency == rules.currency,
             deal.archived.is_(False),
         )
@@ -210,7 +231,7 @@ def score_parts(rules: ScoreRules, tables: ScoredTables = SCORED) -> dict[str, C
         "phone": case((contact.phone.is_not(None), reachable), else_=none),
         "recency": case(
             *(
-                (bindparam(f"s_recent_{i}") <= contact.last_activity_at, _number(points))
+                (bindparam(f"s_recent_{i}") <= last_activity, _number(points))
                 for i, (_, points) in enumerate(rules.recency)
             ),
             else_=none,
@@ -225,9 +246,13 @@ def recency_values(rules: ScoreRules, now: datetime) -> dict[str, datetime]:
     return {f"s_recent_{i}": now - window for i, (window, _) in enumerate(rules.recency)}
 
 
-def score_total(rules: ScoreRules, tables: ScoredTables = SCORED) -> ColumnElement[int]:
+def score_total(
+    rules: ScoreRules,
+    tables: ScoredTables = SCORED,
+    last_activity: ColumnElement[datetime] | None = None,
+) -> ColumnElement[int]:
     """The score of the contact row in scope: the sum of its parts."""
-    parts = list(score_parts(rules, tables).values())
+    parts = list(score_parts(rules, tables, last_activity).values())
     total = parts[0]
     for part in parts[1:]:
         total = total + part
@@ -261,11 +286,46 @@ def rescore_contacts(
         _rescore_statement(rules, scope.condition),
         {"s_team_id": team_id, **recency_values(rules, now), **scope.values},
     ).rowcount
-    # Contacts already loaded in this session must not show their old score.
+    _forget_scores(session)
+    return int(count or 0)
+
+
+def touch_and_rescore(
+    session: Session, *, contact: Contact, at: datetime, rules: ScoreRules
+) -> None:
+    """Set the contact's last activity to `at` (a contact the session holds) and store its
+    score as of `at`, in one statement: what `core.update_row` and `rescore_contacts` of
+    the one contact do after a note, a stage move or a new deal, one statement fewer."""
+    assert contact.id is not None
+    session.flush()
+    journal.note_update(session, contact, {"last_activity_at": at})
+    values = {"s_team_id": contact.team_id, "s_contact_id": contact.id, "s_at": at}
+    core.execute(session, _touch_statement(rules), {**values, **recency_values(rules, at)})
+    set_committed_value(contact, "last_activity_at", at)
+    _forget_scores(session)
+
+
+@lru_cache(maxsize=256)
+def _touch_statement(rules: ScoreRules) -> Update:
+    # The score's recency is of the value set here: in the SET clause the column is still
+    # the row's old value. Typed as the column, the parameter is the value stored.
+    at = bindparam("s_at", type_=Contact.__table__.c.last_activity_at.type)  # type: ignore[attr-defined]
+    return (
+        update(Contact)
+        .where(
+            col(Contact.team_id) == bindparam("s_team_id"),
+            col(Contact.id) == bindparam("s_contact_id"),
+        )
+        .values(last_activity_at=at, score=score_total(rules, last_activity=at))
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _forget_scores(session: Session) -> None:
+    """Contacts already loaded in this session must not show their old score."""
     for loaded in list(session.identity_map.values()):
         if isinstance(loaded, Contact):
             session.expire(loaded, ["score"])
-    return int(count or 0)
 
 
 def score_of(
@@ -306,7 +366,7 @@ def contact_figures(
 def _figures_statement(rules: ScoreRules) -> Executable:
     open_deals = (
         col(Deal.contact_id) == col(Contact.id),
-        _in_open_stage(rules, SCORED.deals.c.stage_id),
+        _in_open_stage(rules, SCORED.deals.c.stage_id, SCORED.contacts.c.team_id),
         col(Deal.archived).is_(False),
     )
     in_currency = case((col(Deal.currency) == rules.currency, col(Deal.amount)), else_=0)
@@ -325,6 +385,7 @@ def _figures_statement(rules: ScoreRules) -> Executable:
 
 def open_deal_figures(session: Session, *, contact_id: int, rules: ScoreRules) -> tuple[int, int]:
     """How many open deals a contact has, and their value in the rules' currency."""
+    assert rules.open_stage_ids is not None
     count, value = session.execute(
         _OPEN_DEAL_FIGURES,
         {

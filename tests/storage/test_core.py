@@ -1,19 +1,24 @@
 """The hot path on the driver: what `core.execute` and `core.load` give is what SQLAlchemy's
-own execution and the ORM's loading give, on SQLite and PostgreSQL."""
+own execution and the ORM's loading give, and what its combined statements store is what
+the statements they replace stored, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
+from handlers.scoring import _rules, rules
 from storage import core
+from storage.contacts import add_tags
 from storage.db import transaction
-from storage.models import Contact, ContactStatus, Member, Role, Team
-from storage.teams import add_member, create_team
+from storage.deals import open_deal
+from storage.models import Contact, ContactStatus, Deal, Member, Role, Team
+from storage.scoring import rescore_contacts, these_contacts, touch_and_rescore
+from storage.teams import add_member, create_team, stage_rows
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -44,9 +49,28 @@ def _contact(session: Session, team: Team, name: str) -> Contact:
     return contact
 
 
+def _score_and_activity(session: Session, contact_id: int) -> tuple[int, datetime | None]:
+    contact = session.get(Contact, contact_id)
+    assert contact is not None
+    return contact.score, contact.last_activity_at
+
+
 def _team(session: Session) -> Team:
     return create_team(
         session, name="T", currency="EUR", timezone="UTC", locale="en", region="DE", now=START
+    )
+
+
+def _member(session: Session, team: Team, name: str) -> Member:
+    key = name.lower()
+    return add_member(
+        session,
+        team_id=team.id or 0,
+        name=name,
+        role=Role.admin,
+        platform="telegram",
+        external_id=key,
+        now=START,
     )
 
 
@@ -93,15 +117,7 @@ def test_a_driver_error_is_sqlalchemys_error_and_the_transaction_rolls_back(
 ) -> None:
     with transaction(engine) as session:
         team = _team(session)
-        member = add_member(
-            session,
-            team_id=team.id or 0,
-            name="Al",
-            role=Role.admin,
-            platform="telegram",
-            external_id="al",
-            now=START,
-        )
+        member = _member(session, team, "Al")
         team_id, member_id = team.id, member.id
         core.execute(session, _SET_MEMBER_TEAM, {"m_id": member_id, "t": team_id})
     with pytest.raises(IntegrityError), transaction(engine) as session:
@@ -210,15 +226,7 @@ def test_a_statement_alone_is_committed_and_a_failed_one_leaves_nothing(engine: 
         team = _team(session)
         contact_id = _contact(session, team, "Gus").id
         team_id = team.id
-        member_id = add_member(
-            session,
-            team_id=team.id or 0,
-            name="Hal",
-            role=Role.admin,
-            platform="telegram",
-            external_id="hal",
-            now=START,
-        ).id
+        member_id = _member(session, team, "Hal").id
     for name in ("Gus Ek", "Gus Eklund"):  # the second on the driver
         renamed = core.execute_alone(engine, _RENAME, {"c_id": contact_id, "name": name})
         assert renamed.rowcount == 1
@@ -229,3 +237,73 @@ def test_a_statement_alone_is_committed_and_a_failed_one_leaves_nothing(engine: 
             core.execute_alone(engine, _SET_MEMBER_TEAM, {"m_id": member_id, "t": 999_999})
     with transaction(engine) as session:
         assert session.get(Member, member_id).team_id == team_id  # type: ignore[union-attr]
+
+
+def test_the_bump_and_the_rescoring_in_one_statement_store_what_two_stored(
+    engine: Engine,
+) -> None:
+    """`touch_and_rescore` (a note, a stage move, a new deal), with the open stages read by
+    its statement (`team_rules`), stores the last activity and score that the bump and
+    the rescoring stored as two statements."""
+    with transaction(engine) as session:
+        team = _team(session)
+        member_id = _member(session, team, "Al").id or 0
+        stages = stage_rows(session, team_id=team.id or 0)
+        opening, won = stages[0].id, next(s.id for s in stages if s.kind == "won")
+        contact_ids = []
+        # Cy's deal is won: not open, no points.
+        for name, last, stage_id in (
+            ("Ada", None, opening),
+            ("Bea", START - timedelta(days=40), opening),
+            ("Cy", START, won),
+        ):
+            contact = _contact(session, team, name)
+            contact.email, contact.last_activity_at = f"{name}@example.com", last
+            session.flush()
+            assert contact.id is not None
+            add_tags(
+                session, team_id=team.id or 0, target="contact", target_id=contact.id, names=["a"]
+            )
+            deal = core.new_row(
+                Deal,
+                team_id=team.id or 0,
+                owner_id=member_id,
+                title=f"{name}'s deal",
+                title_key="",
+                stage_id=stage_id,
+                amount=2_000_000,
+                currency="EUR",
+                contact_id=contact.id,
+            )
+            open_deal(session, deal=deal, member_id=member_id, now=START)
+            contact_ids.append(contact.id)
+        team_id = team.id
+    for days in (0, 3, 20, 60, 200):
+        at = START + timedelta(days=days)
+        stored = []
+        for together in (False, True):
+            with transaction(engine) as session:
+                held = session.get(Team, team_id)
+                assert held is not None
+                team_rules = _rules(held.currency, None) if together else rules(session, held)
+                for contact_id in contact_ids:
+                    touched = session.get(Contact, contact_id)
+                    assert touched is not None
+                    core.update_row(session, touched, score=0, last_activity_at=START)
+                    if together:
+                        touch_and_rescore(session, contact=touched, at=at, rules=team_rules)
+                    else:
+                        core.update_row(session, touched, last_activity_at=at)
+                        rescore_contacts(
+                            session,
+                            team_id=held.id or 0,
+                            rules=team_rules,
+                            now=at,
+                            scope=these_contacts([contact_id]),
+                        )
+                    assert touched.last_activity_at == at
+                session.expire_all()
+                stored.append([_score_and_activity(session, c) for c in contact_ids])
+        assert stored[0] == stored[1]
+        assert all(score > 0 and last == at for score, last in stored[1])
+        assert stored[1][0][0] == stored[1][2][0] + 10 + 10  # an open deal, and its value
