@@ -18,8 +18,7 @@ OPEN = (ReminderStatus.pending, ReminderStatus.sent, ReminderStatus.failed)
 
 
 def add_reminder(session: Session, *, reminder: Reminder) -> Reminder:
-    session.add(reminder)
-    session.flush()
+    core.insert_row(session, reminder)
     return reminder
 
 
