@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 
 from storage import core
 from storage.db import upsert_into
-from storage.journal import note_insert
+from storage.journal import note_inserted_rows
 from storage.models import Identity, Member, Outbox, OutboxStatus, Reminder, ReminderStatus
 
 # Member.notify: every platform the member is on.
@@ -48,7 +48,8 @@ def enqueue(session: Session, *, row: Outbox) -> bool:
     returned = core.execute(session, statement, values).first()
     if returned is None:
         return False
-    note_insert(session, Outbox, (returned[0],))
+    # Journaled with the values written (every column): not read back for the journal.
+    note_inserted_rows(session, Outbox, [{**values, "id": returned[0]}])
     earliest = session.info.get(_DUE_KEY)
     session.info[_DUE_KEY] = row.due_at if earliest is None else min(earliest, row.due_at)
     return True
