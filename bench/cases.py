@@ -407,6 +407,17 @@ def tag_contact(world: World) -> str:
     return f"/tag c{world.contact()[0]} #bench-{world.nonce}"
 
 
+@case("/today", "today")
+def today(world: World) -> str:
+    return "/today"
+
+
+@case("/remind contact in 3 days", "remind")
+def remind_contact(world: World) -> str:
+    # As the serve mix's: a contact by id, an offset, the text.
+    return f"/remind c{world.contact()[0]} in 3 days send the offer"
+
+
 @case("/leads", "leads")
 def leads(world: World) -> str:
     return "/leads"

@@ -24,7 +24,8 @@ from handlers.registry import Registry
 from handlers.reply import Button, Reply, bold, code, link
 from handlers.when import DEFAULT_TIME, EXAMPLES, Found, find_when, read_when
 from handlers.zones import find_zone
-from storage.contacts import contacts_named, get_company, get_contact
+from storage import core
+from storage.contacts import companies_by_ids, contacts_named, get_contact
 from storage.deals import deals_titled, get_deal
 from storage.keys import name_key
 from storage.models import (
@@ -94,7 +95,8 @@ def remind(ctx: Context, args: Args) -> Reply:
     contact = contact_of(ctx, record) if record is not None else None
     reminder = add_reminder(
         ctx.session,
-        reminder=Reminder(
+        reminder=core.new_row(
+            Reminder,
             team_id=ctx.team_id,
             member_id=ctx.member_id,
             contact_id=contact.id if contact else None,
@@ -403,8 +405,11 @@ def reminder_message(ctx: Context, reminder: Reminder) -> Reply:
         else None
     )
     if contact is not None:
+        # By id on the driver (storage/core.py): the session rarely holds the company.
         company = (
-            get_company(ctx.session, team_id=ctx.team_id, company_id=contact.company_id)
+            companies_by_ids(ctx.session, team_id=ctx.team_id, ids=[contact.company_id]).get(
+                contact.company_id
+            )
             if contact.company_id
             else None
         )
@@ -527,15 +532,18 @@ def _when_and_subject(
     that name a record exactly ("May Smith tomorrow": May is a person, not a month) and are
     not part of that first time ("15 Dec call": 15 is the day, not deal 15)."""
     first = found[0]
-    named = [
-        f
-        for f in found
-        if f.start > 0
-        and not (first.start == 0 and first.end > f.start)
-        and _names_exactly(ctx, words[: f.start])
-    ]
-    if named:
-        chosen = named[0]
+    named = next(
+        (
+            f
+            for f in found
+            if f.start > 0
+            and not (first.start == 0 and first.end > f.start)
+            and _names_exactly(ctx, words[: f.start])
+        ),
+        None,
+    )
+    if named is not None:
+        chosen = named
     elif found[0].start == 0:
         return found[0], None, 0
     else:
@@ -544,7 +552,7 @@ def _when_and_subject(
     try:
         record, used = resolve(ctx, ref, (CONTACT, DEAL), whole=True, more=True)
     except CommandError:
-        if named:
+        if named is not None:
             raise
         return chosen, None, 0  # the words before the time are part of the text
     return chosen, record, used

@@ -230,19 +230,22 @@ def leads(
     limit: int = 20,
 ) -> list[Lead]:
     """Best score first, then the most recently active."""
+    if not statuses:
+        return []
+    count, values = core.among_values("status", [str(status) for status in statuses])
     params = {
         "team_id": team_id,
-        "statuses": list(statuses),
         "city_key": city_key(city) if city else None,
         "tag": tag,
         "limit": limit,
+        **values,
     }
-    rows = core.execute(session, _leads(city is not None, tag is not None), params)
+    rows = core.execute(session, _leads(count, city is not None, tag is not None), params)
     return [Lead(*row) for row in rows]
 
 
 @cache
-def _leads(by_city: bool, by_tag: bool) -> Executable:
+def _leads(count: int, by_city: bool, by_tag: bool) -> Executable:
     # Built once per shape, rows with the company's name: /leads is a hot list.
     query = (
         select_columns(
@@ -256,7 +259,7 @@ def _leads(by_city: bool, by_tag: bool) -> Executable:
         .outerjoin(Company, col(Company.id) == col(Contact.company_id))
         .where(
             col(Contact.team_id) == bindparam("team_id"),
-            col(Contact.status).in_(bindparam("statuses", expanding=True)),
+            core.among(col(Contact.status), "status", count),
             col(Contact.archived).is_(False),
         )
     )
@@ -285,10 +288,18 @@ def companies_by_ids(session: Session, *, team_id: int, ids: Iterable[int]) -> d
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    rows = session.exec(
-        select(Company).where(Company.team_id == team_id, col(Company.id).in_(wanted))
-    )
+    count, values = core.among_values("id", wanted)
+    rows = core.load(session, Company, _COMPANIES_BY_IDS[count], {"team_id": team_id, **values})
     return {company.id: company for company in rows if company.id is not None}
+
+
+# /find's and the reference's answers name the companies of the records they list.
+_COMPANIES_BY_IDS = {
+    count: select(Company).where(
+        col(Company.team_id) == bindparam("team_id"), core.among(col(Company.id), "id", count)
+    )
+    for count in core.AMONG_COUNTS
+}
 
 
 def company_named(session: Session, *, team_id: int, name: str) -> Company | None:

@@ -52,12 +52,18 @@ N = TypeVar("N", bound=SQLModel)
 
 
 def execute(
-    session: Session, statement: Executable, params: Mapping[str, Any] | Sequence[Any]
+    session: Session,
+    statement: Executable,
+    params: Mapping[str, Any] | Sequence[Any],
+    *,
+    flush: bool = True,
 ) -> Rows | CursorResult[*tuple[Any, ...]]:
     """`statement` with `params` in the session's transaction: on the driver when it can
     be (`Rows`), else on the session's connection. What the session has pending is
-    flushed first, as its own `execute` would (autoflush)."""
-    session.flush()
+    flushed first, as its own `execute` would (autoflush), unless `flush` is False (a
+    read that, as SQL on the connection, never saw what is pending)."""
+    if flush:
+        session.flush()
     if isinstance(params, Mapping):
         connection = _connection(session)
         prepared = _prepared(statement, connection.dialect, frozenset(params))
@@ -183,7 +189,7 @@ def _held(session: Session, model: type[M], values: dict[str, Any]) -> M:
 
 
 # How many values a hot lookup's `IN` takes as parameters of its own (0: a list parameter).
-AMONG_SIZES = (1, 2, 4, 8, 16)
+AMONG_SIZES = (1, 2, 4, 8, 16, 32)
 AMONG_COUNTS = (*AMONG_SIZES, 0)
 
 
@@ -202,7 +208,8 @@ def among(column: ColumnElement[Any] | Mapped[Any], name: str, count: int) -> Co
 
 def among_values(name: str, values: Sequence[Any]) -> tuple[int, dict[str, Any]]:
     """Which form of an `among` statement takes `values` (its count), and its parameters:
-    the next size up, padded by repeating the last value; more than 16 take the list."""
+    the next size up, padded by repeating the last value; more than 32 take the list (a
+    page of a list, 20 or 30 rows, still has a form of its own)."""
     count = next((n for n in AMONG_SIZES if n >= len(values)), 0)
     if not count:
         return 0, {name: list(values)}

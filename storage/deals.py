@@ -198,28 +198,24 @@ def list_deals(
     `rotting_before` maps a stage id to its cutoff: only deals of those stages with no
     activity since the cutoff are returned.
     """
-    values = {"team_id": team_id, "owner_id": owner_id, "contact_id": contact_id}
+    values = {"team_id": team_id, "owner_id": owner_id, "contact_id": contact_id, "limit": limit}
+    by_owner, by_contact = owner_id is not None, contact_id is not None
+    if not stage_ids:
+        return []
     if rotting_before is None:
-        query = _deals_in_stages(owner_id is not None, contact_id is not None)
-        params = {**values, "stage_ids": list(stage_ids), "limit": limit}
-        return core.load(session, Deal, query, params)
-    query = select(Deal).where(Deal.team_id == team_id, _LIVE)
-    if owner_id is not None:
-        query = query.where(Deal.owner_id == owner_id)
-    if contact_id is not None:
-        query = query.where(Deal.contact_id == contact_id)
+        count, stages = core.among_values("stage", stage_ids)
+        query = _deals_in_stages(by_owner, by_contact, count=count)
+        return core.load(session, Deal, query, {**values, **stages})
     # One range per stage, read backwards from its cutoff on (team_id, stage_id,
     # last_activity_at) and stopped at the limit, then merged. As a single query with an
     # OR of the stages, SQLite walked the team's deals from the newest, past every closed
     # or fresh one, until it had met `limit` rotting deals.
+    query = _deals_in_stages(by_owner, by_contact, count=1, rotting=True)
     found: list[Deal] = []
     for stage_id, cutoff in rotting_before.items():
         if stage_id in stage_ids:
-            found += session.exec(
-                query.where(Deal.stage_id == stage_id, col(Deal.last_activity_at) < cutoff)
-                .order_by(*_LATEST_FIRST)
-                .limit(limit)
-            )
+            params = {**values, "stage_0": stage_id, "cutoff": cutoff}
+            found += core.load(session, Deal, query, params)
     found.sort(key=lambda deal: (deal.last_activity_at, deal.id or 0), reverse=True)
     return found[:limit]
 
@@ -241,20 +237,24 @@ _OPEN_STAGES = select(col(Stage.id)).where(
 
 @cache
 def _deals_in_stages(
-    by_owner: bool, by_contact: bool, *, open_stages: bool = False
+    by_owner: bool,
+    by_contact: bool,
+    *,
+    count: int = 0,
+    open_stages: bool = False,
+    rotting: bool = False,
 ) -> SelectOfScalar[Deal]:
-    # Built once per shape: the card and the lists run it on every call.
+    # Built once per shape: the card and the lists run it on every call. The stages are
+    # the team's open ones (a subquery) or `count` parameters (core.among).
     stage_id = col(Deal.stage_id)
-    in_stages = (
-        stage_id.in_(_OPEN_STAGES)
-        if open_stages
-        else stage_id.in_(bindparam("stage_ids", expanding=True))
-    )
+    in_stages = stage_id.in_(_OPEN_STAGES) if open_stages else core.among(stage_id, "stage", count)
     query = select(Deal).where(col(Deal.team_id) == bindparam("team_id"), in_stages, _LIVE)
     if by_owner:
         query = query.where(col(Deal.owner_id) == bindparam("owner_id"))
     if by_contact:
         query = query.where(col(Deal.contact_id) == bindparam("contact_id"))
+    if rotting:
+        query = query.where(col(Deal.last_activity_at) < bindparam("cutoff"))
     return query.order_by(*_LATEST_FIRST).limit(bindparam("limit"))
 
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import and_, bindparam, func, or_
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
+from storage import core
 from storage.models import Channel, ChannelPurpose, Deal, Member, Outbox, Stage, StageKind, Team
 
 
@@ -88,16 +91,26 @@ def deals_closing(
 ) -> list[Deal]:
     """Open deals expected to close on or before `by` (overdue ones included), soonest
     first."""
+    if not stage_ids:
+        return []
+    count, stages = core.among_values("stage", stage_ids)
+    params = {"team_id": team_id, "by": by, "owner_id": owner_id, "limit": limit, **stages}
+    return core.load(session, Deal, _deals_closing(count, owner_id is not None), params)
+
+
+@cache
+def _deals_closing(count: int, by_owner: bool) -> SelectOfScalar[Deal]:
+    # Built once per shape: the agenda (/today) asks on every call.
     query = select(Deal).where(
-        Deal.team_id == team_id,
-        col(Deal.stage_id).in_(stage_ids),
+        col(Deal.team_id) == bindparam("team_id"),
+        core.among(col(Deal.stage_id), "stage", count),
         col(Deal.expected_close).is_not(None),
-        col(Deal.expected_close) <= by,
+        col(Deal.expected_close) <= bindparam("by"),
         col(Deal.archived).is_(False),
     )
-    if owner_id is not None:
-        query = query.where(Deal.owner_id == owner_id)
-    return list(session.exec(query.order_by(col(Deal.expected_close), col(Deal.id)).limit(limit)))
+    if by_owner:
+        query = query.where(col(Deal.owner_id) == bindparam("owner_id"))
+    return query.order_by(col(Deal.expected_close), col(Deal.id)).limit(bindparam("limit"))
 
 
 def count_rotting(

@@ -15,15 +15,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from functools import cache
 from threading import Lock
 from typing import Any
 
-from sqlalchemy import Engine, delete, event, func, update
+from sqlalchemy import Engine, Executable, bindparam, delete, event, func, update
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, select
 
+from storage import core
 from storage.db import upsert_into
-from storage.journal import note_insert
+from storage.journal import note_inserted_rows
 from storage.models import Identity, Member, Outbox, OutboxStatus, Reminder, ReminderStatus
 
 # Member.notify: every platform the member is on.
@@ -41,20 +43,30 @@ def enqueue(session: Session, *, row: Outbox) -> bool:
 
     Jobs that fire twice (two processes, a restart) therefore write one row."""
     values = row.model_dump(exclude={"id"})
-    statement = (
-        upsert_into(session.get_bind().dialect.name, Outbox)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(col(Outbox.id))
-    )
+    statement = _enqueue_statement(session.get_bind().dialect.name)
+    # Asked as session.execute asked it: that starts the caller's savepoint, if any
+    # (begin_nested is lazy; the driver path alone never starts it).
+    session.connection()
     # RETURNING, not rowcount: psycopg reports -1 for this statement.
-    returned = session.execute(statement).first()
+    returned = core.execute(session, statement, values).first()
     if returned is None:
         return False
-    note_insert(session, Outbox, (returned[0],))
+    # Journaled with the values written (every column): not read back for the journal.
+    note_inserted_rows(session, Outbox, [{**values, "id": returned[0]}])
     earliest = session.info.get(_DUE_KEY)
     session.info[_DUE_KEY] = row.due_at if earliest is None else min(earliest, row.due_at)
     return True
+
+
+@cache
+def _enqueue_statement(dialect: str) -> Executable:
+    # Built once: a reminder queues a row on every /remind. The columns are the row's
+    # values (every one given, so that the driver path runs it: storage/core.py).
+    return (
+        upsert_into(dialect, Outbox)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(col(Outbox.id))
+    )
 
 
 def on_enqueue(engine: Engine, callback: WakeCallback) -> Callable[[], None]:
@@ -316,8 +328,12 @@ def notify_targets(session: Session, *, member: Member) -> list[Identity]:
 
 
 def member_identities(session: Session, *, member_id: int) -> list[Identity]:
-    return list(
-        session.exec(
-            select(Identity).where(Identity.member_id == member_id).order_by(col(Identity.id))
-        )
-    )
+    return core.load(session, Identity, _MEMBER_IDENTITIES, {"member_id": member_id})
+
+
+# Built once: every reminder set and every notice sent asks where the member is reached.
+_MEMBER_IDENTITIES = (
+    select(Identity)
+    .where(col(Identity.member_id) == bindparam("member_id"))
+    .order_by(col(Identity.id))
+)

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
+from storage import core
 from storage.models import Outbox, OutboxStatus, Reminder, ReminderStatus
 
 # Reminders a member still has to act on: not delivered yet, delivered, or undeliverable.
@@ -14,8 +18,10 @@ OPEN = (ReminderStatus.pending, ReminderStatus.sent, ReminderStatus.failed)
 
 
 def add_reminder(session: Session, *, reminder: Reminder) -> Reminder:
-    session.add(reminder)
-    session.flush()
+    # The connection asked of the session, as a flush would: that starts the savepoint a
+    # command runs in (begin_nested is lazy), which the driver path alone never asks for.
+    session.connection()
+    core.insert_row(session, reminder)
     return reminder
 
 
@@ -42,16 +48,34 @@ def member_reminders(
     limit: int = 20,
 ) -> list[Reminder]:
     """The member's reminders in `statuses`, soonest first, optionally within a window."""
+    if not statuses:
+        return []
+    count, values = core.among_values("status", [str(status) for status in statuses])
+    query = _member_reminders(count, due_before is not None, due_from is not None)
+    params = {
+        "team_id": team_id,
+        "member_id": member_id,
+        "due_before": due_before,
+        "due_from": due_from,
+        "limit": limit,
+        **values,
+    }
+    return core.load(session, Reminder, query, params)
+
+
+@cache
+def _member_reminders(count: int, before: bool, since: bool) -> SelectOfScalar[Reminder]:
+    # Built once per shape: /today and the morning agenda ask on every call.
     query = select(Reminder).where(
-        Reminder.team_id == team_id,
-        Reminder.member_id == member_id,
-        col(Reminder.status).in_(statuses),
+        col(Reminder.team_id) == bindparam("team_id"),
+        col(Reminder.member_id) == bindparam("member_id"),
+        core.among(col(Reminder.status), "status", count),
     )
-    if due_before is not None:
-        query = query.where(col(Reminder.due_at) < due_before)
-    if due_from is not None:
-        query = query.where(col(Reminder.due_at) >= due_from)
-    return list(session.exec(query.order_by(col(Reminder.due_at), col(Reminder.id)).limit(limit)))
+    if before:
+        query = query.where(col(Reminder.due_at) < bindparam("due_before"))
+    if since:
+        query = query.where(col(Reminder.due_at) >= bindparam("due_from"))
+    return query.order_by(col(Reminder.due_at), col(Reminder.id)).limit(bindparam("limit"))
 
 
 def delivery_errors(session: Session, *, reminder_ids: Sequence[int]) -> dict[int, str]:

@@ -23,16 +23,25 @@ first migration). PostgreSQL: LIKE patterns answered by pg_trgm GIN indexes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Literal
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import bindparam, text
-from sqlmodel import Session
+from sqlalchemy import Select, bindparam, text
+from sqlmodel import Session, col, select
 
+from storage import core
 from storage.keys import name_key
+from storage.models import Company, Contact, Deal
 
 Searchable = Literal["contact", "company", "deal"]
 _COLUMN: dict[str, str] = {"contact": "name_key", "company": "name_key", "deal": "title_key"}
+# The same, as columns (id, team_id, key) for the statements built once.
+_COLUMNS: dict[str, tuple[Any, Any, Any]] = {
+    "contact": (col(Contact.id), col(Contact.team_id), col(Contact.name_key)),
+    "company": (col(Company.id), col(Company.team_id), col(Company.name_key)),
+    "deal": (col(Deal.id), col(Deal.team_id), col(Deal.title_key)),
+}
 READ = 100  # rows a pass reads at most
 TYPO_SIMILARITY = 0.2  # pg_trgm similarity the any-typo pass accepts on PostgreSQL
 # The third pass on SQLite reads the rarest trigrams whose document counts add up to this
@@ -102,23 +111,19 @@ class _Rows:
         params.update(team_id=self.team_id, read=READ)
         return [(row[0], row[1]) for row in self.session.connection().execute(text(sql), params)]
 
+    def run(self, statement: Select[Any], **params: Any) -> list[tuple[int, str]]:
+        """A statement built once (the exact and prefix passes), on the driver: like
+        `read`, it does not flush what the session has pending."""
+        params.update(team_id=self.team_id)
+        rows = core.execute(self.session, statement, params, flush=False)
+        return [(row[0], row[1]) for row in rows]
+
     def exact(self, key: str) -> list[tuple[int, str]]:
-        return self.read(
-            f"SELECT id, {self.column} FROM {self.table} WHERE team_id = :team_id "
-            f"AND {self.column} = :key LIMIT :read",
-            key=key,
-        )
+        return self.run(_exact(self.table), key=key)
 
     def prefixed(self, key: str, limit: int) -> list[tuple[int, str]]:
         # A range on the (team_id, key) index, which works where LIKE would not use it.
-        return self.read(
-            f"SELECT id, {self.column} FROM {self.table} WHERE team_id = :team_id "
-            f"AND {self.column} >= :low AND {self.column} < :high "
-            f"ORDER BY {self.column} LIMIT :limit",
-            low=key,
-            high=key + "\uffff",
-            limit=limit,
-        )
+        return self.run(_prefixed(self.table), low=key, high=key + "\uffff", limit=limit)
 
     def matching(self, match: str) -> list[tuple[int, str]]:
         """Rows whose FTS5 index matches `match` (SQLite)."""
@@ -173,6 +178,9 @@ def _documents(rows: _Rows, grams: set[str]) -> dict[str, int]:
 
 def _postgres_words(rows: _Rows, words: list[str]) -> list[tuple[int, str]]:
     # Each LIKE '%word%' is answered by the GIN trigram index (a bitmap AND of its grams).
+    # The statement's shape (each word's count of variants) takes hundreds of forms: as
+    # SQL text it is built afresh, where a statement kept per shape would crowd the
+    # driver path's caches (storage/core.py).
     params: dict[str, str] = {}
     conditions = []
     for i, word in enumerate(words):
@@ -185,6 +193,31 @@ def _postgres_words(rows: _Rows, words: list[str]) -> list[tuple[int, str]]:
         f"SELECT id, {rows.column} FROM {rows.table} WHERE team_id = :team_id "
         f"AND {' AND '.join(conditions)} LIMIT :read",
         **params,
+    )
+
+
+@cache
+def _exact(table: str) -> Select[Any]:
+    record_id, team_id, key = _COLUMNS[table]
+    return (
+        select(record_id, key)
+        .where(team_id == bindparam("team_id"), key == bindparam("key"))
+        .limit(READ)
+    )
+
+
+@cache
+def _prefixed(table: str) -> Select[Any]:
+    record_id, team_id, key = _COLUMNS[table]
+    return (
+        select(record_id, key)
+        .where(
+            team_id == bindparam("team_id"),
+            key >= bindparam("low"),
+            key < bindparam("high"),
+        )
+        .order_by(key)
+        .limit(bindparam("limit"))
     )
 
 
