@@ -68,8 +68,21 @@ def execute(
         connection = _connection(session)
         prepared = _prepared(statement, connection.dialect, frozenset(params))
         if prepared is not None:
+            if prepared.writes:
+                _savepoint_started(session)
             return prepared.run(connection.connection.dbapi_connection, params)
     return session.connection().execute(statement, params)
+
+
+def _savepoint_started(session: Session) -> None:
+    """Before a write on the driver inside `session.begin_nested()` (a command's savepoint,
+    handlers/dispatcher.py), the SAVEPOINT sent: SQLAlchemy sends it lazily, when the
+    session is next asked for its connection, which the driver path alone never does; a
+    failed command's driver writes would otherwise outlive its rollback. Reads need none."""
+    nested = session.get_nested_transaction()
+    if nested is not None and session.info.get("crm_savepoint") is not nested:
+        session.connection()
+        session.info["crm_savepoint"] = nested
 
 
 def execute_alone(engine: Engine, statement: Executable, params: Mapping[str, Any]) -> Rows:
@@ -411,6 +424,7 @@ class _Prepared:
         self.positional = compiled.positional
         self.binds = binds  # (name in the SQL, parameter name or "", constant, processor)
         self.columns = [(key, type_) for key, _name, _objects, type_ in compiled._result_columns]
+        self.writes = bool(compiled.isinsert or compiled.isupdate or compiled.isdelete)
         self.convert: Callable[[Sequence[Any]], Any] | None = None
 
     @classmethod

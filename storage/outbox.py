@@ -44,9 +44,6 @@ def enqueue(session: Session, *, row: Outbox) -> bool:
     Jobs that fire twice (two processes, a restart) therefore write one row."""
     values = row.model_dump(exclude={"id"})
     statement = _enqueue_statement(session.get_bind().dialect.name)
-    # Asked as session.execute asked it: that starts the caller's savepoint, if any
-    # (begin_nested is lazy; the driver path alone never starts it).
-    session.connection()
     # RETURNING, not rowcount: psycopg reports -1 for this statement.
     returned = core.execute(session, statement, values).first()
     if returned is None:

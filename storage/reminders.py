@@ -18,9 +18,6 @@ OPEN = (ReminderStatus.pending, ReminderStatus.sent, ReminderStatus.failed)
 
 
 def add_reminder(session: Session, *, reminder: Reminder) -> Reminder:
-    # The connection asked of the session, as a flush would: that starts the savepoint a
-    # command runs in (begin_nested is lazy), which the driver path alone never asks for.
-    session.connection()
     core.insert_row(session, reminder)
     return reminder
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from handlers import activities
 from tests.conftest import TestBot
 
 
@@ -98,3 +101,21 @@ def test_deleted_records_leave_the_feed_and_the_contacts_card(testbot: TestBot) 
     feed = testbot.say("/feed 50")
     assert "Alice met Website relaunch: demo went well" in feed and "wants a quote" in feed
     assert "demo went well" in testbot.say("/show Jane Doe")
+
+
+def test_a_command_that_fails_after_writing_leaves_nothing(
+    testbot: TestBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its savepoint takes back what it wrote, on the driver too (storage/core.py)."""
+    testbot.say("/add Jane Doe")
+    for n in range(3):  # the note's INSERT runs on the driver from the second on
+        assert "Logged" in testbot.say(f"/note c1 call {n}")
+
+    def fail(record: object) -> str:
+        raise RuntimeError("after the write")
+
+    monkeypatch.setattr(activities, "label", fail)
+    assert "Sorry" in testbot.say("/note c1 lost")
+    monkeypatch.undo()
+    card = testbot.say("/show c1")
+    assert "call 2" in card and "lost" not in card

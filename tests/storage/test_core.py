@@ -126,6 +126,26 @@ def test_a_driver_error_is_sqlalchemys_error_and_the_transaction_rolls_back(
         assert session.get(Member, member_id).team_id == team_id  # type: ignore[union-attr]
 
 
+def test_driver_writes_in_a_savepoint_that_rolls_back_are_rolled_back(engine: Engine) -> None:
+    """A command runs in `begin_nested()`; what it wrote on the driver before it failed
+    goes with its savepoint, while what was written before and after it stays."""
+    with transaction(engine) as session:
+        team = _team(session)
+        anna, bo = _contact(session, team, "Anna").id, _contact(session, team, "Bo").id
+        for name in ("Bo Ek", "Bo Eklund"):  # the second on the driver
+            core.execute(session, _RENAME, {"c_id": bo, "name": name})
+    for attempt in range(3):  # on the driver each time
+        with transaction(engine) as session:
+            core.execute(session, _RENAME, {"c_id": bo, "name": f"Bo {attempt}"})
+            with pytest.raises(RuntimeError), session.begin_nested():
+                renamed = core.execute(session, _RENAME, {"c_id": anna, "name": "Gone"})
+                assert isinstance(renamed, core.Rows)
+                raise RuntimeError
+        with Session(engine) as session:
+            names = [session.get(Contact, i).name for i in (anna, bo)]  # type: ignore[union-attr]
+            assert names == ["Anna", f"Bo {attempt}"]
+
+
 def test_loaded_instances_are_the_sessions_own(engine: Engine) -> None:
     with transaction(engine) as session:
         team = _team(session)
