@@ -315,14 +315,11 @@ _COMPANY_NAMED = (
 )
 
 
-_COMPANY_ANY_OF = (
-    select(Company)
-    .where(
-        col(Company.team_id) == bindparam("team_id"),
-        col(Company.name_key).in_(bindparam("keys", expanding=True)),
-    )
-    .order_by(col(Company.id))
-    .limit(1)
+# No ORDER BY id LIMIT 1: SQLite would walk the team's companies in id order for it (3 ms
+# at 100k contacts when none matches) rather than probe the name index for each key.
+_COMPANY_ANY_OF = select(Company).where(
+    col(Company.team_id) == bindparam("team_id"),
+    col(Company.name_key).in_(bindparam("keys", expanding=True)),
 )
 
 
@@ -333,9 +330,9 @@ def get_or_create_company(session: Session, *, team_id: int, name: str, now: dat
     if existing is not None:
         return existing
     params = {"team_id": team_id, "keys": company_keys(name_key(name))}
-    existing = next(iter(core.load(session, Company, _COMPANY_ANY_OF, params)), None)
-    if existing is not None:
-        return existing
+    written_otherwise = core.load(session, Company, _COMPANY_ANY_OF, params)
+    if written_otherwise:
+        return min(written_otherwise, key=lambda company: company.id or 0)
     company = Company(team_id=team_id, name=name.strip(), name_key=name_key(name), created_at=now)
     session.add(company)
     session.flush()
