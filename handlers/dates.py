@@ -43,15 +43,28 @@ _NEXT_PERIOD = re.compile(
 _QUARTER = re.compile(r"(?:end\s+of\s+)?q([1-4])(?:\s*[/'’-]?\s*(\d{4}|\d{2}))?")
 _IN_MONTH = re.compile(r"(end\s+of|mid-?)\s*([a-z]+)\.?(?:\s+(\d{4}))?")
 _YEAR_END = re.compile(r"end\s+of\s+(\d{4})")
-_MONTHS = {
+# Month names and their short forms, as typed.
+MONTHS = {
     name: number
-    for number, full in enumerate(
-        ["january", "february", "march", "april", "may", "june", "july", "august",
-         "september", "october", "november", "december"],
-        start=1,
+    for number, names in enumerate(
+        (
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sep", "sept"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ),
+        1,
     )
-    for name in (full, full[:3], "sept" if number == 9 else full)
-}  # fmt: skip
+    for name in names
+}
 
 
 # German date words, word for word in English, for teams whose locale is German: dateparser
@@ -218,8 +231,8 @@ def _sales_day(phrase: str, today: date, prefer: Prefer) -> date | None:
         last_month = int(found.group(1)) * 3
         year = _full_year(found.group(2))
         return _nearest(today, prefer, year, lambda y: _month_end(y, last_month))
-    if (found := _IN_MONTH.fullmatch(phrase)) and found.group(2) in _MONTHS:
-        month = _MONTHS[found.group(2)]
+    if (found := _IN_MONTH.fullmatch(phrase)) and found.group(2) in MONTHS:
+        month = MONTHS[found.group(2)]
         year = _full_year(found.group(3))
         if found.group(1).startswith("mid"):
             return _nearest(today, prefer, year, lambda y: date(y, month, 15))

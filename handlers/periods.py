@@ -13,34 +13,13 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
-from handlers.dates import in_english, read_day
+from handlers.dates import MONTHS, in_english, read_day
 from handlers.errors import UsageError
 
 EXAMPLES = (
     "this month, last quarter, this year, 2026, Q3 2026, september, last 30 days, "
     "since 2026-09-01, 2026-09-01 to 2026-10-15"
 )
-_MONTHS = {
-    name: number
-    for number, names in enumerate(
-        (
-            ("january", "jan"),
-            ("february", "feb"),
-            ("march", "mar"),
-            ("april", "apr"),
-            ("may",),
-            ("june", "jun"),
-            ("july", "jul"),
-            ("august", "aug"),
-            ("september", "sep", "sept"),
-            ("october", "oct"),
-            ("november", "nov"),
-            ("december", "dec"),
-        ),
-        1,
-    )
-    for name in names
-}
 _RELATIVE = re.compile(r"(this|current|last|previous|next) (day|week|month|quarter|year)")
 _TRAILING = re.compile(r"(?:(?:last|past) )?(\d{1,4}) (day|week|month)s?")
 _QUARTER = re.compile(r"q([1-4])(?:[ -]?(\d{4}))?|(\d{4})[ -]?q([1-4])")
@@ -144,8 +123,8 @@ def _single(phrase: str, reading: _Reading) -> _Days | None:
         return _quarter(int(year) if year else today.year, number)
     if iso_month := re.fullmatch(r"(\d{4})-(\d{1,2})", phrase):
         return _month(int(iso_month.group(1)), int(iso_month.group(2)))
-    if (month := _MONTH.fullmatch(phrase)) and month.group(1) in _MONTHS:
-        number = _MONTHS[month.group(1)]
+    if (month := _MONTH.fullmatch(phrase)) and month.group(1) in MONTHS:
+        number = MONTHS[month.group(1)]
         if month.group(2):
             return _month(int(month.group(2)), number)
         # A month on its own is the latest one that has begun: in November, "december" is

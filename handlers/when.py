@@ -15,7 +15,7 @@ from calendar import monthrange
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
-from handlers.dates import in_english, numeric_day, parse_moment
+from handlers.dates import MONTHS, in_english, numeric_day, parse_moment
 
 EXAMPLES = "tomorrow 9am, in 2 hours, next friday 14:30, 2026-12-15 10:00, 30m"
 DEFAULT_TIME = time(9, 0)
@@ -90,10 +90,7 @@ _WEEKDAYS = (
     "monday tuesday wednesday thursday friday saturday sunday "
     "mon tue tues wed thu thur thurs fri sat sun"
 )
-_MONTHS = (
-    "january february march april may june july august september october november december "
-    "jan feb mar apr jun jul aug sep sept oct nov dec"
-)
+_MONTHS = " ".join(MONTHS)
 _AT_HOUR = re.compile(r"\bat (\d{1,2})(?![\d:])(?!\s*(?:am|pm|a\.m\.|p\.m\.))")
 # `tomorrow 10`, `friday 3`: a bare number after a day is its hour (not a day of the month).
 _DAY_HOUR = re.compile(
