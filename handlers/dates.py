@@ -10,6 +10,7 @@ December, `05/06` is May 6 in en_US and 5 June in en_GB. A date with dots (`15.1
 from __future__ import annotations
 
 import re
+from calendar import monthrange
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
@@ -259,13 +260,18 @@ def _nearest(
 def _period_end(period: str, today: date, *, ahead: int) -> date:
     """The last day of the month, quarter or year `today` is in, or `ahead` after it."""
     unit = {"m": 1, "q": 3, "y": 12}[period[0]]
-    last_month = (today.month - 1) // unit * unit + unit if unit < 12 else 12
-    months = today.year * 12 + last_month - 1 + ahead * unit
-    return _month_end(months // 12, months % 12 + 1)
+    last_month = (today.month - 1) // unit * unit + unit
+    return _month_end(*add_months(today.year, last_month, ahead * unit))
 
 
 def _month_end(year: int, month: int) -> date:
-    return date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+    return date(year, month, monthrange(year, month)[1])
+
+
+def add_months(year: int, month: int, months: int) -> tuple[int, int]:
+    """The year and month `months` after `month` of `year` (before it, when negative)."""
+    index = year * 12 + month - 1 + months
+    return index // 12, index % 12 + 1
 
 
 def numeric_day(text: str, *, locale: str, today: date, prefer: Prefer) -> date | None:

@@ -10,10 +10,11 @@ Labels name the calendar days, so a figure can be checked against a spreadsheet.
 from __future__ import annotations
 
 import re
+from calendar import monthrange
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
-from handlers.dates import MONTHS, in_english, read_day
+from handlers.dates import MONTHS, add_months, in_english, read_day
 from handlers.errors import UsageError
 
 EXAMPLES = (
@@ -170,10 +171,10 @@ def _relative(which: str, unit: str, today: date) -> _Days | None:
         stop = monday + timedelta(days=7)
         return _Days(monday, stop, f"week of {_day_label(monday)}")
     if unit == "month":
-        year, month = _add_months(today.year, today.month, step)
+        year, month = add_months(today.year, today.month, step)
         return _month(year, month)
     if unit == "quarter":
-        year, month = _add_months(today.year, (today.month - 1) // 3 * 3 + 1, 3 * step)
+        year, month = add_months(today.year, (today.month - 1) // 3 * 3 + 1, 3 * step)
         return _quarter(year, (month - 1) // 3 + 1)
     return _year(today.year + step)
 
@@ -184,8 +185,8 @@ def _trailing(count: int, unit: str, today: date) -> _Days | None:
         return None
     stop = today + timedelta(days=1)
     if unit == "month":
-        year, month = _add_months(today.year, today.month, -count)
-        first = date(year, month, min(today.day, _days_in(year, month))) + timedelta(days=1)
+        year, month = add_months(today.year, today.month, -count)
+        first = date(year, month, min(today.day, monthrange(year, month)[1])) + timedelta(days=1)
     else:
         first = stop - timedelta(days=count * (7 if unit == "week" else 1))
     if first < _EPOCH:
@@ -204,26 +205,16 @@ def _quarter(year: int, number: int) -> _Days | None:
     if not _EPOCH.year <= year <= _LAST_YEAR:
         return None
     first = date(year, 3 * number - 2, 1)
-    stop_year, stop_month = _add_months(year, first.month, 3)
+    stop_year, stop_month = add_months(year, first.month, 3)
     return _Days(first, date(stop_year, stop_month, 1), f"Q{number} {year}")
 
 
 def _month(year: int, month: int) -> _Days | None:
     if not (_EPOCH.year <= year <= _LAST_YEAR and 1 <= month <= 12):
         return None
-    stop_year, stop_month = _add_months(year, month, 1)
+    stop_year, stop_month = add_months(year, month, 1)
     first = date(year, month, 1)
     return _Days(first, date(stop_year, stop_month, 1), first.strftime("%B %Y"))
-
-
-def _add_months(year: int, month: int, months: int) -> tuple[int, int]:
-    index = year * 12 + month - 1 + months
-    return index // 12, index % 12 + 1
-
-
-def _days_in(year: int, month: int) -> int:
-    next_year, next_month = _add_months(year, month, 1)
-    return (date(next_year, next_month, 1) - date(year, month, 1)).days
 
 
 def _midnight(day: date, tz: tzinfo) -> datetime:

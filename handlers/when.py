@@ -15,7 +15,7 @@ from calendar import monthrange
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
-from handlers.dates import MONTHS, in_english, numeric_day, parse_moment
+from handlers.dates import MONTHS, add_months, in_english, numeric_day, parse_moment
 
 EXAMPLES = "tomorrow 9am, in 2 hours, next friday 14:30, 2026-12-15 10:00, 30m"
 DEFAULT_TIME = time(9, 0)
@@ -310,9 +310,9 @@ def _offset(count: str, unit: str, *, tz: tzinfo, now: datetime) -> datetime:
         # The same day of the month (or the month's last) at the same wall-clock time; a
         # part of a month (`1.5 months`) as days of thirty.
         local = now.astimezone(tz).replace(tzinfo=None)
-        year, month = divmod(local.year * 12 + local.month - 1 + int(n), 12)
-        day = min(local.day, monthrange(year, month + 1)[1])
-        later = local.replace(year=year, month=month + 1, day=day)
+        year, month = add_months(local.year, local.month, int(n))
+        day = min(local.day, monthrange(year, month)[1])
+        later = local.replace(year=year, month=month, day=day)
         return _utc(later + timedelta(days=round((n - int(n)) * 30)), tz)
     if unit in ("days", "weeks"):
         local = now.astimezone(tz).replace(tzinfo=None) + timedelta(**{unit: n})
