@@ -366,9 +366,12 @@ def edit(ctx: Context, args: Args) -> Reply:
     if args.tags:
         # `/edit c5 status:customer #vip`: the tags too, as /tag adds them.
         assert record.id is not None
-        target: TagTarget = "contact" if isinstance(record, Contact) else "deal"
         store.add_tags(
-            ctx.session, team_id=ctx.team_id, target=target, target_id=record.id, names=args.tags
+            ctx.session,
+            team_id=ctx.team_id,
+            target=_tag_target(record),
+            target_id=record.id,
+            names=args.tags,
         )
         changed.append("tags")
     reply = edited(ctx, record, before)
@@ -527,6 +530,10 @@ def untag(ctx: Context, args: Args) -> Reply:
     return _retag(ctx, args, add=False)
 
 
+def _tag_target(record: Contact | Deal) -> TagTarget:
+    return "contact" if isinstance(record, Contact) else "deal"
+
+
 def _check_owned(ctx: Context, record: Contact | Deal, verb: str) -> None:
     if not ctx.can_change_owned(record.owner_id):
         raise Forbidden(
@@ -540,11 +547,14 @@ def _retag(ctx: Context, args: Args, *, add: bool) -> Reply:
     record, _ = resolve(ctx, args.words, (CONTACT, DEAL), whole=True)
     # Tags move a lead's score: reps tag their own records, like any other change.
     _check_owned(ctx, record, "tag" if add else "untag")
-    target: TagTarget = "contact" if isinstance(record, Contact) else "deal"
     assert record.id is not None
     change = store.add_tags if add else store.remove_tags
     changed = change(
-        ctx.session, team_id=ctx.team_id, target=target, target_id=record.id, names=args.tags
+        ctx.session,
+        team_id=ctx.team_id,
+        target=_tag_target(record),
+        target_id=record.id,
+        names=args.tags,
     )
     listed = " ".join(f"#{t}" for t in changed)
     if not changed:

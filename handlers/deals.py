@@ -433,7 +433,7 @@ def _contact_for_deal(ctx: Context, args: Args) -> Contact | None:
         return record
     words = args.words
     ends = [len(words)]
-    if len(words) > 2 and _BARE_AMOUNT.fullmatch(words[-1]) and not YEAR.fullmatch(words[-1]):
+    if len(words) > 2 and _bare_amount_last(words):
         ends.append(len(words) - 1)
     if (whole := _only_a_contact(ctx, words)) is not None:
         return _taken(args, 0, whole[1], whole[0])
@@ -462,12 +462,17 @@ def _company_name(ctx: Context, contact: Contact) -> str | None:
     return company.name if company else None
 
 
+def _bare_amount_last(words: list[str]) -> bool:
+    """Whether the last word is a bare number that may be the amount (not a year)."""
+    return bool(_BARE_AMOUNT.fullmatch(words[-1])) and not YEAR.fullmatch(words[-1])
+
+
 def _only_a_contact(ctx: Context, words: list[str]) -> tuple[Contact, int] | None:
     """A contact named by all the words, by id or by name, maybe after a joiner and before
     a bare amount (`/deal for Greta 300`, `/deal Greta Lind`, `/deal c12`): the deal has
     no title of its own. The contact and how many words it took with its joiner."""
     end = len(words)
-    if end > 1 and _BARE_AMOUNT.fullmatch(words[-1]) and not YEAR.fullmatch(words[-1]):
+    if end > 1 and _bare_amount_last(words):
         end -= 1
     start = 1 if end > 1 and words[0].lower() in _JOINERS else 0
     if end - start == 1 and (by_ref := record_by_ref(ctx, words[start], CONTACT)) is not None:
