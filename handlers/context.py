@@ -108,6 +108,8 @@ class Context:
     command_text: str | None = None
     # What the command changed, as /undo names it ("added Jane Doe (c3)").
     change_label: str | None = None
+    # Whether the command runs in a savepoint (handlers/dispatcher.py).
+    savepoint: bool = True
 
     @property
     def team_id(self) -> int:

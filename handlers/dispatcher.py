@@ -4,8 +4,12 @@ Each request is handled in a worker thread with one Session and one transaction,
 chat loop never blocks on the database and a command pays one thread hop, not one per
 query. The update id is recorded in the same transaction (at most once), after a lock on
 the chat (storage/locks.py: on PostgreSQL the chat's next message waits for this one, in
-whichever process it arrives); the command runs in a savepoint, so a refused or failed
-command leaves nothing half-written.
+whichever process it arrives). A refused or failed command leaves nothing half-written:
+on PostgreSQL it runs in a savepoint; on SQLite it runs without one, and when it fails its
+whole transaction is rolled back and the request runs again in one, for the reply its
+failure gets (inside a savepoint SQLite copies every page a command changes to a
+sub-journal first: a fifth of a stage move's time, for what nearly every command never
+needs; bench/NOTES.md, issue 17).
 """
 
 from __future__ import annotations
@@ -199,6 +203,20 @@ class Dispatcher:
         self, request: Request, hidden: int, *, reads: bool, record: bool
     ) -> Reply | None:
         """`record`: the update id is recorded here (not yet, by `_first_read`)."""
+        if self.engine.dialect.name == "sqlite":
+            try:
+                return self._in_transaction(
+                    request, hidden, reads=reads, record=record, savepoint=False
+                )
+            except _Unguarded:
+                pass  # rolled back whole; its failure's reply comes from a guarded run
+        # Not on PostgreSQL: a rollback there lets go of the chat's lock, and the chat's
+        # next message, waiting in another process, would be answered before this one.
+        return self._in_transaction(request, hidden, reads=reads, record=record, savepoint=True)
+
+    def _in_transaction(
+        self, request: Request, hidden: int, *, reads: bool, record: bool, savepoint: bool
+    ) -> Reply | None:
         with transaction(self.engine, reads=reads) as session:
             # One chat's messages one at a time and in turn, across processes too: the
             # chat's lock is taken before the update id is recorded, in the same statement.
@@ -220,6 +238,7 @@ class Dispatcher:
             ):
                 return None
             ctx = self._context(session, request)
+            ctx.savepoint = savepoint
             welcome = self._newcomer(ctx)
             reply = self._route(ctx)
             if welcome is not None:
@@ -376,7 +395,15 @@ class Dispatcher:
         undoable: bool = False,
     ) -> Reply:
         """Run a handler in a savepoint; turn what it raises into a reply. What an undoable
-        one changes goes into the undo journal."""
+        one changes goes into the undo journal. Without the savepoint (`ctx.savepoint`),
+        what it raises ends the whole transaction (`_Unguarded`)."""
+        if not ctx.savepoint:
+            try:
+                return journaled(ctx, run) if undoable else run()
+            except Exception as error:
+                if busy(error) or full(error):
+                    raise
+                raise _Unguarded from error
         try:
             with ctx.session.begin_nested():
                 return journaled(ctx, run) if undoable else run()
@@ -395,6 +422,10 @@ class Dispatcher:
             return _apology()
         except Exception:
             return _apology()
+
+
+class _Unguarded(Exception):
+    """A command run without its savepoint failed (`Dispatcher._guarded`)."""
 
 
 def _forged(args: list[str]) -> bool:

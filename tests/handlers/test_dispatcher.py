@@ -7,11 +7,13 @@ import asyncio
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 
 from handlers import build_registry
 from handlers.context import Context, Request
@@ -85,6 +87,65 @@ def test_a_refusal_rolls_back_what_the_command_wrote(testbot: TestBot) -> None:
     testbot.dispatcher.registry.command("refuse", _refuse)
     assert "nothing was kept" in testbot.say("/refuse Jane Doe")
     assert "Nothing matches" in testbot.say("/find Jane Doe")
+
+
+def test_a_failure_is_apologised_for_and_logged_once(
+    testbot: TestBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    """On SQLite a failed command runs again in a savepoint for its reply: still one
+    error, one id, one log line, and the update recorded once."""
+    testbot.dispatcher.registry.command("explode", _explode)
+    with caplog.at_level(logging.ERROR):
+        reply = testbot.dispatcher.handle_sync(_request("/explode Jane Doe", update_id="31"))
+    assert reply is not None and reply.failed
+    assert [r.getMessage() for r in caplog.records].count(
+        f"unexpected error {reply.plain_text.split('error ')[1][:8]}"
+    ) == 1
+    assert len(caplog.records) == 1
+    assert testbot.dispatcher.handle_sync(_request("/explode Jane Doe", update_id="31")) is None
+
+
+def test_a_failed_command_takes_back_only_its_own_writes(
+    testbot: TestBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The button that re-ran it stays used up (one press, one effect)."""
+    testbot.say("/add Jane Doe jane@acme.de")
+    testbot.say("/add Jane Doe jane@acme.de")
+    button = testbot.button("Add anyway").encode()
+    commands = testbot.dispatcher.registry.commands
+    add = commands["add"]
+
+    def add_then_refuse(ctx: Context, args: Args) -> Reply:
+        add.func(ctx, args)
+        raise CommandError("No, and nothing was kept.")
+
+    monkeypatch.setitem(commands, "add", replace(add, func=add_then_refuse))
+    assert "nothing was kept" in testbot.press_encoded(button).plain_text
+    assert "expired" in testbot.press_encoded(button).plain_text
+    assert "(c2)" not in testbot.say("/find Jane Doe")
+
+
+def test_a_command_that_succeeds_on_sqlite_runs_without_a_savepoint(
+    testbot: TestBot, engine: Engine
+) -> None:
+    """SQLite copies each page a savepoint changes to a sub-journal first: a command
+    only needs one when it fails (handlers/dispatcher.py)."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL keeps the savepoint (the chat's lock)")
+    testbot.say("/add Jane Doe")
+    statements: list[str] = []
+
+    def traced(dbapi_connection: Any, _record: object, _proxy: object) -> None:
+        dbapi_connection.set_trace_callback(statements.append)
+
+    event.listen(engine, "checkout", traced)
+    try:
+        assert "Logged" in testbot.say("/note c1 called about the quote")
+    finally:
+        event.remove(engine, "checkout", traced)
+        engine.dispose()
+    assert any(s.startswith("INSERT INTO activity") for s in statements)
+    assert not any("SAVEPOINT" in s.upper() for s in statements)
 
 
 def test_stale_and_forged_buttons(testbot: TestBot) -> None:
