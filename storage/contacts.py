@@ -21,7 +21,7 @@ from storage.models import Company, Contact, ContactTag, Deal, DealTag, Tag
 
 
 def get_contact(session: Session, *, team_id: int, contact_id: int) -> Contact | None:
-    contact = session.get(Contact, contact_id)
+    contact = core.get(session, Contact, contact_id)
     if contact is None or contact.team_id != team_id or contact.archived:
         return None
     return contact
@@ -280,7 +280,7 @@ def _leads(count: int, by_city: bool, by_tag: bool) -> Executable:
 
 
 def get_company(session: Session, *, team_id: int, company_id: int) -> Company | None:
-    company = session.get(Company, company_id)
+    company = core.get(session, Company, company_id)
     return company if company is not None and company.team_id == team_id else None
 
 

@@ -36,6 +36,7 @@ from sqlalchemy import (
     bindparam,
     insert,
     inspect,
+    select,
     update,
 )
 from sqlalchemy.engine import Connection, Dialect, Engine
@@ -153,6 +154,24 @@ def load(
         _held(session, model, dict(zip(row._fields, row, strict=True)))
         for row in execute(session, statement, params)
     ]
+
+
+def get(session: Session, model: type[M], ident: int) -> M | None:
+    """`session.get(model, ident)`: the instance the session holds, unexpired, with no
+    SQL; else its row by primary key on the driver, made an instance as `load` makes it
+    (a company's lookup for a deal's confirmation cost 0.1 ms through the ORM)."""
+    held = session.identity_map.get((model, (ident,), None))
+    if held is not None and not instance_state(held).expired:
+        return held
+    found = load(session, model, _by_primary_key(model), {"pk": ident})
+    return found[0] if found else None
+
+
+@cache
+def _by_primary_key(model: type[SQLModel]) -> Executable:
+    mapper = _mapped(model)[0]
+    (column,) = mapper.primary_key
+    return select(mapper.local_table).where(column == bindparam("pk"))
 
 
 def load_pair(

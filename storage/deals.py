@@ -18,7 +18,7 @@ from storage.teams import StageRow
 
 
 def get_deal(session: Session, *, team_id: int, deal_id: int) -> Deal | None:
-    deal = session.get(Deal, deal_id)
+    deal = core.get(session, Deal, deal_id)
     return deal if deal is not None and deal.team_id == team_id and not deal.archived else None
 
 
