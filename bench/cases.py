@@ -304,7 +304,7 @@ def misspelt(name: str, rng: random.Random) -> str:
 @case("/start (the floor: no query of its own)", "start")
 def start(world: World) -> str:
     # A member's /start only says hello: what every message costs before its command
-    # does anything (dedupe, identity, transaction, savepoint, commit, render).
+    # does anything (dedupe, identity, transaction, commit, render).
     return "/start"
 
 

@@ -149,7 +149,7 @@ def results_markdown(
         "",
         "Every call goes through `Dispatcher.handle_sync` as a chat message does (update-id "
         "dedupe, one session and transaction, parsing, the queries, the command's "
-        "savepoint) and its reply is rendered for the terminal. Latencies are over "
+        "savepoint on PostgreSQL) and its reply is rendered for the terminal. Latencies are over "
         f"{_calls(runs)} calls per case after warm-up. The baseline is one SELECT by primary "
         "key through the same engine; \"× baseline\" is a case's p50 over the baseline's. "
         "The machine is shared with other work, which shows in the wall-clock times (the "

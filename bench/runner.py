@@ -1,6 +1,6 @@
 """Timing the cases: each call goes through `Dispatcher.handle_sync` exactly as a chat
 message does (dedupe by update id, one session and transaction, parse, queries, the
-command's savepoint) and its reply is rendered for the terminal.
+command's savepoint on PostgreSQL) and its reply is rendered for the terminal.
 
 A run measures one database; `measure_isolated` does it in a fresh process, so that the
 peak RSS reported is that of a bot serving this data and nothing else. As in the bot, a
