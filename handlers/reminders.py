@@ -68,7 +68,7 @@ def remind(ctx: Context, args: Args) -> Reply:
     Examples: /remind Jane tomorrow 9am call about the renewal · /remind in 2 hours send
     the quote · /remind Acme renewal next friday follow up · /remind 15.12. call Łukasz.
     WHEN is read in your timezone (/tz), dates like 15/12 in your team's order; a day
-    without a time means 09:00.
+    without a time means 09:00, EOD 17:00 (friday eod), end of week its Friday at 17:00.
     """
     # `/remind me friday follow up`: whom is said by the command itself.
     raw = _FOR_ME.sub("", args.raw, count=1)

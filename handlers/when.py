@@ -48,9 +48,10 @@ _UNITS = {
 }
 _UNIT = {alias: unit for unit, aliases in _UNITS.items() for alias in aliases}
 _RELATIVE = re.compile(
-    r"^(?:in\s+)?(?P<n>[-+]?\d{1,4}(?:[.,]\d{1,2})?|"
+    # A count in words is a word of its own: `am` is not "a m(inute)".
+    r"^(?:in\s+)?(?P<n>[-+]?\d{1,4}(?:[.,]\d{1,2})?|(?:"
     + "|".join(_NUMBERS)
-    + r")\s*(?P<unit>"
+    + r")(?=\s))\s*(?P<unit>"
     + "|".join(sorted(_UNIT, key=len, reverse=True))
     + r")(?:\s+from\s+now)?$"
 )
@@ -66,6 +67,11 @@ _END_OF_DAY = re.compile(
     r"|eod|cob|close\s+of\s+business)$"
 )
 END_OF_DAY = time(17, 0)
+# The same inside a longer phrase (`friday eod`, `tomorrow by end of day`): its hour.
+_END_OF_DAY_WORDS = re.compile(
+    r"\b(?:(?:by|at|until)\s+)?(?:(?:the\s+)?end\s+of\s+(?:the\s+)?(?:day|business(?:\s+day)?)"
+    r"|eod|cob|close\s+of\s+business)\b"
+)
 # `in 1h30` is an hour and a half from now; `9h30` alone is half past nine, as French and
 # German speakers write a time.
 _HOURS_AND_MINUTES = re.compile(r"^in\s+(?P<h>\d{1,2})\s*h\s*(?P<m>[0-5]\d)$")
@@ -102,12 +108,36 @@ _DAY_HOUR = re.compile(
 )
 # Words that name a time on their own; a phrase needs at least one (or a digit).
 _MONTH_WORDS = frozenset(_MONTHS.split())
+_WEEKDAY_NUMBER = {
+    name: number
+    for number, names in enumerate(
+        (
+            "monday mon",
+            "tuesday tue tues",
+            "wednesday wed",
+            "thursday thu thur thurs",
+            "friday fri",
+            "saturday sat",
+            "sunday sun",
+        )
+    )
+    for name in names.split()
+}
+# A day of a named week, which dateparser reads as the week alone (`next week tuesday`: the
+# Monday a week from now) or as the day alone (`tuesday next week`: tomorrow), and the end
+# of a week (its Friday, as the working week ends).
+_DAY_OF_WEEK = re.compile(
+    r"^(?:on\s+)?(?:(?P<day>" + "|".join(_WEEKDAY_NUMBER) + r")\s+(?:of\s+)?(?P<week>this|next)"
+    r"\s+week|(?P<week_first>this|next)\s+week\s+(?:on\s+)?(?P<day_after>"
+    + "|".join(_WEEKDAY_NUMBER)
+    + r")|(?:by\s+)?(?:the\s+)?end\s+of\s+(?:the\s+)?(?P<end>this\s+|next\s+)?week|eow)\b"
+)
 _ANCHORS = frozenset(
     (
         "today tomorrow tmrw yesterday tonight noon midnight morning afternoon evening "
         "night weekend am pm o'clock " + _WEEKDAYS + " " + _MONTHS + " " + " ".join(_UNIT) + " "
         "twelve fifteen twenty thirty one two three four five six seven eight nine ten "
-        "eod cob end business"
+        "eod cob eow end business"
     ).split()
 )
 _COUNTED = frozenset(
@@ -137,7 +167,9 @@ _JOINERS = frozenset(
     ]
 )
 # Words that are dates to dateparser but ordinary words to people, when they stand alone.
-_TOO_VAGUE = frozenset(["may", "sat", "sun", "wed", "mar", "march", "second", "a", "an", "now"])
+_TOO_VAGUE = frozenset(
+    ["may", "sat", "sun", "wed", "mar", "march", "second", "a", "an", "now", "am", "pm"]
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +216,9 @@ def read_when(
     # dateparser reads "at 9" as September; people mean nine o'clock. It reads `9.30`
     # after a day as nothing (keeping the time of now): the time is written with a colon.
     today = now.astimezone(tz).date()
+    if week_day := _DAY_OF_WEEK.match(phrase):
+        phrase = _day_of_week(week_day, today) + phrase[week_day.end() :]
+    phrase = _END_OF_DAY_WORDS.sub(f"at {END_OF_DAY:%H:%M}", phrase)
     phrase = _H_TIME.sub(r"\1:\2", phrase)
     phrase = _DOTTED_TIME.sub(lambda dotted: _colon_time(dotted, locale, today), phrase)
     phrase = _AT_HOUR.sub(_working_hour, _DAY_HOUR.sub(r"\1 at ", phrase))
@@ -202,6 +237,22 @@ def read_when(
     ):
         local = _next_month(local)
     return _utc(local, tz)
+
+
+def _day_of_week(match: re.Match[str], today: date) -> str:
+    """The day a `_DAY_OF_WEEK` phrase names, as a date (with the end of the working day
+    for the end of a week): this week's runs from Monday to Sunday."""
+    weeks = match.group("week") or match.group("week_first") or match.group("end") or ""
+    named = match.group("day") or match.group("day_after")
+    monday = today - timedelta(days=today.weekday())
+    if weeks.strip() == "next":
+        monday += timedelta(weeks=1)
+    if named is not None:
+        return (monday + timedelta(days=_WEEKDAY_NUMBER[named])).isoformat()
+    friday = monday + timedelta(days=4)
+    if not weeks and friday < today:
+        friday += timedelta(weeks=1)  # said at the weekend: the coming week's
+    return f"{friday.isoformat()} {END_OF_DAY:%H:%M}"
 
 
 def _plain_words(words: list[str], locale: str) -> list[str]:
@@ -277,7 +328,11 @@ def _without_ignored_tail(
 
 
 def _possible_word(word: str) -> bool:
-    return not word or word in _ANCHORS or word in _JOINERS or any(ch.isdigit() for ch in word)
+    # A German word may stand for several (`übermorgen`: "day after tomorrow").
+    return all(
+        part in _ANCHORS or part in _JOINERS or any(ch.isdigit() for ch in part)
+        for part in word.split()
+    )
 
 
 def _plausible(words: list[str]) -> bool:

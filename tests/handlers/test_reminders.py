@@ -58,6 +58,10 @@ def test_remind_without_a_reference(testbot: TestBot, command: str, expected: st
         ("/remind c1 please call 14:00", "Mon 23 Nov 14:00 (in 5 hours): please call — Jane"),
         ("/remind c1 re the offer 🙂 tomorrow", "Tue 24 Nov 09:00 (tomorrow): re the offer 🙂 —"),
         ("/remind d1 send the contract 17:30", "Mon 23 Nov 17:30 (in 8 hours): send the"),
+        ("/remind c1 tuesday next week call back", "Tue 1 Dec 09:00 (in 8 days): call back —"),
+        ("/remind c1 next week tuesday call back", "Tue 1 Dec 09:00 (in 8 days): call back —"),
+        ("/remind c1 friday eod send the deck", "Fri 27 Nov 17:00 (in 4 days): send the deck"),
+        ("/remind c1 end of week chase", "Fri 27 Nov 17:00 (in 4 days): chase —"),
     ],
 )
 def test_words_between_an_id_and_the_time_are_the_reminders(
@@ -95,6 +99,7 @@ def test_an_ambiguous_name_asks_which_one(testbot: TestBot) -> None:
         ("/remind", "When, and what about?"),
         ("/remind someday call Jane", "I can't tell when"),
         ("/remind call Jane", "tomorrow 9am, in 2 hours"),
+        ("/remind am call Jane", "I can't tell when"),  # not "a m(inute)"
         ("/remind yesterday call Jane", "has already passed"),
         ("/remind 2020-01-01 call Jane", "has already passed"),
         ("/remind tomorrow", "What should I remind you of?"),

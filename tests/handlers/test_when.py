@@ -59,7 +59,9 @@ def test_reads_times_in_the_members_timezone(text: str, expected: str) -> None:
     assert _local(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "someday", "Jane", "call", "a", "42", "may", "now", "the"])
+@pytest.mark.parametrize(
+    "text", ["", "someday", "Jane", "call", "a", "42", "may", "now", "the", "am", "pm"]
+)
 def test_unreadable_or_vague_words_are_not_times(text: str) -> None:
     assert read_when(text, tz=BERLIN, now=NOW) is None
 
@@ -174,7 +176,15 @@ def test_offsets_count_from_a_later_due_time_but_never_backwards() -> None:
         ("in 1 Monat", "Wed 2026-12-23 10:30:00"),
         ("in 3 Monaten", "Tue 2027-02-23 10:30:00"),
         ("so", None),  # an everyday word, not Sunday
-        ("übermorgen", None),
+        ("übermorgen", "Wed 2026-11-25 09:00:00"),
+        ("übermorgen um 15 Uhr", "Wed 2026-11-25 15:00:00"),
+        ("heute Abend", "Mon 2026-11-23 18:00:00"),
+        ("heute Nachmittag", "Mon 2026-11-23 15:00:00"),
+        ("morgen Vormittag", "Tue 2026-11-24 09:00:00"),
+        ("nächste Woche Dienstag", "Tue 2026-12-01 09:00:00"),
+        ("Dienstag kommende Woche 14 Uhr", "Tue 2026-12-01 14:00:00"),
+        ("Ende der Woche", "Fri 2026-11-27 17:00:00"),
+        ("Ende nächster Woche", "Fri 2026-12-04 17:00:00"),
     ],
 )
 def test_a_german_team_writes_its_days_and_hours_in_german(
@@ -214,12 +224,29 @@ def test_a_german_time_is_found_among_the_words_and_uhr_is_part_of_it() -> None:
         ("an hour and a half", "Mon 2026-11-23 12:00:00"),
         ("EOD", "Mon 2026-11-23 17:00:00"),
         ("by close of business", "Mon 2026-11-23 17:00:00"),
+        ("friday eod", "Fri 2026-11-27 17:00:00"),
+        ("tomorrow by end of day", "Tue 2026-11-24 17:00:00"),
+        # A day of a named week: not that week's Monday, nor the day in this week.
+        ("next week tuesday", "Tue 2026-12-01 09:00:00"),
+        ("tuesday next week", "Tue 2026-12-01 09:00:00"),
+        ("next week on thursday at 3pm", "Thu 2026-12-03 15:00:00"),
+        ("wednesday this week", "Wed 2026-11-25 09:00:00"),
+        ("end of the week", "Fri 2026-11-27 17:00:00"),
+        ("end of next week", "Fri 2026-12-04 17:00:00"),
+        ("EOW", "Fri 2026-11-27 17:00:00"),
         ("15th", "Tue 2026-12-15 09:00:00"),  # this month's has passed
         ("the 25th 3pm", "Wed 2026-11-25 15:00:00"),
     ],
 )
 def test_what_people_type_on_a_phone(text: str, expected: str) -> None:
     assert _local(text) == expected
+
+
+def test_the_end_of_the_week_said_at_the_weekend_is_the_coming_fridays() -> None:
+    saturday = datetime(2026, 11, 28, 11, 0, tzinfo=UTC)
+    assert _local("end of week", now=saturday) == "Fri 2026-12-04 17:00:00"
+    # Said so, it is the one that has passed (and /remind says so).
+    assert _local("end of this week", now=saturday) == "Fri 2026-11-27 17:00:00"
 
 
 def test_a_month_later_is_the_months_last_day_when_it_has_no_such_day() -> None:
