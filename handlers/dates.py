@@ -44,6 +44,30 @@ _NEXT_PERIOD = re.compile(
 _QUARTER = re.compile(r"(?:end\s+of\s+)?q([1-4])(?:\s*[/'’-]?\s*(\d{4}|\d{2}))?")
 _IN_MONTH = re.compile(r"(end\s+of|mid-?)\s*([a-z]+)\.?(?:\s+(\d{4}))?")
 _YEAR_END = re.compile(r"end\s+of\s+(\d{4})")
+_WEEKDAY_NUMBER = {
+    name: number
+    for number, names in enumerate(
+        (
+            "monday mon",
+            "tuesday tue tues",
+            "wednesday wed",
+            "thursday thu thur thurs",
+            "friday fri",
+            "saturday sat",
+            "sunday sun",
+        )
+    )
+    for name in names.split()
+}
+# A day of a named week, which dateparser reads as the week alone (`next week tuesday`: the
+# Monday a week from now) or as the day alone (`tuesday next week`: tomorrow), and the end
+# of a week (its Friday, as the working week ends).
+DAY_OF_WEEK = re.compile(
+    r"^(?:on\s+)?(?:(?P<day>" + "|".join(_WEEKDAY_NUMBER) + r")\s+(?:of\s+)?(?P<week>this|next)"
+    r"\s+week|(?P<week_first>this|next)\s+week\s+(?:on\s+)?(?P<day_after>"
+    + "|".join(_WEEKDAY_NUMBER)
+    + r")|(?:by\s+)?(?:the\s+)?end\s+of\s+(?:the\s+)?(?P<end>this\s+|next\s+)?week|eow)\b"
+)
 # Month names and their short forms, as typed.
 MONTHS = {
     name: number
@@ -225,6 +249,8 @@ def read_day(
 
 def _sales_day(phrase: str, today: date, prefer: Prefer) -> date | None:
     """The day a sales phrase names (`end of month`, `Q1`, `mid-March`), or None."""
+    if found := DAY_OF_WEEK.fullmatch(phrase):
+        return day_of_week(found, today)[0]
     phrase = _LEAD_IN.sub("", phrase, count=1)
     if found := _THIS_PERIOD.fullmatch(phrase):
         return _period_end(found.group(1) or found.group(2), today, ahead=0)
@@ -243,6 +269,23 @@ def _sales_day(phrase: str, today: date, prefer: Prefer) -> date | None:
             return _nearest(today, prefer, year, lambda y: date(y, month, 15))
         return _nearest(today, prefer, year, lambda y: _month_end(y, month))
     return None
+
+
+def day_of_week(match: re.Match[str], today: date) -> tuple[date, bool]:
+    """The day a `DAY_OF_WEEK` phrase names, and whether it is a week's end (its Friday):
+    this week runs from Monday to Sunday; a week's end said at the weekend, without
+    `this` or `next`, is the coming one."""
+    weeks = match.group("week") or match.group("week_first") or match.group("end") or ""
+    named = match.group("day") or match.group("day_after")
+    monday = today - timedelta(days=today.weekday())
+    if weeks.strip() == "next":
+        monday += timedelta(weeks=1)
+    if named is not None:
+        return monday + timedelta(days=_WEEKDAY_NUMBER[named]), False
+    friday = monday + timedelta(days=4)
+    if not weeks and friday < today:
+        friday += timedelta(weeks=1)
+    return friday, True
 
 
 def _full_year(typed: str | None) -> int | None:

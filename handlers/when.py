@@ -15,7 +15,15 @@ from calendar import monthrange
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
-from handlers.dates import MONTHS, add_months, in_english, numeric_day, parse_moment
+from handlers.dates import (
+    DAY_OF_WEEK,
+    MONTHS,
+    add_months,
+    day_of_week,
+    in_english,
+    numeric_day,
+    parse_moment,
+)
 
 EXAMPLES = "tomorrow 9am, in 2 hours, next friday 14:30, 2026-12-15 10:00, 30m"
 DEFAULT_TIME = time(9, 0)
@@ -108,30 +116,6 @@ _DAY_HOUR = re.compile(
 )
 # Words that name a time on their own; a phrase needs at least one (or a digit).
 _MONTH_WORDS = frozenset(_MONTHS.split())
-_WEEKDAY_NUMBER = {
-    name: number
-    for number, names in enumerate(
-        (
-            "monday mon",
-            "tuesday tue tues",
-            "wednesday wed",
-            "thursday thu thur thurs",
-            "friday fri",
-            "saturday sat",
-            "sunday sun",
-        )
-    )
-    for name in names.split()
-}
-# A day of a named week, which dateparser reads as the week alone (`next week tuesday`: the
-# Monday a week from now) or as the day alone (`tuesday next week`: tomorrow), and the end
-# of a week (its Friday, as the working week ends).
-_DAY_OF_WEEK = re.compile(
-    r"^(?:on\s+)?(?:(?P<day>" + "|".join(_WEEKDAY_NUMBER) + r")\s+(?:of\s+)?(?P<week>this|next)"
-    r"\s+week|(?P<week_first>this|next)\s+week\s+(?:on\s+)?(?P<day_after>"
-    + "|".join(_WEEKDAY_NUMBER)
-    + r")|(?:by\s+)?(?:the\s+)?end\s+of\s+(?:the\s+)?(?P<end>this\s+|next\s+)?week|eow)\b"
-)
 _ANCHORS = frozenset(
     (
         "today tomorrow tmrw yesterday tonight noon midnight morning afternoon evening "
@@ -216,8 +200,10 @@ def read_when(
     # dateparser reads "at 9" as September; people mean nine o'clock. It reads `9.30`
     # after a day as nothing (keeping the time of now): the time is written with a colon.
     today = now.astimezone(tz).date()
-    if week_day := _DAY_OF_WEEK.match(phrase):
-        phrase = _day_of_week(week_day, today) + phrase[week_day.end() :]
+    if week_day := DAY_OF_WEEK.match(phrase):
+        day, week_end = day_of_week(week_day, today)
+        at_end = f" {END_OF_DAY:%H:%M}" if week_end else ""
+        phrase = day.isoformat() + at_end + phrase[week_day.end() :]
     phrase = _END_OF_DAY_WORDS.sub(f"at {END_OF_DAY:%H:%M}", phrase)
     phrase = _H_TIME.sub(r"\1:\2", phrase)
     phrase = _DOTTED_TIME.sub(lambda dotted: _colon_time(dotted, locale, today), phrase)
@@ -237,22 +223,6 @@ def read_when(
     ):
         local = _next_month(local)
     return _utc(local, tz)
-
-
-def _day_of_week(match: re.Match[str], today: date) -> str:
-    """The day a `_DAY_OF_WEEK` phrase names, as a date (with the end of the working day
-    for the end of a week): this week's runs from Monday to Sunday."""
-    weeks = match.group("week") or match.group("week_first") or match.group("end") or ""
-    named = match.group("day") or match.group("day_after")
-    monday = today - timedelta(days=today.weekday())
-    if weeks.strip() == "next":
-        monday += timedelta(weeks=1)
-    if named is not None:
-        return (monday + timedelta(days=_WEEKDAY_NUMBER[named])).isoformat()
-    friday = monday + timedelta(days=4)
-    if not weeks and friday < today:
-        friday += timedelta(weeks=1)  # said at the weekend: the coming week's
-    return f"{friday.isoformat()} {END_OF_DAY:%H:%M}"
 
 
 def _plain_words(words: list[str], locale: str) -> list[str]:

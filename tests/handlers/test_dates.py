@@ -159,6 +159,12 @@ def test_the_end_of_a_period_is_its_last_day(text: str, now: datetime, expected:
         ("end of next month", date(2026, 12, 31)),
         ("end of next year", date(2027, 12, 31)),
         ("end of 2027", date(2027, 12, 31)),
+        # A day of a named week (dateparser: the week alone, or the day in this week).
+        ("tuesday next week", date(2026, 12, 1)),
+        ("next week tuesday", date(2026, 12, 1)),
+        ("friday this week", date(2026, 11, 27)),
+        ("end of week", date(2026, 11, 27)),
+        ("by the end of next week", date(2026, 12, 4)),
     ],
 )
 def test_close_dates_as_sales_people_give_them(text: str, expected: date) -> None:
@@ -180,6 +186,8 @@ def test_a_quarter_or_month_looking_back_is_the_last_one() -> None:
         ("Quartalsende", date(2026, 12, 31)),
         ("Ende des Jahres", date(2026, 12, 31)),
         ("Ende Q1", date(2027, 3, 31)),
+        ("Dienstag nächste Woche", date(2026, 12, 1)),
+        ("Ende der Woche", date(2026, 11, 27)),
     ],
 )
 def test_a_german_team_gives_close_dates_in_german(text: str, expected: date) -> None:

@@ -35,6 +35,16 @@ def test_deal_contact_option_currency_and_natural_close(testbot: TestBot) -> Non
     assert "close: Fri 27 Nov" in card  # the clock says Monday 23 Nov 2026
 
 
+def test_a_close_date_of_several_words_is_all_the_close_date(testbot: TestBot) -> None:
+    """`tuesday next week` was read as tomorrow, with `next week` put in the title and the
+    contact lost."""
+    testbot.say("/add Greta Lind, Nordic AB")
+    reply = testbot.say("/deal Cloud Greta 5k close: tuesday next week")
+    assert reply.startswith("Opened Cloud (d1)"), reply
+    assert "contact: Greta Lind (c1)" in reply and "close: Tue 1 Dec" in reply
+    assert "close: Fri 27 Nov" in testbot.say("/deal Support Greta 2k close: end of week")
+
+
 def test_deal_without_contact_and_bad_input(testbot: TestBot) -> None:
     cold = testbot.say("/deal Cold outreach")
     assert "amount: none\ncontact: none" in cold and "/edit d1 contact:NAME" in cold
