@@ -44,7 +44,7 @@ _NEXT_PERIOD = re.compile(
 _QUARTER = re.compile(r"(?:end\s+of\s+)?q([1-4])(?:\s*[/'’-]?\s*(\d{4}|\d{2}))?")
 _IN_MONTH = re.compile(r"(end\s+of|mid-?)\s*([a-z]+)\.?(?:\s+(\d{4}))?")
 _YEAR_END = re.compile(r"end\s+of\s+(\d{4})")
-_WEEKDAY_NUMBER = {
+WEEKDAY_NUMBER = {
     name: number
     for number, names in enumerate(
         (
@@ -63,9 +63,9 @@ _WEEKDAY_NUMBER = {
 # Monday a week from now) or as the day alone (`tuesday next week`: tomorrow), and the end
 # of a week (its Friday, as the working week ends).
 DAY_OF_WEEK = re.compile(
-    r"^(?:on\s+)?(?:(?P<day>" + "|".join(_WEEKDAY_NUMBER) + r")\s+(?:of\s+)?(?P<week>this|next)"
+    r"^(?:on\s+)?(?:(?P<day>" + "|".join(WEEKDAY_NUMBER) + r")\s+(?:of\s+)?(?P<week>this|next)"
     r"\s+week|(?P<week_first>this|next)\s+week\s+(?:on\s+)?(?P<day_after>"
-    + "|".join(_WEEKDAY_NUMBER)
+    + "|".join(WEEKDAY_NUMBER)
     + r")|(?:by\s+)?(?:the\s+)?end\s+of\s+(?:the\s+)?(?P<end>this\s+|next\s+)?week|eow)\b"
 )
 # Month names and their short forms, as typed.
@@ -121,7 +121,7 @@ _GERMAN = {
     **dict.fromkeys(("minute", "minuten"), "minutes"),
     **dict.fromkeys(("stunde", "stunden", "std"), "hours"),
     **dict.fromkeys(("tag", "tage", "tagen"), "days"),
-    "woche": "week",
+    **dict.fromkeys(("woche", "kw"), "week"),
     "wochen": "weeks",
     **dict.fromkeys(("dieses", "diesen", "diese", "dieser"), "this"),
     **dict.fromkeys(
@@ -252,6 +252,9 @@ def _sales_day(phrase: str, today: date, prefer: Prefer) -> date | None:
     if found := DAY_OF_WEEK.fullmatch(phrase):
         return day_of_week(found, today)[0]
     phrase = _LEAD_IN.sub("", phrase, count=1)
+    if found := CALENDAR_WEEK.fullmatch(phrase):
+        monday = calendar_week(found, today, prefer)
+        return None if monday is None else monday + timedelta(days=4)  # its working week's end
     if found := _THIS_PERIOD.fullmatch(phrase):
         return _period_end(found.group(1) or found.group(2), today, ahead=0)
     if found := _NEXT_PERIOD.fullmatch(phrase):
@@ -271,6 +274,35 @@ def _sales_day(phrase: str, today: date, prefer: Prefer) -> date | None:
     return None
 
 
+# A calendar week (ISO 8601, Monday to Sunday), as German and Nordic offices name weeks:
+# `KW 50`, `KW50/2027`, `week 3`, `CW 12 2027`.
+CALENDAR_WEEK = re.compile(r"(?:kw|cw|calendar\s+week|week)\s*(\d{1,2})(?:\s*[/'-]?\s*(\d{4}))?")
+
+
+def calendar_week(match: re.Match[str], today: date, prefer: Prefer) -> date | None:
+    """The Monday of the calendar week `match` names; without a year, the nearest such
+    week that has not ended (looking ahead) or has begun (looking back)."""
+    week = int(match.group(1))
+    year = int(match.group(2)) if match.group(2) else None
+
+    def monday(in_year: int) -> date | None:
+        try:
+            return date.fromisocalendar(in_year, week, 1)
+        except ValueError:
+            return None  # no week 0, nor a week 53 in most years
+
+    if year is not None:
+        return monday(year) if FIRST_YEAR <= year <= LAST_YEAR else None
+    this_year = monday(today.isocalendar().year)
+    if prefer == "future":
+        if this_year is not None and this_year + timedelta(days=6) >= today:
+            return this_year
+        return monday(today.isocalendar().year + 1)
+    if this_year is not None and this_year <= today:
+        return this_year
+    return monday(today.isocalendar().year - 1)
+
+
 def day_of_week(match: re.Match[str], today: date) -> tuple[date, bool]:
     """The day a `DAY_OF_WEEK` phrase names, and whether it is a week's end (its Friday):
     this week runs from Monday to Sunday; a week's end said at the weekend, without
@@ -281,7 +313,7 @@ def day_of_week(match: re.Match[str], today: date) -> tuple[date, bool]:
     if weeks.strip() == "next":
         monday += timedelta(weeks=1)
     if named is not None:
-        return monday + timedelta(days=_WEEKDAY_NUMBER[named]), False
+        return monday + timedelta(days=WEEKDAY_NUMBER[named]), False
     friday = monday + timedelta(days=4)
     if not weeks and friday < today:
         friday += timedelta(weeks=1)

@@ -14,7 +14,7 @@ from calendar import monthrange
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
-from handlers.dates import MONTHS, add_months, in_english, read_day
+from handlers.dates import CALENDAR_WEEK, MONTHS, add_months, calendar_week, in_english, read_day
 from handlers.errors import UsageError
 
 EXAMPLES = (
@@ -122,6 +122,12 @@ def _single(phrase: str, reading: _Reading) -> _Days | None:
         number = int(quarter.group(1) or quarter.group(4))
         year = quarter.group(2) or quarter.group(3)
         return _quarter(int(year) if year else today.year, number)
+    if week := CALENDAR_WEEK.fullmatch(phrase):
+        monday = calendar_week(week, today, "past")
+        if monday is None:
+            return None
+        iso = monday.isocalendar()
+        return _Days(monday, monday + timedelta(days=7), f"week {iso.week} {iso.year}")
     if iso_month := re.fullmatch(r"(\d{4})-(\d{1,2})", phrase):
         return _month(int(iso_month.group(1)), int(iso_month.group(2)))
     if (month := _MONTH.fullmatch(phrase)) and month.group(1) in MONTHS:

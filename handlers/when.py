@@ -16,9 +16,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from handlers.dates import (
+    CALENDAR_WEEK,
     DAY_OF_WEEK,
     MONTHS,
+    WEEKDAY_NUMBER,
     add_months,
+    calendar_week,
     day_of_week,
     in_english,
     numeric_day,
@@ -27,7 +30,7 @@ from handlers.dates import (
 
 EXAMPLES = "tomorrow 9am, in 2 hours, next friday 14:30, 2026-12-15 10:00, 30m"
 DEFAULT_TIME = time(9, 0)
-MAX_PHRASE_WORDS = 6
+MAX_PHRASE_WORDS = 8  # `in KW 51 am Freitag um 14 Uhr`
 _NUMBERS = {
     "a": 1,
     "an": 1,
@@ -116,6 +119,14 @@ _DAY_HOUR = re.compile(
 )
 # Words that name a time on their own; a phrase needs at least one (or a digit).
 _MONTH_WORDS = frozenset(_MONTHS.split())
+# `KW 51`, `in week 51 on friday`: a calendar week's Monday, or the day named in it.
+_IN_CALENDAR_WEEK = re.compile(
+    r"(?:in\s+)?"
+    + CALENDAR_WEEK.pattern
+    + r"(?:\s+(?:on\s+)?(?P<weekday>"
+    + "|".join(WEEKDAY_NUMBER)
+    + r"))?\b"
+)
 _ANCHORS = frozenset(
     (
         "today tomorrow tmrw yesterday tonight noon midnight morning afternoon evening "
@@ -200,7 +211,13 @@ def read_when(
     # dateparser reads "at 9" as September; people mean nine o'clock. It reads `9.30`
     # after a day as nothing (keeping the time of now): the time is written with a colon.
     today = now.astimezone(tz).date()
-    if week_day := DAY_OF_WEEK.match(phrase):
+    if week := _IN_CALENDAR_WEEK.match(phrase):
+        monday = calendar_week(week, today, "future")
+        if monday is None:
+            return None
+        day = monday + timedelta(days=WEEKDAY_NUMBER.get(week.group("weekday") or "", 0))
+        phrase = day.isoformat() + phrase[week.end() :]
+    elif week_day := DAY_OF_WEEK.match(phrase):
         day, week_end = day_of_week(week_day, today)
         at_end = f" {END_OF_DAY:%H:%M}" if week_end else ""
         phrase = day.isoformat() + at_end + phrase[week_day.end() :]

@@ -165,9 +165,17 @@ def test_the_end_of_a_period_is_its_last_day(text: str, now: datetime, expected:
         ("friday this week", date(2026, 11, 27)),
         ("end of week", date(2026, 11, 27)),
         ("by the end of next week", date(2026, 12, 4)),
+        # A calendar week: its Friday, the next such week that has not ended.
+        ("KW 50", date(2026, 12, 11)),
+        ("KW48", date(2026, 11, 27)),
+        ("kw 47", date(2027, 11, 26)),
+        ("week 2", date(2027, 1, 15)),
+        ("KW 53", date(2027, 1, 1)),  # 2026 has 53 weeks
+        ("KW 2/2028", date(2028, 1, 14)),
+        ("KW 54", None),
     ],
 )
-def test_close_dates_as_sales_people_give_them(text: str, expected: date) -> None:
+def test_close_dates_as_sales_people_give_them(text: str, expected: date | None) -> None:
     assert read_day(text, tz=NEW_YORK, now=NOW) == expected
 
 

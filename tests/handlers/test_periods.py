@@ -158,3 +158,21 @@ def test_a_german_team_names_its_periods_in_german(text: str, label: str) -> Non
     assert parse_period(text, tz=BERLIN, now=NOW, locale="de_DE").label == label
     with pytest.raises(UsageError):
         parse_period(text, tz=BERLIN, now=NOW)  # an English team's words are English
+
+
+@pytest.mark.parametrize(
+    ("text", "label", "first_day"),
+    [
+        ("KW 47", "week 47 2026", "2026-11-16"),
+        ("kw48", "week 48 2026", "2026-11-23"),  # this one, so far
+        ("KW 49", "week 49 2025", "2025-12-01"),  # not begun: reports look back
+        ("KW 1/2026", "week 1 2026", "2025-12-29"),  # ISO weeks start on a Monday
+        ("week 47", "week 47 2026", "2026-11-16"),
+        ("calendar week 12 2026", "week 12 2026", "2026-03-16"),
+    ],
+)
+def test_a_calendar_week_is_monday_to_sunday(text: str, label: str, first_day: str) -> None:
+    period = parse_period(text, tz=BERLIN, now=NOW, locale="de_DE")
+    assert period.label == label
+    assert period.start.astimezone(BERLIN).date().isoformat() == first_day
+    assert (period.end - period.start).days == 7

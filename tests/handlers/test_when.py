@@ -185,6 +185,8 @@ def test_offsets_count_from_a_later_due_time_but_never_backwards() -> None:
         ("Dienstag kommende Woche 14 Uhr", "Tue 2026-12-01 14:00:00"),
         ("Ende der Woche", "Fri 2026-11-27 17:00:00"),
         ("Ende nächster Woche", "Fri 2026-12-04 17:00:00"),
+        ("KW 49", "Mon 2026-11-30 09:00:00"),
+        ("in KW 49 am Freitag um 14 Uhr", "Fri 2026-12-04 14:00:00"),
     ],
 )
 def test_a_german_team_writes_its_days_and_hours_in_german(
@@ -234,6 +236,7 @@ def test_a_german_time_is_found_among_the_words_and_uhr_is_part_of_it() -> None:
         ("end of the week", "Fri 2026-11-27 17:00:00"),
         ("end of next week", "Fri 2026-12-04 17:00:00"),
         ("EOW", "Fri 2026-11-27 17:00:00"),
+        ("week 49 friday", "Fri 2026-12-04 09:00:00"),
         ("15th", "Tue 2026-12-15 09:00:00"),  # this month's has passed
         ("the 25th 3pm", "Wed 2026-11-25 15:00:00"),
     ],
