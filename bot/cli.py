@@ -595,6 +595,7 @@ def import_file(
                 defaults=team_defaults(settings),
                 confirm=lambda preview: _paused(bar, confirm, preview),
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
+                clock=settings.clock(),
             )
     finally:
         engine.dispose()
@@ -662,6 +663,7 @@ def export_records(
             user=user or getpass.getuser().capitalize() or "Me",
             kind=what,
             fmt=fmt,
+            clock=settings.clock(),
         )
     finally:
         engine.dispose()

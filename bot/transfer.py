@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -40,11 +41,12 @@ def import_path(
     defaults: TeamDefaults,
     confirm: Callable[[Reply], bool],
     progress: Progress | None = None,
+    clock: Callable[[], datetime] = utcnow,
 ) -> tuple[Reply, bool]:
     """The preview, and then (when `confirm` says so) the import's answer; True when the
     rows were written."""
     registry = build_registry()
-    dispatcher = Dispatcher(engine, registry, defaults=defaults)
+    dispatcher = Dispatcher(engine, registry, defaults=defaults, clock=clock)
     base = Request(
         platform=Platform.console,
         user_id=name_key(user),
@@ -69,7 +71,7 @@ def import_path(
             ctx = Context(
                 session=session,
                 request=base,
-                now=utcnow(),
+                now=clock(),
                 registry=registry,
                 defaults=defaults,
                 team=team,
@@ -84,7 +86,13 @@ def import_path(
 
 
 def export_to(
-    engine: Engine, *, folder: Path, user: str, kind: str, fmt: str
+    engine: Engine,
+    *,
+    folder: Path,
+    user: str,
+    kind: str,
+    fmt: str,
+    clock: Callable[[], datetime] = utcnow,
 ) -> list[tuple[Path, int]] | str:
     """`crmbot export`: the files written into `folder`, with their row counts, or why
     not (an unknown member). Written as the rows are read: constant memory."""
@@ -97,7 +105,7 @@ def export_to(
         manager = Role(member.role).rank >= Role.manager.rank
         scope = Scope(team.id, None if manager else member.id)
         folder.mkdir(parents=True, exist_ok=True)
-        stem = f"crm-{utcnow().date().isoformat()}"
+        stem = f"crm-{clock().date().isoformat()}"
         written = export_files(
             session,
             scope,

@@ -151,7 +151,12 @@ def test_import_shows_the_preview_then_imports(
     assert missing.exit_code == 2 and "There is no file" in missing.output
 
 
-def test_export_writes_files_for_a_member(tmp_path: Path) -> None:
+def test_export_writes_files_for_a_member(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The process's clock (CRMBOT_NOW) dates the files, as it dates everything else.
+    monkeypatch.setattr(
+        "bot.config.get_settings",
+        lambda: Settings(charts_dir=tmp_path / "files", crmbot_now="2026-11-23T09:00:00"),
+    )
     db = str(tmp_path / "crm.db")
     sheet = tmp_path / "in.csv"
     sheet.write_text("Name,Email\nJane Doe,jane@acme.de\n", "utf-8")
@@ -164,6 +169,7 @@ def test_export_writes_files_for_a_member(tmp_path: Path) -> None:
     )
     assert done.exit_code == 0, done.output
     [written] = out.iterdir()
+    assert written.name.startswith("crm-2026-11-23"), written.name
     assert "contacts.csv: 1 row" in done.output
     assert "jane@acme.de" in written.read_text("utf-8-sig")
     nobody = runner.invoke(app, ["export", "--db", db, "--as", "Nobody", "--out", str(out)])
