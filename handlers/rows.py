@@ -23,7 +23,7 @@ from handlers.grammar import limited, parse_email, parse_phone, read_amount
 from handlers.refs import resolve_stage
 from handlers.tabular import Row
 from storage.imports import ContactRow, DealRow
-from storage.keys import name_key
+from storage.keys import company_core, name_key
 from storage.models import ContactStatus, Member, Role, Stage, StageKind
 
 # Google Contacts puts several values in one cell between " ::: ".
@@ -121,7 +121,7 @@ class Reader:
         phone = parse_phone(phones[0], region or self.region) if phones else None
         extra += [f"Other e-mail: {e}" for e in dict.fromkeys(emails[1:]) if e != emails[0]]
         extra += [f"Other phone: {p}" for p in dict.fromkeys(phones[1:]) if p != phones[0]]
-        name = self._first(row, "name") or " ".join(
+        name = _name_first(self._first(row, "name")) or " ".join(
             part
             for part in (
                 self._first(row, "first_name"),
@@ -260,3 +260,29 @@ def _status(text: str) -> str:
         return STATUSES[key]
     valid = ", ".join(s.value for s in ContactStatus)
     raise CommandError(f"There is no status “{text}”. Use one of: {valid}.")
+
+
+# `Müller, Hans`: how address books and HR exports write a name in one column, family
+# name first. A name part is a word of letters (`Lind-Åberg`, `O'Neil`); a suffix or title
+# after the comma (`Smith, Jr.`, `Doe, CFO`) or a company (`Müller GmbH, Berlin`) is no
+# name turned round, and stays as written.
+_NAME_PART = r"[^\W\d_]+(?:[-'’][^\W\d_]+)*"
+_FAMILY_FIRST = re.compile(
+    rf"\s*(?P<family>{_NAME_PART}(?: {_NAME_PART}){{0,2}}),"
+    rf"\s*(?P<given>{_NAME_PART}(?: {_NAME_PART})?)\s*"
+)
+_NOT_GIVEN = frozenset(["jr", "sr", "ii", "iii", "iv", "phd", "md", "mba", "ceo", "cfo", "cto"])
+
+
+def _name_first(name: str | None) -> str | None:
+    """A name written family name first (`Müller, Hans`) as people say it: `Hans Müller`."""
+    if name is None or not (found := _FAMILY_FIRST.fullmatch(name)):
+        return name
+    family, given = found.group("family"), found.group("given")
+    if (
+        given.lower() in _NOT_GIVEN
+        or not given[0].isupper()
+        or any(company_core(name_key(part)) != name_key(part) for part in (family, given))
+    ):
+        return name
+    return f"{given} {family}"

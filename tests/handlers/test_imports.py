@@ -99,6 +99,25 @@ def test_a_german_excel_csv_is_previewed_then_imported(testbot: TestBot, engine:
     assert "Jürgen Weiß" in testbot.say("/find weiss")
 
 
+def test_a_name_written_family_name_first_is_stored_as_people_say_it(
+    testbot: TestBot, engine: Engine
+) -> None:
+    sheet = (
+        'Name;Firma\n"Müller, Hans";Müller & Söhne GmbH\n"van der Berg, Jan";\n'
+        '"Smith, Jr.";\n"Doe, CFO";\n"Lind-Åberg, Greta Maria";\n'
+    )
+    preview = send_file(testbot, "adressen.csv", sheet.encode())
+    assert "• Hans Müller · company: Müller & Söhne GmbH" in preview.plain_text
+    testbot.press("Import")
+    assert sorted(c.name for c in contacts(engine)) == [
+        "Doe, CFO",
+        "Greta Maria Lind-Åberg",
+        "Hans Müller",
+        "Jan van der Berg",
+        "Smith, Jr.",
+    ]
+
+
 def test_an_amount_without_a_deal_column_makes_a_deal_named_after_the_company(
     testbot: TestBot, engine: Engine
 ) -> None:
