@@ -1,4 +1,4 @@
-"""The timeline: log notes, calls, meetings and visits; read the team's feed."""
+"""The timeline: log notes, calls, meetings, visits and e-mails; read the team's feed."""
 
 from __future__ import annotations
 
@@ -27,12 +27,14 @@ _PAST = {
     ActivityKind.call: "called",
     ActivityKind.meeting: "met",
     ActivityKind.visit: "visited",
+    ActivityKind.email: "e-mailed",
 }
 _LOGGED = {
     ActivityKind.note: "a note on",
     ActivityKind.call: "a call with",
     ActivityKind.meeting: "a meeting with",
     ActivityKind.visit: "a visit to",
+    ActivityKind.email: "an e-mail with",
 }
 
 
@@ -75,6 +77,16 @@ def visit(ctx: Context, args: Args) -> Reply:
     later.
     """
     return _log(ctx, args, ActivityKind.visit)
+
+
+def email(ctx: Context, args: Args) -> Reply:
+    """Log an e-mail you sent or got.
+
+    /email CONTACT_OR_DEAL [WHAT IT SAID]
+
+    Example: /email Jane sent the pricing sheet
+    """
+    return _log(ctx, args, ActivityKind.email)
 
 
 def _log(ctx: Context, args: Args, kind: ActivityKind, *, text_required: bool = False) -> Reply:
@@ -180,4 +192,5 @@ def register(registry: Registry) -> None:
     registry.command("call", call, undoable=True)
     registry.command("meet", meet, aliases=("meeting",), undoable=True)
     registry.command("visit", visit, undoable=True)
+    registry.command("email", email, aliases=("mail", "emailed"), undoable=True)
     registry.command("feed", feed, writes=False)

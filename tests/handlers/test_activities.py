@@ -25,6 +25,12 @@ def test_each_kind_is_logged_and_shown(testbot: TestBot) -> None:
     card = testbot.say("/show c1")
     assert "Last activity: just now" in card and "met: demo went well" in card
     assert "Alice noted: wants a quote" in card  # on its own card, not "noted on:"
+    assert "Logged: e-mailed Jane Doe (c1)" in testbot.say("/email c1 sent the pricing")
+    assert "Logged: e-mailed Website (d1)" in testbot.say("/mail Website")
+    assert testbot.say("/feed 2").splitlines()[1:] == [
+        "• just now · Alice e-mailed Website",
+        "• just now · Alice e-mailed Jane Doe: sent the pricing",
+    ]
 
 
 def test_note_needs_text_and_a_reference(testbot: TestBot) -> None:

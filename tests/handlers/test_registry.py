@@ -27,7 +27,7 @@ def test_every_command_has_a_summary_and_usage() -> None:
     assert undoable == {
         *("add", "edit", "tag", "untag"),
         *("deal", "stage", "won", "lost"),
-        *("note", "call", "meet", "visit"),
+        *("note", "call", "meet", "visit", "email"),
         "remind",
         "delete",
     }
