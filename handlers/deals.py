@@ -153,13 +153,19 @@ def open_deal(ctx: Context, args: Args) -> Reply:
 def list_deals(ctx: Context, args: Args) -> Reply:
     """List open deals, most recently active first; rotting ones are flagged.
 
-    /deals [stage:STAGE] [owner:@member | mine] [rotting] [won | lost] [limit:30]
+    /deals [stage:STAGE] [@member | mine] [rotting] [won | lost] [limit:30]
     """
     stages = team_stages(ctx.session, team_id=ctx.team_id)
     words = {word.lower() for word in args.words}
-    unknown = [word for word in args.words if word.lower() not in _LIST_WORDS]
+    # `/deals @bob`, as /pipeline names a teammate: the same as owner:@bob.
+    mentions = [word for word in args.words if word.startswith("@") and len(word) > 1]
+    unknown = [
+        word for word in args.words if word.lower() not in _LIST_WORDS and word not in mentions
+    ]
     if unknown:
         raise UsageError(f"I don't understand “{' '.join(unknown)}” here.")
+    if len(mentions) + (args.option("owner") is not None) + ("mine" in words) > 1:
+        raise UsageError("Deals are listed for one owner at a time: @bob, owner:@bob or mine.")
     if args.tags:
         # Listing every deal for a filter that was not applied would read as an answer.
         raise UsageError(
@@ -170,7 +176,7 @@ def list_deals(ctx: Context, args: Args) -> Reply:
         chosen = [resolve_stage(stages, stage_text)]
     else:
         chosen = [s for s in stages if s.kind == (kind or StageKind.open)]
-    owner = args.option("owner")
+    owner = args.option("owner") or (mentions[0] if mentions else None)
     owner_id = (
         ctx.member_id if "mine" in words else (resolve_member(ctx, owner).id if owner else None)
     )

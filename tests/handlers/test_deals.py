@@ -156,6 +156,9 @@ def test_deals_lists_filters_and_totals(testbot: TestBot) -> None:
     mine = testbot.say("/deals mine", who="Bob")
     assert "Dollars" in mine and "Website" not in mine
     assert "Dollars" in testbot.say("/deals owner:@bob")
+    by_mention = testbot.say("/deals @bob")  # as /pipeline @bob names him
+    assert "Dollars" in by_mention and "Website" not in by_mention
+    assert "one owner at a time" in testbot.say("/deals @bob mine")
     assert "don't understand" in testbot.say("/deals everything")
 
 
