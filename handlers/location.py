@@ -89,7 +89,7 @@ def nearby(ctx: Context, args: Args) -> Reply:
             )
         origin = point
     elif words:
-        origin = _place_origin(ctx, " ".join(words))
+        origin = _place_origin(ctx, " ".join(_without_lead_in(words)))
     else:
         mine = _my_origin(ctx)
         if mine is None:
@@ -334,6 +334,19 @@ def _take_coordinates(words: list[str]) -> Origin | None:
                 del words[start:end]
                 return Origin(found[0], found[1], typed, typed)
     return None
+
+
+# How a place is said after the radius: `/nearby 20 km around Lund`, `im Umkreis von Köln`.
+_LEAD_INS = frozenset(["near", "around", "of", "from", "in", "at", "bei", "um", "von", "nahe"])
+
+
+def _without_lead_in(words: list[str]) -> list[str]:
+    """The place's words without the words that lead into it (not a place's own first
+    word when nothing follows: `/nearby Nahe` is a river)."""
+    start = 0
+    while start < len(words) - 1 and words[start].lower() in _LEAD_INS:
+        start += 1
+    return words[start:]
 
 
 def _take_radius(words: list[str]) -> float | None:

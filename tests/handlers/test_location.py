@@ -143,6 +143,9 @@ def test_nearby_around_a_place(field: TestBot) -> None:
     assert "Look further with /nearby 50km Paris, TX." in paris
     around_berlin = _names(field.say("/nearby 10 km Berlin"))
     assert around_berlin[0] == "Anna Arndt" and sorted(around_berlin) == sorted(SPOTS)
+    # As it is said: the words leading into the place are not part of its name.
+    for said in ("/nearby 20 km near Munich", "/nearby around Munich", "/nearby bei Munich"):
+        assert f"of {towns.place(towns.MUNICH).label}" in field.say(said), said
 
 
 @pytest.mark.parametrize(
