@@ -28,7 +28,7 @@ from storage.contacts import TagTarget
 from storage.core import new_row
 from storage.deals import deals_by_ids, save_deal
 from storage.keys import name_key
-from storage.models import Activity, ActivityKind, Contact, ContactStatus, Deal, Role
+from storage.models import Activity, ActivityKind, Contact, ContactStatus, Deal, Member, Role
 from storage.search import trigram_candidates
 
 CONTACT_KEYS = (
@@ -588,7 +588,10 @@ def _retag(ctx: Context, args: Args, *, add: bool) -> Reply:
 def leads(ctx: Context, args: Args) -> Reply:
     """Leads, best score first.
 
-    /leads [#tag] [city:Berlin] [status:lead|qualified|customer|inactive|all] [limit:20]
+    /leads [#tag] [city:Berlin] [mine | @member] [status:STATUS] [limit:20]
+
+    mine: the ones you own; @bob: the ones Bob owns. STATUS: lead, qualified, customer,
+    inactive or all (leads and qualified unless you say).
     """
     statuses = wanted_statuses(args.option("status"))
     limit = parse_limit(args.option("limit"), default=20)
@@ -597,18 +600,19 @@ def leads(ctx: Context, args: Args) -> Reply:
     rescore_due(ctx.session, team=ctx.team, now=ctx.now, unless_within=READ_REFRESH)
     if len(args.tags) > 1:
         raise UsageError("One #tag at a time, please.")
-    if args.words:
-        raise UsageError(f"I don't understand “{args.rest}” here.")
+    owner = _leads_owner(ctx, args.words)
     found = store.leads(
         ctx.session,
         team_id=ctx.team_id,
         statuses=statuses,
         tag=args.tags[0] if args.tags else None,
         city=city,
+        owner_id=None if owner is None else owner.id,
         limit=limit,
     )
     if not found:
-        return Reply().add(_no_leads(city, args.tags, args.option("status")))
+        whose = None if owner is None else "yours" if owner.id == ctx.member_id else owner.name
+        return Reply().add(_no_leads(city, args.tags, args.option("status"), whose))
     tags = store.tags_of(
         ctx.session, team_id=ctx.team_id, target="contact", ids=[c.id for c in found]
     )
@@ -625,16 +629,28 @@ def leads(ctx: Context, args: Args) -> Reply:
     return reply
 
 
-def _no_leads(city: str | None, tags: Sequence[str], status: str | None) -> str:
+def _leads_owner(ctx: Context, words: Sequence[str]) -> Member | None:
+    """Whose leads `/leads mine` or `/leads @bob` asks for (None: the team's)."""
+    if not words:
+        return None
+    if len(words) > 1 or not (words[0].lower() == "mine" or words[0].startswith("@")):
+        raise UsageError(f"I don't understand “{' '.join(words)}” here.")
+    return ctx.me if words[0].lower() == "mine" else resolve_member(ctx, words[0])
+
+
+def _no_leads(
+    city: str | None, tags: Sequence[str], status: str | None, whose: str | None = None
+) -> str:
     """Why /leads found nothing: the filters it was given, if any."""
     wanted = [
         *(f"#{tag}" for tag in tags),
         *([f"in {city}"] if city else []),
         *([f"with status {status}"] if status else []),
     ]
-    if not wanted:
+    if not wanted and not whose:
         return "No leads match. Add some with /add."
-    return f"No leads match {' '.join(wanted)}. /leads alone lists them all."
+    of = f" of {whose}" if whose else ""
+    return f"No leads{of} match{''.join(' ' + w for w in wanted)}. /leads alone lists them all."
 
 
 def shared_contact(ctx: Context) -> Reply:

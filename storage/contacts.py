@@ -227,6 +227,7 @@ def leads(
     statuses: Sequence[str],
     tag: str | None = None,
     city: str | None = None,
+    owner_id: int | None = None,
     limit: int = 20,
 ) -> list[Lead]:
     """Best score first, then the most recently active."""
@@ -237,15 +238,17 @@ def leads(
         "team_id": team_id,
         "city_key": city_key(city) if city else None,
         "tag": tag,
+        "owner_id": owner_id,
         "limit": limit,
         **values,
     }
-    rows = core.execute(session, _leads(count, city is not None, tag is not None), params)
+    shape = _leads(count, city is not None, tag is not None, owner_id is not None)
+    rows = core.execute(session, shape, params)
     return [Lead(*row) for row in rows]
 
 
 @cache
-def _leads(count: int, by_city: bool, by_tag: bool) -> Executable:
+def _leads(count: int, by_city: bool, by_tag: bool, by_owner: bool) -> Executable:
     # Built once per shape, rows with the company's name: /leads is a hot list.
     query = (
         select_columns(
@@ -265,6 +268,8 @@ def _leads(count: int, by_city: bool, by_tag: bool) -> Executable:
     )
     if by_city:
         query = query.where(col(Contact.city_key) == bindparam("city_key"))
+    if by_owner:
+        query = query.where(col(Contact.owner_id) == bindparam("owner_id"))
     if by_tag:
         query = (
             query.join(ContactTag, col(ContactTag.contact_id) == col(Contact.id))

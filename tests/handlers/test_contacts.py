@@ -263,6 +263,20 @@ def test_leads_best_score_first_with_filters(testbot: TestBot) -> None:
     assert "No leads match #nothing." in testbot.say("/leads #nothing")
 
 
+def test_leads_mine_and_a_teammates(testbot: TestBot) -> None:
+    testbot.join("Bob")
+    testbot.say("/add Alice Lead city:Berlin")
+    testbot.say("/add Bob Lead", who="Bob")
+    mine = testbot.say("/leads mine")
+    assert "Alice Lead" in mine and "Bob Lead" not in mine
+    bobs = testbot.say("/leads @bob")
+    assert "Bob Lead" in bobs and "Alice Lead" not in bobs
+    assert "Alice Lead" not in testbot.say("/leads mine", who="Bob")
+    assert "No leads of yours match in Paris." in testbot.say("/leads mine city:Paris")
+    assert "don't understand" in testbot.say("/leads mine @bob")
+    assert "don't understand" in testbot.say("/leads everything")
+
+
 def test_leads_in_a_city_as_typed_without_its_letters(testbot: TestBot) -> None:
     testbot.say("/add Jana Novak city:Köln")
     testbot.say("/add Piotr Nowak city:Wrocław")
