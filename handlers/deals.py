@@ -52,6 +52,8 @@ _BARE_AMOUNT = re.compile(r"\d[\d.,']*k?", re.IGNORECASE)
 _JOINERS = frozenset(["for", "with", "für", "mit", "pour", "avec", "para", "con", "per", "voor"])
 # The words /deals takes besides its options.
 _LIST_WORDS = frozenset({"mine", "rotting", "won", "lost", "open"})
+# `/lost 42 reason: price`, as fields are written elsewhere: the label is no part of it.
+_REASON_LABEL = re.compile(r"^(?:lost\s+)?(?:reason|grund|why)\s*:\s*", re.IGNORECASE)
 # The words that move a deal on by one stage (`/stage d12 next`).
 _NEXT_WORDS = frozenset({"next", "forward", "nächste", "weiter"})
 # The words that say "close:" when its colon was left out.
@@ -286,7 +288,8 @@ def lose(ctx: Context, args: Args) -> Reply:
     """
     deal, used = resolve(ctx, args.words, (DEAL,))
     assert isinstance(deal, Deal)
-    reason = limited(args.text_after(used), 500, "A reason") or None
+    said = _REASON_LABEL.sub("", args.text_after(used), count=1)
+    reason = limited(said, 500, "A reason") or None
     return _move(ctx, deal, _closing_stage(ctx, StageKind.lost), reason=reason)
 
 

@@ -121,6 +121,10 @@ def test_won_and_lost_close_deals(testbot: TestBot) -> None:
     lost = testbot.say("/lost Hosting went with a cheaper vendor")
     assert "Marked as lost." in lost and "reason: went with a cheaper vendor" in lost
     assert "Closed just now: went with a cheaper vendor" in testbot.say("/show Hosting")
+    testbot.say("/deal Backup 1k")
+    # Written as a field, the reason is what follows its label.
+    assert "Marked as lost." in testbot.say("/lost Backup reason: price too high")
+    assert "Closed just now: price too high" in testbot.say("/show Backup")
     assert "No deals match" in testbot.say("/deals")
     assert "Website" in testbot.say("/deals won")
     assert "Hosting" in testbot.say("/deals lost")
