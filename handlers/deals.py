@@ -239,6 +239,34 @@ def move(ctx: Context, args: Args) -> Reply:
     return _move(ctx, deal, resolve_stage(stages, stage_text))
 
 
+def reopen(ctx: Context, args: Args) -> Reply:
+    """Open a won or lost deal again, in the stage it was closed from.
+
+    /reopen DEAL [STAGE]
+
+    With a STAGE, in that open stage instead.
+
+    Example: /reopen Website relaunch · /reopen d42 negotiation
+    """
+    deal, used = resolve(ctx, args.words, (DEAL,))
+    assert isinstance(deal, Deal)
+    stages = stage_rows(ctx.session, team_id=ctx.team_id)
+    current = next(s for s in stages if s.id == deal.stage_id)
+    if current.kind == StageKind.open:
+        raise UsageError(
+            f"{deal.title} is open, in {current.name}; /stage d{deal.id} STAGE moves it."
+        )
+    open_stages = [s for s in stages if s.kind == StageKind.open]
+    if stage_text := " ".join(args.words[used:]):
+        stage = resolve_stage(stages, stage_text)
+        if stage.kind != StageKind.open:
+            raise UsageError(f"{stage.name} closes a deal; reopen it in an open stage.")
+    else:
+        before = store.stage_before(ctx.session, deal=deal)
+        stage = next((s for s in open_stages if s.id == before), open_stages[0])
+    return _move(ctx, deal, stage)
+
+
 def _next_stage(deal: Deal, stages: Sequence[StageRow]) -> StageRow:
     """The open stage after the deal's (`/stage d12 next`)."""
     current = next(s for s in stages if s.id == deal.stage_id)
@@ -545,4 +573,5 @@ def register(registry: Registry) -> None:
     registry.command("stage", move, aliases=("move",), undoable=True)
     registry.command("won", win, aliases=("win",), undoable=True)
     registry.command("lost", lose, aliases=("lose",), undoable=True)
+    registry.command("reopen", reopen, undoable=True)
     registry.button(STAGE_BUTTON, press_stage, undoable=True)

@@ -183,6 +183,26 @@ def move_deal(
     return change
 
 
+def stage_before(session: Session, *, deal: Deal) -> int | None:
+    """The stage the deal was in before it entered its current one (None: it began there)."""
+    rows = core.execute(
+        session, _STAGE_BEFORE, {"deal_id": deal.id, "team_id": deal.team_id, "to": deal.stage_id}
+    )
+    return next((row[0] for row in rows), None)
+
+
+_STAGE_BEFORE = (
+    select(StageChange.from_stage_id)
+    .where(
+        col(StageChange.deal_id) == bindparam("deal_id"),
+        col(StageChange.team_id) == bindparam("team_id"),
+        col(StageChange.to_stage_id) == bindparam("to"),
+    )
+    .order_by(col(StageChange.at).desc(), col(StageChange.id).desc())
+    .limit(1)
+)
+
+
 def list_deals(
     session: Session,
     *,

@@ -133,6 +133,22 @@ def test_won_and_lost_close_deals(testbot: TestBot) -> None:
     assert "Closed" not in reopened and "Proposal" in reopened
 
 
+def test_reopen_puts_a_closed_deal_back_where_it_was_closed_from(testbot: TestBot) -> None:
+    testbot.say("/deal Website 12k")
+    testbot.say("/stage d1 proposal")
+    testbot.say("/won d1")
+    assert "stage: Proposal (50%), was Won" in testbot.say("/reopen Website")
+    assert "is open, in Proposal" in testbot.say("/reopen d1")
+    testbot.say("/lost d1 price")
+    assert "stage: Negotiation (75%), was Lost" in testbot.say("/reopen d1 negotiation")
+    testbot.say("/lost d1")
+    assert "closes a deal" in testbot.say("/reopen d1 won")
+    # A reopening is undone as any move is: back to Lost.
+    testbot.say("/reopen d1")
+    assert "Undone: moved Website (d1) to Negotiation." in testbot.say("/undo")
+    assert "Lost (0%)" in testbot.say("/show d1")
+
+
 def test_won_at_the_amount_it_closed_at(testbot: TestBot) -> None:
     testbot.say("/deal Website relaunch 1,5k")
     won = testbot.say("/won Website relaunch 1.800 €")

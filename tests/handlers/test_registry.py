@@ -26,7 +26,7 @@ def test_every_command_has_a_summary_and_usage() -> None:
     undoable = {name for name, command in registry.commands.items() if command.undoable}
     assert undoable == {
         *("add", "edit", "tag", "untag"),
-        *("deal", "stage", "won", "lost"),
+        *("deal", "stage", "won", "lost", "reopen"),
         *("note", "call", "meet", "visit", "email"),
         "remind",
         "delete",
