@@ -154,7 +154,7 @@ def add_contact(ctx: Context, args: Args) -> Reply:
         ),
         rules=team_rules(ctx),
     )
-    return _map_note(contact_added(ctx, contact), contact, located)
+    return _map_note(contact_added(ctx, contact, tagged=args.tags), contact, located)
 
 
 # Legal forms that make the words they end a company's name (`Siemens AG`, `Acme Corp.`).
