@@ -255,7 +255,10 @@ def insert_row(session: Session, obj: SQLModel) -> None:
     and the session holds it from then on as a loaded, unchanged row."""
     table = _table(obj)
     statement, columns, generated = _insert_statement(table)
-    params = {name: getattr(obj, name) for name in columns}
+    # A new instance holds its values in its __dict__ (SQLAlchemy's instance dict): read
+    # there, not through each column's attribute (0.3 µs each; a contact has 26).
+    held = obj.__dict__
+    params = {name: held[name] if name in held else getattr(obj, name) for name in columns}
     result = execute(session, statement, params)
     if generated is not None:
         # As its loaded value (what `make_transient_to_detached` makes of every value next),
