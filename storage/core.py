@@ -66,7 +66,8 @@ def execute(
     read that, as SQL on the connection, never saw what is pending)."""
     if flush:
         session.flush()
-    if isinstance(params, Mapping):
+    # A dict first: `isinstance` of the Mapping ABC costs a microsecond a statement.
+    if type(params) is dict or isinstance(params, Mapping):
         connection = _connection(session)
         prepared = _prepared(statement, connection.dialect, frozenset(params))
         if prepared is not None:
