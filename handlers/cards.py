@@ -10,6 +10,7 @@ import phonenumbers
 
 from handlers.context import Context
 from handlers.format import ago, contact_ref, day, deal_ref, map_url, money
+from handlers.grammar import phone_number
 from handlers.reply import Button, Reply, Span, SpanLike, bold, italic, link
 from handlers.scoring import card_figures, score_reasons
 from storage import teams
@@ -57,7 +58,7 @@ def member_names(ctx: Context, ids: Iterable[int | None]) -> dict[int, str]:
 
 def phone_display(phone: str) -> str:
     try:
-        number = phonenumbers.parse(phone)
+        number = phone_number(phone)
     except phonenumbers.NumberParseException:
         return phone
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

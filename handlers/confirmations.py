@@ -8,6 +8,8 @@ deal the stages to move it on to; the dispatcher adds Undo in front (handlers/un
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from handlers.cards import (
     SHOW_BUTTON,
     deal_amount,
@@ -19,28 +21,25 @@ from handlers.cards import (
 from handlers.context import Context
 from handlers.format import contact_ref, day, deal_ref, map_url
 from handlers.reply import Button, Reply, SpanLike, bold, italic, link
-from storage.contacts import get_company, tags_of
+from storage.contacts import TagTarget, get_company, tags_of
 from storage.models import Contact, Deal
 from storage.teams import StageRow, stage_rows
 
 Fields = dict[str, str]
 
 
-def contact_fields(ctx: Context, contact: Contact) -> Fields:
-    """The contact's stored fields, as shown (empty ones left out)."""
+def contact_fields(
+    ctx: Context, contact: Contact, *, tagged: Sequence[str] | None = None
+) -> Fields:
+    """The contact's stored fields, as shown (empty ones left out); `tagged`: see
+    `_tags`."""
     company = (
         get_company(ctx.session, team_id=ctx.team_id, company_id=contact.company_id)
         if contact.company_id
         else None
     )
     owner = member_names(ctx, [contact.owner_id]).get(contact.owner_id or 0)
-    tags = (
-        tags_of(ctx.session, team_id=ctx.team_id, target="contact", ids=[contact.id]).get(
-            contact.id, []
-        )
-        if contact.id is not None
-        else []
-    )
+    tags = _tags(ctx, "contact", contact.id, tagged) if contact.id is not None else []
     fields = {
         "name": contact.name,
         "company": company.name if company else "",
@@ -58,13 +57,12 @@ def contact_fields(ctx: Context, contact: Contact) -> Fields:
     return {key: value for key, value in fields.items() if value}
 
 
-def deal_fields(ctx: Context, deal: Deal) -> Fields:
-    """The deal's stored fields, as shown; a missing amount or contact says so."""
+def deal_fields(ctx: Context, deal: Deal, *, tagged: Sequence[str] | None = None) -> Fields:
+    """The deal's stored fields, as shown; a missing amount or contact says so. `tagged`:
+    see `_tags`."""
     contact, company = deal_parties(ctx, deal)
     stage = _stage(ctx, deal)
-    tags = tags_of(ctx.session, team_id=ctx.team_id, target="deal", ids=[deal.id or 0]).get(
-        deal.id or 0, []
-    )
+    tags = _tags(ctx, "deal", deal.id or 0, tagged)
     today = ctx.now.astimezone(ctx.tz).date()
     fields = {
         "title": deal.title,
@@ -79,9 +77,23 @@ def deal_fields(ctx: Context, deal: Deal) -> Fields:
     return {key: value for key, value in fields.items() if value}
 
 
-def contact_added(ctx: Context, contact: Contact) -> Reply:
-    """`Added Jane Doe (c3)`, then each field stored."""
-    fields = contact_fields(ctx, contact)
+def _tags(
+    ctx: Context, target: TagTarget, record_id: int, tagged: Sequence[str] | None
+) -> list[str]:
+    """The record's tags as shown, alphabetically. `tagged`: the tags a record this command
+    inserted was given, the only ones it has; used as they are when there is at most one
+    (more are read: the database's collation orders them, and PostgreSQL's need not be
+    Python's)."""
+    if tagged is not None and len(tagged) <= 1:
+        return list(tagged)
+    return tags_of(ctx.session, team_id=ctx.team_id, target=target, ids=[record_id]).get(
+        record_id, []
+    )
+
+
+def contact_added(ctx: Context, contact: Contact, *, tagged: Sequence[str]) -> Reply:
+    """`Added Jane Doe (c3)`, then each field stored; `tagged`: the tags it was given."""
+    fields = contact_fields(ctx, contact, tagged=tagged)
     reply = _made(ctx, "Added", contact.name, contact_ref(contact), fields, contact.owner_id)
     place = [key for key in ("addr", "city", "country") if key in fields]
     for key, value in fields.items():
@@ -106,9 +118,10 @@ def edited(ctx: Context, record: Contact | Deal, before: Fields) -> Reply:
     return _changes(reply, before, after).button_row(_open(ref))
 
 
-def deal_opened(ctx: Context, deal: Deal) -> Reply:
-    """`Opened Website (d7)`, each field stored, and the stages to move it on to."""
-    fields = deal_fields(ctx, deal)
+def deal_opened(ctx: Context, deal: Deal, *, tagged: Sequence[str]) -> Reply:
+    """`Opened Website (d7)`, each field stored, and the stages to move it on to;
+    `tagged`: the tags it was given."""
+    fields = deal_fields(ctx, deal, tagged=tagged)
     reply = _made(ctx, "Opened", deal.title, deal_ref(deal), fields, deal.owner_id)
     for key, value in fields.items():
         if key != "title":

@@ -154,7 +154,7 @@ def add_contact(ctx: Context, args: Args) -> Reply:
         ),
         rules=team_rules(ctx),
     )
-    return _map_note(contact_added(ctx, contact), contact, located)
+    return _map_note(contact_added(ctx, contact, tagged=args.tags), contact, located)
 
 
 # Legal forms that make the words they end a company's name (`Siemens AG`, `Acme Corp.`).
@@ -824,28 +824,24 @@ def _likely_duplicates(ctx: Context, contact: Contact) -> list[store.Candidate]:
     and the company's people come in one statement; only a contact without a company (or
     at one too big to compare name by name) needs the name search for similar names."""
     key = name_key(contact.name)
+    # Read once: each read of a model's column goes through its attribute.
+    email, phone, company_id = contact.email, contact.phone, contact.company_id
     candidates = store.duplicate_candidates(
-        ctx.session,
-        team_id=ctx.team_id,
-        email=contact.email,
-        phone=contact.phone,
-        key=key,
-        company_id=contact.company_id,
+        ctx.session, team_id=ctx.team_id, email=email, phone=phone, key=key, company_id=company_id
     )
     by_id = sorted(candidates, key=lambda c: c.id)
-    found = [c for c in by_id if contact.email and c.email == contact.email]
-    found += [c for c in by_id if contact.phone and c.phone == contact.phone]
+    found = [c for c in by_id if email and c.email == email]
+    found += [c for c in by_id if phone and c.phone == phone]
     found += [
         c
         for c in by_id
-        if c.name_key == key
-        and not (c.company_id and contact.company_id and c.company_id != contact.company_id)
+        if c.name_key == key and not (c.company_id and company_id and c.company_id != company_id)
     ]
     exact = list({c.id: c for c in found}.values())
     if len(exact) >= 3:  # the warning names three: similar names would come after these
         return exact[:3]
-    peers = [c for c in by_id if contact.company_id and c.company_id == contact.company_id]
-    if contact.company_id and len(peers) < store.COMPANY_PEERS:
+    peers = [c for c in by_id if company_id and c.company_id == company_id]
+    if company_id and len(peers) < store.COMPANY_PEERS:
         scored = [(fuzz.ratio(key, c.name_key), c) for c in peers]
         found += [
             c
@@ -865,7 +861,7 @@ def _likely_duplicates(ctx: Context, contact: Contact) -> list[store.Candidate]:
         found += [
             c
             for c in store.candidates_by_ids(ctx.session, team_id=ctx.team_id, ids=similar)
-            if contact.company_id is None or c.company_id == contact.company_id
+            if company_id is None or c.company_id == company_id
         ]
     return list({c.id: c for c in found}.values())[:3]
 

@@ -146,7 +146,7 @@ def open_deal(ctx: Context, args: Args) -> Reply:
         ),
         rules=team_rules(ctx),
     )
-    reply = deal_opened(ctx, deal)
+    reply = deal_opened(ctx, deal, tagged=args.tags)
     if named_after is not None:
         reply.muted(f"Named after {named_after}; rename it with /edit d{deal.id} title:TITLE.")
     return reply

@@ -320,11 +320,15 @@ _COMPANY_NAMED = (
 )
 
 
+# A company's other spellings (`company_keys`: its name without a legal form, and with each
+# one) as parameters of their own, the last repeated to fill them: a list parameter has
+# SQLAlchemy render the statement at every execution, off the driver (0.15 ms).
+_SPELLINGS = len(company_keys("x")) + 1
 # No ORDER BY id LIMIT 1: SQLite would walk the team's companies in id order for it (3 ms
 # at 100k contacts when none matches) rather than probe the name index for each key.
 _COMPANY_ANY_OF = select(Company).where(
     col(Company.team_id) == bindparam("team_id"),
-    col(Company.name_key).in_(bindparam("keys", expanding=True)),
+    core.among(col(Company.name_key), "key", _SPELLINGS),
 )
 
 
@@ -334,13 +338,18 @@ def get_or_create_company(session: Session, *, team_id: int, name: str, now: dat
     existing = company_named(session, team_id=team_id, name=name)
     if existing is not None:
         return existing
-    params = {"team_id": team_id, "keys": company_keys(name_key(name))}
+    keys = company_keys(name_key(name))
+    assert 0 < len(keys) <= _SPELLINGS  # its core, and it with each form but its own
+    padded = [*keys, *[keys[-1]] * (_SPELLINGS - len(keys))]
+    params = {"team_id": team_id, **{f"key_{i}": key for i, key in enumerate(padded)}}
     written_otherwise = core.load(session, Company, _COMPANY_ANY_OF, params)
     if written_otherwise:
         return min(written_otherwise, key=lambda company: company.id or 0)
-    company = Company(team_id=team_id, name=name.strip(), name_key=name_key(name), created_at=now)
-    session.add(company)
-    session.flush()
+    # One INSERT, not the ORM's flush of a new instance (0.5 ms: /add with a new company).
+    company = core.new_row(
+        Company, team_id=team_id, name=name.strip(), name_key=name_key(name), created_at=now
+    )
+    core.insert_row(session, company)
     return company
 
 
@@ -384,22 +393,18 @@ def ensure_tags(session: Session, *, team_id: int, names: Sequence[str]) -> list
 
 
 def _tags_named(session: Session, *, team_id: int, names: Sequence[str]) -> dict[str, Tag]:
-    unique = list(dict.fromkeys(names))
-    one = len(unique) == 1
-    params = {"team_id": team_id, **({"name": unique[0]} if one else {"names": unique})}
-    return {tag.name: tag for tag in core.load(session, Tag, _TAGS_NAMED[one], params)}
+    count, values = core.among_values("name", list(dict.fromkeys(names)))
+    params = {"team_id": team_id, **values}
+    return {tag.name: tag for tag in core.load(session, Tag, _TAGS_NAMED[count], params)}
 
 
-# A tag or two per command: the one-name form runs on the driver (a list parameter makes
-# SQLAlchemy render the statement again at every execution).
+# A tag or a few per command, each form on the driver (a list parameter makes SQLAlchemy
+# render the statement again at every execution: 0.2 ms for /add with two tags).
 _TAGS_NAMED = {
-    one: select(Tag).where(
-        col(Tag.team_id) == bindparam("team_id"),
-        col(Tag.name) == bindparam("name")
-        if one
-        else col(Tag.name).in_(bindparam("names", expanding=True)),
+    count: select(Tag).where(
+        col(Tag.team_id) == bindparam("team_id"), core.among(col(Tag.name), "name", count)
     )
-    for one in (True, False)
+    for count in core.AMONG_COUNTS
 }
 
 TagTarget = Literal["contact", "deal"]

@@ -357,7 +357,7 @@ def _inserted_rows(table: Table, inserted: list[Values]) -> list[dict[str, Any]]
         batch = inserted[start : start + _BATCH]
         # Only a SOFT column can be missing from a row (see `_state`): left out, it is
         # never put back, as for a row stored alone.
-        names = [c.name for c in _columns(table) if all(c.name in row for row in batch)]
+        names = [name for name in _names(table) if all(name in row for row in batch)]
         stored.append(
             {
                 "table_name": table.name,
@@ -692,7 +692,7 @@ def _loaded(obj: object, table: Table) -> Values | None:
         value = held.get(key, NO_VALUE)
         if value is NO_VALUE:
             return None
-        values[name] = _encode(value)
+        values[name] = value if type(value) in _PLAIN else _encode(value)  # most are
     return values
 
 
@@ -711,7 +711,8 @@ def _state(obj: object, table: Table) -> Values | None:
     values = {}
     for key, name, soft in _fields(table):
         if key in held:
-            values[name] = _encode(held[key])
+            value = held[key]
+            values[name] = value if type(value) in _PLAIN else _encode(value)  # most are
         elif not soft:
             raise _NotHeld(name)
     return values
@@ -728,6 +729,11 @@ def _columns(table: Table) -> tuple[Column[Any], ...]:
 
 
 @cache
+def _names(table: Table) -> tuple[str, ...]:
+    return tuple(c.name for c in _columns(table))
+
+
+@cache
 def _fields(table: Table) -> tuple[tuple[str, str, bool], ...]:
     """`_columns` as (attribute key, column name, SOFT or not): a command's journal reads
     every column of each row it wrote, twice (before and after)."""
@@ -738,6 +744,8 @@ def _read(
     session: Session | OrmSession, table: Table, keys: Sequence[Key], *, lock: bool = False
 ) -> dict[Key, Values]:
     """The rows of `table` with these primary keys, as JSON-ready values, by key."""
+    if not keys:
+        return {}
     pk = list(table.primary_key.columns)
     columns = _columns(table)
     found: dict[Key, Values] = {}

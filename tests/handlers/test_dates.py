@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -201,3 +201,34 @@ def test_a_quarter_or_month_looking_back_is_the_last_one() -> None:
 def test_a_german_team_gives_close_dates_in_german(text: str, expected: date) -> None:
     assert read_day(text, tz=NEW_YORK, now=NOW, locale="de_DE") == expected
     assert read_day(text, tz=NEW_YORK, now=NOW) in (None, expected)
+
+
+FRIDAY = datetime(2026, 3, 6, 12, 0, tzinfo=UTC)  # a Friday in Berlin
+
+
+@pytest.mark.parametrize(
+    ("text", "on_friday", "on_saturday", "on_thursday"),
+    [
+        ("friday", date(2026, 3, 13), date(2026, 3, 13), date(2026, 3, 6)),
+        ("next Friday", date(2026, 3, 13), date(2026, 3, 13), date(2026, 3, 6)),
+        ("on friday", date(2026, 3, 13), date(2026, 3, 13), date(2026, 3, 6)),
+        ("this friday", date(2026, 3, 6), date(2026, 3, 13), date(2026, 3, 6)),
+        ("next monday", date(2026, 3, 9), date(2026, 3, 9), date(2026, 3, 9)),
+        ("Sunday", date(2026, 3, 8), date(2026, 3, 8), date(2026, 3, 8)),
+    ],
+)
+def test_a_weekday_is_the_next_one_this_week_s_with_this(
+    text: str, on_friday: date, on_saturday: date, on_thursday: date
+) -> None:
+    berlin, auckland = ZoneInfo("Europe/Berlin"), ZoneInfo("Pacific/Auckland")
+    assert read_day(text, tz=berlin, now=FRIDAY) == on_friday
+    # 12:00 UTC on Friday is already Saturday in Auckland.
+    assert read_day(text, tz=auckland, now=FRIDAY) == on_saturday
+    assert read_day(text, tz=berlin, now=FRIDAY - timedelta(days=1)) == on_thursday
+
+
+def test_a_weekday_in_german_and_looking_back() -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    assert read_day("nächsten Freitag", tz=berlin, now=FRIDAY, locale="de_DE") == date(2026, 3, 13)
+    assert read_day("am Freitag", tz=berlin, now=FRIDAY, locale="de_DE") == date(2026, 3, 13)
+    assert read_day("friday", tz=berlin, now=FRIDAY, prefer="past") == date(2026, 2, 27)

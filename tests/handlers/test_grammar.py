@@ -5,10 +5,13 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
+import phonenumbers
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from phonenumbers import PhoneNumberType
 
+from handlers.cards import phone_display
 from handlers.errors import Ambiguous, CommandError, UsageError
 from handlers.grammar import (
     AMOUNT,
@@ -23,9 +26,10 @@ from handlers.grammar import (
     parse_coordinates,
     parse_email,
     parse_phone,
+    phone_number,
     split_command,
 )
-from tests.phones import LANDLINE, MOBILE, US, typed
+from tests.phones import LANDLINE, MOBILE, US, example, typed
 
 KEYS = frozenset({"company", "city", "close"})
 
@@ -393,3 +397,32 @@ def test_a_phone_before_punctuation_is_whole() -> None:
     """Punctuation closing the word after a number is not more of the number."""
     args = parse_args(f"Jane Doe; {LANDLINE.international}; jane@doe.de")
     assert args.take_phone("DE") == LANDLINE.e164
+
+
+@pytest.mark.parametrize(
+    ("region", "kind"),
+    [
+        ("DE", PhoneNumberType.FIXED_LINE),
+        ("IT", PhoneNumberType.FIXED_LINE),  # a leading zero kept after +39
+        ("US", PhoneNumberType.MOBILE),
+        ("GB", PhoneNumberType.MOBILE),
+    ],
+)
+@pytest.mark.parametrize("form", ["intl", "national", "dashes"])
+def test_a_number_just_read_shows_as_its_stored_form_shows(
+    region: str, kind: int, form: str
+) -> None:
+    """The answer shows a number it just read from what was read (not parsed again from
+    the stored E.164): as the stored form shows, whatever was typed around it."""
+    typed_number = typed(example(region, kind), form)
+    for text, take in (
+        (f"Jane Doe {typed_number} ext. 12", lambda args: args.take_phone(region)),
+        (f"Jane phone:{typed_number}", lambda args: args.take_phone_field(region)),
+    ):
+        stored = take(parse_args(text, keys=frozenset({"phone"})))
+        assert stored is not None
+        parsed = phonenumbers.parse(stored)
+        assert phone_display(stored) == phonenumbers.format_number(
+            parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL
+        )
+        assert phone_number(stored).extension is None

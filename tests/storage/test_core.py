@@ -5,6 +5,7 @@ the statements they replace stored, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, bindparam, select, update
@@ -16,7 +17,7 @@ from storage import core
 from storage.contacts import add_tags
 from storage.db import transaction
 from storage.deals import open_deal
-from storage.models import Contact, ContactStatus, Deal, Member, Role, Team
+from storage.models import Contact, ContactStatus, Deal, Member, Outbox, Role, Team
 from storage.scoring import rescore_contacts, these_contacts, touch_and_rescore
 from storage.teams import add_member, create_team, stage_rows
 
@@ -327,3 +328,38 @@ def test_the_bump_and_the_rescoring_in_one_statement_store_what_two_stored(
         assert stored[0] == stored[1]
         assert all(score > 0 and last == at for score, last in stored[1])
         assert stored[1][0][0] == stored[1][2][0] + 10 + 10  # an open deal, and its value
+
+
+_TIMESTAMPS = {"stage_entered_at", "last_activity_at", "created_at", "updated_at"}
+
+
+def test_a_new_row_has_the_values_and_defaults_its_constructor_gives() -> None:
+    before = datetime.now(UTC)
+    given: dict[str, Any] = {
+        "team_id": 3,
+        "owner_id": 4,
+        "title": "Fleet – 20 cars 🚗",
+        "title_key": "",
+        "stage_id": 5,
+    }
+    made, constructed = core.new_row(Deal, **given), Deal(**given)
+    assert made.model_dump(exclude=_TIMESTAMPS) == constructed.model_dump(exclude=_TIMESTAMPS)
+    assert made.__pydantic_fields_set__ == constructed.__pydantic_fields_set__
+    # A default factory runs for each row: its own timestamps, its own payload.
+    assert made.created_at.tzinfo is not None
+    assert before <= made.created_at <= datetime.now(UTC)
+    outbox: dict[str, Any] = {
+        "team_id": 3,
+        "kind": "won",
+        "platform": "telegram",
+        "chat_id": "42",
+        "dedupe_key": "won:7",
+    }
+    first, second = core.new_row(Outbox, **outbox), core.new_row(Outbox, **outbox)
+    fresh = {"due_at", "created_at"}
+    assert first.model_dump(exclude=fresh) == Outbox(**outbox).model_dump(exclude=fresh)
+    assert first.payload == {} and first.payload is not second.payload
+    with pytest.raises(TypeError, match="needs chat_id"):
+        core.new_row(Outbox, **{k: v for k, v in outbox.items() if k != "chat_id"})
+    with pytest.raises(TypeError, match="has no field colour"):
+        core.new_row(Deal, **given, colour="red")
