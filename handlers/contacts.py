@@ -16,7 +16,17 @@ from handlers.deals import apply_deal_fields
 from handlers.dispatcher import FORCE, MERGE_INTO, pending_command
 from handlers.errors import Forbidden, UsageError, about
 from handlers.format import contact_ref, deal_ref, money
-from handlers.grammar import AMOUNT, EMAIL, PHONE, Args, Money, limited, parse_args, quote
+from handlers.grammar import (
+    AMOUNT,
+    EMAIL,
+    PHONE,
+    Args,
+    Money,
+    limited,
+    parse_args,
+    quote,
+    tag_name,
+)
 from handlers.places import Located, locate, place_query
 from handlers.refs import CONTACT, DEAL, Record, resolve, resolve_member, search_score
 from handlers.registry import Registry
@@ -515,7 +525,8 @@ def tag(ctx: Context, args: Args) -> Reply:
 
     /tag CONTACT_OR_DEAL #tag [#tag ...]
 
-    Examples: /tag Jane Doe #hot #berlin · /tag d42 #q4
+    Examples: /tag Jane Doe #hot #berlin · /tag d42 #q4 · /tag c5 #hot, #fair
+    Every tag has its #; a word or emoji after the tags is asked about, not dropped.
     """
     return _retag(ctx, args, add=True)
 
@@ -525,7 +536,8 @@ def untag(ctx: Context, args: Args) -> Reply:
 
     /untag CONTACT_OR_DEAL #tag [#tag ...]
 
-    Example: /untag Jane Doe #hot
+    Example: /untag Jane Doe #hot · /untag c5 #hot, #fair
+    Every tag has its #, as for /tag.
     """
     return _retag(ctx, args, add=False)
 
@@ -544,7 +556,9 @@ def _check_owned(ctx: Context, record: Contact | Deal, verb: str) -> None:
 def _retag(ctx: Context, args: Args, *, add: bool) -> Reply:
     if not args.tags:
         raise UsageError("Which tags? Write them with #, e.g. #hot.")
-    record, _ = resolve(ctx, args.words, (CONTACT, DEAL), whole=True)
+    named = args.first_run()
+    _no_stray_words(args, named, "tag" if add else "untag")
+    record, _ = resolve(ctx, args.words[:named], (CONTACT, DEAL), whole=True)
     # Tags move a lead's score: reps tag their own records, like any other change.
     _check_owned(ctx, record, "tag" if add else "untag")
     assert record.id is not None
@@ -582,6 +596,27 @@ def _retag(ctx: Context, args: Args, *, add: bool) -> Reply:
         Reply()
         .add(f"{verb} ", bold(_name(record)), f" ({ref}): {listed}")
         .button_row(Button(f"Open {ref}", SHOW_BUTTON, (ref,)))
+    )
+
+
+def _no_stray_words(args: Args, named: int, command: str) -> None:
+    """The record is named by the words typed together (`/tag Greta Lind #hot`); a word on
+    the other side of a #tag (`#hot vip`, `#hot 🔥`) is refused, not dropped: nothing is
+    tagged until it is clear what it was meant for."""
+    stray = args.words[named:]
+    if not stray:
+        return
+    meant = {word: tag for word in stray if (tag := tag_name("#" + word.lstrip("#")))}
+    listed = " ".join(f"#{tag}" for tag in dict.fromkeys([*args.tags, *meant.values()]))
+    again = f"/{command} {' '.join(args.words[:named])} {listed}"
+    if not_tags := [word for word in stray if word not in meant]:
+        raise UsageError(
+            f"“{' '.join(not_tags)}” is not a tag (a tag is a word of letters, digits, - or ."
+            f" after #, e.g. #hot), so I did not {command} anything. Send it like this: {again}"
+        )
+    raise UsageError(
+        f"“{' '.join(stray)}” has no #, so I did not {command} anything. Write every tag "
+        f"with #: {again}"
     )
 
 

@@ -467,8 +467,9 @@ class Args:
     words: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     options: dict[str, str] = field(default_factory=dict)
-    # Where each free word ends in `raw` (kept in step with `words`).
+    # Where each free word ends in `raw` (kept in step with `words`), and each #tag typed.
     word_ends: list[int] = field(default_factory=list)
+    tag_ends: list[int] = field(default_factory=list)
     # Per option: the text typed right after `key:`, and the words its value ran on over.
     heads: dict[str, str] = field(default_factory=dict)
     tails: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
@@ -484,6 +485,12 @@ class Args:
         if n > len(self.word_ends):
             return ""
         return self.raw[self.word_ends[n - 1] :].strip()
+
+    def first_run(self) -> int:
+        """How many free words come first with no #tag typed between them (`Greta Lind
+        #hot vip`: two; `#hot Greta Lind`: both)."""
+        runs = [sum(tag < end for tag in self.tag_ends) for end in self.word_ends]
+        return sum(run == runs[0] for run in runs) if runs else 0
 
     def quoted(self, n: int) -> bool:
         """Whether free word `n` was typed in quotes (`"Website relaunch"`)."""
@@ -821,8 +828,9 @@ def parse_args(
             current = None if token.quoted else key
             if not token.quoted:
                 runs.append((key, []))
-        elif not token.quoted and (name := _tag_name(token.text)):
+        elif not token.quoted and (name := tag_name(token.text)):
             current = None
+            args.tag_ends.append(token.end)
             if name not in args.tags:
                 args.tags.append(name)
         elif current is not None:
@@ -924,7 +932,7 @@ def parse_tags(text: str) -> list[str]:
     for word in re.split(r"[\s,;]+", text.strip()):
         if not word:
             continue
-        name = _tag_name("#" + word.lstrip("#"))
+        name = tag_name("#" + word.lstrip("#"))
         if name is None:
             raise UsageError(
                 f"“{word}” is not a tag: a tag is one word of letters, digits, - or ., "
@@ -944,8 +952,10 @@ def quote(value: str) -> str:
     return '"' + value.replace('"', "").replace("”", "").replace("“", "") + '"'
 
 
-def _tag_name(token: str) -> str | None:
-    tag = _TAG.match(token)
+def tag_name(token: str) -> str | None:
+    """The tag `#Hot` names (`hot`), also listed with a comma (`#hot, #vip`); None when
+    the token is no tag."""
+    tag = _TAG.match(token.rstrip(",;"))
     return tag.group(1).lower().rstrip(".") if tag else None
 
 

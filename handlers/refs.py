@@ -78,7 +78,7 @@ def resolve(
     named = list(words)
     if whole:
         while named and not _has_text(named[-1]):
-            named.pop()  # `/tag José #vip 🍷`: the emoji is not part of the name
+            named.pop()  # `/tag José 🍷 #vip`: the emoji is not part of the name
     if not named:
         raise UsageError(f"Say which {_kind_names(kinds)}: an id or a name.")
     lengths = [len(named)] if whole else list(range(min(len(named), MAX_REF_WORDS), 0, -1))
