@@ -838,10 +838,10 @@ def _reject_unknown(args: Args) -> None:
 
 def _likely_duplicates(ctx: Context, contact: Contact) -> list[store.Candidate]:
     """Contacts with the same e-mail or phone; with the same name, unless both are at
-    companies and those differ; with a similar name at the same company (at any, for a
-    contact added without one). The exact keys
-    and the company's people come in one statement; only a contact without a company (or
-    at one too big to compare name by name) needs the name search for similar names."""
+    companies and those differ; with a similar name at the same company, at none (the
+    first was logged in a hurry, without one), or at any for a contact added without one.
+    The exact keys and the company's people come in one statement; the name search finds
+    the similar names elsewhere (and at a company too big to compare name by name)."""
     key = name_key(contact.name)
     candidates = store.duplicate_candidates(
         ctx.session,
@@ -871,21 +871,19 @@ def _likely_duplicates(ctx: Context, contact: Contact) -> list[store.Candidate]:
             for score, c in sorted(scored, key=lambda pair: -pair[0])
             if score >= DUPLICATE_NAME_SCORE
         ]
-    else:
-        similar = [
-            record_id
-            for record_id, candidate in trigram_candidates(
-                ctx.session, table="contact", team_id=ctx.team_id, query=contact.name, limit=20
-            )
-            if fuzz.ratio(key, candidate) >= DUPLICATE_NAME_SCORE
-        ]
-        # Added without a company, a similar name at any company is likely the same person
-        # (a quick /add on a phone leaves the company out).
-        found += [
-            c
-            for c in store.candidates_by_ids(ctx.session, team_id=ctx.team_id, ids=similar)
-            if contact.company_id is None or c.company_id == contact.company_id
-        ]
+    similar = [
+        record_id
+        for record_id, candidate in trigram_candidates(
+            ctx.session, table="contact", team_id=ctx.team_id, query=contact.name, limit=20
+        )
+        if fuzz.ratio(key, candidate) >= DUPLICATE_NAME_SCORE
+    ]
+    # Only at another company is a similar name likely someone else.
+    found += [
+        c
+        for c in store.candidates_by_ids(ctx.session, team_id=ctx.team_id, ids=similar)
+        if contact.company_id is None or c.company_id in (None, contact.company_id)
+    ]
     return list({c.id: c for c in found}.values())[:3]
 
 
