@@ -145,6 +145,36 @@ def resolve_leading(
     return _named_in_full(ctx, runs, kinds)
 
 
+def named_in(ctx: Context, words: Sequence[str]) -> Record | None:
+    """The one record that free text names, anywhere in it: a contact by their whole name
+    (`call Greta Lind about the quote`), or a contact or deal by its id as the bot writes
+    it (`ask c12`). None when it names none, or several (which one is no guess): a word
+    of a name alone is no name here, as text is full of words that are also names."""
+    spans: dict[str, list[tuple[int, int]]] = {}  # name key -> where it was typed
+    for start in range(len(words)):
+        for end in range(start + 1, min(start + MAX_REF_WORDS, len(words)) + 1):
+            for key in _keys(words[start:end]):
+                spans.setdefault(key, []).append((start, end))
+    named = [
+        (span, record)
+        for record in CONTACT.by_keys(ctx.session, team_id=ctx.team_id, keys=list(spans))
+        for span in spans[CONTACT.key(record)]
+    ]
+    named += [
+        ((i, i + 1), record)
+        for i, word in enumerate(words)
+        for kind in KINDS.values()
+        if (record := record_by_ref(ctx, word, kind)) is not None
+    ]
+    # `Greta Lind` is not also a mention of a contact named Greta.
+    found = {
+        record.id if isinstance(record, Contact) else -(record.id or 0): record
+        for (start, end), record in named
+        if not any(s <= start and end <= e and (s, e) != (start, end) for (s, e), _ in named)
+    }
+    return next(iter(found.values())) if len(found) == 1 else None
+
+
 def _run_lengths(words: Sequence[str], keep: int) -> list[int]:
     """How many words a name among `words` may take, longest first, leaving `keep`."""
     return list(range(min(len(words) - keep, MAX_REF_WORDS), 0, -1))

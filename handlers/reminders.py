@@ -19,7 +19,7 @@ from handlers.errors import CommandError, UsageError
 from handlers.format import ago, contact_ref, deal_ref, local_time, money
 from handlers.grammar import Args, limited
 from handlers.notices import agenda, reminder_line, reminder_subject
-from handlers.refs import CONTACT, DEAL, MAX_REF_WORDS, contact_of, resolve
+from handlers.refs import CONTACT, DEAL, MAX_REF_WORDS, contact_of, named_in, resolve
 from handlers.registry import Registry
 from handlers.reply import Button, Reply, bold, code, link
 from handlers.when import DEFAULT_TIME, EXAMPLES, Found, find_when, read_when
@@ -69,6 +69,9 @@ def remind(ctx: Context, args: Args) -> Reply:
     the quote · /remind Acme renewal next friday follow up · /remind 15.12. call Łukasz.
     WHEN is read in your timezone (/tz), dates like 15/12 in your team's order; a day
     without a time means 09:00.
+    With no contact or deal before WHEN, the one contact the text names by their whole
+    name (/remind tomorrow 9:00 call Greta Lind), or the one record it names by id (d12),
+    is what the reminder is about; a first name alone, or two records, link none.
     """
     # `/remind me friday follow up`: whom is said by the command itself.
     raw = _FOR_ME.sub("", args.raw, count=1)
@@ -92,6 +95,8 @@ def remind(ctx: Context, args: Args) -> Reply:
         if record is None:
             raise UsageError("What should I remind you of? e.g. /remind tomorrow 9am call Jane")
         text = "Follow up"
+    # `/remind tomorrow 9:00 call Greta Lind`: the record named in the text, if just one.
+    record = record or named_in(ctx, text.split())
     contact = contact_of(ctx, record) if record is not None else None
     reminder = add_reminder(
         ctx.session,

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import Engine
 
 from tests.conftest import TestBot
-from tests.handlers.stored import last_contact
+from tests.handlers.stored import last_contact, last_reminder
 
 TEAM = 1  # Alice's, the first on a fresh database
 
@@ -38,3 +38,32 @@ def test_tags_listed_with_commas_are_all_tags(testbot: TestBot, engine: Engine) 
     assert last_contact(engine, TEAM)["tags"] == "#hot #vip"
     assert "Untagged Søren Kierkegaard (c1): #hot #vip" in testbot.say("/untag Søren #hot, #vip")
     assert "Tagged Søren Kierkegaard (c1): #fair" in testbot.say("/tag #fair Søren Kierkegaard")
+
+
+def test_a_reminder_is_about_the_contact_its_text_names(testbot: TestBot, engine: Engine) -> None:
+    testbot.say("/add Greta Lind company:Nordic AB")
+    reply = testbot.say("/remind tomorrow 9:00 call Greta Lind about the quote")
+    assert "call Greta Lind about the quote — Greta Lind (c1)" in reply
+    assert last_reminder(engine, TEAM)["about"] == "Greta Lind"
+    testbot.say("/deal Website Greta Lind 5.000 €")
+    testbot.say("/remind friday send the mockups for d1")
+    assert last_reminder(engine, TEAM)["about"] == "Website"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "call Greta about the quote",  # a first name alone: one of many, perhaps
+        "call Greta Lind and José García",  # two people: which is no guess
+        "call José García back",  # two José Garcías
+        "order C1 parts",  # C1 is a product; the bot writes c1
+    ],
+)
+def test_a_reminder_links_no_guess(testbot: TestBot, engine: Engine, text: str) -> None:
+    testbot.say("/add Greta Lind")
+    testbot.say("/add José García company:Acme")
+    testbot.say("/add José García company:Initech")
+    reply = testbot.say(f"/remind tomorrow 9:00 {text}")
+    assert f"tomorrow): {text}\n" in reply
+    stored = last_reminder(engine, TEAM)
+    assert stored["text"] == text and "about" not in stored
