@@ -37,7 +37,7 @@ from storage.activities import log_activity
 from storage.contacts import TagTarget
 from storage.core import new_row
 from storage.deals import deals_by_ids, save_deal
-from storage.keys import name_key
+from storage.keys import LEGAL_FORMS, name_key
 from storage.models import Activity, ActivityKind, Contact, ContactStatus, Deal, Role
 from storage.search import trigram_candidates
 
@@ -167,17 +167,9 @@ def add_contact(ctx: Context, args: Args) -> Reply:
     return _map_note(contact_added(ctx, contact), contact, located)
 
 
-# Legal forms that make the words they end a company's name (`Siemens AG`, `Acme Corp.`).
-_COMPANY_FORMS = frozenset(
-    {
-        *("AG", "GmbH", "gGmbH", "KG", "OHG", "GbR", "UG", "SE", "eG", "e.V.", "KGaA", "mbH"),
-        *("Inc", "Inc.", "Corp", "Corp.", "Corporation", "LLC", "Ltd", "Ltd.", "Limited"),
-        *("PLC", "plc", "LLP", "Co.", "Company", "Group", "Holding", "Pty"),
-        *("SA", "S.A.", "SAS", "SARL", "SRL", "S.r.l.", "S.L.", "SL", "S.p.A.", "SpA"),
-        *("BV", "B.V.", "NV", "N.V.", "Oy", "Oyj", "AB", "AS", "A/S", "ApS", "s.r.o."),
-        *("Kft.", "A.Ş.", "GesmbH", "Sp."),
-    }
-)
+# Words that make a listed part a company's name (`Siemens AG`, `Nordic Group`): the legal
+# forms, words companies name themselves by, and the Polish form's first word (`Sp. z o.o.`).
+_COMPANY_FORMS = LEGAL_FORMS | {"Company", "Group", "Holding", "Sp."}
 # Words of a job title, listed after a name (`/add Jane Doe, VP Sales`), in English and
 # German, compared in lower case.
 _TITLE_WORDS = frozenset(
