@@ -6,9 +6,9 @@ few dozen candidates that rapidfuzz scores. An exact full name wins over names i
 of; one clear winner, or the only plausible candidate, is taken; several plausible ones
 raise Ambiguous, which the dispatcher turns into one button per candidate, labelled with
 what tells them apart. Emoji and punctuation after a name (`José 🍷`, `Jane Doe,`) are not
-part of it. A word of a name (`Łukasz` for Łukasz Kowalski) names the one contact it
-belongs to, whether it leads the words (`/visit Łukasz`) or ends them (`/deal Consulting
-Łukasz`).
+part of it, nor is a possessive's 's (`/note José’s wife called`). A word of a name
+(`Łukasz` for Łukasz Kowalski) names the one contact it belongs to, whether it leads the
+words (`/visit Łukasz`) or ends them (`/deal Consulting Łukasz`).
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ PLAUSIBLE = 55
 WHOLE_WORDS = 90
 MAX_DETAILS = 2  # what a "which one" button shows besides the name
 _ID = re.compile(r"^(?P<kind>[cd#]?)(?P<id>\d{1,12})$", re.IGNORECASE)
+_POSSESSIVE = re.compile(r"\w['’]s$")
 
 
 @dataclass(frozen=True)
@@ -224,10 +225,13 @@ def _has_text(word: str) -> bool:
 
 
 def _bare(text: str) -> str:
-    """Without the emoji and punctuation typed after it: `José 🍷` -> `José`."""
+    """Without the emoji and punctuation typed after it, or a possessive's 's: `José 🍷`,
+    `José’s` -> `José`."""
     end = len(text)
     while end and not text[end - 1].isalnum():
         end -= 1
+    if _POSSESSIVE.search(text, 0, end):
+        end -= 2
     return text[:end]
 
 

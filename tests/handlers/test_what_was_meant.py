@@ -67,3 +67,21 @@ def test_a_reminder_links_no_guess(testbot: TestBot, engine: Engine, text: str) 
     assert f"tomorrow): {text}\n" in reply
     stored = last_reminder(engine, TEAM)
     assert stored["text"] == text and "about" not in stored
+
+
+@pytest.mark.parametrize(
+    ("typed", "logged"),
+    [
+        # The possessive's word was taken into the name, a closer fuzzy match than the name.
+        ("/note José’s Frau hat angerufen", "noted on José García: Frau hat angerufen"),
+        ("/call Greta's assistant, moved the demo", "called Greta Lind: assistant, moved the"),
+        ("/note Greta Lind’s boss wants 10% off", "noted on Greta Lind: boss wants 10% off"),
+    ],
+)
+def test_a_possessive_is_the_name_and_its_word_the_text(
+    testbot: TestBot, typed: str, logged: str
+) -> None:
+    testbot.say("/add Greta Lind company:Nordic AB")
+    testbot.say("/add José García")
+    assert "Logged:" in testbot.say(typed)
+    assert logged in testbot.say("/feed 1")
