@@ -125,6 +125,10 @@ _MULTIPLIERS = {
     **dict.fromkeys(("m", "mm", "mio"), 10**6),
     **dict.fromkeys(("bn", "mrd"), 10**9),
 }
+# A currency written out after an amount (`5.000 Euro`): of the names babel gives the
+# currencies of the locales reps write in, the only ones of one word. Not before one:
+# `Euro 2028` is a tournament.
+_CURRENCY_WORDS = {"euros": "EUR", "euro": "EUR"}
 T = TypeVar("T")
 
 
@@ -215,6 +219,8 @@ class _Numbers:
         """The ISO code a word names on its own (`€`, `EUR`, `eur`, `CA$`), or None."""
         if token in self.symbols:
             return self.symbols[token]
+        if (named := _CURRENCY_WORDS.get(token.lower())) is not None:
+            return named
         upper = token.upper()
         if len(token) != 3 or upper not in CURRENCIES:
             return None
@@ -252,7 +258,7 @@ def _numbers(locale: str) -> _Numbers:
         rf"(?P<pre>{currency})?\s?"
         rf"(?P<num>\d{{1,3}}(?:\s\d{{2,3}})+(?:[{marks}]\d+)?|\d[\d{marks}]*(?:[.,][-–])?)"
         rf"(?:\s?(?P<suffix>k|tsd|mm|mio|bn|mrd|m|t(?={currency}))\.?)?"
-        rf"(?:\s?(?P<post>{currency}))?",
+        rf"(?:\s?(?P<post>{'|'.join(_CURRENCY_WORDS)}|{currency}))?",
         re.IGNORECASE,
     )
     return _Numbers(
