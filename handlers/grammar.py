@@ -22,7 +22,7 @@ import bisect
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import cache, lru_cache
 from typing import TypeVar
@@ -129,6 +129,8 @@ _MULTIPLIERS = {
 # currencies of the locales reps write in, the only ones of one word. Not before one:
 # `Euro 2028` is a tournament.
 _CURRENCY_WORDS = {"euros": "EUR", "euro": "EUR"}
+# Words before an amount that say it is a rough figure (`ca. 5.000 €`, `rund 5k`).
+_ROUGHLY = frozenset({"ca.", "circa", "zirka", "etwa", "rund", "approx.", "approx", "~"})
 T = TypeVar("T")
 
 
@@ -255,7 +257,7 @@ def _numbers(locale: str) -> _Numbers:
         ]
     )
     amount = re.compile(
-        rf"(?P<pre>{currency})?\s?"
+        rf"[~≈]?(?P<pre>{currency})?\s?"
         rf"(?P<num>\d{{1,3}}(?:\s\d{{2,3}})+(?:[{marks}]\d+)?|\d[\d{marks}]*(?:[.,][-–])?)"
         rf"(?:\s?(?P<suffix>k|tsd|mm|mio|bn|mrd|m|t(?={currency}))\.?)?"
         rf"(?:\s?(?P<post>{'|'.join(_CURRENCY_WORDS)}|{currency}))?",
@@ -311,7 +313,11 @@ def read_amount(
 
 
 def _amount_at(words: list[str], i: int, numbers: _Numbers) -> _Amount | None:
-    """The longest amount starting at word `i` (`EUR 1 200 000 000`: up to eight words)."""
+    """The longest amount starting at word `i` (`EUR 1 200 000 000`: up to eight words),
+    with the word that says it is a rough figure (`ca. 5.000 €`, `~5k`): that is no title's."""
+    if words[i].lower() in _ROUGHLY and i + 1 < len(words):
+        after = _amount_at(words, i + 1, numbers)
+        return replace(after, start=i) if after is not None else None
     if not any(ch.isdigit() for ch in words[i]) and numbers.currency(words[i]) is None:
         return None
     for end in range(min(len(words), i + 8), i, -1):
