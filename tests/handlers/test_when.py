@@ -174,7 +174,9 @@ def test_offsets_count_from_a_later_due_time_but_never_backwards() -> None:
         ("in 1 Monat", "Wed 2026-12-23 10:30:00"),
         ("in 3 Monaten", "Tue 2027-02-23 10:30:00"),
         ("so", None),  # an everyday word, not Sunday
-        ("übermorgen", None),
+        ("übermorgen", "Wed 2026-11-25 09:00:00"),
+        ("übermorgen 14:30", "Wed 2026-11-25 14:30:00"),
+        ("Fr Nachmittag", "Fri 2026-11-27 15:00:00"),
     ],
 )
 def test_a_german_team_writes_its_days_and_hours_in_german(
