@@ -71,7 +71,8 @@ def add_contact(ctx: Context, args: Args) -> Reply:
     Example: /add Jane Doe company:Acme Corp title:Head of Sales +49 151 2345678
     jane@acme.de city:San Francisco #hot
     No quotes needed: a field's value runs on until the next field:, #tag, phone number
-    or e-mail address. The phone and e-mail are found wherever you type them. Listed
+    or e-mail address. The phone and e-mail are found wherever you type them, with or
+    without a label (Tel. 030 1234567, Handy …, Mail …). Listed
     after the name (by commas, or after the phone or e-mail), a company with its legal
     form (Siemens AG), a job title (VP Sales, CFO) and a town (Madrid) are read as such;
     anything else is asked about.

@@ -129,6 +129,11 @@ _MULTIPLIERS = {
 # currencies of the locales reps write in, the only ones of one word. Not before one:
 # `Euro 2028` is a tournament.
 _CURRENCY_WORDS = {"euros": "EUR", "euro": "EUR"}
+# Words that label a phone number or e-mail address typed after them, without a colon
+# (`Tel. 030 1234567`); with one they are keys (KEY_ALIASES). Compared without `.` and `:`.
+_PHONE_LABELS = frozenset({"tel", "telefon", "phone", "ph", "mobil", "mob", "mobile", "handy"})
+_PHONE_LABELS |= frozenset({"fon", "cell"})
+_EMAIL_LABELS = frozenset({"e-mail", "email", "mail"})
 # Words before an amount that say it is a rough figure (`ca. 5.000 €`, `rund 5k`).
 _ROUGHLY = frozenset({"ca.", "circa", "zirka", "etwa", "rund", "approx.", "approx", "~"})
 T = TypeVar("T")
@@ -564,19 +569,27 @@ class Args:
         return email
 
     def take_email(self) -> str | None:
+        """The first e-mail address among the words, with the word that labels it (`Mail
+        jane@acme.de`): that is no name's."""
         for i, word in enumerate(self.words):
             match = _EMAIL.match(word)
             if match:
-                self._delete([i])
+                self._delete(range(self._labelled(i, _EMAIL_LABELS), i + 1))
                 return match.group(1).lower()
         return None
 
     def take_phone(self, region: str) -> str | None:
-        """The first phone number among the words, in E.164 (`+4930123456`)."""
+        """The first phone number among the words, in E.164 (`+4930123456`), with the word
+        that labels it (`Tel. 030 1234567`, `Handy 0171 2345678`)."""
         for start, end, number in _phones(self.words, region):
-            self._delete(range(start, end))
+            self._delete(range(self._labelled(start, _PHONE_LABELS), end))
             return number
         return None
+
+    def _labelled(self, start: int, labels: frozenset[str]) -> int:
+        """Where a value found at word `start` begins with the label typed before it."""
+        before = self.words[start - 1].lower().rstrip(".:") if start else ""
+        return start - 1 if before in labels else start
 
     def take_amount(
         self,
