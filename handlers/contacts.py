@@ -58,6 +58,8 @@ CONTACT_KEYS = (
 # What is left of a phone number that did not parse: "+49 12", "030-12".
 _PHONE_GROUP = re.compile(r"^[\d()\-./]*\d[\d()\-./]*$")
 _PHONE_START = re.compile(r"^(?:\+\d)?[\d()\-./]*\d[\d()\-./]*$")
+# A web address among /add's words (`www.acme.de`, `linkedin.com/in/jane`): no one's name.
+_WEB_ADDRESS = re.compile(r"^(?:https?://|www\.|[\w-]+(?:\.[\w-]+)+/)\S", re.IGNORECASE)
 DUPLICATE_NAME_SCORE = 90
 FIND_LIMIT = 10
 FIND_SCORE = 70
@@ -72,7 +74,8 @@ def add_contact(ctx: Context, args: Args) -> Reply:
     jane@acme.de city:San Francisco #hot
     No quotes needed: a field's value runs on until the next field:, #tag, phone number
     or e-mail address. The phone and e-mail are found wherever you type them, with or
-    without a label (Tel. 030 1234567, Handy …, Mail …). Listed
+    without a label (Tel. 030 1234567, Handy …, Mail …); a web address is refused (there
+    is no field for it: keep it in a /note). Listed
     after the name (by commas, or after the phone or e-mail), a company with its legal
     form (Siemens AG), a job title (VP Sales, CFO) and a town (Madrid) are read as such;
     anything else is asked about.
@@ -111,6 +114,11 @@ def add_contact(ctx: Context, args: Args) -> Reply:
                     f"“{' '.join(run)}” does not look like a valid phone number. Check its "
                     "digits, and write it with its country code, e.g. +49 30 1234567."
                 )
+    if web := next((word for word in args.words if _WEB_ADDRESS.match(word)), None):
+        raise UsageError(
+            f"“{web}” is a web address, and a contact has no field for one. Add the contact "
+            "without it, then keep it in a /note."
+        )
     if "name" not in args.options:
         _place_listed_words(args, typed)
     with about("name"):
