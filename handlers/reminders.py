@@ -86,7 +86,7 @@ def remind(ctx: Context, args: Args) -> Reply:
         raise UsageError(f"I can't tell when from “{raw.strip()}”. Say it like: {EXAMPLES}.")
     when, record, named = _when_and_subject(ctx, words, found)
     _check_future(ctx, when.at)
-    # Words between an id and the time are the text's (`/remind c12 please call 9:00`).
+    # Words between the record and the time are the text's (`/remind c12 please call 9:00`).
     before = raw[tokens[named][1] : tokens[when.start][1]].strip() if named < when.start else ""
     after = raw[tokens[when.end - 1][2] :].strip()
     text = _LEADING_JOINER.sub("", " ".join(part for part in (before, after) if part))
@@ -531,7 +531,8 @@ def _when_and_subject(
     ctx: Context, words: list[str], found: list[Found]
 ) -> tuple[Found, Contact | Deal | None, int]:
     """Which time phrase is the WHEN, which contact or deal the words before it name, and
-    how many words that took (an id is one word; what follows it is text).
+    how many words that took: the words after the name or id are text (`/remind Greta call
+    tomorrow 10am`: "call").
 
     A time at the very start means no reference, unless a later time phrase follows words
     that name a record exactly ("May Smith tomorrow": May is a person, not a month) and are
@@ -555,7 +556,7 @@ def _when_and_subject(
         chosen = found[0]
     ref = words[: chosen.start]
     try:
-        record, used = resolve(ctx, ref, (CONTACT, DEAL), whole=True, more=True)
+        record, used = resolve(ctx, ref, (CONTACT, DEAL))
     except CommandError:
         if named is not None:
             raise
