@@ -6,7 +6,8 @@ few dozen candidates that rapidfuzz scores. An exact full name wins over names i
 of; one clear winner, or the only plausible candidate, is taken; several plausible ones
 raise Ambiguous, which the dispatcher turns into one button per candidate, labelled with
 what tells them apart. Emoji and punctuation after a name (`José 🍷`, `Jane Doe,`) are not
-part of it, nor is a possessive's 's (`/note José’s wife called`). A word of a name
+part of it, nor is a possessive's 's (`/note José’s wife called`), nor a word after a
+name that names it better without that word (`/edit Greta Lind Stockholm`). A word of a name
 (`Łukasz` for Łukasz Kowalski) names the one contact it belongs to, whether it leads the
 words (`/visit Łukasz`) or ends them (`/deal Consulting Łukasz`).
 """
@@ -98,7 +99,27 @@ def resolve(
     if (exact := _resolve_exact(ctx, runs, kinds)) is not None:
         return exact[0], used or exact[1]
     record, n = _resolve_fuzzy(ctx, named, kinds, lengths)
+    if whole and (named_by := _named_by_fewer(named, record)) < len(named):
+        # `/edit Greta Lind Stockholm status:customer`: Stockholm is no part of her name.
+        if not more:
+            raise UsageError(
+                f"I don't know what “{' '.join(named[named_by:])}” is for: name one "
+                f"{_kind_names(kinds)} at a time, by its id or its name."
+            )
+        return record, named_by
     return record, used or n
+
+
+def _named_by_fewer(words: Sequence[str], record: Record) -> int:
+    """How many of the words name `record`: fewer than all when the first of them are
+    words of its name (`Greta Lind` of `Greta Lind Stockholm`, `Greta` of `Greta
+    Stockholm`) and name it better than all of them do, which a misspelling never does
+    (`Greta Lindd`)."""
+    key = name_key(_name(record))
+    whole = _score(_key(words), key)
+    scored = [(_score(_key(words[:n]), key), n) for n in range(len(words) - 1, 0, -1)]
+    best, n = max(scored, default=(0.0, len(words)))
+    return n if best >= WHOLE_WORDS and best > whole else len(words)
 
 
 def resolve_trailing(

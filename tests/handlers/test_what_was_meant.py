@@ -85,3 +85,29 @@ def test_a_possessive_is_the_name_and_its_word_the_text(
     testbot.say("/add José García")
     assert "Logged:" in testbot.say(typed)
     assert logged in testbot.say("/feed 1")
+
+
+@pytest.mark.parametrize(
+    ("typed", "unused"),
+    [
+        ("/edit Greta Lind Stockholm status:customer", "Stockholm"),  # city: left out
+        ("/edit Greta Stockholm status:customer", "Stockholm"),
+        ("/tag Greta Lind Stockholm #fair", "Stockholm"),
+        ("/delete Greta Lind Nordic", "Nordic"),
+    ],
+)
+def test_a_word_after_a_name_is_not_swallowed_by_it(
+    testbot: TestBot, engine: Engine, typed: str, unused: str
+) -> None:
+    testbot.say("/add Greta Lind")
+    reply = testbot.say(typed)
+    assert f"I don't know what “{unused}” is for" in reply
+    assert last_contact(engine, TEAM) == {"name": "Greta Lind", "status": "lead"}
+
+
+def test_a_misspelt_name_is_still_the_name(testbot: TestBot, engine: Engine) -> None:
+    testbot.say("/add Greta Lind")
+    testbot.say("/add Anna")
+    testbot.say("/add Anna Bergmann")
+    assert "status: customer, was lead" in testbot.say("/edit Gretta Lindd status:customer")
+    assert "Anna Bergmann  (c3)" in testbot.say("/show Anna Bergman")
