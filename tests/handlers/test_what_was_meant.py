@@ -111,3 +111,34 @@ def test_a_misspelt_name_is_still_the_name(testbot: TestBot, engine: Engine) -> 
     testbot.say("/add Anna Bergmann")
     assert "status: customer, was lead" in testbot.say("/edit Gretta Lindd status:customer")
     assert "Anna Bergmann  (c3)" in testbot.say("/show Anna Bergman")
+
+
+@pytest.mark.parametrize(
+    ("typed", "to_come", "remind"),
+    [
+        ("/meet Greta Lind tomorrow 10am demo", "tomorrow 10am", "/remind c1 tomorrow 10am demo"),
+        ("/visit Greta in 2 days showroom", "in 2 days", "/remind c1 in 2 days showroom"),
+        ("/call Greta next friday", "next friday", "/remind c1 next friday"),
+    ],
+)
+def test_a_meeting_to_come_is_not_logged_as_held(
+    testbot: TestBot, typed: str, to_come: str, remind: str
+) -> None:
+    testbot.say("/add Greta Lind")
+    reply = testbot.say(typed)
+    assert f"“{to_come}” is still to come" in reply and remind in reply
+    assert testbot.say("/feed 1").endswith("Alice added Greta Lind")  # nothing logged
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "/call Greta tomorrow she comes by with the contract",  # what was said on the call
+        "/meet Greta this morning, went well",
+        "/meet Greta 10am standup",  # a time of today's
+        "/note Greta tomorrow call back",  # a note may be about days to come
+    ],
+)
+def test_what_took_place_is_logged(testbot: TestBot, typed: str) -> None:
+    testbot.say("/add Greta Lind")
+    assert "Logged:" in testbot.say(typed)
