@@ -42,6 +42,8 @@ WHOLE_WORDS = 90
 MAX_DETAILS = 2  # what a "which one" button shows besides the name
 _ID = re.compile(r"^(?P<kind>[cd#]?)(?P<id>\d{1,12})$", re.IGNORECASE)
 _POSSESSIVE = re.compile(r"\w['’]s$")
+_STRAIGHT = str.maketrans(dict.fromkeys("’‘ʼ", "'"))
+_CURLY = str.maketrans(dict.fromkeys("'‘ʼ", "’"))
 
 
 @dataclass(frozen=True)
@@ -262,8 +264,14 @@ def _key(words: Sequence[str]) -> str:
 
 def _keys(words: Sequence[str]) -> set[str]:
     """What a run of words may be the name key of: as typed (`Website (phase 2)`), and
-    without what trails the name (`Jane Doe,` `José 🍷`)."""
-    return {name_key(" ".join(words)), _key(words)} - {""}
+    without what trails the name (`Jane Doe,` `José 🍷`), with either apostrophe (`O'Brien`
+    typed on a computer names the O’Brien typed on a phone)."""
+    keys = {name_key(" ".join(words)), _key(words)} - {""}
+    return {spelled for key in keys for spelled in _apostrophes(key)}
+
+
+def _apostrophes(key: str) -> set[str]:
+    return {key, key.translate(_STRAIGHT), key.translate(_CURLY)}
 
 
 def _picked(

@@ -142,3 +142,13 @@ def test_a_meeting_to_come_is_not_logged_as_held(
 def test_what_took_place_is_logged(testbot: TestBot, typed: str) -> None:
     testbot.say("/add Greta Lind")
     assert "Logged:" in testbot.say(typed)
+
+
+def test_either_apostrophe_names_the_contact(testbot: TestBot, engine: Engine) -> None:
+    testbot.say("/add Tom O’Brien")  # a phone's apostrophe; a computer types '
+    opened = testbot.say("/deal Website Tom O'Brien 5k")
+    assert "Opened Website (d1)" in opened and "contact: Tom O’Brien (c1)" in opened
+    testbot.say("/remind tomorrow 9am call Tom O'Brien")
+    assert last_reminder(engine, TEAM)["about"] == "Tom O’Brien"
+    testbot.say("/add Siobhán O'Neill")
+    assert "Opened Audit (d2)" in testbot.say("/deal Audit Siobhán O’Neill 2k")
