@@ -14,6 +14,7 @@ from handlers.refs import CONTACT, DEAL, Record, contact_of, label, resolve
 from handlers.registry import Registry
 from handlers.reply import Reply, bold
 from handlers.scoring import team_rules
+from handlers.when import find_when
 from storage.activities import ActivityRow, log_activity, recent_contact_by_others, timeline
 from storage.contacts import contacts_by_ids
 from storage.core import new_row
@@ -29,6 +30,7 @@ _PAST = {
     ActivityKind.visit: "visited",
     ActivityKind.email: "e-mailed",
 }
+_COMMAND = {ActivityKind.call: "call", ActivityKind.meeting: "meet", ActivityKind.visit: "visit"}
 _LOGGED = {
     ActivityKind.note: "a note on",
     ActivityKind.call: "a call with",
@@ -54,6 +56,7 @@ def call(ctx: Context, args: Args) -> Reply:
     /call CONTACT_OR_DEAL [WHAT WAS SAID]
 
     Example: /call Jane about the renewal
+    A call to come (/call Jane next friday) is a reminder: /remind Jane next friday call.
     """
     return _log(ctx, args, ActivityKind.call)
 
@@ -64,6 +67,7 @@ def meet(ctx: Context, args: Args) -> Reply:
     /meet CONTACT_OR_DEAL [WHAT WAS SAID]
 
     Example: /meet Jane Doe lunch, wants two more seats
+    A meeting to come (/meet Jane tomorrow 10am) is a reminder: /remind Jane tomorrow 10am.
     """
     return _log(ctx, args, ActivityKind.meeting)
 
@@ -74,7 +78,7 @@ def visit(ctx: Context, args: Args) -> Reply:
     /visit CONTACT_OR_DEAL [WHAT WAS SAID]
 
     Example: /visit Łukasz showroom tour. It is stamped when you sent it, even if I read it
-    later.
+    later. A visit to come (/visit Łukasz in 2 days) is a reminder: /remind Łukasz in 2 days.
     """
     return _log(ctx, args, ActivityKind.visit)
 
@@ -94,7 +98,38 @@ def _log(ctx: Context, args: Args, kind: ActivityKind, *, text_required: bool = 
     text = limited(args.text_after(used), 4000, "A note")
     if text_required and not text:
         raise UsageError("What should the note say?")
+    if kind != ActivityKind.note:
+        _not_to_come(ctx, record, kind, text)
     return record_activity(ctx, record, kind, text)
+
+
+# Words that put a time said first after the name in days to come (`/meet Greta morgen 10
+# Uhr`); `heute` or `today` in it makes it today's (`heute Morgen`: this morning).
+_TO_COME = frozenset(
+    {"tomorrow", "tmrw", "morgen", "übermorgen", "next", "nächste", "nächsten", "nächster"}
+) | frozenset({"nächstes", "kommenden", "in"})
+_TODAY = frozenset({"today", "heute"})
+
+
+def _not_to_come(ctx: Context, record: Record, kind: ActivityKind, text: str) -> None:
+    """A call, meeting or visit is logged as it took place; one said to be to come (`/meet
+    Greta morgen 10 Uhr`, `/call Greta tomorrow`) is refused, with the reminder that keeps
+    it instead. After a call, what was said may start with a day (`/call Greta morgen
+    kommt sie vorbei`): a call is to come only when the day is all there is."""
+    assert ctx.team is not None
+    words = text.split()
+    found = find_when(words, tz=ctx.tz, now=ctx.now, most_start=0, locale=ctx.team.locale)
+    if not found or found[0].start != 0:
+        return
+    if kind == ActivityKind.call and found[0].end < len(words):
+        return
+    said = {word.lower() for word in words[: found[0].end]}
+    if said & _TO_COME and not said & _TODAY:
+        ref = f"c{record.id}" if isinstance(record, Contact) else f"d{record.id}"
+        raise UsageError(
+            f"“{' '.join(words[: found[0].end])}” is still to come, and /{_COMMAND[kind]} logs "
+            f"what has happened. To be reminded of it: /remind {ref} {text}"
+        )
 
 
 def record_activity(ctx: Context, record: Record, kind: ActivityKind, text: str) -> Reply:

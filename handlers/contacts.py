@@ -16,7 +16,17 @@ from handlers.deals import apply_deal_fields
 from handlers.dispatcher import FORCE, MERGE_INTO, pending_command
 from handlers.errors import Forbidden, UsageError, about
 from handlers.format import contact_ref, deal_ref, money
-from handlers.grammar import AMOUNT, EMAIL, PHONE, Args, Money, limited, parse_args, quote
+from handlers.grammar import (
+    AMOUNT,
+    EMAIL,
+    PHONE,
+    Args,
+    Money,
+    limited,
+    parse_args,
+    quote,
+    tag_name,
+)
 from handlers.places import Located, locate, place_query
 from handlers.refs import CONTACT, DEAL, Record, resolve, resolve_member, search_score
 from handlers.registry import Registry
@@ -27,7 +37,7 @@ from storage.activities import log_activity
 from storage.contacts import TagTarget
 from storage.core import new_row
 from storage.deals import deals_by_ids, save_deal
-from storage.keys import name_key
+from storage.keys import LEGAL_FORMS, name_key
 from storage.models import Activity, ActivityKind, Contact, ContactStatus, Deal, Member, Role
 from storage.search import trigram_candidates
 
@@ -48,6 +58,8 @@ CONTACT_KEYS = (
 # What is left of a phone number that did not parse: "+49 12", "030-12".
 _PHONE_GROUP = re.compile(r"^[\d()\-./]*\d[\d()\-./]*$")
 _PHONE_START = re.compile(r"^(?:\+\d)?[\d()\-./]*\d[\d()\-./]*$")
+# A web address among /add's words (`www.acme.de`, `linkedin.com/in/jane`): no one's name.
+_WEB_ADDRESS = re.compile(r"^(?:https?://|www\.|[\w-]+(?:\.[\w-]+)+/)\S", re.IGNORECASE)
 DUPLICATE_NAME_SCORE = 90
 FIND_LIMIT = 10
 FIND_SCORE = 70
@@ -61,7 +73,9 @@ def add_contact(ctx: Context, args: Args) -> Reply:
     Example: /add Jane Doe company:Acme Corp title:Head of Sales +49 151 2345678
     jane@acme.de city:San Francisco #hot
     No quotes needed: a field's value runs on until the next field:, #tag, phone number
-    or e-mail address. The phone and e-mail are found wherever you type them. Listed
+    or e-mail address. The phone and e-mail are found wherever you type them, with or
+    without a label (Tel. 030 1234567, Handy …, Mail …); a web address is refused (there
+    is no field for it: keep it in a /note). Listed
     after the name (by commas, or after the phone or e-mail), a company with its legal
     form (Siemens AG), a job title (VP Sales, CFO) and a town (Madrid) are read as such;
     anything else is asked about.
@@ -100,6 +114,11 @@ def add_contact(ctx: Context, args: Args) -> Reply:
                     f"“{' '.join(run)}” does not look like a valid phone number. Check its "
                     "digits, and write it with its country code, e.g. +49 30 1234567."
                 )
+    if web := next((word for word in args.words if _WEB_ADDRESS.match(word)), None):
+        raise UsageError(
+            f"“{web}” is a web address, and a contact has no field for one. Add the contact "
+            "without it, then keep it in a /note."
+        )
     if "name" not in args.options:
         _place_listed_words(args, typed)
     with about("name"):
@@ -157,17 +176,9 @@ def add_contact(ctx: Context, args: Args) -> Reply:
     return _map_note(contact_added(ctx, contact, tagged=args.tags), contact, located)
 
 
-# Legal forms that make the words they end a company's name (`Siemens AG`, `Acme Corp.`).
-_COMPANY_FORMS = frozenset(
-    {
-        *("AG", "GmbH", "gGmbH", "KG", "OHG", "GbR", "UG", "SE", "eG", "e.V.", "KGaA", "mbH"),
-        *("Inc", "Inc.", "Corp", "Corp.", "Corporation", "LLC", "Ltd", "Ltd.", "Limited"),
-        *("PLC", "plc", "LLP", "Co.", "Company", "Group", "Holding", "Pty"),
-        *("SA", "S.A.", "SAS", "SARL", "SRL", "S.r.l.", "S.L.", "SL", "S.p.A.", "SpA"),
-        *("BV", "B.V.", "NV", "N.V.", "Oy", "Oyj", "AB", "AS", "A/S", "ApS", "s.r.o."),
-        *("Kft.", "A.Ş.", "GesmbH", "Sp."),
-    }
-)
+# Words that make a listed part a company's name (`Siemens AG`, `Nordic Group`): the legal
+# forms, words companies name themselves by, and the Polish form's first word (`Sp. z o.o.`).
+_COMPANY_FORMS = LEGAL_FORMS | {"Company", "Group", "Holding", "Sp."}
 # Words of a job title, listed after a name (`/add Jane Doe, VP Sales`), in English and
 # German, compared in lower case.
 _TITLE_WORDS = frozenset(
@@ -515,7 +526,8 @@ def tag(ctx: Context, args: Args) -> Reply:
 
     /tag CONTACT_OR_DEAL #tag [#tag ...]
 
-    Examples: /tag Jane Doe #hot #berlin · /tag d42 #q4
+    Examples: /tag Jane Doe #hot #berlin · /tag d42 #q4 · /tag c5 #hot, #fair
+    Every tag has its #; a word or emoji after the tags is asked about, not dropped.
     """
     return _retag(ctx, args, add=True)
 
@@ -525,7 +537,8 @@ def untag(ctx: Context, args: Args) -> Reply:
 
     /untag CONTACT_OR_DEAL #tag [#tag ...]
 
-    Example: /untag Jane Doe #hot
+    Example: /untag Jane Doe #hot · /untag c5 #hot, #fair
+    Every tag has its #, as for /tag.
     """
     return _retag(ctx, args, add=False)
 
@@ -544,7 +557,9 @@ def _check_owned(ctx: Context, record: Contact | Deal, verb: str) -> None:
 def _retag(ctx: Context, args: Args, *, add: bool) -> Reply:
     if not args.tags:
         raise UsageError("Which tags? Write them with #, e.g. #hot.")
-    record, _ = resolve(ctx, args.words, (CONTACT, DEAL), whole=True)
+    named = args.first_run()
+    _no_stray_words(args, named, "tag" if add else "untag")
+    record, _ = resolve(ctx, args.words[:named], (CONTACT, DEAL), whole=True)
     # Tags move a lead's score: reps tag their own records, like any other change.
     _check_owned(ctx, record, "tag" if add else "untag")
     assert record.id is not None
@@ -582,6 +597,27 @@ def _retag(ctx: Context, args: Args, *, add: bool) -> Reply:
         Reply()
         .add(f"{verb} ", bold(_name(record)), f" ({ref}): {listed}")
         .button_row(Button(f"Open {ref}", SHOW_BUTTON, (ref,)))
+    )
+
+
+def _no_stray_words(args: Args, named: int, command: str) -> None:
+    """The record is named by the words typed together (`/tag Greta Lind #hot`); a word on
+    the other side of a #tag (`#hot vip`, `#hot 🔥`) is refused, not dropped: nothing is
+    tagged until it is clear what it was meant for."""
+    stray = args.words[named:]
+    if not stray:
+        return
+    meant = {word: tag for word in stray if (tag := tag_name("#" + word.lstrip("#")))}
+    listed = " ".join(f"#{tag}" for tag in dict.fromkeys([*args.tags, *meant.values()]))
+    again = f"/{command} {' '.join(args.words[:named])} {listed}"
+    if not_tags := [word for word in stray if word not in meant]:
+        raise UsageError(
+            f"“{' '.join(not_tags)}” is not a tag (a tag is a word of letters, digits, - or ."
+            f" after #, e.g. #hot), so I did not {command} anything. Send it like this: {again}"
+        )
+    raise UsageError(
+        f"“{' '.join(stray)}” has no #, so I did not {command} anything. Write every tag "
+        f"with #: {again}"
     )
 
 
@@ -819,10 +855,10 @@ def _reject_unknown(args: Args) -> None:
 
 def _likely_duplicates(ctx: Context, contact: Contact) -> list[store.Candidate]:
     """Contacts with the same e-mail or phone; with the same name, unless both are at
-    companies and those differ; with a similar name at the same company (at any, for a
-    contact added without one). The exact keys
-    and the company's people come in one statement; only a contact without a company (or
-    at one too big to compare name by name) needs the name search for similar names."""
+    companies and those differ; with a similar name at the same company, at none (the
+    first was logged in a hurry, without one), or at any for a contact added without one.
+    The exact keys and the company's people come in one statement; the name search finds
+    the similar names elsewhere (and at a company too big to compare name by name)."""
     key = name_key(contact.name)
     # Read once: each read of a model's column goes through its attribute.
     email, phone, company_id = contact.email, contact.phone, contact.company_id
@@ -848,21 +884,19 @@ def _likely_duplicates(ctx: Context, contact: Contact) -> list[store.Candidate]:
             for score, c in sorted(scored, key=lambda pair: -pair[0])
             if score >= DUPLICATE_NAME_SCORE
         ]
-    else:
-        similar = [
-            record_id
-            for record_id, candidate in trigram_candidates(
-                ctx.session, table="contact", team_id=ctx.team_id, query=contact.name, limit=20
-            )
-            if fuzz.ratio(key, candidate) >= DUPLICATE_NAME_SCORE
-        ]
-        # Added without a company, a similar name at any company is likely the same person
-        # (a quick /add on a phone leaves the company out).
-        found += [
-            c
-            for c in store.candidates_by_ids(ctx.session, team_id=ctx.team_id, ids=similar)
-            if company_id is None or c.company_id == company_id
-        ]
+    similar = [
+        record_id
+        for record_id, candidate in trigram_candidates(
+            ctx.session, table="contact", team_id=ctx.team_id, query=contact.name, limit=20
+        )
+        if fuzz.ratio(key, candidate) >= DUPLICATE_NAME_SCORE
+    ]
+    # Only at another company is a similar name likely someone else.
+    found += [
+        c
+        for c in store.candidates_by_ids(ctx.session, team_id=ctx.team_id, ids=similar)
+        if company_id is None or c.company_id in (None, company_id)
+    ]
     return list({c.id: c for c in found}.values())[:3]
 
 

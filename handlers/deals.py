@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect
 from collections.abc import Sequence
 from datetime import date
 
@@ -71,10 +72,11 @@ def open_deal(ctx: Context, args: Args) -> Reply:
     /deal TITLE [CONTACT] [AMOUNT] [stage:STAGE] [close:DATE] [#tag]
 
     Example: /deal Website redesign Jane Doe 12k close:next friday #web
-    Amounts as you write them: 12k, 12,5k, 12.000 €, 12 000 EUR, €12.000,50, $3,500.
+    Amounts as you write them: 12k, 12,5k, 12.000 €, 12 000 EUR, 5.000 Euro, $3,500.
     Dates too: close:15.12., close:Dec 15, close:in 2 weeks, close:end of quarter (due:
     works as well, and the colon may be left out: /deal Wartung 3.000 € close 15.12.).
-    The contact is recognised at the end of the title (after "for" or "with" too), by name,
+    The contact is recognised at the end of the title (after "for" or "with" too, or
+    before the amount when words follow it: /deal Wartung Greta 3.000 € netto), by name,
     by a word of the name that belongs to one contact (/deal Consulting Łukasz 3.5k) or by
     its id (c12, also first), by its full name before the title (/deal Jane Doe Website
     redesign 12k, or with the title in quotes), or given as contact:NAME. A deal named by
@@ -86,11 +88,14 @@ def open_deal(ctx: Context, args: Args) -> Reply:
     stages = stage_rows(ctx.session, team_id=ctx.team_id)
     expected_close = _take_close(ctx, args)
     team = ctx.team
+    typed = list(args.word_ends)
     amount = _take_amount_field(ctx, args) or args.take_amount(
         team.currency, locale=team.locale, bare=False, picks=ctx.picks
     )
+    # Where the amount was typed, among the free words: a contact may end there too.
+    amount_at = min(set(typed) - set(args.word_ends), default=None)
     expected_close = expected_close or _close_without_colon(ctx, args)
-    contact = _contact_for_deal(ctx, args)
+    contact = _contact_for_deal(ctx, args, amount_at)
     # A bare number counts only as the last word once the contact is off the end.
     amount = amount or args.take_amount(team.currency, locale=team.locale, picks=ctx.picks)
     title = limited(args.rest.strip(" ,;"), 200, "A deal title")
@@ -459,11 +464,12 @@ def _close_without_colon(ctx: Context, args: Args) -> date | None:
     return None
 
 
-def _contact_for_deal(ctx: Context, args: Args) -> Contact | None:
+def _contact_for_deal(ctx: Context, args: Args, amount_at: int | None) -> Contact | None:
     """`contact:NAME`, or a contact named by the last words of the title (before a bare
-    amount, `/deal Sofa Greta 900`): in full, by a word of the name that belongs to one
+    amount, `/deal Sofa Greta 900`, or before the amount with words after it, `/deal
+    Wartung Greta 3.000 € netto`): in full, by a word of the name that belongs to one
     contact (`/deal Consulting Łukasz`) or by its id (`c12`, also as the first word); or
-    by the words before a title in quotes."""
+    by the words before a title in quotes. `amount_at`: where in `raw` the amount was."""
     if (text := args.option("contact")) is not None:
         record, _ = resolve(ctx, text.split(), (CONTACT,), whole=True)
         assert isinstance(record, Contact)
@@ -472,6 +478,8 @@ def _contact_for_deal(ctx: Context, args: Args) -> Contact | None:
     ends = [len(words)]
     if len(words) > 2 and _bare_amount_last(words):
         ends.append(len(words) - 1)
+    if amount_at is not None and 1 < (before := bisect(args.word_ends, amount_at)) < len(words):
+        ends.append(before)
     if (whole := _only_a_contact(ctx, words)) is not None:
         return _taken(args, 0, whole[1], whole[0])
     for end in ends:

@@ -22,7 +22,7 @@ import bisect
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import cache, lru_cache
 from itertools import islice
@@ -126,6 +126,17 @@ _MULTIPLIERS = {
     **dict.fromkeys(("m", "mm", "mio"), 10**6),
     **dict.fromkeys(("bn", "mrd"), 10**9),
 }
+# A currency written out after an amount (`5.000 Euro`): of the names babel gives the
+# currencies of the locales reps write in, the only ones of one word. Not before one:
+# `Euro 2028` is a tournament.
+_CURRENCY_WORDS = {"euros": "EUR", "euro": "EUR"}
+# Words that label a phone number or e-mail address typed after them, without a colon
+# (`Tel. 030 1234567`); with one they are keys (KEY_ALIASES). Compared without `.` and `:`.
+_PHONE_LABELS = frozenset({"tel", "telefon", "phone", "ph", "mobil", "mob", "mobile", "handy"})
+_PHONE_LABELS |= frozenset({"fon", "cell"})
+_EMAIL_LABELS = frozenset({"e-mail", "email", "mail"})
+# Words before an amount that say it is a rough figure (`ca. 5.000 €`, `rund 5k`).
+_ROUGHLY = frozenset({"ca.", "circa", "zirka", "etwa", "rund", "approx.", "approx", "~"})
 T = TypeVar("T")
 
 
@@ -216,6 +227,8 @@ class _Numbers:
         """The ISO code a word names on its own (`€`, `EUR`, `eur`, `CA$`), or None."""
         if token in self.symbols:
             return self.symbols[token]
+        if (named := _CURRENCY_WORDS.get(token.lower())) is not None:
+            return named
         upper = token.upper()
         if len(token) != 3 or upper not in CURRENCIES:
             return None
@@ -250,10 +263,10 @@ def _numbers(locale: str) -> _Numbers:
         ]
     )
     amount = re.compile(
-        rf"(?P<pre>{currency})?\s?"
+        rf"[~≈]?(?P<pre>{currency})?\s?"
         rf"(?P<num>\d{{1,3}}(?:\s\d{{2,3}})+(?:[{marks}]\d+)?|\d[\d{marks}]*(?:[.,][-–])?)"
         rf"(?:\s?(?P<suffix>k|tsd|mm|mio|bn|mrd|m|t(?={currency}))\.?)?"
-        rf"(?:\s?(?P<post>{currency}))?",
+        rf"(?:\s?(?P<post>{'|'.join(_CURRENCY_WORDS)}|{currency}))?",
         re.IGNORECASE,
     )
     return _Numbers(
@@ -306,7 +319,11 @@ def read_amount(
 
 
 def _amount_at(words: list[str], i: int, numbers: _Numbers) -> _Amount | None:
-    """The longest amount starting at word `i` (`EUR 1 200 000 000`: up to eight words)."""
+    """The longest amount starting at word `i` (`EUR 1 200 000 000`: up to eight words),
+    with the word that says it is a rough figure (`ca. 5.000 €`, `~5k`): that is no title's."""
+    if words[i].lower() in _ROUGHLY and i + 1 < len(words):
+        after = _amount_at(words, i + 1, numbers)
+        return replace(after, start=i) if after is not None else None
     if not any(ch.isdigit() for ch in words[i]) and numbers.currency(words[i]) is None:
         return None
     for end in range(min(len(words), i + 8), i, -1):
@@ -468,8 +485,9 @@ class Args:
     words: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     options: dict[str, str] = field(default_factory=dict)
-    # Where each free word ends in `raw` (kept in step with `words`).
+    # Where each free word ends in `raw` (kept in step with `words`), and each #tag typed.
     word_ends: list[int] = field(default_factory=list)
+    tag_ends: list[int] = field(default_factory=list)
     # Per option: the text typed right after `key:`, and the words its value ran on over.
     heads: dict[str, str] = field(default_factory=dict)
     tails: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
@@ -485,6 +503,12 @@ class Args:
         if n > len(self.word_ends):
             return ""
         return self.raw[self.word_ends[n - 1] :].strip()
+
+    def first_run(self) -> int:
+        """How many free words come first with no #tag typed between them (`Greta Lind
+        #hot vip`: two; `#hot Greta Lind`: both)."""
+        runs = [sum(tag < end for tag in self.tag_ends) for end in self.word_ends]
+        return sum(run == runs[0] for run in runs) if runs else 0
 
     def quoted(self, n: int) -> bool:
         """Whether free word `n` was typed in quotes (`"Website relaunch"`)."""
@@ -546,19 +570,27 @@ class Args:
         return email
 
     def take_email(self) -> str | None:
+        """The first e-mail address among the words, with the word that labels it (`Mail
+        jane@acme.de`): that is no name's."""
         for i, word in enumerate(self.words):
             match = _EMAIL.match(word)
             if match:
-                self._delete([i])
+                self._delete(range(self._labelled(i, _EMAIL_LABELS), i + 1))
                 return match.group(1).lower()
         return None
 
     def take_phone(self, region: str) -> str | None:
-        """The first phone number among the words, in E.164 (`+4930123456`)."""
+        """The first phone number among the words, in E.164 (`+4930123456`), with the word
+        that labels it (`Tel. 030 1234567`, `Handy 0171 2345678`)."""
         for start, end, number in _phones(self.words, region):
-            self._delete(range(start, end))
+            self._delete(range(self._labelled(start, _PHONE_LABELS), end))
             return number
         return None
+
+    def _labelled(self, start: int, labels: frozenset[str]) -> int:
+        """Where a value found at word `start` begins with the label typed before it."""
+        before = self.words[start - 1].lower().rstrip(".:") if start else ""
+        return start - 1 if before in labels else start
 
     def take_amount(
         self,
@@ -846,8 +878,9 @@ def parse_args(
             current = None if token.quoted else key
             if not token.quoted:
                 runs.append((key, []))
-        elif not token.quoted and (name := _tag_name(token.text)):
+        elif not token.quoted and (name := tag_name(token.text)):
             current = None
+            args.tag_ends.append(token.end)
             if name not in args.tags:
                 args.tags.append(name)
         elif current is not None:
@@ -949,7 +982,7 @@ def parse_tags(text: str) -> list[str]:
     for word in re.split(r"[\s,;]+", text.strip()):
         if not word:
             continue
-        name = _tag_name("#" + word.lstrip("#"))
+        name = tag_name("#" + word.lstrip("#"))
         if name is None:
             raise UsageError(
                 f"“{word}” is not a tag: a tag is one word of letters, digits, - or ., "
@@ -969,8 +1002,10 @@ def quote(value: str) -> str:
     return '"' + value.replace('"', "").replace("”", "").replace("“", "") + '"'
 
 
-def _tag_name(token: str) -> str | None:
-    tag = _TAG.match(token)
+def tag_name(token: str) -> str | None:
+    """The tag `#Hot` names (`hot`), also listed with a comma (`#hot, #vip`); None when
+    the token is no tag."""
+    tag = _TAG.match(token.rstrip(",;"))
     return tag.group(1).lower().rstrip(".") if tag else None
 
 

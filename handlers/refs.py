@@ -6,9 +6,10 @@ few dozen candidates that rapidfuzz scores. An exact full name wins over names i
 of; one clear winner, or the only plausible candidate, is taken; several plausible ones
 raise Ambiguous, which the dispatcher turns into one button per candidate, labelled with
 what tells them apart. Emoji and punctuation after a name (`José 🍷`, `Jane Doe,`) are not
-part of it. A word of a name (`Łukasz` for Łukasz Kowalski) names the one contact it
-belongs to, whether it leads the words (`/visit Łukasz`) or ends them (`/deal Consulting
-Łukasz`).
+part of it, nor is a possessive's 's (`/note José’s wife called`), nor a word after a
+name that names it better without that word (`/edit Greta Lind Stockholm`). A word of a name
+(`Łukasz` for Łukasz Kowalski) names the one contact it belongs to, whether it leads the
+words (`/visit Łukasz`) or ends them (`/deal Consulting Łukasz`).
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ PLAUSIBLE = 55
 WHOLE_WORDS = 90
 MAX_DETAILS = 2  # what a "which one" button shows besides the name
 _ID = re.compile(r"^(?P<kind>[cd#]?)(?P<id>\d{1,12})$", re.IGNORECASE)
+_POSSESSIVE = re.compile(r"\w['’]s$")
+_STRAIGHT = str.maketrans(dict.fromkeys("’‘ʼ", "'"))
+_CURLY = str.maketrans(dict.fromkeys("'‘ʼ", "’"))
 
 
 @dataclass(frozen=True)
@@ -78,7 +82,7 @@ def resolve(
     named = list(words)
     if whole:
         while named and not _has_text(named[-1]):
-            named.pop()  # `/tag José #vip 🍷`: the emoji is not part of the name
+            named.pop()  # `/tag José 🍷 #vip`: the emoji is not part of the name
     if not named:
         raise UsageError(f"Say which {_kind_names(kinds)}: an id or a name.")
     lengths = [len(named)] if whole else list(range(min(len(named), MAX_REF_WORDS), 0, -1))
@@ -97,7 +101,27 @@ def resolve(
     if (exact := _resolve_exact(ctx, runs, kinds)) is not None:
         return exact[0], used or exact[1]
     record, n = _resolve_fuzzy(ctx, named, kinds, lengths)
+    if whole and (named_by := _named_by_fewer(named, record)) < len(named):
+        # `/edit Greta Lind Stockholm status:customer`: Stockholm is no part of her name.
+        if not more:
+            raise UsageError(
+                f"I don't know what “{' '.join(named[named_by:])}” is for: name one "
+                f"{_kind_names(kinds)} at a time, by its id or its name."
+            )
+        return record, named_by
     return record, used or n
+
+
+def _named_by_fewer(words: Sequence[str], record: Record) -> int:
+    """How many of the words name `record`: fewer than all when the first of them are
+    words of its name (`Greta Lind` of `Greta Lind Stockholm`, `Greta` of `Greta
+    Stockholm`) and name it better than all of them do, which a misspelling never does
+    (`Greta Lindd`)."""
+    key = name_key(_name(record))
+    whole = _score(_key(words), key)
+    scored = [(_score(_key(words[:n]), key), n) for n in range(len(words) - 1, 0, -1)]
+    best, n = max(scored, default=(0.0, len(words)))
+    return n if best >= WHOLE_WORDS and best > whole else len(words)
 
 
 def resolve_trailing(
@@ -143,6 +167,36 @@ def resolve_leading(
     title, a word that merely resembles a name is the title's."""
     runs = {n: list(words[:n]) for n in _run_lengths(words, keep)}
     return _named_in_full(ctx, runs, kinds)
+
+
+def named_in(ctx: Context, words: Sequence[str]) -> Record | None:
+    """The one record that free text names, anywhere in it: a contact by their whole name
+    (`call Greta Lind about the quote`), or a contact or deal by its id as the bot writes
+    it (`ask c12`). None when it names none, or several (which one is no guess): a word
+    of a name alone is no name here, as text is full of words that are also names."""
+    spans: dict[str, list[tuple[int, int]]] = {}  # name key -> where it was typed
+    for start in range(len(words)):
+        for end in range(start + 1, min(start + MAX_REF_WORDS, len(words)) + 1):
+            for key in _keys(words[start:end]):
+                spans.setdefault(key, []).append((start, end))
+    named = [
+        (span, record)
+        for record in CONTACT.by_keys(ctx.session, team_id=ctx.team_id, keys=list(spans))
+        for span in spans[CONTACT.key(record)]
+    ]
+    named += [
+        ((i, i + 1), record)
+        for i, word in enumerate(words)
+        for kind in KINDS.values()
+        if (record := record_by_ref(ctx, word, kind)) is not None
+    ]
+    # `Greta Lind` is not also a mention of a contact named Greta.
+    found = {
+        record.id if isinstance(record, Contact) else -(record.id or 0): record
+        for (start, end), record in named
+        if not any(s <= start and end <= e and (s, e) != (start, end) for (s, e), _ in named)
+    }
+    return next(iter(found.values())) if len(found) == 1 else None
 
 
 def _run_lengths(words: Sequence[str], keep: int) -> list[int]:
@@ -194,10 +248,13 @@ def _has_text(word: str) -> bool:
 
 
 def _bare(text: str) -> str:
-    """Without the emoji and punctuation typed after it: `José 🍷` -> `José`."""
+    """Without the emoji and punctuation typed after it, or a possessive's 's: `José 🍷`,
+    `José’s` -> `José`."""
     end = len(text)
     while end and not text[end - 1].isalnum():
         end -= 1
+    if _POSSESSIVE.search(text, 0, end):
+        end -= 2
     return text[:end]
 
 
@@ -207,8 +264,14 @@ def _key(words: Sequence[str]) -> str:
 
 def _keys(words: Sequence[str]) -> set[str]:
     """What a run of words may be the name key of: as typed (`Website (phase 2)`), and
-    without what trails the name (`Jane Doe,` `José 🍷`)."""
-    return {name_key(" ".join(words)), _key(words)} - {""}
+    without what trails the name (`Jane Doe,` `José 🍷`), with either apostrophe (`O'Brien`
+    typed on a computer names the O’Brien typed on a phone)."""
+    keys = {name_key(" ".join(words)), _key(words)} - {""}
+    return {spelled for key in keys for spelled in _apostrophes(key)}
+
+
+def _apostrophes(key: str) -> set[str]:
+    return {key, key.translate(_STRAIGHT), key.translate(_CURLY)}
 
 
 def _picked(

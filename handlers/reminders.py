@@ -19,7 +19,7 @@ from handlers.errors import CommandError, UsageError
 from handlers.format import ago, contact_ref, deal_ref, local_time, money
 from handlers.grammar import Args, limited
 from handlers.notices import agenda, reminder_line, reminder_subject
-from handlers.refs import CONTACT, DEAL, MAX_REF_WORDS, contact_of, resolve
+from handlers.refs import CONTACT, DEAL, MAX_REF_WORDS, contact_of, named_in, resolve
 from handlers.registry import Registry
 from handlers.reply import Button, Reply, bold, code, link
 from handlers.when import DEFAULT_TIME, EXAMPLES, Found, find_when, read_when
@@ -69,6 +69,9 @@ def remind(ctx: Context, args: Args) -> Reply:
     the quote · /remind Acme renewal next friday follow up · /remind 15.12. call Łukasz.
     WHEN is read in your timezone (/tz), dates like 15/12 in your team's order; a day
     without a time means 09:00, EOD 17:00 (friday eod), end of week its Friday at 17:00.
+    With no contact or deal before WHEN, the one contact the text names by their whole
+    name (/remind tomorrow 9:00 call Greta Lind), or the one record it names by id (d12),
+    is what the reminder is about; a first name alone, or two records, link none.
     """
     # `/remind me friday follow up`: whom is said by the command itself.
     raw = _FOR_ME.sub("", args.raw, count=1)
@@ -83,7 +86,7 @@ def remind(ctx: Context, args: Args) -> Reply:
         raise UsageError(f"I can't tell when from “{raw.strip()}”. Say it like: {EXAMPLES}.")
     when, record, named = _when_and_subject(ctx, words, found)
     _check_future(ctx, when.at)
-    # Words between an id and the time are the text's (`/remind c12 please call 9:00`).
+    # Words between the record and the time are the text's (`/remind c12 please call 9:00`).
     before = raw[tokens[named][1] : tokens[when.start][1]].strip() if named < when.start else ""
     after = raw[tokens[when.end - 1][2] :].strip()
     text = _LEADING_JOINER.sub("", " ".join(part for part in (before, after) if part))
@@ -92,6 +95,8 @@ def remind(ctx: Context, args: Args) -> Reply:
         if record is None:
             raise UsageError("What should I remind you of? e.g. /remind tomorrow 9am call Jane")
         text = "Follow up"
+    # `/remind tomorrow 9:00 call Greta Lind`: the record named in the text, if just one.
+    record = record or named_in(ctx, text.split())
     contact = contact_of(ctx, record) if record is not None else None
     reminder = add_reminder(
         ctx.session,
@@ -526,7 +531,8 @@ def _when_and_subject(
     ctx: Context, words: list[str], found: list[Found]
 ) -> tuple[Found, Contact | Deal | None, int]:
     """Which time phrase is the WHEN, which contact or deal the words before it name, and
-    how many words that took (an id is one word; what follows it is text).
+    how many words that took: the words after the name or id are text (`/remind Greta call
+    tomorrow 10am`: "call").
 
     A time at the very start means no reference, unless a later time phrase follows words
     that name a record exactly ("May Smith tomorrow": May is a person, not a month) and are
@@ -550,7 +556,7 @@ def _when_and_subject(
         chosen = found[0]
     ref = words[: chosen.start]
     try:
-        record, used = resolve(ctx, ref, (CONTACT, DEAL), whole=True, more=True)
+        record, used = resolve(ctx, ref, (CONTACT, DEAL))
     except CommandError:
         if named is not None:
             raise

@@ -134,7 +134,7 @@ _ANCHORS = frozenset(
         "twelve fifteen twenty thirty one two three four five six seven eight nine ten "
         "eod cob eow end business"
     ).split()
-)
+) | {"day after tomorrow"}  # one word in German (`übermorgen`), as in_english writes it
 _COUNTED = frozenset(
     alias for unit in ("seconds", "minutes", "hours") for alias in _UNITS[unit]
 ) | frozenset(("d", "w", "wk", "wks"))

@@ -38,16 +38,19 @@ def city_key(city: str) -> str:
     return loose_key(name_key(city))
 
 
-# Legal forms as they end a company's name key (`nordic ab`, `muller gmbh & co. kg`).
-_LEGAL_FORMS = frozenset(
+# Legal forms as written after a company's name (`Siemens AG`, `Nordic AB`), in their
+# usual case: `AS` is a form, `as` a word (/add reads a listed part with one as a company).
+LEGAL_FORMS = frozenset(
     {
-        *("ag", "gmbh", "ggmbh", "kg", "ohg", "gbr", "ug", "se", "eg", "e.v.", "kgaa", "mbh"),
-        *("inc", "inc.", "corp", "corp.", "corporation", "llc", "ltd", "ltd.", "limited"),
-        *("plc", "llp", "co", "co.", "pty", "pty.", "sa", "s.a.", "sas", "sarl", "srl"),
-        *("s.r.l.", "s.l.", "sl", "s.p.a.", "spa", "bv", "b.v.", "nv", "n.v.", "oy", "oyj"),
-        *("ab", "as", "a/s", "aps", "s.r.o.", "kft.", "a.s.", "gesmbh"),
+        *("AG", "GmbH", "gGmbH", "KG", "OHG", "GbR", "UG", "SE", "eG", "e.V.", "KGaA", "mbH"),
+        *("Inc", "Inc.", "Corp", "Corp.", "Corporation", "LLC", "Ltd", "Ltd.", "Limited"),
+        *("PLC", "plc", "LLP", "Co", "Co.", "Pty", "Pty.", "SA", "S.A.", "SAS", "SARL", "SRL"),
+        *("S.r.l.", "S.L.", "SL", "S.p.A.", "SpA", "BV", "B.V.", "NV", "N.V.", "Oy", "Oyj"),
+        *("AB", "AS", "A/S", "ApS", "s.r.o.", "Kft.", "A.Ş.", "GesmbH"),
     }
 )
+# The same as they end a company's name key (`nordic ab`, `muller gmbh & co. kg`).
+_LEGAL_FORMS = frozenset(name_key(form) for form in LEGAL_FORMS)
 # Written after a name with the legal forms above, and words that join them.
 _FORM_ENDINGS = (*sorted(_LEGAL_FORMS), "gmbh & co. kg", "gmbh & co kg", "pty ltd", "pty. ltd.")
 _JOINING = frozenset({"&", "+"})

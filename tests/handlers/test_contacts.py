@@ -84,6 +84,19 @@ def test_a_similar_name_added_without_a_company_warns(testbot: TestBot) -> None:
     assert "• Greta Lind (c1) — similar name" in warning
 
 
+def test_a_similar_name_added_at_a_company_warns_of_one_without(testbot: TestBot) -> None:
+    testbot.say("/add Greta Lind")  # logged in a hurry; her company comes later
+    warning = testbot.send("/add Greta Lindh company:Nordic AB +46 70 123 45 67")
+    assert "• Greta Lind (c1) — similar name" in warning.plain_text
+    labels = [b.label for b in warning.all_buttons]
+    assert {"Add anyway", "Open c1", "Merge into c1"} <= set(labels)  # and Undo of c1
+    merged = testbot.press("Merge into c1").plain_text
+    assert "Updated Greta Lind (c1)" in merged and "company: Nordic AB" in merged
+    # At another company, a similar name is someone else.
+    testbot.say("/add Søren Berg company:Initech")
+    assert "Added Søren Bergh" in testbot.say("/add Søren Bergh company:Nordic AB")
+
+
 def test_a_company_written_without_its_legal_form_is_the_same_company(testbot: TestBot) -> None:
     testbot.say("/add Greta Lind company:Nordic AB")
     assert "same name" in testbot.say("/add Greta Lind company:Nordic")

@@ -90,7 +90,7 @@ def test_references_by_prefixed_id_check_the_kind(testbot: TestBot) -> None:
 
 def test_a_trailing_emoji_is_not_part_of_the_name(testbot: TestBot) -> None:
     testbot.say("/add José García")
-    reply = testbot.send("/tag José #vip 🍷")
+    reply = testbot.send("/tag José 🍷 #vip")
     assert reply.plain_text == "Tagged José García (c1): #vip"  # not a choice of one
     assert "Logged: noted José García (c1)" in testbot.say("/note José 👍 great meeting")
     assert "noted on José García: great meeting" in testbot.say("/feed 1")

@@ -187,6 +187,8 @@ def test_offsets_count_from_a_later_due_time_but_never_backwards() -> None:
         ("Ende nächster Woche", "Fri 2026-12-04 17:00:00"),
         ("KW 49", "Mon 2026-11-30 09:00:00"),
         ("in KW 49 am Freitag um 14 Uhr", "Fri 2026-12-04 14:00:00"),
+        ("übermorgen 14:30", "Wed 2026-11-25 14:30:00"),
+        ("Fr Nachmittag", "Fri 2026-11-27 15:00:00"),
     ],
 )
 def test_a_german_team_writes_its_days_and_hours_in_german(
