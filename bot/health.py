@@ -18,6 +18,7 @@ from aiohttp import web
 from sqlalchemy import Engine, text
 
 from bot.web import Server
+from storage.db import in_transaction
 
 DATABASE_TIMEOUT = 2.0
 # The outbox looks for work every few seconds (bot/scheduler.py TICK_SECONDS), and every
@@ -62,8 +63,9 @@ class Health:
         return {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 1)}
 
     def _ping(self) -> None:
-        with self.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+        # In a transaction of the dispatcher's kind: a pooled connection found dead (the
+        # database restarted) is replaced and asked again, as a command's would be.
+        in_transaction(self.engine, lambda session: session.execute(text("SELECT 1")), reads=True)
 
     def _scheduler(self) -> dict[str, Any]:
         if self.heartbeat is None:

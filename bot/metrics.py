@@ -50,6 +50,7 @@ from handlers.dispatcher import FORCE, PICK, Dispatcher
 from handlers.grammar import split_command
 from handlers.registry import Registry
 from handlers.reply import Reply
+from storage.db import in_transaction
 from storage.models import Outbox, OutboxStatus
 
 log = logging.getLogger(__name__)
@@ -187,14 +188,8 @@ class _State(Collector):
 
     def _outbox_rows(self) -> Iterator[Metric]:
         try:
-            with Session(self.engine) as session:
-                counts = dict(
-                    session.exec(
-                        select(Outbox.status, func.count())
-                        .where(col(Outbox.status).in_(OUTBOX_STATES))
-                        .group_by(col(Outbox.status))
-                    ).all()
-                )
+            # Retried on a new connection when the pooled one was found dead.
+            counts = in_transaction(self.engine, _outbox_counts, reads=True)
         except Exception as error:
             log.warning("metrics: could not count the outbox rows: %s", error)
             return
@@ -232,3 +227,13 @@ class _State(Collector):
             "1 when this process runs the scheduled scans.",
             value=1 if scheduler.leader.leading else 0,
         )
+
+
+def _outbox_counts(session: Session) -> dict[str, int]:
+    return dict(
+        session.exec(
+            select(Outbox.status, func.count())
+            .where(col(Outbox.status).in_(OUTBOX_STATES))
+            .group_by(col(Outbox.status))
+        ).all()
+    )

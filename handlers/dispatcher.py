@@ -41,7 +41,7 @@ from handlers.registry import Command, Registry
 from handlers.reply import Button, Line, Reply, bold, code
 from handlers.undo import journaled
 from storage import core
-from storage.db import busy, full, retry_busy, transaction, upsert_into
+from storage.db import busy, full, lost, retry_busy, transaction, upsert_into
 from storage.locks import chat_lock_key, hold_key, lock_person
 from storage.models import PendingCommand, Platform, ProcessedUpdate, Role
 from storage.pending import take_pending
@@ -401,7 +401,7 @@ class Dispatcher:
             try:
                 return journaled(ctx, run) if undoable else run()
             except Exception as error:
-                if busy(error) or full(error):
+                if _the_databases(error):
                     raise
                 raise _Unguarded from error
         try:
@@ -416,12 +416,16 @@ class Dispatcher:
             return reply
         except Ambiguous as ambiguous:
             return _ask_which(ctx, ambiguous, text)
-        except OperationalError as error:
-            if busy(error) or full(error):
-                raise  # the whole request runs again, or is answered as such (respond)
+        except Exception as error:
+            if _the_databases(error):
+                raise
             return _apology()
-        except Exception:
-            return _apology()
+
+
+def _the_databases(error: Exception) -> bool:
+    """Whether `error` is the database's trouble, not the command's: the whole request
+    runs again (busy, a lost connection), or is answered as such (respond)."""
+    return busy(error) or full(error) or lost(error) is not None
 
 
 class _Unguarded(Exception):

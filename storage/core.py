@@ -41,13 +41,14 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection, Dialect, Engine
-from sqlalchemy.exc import DBAPIError, MultipleResultsFound, NoResultFound
+from sqlalchemy.exc import MultipleResultsFound, NoResultFound
 from sqlalchemy.orm import Mapped, Mapper, make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_state, set_committed_value
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlmodel import Session, SQLModel
 
 from storage import journal
+from storage.db import driver_error
 
 M = TypeVar("M", bound=SQLModel)
 N = TypeVar("N", bound=SQLModel)
@@ -565,9 +566,7 @@ class _Prepared:
             rows = [convert(row) for row in raw] if convert is not None else []
             return Rows(rows, cursor.rowcount)
         except dbapi.Error as error:
-            raise DBAPIError.instance(
-                self.sql, bound, error, dbapi.Error, dialect=self.dialect
-            ) from error
+            raise driver_error(self.dialect, self.sql, bound, error, dbapi_connection) from error
         finally:
             cursor.close()
 

@@ -27,6 +27,7 @@ from storage.locks import migrating
 if TYPE_CHECKING:
     from alembic.config import Config
     from sqlalchemy.dialects import postgresql, sqlite
+    from sqlalchemy.engine import Dialect
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     if parsed.drivername in ("postgresql", "postgres"):
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-    engine = create_engine(url, pool_pre_ping=True, **kwargs)
+    # No ping before each checkout (a round trip on every message): a connection found dead
+    # (PostgreSQL restarted, a backend terminated) fails its transaction before its commit,
+    # SQLAlchemy then replaces every pooled connection made before, and the work runs again
+    # once on a new one (`ConnectionLost`, `retry_busy`).
+    engine = create_engine(url, **kwargs)
     _savepoints_on_driver(engine)
     return engine
 
@@ -75,11 +80,11 @@ def _savepoints_on_driver(engine: Engine) -> None:
     dialect = engine.dialect
 
     def sent(sql: str, connection: Connection) -> None:
-        dbapi = dialect.loaded_dbapi
+        dbapi_connection = connection.connection.dbapi_connection
         try:
-            connection.connection.dbapi_connection.execute(sql)  # type: ignore[union-attr]
-        except dbapi.Error as error:
-            raise DBAPIError.instance(sql, (), error, dbapi.Error, dialect=dialect) from error
+            dbapi_connection.execute(sql)  # type: ignore[union-attr]
+        except dialect.loaded_dbapi.Error as error:
+            raise driver_error(dialect, sql, (), error, dbapi_connection) from error
 
     def savepoint(connection: Connection, name: str) -> None:
         sent(f"SAVEPOINT {name}", connection)
@@ -125,6 +130,26 @@ def _configure_sqlite(engine: Engine) -> None:
             raise DBAPIError.instance(begin, (), error, sqlite3.Error) from error
 
 
+def driver_error(
+    dialect: Dialect, sql: str, params: Any, error: Exception, dbapi_connection: Any
+) -> DBAPIError:
+    """The error SQLAlchemy raises for the driver's `error`, for statements sent to the
+    driver without it. `connection_invalidated` says, as SQLAlchemy's own does, that the
+    connection was found dead (`lost`); SQLAlchemy invalidates it, and every pooled
+    connection made before it, at the transaction's rollback, which then fails too."""
+    made = DBAPIError.instance(
+        sql,
+        params,
+        error,
+        dialect.loaded_dbapi.Error,
+        dialect=dialect,
+        # `error` is the driver's own (an instance of its module's Error).
+        connection_invalidated=dialect.is_disconnect(error, dbapi_connection, None),  # type: ignore[arg-type]
+    )
+    assert isinstance(made, DBAPIError)  # as it is for any error of the driver's
+    return made
+
+
 def upsert_into(dialect: str, table: Any) -> sqlite.Insert | postgresql.Insert:
     """An INSERT that can say ON CONFLICT (SQLite and PostgreSQL spell it alike), from the
     module of the dialect in use only: PostgreSQL's takes a SQLite start 0.05-0.1 s to
@@ -143,11 +168,53 @@ def transaction(engine: Engine, *, reads: bool = False) -> Iterator[Session]:
     """One session, one transaction: committed on success, rolled back on any exception.
     `reads`: the work is expected only to read; on SQLite it then holds no lock until it
     writes, if it does (and may fail with `busy` there: see `retry_busy`)."""
-    with Session(engine, expire_on_commit=False) as session, session.begin():
-        if reads:
-            # The options apply to the connection the session procures now, before BEGIN.
-            session.connection(execution_options={READS: True})
-        yield session
+    with Session(engine, expire_on_commit=False) as session:
+        with uncommitted():
+            session.begin()
+            try:
+                if reads:
+                    # The options apply to the connection the session procures now, before
+                    # BEGIN.
+                    session.connection(execution_options={READS: True})
+                yield session
+            except BaseException:
+                session.rollback()
+                raise
+        # Outside `uncommitted`: a connection lost during COMMIT may have committed.
+        session.commit()
+
+
+class ConnectionLost(OperationalError):
+    """The connection to the database was found dead (`lost`) before the work's commit
+    was asked for: nothing of it was written, and it can run again on a new connection
+    (`retry_busy` runs it once more)."""
+
+
+@contextmanager
+def uncommitted() -> Iterator[None]:
+    """Around work that commits nothing (its rollback included): a lost connection it
+    raises comes out as `ConnectionLost`."""
+    try:
+        yield
+    except Exception as error:
+        found = lost(error)
+        if found is None:
+            raise
+        raise ConnectionLost(
+            found.statement, found.params, found.orig or found, connection_invalidated=True
+        ) from error
+
+
+def lost(error: BaseException | None) -> DBAPIError | None:
+    """The error in `error`'s chain (it, or one it was raised over) that says the
+    connection to the database was found dead, if any: SQLAlchemy's, or `driver_error`'s.
+    A connection that could not be made at all is not one (the database is down: trying
+    again at once would not help)."""
+    while error is not None:
+        if isinstance(error, DBAPIError) and error.connection_invalidated:
+            return error
+        error = error.__context__
+    return None
 
 
 def check_writable(engine: Engine) -> None:
@@ -182,11 +249,19 @@ def _run_in_transaction(engine: Engine, work: Callable[[Session], T], *, reads: 
 def retry_busy(attempt: Callable[[int], T], *, tries: int = BUSY_TRIES) -> T:
     """`attempt(n)` for n = 0, 1, ... until it does not fail with SQLite's `busy`; the
     last try's error is raised. An attempt must be a whole transaction (rolled back when
-    it raises), so that running it again is safe."""
+    it raises), so that running it again is safe. One that lost its connection before its
+    commit (`ConnectionLost`) runs again once, at once, with the same n."""
     n = 0
+    reconnected = False
     while True:
         try:
             return attempt(n)
+        except ConnectionLost:
+            if reconnected:
+                raise
+            reconnected = True
+            log.warning("the database connection was lost; trying again on a new one")
+            continue
         except OperationalError as error:
             if not busy(error) or n == tries - 1:
                 raise

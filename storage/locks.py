@@ -130,11 +130,21 @@ class Leader:
                 return True
             log.warning("lost the database connection that held the lead")
             self._drop()
+        from storage.db import retry_busy  # storage.db imports this module
+
+        return retry_busy(lambda _: self._take_lead())
+
+    def _take_lead(self) -> bool:
+        from storage.db import uncommitted
+
         conn = self.engine.connect()
         try:
-            # Session-level: the lock outlives every transaction on this connection.
-            won = bool(conn.execute(_TRY_LOCK, {"key": self.key}).scalar())
-            conn.commit()
+            # A pooled connection found dead runs this again on a new one: it wrote
+            # nothing, and a lock its session took went with the session.
+            with uncommitted():
+                # Session-level: the lock outlives every transaction on this connection.
+                won = bool(conn.execute(_TRY_LOCK, {"key": self.key}).scalar())
+                conn.commit()
         except Exception:
             conn.close()
             raise

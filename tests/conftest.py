@@ -13,14 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, make_url, text
+from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy.pool import NullPool
+from sqlmodel import Session
 
 from bot.geocoding import OfflineGeocoder
 from handlers import build_registry
 from handlers.context import ChatType, Request, SharedContact, TeamDefaults
 from handlers.dispatcher import Dispatcher
 from handlers.reply import Button, Reply
-from storage.db import make_engine, upgrade
+from storage.db import in_transaction, make_engine, upgrade
 from storage.models import Platform
 
 
@@ -72,18 +74,42 @@ def postgres_engine() -> Iterator[Engine]:
     engine.dispose()
 
 
-def _truncate_all(engine: Engine) -> None:
-    with engine.begin() as conn:
-        tables = [
-            row[0]
-            for row in conn.execute(
+def end_connections(engine: Engine) -> int:
+    """End every connection to the engine's PostgreSQL database (its pooled ones among
+    them), as a restart of PostgreSQL would, waiting until each is gone; how many. Asked
+    on a connection of its own, outside the engine's pool."""
+    asking = create_engine(engine.url, poolclass=NullPool)
+    try:
+        with asking.connect() as conn:
+            ended = conn.execute(
                 text(
-                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                    "AND tablename <> 'alembic_version'"
+                    "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 5000)) "
+                    "FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
                 )
+            ).scalar_one()
+    finally:
+        asking.dispose()
+    return int(ended)
+
+
+def _truncate_all(engine: Engine) -> None:
+    # In a retried transaction: a test may have left dead connections in the pool
+    # (`end_connections`).
+    in_transaction(engine, _truncate)
+
+
+def _truncate(session: Session) -> None:
+    tables = [
+        row[0]
+        for row in session.execute(
+            text(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                "AND tablename <> 'alembic_version'"
             )
-        ]
-        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        )
+    ]
+    session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
 
 
 @pytest.fixture(params=_backends())

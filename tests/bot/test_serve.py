@@ -32,7 +32,7 @@ from storage.db import make_engine, upgrade
 from storage.models import Outbox, OutboxStatus, ProcessedUpdate, Team
 from tests.bot.slack_fixtures import ALICE as SLACK_ALICE
 from tests.bot.slack_fixtures import CHANNEL, SECRET, WORKSPACE, SlackApi, signed_headers
-from tests.conftest import POSTGRES_URL
+from tests.conftest import POSTGRES_URL, end_connections
 
 TOKEN = "7000001:AAFakeTokenForTestsOnly-0123456789ab"
 HOOK_SECRET = "hook-Secret_0123456789"
@@ -205,6 +205,11 @@ async def test_healthz_reports_the_database_and_the_scheduler(
         assert status == 200, body
         checks = json.loads(body)["checks"]
         assert checks["database"]["ok"] and checks["scheduler"]["ok"]
+        if engine.dialect.name == "postgresql":
+            # PostgreSQL restarted: the pooled connections are dead, the database is not.
+            await asyncio.to_thread(end_connections, engine)
+            status, body = await get(serving, "/healthz")
+            assert status == 200, body
         # The scheduler's loop stops looking for work: the process is not healthy.
         serving.scheduler.scheduler.pause()
         serving.scheduler.outbox.last_round = asyncio.get_running_loop().time() - 600

@@ -12,17 +12,19 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
-from telegram import Update
+from telegram import KeyboardButton, ReplyKeyboardMarkup, Update
+from telegram.constants import ParseMode
 from telegram.error import NetworkError, TimedOut
 from telegram.ext import AIORateLimiter
 
 from bot import telegram_adapter
 from bot.geocoding import OfflineGeocoder
 from bot.telegram_adapter import TelegramAdapter
+from bot.telegram_render import inline_keyboard, render_html
 from handlers import build_registry
 from handlers.dispatcher import NOT_A_MEMBER, STALE_BUTTON, Dispatcher
 from handlers.registry import Registry
-from handlers.reply import Attachment, Reply, bold, text_reply
+from handlers.reply import Attachment, Button, Reply, bold, text_reply
 from storage.models import Activity, Channel, Contact, Member
 from tests.bot.conftest import (
     ALICE,
@@ -596,3 +598,37 @@ def test_a_text_message_read_from_json_is_the_request_python_telegram_bot_makes(
         {"update_id": 1, "message": message, "callback_query": {}},
     ):
         assert telegram_adapter.text_message(other, bot_id=bot_id, bot_username=username) is None
+
+
+async def test_a_text_is_sent_as_python_telegram_bots_send_message_sends_it(
+    telegram: TelegramChat,
+) -> None:
+    """`_send_text` skips python-telegram-bot's Message of the answer, not anything of the
+    request: the same call, parameter for parameter, and the id Telegram gave."""
+    bot = telegram.adapter.application.bot
+    reply = Reply().add(bold("Müller & Söhne"), " · 12.000 € <b>")
+    reply.button_row(Button("Won 🎉", "st", (12, "won")))
+    html = render_html(reply, limit=4096)[0]
+    inline = inline_keyboard(reply, "crm_bot")
+    share = ReplyKeyboardMarkup([[KeyboardButton("Share location", request_location=True)]])
+    for thread_id, markup in ((None, inline), (7, share), (None, None)):
+        await bot.send_message(
+            -1001234567890,
+            html,
+            parse_mode=ParseMode.HTML,
+            link_preview_options=telegram_adapter._NO_PREVIEW,
+            message_thread_id=thread_id,
+            reply_markup=markup,
+            rate_limit_args=None,
+        )
+        sent = await telegram_adapter._send_text(
+            bot,
+            -1001234567890,
+            html,
+            thread_id=thread_id,
+            markup=markup,
+            limits=None,
+        )
+        theirs, ours = telegram.api.of("sendMessage")[-2:]
+        assert ours.params == theirs.params
+        assert sent == ours.result["message_id"] != theirs.result["message_id"]

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, event
+from sqlmodel import Session, col, select
 
 from handlers import build_registry
 from handlers.context import Context, Request
@@ -23,8 +24,8 @@ from handlers.grammar import Args
 from handlers.registry import Registry
 from handlers.reply import Reply
 from storage.db import make_engine
-from storage.models import Platform
-from tests.conftest import TestBot
+from storage.models import Platform, ProcessedUpdate
+from tests.conftest import TestBot, end_connections
 
 
 def _request(text: str, update_id: str | None = None, who: str = "alice") -> Request:
@@ -146,6 +147,49 @@ def test_a_command_that_succeeds_on_sqlite_runs_without_a_savepoint(
         engine.dispose()
     assert any(s.startswith("INSERT INTO activity") for s in statements)
     assert not any("SAVEPOINT" in s.upper() for s in statements)
+
+
+def test_a_command_that_finds_its_connection_dead_runs_again_once_on_a_new_one(
+    testbot: TestBot, engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    """PostgreSQL restarted under the bot: its pooled connections are dead, and the pool
+    does not ping them before use (storage/db.py make_engine)."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no connection to lose")
+    testbot.say("/add Jane Doe")
+    _pooled_and_ended(engine)
+    with caplog.at_level(logging.WARNING):
+        added = testbot.dispatcher.handle_sync(
+            _request("/add John Roe company:Müller & Söhne", "41")
+        )
+        assert added is not None and not added.error
+        assert "Added John Roe (c2)" in added.plain_text
+        _pooled_and_ended(engine)
+        shown = testbot.dispatcher.handle_sync(_request("/show c2", "42"))
+        assert shown is not None and not shown.error and "John Roe" in shown.plain_text
+    assert [r.getMessage() for r in caplog.records] == 2 * [
+        "the database connection was lost; trying again on a new one"
+    ]
+    assert (
+        testbot.dispatcher.handle_sync(_request("/add John Roe company:Müller & Söhne", "41"))
+        is None
+    )
+    with Session(engine) as session:
+        recorded = session.exec(
+            select(ProcessedUpdate.external_id).where(
+                col(ProcessedUpdate.external_id).in_(["41", "42"])
+            )
+        ).all()
+    assert sorted(recorded) == ["41", "42"]
+    assert "(c3)" not in testbot.say("/find Roe") and "(c2)" in testbot.say("/find Roe")
+
+
+def _pooled_and_ended(engine: Engine) -> None:
+    """Two connections made and put back in the pool, then ended by the database."""
+    with engine.connect() as one, engine.connect() as two:
+        one.exec_driver_sql("SELECT 1")
+        two.exec_driver_sql("SELECT 1")
+    assert end_connections(engine) >= 2
 
 
 def test_stale_and_forged_buttons(testbot: TestBot) -> None:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import Engine, func, inspect, text
+from sqlalchemy import Engine, event, func, inspect, text
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
@@ -17,6 +18,7 @@ from storage.db import (
     MIGRATIONS,
     READS,
     WAL_AUTOCHECKPOINT_PAGES,
+    ConnectionLost,
     alembic_config,
     checkpoint,
     current_revision,
@@ -207,6 +209,45 @@ def test_busy_work_is_tried_a_bounded_number_of_times() -> None:
     with pytest.raises(OperationalError):
         retry_busy(locked)
     assert tries == list(range(BUSY_TRIES))
+
+
+def test_work_that_lost_its_connection_runs_again_once() -> None:
+    tries: list[int] = []
+
+    def lost_again(n: int) -> None:
+        tries.append(n)
+        gone = Exception("the connection is lost")
+        raise ConnectionLost("SELECT 1", {}, gone, connection_invalidated=True)
+
+    with pytest.raises(ConnectionLost):
+        retry_busy(lost_again)
+    assert tries == [0, 0]
+
+
+def test_a_connection_lost_at_commit_is_not_taken_for_nothing_written(engine: Engine) -> None:
+    """The COMMIT may have reached the database before its connection went: that work
+    is not run again (the dispatcher would answer twice what it did once)."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no connection to lose")
+    runs: list[int] = []
+
+    def work(session: Session) -> None:
+        runs.append(1)
+        session.execute(text("SELECT 1"))
+
+    def end_itself(conn: Connection) -> None:
+        conn.exec_driver_sql("SELECT pg_terminate_backend(pg_backend_pid())")
+
+    event.listen(engine, "commit", end_itself)
+    try:
+        with pytest.raises(OperationalError) as raised:
+            in_transaction(engine, work)
+    finally:
+        event.remove(engine, "commit", end_itself)
+    assert raised.value.connection_invalidated and not isinstance(raised.value, ConnectionLost)
+    assert runs == [1]
+    # Every pooled connection made before is replaced: the next work runs.
+    assert in_transaction(engine, lambda session: session.execute(text("SELECT 2")).scalar())
 
 
 def _team(session: Session, name: str) -> Team:

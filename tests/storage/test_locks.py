@@ -3,6 +3,7 @@ one leader at a time, and nothing of the kind on SQLite."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
@@ -11,6 +12,7 @@ from sqlalchemy import Engine, text
 
 from storage.db import transaction
 from storage.locks import Leader, lock_chat, lock_key, migrating, shared
+from tests.conftest import end_connections
 
 
 def test_lock_keys_are_stable_signed_64_bit_numbers() -> None:
@@ -103,6 +105,25 @@ def test_one_leader_at_a_time_and_the_next_takes_over(engine: Engine) -> None:
     assert third.leading
     third.resign()
     second.resign()
+
+
+def test_the_lead_is_taken_when_the_pooled_connections_are_dead(
+    engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    """PostgreSQL restarted: the scheduler's ask for the lead meets a dead connection of
+    the pool (none is pinged before use) and asks again on a new one."""
+    if not shared(engine):
+        pytest.skip("PostgreSQL only")
+    engine.dispose()  # a pool of the two connections below only
+    with engine.connect() as one, engine.connect() as two:
+        one.exec_driver_sql("SELECT 1")
+        two.exec_driver_sql("SELECT 1")
+    assert end_connections(engine) >= 2
+    leader = Leader(engine, "scheduler")
+    with caplog.at_level(logging.WARNING):
+        assert leader.try_lead() and leader.leading
+    assert "the database connection was lost" in caplog.text
+    leader.resign()
 
 
 def test_no_lead_is_taken_after_resigning_even_by_a_try_under_way(engine: Engine) -> None:
