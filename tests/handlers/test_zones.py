@@ -23,6 +23,15 @@ from tests import towns
         ("+0", "UTC", "UTC"),
         ("UTC+14", "Etc/GMT-14", "UTC+14"),
         ("UTC-12", "Etc/GMT+12", "UTC-12"),
+        # What people call their time: with its summer time (IANA's EST has none), and
+        # IST India's, not Istanbul's airport.
+        ("EST", "America/New_York", "EST"),
+        ("pst", "America/Los_Angeles", "PST"),
+        ("CST", "America/Chicago", "CST"),
+        ("MST", "America/Denver", "MST"),
+        ("IST", "Asia/Kolkata", "IST"),
+        ("BST", "Europe/London", "BST"),
+        ("CEST", "Europe/Berlin", "CEST"),
     ],
 )
 def test_zone_names_cities_and_offsets(typed: str, zone: str, place: str) -> None:
