@@ -884,19 +884,23 @@ def _likely_duplicates(ctx: Context, contact: Contact) -> list[store.Candidate]:
             for score, c in sorted(scored, key=lambda pair: -pair[0])
             if score >= DUPLICATE_NAME_SCORE
         ]
-    similar = [
-        record_id
-        for record_id, candidate in trigram_candidates(
-            ctx.session, table="contact", team_id=ctx.team_id, query=contact.name, limit=20
-        )
-        if fuzz.ratio(key, candidate) >= DUPLICATE_NAME_SCORE
-    ]
-    # Only at another company is a similar name likely someone else.
-    found += [
-        c
-        for c in store.candidates_by_ids(ctx.session, team_id=ctx.team_id, ids=similar)
-        if company_id is None or c.company_id in (None, company_id)
-    ]
+    else:
+        # The team-wide name search, for an /add without a company or at one too big to
+        # compare: 3-4 ms at 100,000 contacts, three times a whole /add, where a company's
+        # peers are compared above and the same name, at no company, was found exactly.
+        similar = [
+            record_id
+            for record_id, candidate in trigram_candidates(
+                ctx.session, table="contact", team_id=ctx.team_id, query=contact.name, limit=20
+            )
+            if fuzz.ratio(key, candidate) >= DUPLICATE_NAME_SCORE
+        ]
+        # Only at another company is a similar name likely someone else.
+        found += [
+            c
+            for c in store.candidates_by_ids(ctx.session, team_id=ctx.team_id, ids=similar)
+            if company_id is None or c.company_id in (None, company_id)
+        ]
     return list({c.id: c for c in found}.values())[:3]
 
 

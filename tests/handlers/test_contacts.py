@@ -84,10 +84,10 @@ def test_a_similar_name_added_without_a_company_warns(testbot: TestBot) -> None:
     assert "• Greta Lind (c1) — similar name" in warning
 
 
-def test_a_similar_name_added_at_a_company_warns_of_one_without(testbot: TestBot) -> None:
+def test_the_same_name_added_at_a_company_warns_of_one_without(testbot: TestBot) -> None:
     testbot.say("/add Greta Lind")  # logged in a hurry; her company comes later
-    warning = testbot.send("/add Greta Lindh company:Nordic AB +46 70 123 45 67")
-    assert "• Greta Lind (c1) — similar name" in warning.plain_text
+    warning = testbot.send("/add Greta Lind company:Nordic AB +46 70 123 45 67")
+    assert "• Greta Lind (c1) — same name" in warning.plain_text
     labels = [b.label for b in warning.all_buttons]
     assert {"Add anyway", "Open c1", "Merge into c1"} <= set(labels)  # and Undo of c1
     merged = testbot.press("Merge into c1").plain_text
