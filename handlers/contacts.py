@@ -344,6 +344,13 @@ def press_show(ctx: Context, args: tuple[str, ...]) -> Reply:
     return card(ctx, record)
 
 
+_EDIT_FIELDS = (
+    "A contact's fields are name, company, phone, email, title, addr, city, country, status, "
+    "source and owner; a deal's title, amount, close, contact and owner (its stage, and the "
+    "probability that comes with it: /stage)."
+)
+
+
 def edit(ctx: Context, args: Args) -> Reply:
     """Change fields of a contact or deal.
 
@@ -360,6 +367,10 @@ def edit(ctx: Context, args: Args) -> Reply:
     assert ctx.team is not None
     unlabelled = _Unlabelled.take(ctx, args)
     if not args.options and not unlabelled.fields and not args.tags:
+        # `probability: 80%`: a field of its own name, with its value after a space.
+        named = next((w[:-1] for w in args.words if len(w) > 1 and w.endswith(":")), None)
+        if named is not None:
+            raise UsageError(f"I don't know the field {named}:. {_EDIT_FIELDS}")
         raise UsageError("Which fields? Write them as field:value, e.g. status:qualified.")
     record, used = resolve(ctx, args.words, (CONTACT, DEAL), whole=True, more=True)
     _nothing_after(args, used)

@@ -216,6 +216,11 @@ def test_edit_refuses_bad_input(testbot: TestBot) -> None:
     testbot.say("/add Jane Doe")
     assert "Which fields" in testbot.say("/edit Jane Doe")
     assert "I don't know the field colour: here" in testbot.say("/edit Jane Doe colour:red")
+    # With its value after a space, as phones often write it: the field is named, not
+    # asked for ("Which fields?").
+    testbot.say("/deal Website 5k")
+    unknown = testbot.say("/edit d1 probability: 80%")
+    assert "I don't know the field probability:." in unknown and "/stage" in unknown
     assert "did you mean city:?" in testbot.say("/edit Jane Doe cyti:Berlin")
     assert "not a valid phone" in testbot.say("/edit Jane Doe phone:1")
     assert "Jane Doe" in testbot.say("/show c1")
