@@ -344,6 +344,7 @@ def press_show(ctx: Context, args: tuple[str, ...]) -> Reply:
     return card(ctx, record)
 
 
+_NO_VALUE = frozenset(["none", "-", "–", "—", "n/a", "keine", "keiner", "ohne"])
 _EDIT_FIELDS = (
     "A contact's fields are name, company, phone, email, title, addr, city, country, status, "
     "source and owner; a deal's title, amount, close, contact and owner (its stage, and the "
@@ -376,6 +377,10 @@ def edit(ctx: Context, args: Args) -> Reply:
     _nothing_after(args, used)
     _check_owned(ctx, record, "change")
     unlabelled.check(record, args, ctx.team.locale)
+    # `close: none`, as the answer shows an empty field: the field emptied, as by `close:`.
+    for key, value in args.options.items():
+        if value.strip().lower() in _NO_VALUE:
+            args.options[key] = ""
     changed = [*args.options, *unlabelled.fields]
     located = None
     if isinstance(record, Contact):

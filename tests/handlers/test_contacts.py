@@ -221,6 +221,14 @@ def test_edit_refuses_bad_input(testbot: TestBot) -> None:
     testbot.say("/deal Website 5k")
     unknown = testbot.say("/edit d1 probability: 80%")
     assert "I don't know the field probability:." in unknown and "/stage" in unknown
+
+
+def test_edit_empties_a_field_said_to_be_none(testbot: TestBot) -> None:
+    """As the answer shows an empty field: `close: none`, like `close:`."""
+    testbot.say("/add Jane Doe company:Acme")
+    testbot.say("/deal Website 5k close:15.12.")
+    assert "close: none, was Tue 15 Dec" in testbot.say("/edit d1 close: none")
+    assert "company: none, was Acme" in testbot.say("/edit Jane Doe company: -")
     assert "did you mean city:?" in testbot.say("/edit Jane Doe cyti:Berlin")
     assert "not a valid phone" in testbot.say("/edit Jane Doe phone:1")
     assert "Jane Doe" in testbot.say("/show c1")
