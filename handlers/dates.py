@@ -44,6 +44,7 @@ _NEXT_PERIOD = re.compile(
 _QUARTER = re.compile(r"(?:end\s+of\s+)?q([1-4])(?:\s*[/'’-]?\s*(\d{4}|\d{2}))?")
 _IN_MONTH = re.compile(r"(end\s+of|mid-?)\s*([a-z]+)\.?(?:\s+(\d{4}))?")
 _YEAR_END = re.compile(r"end\s+of\s+(\d{4})")
+_MONTH_ONLY = re.compile(r"([a-z]+)\.?(?:\s+(\d{4}))?")
 # Month names and their short forms, as typed.
 MONTHS = {
     name: number
@@ -89,6 +90,7 @@ _GERMAN = {
     **dict.fromkeys(("abend", "abends"), "evening"),
     **dict.fromkeys(("nächste", "nächsten", "nächster", "nächstes", "kommenden"), "next"),
     "um": "at",
+    "im": "in",
     "bis": "by",
     **dict.fromkeys(("einer", "einem"), "an"),
     **dict.fromkeys(("minute", "minuten"), "minutes"),
@@ -239,6 +241,12 @@ def _sales_day(phrase: str, today: date, prefer: Prefer) -> date | None:
         if found.group(1).startswith("mid"):
             return _nearest(today, prefer, year, lambda y: date(y, month, 15))
         return _nearest(today, prefer, year, lambda y: _month_end(y, month))
+    # A deal closes in a month (`close:March`, `close:Dec 2027`) by its end, as in a quarter;
+    # the day of the month is not today's, nor is December a year away in December.
+    found = _MONTH_ONLY.fullmatch(phrase) if prefer == "future" else None
+    if found and found.group(1) in MONTHS:
+        month = MONTHS[found.group(1)]
+        return _nearest(today, prefer, _full_year(found.group(2)), lambda y: _month_end(y, month))
     return None
 
 
