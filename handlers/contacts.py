@@ -359,13 +359,19 @@ def edit(ctx: Context, args: Args) -> Reply:
     /edit DEAL field:value ...
 
     Contact fields: name, company, phone, email, title, addr, city, country, status, source,
-    owner. Deal fields: title, amount, close, contact, owner. #tags are added, as by /tag.
+    owner. Deal fields: title, amount, close, contact, owner (the stage moves with /stage).
+    #tags are added, as by /tag.
     Example: /edit c5 name:Anna Schmidt company:Bäckerei Schmidt GmbH phone:030 1234567
     A value runs on until the next field:, so no quotes are needed; a phone number or
     e-mail address (for a contact) or an amount (for a deal) needs no field: either.
     The answer shows each field that changed and what it was; Undo puts them back.
     """
     assert ctx.team is not None
+    if (stage := args.option("stage")) is not None:
+        # A key here only to say where it goes: it was "did you mean city:?".
+        raise UsageError(
+            f"A deal changes stage with /stage, e.g. /stage {args.rest or 'd12'} {stage or 'won'}."
+        )
     unlabelled = _Unlabelled.take(ctx, args)
     if not args.options and not unlabelled.fields and not args.tags:
         # `probability: 80%`: a field of its own name, with its value after a space.
@@ -973,7 +979,7 @@ def register(registry: Registry) -> None:
     registry.command(
         "edit",
         edit,
-        keys=(*CONTACT_KEYS, "amount", "close", "contact"),
+        keys=(*CONTACT_KEYS, "amount", "close", "contact", "stage"),
         shapes=(PHONE, EMAIL, AMOUNT),
         undoable=True,
     )

@@ -65,6 +65,7 @@ DAY_OF_WEEK = re.compile(
     + "|".join(WEEKDAY_NUMBER)
     + r")|(?:by\s+)?(?:the\s+)?end\s+of\s+(?:the\s+)?(?P<end>this\s+|next\s+)?week|eow)\b"
 )
+_MONTH_ONLY = re.compile(r"([a-z]+)\.?(?:\s+(\d{4}))?")
 # Month names and their short forms, as typed.
 MONTHS = {
     name: number
@@ -113,6 +114,7 @@ _GERMAN = {
         ("nächste", "nächsten", "nächster", "nächstes", "kommende", "kommenden"), "next"
     ),
     "um": "at",
+    "im": "in",
     "bis": "by",
     **dict.fromkeys(("einer", "einem"), "an"),
     **dict.fromkeys(("minute", "minuten"), "minutes"),
@@ -269,6 +271,12 @@ def _sales_day(phrase: str, today: date, prefer: Prefer) -> date | None:
         if found.group(1).startswith("mid"):
             return _nearest(today, prefer, year, lambda y: date(y, month, 15))
         return _nearest(today, prefer, year, lambda y: _month_end(y, month))
+    # A deal closes in a month (`close:March`, `close:Dec 2027`) by its end, as in a quarter;
+    # the day of the month is not today's, nor is December a year away in December.
+    found = _MONTH_ONLY.fullmatch(phrase) if prefer == "future" else None
+    if found and found.group(1) in MONTHS:
+        month = MONTHS[found.group(1)]
+        return _nearest(today, prefer, _full_year(found.group(2)), lambda y: _month_end(y, month))
     return None
 
 

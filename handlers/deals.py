@@ -73,8 +73,9 @@ def open_deal(ctx: Context, args: Args) -> Reply:
 
     Example: /deal Website redesign Jane Doe 12k close:next friday #web
     Amounts as you write them: 12k, 12,5k, 12.000 €, 12 000 EUR, 5.000 Euro, $3,500.
-    Dates too: close:15.12., close:Dec 15, close:in 2 weeks, close:end of quarter (due:
-    works as well, and the colon may be left out: /deal Wartung 3.000 € close 15.12.).
+    Dates too: close:15.12., close:Dec 15, close:in 2 weeks, close:end of quarter,
+    close:March (its last day). due: works as well, and the colon may be left out: /deal
+    Wartung 3.000 € close 15.12.
     The contact is recognised at the end of the title (after "for" or "with" too, or
     before the amount when words follow it: /deal Wartung Greta 3.000 € netto), by name,
     by a word of the name that belongs to one contact (/deal Consulting Łukasz 3.5k) or by

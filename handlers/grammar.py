@@ -904,7 +904,9 @@ def parse_args(
         tail = [(t.text, t.end) for t in run[:cut]]
         args.tails[key] = tail
         # A comma after an unquoted value separates it from the next ("Acme, city:Berlin").
-        run_on = " ".join([args.heads[key], *(word for word, _ in tail)])
+        # Quotes inside it are the value's (`company:Bodegas “El Sol” S.L.`).
+        typed = (text[t.start : t.end] if t.quoted else t.text for t in run[:cut])
+        run_on = " ".join([args.heads[key], *typed])
         args.options[key] = run_on.strip(_TRIM)
         args._restore([(t.text, t.end) for t in run[cut:] if t.text])
     return args

@@ -179,6 +179,20 @@ def test_close_dates_as_sales_people_give_them(text: str, expected: date | None)
     assert read_day(text, tz=NEW_YORK, now=NOW) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("March", date(2027, 3, 31)),  # not the 23rd, today's day of the month
+        ("in Sept", date(2027, 9, 30)),
+        ("November", date(2026, 11, 30)),  # this one, not next year's
+        ("Dec 2027", date(2027, 12, 31)),
+        ("Dec 15", date(2026, 12, 15)),  # a day of it is that day
+    ],
+)
+def test_a_deal_closing_in_a_month_closes_by_its_end(text: str, expected: date) -> None:
+    assert read_day(text, tz=NEW_YORK, now=NOW) == expected
+
+
 def test_a_quarter_or_month_looking_back_is_the_last_one() -> None:
     assert read_day("Q1", tz=NEW_YORK, now=NOW, prefer="past") == date(2026, 3, 31)
     assert read_day("end of December", tz=NEW_YORK, now=NOW, prefer="past") == date(2025, 12, 31)
@@ -196,6 +210,8 @@ def test_a_quarter_or_month_looking_back_is_the_last_one() -> None:
         ("Ende Q1", date(2027, 3, 31)),
         ("Dienstag nächste Woche", date(2026, 12, 1)),
         ("Ende der Woche", date(2026, 11, 27)),
+        ("im März", date(2027, 3, 31)),
+        ("Dezember", date(2026, 12, 31)),
     ],
 )
 def test_a_german_team_gives_close_dates_in_german(text: str, expected: date) -> None:

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import Engine
 
 from tests.conftest import TestBot
-from tests.handlers.stored import last_contact, last_reminder
+from tests.handlers.stored import last_contact, last_deal, last_reminder
 
 TEAM = 1  # Alice's, the first on a fresh database
 
@@ -152,3 +152,10 @@ def test_either_apostrophe_names_the_contact(testbot: TestBot, engine: Engine) -
     assert last_reminder(engine, TEAM)["about"] == "Tom O’Brien"
     testbot.say("/add Siobhán O'Neill")
     assert "Opened Audit (d2)" in testbot.say("/deal Audit Siobhán O’Neill 2k")
+
+
+def test_edit_points_a_stage_to_stage(testbot: TestBot, engine: Engine) -> None:
+    testbot.say("/deal Website 5k")
+    reply = testbot.say("/edit d1 stage:won")
+    assert "/stage d1 won" in reply and "city:" not in reply
+    assert last_deal(engine, TEAM)["stage"] == "Lead"
