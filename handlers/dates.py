@@ -172,6 +172,8 @@ def in_english(words: list[str], *, locale: str) -> list[str]:
         following = english[i + 1].lower() if i + 1 < len(words) else ""
         if word == "uhr" and i > 0 and _HOUR.fullmatch(words[i - 1]):
             english[i - 1] = f"{words[i - 1]}:00"
+        elif word == "morgen" and i > 0 and lower[i - 1] == "heute":
+            english[i] = "morning"  # `heute Morgen`: this morning, not tomorrow
         elif word == "am" and following in _GERMAN_DAYS:
             english[i] = "on"
         elif word == "am" and _NUMERIC.fullmatch(following):

@@ -179,6 +179,7 @@ def test_offsets_count_from_a_later_due_time_but_never_backwards() -> None:
         ("übermorgen", "Wed 2026-11-25 09:00:00"),
         ("übermorgen um 15 Uhr", "Wed 2026-11-25 15:00:00"),
         ("heute Abend", "Mon 2026-11-23 18:00:00"),
+        ("heute Morgen", "Mon 2026-11-23 09:00:00"),  # this morning: passed at 10:30
         ("heute Nachmittag", "Mon 2026-11-23 15:00:00"),
         ("morgen Vormittag", "Tue 2026-11-24 09:00:00"),
         ("nächste Woche Dienstag", "Tue 2026-12-01 09:00:00"),
