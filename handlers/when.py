@@ -73,16 +73,14 @@ _HALF_HOURS = {
     **dict.fromkeys(("an hour and a half", "one and a half hours", "1 and a half hours"), 90),
 }
 _HALF_HOUR = re.compile(r"^(?:in\s+)?(?P<said>" + "|".join(_HALF_HOURS) + r")$")
-_END_OF_DAY = re.compile(
-    r"^(?:(?:by|at|until)\s+)?(?:(?:the\s+)?end\s+of\s+(?:the\s+)?(?:day|business(?:\s+day)?)"
-    r"|eod|cob|close\s+of\s+business)$"
+_SAID_END_OF_DAY = (
+    r"(?:(?:by|at|until)\s+)?(?:(?:the\s+)?end\s+of\s+(?:the\s+)?(?:day|business(?:\s+day)?)"
+    r"|eod|cob|close\s+of\s+business)"
 )
+_END_OF_DAY = re.compile(rf"^{_SAID_END_OF_DAY}$")
 END_OF_DAY = time(17, 0)
 # The same inside a longer phrase (`friday eod`, `tomorrow by end of day`): its hour.
-_END_OF_DAY_WORDS = re.compile(
-    r"\b(?:(?:by|at|until)\s+)?(?:(?:the\s+)?end\s+of\s+(?:the\s+)?(?:day|business(?:\s+day)?)"
-    r"|eod|cob|close\s+of\s+business)\b"
-)
+_END_OF_DAY_WORDS = re.compile(rf"\b{_SAID_END_OF_DAY}\b")
 # `in 1h30` is an hour and a half from now; `9h30` alone is half past nine, as French and
 # German speakers write a time.
 _HOURS_AND_MINUTES = re.compile(r"^in\s+(?P<h>\d{1,2})\s*h\s*(?P<m>[0-5]\d)$")
