@@ -172,7 +172,8 @@ def list_deals(ctx: Context, args: Args) -> Reply:
     ]
     if unknown:
         raise UsageError(f"I don't understand “{' '.join(unknown)}” here.")
-    if len(mentions) + (args.option("owner") is not None) + ("mine" in words) > 1:
+    owner = args.option("owner")
+    if len(mentions) + (owner is not None) + ("mine" in words) > 1:
         raise UsageError("Deals are listed for one owner at a time: @bob, owner:@bob or mine.")
     if args.tags:
         # Listing every deal for a filter that was not applied would read as an answer.
@@ -184,7 +185,7 @@ def list_deals(ctx: Context, args: Args) -> Reply:
         chosen = [resolve_stage(stages, stage_text)]
     else:
         chosen = [s for s in stages if s.kind == (kind or StageKind.open)]
-    owner = args.option("owner") or (mentions[0] if mentions else None)
+    owner = owner or (mentions[0] if mentions else None)
     owner_id = (
         ctx.member_id if "mine" in words else (resolve_member(ctx, owner).id if owner else None)
     )
