@@ -14,7 +14,7 @@ from handlers.confirmations import contact_added, contact_fields, deal_fields, e
 from handlers.context import Context, SharedContact
 from handlers.deals import apply_deal_fields
 from handlers.dispatcher import FORCE, MERGE_INTO, pending_command
-from handlers.errors import Forbidden, UsageError, about
+from handlers.errors import CommandError, Forbidden, UsageError, about
 from handlers.format import contact_ref, deal_ref, money
 from handlers.grammar import (
     AMOUNT,
@@ -31,6 +31,7 @@ from handlers.places import Located, locate, place_query
 from handlers.refs import CONTACT, DEAL, Record, resolve, resolve_member, search_score
 from handlers.registry import Registry
 from handlers.reply import Button, Reply, bold
+from handlers.rows import read_status
 from handlers.scoring import READ_REFRESH, rescore, rescore_due, team_rules
 from storage import contacts as store
 from storage.activities import log_activity
@@ -651,7 +652,8 @@ def leads(ctx: Context, args: Args) -> Reply:
     mine: the ones you own; @bob: the ones Bob owns. STATUS: lead, qualified, customer,
     inactive or all (leads and qualified unless you say).
     """
-    statuses = wanted_statuses(args.option("status"))
+    status = args.option("status")  # taken: asked again, it is gone
+    statuses = wanted_statuses(status)
     limit = parse_limit(args.option("limit"), default=20)
     city = args.option("city")
     assert ctx.team is not None
@@ -670,7 +672,7 @@ def leads(ctx: Context, args: Args) -> Reply:
     )
     if not found:
         whose = None if owner is None else "yours" if owner.id == ctx.member_id else owner.name
-        return Reply().add(_no_leads(city, args.tags, args.option("status"), whose))
+        return Reply().add(_no_leads(city, args.tags, status, whose))
     tags = store.tags_of(
         ctx.session, team_id=ctx.team_id, target="contact", ids=[c.id for c in found]
     )
@@ -842,11 +844,11 @@ def _one_only(what: str, first: str | None, second: str | None) -> None:
 
 
 def _status(text: str) -> str:
+    """A typed status, as imports read one: `Kunde` and `MQL` too."""
     try:
-        return ContactStatus(text.strip().lower()).value
-    except ValueError:
-        valid = ", ".join(s.value for s in ContactStatus)
-        raise UsageError(f"There is no status “{text}”. Use one of: {valid}.") from None
+        return read_status(text)
+    except CommandError as error:
+        raise UsageError(error.message) from None
 
 
 def wanted_statuses(text: str | None) -> list[str]:

@@ -146,7 +146,7 @@ class Reader:
             value = self._first(row, key)
             fields[key] = limited(value, limit, f"The {key}") if value else None
         status = self._first(row, "status")
-        fields["status"] = _status(status) if status else None
+        fields["status"] = read_status(status) if status else None
         notes = [*self._values(row, "note"), *extra]
         note = "\n".join(notes) or None
         return ContactRow(
@@ -254,7 +254,8 @@ def region_of(country: str) -> str | None:
     return _regions().get(name_key(country))
 
 
-def _status(text: str) -> str:
+def read_status(text: str) -> str:
+    """The status `text` names, in this CRM's words or another's (`Kunde`, `MQL`)."""
     key = " ".join(re.sub(r"[^\w]+", " ", name_key(text)).split())
     if key in STATUSES:
         return STATUSES[key]

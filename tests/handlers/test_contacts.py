@@ -287,6 +287,10 @@ def test_leads_best_score_first_with_filters(testbot: TestBot) -> None:
     assert "Old Customer" in testbot.say("/leads status:all")
     assert "limit: takes a number" in testbot.say("/leads limit:0")
     assert "No leads match #nothing." in testbot.say("/leads #nothing")
+    assert "No leads match with status inactive." in testbot.say("/leads status:inactive")
+    # A status as imports read one: German, or another CRM's.
+    assert "Old Customer" in testbot.say("/leads status:Kunde")
+    assert "status: qualified, was lead" in testbot.say("/edit Low Lead status:MQL")
 
 
 def test_leads_mine_and_a_teammates(testbot: TestBot) -> None:
