@@ -19,7 +19,7 @@ from storage.contacts import get_company, get_contact, tags_of
 from storage.deals import open_deals_of, party_names
 from storage.models import ActivityKind, Company, Contact, Deal, Stage, StageKind
 from storage.scoring import contact_tag_points
-from storage.teams import StageRow, stage_rows
+from storage.teams import StageRow, stage_of, stage_rows
 
 STAGE_BUTTON = "st"
 SHOW_BUTTON = "sh"
@@ -164,7 +164,7 @@ def deal_card(ctx: Context, deal: Deal, *, note: str | None = None) -> Reply:
     activities = timeline(ctx.session, team_id=ctx.team_id, deal_id=deal.id)
     names = member_names(ctx, [deal.owner_id, *(a.member_id for a in activities)])
     stages = stage_rows(ctx.session, team_id=ctx.team_id)
-    stage = next(s for s in stages if s.id == deal.stage_id)
+    stage = stage_of(stages, deal.stage_id)
     reply = Reply()
     if note:
         reply.add(note)

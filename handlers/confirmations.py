@@ -23,7 +23,7 @@ from handlers.format import contact_ref, day, deal_ref, map_url
 from handlers.reply import Button, Reply, SpanLike, bold, italic, link
 from storage.contacts import TagTarget, get_company, tags_of
 from storage.models import Contact, Deal
-from storage.teams import StageRow, stage_rows
+from storage.teams import StageRow, stage_of, stage_rows
 
 Fields = dict[str, str]
 
@@ -187,7 +187,7 @@ def _changes(reply: Reply, before: Fields, after: Fields) -> Reply:
 
 
 def _stage(ctx: Context, deal: Deal) -> StageRow:
-    return next(s for s in stage_rows(ctx.session, team_id=ctx.team_id) if s.id == deal.stage_id)
+    return stage_of(stage_rows(ctx.session, team_id=ctx.team_id), deal.stage_id)
 
 
 def _open(ref: str) -> Button:

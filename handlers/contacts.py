@@ -28,7 +28,15 @@ from handlers.grammar import (
     tag_name,
 )
 from handlers.places import Located, locate, place_query
-from handlers.refs import CONTACT, DEAL, Record, resolve, resolve_member, search_score
+from handlers.refs import (
+    CONTACT,
+    DEAL,
+    Record,
+    list_owner,
+    resolve,
+    resolve_member,
+    search_score,
+)
 from handlers.registry import Registry
 from handlers.reply import Button, Reply, bold
 from handlers.rows import read_status
@@ -39,7 +47,7 @@ from storage.contacts import TagTarget
 from storage.core import new_row
 from storage.deals import deals_by_ids, save_deal
 from storage.keys import LEGAL_FORMS, name_key
-from storage.models import Activity, ActivityKind, Contact, ContactStatus, Deal, Member, Role
+from storage.models import Activity, ActivityKind, Contact, ContactStatus, Deal, Role
 from storage.search import trigram_candidates
 
 CONTACT_KEYS = (
@@ -647,7 +655,7 @@ def _no_stray_words(args: Args, named: int, command: str) -> None:
 def leads(ctx: Context, args: Args) -> Reply:
     """Leads, best score first.
 
-    /leads [#tag] [city:Berlin] [mine | @member] [status:STATUS] [limit:20]
+    /leads [#tag] [city:Berlin] [mine | @member | owner:@member] [status:STATUS] [limit:20]
 
     mine: the ones you own; @bob: the ones Bob owns. STATUS: lead, qualified, customer,
     inactive or all (leads and qualified unless you say).
@@ -660,7 +668,10 @@ def leads(ctx: Context, args: Args) -> Reply:
     rescore_due(ctx.session, team=ctx.team, now=ctx.now, unless_within=READ_REFRESH)
     if len(args.tags) > 1:
         raise UsageError("One #tag at a time, please.")
-    owner = _leads_owner(ctx, args.words)
+    unknown = [w for w in args.words if w.lower() != "mine" and not w.startswith("@")]
+    if unknown:
+        raise UsageError(f"I don't understand “{' '.join(unknown)}” here.")
+    owner = list_owner(ctx, args.words, args.option("owner"))
     found = store.leads(
         ctx.session,
         team_id=ctx.team_id,
@@ -687,15 +698,6 @@ def leads(ctx: Context, args: Args) -> Reply:
             "".join(f" #{t}" for t in tags.get(contact.id or 0, [])),
         )
     return reply
-
-
-def _leads_owner(ctx: Context, words: Sequence[str]) -> Member | None:
-    """Whose leads `/leads mine` or `/leads @bob` asks for (None: the team's)."""
-    if not words:
-        return None
-    if len(words) > 1 or not (words[0].lower() == "mine" or words[0].startswith("@")):
-        raise UsageError(f"I don't understand “{' '.join(words)}” here.")
-    return ctx.me if words[0].lower() == "mine" else resolve_member(ctx, words[0])
 
 
 def _no_leads(
@@ -987,7 +989,7 @@ def register(registry: Registry) -> None:
     )
     registry.command("tag", tag, undoable=True)
     registry.command("untag", untag, undoable=True)
-    registry.command("leads", leads, keys=("city", "status", "limit"), writes=False)
+    registry.command("leads", leads, keys=("city", "status", "owner", "limit"), writes=False)
     registry.button(SHOW_BUTTON, press_show, writes=False)
     # Open on an announcement: the card for the one who pressed, as their team shows it.
     registry.button(OPEN_BUTTON, press_show, writes=False)

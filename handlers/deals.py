@@ -25,6 +25,7 @@ from handlers.notices import announce_won
 from handlers.refs import (
     CONTACT,
     DEAL,
+    list_owner,
     record_by_ref,
     resolve,
     resolve_leading,
@@ -40,7 +41,7 @@ from storage import deals as store
 from storage.activities import log_activity
 from storage.core import new_row
 from storage.models import Activity, ActivityKind, Contact, Deal, Role, StageKind
-from storage.teams import StageRow, stage_rows, team_stages
+from storage.teams import StageRow, stage_of, stage_rows, team_stages
 
 DEAL_KEYS = ("stage", "close", "contact", "company", "amount")
 # What one team's deals in one currency may add up to, in minor units. Every running
@@ -166,15 +167,14 @@ def list_deals(ctx: Context, args: Args) -> Reply:
     stages = team_stages(ctx.session, team_id=ctx.team_id)
     words = {word.lower() for word in args.words}
     # `/deals @bob`, as /pipeline names a teammate: the same as owner:@bob.
-    mentions = [word for word in args.words if word.startswith("@") and len(word) > 1]
     unknown = [
-        word for word in args.words if word.lower() not in _LIST_WORDS and word not in mentions
+        word
+        for word in args.words
+        if word.lower() not in _LIST_WORDS and not (word.startswith("@") and len(word) > 1)
     ]
     if unknown:
         raise UsageError(f"I don't understand “{' '.join(unknown)}” here.")
-    owner = args.option("owner")
-    if len(mentions) + (owner is not None) + ("mine" in words) > 1:
-        raise UsageError("Deals are listed for one owner at a time: @bob, owner:@bob or mine.")
+    owner = list_owner(ctx, args.words, args.option("owner"))
     if args.tags:
         # Listing every deal for a filter that was not applied would read as an answer.
         raise UsageError(
@@ -185,10 +185,6 @@ def list_deals(ctx: Context, args: Args) -> Reply:
         chosen = [resolve_stage(stages, stage_text)]
     else:
         chosen = [s for s in stages if s.kind == (kind or StageKind.open)]
-    owner = owner or (mentions[0] if mentions else None)
-    owner_id = (
-        ctx.member_id if "mine" in words else (resolve_member(ctx, owner).id if owner else None)
-    )
     rotting = "rotting" in words
     limit_text = args.option("limit") or "30"
     if not limit_text.isdigit() or not 1 <= int(limit_text) <= 100:
@@ -197,7 +193,7 @@ def list_deals(ctx: Context, args: Args) -> Reply:
         ctx.session,
         team_id=ctx.team_id,
         stage_ids=[s.id for s in chosen if s.id],
-        owner_id=owner_id,
+        owner_id=None if owner is None else owner.id,
         rotting_before=rotting_cutoffs(chosen, ctx.now) if rotting else None,
         limit=int(limit_text),
     )
@@ -237,7 +233,7 @@ def move(ctx: Context, args: Args) -> Reply:
     stages = stage_rows(ctx.session, team_id=ctx.team_id)
     stage_text = " ".join(args.words[used:])
     if not stage_text:
-        current = next(s for s in stages if s.id == deal.stage_id)
+        current = stage_of(stages, deal.stage_id)
         reply = Reply().add(bold(deal.title), f" is in {current.name}. Move it to:")
         reply.buttons.extend(stage_buttons(deal, stages))
         return reply
@@ -258,7 +254,7 @@ def reopen(ctx: Context, args: Args) -> Reply:
     deal, used = resolve(ctx, args.words, (DEAL,))
     assert isinstance(deal, Deal)
     stages = stage_rows(ctx.session, team_id=ctx.team_id)
-    current = next(s for s in stages if s.id == deal.stage_id)
+    current = stage_of(stages, deal.stage_id)
     if current.kind == StageKind.open:
         raise UsageError(
             f"{deal.title} is open, in {current.name}; /stage d{deal.id} STAGE moves it."
@@ -276,7 +272,7 @@ def reopen(ctx: Context, args: Args) -> Reply:
 
 def _next_stage(deal: Deal, stages: Sequence[StageRow]) -> StageRow:
     """The open stage after the deal's (`/stage d12 next`)."""
-    current = next(s for s in stages if s.id == deal.stage_id)
+    current = stage_of(stages, deal.stage_id)
     if current.kind != StageKind.open:
         raise UsageError(
             f"{deal.title} is {current.name}; name the open stage it goes back to "
@@ -348,7 +344,7 @@ def _move(ctx: Context, deal: Deal, stage: StageRow, *, reason: str | None = Non
         raise Forbidden(f"{deal.title} belongs to a teammate; only they or a manager can move it.")
     if deal.stage_id == stage.id and not reason:
         return deal_unmoved(ctx, deal)
-    was = next(s for s in stage_rows(ctx.session, team_id=ctx.team_id) if s.id == deal.stage_id)
+    was = stage_of(stage_rows(ctx.session, team_id=ctx.team_id), deal.stage_id)
     change = store.move_deal(
         ctx.session,
         deal=deal,

@@ -527,6 +527,16 @@ def resolve_member(ctx: Context, text: str) -> Member:
     raise CommandError(f"No single teammate matches “{wanted}”. The team: {names}.")
 
 
+def list_owner(ctx: Context, words: Sequence[str], option: str | None) -> Member | None:
+    """Whose records a list asks for: `mine` or `@bob` among its `words`, or its owner:
+    option (None: the team's). More than one of them is refused."""
+    named = [w for w in words if w.lower() == "mine" or (w.startswith("@") and len(w) > 1)]
+    if len(named) + (option is not None) > 1:
+        raise UsageError("One owner at a time, please: @bob, owner:@bob or mine.")
+    owner = option if option is not None else named[0] if named else None
+    return None if owner is None else resolve_member(ctx, owner)
+
+
 def resolve_stage(stages: Sequence[_Stage], text: str) -> _Stage:
     """A stage by name, unambiguous prefix, or close spelling."""
     key = name_key(text)

@@ -308,6 +308,11 @@ def stage_rows(session: Session, *, team_id: int) -> list[StageRow]:
     return list(cache[team_id])
 
 
+def stage_of(stages: Sequence[StageRow], stage_id: int) -> StageRow:
+    """The stage with this id among the team's `stages` (a deal's own: always there)."""
+    return next(s for s in stages if s.id == stage_id)
+
+
 def open_stage_ids(session: Session, *, team_id: int) -> tuple[int, ...]:
     """The ids of the team's open stages in pipeline order: from the stages the session
     holds, else as bare ids (rescoring after a note or a tag needs no Stage instances)."""

@@ -303,8 +303,12 @@ def test_leads_mine_and_a_teammates(testbot: TestBot) -> None:
     assert "Bob Lead" in bobs and "Alice Lead" not in bobs
     assert "Alice Lead" not in testbot.say("/leads mine", who="Bob")
     assert "No leads of yours match in Paris." in testbot.say("/leads mine city:Paris")
-    assert "don't understand" in testbot.say("/leads mine @bob")
+    by_option = testbot.say("/leads owner:@bob")  # as /deals owner:@bob
+    assert "Bob Lead" in by_option and "Alice Lead" not in by_option
+    assert "One owner at a time" in testbot.say("/leads mine @bob")
+    assert "One owner at a time" in testbot.say("/leads mine owner:@bob")
     assert "don't understand" in testbot.say("/leads everything")
+    assert "don't understand" in testbot.say("/leads mine please")
 
 
 def test_leads_in_a_city_as_typed_without_its_letters(testbot: TestBot) -> None:

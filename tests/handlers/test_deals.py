@@ -179,7 +179,8 @@ def test_deals_lists_filters_and_totals(testbot: TestBot) -> None:
     assert "Dollars" in by_option and "Website" not in by_option
     by_mention = testbot.say("/deals @bob")  # as /pipeline @bob names him
     assert "Dollars" in by_mention and "Website" not in by_mention
-    assert "one owner at a time" in testbot.say("/deals @bob mine")
+    assert "One owner at a time" in testbot.say("/deals @bob mine")
+    assert "One owner at a time" in testbot.say("/deals @bob owner:@bob")
     assert "don't understand" in testbot.say("/deals everything")
 
 
