@@ -41,7 +41,7 @@ from handlers.registry import Command, Registry
 from handlers.reply import Button, Line, Reply, bold, code
 from handlers.undo import journaled
 from storage import core
-from storage.db import busy, full, lost, retry_busy, transaction, upsert_into
+from storage.db import CommitUnknown, busy, full, lost, retry_busy, transaction, upsert_into
 from storage.locks import chat_lock_key, hold_key, lock_person
 from storage.models import PendingCommand, Platform, ProcessedUpdate, Role
 from storage.pending import take_pending
@@ -58,6 +58,11 @@ STALE_BUTTON = "That button has expired or was used already. Please send the com
 DISK_FULL = (
     "The server's disk is full, so I can't save anything right now; nothing was changed. "
     "Please tell your admin. (Looking things up still works.)"
+)
+# The database's connection went while it was saving: what was sent may be stored or not.
+UNSURE = (
+    "I lost the database while saving, so I can't tell whether that was saved: "
+    "please check before you send it again."
 )
 BUSY = "Too much is going on at once right now; nothing was changed. Please send that again."
 PICK, FORCE, MERGE_INTO = "pk", "fa", "mi"  # buttons that resume a pending command
@@ -153,6 +158,8 @@ class Dispatcher:
                     request, hidden, reads=reads and tries == 0, record=record
                 )
             )
+        except CommitUnknown:
+            return _apology(UNSURE)
         except OperationalError as error:
             if full(error):
                 log.error(
@@ -602,11 +609,11 @@ def finish(reply: Reply) -> Reply:
         return reply.muted(f"(The chart could not be drawn; error {error_id}.)")
 
 
-def _apology() -> Reply:
+def _apology(outcome: str = "Nothing was changed.") -> Reply:
     error_id = secrets.token_hex(4)
     log.exception("unexpected error %s", error_id)
     return Reply(error=True, failed=True).add(
-        f"Sorry, something went wrong on my side (error {error_id}). Nothing was changed."
+        f"Sorry, something went wrong on my side (error {error_id}). {outcome}"
     )
 
 

@@ -181,13 +181,26 @@ def transaction(engine: Engine, *, reads: bool = False) -> Iterator[Session]:
                 session.rollback()
                 raise
         # Outside `uncommitted`: a connection lost during COMMIT may have committed.
-        session.commit()
+        try:
+            session.commit()
+        except OperationalError as error:
+            found = lost(error)
+            if found is None:
+                raise
+            raise CommitUnknown(
+                found.statement, found.params, found.orig or found, connection_invalidated=True
+            ) from error
 
 
 class ConnectionLost(OperationalError):
     """The connection to the database was found dead (`lost`) before the work's commit
     was asked for: nothing of it was written, and it can run again on a new connection
     (`retry_busy` runs it once more)."""
+
+
+class CommitUnknown(OperationalError):
+    """The connection was found dead while the work's COMMIT was under way: the database
+    may have written it or not. It is not run again (it could then be done twice)."""
 
 
 @contextmanager

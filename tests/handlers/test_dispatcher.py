@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, event
+from sqlalchemy import Connection, Engine, event
 from sqlmodel import Session, col, select
 
 from handlers import build_registry
@@ -182,6 +182,29 @@ def test_a_command_that_finds_its_connection_dead_runs_again_once_on_a_new_one(
         ).all()
     assert sorted(recorded) == ["41", "42"]
     assert "(c3)" not in testbot.say("/find Roe") and "(c2)" in testbot.say("/find Roe")
+
+
+def test_a_connection_lost_while_saving_is_not_said_to_have_changed_nothing(
+    testbot: TestBot, engine: Engine
+) -> None:
+    """The COMMIT may have reached the database before its connection went: the reply
+    says it can't tell, instead of "Nothing was changed", and the command is not run again."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no connection to lose")
+    testbot.say("/add Jane Doe")
+
+    def end_itself(conn: Connection) -> None:
+        conn.exec_driver_sql("SELECT pg_terminate_backend(pg_backend_pid())")
+
+    event.listen(engine, "commit", end_itself)
+    try:
+        reply = testbot.dispatcher.handle_sync(_request("/note Jane called back", "51"))
+    finally:
+        event.remove(engine, "commit", end_itself)
+    assert reply is not None and reply.error
+    assert "can't tell whether that was saved" in reply.plain_text
+    assert "Nothing was changed" not in reply.plain_text
+    assert testbot.say("/show Jane").count("called back") <= 1
 
 
 def _pooled_and_ended(engine: Engine) -> None:
