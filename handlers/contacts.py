@@ -47,7 +47,7 @@ from storage.contacts import TagTarget
 from storage.core import new_row
 from storage.deals import deals_by_ids, save_deal
 from storage.keys import LEGAL_FORMS, name_key
-from storage.models import Activity, ActivityKind, Contact, ContactStatus, Deal, Role
+from storage.models import Activity, ActivityKind, Company, Contact, ContactStatus, Deal, Role
 from storage.search import trigram_candidates
 
 CONTACT_KEYS = (
@@ -142,22 +142,26 @@ def add_contact(ctx: Context, args: Args) -> Reply:
             raise UsageError("Whom should I add? Give a name.")
     company_name = args.option("company")
     _apply_fields(ctx, contact, args)
+    name = ""
+    # Held here: the answer shows the company, which the session keeps only while something
+    # refers to it (else it is read again).
+    company: Company | None = None
     if company_name:
         with about("company"):
             name = limited(company_name, 200, "A company name")
-        # Held here: the answer shows the company, which the session keeps only while
-        # something refers to it (else it is read again).
-        company = store.get_or_create_company(
-            ctx.session, team_id=ctx.team_id, name=name, now=ctx.now
-        )
-        contact.company_id = company.id
+        company = store.find_company(ctx.session, team_id=ctx.team_id, name=name)
+        contact.company_id = company.id if company else None
     _reject_unknown(args)
-    if ctx.merge_into is not None:
-        return _merge_into(ctx, contact, args.tags)
-    if not ctx.force:
-        duplicates = _likely_duplicates(ctx, contact)
+    if ctx.merge_into is None and not ctx.force:
+        duplicates = _likely_duplicates(ctx, contact, at_company=bool(name))
         if duplicates:
             return _duplicate_warning(ctx, contact, duplicates)
+    if name and company is None:
+        # Made once the contact is to be added: a duplicate warning leaves nothing behind.
+        company = store.create_company(ctx.session, team_id=ctx.team_id, name=name, now=ctx.now)
+        contact.company_id = company.id
+    if ctx.merge_into is not None:
+        return _merge_into(ctx, contact, args.tags)
     located = locate(ctx.session, ctx.geocoder, contact, now=ctx.now)
     store.save_contact(ctx.session, contact=contact)
     assert contact.id is not None
@@ -879,17 +883,26 @@ def _reject_unknown(args: Args) -> None:
         )
 
 
-def _likely_duplicates(ctx: Context, contact: Contact) -> list[store.Candidate]:
+def _likely_duplicates(
+    ctx: Context, contact: Contact, *, at_company: bool
+) -> list[store.Candidate]:
     """Contacts with the same e-mail or phone; with the same name, unless both are at
     companies and those differ; with a similar name at the same company, at none (the
     first was logged in a hurry, without one), or at any for a contact added without one.
-    The exact keys and the company's people come in one statement; the name search finds
-    the similar names elsewhere (and at a company too big to compare name by name)."""
+    The exact keys, the company's people and those at none whose name starts alike come
+    in one statement; the name search finds the similar names elsewhere (and at a company
+    too big to compare name by name)."""
     key = name_key(contact.name)
     # Read once: each read of a model's column goes through its attribute.
     email, phone, company_id = contact.email, contact.phone, contact.company_id
     candidates = store.duplicate_candidates(
-        ctx.session, team_id=ctx.team_id, email=email, phone=phone, key=key, company_id=company_id
+        ctx.session,
+        team_id=ctx.team_id,
+        email=email,
+        phone=phone,
+        key=key,
+        company_id=company_id,
+        at_company=at_company,
     )
     by_id = sorted(candidates, key=lambda c: c.id)
     found = [c for c in by_id if email and c.email == email]
@@ -897,14 +910,17 @@ def _likely_duplicates(ctx: Context, contact: Contact) -> list[store.Candidate]:
     found += [
         c
         for c in by_id
-        if c.name_key == key and not (c.company_id and company_id and c.company_id != company_id)
+        if c.name_key == key and not (c.company_id and at_company and c.company_id != company_id)
     ]
     exact = list({c.id: c for c in found}.values())
     if len(exact) >= 3:  # the warning names three: similar names would come after these
         return exact[:3]
     peers = [c for c in by_id if company_id and c.company_id == company_id]
-    if company_id and len(peers) < store.COMPANY_PEERS:
-        scored = [(fuzz.ratio(key, c.name_key), c) for c in peers]
+    if at_company and len(peers) < store.COMPANY_PEERS:
+        # The company's people, and those at none whose name starts alike (the same person,
+        # logged before without a company).
+        unplaced = [c for c in by_id if c.company_id is None]
+        scored = [(fuzz.ratio(key, c.name_key), c) for c in [*peers, *unplaced]]
         found += [
             c
             for score, c in sorted(scored, key=lambda pair: -pair[0])

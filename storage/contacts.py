@@ -7,7 +7,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any, Literal, NamedTuple
 
-from sqlalchemy import Executable, bindparam, union_all
+from sqlalchemy import Executable, and_, bindparam, union_all
 from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select, SelectOfScalar
@@ -132,19 +132,37 @@ def duplicate_candidates(
     phone: str | None,
     key: str,
     company_id: int | None,
+    at_company: bool,
 ) -> list[Candidate]:
     """In one statement, the contacts a new one may duplicate: the same e-mail, the same
     phone, the same normalised name (`key`), and the people of the same company (at most
-    COMPANY_PEERS: whether a name is similar is for the caller to say). Rows, not model
-    instances: a company's two hundred people are compared, not shown."""
+    COMPANY_PEERS: whether a name is similar is for the caller to say). For a contact at a
+    company (`at_company`: one the team has, or a new one), also those at none whose name
+    starts as `key` does (`name_start`): the same person logged before in a hurry, with a
+    slip in the last name (`Greta Lind` for Greta Lindh). Rows, not model instances: a
+    company's two hundred people are compared, not shown."""
+    start = name_start(key) if at_company else None
     params = {
         "team_id": team_id,
         "email": email,
         "phone": phone,
         "key": key,
         "company_id": company_id,
+        "start_from": start[0] if start else None,
+        "start_before": start[1] if start else None,
     }
     return [Candidate(*row) for row in core.execute(session, _DUPLICATE_CANDIDATES, params)]
+
+
+def name_start(key: str) -> tuple[str, str] | None:
+    """The range of name keys that start with `key`'s first word and its last word's first
+    letter (`greta l` up to `greta m` for `greta lindh`): one range of the name index, the
+    people a slip in the last name would hide. None for a one-word name."""
+    words = key.split()
+    if len(words) < 2:
+        return None
+    start = f"{words[0]} {words[-1][0]}"
+    return start, start[:-1] + chr(ord(start[-1]) + 1)
 
 
 def candidates_by_ids(session: Session, *, team_id: int, ids: Sequence[int]) -> list[Candidate]:
@@ -187,6 +205,14 @@ _DUPLICATE_CANDIDATES = select_columns(*_CANDIDATE_COLUMNS).where(
             _ids_where(col(Contact.phone) == bindparam("phone"), 10),
             _ids_where(col(Contact.name_key) == bindparam("key"), 50),
             _ids_where(col(Contact.company_id) == bindparam("company_id"), COMPANY_PEERS),
+            _ids_where(
+                and_(
+                    col(Contact.name_key) >= bindparam("start_from"),
+                    col(Contact.name_key) < bindparam("start_before"),
+                    col(Contact.company_id).is_(None),
+                ),
+                20,
+            ),
         )
     )
 )
@@ -335,6 +361,13 @@ _COMPANY_ANY_OF = select(Company).where(
 def get_or_create_company(session: Session, *, team_id: int, name: str, now: datetime) -> Company:
     """The team's company of this name, or written with or without its legal form
     (`company:Nordic` for Nordic AB), or a new one."""
+    found = find_company(session, team_id=team_id, name=name)
+    return found or create_company(session, team_id=team_id, name=name, now=now)
+
+
+def find_company(session: Session, *, team_id: int, name: str) -> Company | None:
+    """The team's company of this name, or written with or without its legal form
+    (`company:Nordic` for Nordic AB)."""
     existing = company_named(session, team_id=team_id, name=name)
     if existing is not None:
         return existing
@@ -343,8 +376,10 @@ def get_or_create_company(session: Session, *, team_id: int, name: str, now: dat
     padded = [*keys, *[keys[-1]] * (_SPELLINGS - len(keys))]
     params = {"team_id": team_id, **{f"key_{i}": key for i, key in enumerate(padded)}}
     written_otherwise = core.load(session, Company, _COMPANY_ANY_OF, params)
-    if written_otherwise:
-        return min(written_otherwise, key=lambda company: company.id or 0)
+    return min(written_otherwise, key=lambda company: company.id or 0, default=None)
+
+
+def create_company(session: Session, *, team_id: int, name: str, now: datetime) -> Company:
     # One INSERT, not the ORM's flush of a new instance (0.5 ms: /add with a new company).
     company = core.new_row(
         Company, team_id=team_id, name=name.strip(), name_key=name_key(name), created_at=now
