@@ -24,6 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
     true,
 )
+from sqlalchemy import text as sql_text
 from sqlmodel import Field, SQLModel
 from sqlmodel._compat import SQLModelConfig
 
@@ -359,7 +360,6 @@ class Deal(_Table, table=True):
     __table_args__ = (
         # A stage's deals, latest first (/deals rotting reads one range per stage).
         Index("ix_deal_team_stage_activity", "team_id", "stage_id", "last_activity_at", "id"),
-        Index("ix_deal_team_owner_stage", "team_id", "owner_id", "stage_id"),
         Index("ix_deal_team_title_key", "team_id", "title_key"),
         # A contact's open deals, latest first (the contact card).
         Index("ix_deal_contact_team_activity", "contact_id", "team_id", "last_activity_at"),
@@ -392,6 +392,8 @@ class Deal(_Table, table=True):
             "amount",
             "archived",
         ),
+        # Closed deals only: every read of it asks for a span of closing times, and a move
+        # between open stages then leaves it alone (migration 0026).
         Index(
             "ix_deal_team_closed",
             "team_id",
@@ -402,6 +404,8 @@ class Deal(_Table, table=True):
             "amount",
             "cycle_seconds",
             "archived",
+            sqlite_where=sql_text("closed_at IS NOT NULL"),
+            postgresql_where=sql_text("closed_at IS NOT NULL"),
         ),
         # The currencies a team's deals are in, one seek each.
         Index("ix_deal_team_currency", "team_id", "currency"),
@@ -455,7 +459,8 @@ class StageChange(_Table, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    team_id: int = Field(foreign_key="team.id", index=True)
+    # No index of its own: ix_stagechange_team_at begins with it (migration 0026).
+    team_id: int = Field(foreign_key="team.id")
     deal_id: int = Field(foreign_key="deal.id", index=True, ondelete="CASCADE")
     from_stage_id: int | None = Field(default=None, foreign_key="stage.id")
     to_stage_id: int = Field(foreign_key="stage.id")

@@ -6,13 +6,17 @@ hand (file name, revision id, parent); this catches a fork Alembic would refuse 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 
-from storage.db import MIGRATIONS, alembic_config, make_engine, upgrade
+from storage.db import MIGRATIONS, alembic_config, make_engine, transaction, upgrade
+from storage.reports import _closed_rows
 
 EXPECTED = [
     "0001_core_tables",
@@ -40,6 +44,7 @@ EXPECTED = [
     "0023_outbox_message_ref",
     "0024_dealtotal_currency",
     "0025_loose_city_keys",
+    "0026_fewer_deal_index_writes",
 ]
 
 
@@ -98,3 +103,28 @@ def test_cities_are_rekeyed_loosely_and_back(engine: Engine) -> None:
             assert list(conn.execute(keys).scalars()) == ["koln", "koeln", "wrocław", "paris"]
     finally:
         upgrade(engine)
+
+
+def test_closed_deals_are_read_from_an_index_of_closed_deals_only(engine: Engine) -> None:
+    """0026: ix_deal_team_closed holds closed deals only, and the reports' span of closing
+    times still reads it (a comparison of closed_at implies it is not NULL)."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the plan asked of is SQLite's")
+    statements: list[tuple[str, Sequence[Any]]] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def capture(
+        conn: object, cursor: object, sql: str, params: Sequence[Any], *rest: object
+    ) -> None:
+        statements.append((sql, params))
+
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    with transaction(engine) as session:
+        list(_closed_rows(session, 1, [1, 2], start, start + timedelta(days=31), None))
+        sql, params = statements[-1]
+        plan = session.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params).all()
+        partial = session.connection().exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE name = 'ix_deal_team_closed'"
+        )
+        assert partial.scalar_one().endswith("WHERE closed_at IS NOT NULL")
+    assert "ix_deal_team_closed (team_id=? AND closed_at>? AND closed_at<?)" in str(plan)
