@@ -395,9 +395,16 @@ def _score(typed: str, key: str) -> float:
 
 def _name_score(typed: str, key: str) -> float:
     score = fuzz.ratio(typed, key)
-    if set(typed.split()) <= set(key.split()):
+    if set(typed.split()) <= _words(key):
         score = max(score, WHOLE_WORDS)
     return score
+
+
+def _words(key: str) -> set[str]:
+    """The words of a name key, and each part of a double name among them: `Kjær` and
+    `Hansen` name Søren Kjær-Hansen, and `Jean Luc` names Jean-Luc Picard."""
+    words = set(key.split())
+    return words | {part for word in words if "-" in word for part in word.split("-") if part}
 
 
 def search_score(typed: str, key: str) -> float:
@@ -414,7 +421,7 @@ def _loosely(score: Callable[[str, str], float], typed: str, key: str) -> float:
 
 
 def _search_score(typed: str, key: str) -> float:
-    typed_words, key_words = typed.split(), key.split()
+    typed_words, key_words = typed.split(), list(_words(key))
     if not typed_words or not key_words:
         return 0.0
     by_word = sum(max(fuzz.ratio(t, k) for k in key_words) for t in typed_words)

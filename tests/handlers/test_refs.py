@@ -182,3 +182,16 @@ def test_a_name_typed_without_its_own_letters_is_found(testbot: TestBot) -> None
     testbot.say("/add Hans Müller")
     assert "visited Łukasz Kowalski (c1)" in testbot.say("/visit Lukasz")
     assert "noted Hans Müller (c2)" in testbot.say("/note Mueller called back")
+
+
+def test_a_part_of_a_hyphenated_name_names_it(testbot: TestBot) -> None:
+    """Reps type one half of a double name, or the name without its hyphen."""
+    testbot.say("/add Søren Kjær-Hansen")
+    testbot.say("/add Jean-Luc Picard")
+    assert "noted Søren Kjær-Hansen (c1)" in testbot.say("/note Kjær wants an offer")
+    assert "Søren Kjær-Hansen  (c1)" in testbot.say("/show Hansen")
+    reminded = testbot.say("/remind Kjær tomorrow 9am send offer")
+    assert "send offer — Søren Kjær-Hansen (c1)" in reminded
+    assert "Jean-Luc Picard" in testbot.say("/find Jean Luc")
+    assert "Jean-Luc Picard" in testbot.say("/find Luc")
+    assert "called Jean-Luc Picard (c2)" in testbot.say("/call Jean Luc about the fleet")
