@@ -575,7 +575,7 @@ class Args:
         for i, word in enumerate(self.words):
             match = _EMAIL.match(word)
             if match:
-                self._delete(range(self._labelled(i, _EMAIL_LABELS), i + 1))
+                self._delete(range(_label_start(self.words, i, _EMAIL_LABELS), i + 1))
                 return match.group(1).lower()
         return None
 
@@ -583,14 +583,10 @@ class Args:
         """The first phone number among the words, in E.164 (`+4930123456`), with the word
         that labels it (`Tel. 030 1234567`, `Handy 0171 2345678`)."""
         for start, end, number in _phones(self.words, region):
-            self._delete(range(self._labelled(start, _PHONE_LABELS), end))
+            self._delete(range(_label_start(self.words, start, _PHONE_LABELS), end))
             return number
         return None
 
-    def _labelled(self, start: int, labels: frozenset[str]) -> int:
-        """Where a value found at word `start` begins with the label typed before it."""
-        before = self.words[start - 1].lower().rstrip(".:") if start else ""
-        return start - 1 if before in labels else start
 
     def take_amount(
         self,
@@ -951,7 +947,8 @@ def _shape_start(words: list[str], shapes: frozenset[str], region: str, locale: 
     if not words or not shapes:
         return first
     if EMAIL in shapes:
-        first = next((i for i, word in enumerate(words) if _EMAIL.match(word)), first)
+        at = next((i for i, word in enumerate(words) if _EMAIL.match(word)), first)
+        first = _label_start(words, at, _EMAIL_LABELS)
     if AMOUNT in shapes:
         numbers = _numbers(locale)
         for amount in _amounts(words[:first], numbers):
@@ -960,9 +957,16 @@ def _shape_start(words: list[str], shapes: frozenset[str], region: str, locale: 
                 break
     if PHONE in shapes:
         for start, _, _ in _phones(words[:first], region):
-            first = min(first, start)
+            first = min(first, _label_start(words, start, _PHONE_LABELS))
             break
     return first
+
+
+def _label_start(words: list[str], start: int, labels: frozenset[str]) -> int:
+    """Where a value found at word `start` begins with the label typed before it (`Tel.`
+    before a phone, `E-Mail` before an address): a label is no part of the field before."""
+    before = words[start - 1].lower().rstrip(".:") if 0 < start < len(words) else ""
+    return start - 1 if before in labels else start
 
 
 def _own_end(head: str, words: list[str], shape: str, region: str, locale: str) -> int | None:
