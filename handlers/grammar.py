@@ -29,7 +29,8 @@ from itertools import islice
 from typing import TypeVar
 
 import phonenumbers
-from babel import Locale
+from babel import Locale, UnknownLocaleError
+from babel.core import get_global
 from babel.numbers import (
     format_currency,
     get_currency_precision,
@@ -279,6 +280,65 @@ def _numbers(locale: str) -> _Numbers:
     )
 
 
+@cache
+def _native_signs() -> Mapping[str, frozenset[str]]:
+    """Each country's currency sign as it writes it after an amount (`zł`, `Kč`, `Ft`, `kr`),
+    from babel's data for the likely locale of every territory: sign -> the currencies it
+    stands for (`kr`: SEK, NOK and DKK). Found on first need: a locale each costs 0.4 s in
+    all. Single letters (R, K) and capitals alone (KM, FC) are words and abbreviations
+    far more often, and are left out."""
+    likely = get_global("likely_subtags")
+    signs: dict[str, set[str]] = {}
+    for territory in get_global("territory_currencies"):
+        currencies = get_territory_currencies(territory)
+        tag = likely.get(f"und_{territory}")
+        if not currencies or tag is None:
+            continue
+        try:
+            symbols = dict(_symbols(Locale.parse(tag)))
+        except UnknownLocaleError:
+            continue  # a likely locale babel has no data for
+        sign = symbols.get(currencies[0], "")
+        letters = sign.replace(".", "")
+        if len(letters) > 1 and " " not in sign and not (letters.isascii() and letters.isupper()):
+            signs.setdefault(sign, set()).add(currencies[0])
+    return {sign: frozenset(codes) for sign, codes in signs.items()}
+
+
+def _signed_after(amount: _Amount, words: list[str]) -> _Amount:
+    """`amount` with the currency sign typed after it that its country writes and the team's
+    locale does not know (`5000 zł`, `12.000 Kč`); a sign several currencies share (`kr`) is
+    refused with how to write it."""
+    typed = words[amount.end].rstrip(",;!?") if amount.end < len(words) else ""
+    if not typed or len(typed) > 5 or not _may_be_sign(typed):
+        return amount
+    signs = _native_signs()
+    codes = signs.get(typed) or signs.get(typed.rstrip("."), frozenset())
+    if len(codes) > 1:
+        raise UsageError(
+            f"I don't know which currency {typed} is here; write its code after the amount, "
+            f"e.g. {amount.typed} {' or '.join(sorted(codes))}."
+        )
+    if not codes:
+        return amount
+    return replace(
+        amount,
+        end=amount.end + 1,
+        typed=f"{amount.typed} {typed}",
+        currency=next(iter(codes)),
+        marked=True,
+    )
+
+
+def _may_be_sign(word: str) -> bool:
+    """Whether `word` may be a sign of `_native_signs`: none has a digit or is a lowercase
+    word of three letters or more, so the words most often after a figure (`20 cars`, `5
+    pcs`) ask for no locale data."""
+    if any(ch.isdigit() for ch in word):
+        return False
+    return not (word.isascii() and word.isalpha() and word.islower() and len(word) > 2)
+
+
 def _symbols(locale: Locale) -> Iterator[tuple[str, str]]:
     """(ISO code, symbol as typed) for the currencies `locale` has a symbol of its own for."""
     for code, symbol in locale.currency_symbols.items():
@@ -347,7 +407,8 @@ def _amount_at(words: list[str], i: int, numbers: _Numbers) -> _Amount | None:
         values, grouped = _readings(match.group("num"), suffix, numbers, precision=2)
         if values:
             marked = bool(currency or suffix or grouped)
-            return _Amount(i, end, typed, currency, match.group("num"), suffix, marked)
+            found = _Amount(i, end, typed, currency, match.group("num"), suffix, marked)
+            return found if currency else _signed_after(found, words)
     return None
 
 
@@ -586,7 +647,6 @@ class Args:
             self._delete(range(_label_start(self.words, start, _PHONE_LABELS), end))
             return number
         return None
-
 
     def take_amount(
         self,
