@@ -385,9 +385,9 @@ def edit(ctx: Context, args: Args) -> Reply:
     _check_owned(ctx, record, "change")
     unlabelled.check(record, args, ctx.team.locale)
     # `close: none`, as the answer shows an empty field: the field emptied, as by `close:`.
-    for key, value in args.options.items():
+    for key, value in list(args.options.items()):
         if value.strip().lower() in _NO_VALUE:
-            args.options[key] = ""
+            args.empty(key)
     changed = [*args.options, *unlabelled.fields]
     located = None
     if isinstance(record, Contact):

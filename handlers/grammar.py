@@ -592,6 +592,13 @@ class Args:
                 return self.options.pop(name).strip()
         return None
 
+    def empty(self, name: str) -> None:
+        """Make option `name` given empty (`phone: none`), with none of the words its value
+        ran on over: a reader of the field's shape would give them back as words."""
+        self.options[name] = ""
+        self.heads[name] = ""
+        self.tails[name] = []
+
     def take_phrase(
         self, name: str, read: Callable[[str], T | None], *, most: int = 6
     ) -> T | None:
