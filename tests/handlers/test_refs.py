@@ -195,3 +195,13 @@ def test_a_part_of_a_hyphenated_name_names_it(testbot: TestBot) -> None:
     assert "Jean-Luc Picard" in testbot.say("/find Jean Luc")
     assert "Jean-Luc Picard" in testbot.say("/find Luc")
     assert "called Jean-Luc Picard (c2)" in testbot.say("/call Jean Luc about the fleet")
+
+
+def test_a_nordic_letter_spelt_out_finds_the_name(testbot: TestBot) -> None:
+    """`Kjaer` for Kjær and `Soeren` for Søren, as typed on a keyboard without them."""
+    testbot.say("/add Søren Kjær")
+    testbot.say("/add Bjørn Ærø")
+    assert "Søren Kjær" in testbot.say("/find Kjaer")
+    assert "noted Søren Kjær (c1)" in testbot.say("/note Kjaer wants an offer")
+    assert "Søren Kjær  (c1)" in testbot.say("/show Soeren Kjaer")
+    assert "called Bjørn Ærø (c2)" in testbot.say("/call Bjoern")
