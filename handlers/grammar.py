@@ -61,6 +61,8 @@ KEY_ALIASES = {
     "mobile": "phone",
     "cell": "phone",
     "handy": "phone",
+    # Short forms on business cards: German `Mob.`/`Mobil`, Nordic `Tlf.`, Swiss `Natel`.
+    **dict.fromkeys(("mob", "mobil", "fon", "tlf", "natel"), "phone"),
     "mail": "email",
     "e-mail": "email",
     "org": "company",
@@ -134,7 +136,7 @@ _CURRENCY_WORDS = {"euros": "EUR", "euro": "EUR"}
 # Words that label a phone number or e-mail address typed after them, without a colon
 # (`Tel. 030 1234567`); with one they are keys (KEY_ALIASES). Compared without `.` and `:`.
 _PHONE_LABELS = frozenset({"tel", "telefon", "phone", "ph", "mobil", "mob", "mobile", "handy"})
-_PHONE_LABELS |= frozenset({"fon", "cell"})
+_PHONE_LABELS |= frozenset({"fon", "cell", "tlf", "natel"})
 _EMAIL_LABELS = frozenset({"e-mail", "email", "mail"})
 # Words before an amount that say it is a rough figure (`ca. 5.000 €`, `rund 5k`).
 _ROUGHLY = frozenset({"ca.", "circa", "zirka", "etwa", "rund", "approx.", "approx", "~"})
