@@ -534,10 +534,25 @@ def resolve_member(ctx: Context, text: str) -> Member:
     raise CommandError(f"No single teammate matches “{wanted}”. The team: {names}.")
 
 
+# The default pipeline's stages as German reps and other CRMs name them (`/stage d1
+# Angebot`), for a team whose stages have the English names; a stage of the team's own
+# by that name wins.
+_STAGE_WORDS = {
+    **dict.fromkeys(("interessent", "neu"), "lead"),
+    "qualifiziert": "qualified",
+    **dict.fromkeys(("angebot", "angebot verschickt", "quote", "quoted"), "proposal"),
+    **dict.fromkeys(("verhandlung", "verhandeln", "negotiating"), "negotiation"),
+    **dict.fromkeys(("gewonnen", "auftrag", "closed won"), "won"),
+    **dict.fromkeys(("verloren", "absage", "closed lost"), "lost"),
+}
+
+
 def resolve_stage(stages: Sequence[_Stage], text: str) -> _Stage:
-    """A stage by name, unambiguous prefix, or close spelling."""
-    key = name_key(text)
+    """A stage by name (or its name in German, or another CRM's), unambiguous prefix, or
+    close spelling."""
     by_key = {name_key(stage.name): stage for stage in stages}
+    key = name_key(text)
+    key = key if key in by_key else _STAGE_WORDS.get(key, key)
     if key in by_key:
         return by_key[key]
     prefixed = [stage for k, stage in by_key.items() if key and k.startswith(key)]

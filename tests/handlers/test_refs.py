@@ -32,6 +32,11 @@ STAGES = [
         ("prop", "Proposal sent"),
         ("qualifed", "Qualified"),
         ("proposal sent", "Proposal sent"),
+        # In German, as reps with an English pipeline type them.
+        ("Angebot", "Proposal sent"),
+        ("gewonnen", "Won"),
+        ("Verloren", "Lost"),
+        ("qualifiziert", "Qualified"),
     ],
 )
 def test_resolve_stage(typed: str, expected: str) -> None:
@@ -205,3 +210,10 @@ def test_a_nordic_letter_spelt_out_finds_the_name(testbot: TestBot) -> None:
     assert "noted Søren Kjær (c1)" in testbot.say("/note Kjaer wants an offer")
     assert "Søren Kjær  (c1)" in testbot.say("/show Soeren Kjaer")
     assert "called Bjørn Ærø (c2)" in testbot.say("/call Bjoern")
+
+
+def test_a_stage_in_german_moves_an_english_pipeline(testbot: TestBot) -> None:
+    testbot.say("/deal Website 5k")
+    assert "stage: Proposal (50%), was Lead" in testbot.say("/stage Website Angebot")
+    assert "stage: Negotiation (75%), was Proposal" in testbot.say("/stage d1 Verhandlung")
+    assert "Website (d1)" in testbot.say("/deals stage:Verhandlung")
