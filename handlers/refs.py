@@ -149,7 +149,7 @@ def resolve_trailing(
                 query=_key(run),
                 any_typo=False,
             )
-            if typed <= set(key.split())
+            if typed <= _words(key)
         ]
         records = [r for kind, i in found if (r := _by_id(ctx, kind, i)) is not None]
         if len(records) == 1:

@@ -200,6 +200,9 @@ def test_a_part_of_a_hyphenated_name_names_it(testbot: TestBot) -> None:
     assert "Jean-Luc Picard" in testbot.say("/find Jean Luc")
     assert "Jean-Luc Picard" in testbot.say("/find Luc")
     assert "called Jean-Luc Picard (c2)" in testbot.say("/call Jean Luc about the fleet")
+    # After a deal's title, as before it.
+    opened = testbot.say("/deal Lizenz Kjær 5k")
+    assert "Opened Lizenz (d1)" in opened and "contact: Søren Kjær-Hansen (c1)" in opened
 
 
 def test_a_nordic_letter_spelt_out_finds_the_name(testbot: TestBot) -> None:
