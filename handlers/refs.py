@@ -346,6 +346,13 @@ def _resolve_fuzzy(
         if item[0] >= PLAUSIBLE and _by_id(ctx, item[2], item[3]) is not None
     ]
     what = " ".join(words[: lengths[0]]) if len(lengths) == 1 else words[0]
+    if not plausible and len(names := [n for n in words[0].split(",") if n.strip()]) > 1:
+        # `/note Max,Greta …`: two names, not one that matches nothing.
+        listed = " and ".join(f"“{name.strip()}”" for name in names)
+        raise UsageError(
+            f"“{words[0]}” names {listed}: name one {_kind_names(kinds)} at a time, "
+            "by its id or its name."
+        )
     if not plausible:
         raise CommandError(
             f"No {_kind_names(kinds)} matches “{what}”. Try /find {what}, or /add to log it."

@@ -220,3 +220,13 @@ def test_a_stage_in_german_moves_an_english_pipeline(testbot: TestBot) -> None:
     assert "stage: Proposal (50%), was Lead" in testbot.say("/stage Website Angebot")
     assert "stage: Negotiation (75%), was Proposal" in testbot.say("/stage d1 Verhandlung")
     assert "Website (d1)" in testbot.say("/deals stage:Verhandlung")
+
+
+def test_two_names_joined_by_a_comma_are_asked_one_at_a_time(testbot: TestBot) -> None:
+    """`/note Max,Greta …` named no one ("No contact matches Max,Greta"): it names two."""
+    testbot.say("/add Greta Lind")
+    testbot.say("/add Max Weber")
+    for command in ("/note Max,Greta Kickoff besprochen", "/tag Greta,Max #vip"):
+        reply = testbot.send(command)
+        assert reply.error and "one contact or deal at a time" in reply.plain_text
+        assert "“Max”" in reply.plain_text and "“Greta”" in reply.plain_text
