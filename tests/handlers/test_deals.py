@@ -128,6 +128,11 @@ def test_won_and_lost_close_deals(testbot: TestBot) -> None:
     assert "No deals match" in testbot.say("/deals")
     assert "Website" in testbot.say("/deals won")
     assert "Hosting" in testbot.say("/deals lost")
+    # In German, as the stages are typed.
+    assert "Hosting" in testbot.say("/deals verloren") and "Website" in testbot.say(
+        "/deals gewonnen"
+    )
+    assert "Website" in testbot.say("/deals meine gewonnen")
     # Reopening by moving back to an open stage clears the close.
     reopened = testbot.say("/stage Hosting proposal")
     assert "Closed" not in reopened and "Proposal" in reopened
