@@ -132,7 +132,13 @@ _MULTIPLIERS = {
 # A currency written out after an amount (`5.000 Euro`): of the names babel gives the
 # currencies of the locales reps write in, the only ones of one word. Not before one:
 # `Euro 2028` is a tournament.
-_CURRENCY_WORDS = {"euros": "EUR", "euro": "EUR"}
+_CURRENCY_WORDS = {"euros": "EUR", "euro": "EUR", "franken": "CHF"}
+# Words for a currency sign, after an amount (`3.000 Dollar`, `800 Pfund`): the currency the
+# team's locale writes that sign for (`$` is USD in de_DE, CAD in en_CA).
+_SIGN_WORDS = {
+    **dict.fromkeys(("dollar", "dollars"), "$"),
+    **dict.fromkeys(("pound", "pounds", "pfund"), "£"),
+}
 # Words that label a phone number or e-mail address typed after them, without a colon
 # (`Tel. 030 1234567`); with one they are keys (KEY_ALIASES). Compared without `.` and `:`.
 _PHONE_LABELS = frozenset({"tel", "telefon", "phone", "ph", "mobil", "mob", "mobile", "handy"})
@@ -232,6 +238,8 @@ class _Numbers:
             return self.symbols[token]
         if (named := _CURRENCY_WORDS.get(token.lower())) is not None:
             return named
+        if (sign := _SIGN_WORDS.get(token.lower())) is not None:
+            return self.symbols.get(sign)
         upper = token.upper()
         if len(token) != 3 or upper not in CURRENCIES:
             return None
@@ -269,7 +277,7 @@ def _numbers(locale: str) -> _Numbers:
         rf"[~≈]?(?P<pre>{currency})?\s?"
         rf"(?P<num>\d{{1,3}}(?:\s\d{{2,3}})+(?:[{marks}]\d+)?|\d[\d{marks}]*(?:[.,][-–])?)"
         rf"(?:\s?(?P<suffix>k|tsd|mm|mio|bn|mrd|m|t(?={currency}))\.?)?"
-        rf"(?:\s?(?P<post>{'|'.join(_CURRENCY_WORDS)}|{currency}))?",
+        rf"(?:\s?(?P<post>{'|'.join([*_CURRENCY_WORDS, *_SIGN_WORDS])}|{currency}))?",
         re.IGNORECASE,
     )
     return _Numbers(
