@@ -31,6 +31,7 @@ from handlers.places import Located, locate, place_query
 from handlers.refs import (
     CONTACT,
     DEAL,
+    MINE_WORDS,
     Record,
     list_owner,
     resolve,
@@ -39,7 +40,7 @@ from handlers.refs import (
 )
 from handlers.registry import Registry
 from handlers.reply import Button, Reply, bold
-from handlers.rows import read_status
+from handlers.rows import read_status, region_of
 from handlers.scoring import READ_REFRESH, rescore, rescore_due, team_rules
 from storage import contacts as store
 from storage.activities import log_activity
@@ -110,7 +111,7 @@ def add_contact(ctx: Context, args: Args) -> Reply:
         contact.email = args.take_email_field() or args.take_email()
         _one_only("e-mail address", contact.email, args.take_email())
     with about("phone"):
-        region = ctx.team.region
+        region = _phone_region(ctx, args)
         contact.phone = args.take_phone_field(region) or args.take_phone(region)
         _one_only("phone number", contact.phone, args.take_phone(region))
         for i, word in enumerate(args.words):
@@ -187,6 +188,14 @@ def add_contact(ctx: Context, args: Args) -> Reply:
         rules=team_rules(ctx),
     )
     return _map_note(contact_added(ctx, contact, tagged=args.tags), contact, located)
+
+
+def _phone_region(ctx: Context, args: Args) -> str:
+    """Where a national phone number is read: in the country typed with it (`country:France`,
+    as an import reads a row's), else in the team's region."""
+    assert ctx.team is not None
+    country = args.options.get("country")
+    return (region_of(country) if country else None) or ctx.team.region
 
 
 # Words that make a listed part a company's name (`Siemens AG`, `Nordic Group`): the legal
@@ -397,9 +406,9 @@ def edit(ctx: Context, args: Args) -> Reply:
     _check_owned(ctx, record, "change")
     unlabelled.check(record, args, ctx.team.locale)
     # `close: none`, as the answer shows an empty field: the field emptied, as by `close:`.
-    for key, value in args.options.items():
+    for key, value in list(args.options.items()):
         if value.strip().lower() in _NO_VALUE:
-            args.options[key] = ""
+            args.empty(key)
     changed = [*args.options, *unlabelled.fields]
     located = None
     if isinstance(record, Contact):
@@ -462,7 +471,7 @@ class _Unlabelled:
         assert ctx.team is not None
         team = ctx.team
         return cls(
-            phone=args.take_phone(team.region),
+            phone=args.take_phone(_phone_region(ctx, args)),
             email=args.take_email(),
             amount=args.take_amount(
                 team.currency, locale=team.locale, bare=False, picks=ctx.picks
@@ -503,7 +512,7 @@ def _edit_contact(
             contact.email = args.take_email_field()
     if "phone" in args.options:
         with about("phone"):
-            contact.phone = args.take_phone_field(ctx.team.region)
+            contact.phone = args.take_phone_field(_phone_region(ctx, args))
     if (company := args.option("company")) is not None:
         contact.company_id = (
             store.get_or_create_company(
@@ -672,7 +681,7 @@ def leads(ctx: Context, args: Args) -> Reply:
     rescore_due(ctx.session, team=ctx.team, now=ctx.now, unless_within=READ_REFRESH)
     if len(args.tags) > 1:
         raise UsageError("One #tag at a time, please.")
-    unknown = [w for w in args.words if w.lower() != "mine" and not w.startswith("@")]
+    unknown = [w for w in args.words if w.lower() not in MINE_WORDS and not w.startswith("@")]
     if unknown:
         raise UsageError(f"I don't understand “{' '.join(unknown)}” here.")
     owner = list_owner(ctx, args.words, args.option("owner"))

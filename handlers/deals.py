@@ -25,6 +25,7 @@ from handlers.notices import announce_won
 from handlers.refs import (
     CONTACT,
     DEAL,
+    MINE_WORDS,
     list_owner,
     record_by_ref,
     resolve,
@@ -53,7 +54,10 @@ _BARE_AMOUNT = re.compile(r"\d[\d.,']*k?", re.IGNORECASE)
 # Words that join a contact named after the title to it (`Website relaunch for Sean`).
 _JOINERS = frozenset(["for", "with", "für", "mit", "pour", "avec", "para", "con", "per", "voor"])
 # The words /deals takes besides its options.
-_LIST_WORDS = frozenset({"mine", "rotting", "won", "lost", "open"})
+_LIST_WORDS = frozenset({"rotting", "won", "lost", "open"})
+# The same in German (as /stage takes the stages' German names) and as also said.
+_LIST_SAID = {"gewonnen": "won", "verloren": "lost"}
+_LIST_SAID |= {"offen": "open", "offene": "open", "stale": "rotting"}
 # `/lost 42 reason: price`, as fields are written elsewhere: the label is no part of it.
 _REASON_LABEL = re.compile(r"^(?:lost\s+)?(?:reason|grund|why)\s*:\s*", re.IGNORECASE)
 # The words that move a deal on by one stage (`/stage d12 next`).
@@ -165,12 +169,14 @@ def list_deals(ctx: Context, args: Args) -> Reply:
     /deals [stage:STAGE] [@member | mine] [rotting] [won | lost] [limit:30]
     """
     stages = team_stages(ctx.session, team_id=ctx.team_id)
-    words = {word.lower() for word in args.words}
+    words = {_LIST_SAID.get(word.lower(), word.lower()) for word in args.words}
     # `/deals @bob`, as /pipeline names a teammate: the same as owner:@bob.
     unknown = [
         word
         for word in args.words
-        if word.lower() not in _LIST_WORDS and not (word.startswith("@") and len(word) > 1)
+        if _LIST_SAID.get(word.lower(), word.lower()) not in _LIST_WORDS
+        and word.lower() not in MINE_WORDS
+        and not (word.startswith("@") and len(word) > 1)
     ]
     if unknown:
         raise UsageError(f"I don't understand “{' '.join(unknown)}” here.")

@@ -25,8 +25,6 @@ from datetime import datetime, timedelta
 from functools import cache, partial
 from typing import Any
 
-from rapidfuzz import process
-from rapidfuzz.distance import DamerauLevenshtein
 from sqlalchemy import BigInteger, CursorResult, Engine, Executable, bindparam, func, select
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
@@ -583,12 +581,8 @@ def _ask_which(ctx: Context, ambiguous: Ambiguous, text: str | None) -> Reply:
 
 def _unknown(name: str, registry: Registry) -> Reply:
     reply = Reply(error=True).add(f"I don't know /{name}.")
-    # Edits, not shared letters: `/dael` is /deal (a swap), not /delete.
-    match = process.extractOne(
-        name, registry.names(), scorer=DamerauLevenshtein.normalized_similarity, score_cutoff=0.5
-    )
-    if match is not None:
-        reply.add("Did you mean ", bold(f"/{match[0]}"), "?")
+    if (meant := registry.closest(name)) is not None:
+        reply.add("Did you mean ", bold(f"/{meant}"), "?")
     return reply.add("Send /help for the list of commands.")
 
 

@@ -29,7 +29,8 @@ from itertools import islice
 from typing import TypeVar
 
 import phonenumbers
-from babel import Locale
+from babel import Locale, UnknownLocaleError
+from babel.core import get_global
 from babel.numbers import (
     format_currency,
     get_currency_precision,
@@ -60,6 +61,8 @@ KEY_ALIASES = {
     "mobile": "phone",
     "cell": "phone",
     "handy": "phone",
+    # Short forms on business cards: German `Mob.`/`Mobil`, Nordic `Tlf.`, Swiss `Natel`.
+    **dict.fromkeys(("mob", "mobil", "fon", "tlf", "natel"), "phone"),
     "mail": "email",
     "e-mail": "email",
     "org": "company",
@@ -129,11 +132,17 @@ _MULTIPLIERS = {
 # A currency written out after an amount (`5.000 Euro`): of the names babel gives the
 # currencies of the locales reps write in, the only ones of one word. Not before one:
 # `Euro 2028` is a tournament.
-_CURRENCY_WORDS = {"euros": "EUR", "euro": "EUR"}
+_CURRENCY_WORDS = {"euros": "EUR", "euro": "EUR", "franken": "CHF"}
+# Words for a currency sign, after an amount (`3.000 Dollar`, `800 Pfund`): the currency the
+# team's locale writes that sign for (`$` is USD in de_DE, CAD in en_CA).
+_SIGN_WORDS = {
+    **dict.fromkeys(("dollar", "dollars"), "$"),
+    **dict.fromkeys(("pound", "pounds", "pfund"), "£"),
+}
 # Words that label a phone number or e-mail address typed after them, without a colon
 # (`Tel. 030 1234567`); with one they are keys (KEY_ALIASES). Compared without `.` and `:`.
 _PHONE_LABELS = frozenset({"tel", "telefon", "phone", "ph", "mobil", "mob", "mobile", "handy"})
-_PHONE_LABELS |= frozenset({"fon", "cell"})
+_PHONE_LABELS |= frozenset({"fon", "cell", "tlf", "natel"})
 _EMAIL_LABELS = frozenset({"e-mail", "email", "mail"})
 # Words before an amount that say it is a rough figure (`ca. 5.000 €`, `rund 5k`).
 _ROUGHLY = frozenset({"ca.", "circa", "zirka", "etwa", "rund", "approx.", "approx", "~"})
@@ -229,6 +238,8 @@ class _Numbers:
             return self.symbols[token]
         if (named := _CURRENCY_WORDS.get(token.lower())) is not None:
             return named
+        if (sign := _SIGN_WORDS.get(token.lower())) is not None:
+            return self.symbols.get(sign)
         upper = token.upper()
         if len(token) != 3 or upper not in CURRENCIES:
             return None
@@ -266,7 +277,7 @@ def _numbers(locale: str) -> _Numbers:
         rf"[~≈]?(?P<pre>{currency})?\s?"
         rf"(?P<num>\d{{1,3}}(?:\s\d{{2,3}})+(?:[{marks}]\d+)?|\d[\d{marks}]*(?:[.,][-–])?)"
         rf"(?:\s?(?P<suffix>k|tsd|mm|mio|bn|mrd|m|t(?={currency}))\.?)?"
-        rf"(?:\s?(?P<post>{'|'.join(_CURRENCY_WORDS)}|{currency}))?",
+        rf"(?:\s?(?P<post>{'|'.join([*_CURRENCY_WORDS, *_SIGN_WORDS])}|{currency}))?",
         re.IGNORECASE,
     )
     return _Numbers(
@@ -277,6 +288,65 @@ def _numbers(locale: str) -> _Numbers:
         symbols=symbols,
         amount=amount,
     )
+
+
+@cache
+def _native_signs() -> Mapping[str, frozenset[str]]:
+    """Each country's currency sign as it writes it after an amount (`zł`, `Kč`, `Ft`, `kr`),
+    from babel's data for the likely locale of every territory: sign -> the currencies it
+    stands for (`kr`: SEK, NOK and DKK). Found on first need: a locale each costs 0.4 s in
+    all. Single letters (R, K) and capitals alone (KM, FC) are words and abbreviations
+    far more often, and are left out."""
+    likely = get_global("likely_subtags")
+    signs: dict[str, set[str]] = {}
+    for territory in get_global("territory_currencies"):
+        currencies = get_territory_currencies(territory)
+        tag = likely.get(f"und_{territory}")
+        if not currencies or tag is None:
+            continue
+        try:
+            symbols = dict(_symbols(Locale.parse(tag)))
+        except UnknownLocaleError:
+            continue  # a likely locale babel has no data for
+        sign = symbols.get(currencies[0], "")
+        letters = sign.replace(".", "")
+        if len(letters) > 1 and " " not in sign and not (letters.isascii() and letters.isupper()):
+            signs.setdefault(sign, set()).add(currencies[0])
+    return {sign: frozenset(codes) for sign, codes in signs.items()}
+
+
+def _signed_after(amount: _Amount, words: list[str]) -> _Amount:
+    """`amount` with the currency sign typed after it that its country writes and the team's
+    locale does not know (`5000 zł`, `12.000 Kč`); a sign several currencies share (`kr`) is
+    refused with how to write it."""
+    typed = words[amount.end].rstrip(",;!?") if amount.end < len(words) else ""
+    if not typed or len(typed) > 5 or not _may_be_sign(typed):
+        return amount
+    signs = _native_signs()
+    codes = signs.get(typed) or signs.get(typed.rstrip("."), frozenset())
+    if len(codes) > 1:
+        raise UsageError(
+            f"I don't know which currency {typed} is here; write its code after the amount, "
+            f"e.g. {amount.typed} {' or '.join(sorted(codes))}."
+        )
+    if not codes:
+        return amount
+    return replace(
+        amount,
+        end=amount.end + 1,
+        typed=f"{amount.typed} {typed}",
+        currency=next(iter(codes)),
+        marked=True,
+    )
+
+
+def _may_be_sign(word: str) -> bool:
+    """Whether `word` may be a sign of `_native_signs`: none has a digit or is a lowercase
+    word of three letters or more, so the words most often after a figure (`20 cars`, `5
+    pcs`) ask for no locale data."""
+    if any(ch.isdigit() for ch in word):
+        return False
+    return not (word.isascii() and word.isalpha() and word.islower() and len(word) > 2)
 
 
 def _symbols(locale: Locale) -> Iterator[tuple[str, str]]:
@@ -347,7 +417,8 @@ def _amount_at(words: list[str], i: int, numbers: _Numbers) -> _Amount | None:
         values, grouped = _readings(match.group("num"), suffix, numbers, precision=2)
         if values:
             marked = bool(currency or suffix or grouped)
-            return _Amount(i, end, typed, currency, match.group("num"), suffix, marked)
+            found = _Amount(i, end, typed, currency, match.group("num"), suffix, marked)
+            return found if currency else _signed_after(found, words)
     return None
 
 
@@ -531,6 +602,13 @@ class Args:
                 return self.options.pop(name).strip()
         return None
 
+    def empty(self, name: str) -> None:
+        """Make option `name` given empty (`phone: none`), with none of the words its value
+        ran on over: a reader of the field's shape would give them back as words."""
+        self.options[name] = ""
+        self.heads[name] = ""
+        self.tails[name] = []
+
     def take_phrase(
         self, name: str, read: Callable[[str], T | None], *, most: int = 6
     ) -> T | None:
@@ -575,7 +653,7 @@ class Args:
         for i, word in enumerate(self.words):
             match = _EMAIL.match(word)
             if match:
-                self._delete(range(self._labelled(i, _EMAIL_LABELS), i + 1))
+                self._delete(range(_label_start(self.words, i, _EMAIL_LABELS), i + 1))
                 return match.group(1).lower()
         return None
 
@@ -583,14 +661,9 @@ class Args:
         """The first phone number among the words, in E.164 (`+4930123456`), with the word
         that labels it (`Tel. 030 1234567`, `Handy 0171 2345678`)."""
         for start, end, number in _phones(self.words, region):
-            self._delete(range(self._labelled(start, _PHONE_LABELS), end))
+            self._delete(range(_label_start(self.words, start, _PHONE_LABELS), end))
             return number
         return None
-
-    def _labelled(self, start: int, labels: frozenset[str]) -> int:
-        """Where a value found at word `start` begins with the label typed before it."""
-        before = self.words[start - 1].lower().rstrip(".:") if start else ""
-        return start - 1 if before in labels else start
 
     def take_amount(
         self,
@@ -951,7 +1024,8 @@ def _shape_start(words: list[str], shapes: frozenset[str], region: str, locale: 
     if not words or not shapes:
         return first
     if EMAIL in shapes:
-        first = next((i for i, word in enumerate(words) if _EMAIL.match(word)), first)
+        at = next((i for i, word in enumerate(words) if _EMAIL.match(word)), first)
+        first = _label_start(words, at, _EMAIL_LABELS)
     if AMOUNT in shapes:
         numbers = _numbers(locale)
         for amount in _amounts(words[:first], numbers):
@@ -960,9 +1034,16 @@ def _shape_start(words: list[str], shapes: frozenset[str], region: str, locale: 
                 break
     if PHONE in shapes:
         for start, _, _ in _phones(words[:first], region):
-            first = min(first, start)
+            first = min(first, _label_start(words, start, _PHONE_LABELS))
             break
     return first
+
+
+def _label_start(words: list[str], start: int, labels: frozenset[str]) -> int:
+    """Where a value found at word `start` begins with the label typed before it (`Tel.`
+    before a phone, `E-Mail` before an address): a label is no part of the field before."""
+    before = words[start - 1].lower().rstrip(".:") if 0 < start < len(words) else ""
+    return start - 1 if before in labels else start
 
 
 def _own_end(head: str, words: list[str], shape: str, region: str, locale: str) -> int | None:

@@ -48,6 +48,13 @@ HOW_TO_SHARE = (
 )
 _RADIUS = re.compile(r"^(-?\d+(?:[.,]\d+)?)(km|m|mi)?$", re.IGNORECASE)
 _UNITS = {"km": 1.0, "m": 0.001, "mi": 1.609344}
+# The units written out, after a number and a space (`10 Meilen`, `5 miles`, `20 Kilometer`).
+_UNIT_WORDS = {
+    **dict.fromkeys(("kilometer", "kilometers", "kilometre", "kilometres", "kilometern"), "km"),
+    **dict.fromkeys(("meter", "meters", "metre", "metres", "metern"), "m"),
+    **dict.fromkeys(("mile", "miles", "meile", "meilen"), "mi"),
+    **{unit: unit for unit in _UNITS},
+}
 _TOUCHED = {
     ActivityKind.note: "noted",
     ActivityKind.call: "called",
@@ -72,7 +79,7 @@ def nearby(ctx: Context, args: Args) -> Reply:
     Around your last shared location (share it in Telegram, or /location LAT LON in the
     terminal), around a place: /nearby 20km Munich, /nearby Paris, TX, or around a point:
     /nearby 52.52 13.40 (decimal commas work too: 52,52 13,40). The radius is
-    10km unless you say (500m, 2.5km, 3mi; at most 500km). Leads and qualified contacts
+    10km unless you say (500m, 2.5km, 3mi, 10 miles; at most 500km). Leads and qualified contacts
     unless status: says otherwise (status:all for everyone); the nearest 5 unless limit:.
     """
     words = list(args.words)
@@ -358,8 +365,8 @@ def _take_radius(words: list[str]) -> float | None:
             continue
         unit = match.group(2)
         taken = 1
-        if unit is None and i + 1 < len(words) and words[i + 1].lower() in _UNITS:
-            unit, taken = words[i + 1], 2
+        if unit is None and i + 1 < len(words) and words[i + 1].lower() in _UNIT_WORDS:
+            unit, taken = _UNIT_WORDS[words[i + 1].lower()], 2
         if unit is None and i > 0:
             continue  # a bare number later on is part of the place ("Route 66")
         del words[i : i + taken]

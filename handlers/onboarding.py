@@ -6,8 +6,6 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from rapidfuzz import process
-
 from handlers.cards import deal_card
 from handlers.context import Context
 from handlers.errors import CommandError, UsageError
@@ -290,9 +288,8 @@ def show_help(ctx: Context, args: Args) -> Reply:
         command = registry.find(name)
         if command is None:
             reply = Reply(error=True).add(f"There is no /{name}.")
-            match = process.extractOne(name, registry.names(), score_cutoff=60)
-            if match:
-                reply.add("Did you mean ", bold(f"/{match[0]}"), "?")
+            if (meant := registry.closest(name)) is not None:
+                reply.add("Did you mean ", bold(f"/{meant}"), "?")
             return reply
         reply = Reply().heading(f"/{command.name}")
         for line in command.doc.splitlines():

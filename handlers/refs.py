@@ -149,7 +149,7 @@ def resolve_trailing(
                 query=_key(run),
                 any_typo=False,
             )
-            if typed <= set(key.split())
+            if typed <= _words(key)
         ]
         records = [r for kind, i in found if (r := _by_id(ctx, kind, i)) is not None]
         if len(records) == 1:
@@ -346,6 +346,13 @@ def _resolve_fuzzy(
         if item[0] >= PLAUSIBLE and _by_id(ctx, item[2], item[3]) is not None
     ]
     what = " ".join(words[: lengths[0]]) if len(lengths) == 1 else words[0]
+    if not plausible and len(names := [n for n in words[0].split(",") if n.strip()]) > 1:
+        # `/note Max,Greta …`: two names, not one that matches nothing.
+        listed = " and ".join(f"“{name.strip()}”" for name in names)
+        raise UsageError(
+            f"“{words[0]}” names {listed}: name one {_kind_names(kinds)} at a time, "
+            "by its id or its name."
+        )
     if not plausible:
         raise CommandError(
             f"No {_kind_names(kinds)} matches “{what}”. Try /find {what}, or /add to log it."
@@ -395,9 +402,16 @@ def _score(typed: str, key: str) -> float:
 
 def _name_score(typed: str, key: str) -> float:
     score = fuzz.ratio(typed, key)
-    if set(typed.split()) <= set(key.split()):
+    if set(typed.split()) <= _words(key):
         score = max(score, WHOLE_WORDS)
     return score
+
+
+def _words(key: str) -> set[str]:
+    """The words of a name key, and each part of a double name among them: `Kjær` and
+    `Hansen` name Søren Kjær-Hansen, and `Jean Luc` names Jean-Luc Picard."""
+    words = set(key.split())
+    return words | {part for word in words if "-" in word for part in word.split("-") if part}
 
 
 def search_score(typed: str, key: str) -> float:
@@ -414,7 +428,7 @@ def _loosely(score: Callable[[str, str], float], typed: str, key: str) -> float:
 
 
 def _search_score(typed: str, key: str) -> float:
-    typed_words, key_words = typed.split(), key.split()
+    typed_words, key_words = typed.split(), list(_words(key))
     if not typed_words or not key_words:
         return 0.0
     by_word = sum(max(fuzz.ratio(t, k) for k in key_words) for t in typed_words)
@@ -527,20 +541,41 @@ def resolve_member(ctx: Context, text: str) -> Member:
     raise CommandError(f"No single teammate matches “{wanted}”. The team: {names}.")
 
 
+# The words that ask a list for one's own records (`/deals mine`, `/leads meine`).
+MINE_WORDS = frozenset({"mine", "my", "meine"})
+
+
 def list_owner(ctx: Context, words: Sequence[str], option: str | None) -> Member | None:
     """Whose records a list asks for: `mine` or `@bob` among its `words`, or its owner:
     option (None: the team's). More than one of them is refused."""
-    named = [w for w in words if w.lower() == "mine" or (w.startswith("@") and len(w) > 1)]
+    named = [w for w in words if w.lower() in MINE_WORDS or (w.startswith("@") and len(w) > 1)]
     if len(named) + (option is not None) > 1:
         raise UsageError("One owner at a time, please: @bob, owner:@bob or mine.")
     owner = option if option is not None else named[0] if named else None
-    return None if owner is None else resolve_member(ctx, owner)
+    if owner is None:
+        return None
+    return ctx.me if owner.lower() in MINE_WORDS else resolve_member(ctx, owner)
+
+
+# The default pipeline's stages as German reps and other CRMs name them (`/stage d1
+# Angebot`), for a team whose stages have the English names; a stage of the team's own
+# by that name wins.
+_STAGE_WORDS = {
+    **dict.fromkeys(("interessent", "neu"), "lead"),
+    "qualifiziert": "qualified",
+    **dict.fromkeys(("angebot", "angebot verschickt", "quote", "quoted"), "proposal"),
+    **dict.fromkeys(("verhandlung", "verhandeln", "negotiating"), "negotiation"),
+    **dict.fromkeys(("gewonnen", "auftrag", "closed won"), "won"),
+    **dict.fromkeys(("verloren", "absage", "closed lost"), "lost"),
+}
 
 
 def resolve_stage(stages: Sequence[_Stage], text: str) -> _Stage:
-    """A stage by name, unambiguous prefix, or close spelling."""
-    key = name_key(text)
+    """A stage by name (or its name in German, or another CRM's), unambiguous prefix, or
+    close spelling."""
     by_key = {name_key(stage.name): stage for stage in stages}
+    key = name_key(text)
+    key = key if key in by_key else _STAGE_WORDS.get(key, key)
     if key in by_key:
         return by_key[key]
     prefixed = [stage for k, stage in by_key.items() if key and k.startswith(key)]

@@ -12,6 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from rapidfuzz import process
+from rapidfuzz.distance import DamerauLevenshtein
+
 from storage.models import Role
 
 if TYPE_CHECKING:
@@ -23,6 +26,21 @@ CommandFunc = Callable[["Context", "Args"], "Reply"]
 ButtonFunc = Callable[["Context", tuple[str, ...]], "Reply"]
 # Non-text input: a shared "location" or "contact" card.
 EventFunc = Callable[["Context"], "Reply"]
+# Words people type for a command that spelling alone would answer with another (`/forecast`
+# is in /stats, not /forget; `/contacts` is no /stats, `/new` no /near): offered, not run.
+SAID_FOR = {
+    **dict.fromkeys(("new", "neu", "create", "contact", "kontakt"), "add"),
+    **dict.fromkeys(("contacts", "kontakte", "list", "people", "customers", "kunden"), "leads"),
+    **dict.fromkeys(("forecast", "prognose", "report", "reports", "kpi", "kpis"), "stats"),
+    **dict.fromkeys(("dashboard", "funnel", "umsatz"), "pipeline"),
+    **dict.fromkeys(("todo", "todos", "tasks", "aufgaben", "termine"), "reminders"),
+    **dict.fromkeys(("suche", "lookup"), "find"),
+    **dict.fromkeys(("notiz", "log"), "note"),
+    **dict.fromkeys(("erinnerung", "erinnern"), "remind"),
+}
+# How alike a typed name must be to a command's (Damerau-Levenshtein, 0-1) to be offered:
+# one slip in four letters (`/dael`, `/fnd`), not half the letters (`/forecast`: /forget).
+_ALIKE = 0.6
 
 
 @dataclass(frozen=True)
@@ -132,3 +150,19 @@ class Registry:
 
     def names(self) -> list[str]:
         return [*self.commands, *self.aliases]
+
+    def closest(self, typed: str) -> str | None:
+        """The command someone most likely meant by an unknown `/typed`: the one its word
+        stands for, the one it begins (`/pipe`), or one a slip or two away (`/dael`)."""
+        typed = typed.lower()
+        said = SAID_FOR.get(typed)
+        started = [name for name in self.names() if len(typed) >= 3 and name.startswith(typed)]
+        match = process.extractOne(
+            typed,
+            self.names(),
+            scorer=DamerauLevenshtein.normalized_similarity,
+            score_cutoff=_ALIKE,
+        )
+        name = said or (started[0] if started else match[0] if match else None)
+        command = self.find(name) if name else None
+        return command.name if command else None

@@ -22,7 +22,15 @@ from handlers.notices import agenda, reminder_line, reminder_subject
 from handlers.refs import CONTACT, DEAL, MAX_REF_WORDS, contact_of, named_in, resolve
 from handlers.registry import Registry
 from handlers.reply import Button, Reply, bold, code, link
-from handlers.when import DEFAULT_TIME, EXAMPLES, Found, find_when, read_when
+from handlers.when import (
+    DEFAULT_TIME,
+    EXAMPLES,
+    Found,
+    clock_time,
+    find_when,
+    read_when,
+    says_time,
+)
 from handlers.zones import find_zone
 from storage import core
 from storage.contacts import companies_by_ids, contacts_named, get_contact
@@ -86,6 +94,7 @@ def remind(ctx: Context, args: Args) -> Reply:
         raise UsageError(f"I can't tell when from “{raw.strip()}”. Say it like: {EXAMPLES}.")
     when, record, named = _when_and_subject(ctx, words, found)
     _check_future(ctx, when.at)
+    _check_time_of_day(ctx, words, when)
     # Words between the record and the time are the text's (`/remind c12 please call 9:00`).
     before = raw[tokens[named][1] : tokens[when.start][1]].strip() if named < when.start else ""
     after = raw[tokens[when.end - 1][2] :].strip()
@@ -525,6 +534,21 @@ def _pressed(ctx: Context, args: tuple[str, ...], count: int) -> Reminder:
     if len(args) != count or not args or not args[0].isdigit():
         raise CommandError("That button is no longer valid.")
     return _own(ctx, args[0])
+
+
+def _check_time_of_day(ctx: Context, words: list[str], when: Found) -> None:
+    """A day without a time means 09:00; a time of day typed apart from it (`am 15.12. um
+    14:30` in an English team, `tomorrow call her at 3pm`) would be left in the text, the
+    reminder due at 09:00: said, with how to write it, rather than set at the wrong time."""
+    at_default = when.at.astimezone(ctx.tz).time() == DEFAULT_TIME  # not `in 2 hours`
+    if not at_default or says_time(words[when.start : when.end], _team(ctx).locale):
+        return
+    if (stray := next((w for w in words[when.end :] if clock_time(w)), None)) is not None:
+        day = " ".join(words[when.start : when.end])
+        raise UsageError(
+            f"“{stray}” is a time, typed apart from the day ({day}), so I would remind you "
+            f"at {DEFAULT_TIME:%H:%M}. Write them together, e.g. {day} {stray}."
+        )
 
 
 def _when_and_subject(

@@ -165,6 +165,21 @@ _TOO_VAGUE = frozenset(
 )
 
 
+# A time of day as a word of its own: `14:30`, `9:00`, `3pm`.
+_CLOCK = re.compile(r"(?:[01]?\d|2[0-3]):[0-5]\d|(?:1[0-2]|0?[1-9])\s?(?:am|pm)", re.IGNORECASE)
+
+
+def says_time(words: list[str], locale: str = "en_US") -> bool:
+    """Whether a time phrase names the time of day (`tomorrow 9am`, `friday 14 Uhr`), not
+    only the day (`tomorrow`, `15.12.`), which then means 09:00."""
+    return bool(_TIME.search(" ".join(_plain_words([w.lower() for w in words], locale))))
+
+
+def clock_time(word: str) -> bool:
+    """Whether `word` is a time of day written as one (`14:30`, `3pm`, `9:00,`)."""
+    return bool(_CLOCK.fullmatch(word.strip(",.;!?()")))
+
+
 @dataclass(frozen=True, slots=True)
 class Found:
     """A time phrase among the words: words[start:end] read as `at`."""

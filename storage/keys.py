@@ -32,6 +32,19 @@ def loose_key(key: str) -> str:
     return loose
 
 
+# Letters a name key keeps, as spelled out without them: `kjaer` for kjær, `soeren` for
+# søren. loose_key makes both sides alike for scoring; a search index holds the letter.
+_SPELLED_OUT = (("ae", "æ"), ("oe", "ø"))
+
+
+def written_key(key: str) -> str:
+    """A name key with its spelled-out letters written as the letters (`kjaer` -> `kjær`),
+    to look a name up as it is stored."""
+    for spelled, letter in _SPELLED_OUT:
+        key = key.replace(spelled, letter)
+    return key
+
+
 def city_key(city: str) -> str:
     """What a city is stored and filtered by (`/leads city:`): its name key loosened, so
     that `Koeln`, `Köln` and `koln`, or `Wroclaw` and `Wrocław`, name one city."""

@@ -14,7 +14,8 @@ Which rows could match, in order, until one pass finds some:
 3. Any other typo: rows sharing the query's trigrams. On SQLite only the rarer ones are
    looked up (their document counts come from an fts5vocab table), so a misspelt name
    reads the few rows with its rare trigrams, not the many with its common ones; on
-   PostgreSQL, pg_trgm's similarity operator.
+   PostgreSQL, pg_trgm's similarity operator. A key with a letter spelled out (`kjaer`)
+   is also looked up with the letter (`kjær`), whose trigrams the index holds.
 
 SQLite: FTS5 with the trigram tokenizer (external-content tables kept by triggers, see the
 first migration). PostgreSQL: LIKE patterns answered by pg_trgm GIN indexes.
@@ -31,7 +32,7 @@ from sqlalchemy import Select, bindparam, text
 from sqlmodel import Session, col, select
 
 from storage import core
-from storage.keys import name_key
+from storage.keys import name_key, written_key
 from storage.models import Company, Contact, Deal
 
 Searchable = Literal["contact", "company", "deal"]
@@ -92,7 +93,13 @@ def trigram_candidates(
     found = rows.exact(key)
     found += (_postgres_words if postgres else _sqlite_words)(rows, words) if words else []
     if not found and any_typo:
-        found = _postgres_grams(rows, key) if postgres else _sqlite_grams(rows, query_grams(key))
+        # As typed, and with its spelled-out letters as the index holds them (`Kjaer`: Kjær).
+        for typo_key in dict.fromkeys((key, written_key(key))):
+            found += (
+                _postgres_grams(rows, typo_key)
+                if postgres
+                else _sqlite_grams(rows, query_grams(typo_key))
+            )
     unique = dict(found)
     best = process.extract(key, unique, scorer=fuzz.ratio, limit=limit)
     return [(record_id, candidate) for candidate, _, record_id in best]

@@ -243,6 +243,12 @@ def test_edit_empties_a_field_said_to_be_none(testbot: TestBot) -> None:
     testbot.say("/deal Website 5k close:15.12.")
     assert "close: none, was Tue 15 Dec" in testbot.say("/edit d1 close: none")
     assert "company: none, was Acme" in testbot.say("/edit Jane Doe company: -")
+    # A field of a shape of its own (phone, e-mail, amount) the same, with a space or not.
+    testbot.say("/edit Jane Doe phone:+49 30 1234567 email:jane@acme.de")
+    assert "phone: none, was +49 30 1234567" in testbot.say("/edit c1 phone: none")
+    assert "email: none, was jane@acme.de" in testbot.say("/edit c1 email: keine")
+    testbot.say("/edit d1 amount:5k")
+    assert "amount: none, was" in testbot.say("/edit d1 amount: none")
     assert "did you mean city:?" in testbot.say("/edit Jane Doe cyti:Berlin")
     assert "not a valid phone" in testbot.say("/edit Jane Doe phone:1")
     assert "Jane Doe" in testbot.say("/show c1")
@@ -313,6 +319,8 @@ def test_leads_mine_and_a_teammates(testbot: TestBot) -> None:
     testbot.say("/add Bob Lead", who="Bob")
     mine = testbot.say("/leads mine")
     assert "Alice Lead" in mine and "Bob Lead" not in mine
+    meine = testbot.say("/leads meine")
+    assert "Alice Lead" in meine and "Bob Lead" not in meine
     bobs = testbot.say("/leads @bob")
     assert "Bob Lead" in bobs and "Alice Lead" not in bobs
     assert "Alice Lead" not in testbot.say("/leads mine", who="Bob")

@@ -128,6 +128,11 @@ def test_won_and_lost_close_deals(testbot: TestBot) -> None:
     assert "No deals match" in testbot.say("/deals")
     assert "Website" in testbot.say("/deals won")
     assert "Hosting" in testbot.say("/deals lost")
+    # In German, as the stages are typed.
+    assert "Hosting" in testbot.say("/deals verloren") and "Website" in testbot.say(
+        "/deals gewonnen"
+    )
+    assert "Website" in testbot.say("/deals meine gewonnen")
     # Reopening by moving back to an open stage clears the close.
     reopened = testbot.say("/stage Hosting proposal")
     assert "Closed" not in reopened and "Proposal" in reopened
@@ -175,6 +180,8 @@ def test_deals_lists_filters_and_totals(testbot: TestBot) -> None:
     assert "Website" not in testbot.say("/deals stage:proposal")
     mine = testbot.say("/deals mine", who="Bob")
     assert "Dollars" in mine and "Website" not in mine
+    meine = testbot.say("/deals meine", who="Bob")
+    assert "Dollars" in meine and "Website" not in meine
     by_option = testbot.say("/deals owner:@bob")
     assert "Dollars" in by_option and "Website" not in by_option
     by_mention = testbot.say("/deals @bob")  # as /pipeline @bob names him

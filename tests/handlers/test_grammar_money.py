@@ -16,7 +16,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from handlers.errors import Ambiguous, CommandError, UsageError
-from handlers.grammar import AMOUNT, MAX_MINOR, Money, normalize, parse_args, read_amount
+from handlers.grammar import (
+    AMOUNT,
+    MAX_MINOR,
+    Money,
+    _may_be_sign,
+    _native_signs,
+    normalize,
+    parse_args,
+    read_amount,
+)
 
 
 @pytest.mark.parametrize(
@@ -206,3 +215,24 @@ def test_any_figure_is_read_refused_or_asked_about(text: str) -> None:
     except (CommandError, Ambiguous):
         return
     assert money is None or 0 <= money.minor <= MAX_MINOR
+
+
+@pytest.mark.parametrize("locale", ["en_US", "de_DE"])
+def test_a_sign_its_own_country_writes_after_an_amount_is_its_currency(locale: str) -> None:
+    """`5000 zł` is złoty in any team: the sign is only written for one currency."""
+    assert read_amount("5000 zł", "EUR", locale=locale) == Money(500_000, "PLN")
+    assert read_amount("12.000 Kč", "EUR", locale=locale) == Money(1_200_000, "CZK")
+    assert read_amount("250 000 Ft", "EUR", locale=locale) == Money(250_000, "HUF")
+    # A sign several currencies write is asked to be written as a code, never guessed.
+    with pytest.raises(UsageError, match=r"which currency kr is.*NOK or SEK"):
+        read_amount("12 000 kr", "EUR", locale=locale)
+    assert parse_args("Fleet 20 cars").take_amount("EUR", locale=locale) is None
+
+
+def test_a_locale_s_own_sign_wins_over_another_country_s() -> None:
+    assert read_amount("12 000 kr", "EUR", locale="sv_SE") == Money(1_200_000, "SEK")
+
+
+def test_the_words_after_a_figure_that_are_never_a_sign_are_told_without_locale_data() -> None:
+    assert all(_may_be_sign(sign) for sign in _native_signs())
+    assert not _may_be_sign("cars") and _may_be_sign("kr") and _may_be_sign("Ft")

@@ -327,17 +327,17 @@ def test_import_writes_the_rows_its_preview_read(
     assert read == ["kontakte.csv"]  # for the preview, not again for Import
 
 
-DEALS = "Name;Deal Name;Deal Stage\r\nAnna Schmidt;Relaunch;Angebot\r\nBob Miller;;\r\n"
+DEALS = "Name;Deal Name;Deal Stage\r\nAnna Schmidt;Relaunch;Demo\r\nBob Miller;;\r\n"
 
 
 def test_a_pipeline_changed_since_the_preview_has_the_file_read_again(
     testbot: TestBot, engine: Engine
 ) -> None:
     preview = send_file(testbot, "deals.csv", DEALS.encode("utf-8"))
-    assert "There is no stage “Angebot”" in preview.plain_text
+    assert "There is no stage “Demo”" in preview.plain_text
     with Session(engine) as session:
         stage = session.exec(select(Stage).where(Stage.name == "Proposal")).one()
-        stage.name = "Angebot"
+        stage.name = "Demo"
         session.add(stage)
         session.commit()
     done = testbot.press("Import").plain_text

@@ -146,6 +146,10 @@ def test_nearby_around_a_place(field: TestBot) -> None:
     # As it is said: the words leading into the place are not part of its name.
     for said in ("/nearby 20 km near Munich", "/nearby around Munich", "/nearby bei Munich"):
         assert f"of {towns.place(towns.MUNICH).label}" in field.say(said), said
+    # A unit written out is the radius's (`10 Meilen` is no town Meilen in Switzerland).
+    for said in ("/nearby 12 Meilen Munich", "/nearby 12 miles Munich"):
+        assert f"within 19 km of {towns.place(towns.MUNICH).label}" in field.say(said), said
+    assert "within 20 km of" in field.say("/nearby 20 Kilometer Munich")
 
 
 @pytest.mark.parametrize(

@@ -108,6 +108,9 @@ def test_unknown_commands_suggest_the_closest(testbot: TestBot) -> None:
     reply = testbot.send("/fnd Jane")
     assert reply.error and "I don't know /fnd" in reply.plain_text
     assert "Did you mean /find" in reply.plain_text
+    forecast = testbot.say("/forecast")
+    assert "Did you mean /stats?" in forecast and "/forget" not in forecast
+    assert "Did you mean /add?" in testbot.say("/help new")
     plain = testbot.say("hello there")
     assert "Commands start with a slash" in plain and "What I understand" in plain
 

@@ -32,6 +32,11 @@ STAGES = [
         ("prop", "Proposal sent"),
         ("qualifed", "Qualified"),
         ("proposal sent", "Proposal sent"),
+        # In German, as reps with an English pipeline type them.
+        ("Angebot", "Proposal sent"),
+        ("gewonnen", "Won"),
+        ("Verloren", "Lost"),
+        ("qualifiziert", "Qualified"),
     ],
 )
 def test_resolve_stage(typed: str, expected: str) -> None:
@@ -182,3 +187,46 @@ def test_a_name_typed_without_its_own_letters_is_found(testbot: TestBot) -> None
     testbot.say("/add Hans Müller")
     assert "visited Łukasz Kowalski (c1)" in testbot.say("/visit Lukasz")
     assert "noted Hans Müller (c2)" in testbot.say("/note Mueller called back")
+
+
+def test_a_part_of_a_hyphenated_name_names_it(testbot: TestBot) -> None:
+    """Reps type one half of a double name, or the name without its hyphen."""
+    testbot.say("/add Søren Kjær-Hansen")
+    testbot.say("/add Jean-Luc Picard")
+    assert "noted Søren Kjær-Hansen (c1)" in testbot.say("/note Kjær wants an offer")
+    assert "Søren Kjær-Hansen  (c1)" in testbot.say("/show Hansen")
+    reminded = testbot.say("/remind Kjær tomorrow 9am send offer")
+    assert "send offer — Søren Kjær-Hansen (c1)" in reminded
+    assert "Jean-Luc Picard" in testbot.say("/find Jean Luc")
+    assert "Jean-Luc Picard" in testbot.say("/find Luc")
+    assert "called Jean-Luc Picard (c2)" in testbot.say("/call Jean Luc about the fleet")
+    # After a deal's title, as before it.
+    opened = testbot.say("/deal Lizenz Kjær 5k")
+    assert "Opened Lizenz (d1)" in opened and "contact: Søren Kjær-Hansen (c1)" in opened
+
+
+def test_a_nordic_letter_spelt_out_finds_the_name(testbot: TestBot) -> None:
+    """`Kjaer` for Kjær and `Soeren` for Søren, as typed on a keyboard without them."""
+    testbot.say("/add Søren Kjær")
+    testbot.say("/add Bjørn Ærø")
+    assert "Søren Kjær" in testbot.say("/find Kjaer")
+    assert "noted Søren Kjær (c1)" in testbot.say("/note Kjaer wants an offer")
+    assert "Søren Kjær  (c1)" in testbot.say("/show Soeren Kjaer")
+    assert "called Bjørn Ærø (c2)" in testbot.say("/call Bjoern")
+
+
+def test_a_stage_in_german_moves_an_english_pipeline(testbot: TestBot) -> None:
+    testbot.say("/deal Website 5k")
+    assert "stage: Proposal (50%), was Lead" in testbot.say("/stage Website Angebot")
+    assert "stage: Negotiation (75%), was Proposal" in testbot.say("/stage d1 Verhandlung")
+    assert "Website (d1)" in testbot.say("/deals stage:Verhandlung")
+
+
+def test_two_names_joined_by_a_comma_are_asked_one_at_a_time(testbot: TestBot) -> None:
+    """`/note Max,Greta …` named no one ("No contact matches Max,Greta"): it names two."""
+    testbot.say("/add Greta Lind")
+    testbot.say("/add Max Weber")
+    for command in ("/note Max,Greta Kickoff besprochen", "/tag Greta,Max #vip"):
+        reply = testbot.send(command)
+        assert reply.error and "one contact or deal at a time" in reply.plain_text
+        assert "“Max”" in reply.plain_text and "“Greta”" in reply.plain_text

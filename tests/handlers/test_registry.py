@@ -44,3 +44,37 @@ def test_commands_need_a_docstring_and_a_unique_name() -> None:
     registry.command("help", build_registry().commands["help"].func)
     with pytest.raises(ValueError, match="twice"):
         registry.command("help", build_registry().commands["help"].func)
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        # Typos: an edit or two away.
+        ("pipline", "pipeline"),
+        ("dael", "deal"),
+        ("remnd", "remind"),
+        ("lead", "leads"),
+        ("fnd", "find"),
+        # The start of one.
+        ("pipe", "pipeline"),
+        ("remi", "remind"),
+        # Words reps type for a command, which spelling alone would send elsewhere
+        # (`/forecast` is no /forget, `/contacts` no /stats, `/new` no /near).
+        ("forecast", "stats"),
+        ("Forecast", "stats"),
+        ("contacts", "leads"),
+        ("new", "add"),
+        ("neu", "add"),
+        ("list", "leads"),
+        ("report", "stats"),
+        # An alias is offered as the command it stands for.
+        ("serch", "find"),
+    ],
+)
+def test_an_unknown_command_is_offered_the_one_meant(typed: str, meant: str) -> None:
+    assert build_registry().closest(typed) == meant
+
+
+@pytest.mark.parametrize("typed", ["xyz", "banana", "hello"])
+def test_nothing_is_offered_for_what_is_no_command(typed: str) -> None:
+    assert build_registry().closest(typed) is None

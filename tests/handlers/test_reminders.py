@@ -105,6 +105,9 @@ def test_an_ambiguous_name_asks_which_one(testbot: TestBot) -> None:
         ("/remind tomorrow", "What should I remind you of?"),
         ("/remind 2040-01-01 retire", "more than five years"),
         ("/remind tomorrow " + "x" * 600, "at most 500 characters"),
+        # A time of day typed apart from its day would be text, the reminder due at 09:00.
+        ("/remind Jane am 15.12. um 14:30 Termin", "“14:30” is a time"),
+        ("/remind Jane tomorrow call her at 3pm", "“3pm” is a time"),
     ],
 )
 def test_bad_reminders_get_a_clear_answer(
