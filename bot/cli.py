@@ -517,6 +517,7 @@ def serve_process(url: str, host: str, port: int, reuse_port: bool) -> None:
         listen=Listen(host, port, reuse_port),
         defaults=team_defaults(settings),
         geocoder=geocoder(settings),
+        settle_heap=True,
     )
     try:
         asyncio.run(serving.run())

@@ -26,7 +26,7 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from aiohttp import web
@@ -115,9 +115,16 @@ class Metrics:
 class ObservedDispatcher(Dispatcher):
     """The dispatcher, counting and timing each request for /metrics and the request log."""
 
-    def __init__(self, *args: Any, metrics: Metrics, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        metrics: Metrics,
+        after_each: Callable[[], None] = lambda: None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.metrics = metrics
+        self.after_each = after_each
 
     async def handle(self, request: Request) -> Reply | None:
         started = time.perf_counter()
@@ -134,6 +141,7 @@ class ObservedDispatcher(Dispatcher):
         record = current_request()
         if record is not None:
             record.note(platform=platform, command=command, outcome=outcome)
+        self.after_each()
         return reply
 
 

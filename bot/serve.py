@@ -40,7 +40,7 @@ from bot.logs import Redaction, secrets_of
 from bot.metrics import Metrics, ObservedDispatcher
 from bot.outbox import OutboxDispatcher
 from bot.pacing import Pacer, with_telegram_rate
-from bot.runtime import Adapter, run_adapters
+from bot.runtime import Adapter, HeapSettler, run_adapters
 from bot.scheduler import Scheduler
 from bot.senders import senders_among
 from bot.throttle import Throttle, make_throttle
@@ -82,12 +82,19 @@ class Serving:
     adapters: list[Adapter]
     throttle: Throttle
     redaction: Redaction
+    # The process's heap kept out of the collector's walks: `crmbot serve`, not a test.
+    settler: HeapSettler | None
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Until `stop` is set or SIGTERM/SIGINT arrives. Started in this order and stopped
         in reverse: the server stops taking requests and finishes those it has first, then
         the outbox gives its claims back, then the platforms disconnect."""
         self.redaction.install()
+        # Every command family imported now, not by the first messages, and with the rest
+        # of start-up left out of the garbage collector's walks once the server listens.
+        await asyncio.to_thread(lambda: self.dispatcher.registry)
+        if self.settler is not None:
+            self.server.on_started(self.settler.settle)
         try:
             await run_adapters([*self.adapters, self.scheduler, self.server], stop=stop)
         finally:
@@ -103,17 +110,20 @@ def build(
     listen: Listen,
     defaults: TeamDefaults,
     geocoder: Geocoder | None,
+    settle_heap: bool = False,
 ) -> Serving:
     limits = with_telegram_rate(settings.telegram_messages_per_second)
     throttle = make_throttle(engine, limits)
     metrics = Metrics()
     clock = settings.clock()
+    settler = HeapSettler() if settle_heap else None
     dispatcher = ObservedDispatcher(
         engine,
         build_registry(),
         defaults=defaults,
         geocoder=geocoder,
         metrics=metrics,
+        after_each=settler.handled_one if settler is not None else lambda: None,
         clock=clock,
     )
     server = Server(host=listen.host, port=listen.port, reuse_port=listen.reuse_port)
@@ -142,6 +152,7 @@ def build(
         adapters=adapters,
         throttle=throttle,
         redaction=Redaction(secrets_of(settings, engine.url)),
+        settler=settler,
     )
 
 
