@@ -755,6 +755,7 @@ def _phones(words: list[str], region: str) -> Iterator[tuple[int, int, str]]:
     text, starts = _join_with_offsets(
         ["x" * len(word) if any(ch.isalpha() for ch in word) else word for word in words]
     )
+    found = False
     for match in phonenumbers.PhoneNumberMatcher(text, region, phonenumbers.Leniency.VALID):
         number: str | None = _e164(match.number)
         first = bisect.bisect_right(starts, match.start) - 1
@@ -765,7 +766,33 @@ def _phones(words: list[str], region: str) -> Iterator[tuple[int, int, str]]:
             last -= 1
             number = read_phone(" ".join(words[first:last]), region) if last > first else None
         if number is not None:
+            found = True
             yield first, last, number
+    if not found:
+        yield from _dialled_after_digits(words, region)
+
+
+def _dialled_after_digits(words: list[str], region: str) -> Iterator[tuple[int, int, str]]:
+    """A number typed right after other digits (`company:Acme 66 030 123456`): the matcher
+    takes the run of digit groups for one number, which is not valid, and finds none. From
+    a group that starts as a number is dialled (0, +, a bracket) to the run's end, it may
+    be one; the first such is the number."""
+    i = 0
+    while i < len(words):
+        end = i
+        while end < len(words) and _DIGIT_GROUP.fullmatch(words[end]):
+            end += 1
+        for start in range(i + 1, end):
+            if words[start][0] in "0+(":
+                number = read_phone(" ".join(words[start:end]), region)
+                if number is not None:
+                    yield start, end, number
+                    return
+        i = max(end, i + 1)
+
+
+# A word of a phone number as typed: digits with the separators people put between them.
+_DIGIT_GROUP = re.compile(r"[+(]?\d[\d()\-/.]*")
 
 
 def _runs_into_word(text: str, end: int) -> bool:
