@@ -30,7 +30,12 @@ _PAST = {
     ActivityKind.visit: "visited",
     ActivityKind.email: "e-mailed",
 }
-_COMMAND = {ActivityKind.call: "call", ActivityKind.meeting: "meet", ActivityKind.visit: "visit"}
+_COMMAND = {
+    ActivityKind.call: "call",
+    ActivityKind.meeting: "meet",
+    ActivityKind.visit: "visit",
+    ActivityKind.email: "email",
+}
 _LOGGED = {
     ActivityKind.note: "a note on",
     ActivityKind.call: "a call with",
@@ -115,13 +120,14 @@ def _not_to_come(ctx: Context, record: Record, kind: ActivityKind, text: str) ->
     """A call, meeting or visit is logged as it took place; one said to be to come (`/meet
     Greta morgen 10 Uhr`, `/call Greta tomorrow`) is refused, with the reminder that keeps
     it instead. After a call, what was said may start with a day (`/call Greta morgen
-    kommt sie vorbei`): a call is to come only when the day is all there is."""
+    kommt sie vorbei`), and after an e-mail what it said: a call or an e-mail is to come
+    only when the day is all there is."""
     assert ctx.team is not None
     words = text.split()
     found = find_when(words, tz=ctx.tz, now=ctx.now, most_start=0, locale=ctx.team.locale)
     if not found or found[0].start != 0:
         return
-    if kind == ActivityKind.call and found[0].end < len(words):
+    if kind in (ActivityKind.call, ActivityKind.email) and found[0].end < len(words):
         return
     said = {word.lower() for word in words[: found[0].end]}
     if said & _TO_COME and not said & _TODAY:

@@ -184,12 +184,9 @@ def transaction(engine: Engine, *, reads: bool = False) -> Iterator[Session]:
         try:
             session.commit()
         except OperationalError as error:
-            found = lost(error)
-            if found is None:
+            if (dead := _dead(CommitUnknown, error)) is None:
                 raise
-            raise CommitUnknown(
-                found.statement, found.params, found.orig or found, connection_invalidated=True
-            ) from error
+            raise dead from error
 
 
 class ConnectionLost(OperationalError):
@@ -210,12 +207,17 @@ def uncommitted() -> Iterator[None]:
     try:
         yield
     except Exception as error:
-        found = lost(error)
-        if found is None:
+        if (dead := _dead(ConnectionLost, error)) is None:
             raise
-        raise ConnectionLost(
-            found.statement, found.params, found.orig or found, connection_invalidated=True
-        ) from error
+        raise dead from error
+
+
+def _dead(kind: type[OperationalError], error: BaseException) -> OperationalError | None:
+    """`kind` of error for `error` when it says the connection was found dead, else None."""
+    found = lost(error)
+    if found is None:
+        return None
+    return kind(found.statement, found.params, found.orig or found, connection_invalidated=True)
 
 
 def lost(error: BaseException | None) -> DBAPIError | None:

@@ -119,6 +119,7 @@ def test_a_misspelt_name_is_still_the_name(testbot: TestBot, engine: Engine) -> 
         ("/meet Greta Lind tomorrow 10am demo", "tomorrow 10am", "/remind c1 tomorrow 10am demo"),
         ("/visit Greta in 2 days showroom", "in 2 days", "/remind c1 in 2 days showroom"),
         ("/call Greta next friday", "next friday", "/remind c1 next friday"),
+        ("/email Greta tomorrow", "tomorrow", "/remind c1 tomorrow"),
     ],
 )
 def test_a_meeting_to_come_is_not_logged_as_held(
@@ -136,6 +137,7 @@ def test_a_meeting_to_come_is_not_logged_as_held(
         "/call Greta tomorrow she comes by with the contract",  # what was said on the call
         "/meet Greta this morning, went well",
         "/meet Greta 10am standup",  # a time of today's
+        "/email Greta tomorrow works for the demo",  # what the e-mail said
         "/note Greta tomorrow call back",  # a note may be about days to come
     ],
 )
