@@ -130,9 +130,14 @@ _MULTIPLIERS = {
     **dict.fromkeys(("bn", "mrd"), 10**9),
 }
 # A currency written out after an amount (`5.000 Euro`): of the names babel gives the
-# currencies of the locales reps write in, the only ones of one word. Not before one:
-# `Euro 2028` is a tournament.
+# currencies of the locales reps write in, the only ones of one word, and the names of
+# those whose sign is not a word (`2 500 lei`, `900 złoty`). Not before one: `Euro 2028`
+# is a tournament.
 _CURRENCY_WORDS = {"euros": "EUR", "euro": "EUR", "franken": "CHF"}
+_CURRENCY_WORDS |= {"lei": "RON", "leu": "RON", "zloty": "PLN", "złoty": "PLN"}
+# A currency's abbreviation, before or after an amount (`SFr. 1200`), compared in lower
+# case without its dot.
+_ABBREVIATED = {"sfr": "CHF"}
 # Words for a currency sign, after an amount (`3.000 Dollar`, `800 Pfund`): the currency the
 # team's locale writes that sign for (`$` is USD in de_DE, CAD in en_CA).
 _SIGN_WORDS = {
@@ -240,6 +245,8 @@ class _Numbers:
             return named
         if (sign := _SIGN_WORDS.get(token.lower())) is not None:
             return self.symbols.get(sign)
+        if (abbreviated := _ABBREVIATED.get(token.lower().rstrip("."))) is not None:
+            return abbreviated
         upper = token.upper()
         if len(token) != 3 or upper not in CURRENCIES:
             return None
@@ -269,6 +276,7 @@ def _numbers(locale: str) -> _Numbers:
     currency = "|".join(
         [
             *(re.escape(s) for s in sorted(symbols, key=len, reverse=True)),
+            *(rf"{abbreviation}\.?" for abbreviation in _ABBREVIATED),
             "[A-Za-z]{3}",
             f"[{re.escape(_currency_signs())}]",  # any other, to say it is not known
         ]
