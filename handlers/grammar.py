@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import cache, lru_cache
-from itertools import islice
+from itertools import islice, takewhile
 from typing import TypeVar
 
 import phonenumbers
@@ -1068,10 +1068,26 @@ def _shape_start(words: list[str], shapes: frozenset[str], region: str, locale: 
                 first = min(first, amount.start)
                 break
     if PHONE in shapes:
-        for start, _, _ in _phones(words[:first], region):
+        start = next((start for start, _, _ in _phones(words[:first], region)), None)
+        if start is None:
+            # Not a valid number, but typed as one (`company:Acme (555) 123-4567`): no part of
+            # the field, so that the command says what is wrong with it.
+            start = _dialled_run_start(words[:first])
+        if start is not None:
             first = min(first, _label_start(words, start, _PHONE_LABELS))
-            break
     return first
+
+
+def _dialled_run_start(words: list[str]) -> int | None:
+    """Where a run of digit groups typed as a phone number starts (one that begins with +
+    or a bracket, or of seven digits or more), if any."""
+    for i, word in enumerate(words):
+        if not _DIGIT_GROUP.fullmatch(word) or (i and _DIGIT_GROUP.fullmatch(words[i - 1])):
+            continue
+        run = list(takewhile(_DIGIT_GROUP.fullmatch, words[i:]))
+        if word[0] in "+(" or sum(ch.isdigit() for group in run for ch in group) >= 7:
+            return i
+    return None
 
 
 def _label_start(words: list[str], start: int, labels: frozenset[str]) -> int:
