@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import cache, lru_cache
-from itertools import islice, takewhile
+from itertools import islice
 from typing import TypeVar
 
 import phonenumbers
@@ -1079,15 +1079,18 @@ def _shape_start(words: list[str], shapes: frozenset[str], region: str, locale: 
 
 
 def _dialled_run_start(words: list[str]) -> int | None:
-    """Where a run of digit groups typed as a phone number starts (one that begins with +
-    or a bracket, or of seven digits or more), if any."""
-    for i, word in enumerate(words):
-        if not _DIGIT_GROUP.fullmatch(word) or (i and _DIGIT_GROUP.fullmatch(words[i - 1])):
-            continue
-        run = list(takewhile(_DIGIT_GROUP.fullmatch, words[i:]))
-        if word[0] in "+(" or sum(ch.isdigit() for group in run for ch in group) >= 7:
-            return i
-    return None
+    """Where the words end in a run of digit groups typed as a phone number, if they do: one
+    that begins with + or a bracket, or of seven digits or more with a dash or slash
+    between them (`555-123-4567`). Not a house number and postcode (`Hauptstr. 12 10115`)."""
+    start = len(words)
+    while start and _DIGIT_GROUP.fullmatch(words[start - 1]):
+        start -= 1
+    run = words[start:]
+    if not run:
+        return None
+    digits = sum(ch.isdigit() for group in run for ch in group)
+    marked = any(ch in "-/" for group in run for ch in group)
+    return start if run[0][0] in "+(" or (digits >= 7 and marked) else None
 
 
 def _label_start(words: list[str], start: int, labels: frozenset[str]) -> int:
