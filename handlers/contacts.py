@@ -20,6 +20,7 @@ from handlers.grammar import (
     AMOUNT,
     EMAIL,
     PHONE,
+    PHONE_WORD,
     Args,
     Money,
     limited,
@@ -67,7 +68,6 @@ CONTACT_KEYS = (
 )
 # What is left of a phone number that did not parse: "+49 12", "030-12".
 _PHONE_GROUP = re.compile(r"^[\d()\-./]*\d[\d()\-./]*$")
-_PHONE_START = re.compile(r"^(?:\+\d)?[\d()\-./]*\d[\d()\-./]*$")
 # A web address among /add's words (`www.acme.de`, `linkedin.com/in/jane`): no one's name.
 _WEB_ADDRESS = re.compile(r"^(?:https?://|www\.|[\w-]+(?:\.[\w-]+)+/)\S", re.IGNORECASE)
 DUPLICATE_NAME_SCORE = 90
@@ -119,7 +119,7 @@ def add_contact(ctx: Context, args: Args) -> Reply:
             # said as typed (`+49 151 2345678`, `0151 234`); `Studio 54` is a name.
             run = [word, *takewhile(_PHONE_GROUP.match, args.words[i + 1 :])]
             digits = sum(ch.isdigit() for group in run for ch in group)
-            if _PHONE_START.match(word) and (word.startswith("+") or digits >= 5):
+            if PHONE_WORD.fullmatch(word) and (word.startswith("+") or digits >= 5):
                 raise UsageError(
                     f"“{' '.join(run)}” does not look like a valid phone number. Check its "
                     "digits, and write it with its country code, e.g. +49 30 1234567."

@@ -145,10 +145,12 @@ _SIGN_WORDS = {
     **dict.fromkeys(("pound", "pounds", "pfund"), "£"),
 }
 # Words that label a phone number or e-mail address typed after them, without a colon
-# (`Tel. 030 1234567`); with one they are keys (KEY_ALIASES). Compared without `.` and `:`.
-_PHONE_LABELS = frozenset({"tel", "telefon", "phone", "ph", "mobil", "mob", "mobile", "handy"})
-_PHONE_LABELS |= frozenset({"fon", "cell", "tlf", "natel"})
-_EMAIL_LABELS = frozenset({"e-mail", "email", "mail"})
+# (`Tel. 030 1234567`): the field's name and its aliases, which with a colon are keys
+# (KEY_ALIASES). Compared without `.` and `:`.
+_PHONE_LABELS = frozenset(
+    {"phone", "ph", *(a for a, key in KEY_ALIASES.items() if key == "phone")}
+)
+_EMAIL_LABELS = frozenset({"email", *(a for a, key in KEY_ALIASES.items() if key == "email")})
 # Words before an amount that say it is a rough figure (`ca. 5.000 €`, `rund 5k`).
 _ROUGHLY = frozenset({"ca.", "circa", "zirka", "etwa", "rund", "approx.", "approx", "~"})
 T = TypeVar("T")
@@ -788,7 +790,7 @@ def _dialled_after_digits(words: list[str], region: str) -> Iterator[tuple[int, 
     i = 0
     while i < len(words):
         end = i
-        while end < len(words) and _DIGIT_GROUP.fullmatch(words[end]):
+        while end < len(words) and PHONE_WORD.fullmatch(words[end]):
             end += 1
         for start in range(i + 1, end):
             if words[start][0] in "0+(":
@@ -799,8 +801,9 @@ def _dialled_after_digits(words: list[str], region: str) -> Iterator[tuple[int, 
         i = max(end, i + 1)
 
 
-# A word of a phone number as typed: digits with the separators people put between them.
-_DIGIT_GROUP = re.compile(r"[+(]?\d[\d()\-/.]*")
+# A word of a phone number as typed: digits with the separators people put between them,
+# and a country code's + first (fullmatch).
+PHONE_WORD = re.compile(r"(?:\+\d)?[\d()\-./]*\d[\d()\-./]*")
 
 
 def _runs_into_word(text: str, end: int) -> bool:
@@ -1083,7 +1086,7 @@ def _dialled_run_start(words: list[str]) -> int | None:
     that begins with + or a bracket, or of seven digits or more with a dash or slash
     between them (`555-123-4567`). Not a house number and postcode (`Hauptstr. 12 10115`)."""
     start = len(words)
-    while start and _DIGIT_GROUP.fullmatch(words[start - 1]):
+    while start and PHONE_WORD.fullmatch(words[start - 1]):
         start -= 1
     run = words[start:]
     if not run:
