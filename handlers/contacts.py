@@ -32,9 +32,9 @@ from handlers.places import Located, locate, place_query
 from handlers.refs import (
     CONTACT,
     DEAL,
-    MINE_WORDS,
     Record,
     list_owner,
+    owner_word,
     resolve,
     resolve_member,
     search_score,
@@ -681,7 +681,7 @@ def leads(ctx: Context, args: Args) -> Reply:
     rescore_due(ctx.session, team=ctx.team, now=ctx.now, unless_within=READ_REFRESH)
     if len(args.tags) > 1:
         raise UsageError("One #tag at a time, please.")
-    unknown = [w for w in args.words if w.lower() not in MINE_WORDS and not w.startswith("@")]
+    unknown = [word for word in args.words if not owner_word(word)]
     if unknown:
         raise UsageError(f"I don't understand “{' '.join(unknown)}” here.")
     owner = list_owner(ctx, args.words, args.option("owner"))

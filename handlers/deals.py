@@ -25,8 +25,8 @@ from handlers.notices import announce_won
 from handlers.refs import (
     CONTACT,
     DEAL,
-    MINE_WORDS,
     list_owner,
+    owner_word,
     record_by_ref,
     resolve,
     resolve_leading,
@@ -169,14 +169,13 @@ def list_deals(ctx: Context, args: Args) -> Reply:
     /deals [stage:STAGE] [@member | mine] [rotting] [won | lost] [limit:30]
     """
     stages = team_stages(ctx.session, team_id=ctx.team_id)
-    words = {_LIST_SAID.get(word.lower(), word.lower()) for word in args.words}
+    said = [_LIST_SAID.get(word.lower(), word.lower()) for word in args.words]
+    words = set(said)
     # `/deals @bob`, as /pipeline names a teammate: the same as owner:@bob.
     unknown = [
         word
-        for word in args.words
-        if _LIST_SAID.get(word.lower(), word.lower()) not in _LIST_WORDS
-        and word.lower() not in MINE_WORDS
-        and not (word.startswith("@") and len(word) > 1)
+        for word, meant in zip(args.words, said, strict=True)
+        if meant not in _LIST_WORDS and not owner_word(word)
     ]
     if unknown:
         raise UsageError(f"I don't understand “{' '.join(unknown)}” here.")

@@ -545,10 +545,15 @@ def resolve_member(ctx: Context, text: str) -> Member:
 MINE_WORDS = frozenset({"mine", "my", "meine"})
 
 
+def owner_word(word: str) -> bool:
+    """Whether a list's `word` names whose records it asks for (`mine`, `@bob`)."""
+    return word.lower() in MINE_WORDS or (word.startswith("@") and len(word) > 1)
+
+
 def list_owner(ctx: Context, words: Sequence[str], option: str | None) -> Member | None:
     """Whose records a list asks for: `mine` or `@bob` among its `words`, or its owner:
     option (None: the team's). More than one of them is refused."""
-    named = [w for w in words if w.lower() in MINE_WORDS or (w.startswith("@") and len(w) > 1)]
+    named = [word for word in words if owner_word(word)]
     if len(named) + (option is not None) > 1:
         raise UsageError("One owner at a time, please: @bob, owner:@bob or mine.")
     owner = option if option is not None else named[0] if named else None
