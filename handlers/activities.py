@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from handlers.cards import activity_line, member_names
 from handlers.context import Context
+from handlers.dates import in_english
 from handlers.errors import UsageError
 from handlers.format import ago
 from handlers.grammar import Args, limited
@@ -108,12 +109,10 @@ def _log(ctx: Context, args: Args, kind: ActivityKind, *, text_required: bool = 
     return record_activity(ctx, record, kind, text)
 
 
-# Words that put a time said first after the name in days to come (`/meet Greta morgen 10
-# Uhr`); `heute` or `today` in it makes it today's (`heute Morgen`: this morning).
-_TO_COME = frozenset(
-    {"tomorrow", "tmrw", "morgen", "übermorgen", "next", "nächste", "nächsten", "nächster"}
-) | frozenset({"nächstes", "kommenden", "in"})
-_TODAY = frozenset({"today", "heute"})
+# Words that put a time said first after the name in days to come (`/meet Greta tomorrow
+# 10am`, a German team's `morgen 10 Uhr` as `in_english` writes it); `today` in it makes
+# it today's (`heute Morgen`: this morning).
+_TO_COME = frozenset({"tomorrow", "tmrw", "next", "in"})
 
 
 def _not_to_come(ctx: Context, record: Record, kind: ActivityKind, text: str) -> None:
@@ -129,8 +128,9 @@ def _not_to_come(ctx: Context, record: Record, kind: ActivityKind, text: str) ->
         return
     if kind in (ActivityKind.call, ActivityKind.email) and found[0].end < len(words):
         return
-    said = {word.lower() for word in words[: found[0].end]}
-    if said & _TO_COME and not said & _TODAY:
+    english = in_english(words[: found[0].end], locale=ctx.team.locale)
+    said = set(" ".join(english).lower().split())
+    if said & _TO_COME and "today" not in said:
         ref = f"c{record.id}" if isinstance(record, Contact) else f"d{record.id}"
         raise UsageError(
             f"“{' '.join(words[: found[0].end])}” is still to come, and /{_COMMAND[kind]} logs "

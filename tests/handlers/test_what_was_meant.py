@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import Engine
+from sqlmodel import select
 
+from storage.db import transaction
+from storage.models import Team
 from tests.conftest import TestBot
 from tests.handlers.stored import last_contact, last_deal, last_reminder
 
@@ -129,6 +132,24 @@ def test_a_meeting_to_come_is_not_logged_as_held(
     reply = testbot.say(typed)
     assert f"“{to_come}” is still to come" in reply and remind in reply
     assert testbot.say("/feed 1").endswith("Alice added Greta Lind")  # nothing logged
+
+
+def test_a_german_teams_meeting_to_come_is_not_logged_as_held(
+    testbot: TestBot, engine: Engine
+) -> None:
+    testbot.say("/add Greta Lind")
+    with transaction(engine) as session:
+        team = session.exec(select(Team)).one()
+        team.locale = "de_DE"
+        session.add(team)
+    for typed, to_come in (
+        ("/meet Greta morgen 10 Uhr Demo", "morgen 10 Uhr"),
+        ("/visit Greta übermorgen", "übermorgen"),
+        ("/call Greta nächste Woche", "nächste Woche"),
+    ):
+        assert f"“{to_come}” is still to come" in testbot.say(typed)
+    assert "Logged:" in testbot.say("/meet Greta heute Morgen, lief gut")
+    assert "Logged:" in testbot.say("/call Greta morgen kommt sie vorbei")
 
 
 @pytest.mark.parametrize(
